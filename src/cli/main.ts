@@ -1,0 +1,37 @@
+/**
+ * `okno <command>`: the command line. Each command is a small module with
+ * `run(args) → exit code`; exit 2 is always a usage error.
+ */
+import { certsCommand } from './certs-command.js';
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  certs: certsCommand,
+};
+
+export function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  okno ${c.usage.padEnd(44)} ${c.summary}`);
+  return ['usage: okno <command> [options]', '', 'commands:', ...lines, ''].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`okno: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(args);
+}
+
+/** A usage error: the command prints it with its usage line and exits 2. */
+export class UsageError extends Error {}

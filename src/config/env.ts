@@ -1,0 +1,241 @@
+/**
+ * Configuration from the environment (12-factor), validated once at start-up.
+ * Every problem is collected and reported together, each naming the variable
+ * and why it is wrong, so an operator fixes a bad deployment in one go.
+ */
+import path from 'node:path';
+
+export type Role = 'city' | 'ops';
+
+export interface ApiToken {
+  token: string;
+  role: Role;
+}
+
+export interface KeySource {
+  kind: 'pem';
+  keyFile: string;
+  certFile: string;
+}
+
+export interface P12Source {
+  kind: 'p12';
+  p12File: string;
+  password: string;
+}
+
+export interface Config {
+  nodeEnv: string;
+  production: boolean;
+  port: number;
+  host: string;
+  redisUrl: string | null;
+  redisKeyPrefix: string;
+  gatewayKey: KeySource | P12Source;
+  trustCaFile: string;
+  partnersFile: string;
+  portalUrl: string | null;
+  cityWebhookUrl: string | null;
+  apiTokens: ApiToken[];
+  /** True when API_TOKENS was not set and the built-in development tokens are in use. */
+  devTokens: boolean;
+  allow: { sampleKeys: boolean; devTokens: boolean; memoryStore: boolean };
+  logLevel: string;
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+  /** The project root: relative file paths in the environment resolve against the working directory. */
+  cwd: string;
+}
+
+export const DEV_TOKENS: readonly ApiToken[] = Object.freeze([
+  { token: 'dev-city-token', role: 'city' },
+  { token: 'dev-ops-token', role: 'ops' },
+]);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const TRUE = new Set(['1', 'true', 'yes']);
+const FALSE = new Set(['0', 'false', 'no', '']);
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and checks the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const v = new Reader(env, problems);
+
+  const nodeEnv = v.str('NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+  const port = v.int('PORT', 8080, 0, 65535);
+  const host = v.str('HOST') ?? '127.0.0.1';
+  const redisUrl = v.url('REDIS_URL', ['redis:', 'rediss:']);
+  const redisKeyPrefix = v.str('REDIS_KEY_PREFIX') ?? 'okno:';
+  const file = (name: string, fallback: string | null): string | null => {
+    const value = v.str(name) ?? fallback;
+    return value === null ? null : path.resolve(cwd, value);
+  };
+
+  let gatewayKey: KeySource | P12Source;
+  const p12File = file('GATEWAY_P12_FILE', null);
+  if (p12File) {
+    if (env.GATEWAY_KEY_FILE || env.GATEWAY_CERT_FILE) {
+      problems.push('GATEWAY_P12_FILE: set together with GATEWAY_KEY_FILE/GATEWAY_CERT_FILE; use one or the other');
+    }
+    gatewayKey = { kind: 'p12', p12File, password: env.GATEWAY_P12_PASSWORD ?? '' };
+  } else {
+    if (env.GATEWAY_P12_PASSWORD !== undefined) {
+      problems.push('GATEWAY_P12_PASSWORD: set without GATEWAY_P12_FILE');
+    }
+    gatewayKey = {
+      kind: 'pem',
+      keyFile: file('GATEWAY_KEY_FILE', 'certs-sample/gateway.key.pem')!,
+      certFile: file('GATEWAY_CERT_FILE', 'certs-sample/gateway.crt.pem')!,
+    };
+  }
+
+  const apiTokens = v.tokens('API_TOKENS');
+  const devTokens = env.API_TOKENS === undefined;
+
+  const config: Config = {
+    nodeEnv,
+    production,
+    port,
+    host,
+    redisUrl,
+    redisKeyPrefix,
+    gatewayKey,
+    trustCaFile: file('TRUST_CA_FILE', 'certs-sample/ca.crt.pem')!,
+    partnersFile: file('PARTNERS_FILE', 'config/partners.json')!,
+    portalUrl: v.url('PORTAL_URL', ['http:', 'https:']),
+    cityWebhookUrl: v.url('CITY_WEBHOOK_URL', ['http:', 'https:']),
+    apiTokens: apiTokens ?? [...DEV_TOKENS],
+    devTokens,
+    allow: {
+      sampleKeys: v.bool('OKNO_ALLOW_SAMPLE_KEYS', false),
+      devTokens: v.bool('OKNO_ALLOW_DEV_TOKENS', false),
+      memoryStore: v.bool('OKNO_ALLOW_MEMORY_STORE', false),
+    },
+    logLevel: v.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    maxBodyBytes: v.int('MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    shutdownTimeoutMs: v.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    cwd,
+  };
+
+  if (production) {
+    if (!config.redisUrl && !config.allow.memoryStore) {
+      problems.push(
+        'REDIS_URL: not set, and NODE_ENV=production refuses the in-memory store (nothing would survive a restart); ' +
+          'set REDIS_URL, or OKNO_ALLOW_MEMORY_STORE=true to accept that',
+      );
+    }
+    const usesDevTokens = config.apiTokens.some((t) => DEV_TOKENS.some((d) => d.token === t.token));
+    if (usesDevTokens && !config.allow.devTokens) {
+      problems.push(
+        'API_TOKENS: ' +
+          (devTokens ? 'not set, so the public development tokens would be used' : 'contains a public development token') +
+          '; NODE_ENV=production refuses them (set your own tokens, or OKNO_ALLOW_DEV_TOKENS=true)',
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Reads typed values from the environment, recording a problem per bad variable. */
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  str(name: string): string | null {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? null : value.trim();
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.str(name);
+    if (raw === null) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      this.problems.push(`${name}: must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(raw);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined) return fallback;
+    const value = raw.trim().toLowerCase();
+    if (TRUE.has(value)) return true;
+    if (FALSE.has(value)) return false;
+    this.problems.push(`${name}: must be true or false, got "${raw}"`);
+    return fallback;
+  }
+
+  oneOf(name: string, allowed: string[], fallback: string): string {
+    const raw = this.str(name);
+    if (raw === null) return fallback;
+    if (!allowed.includes(raw)) {
+      this.problems.push(`${name}: must be one of ${allowed.join(', ')}, got "${raw}"`);
+      return fallback;
+    }
+    return raw;
+  }
+
+  url(name: string, protocols: string[]): string | null {
+    const raw = this.str(name);
+    if (raw === null) return null;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      this.problems.push(`${name}: not a valid URL ("${redactUrl(raw)}")`);
+      return null;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      this.problems.push(`${name}: must be a ${protocols.map((p) => p.slice(0, -1)).join(' or ')} URL, got "${parsed.protocol}"`);
+      return null;
+    }
+    return raw;
+  }
+
+  /** `token:role,token:role` (whitespace around items is ignored). */
+  tokens(name: string): ApiToken[] | null {
+    const raw = this.env[name];
+    if (raw === undefined) return null;
+    const tokens: ApiToken[] = [];
+    const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    if (items.length === 0) this.problems.push(`${name}: is set but lists no token (format: token:role,token:role)`);
+    items.forEach((item, index) => {
+      const sep = item.lastIndexOf(':');
+      const token = sep > 0 ? item.slice(0, sep) : '';
+      const role = sep > 0 ? item.slice(sep + 1) : '';
+      if (!token || (role !== 'city' && role !== 'ops')) {
+        this.problems.push(`${name}: item ${index + 1} must be token:role with role city or ops`);
+        return;
+      }
+      if (token.length < 12) {
+        this.problems.push(`${name}: item ${index + 1} has a token shorter than 12 characters`);
+        return;
+      }
+      if (tokens.some((t) => t.token === token)) {
+        this.problems.push(`${name}: item ${index + 1} repeats a token`);
+        return;
+      }
+      tokens.push({ token, role });
+    });
+    return tokens;
+  }
+}
+
+/** Hides credentials in URLs before they reach messages or logs. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/\/\/([^/@]*)@/, '//***@');
+}

@@ -1,0 +1,52 @@
+/** JSON Schema of config/partners.json (the partner registry). */
+export const PARTNER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+const SERVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,63}$';
+
+export const partnersSchema = {
+  $id: 'okno:partners',
+  type: 'object',
+  additionalProperties: false,
+  required: ['partners'],
+  properties: {
+    $schema: { type: 'string' },
+    description: { type: 'string' },
+    partners: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'role', 'certificates', 'sends', 'receives', 'endpoint', 'signatureProfile'],
+        properties: {
+          id: { type: 'string', pattern: PARTNER_ID_PATTERN, description: 'the partner mnemonic' },
+          name: { type: 'string', minLength: 1, maxLength: 200 },
+          role: { enum: ['portal', 'agency'] },
+          certificates: {
+            type: 'array',
+            minItems: 1,
+            items: { type: 'string', minLength: 1 },
+            description: 'PEM files (relative to this file) or inline PEM of the certificates the partner signs with',
+          },
+          sends: {
+            type: 'array',
+            uniqueItems: true,
+            items: { type: 'string', pattern: SERVICE_ID_PATTERN },
+            description: 'services this partner may request from the city (its SendRequest to the gateway)',
+          },
+          receives: {
+            type: 'array',
+            uniqueItems: true,
+            items: { type: 'string', pattern: SERVICE_ID_PATTERN },
+            description: 'services the city sends to this partner (the gateway\'s SendRequest to it; it answers with SendResponse)',
+          },
+          endpoint: {
+            anyOf: [{ type: 'string', pattern: '^https?://' }, { type: 'null' }],
+            description: 'where the gateway sends this partner SOAP messages, or null if it sends it nothing',
+          },
+          signatureProfile: { enum: ['smev', 'xmldsig'] },
+          description: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,175 @@
+/**
+ * The partner registry: who may talk to the gateway, with which certificates,
+ * about which services, and where the gateway reaches them. Loaded and checked
+ * once at start-up; the result is frozen.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { partnersSchema } from './partners-schema.js';
+
+export type PartnerRole = 'portal' | 'agency';
+export type SignatureProfile = 'smev' | 'xmldsig';
+
+export interface PartnerCertificate {
+  pem: string;
+  /** SHA-256 of the DER, upper-case hex with colons (as node prints it). */
+  fingerprint256: string;
+  subject: string;
+  notAfter: Date;
+  /** Where it came from (file path, or "inline #n"), for messages. */
+  source: string;
+}
+
+export interface Partner {
+  id: string;
+  name: string;
+  role: PartnerRole;
+  certificates: readonly PartnerCertificate[];
+  sends: ReadonlySet<string>;
+  receives: ReadonlySet<string>;
+  endpoint: string | null;
+  signatureProfile: SignatureProfile;
+}
+
+export class PartnerRegistryError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`partner registry ${file} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'PartnerRegistryError';
+  }
+}
+
+export class PartnerRegistry {
+  private readonly byId: Map<string, Partner>;
+  private readonly byFingerprint: Map<string, Partner>;
+
+  constructor(readonly partners: readonly Partner[]) {
+    this.byId = new Map(partners.map((p) => [p.id, p]));
+    this.byFingerprint = new Map(partners.flatMap((p) => p.certificates.map((c) => [c.fingerprint256, p] as const)));
+  }
+
+  get(id: string): Partner | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The partner a certificate (by SHA-256 fingerprint) is registered to. */
+  byCertificate(fingerprint256: string): Partner | undefined {
+    return this.byFingerprint.get(fingerprint256);
+  }
+
+  /** The portal partner (status messages go there). */
+  portal(): Partner | undefined {
+    return this.partners.find((p) => p.role === 'portal');
+  }
+
+  /** Partners the city may send a request for `service` to. */
+  receiversOf(service: string): Partner[] {
+    return this.partners.filter((p) => p.receives.has(service));
+  }
+}
+
+const validate = new Ajv({ allErrors: true, strict: true }).compile(partnersSchema);
+
+export interface LoadPartnersOptions {
+  /** Overrides the portal partner's endpoint (PORTAL_URL). */
+  portalUrl?: string | null;
+  now?: Date;
+}
+
+/** Reads, validates and freezes the registry; throws PartnerRegistryError naming every problem. */
+export function loadPartners(file: string, options: LoadPartnersOptions = {}): { registry: PartnerRegistry; warnings: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PartnerRegistryError(file, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new PartnerRegistryError(file, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  return parsePartners(data, file, options);
+}
+
+export function parsePartners(
+  data: unknown,
+  file: string,
+  options: LoadPartnersOptions = {},
+): { registry: PartnerRegistry; warnings: string[] } {
+  if (!validate(data)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const where = e.instancePath || '(root)';
+      const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : '';
+      return `${where}: ${e.message}${extra}`;
+    });
+    throw new PartnerRegistryError(file, problems);
+  }
+  const doc = data as { partners: Array<{ id: string; name: string; role: PartnerRole; certificates: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile: SignatureProfile }> };
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const now = options.now ?? new Date();
+  const baseDir = path.dirname(path.resolve(file));
+  const seenIds = new Set<string>();
+  const seenCerts = new Map<string, string>();
+
+  const partners = doc.partners.map((raw, index): Partner => {
+    const where = `/partners/${index} (${raw.id})`;
+    if (seenIds.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
+    seenIds.add(raw.id);
+    const certificates: PartnerCertificate[] = [];
+    raw.certificates.forEach((ref, certIndex) => {
+      const inline = ref.includes('-----BEGIN');
+      const source = inline ? `inline #${certIndex + 1}` : ref;
+      let pem: string;
+      try {
+        pem = inline ? ref : readFileSync(path.resolve(baseDir, ref), 'utf8');
+      } catch (error) {
+        problems.push(`${where}/certificates/${certIndex}: cannot read "${ref}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        return;
+      }
+      let cert: X509Certificate;
+      try {
+        cert = new X509Certificate(pem);
+      } catch {
+        problems.push(`${where}/certificates/${certIndex}: "${source}" is not a PEM certificate`);
+        return;
+      }
+      const owner = seenCerts.get(cert.fingerprint256);
+      if (owner !== undefined) {
+        problems.push(`${where}/certificates/${certIndex}: the same certificate is already registered to "${owner}"`);
+      }
+      seenCerts.set(cert.fingerprint256, raw.id);
+      const notAfter = new Date(cert.validTo);
+      if (notAfter < now) warnings.push(`partner "${raw.id}": certificate ${source} expired on ${notAfter.toISOString()}`);
+      certificates.push(Object.freeze({ pem, fingerprint256: cert.fingerprint256, subject: cert.subject.replace(/\n/g, ', '), notAfter, source }));
+    });
+    return Object.freeze({
+      id: raw.id,
+      name: raw.name,
+      role: raw.role,
+      certificates: Object.freeze(certificates),
+      sends: new Set(raw.sends),
+      receives: new Set(raw.receives),
+      endpoint: raw.endpoint,
+      signatureProfile: raw.signatureProfile,
+    });
+  });
+
+  if (options.portalUrl) {
+    const portals = partners.filter((p) => p.role === 'portal');
+    if (portals.length !== 1) {
+      problems.push(`PORTAL_URL is set, but the registry has ${portals.length} partners with role "portal" (exactly one is needed to know whose endpoint it overrides)`);
+    } else {
+      const index = partners.indexOf(portals[0]!);
+      partners[index] = Object.freeze({ ...portals[0]!, endpoint: options.portalUrl });
+    }
+  }
+  if (problems.length > 0) throw new PartnerRegistryError(file, problems);
+  return { registry: new PartnerRegistry(partners), warnings };
+}

@@ -1,0 +1,120 @@
+/**
+ * Assembles a gateway from its configuration: everything is read, parsed and
+ * checked here, once, before the first request — keys, certificates, the
+ * partner registry, the store connection. A problem stops start-up with a
+ * message that names it.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/env.js';
+import { loadPartners, type PartnerRegistry } from './config/partners.js';
+import { buildApp } from './http/app.js';
+import type { Logger } from './log.js';
+import { Readiness } from './ops/readiness.js';
+import { daysUntil, loadGatewayIdentity, type GatewayIdentity } from './pki/gateway-identity.js';
+import { loadTrustAnchors, type TrustAnchors } from './pki/trust-anchors.js';
+import { isSampleCertificate } from './pki/gateway-identity.js';
+import { X509Certificate } from 'node:crypto';
+import { createStore } from './store/index.js';
+import type { Store } from './store/types.js';
+
+/** Certificates closer than this to expiry make /ready warn. */
+const EXPIRY_WARNING_DAYS = 30;
+
+export interface Gateway {
+  config: Config;
+  app: FastifyInstance;
+  store: Store;
+  partners: PartnerRegistry;
+  identity: GatewayIdentity;
+  trust: TrustAnchors;
+  /** Registers background work (pollers, delivery workers) to stop on close. */
+  onClose(stop: () => Promise<void>): void;
+  listen(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish, stops workers, closes the store. */
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`refusing to start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'StartupError';
+  }
+}
+
+export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
+  const { registry: partners, warnings } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
+  for (const warning of warnings) logger.warn({ partnersFile: config.partnersFile }, warning);
+  const identity = loadGatewayIdentity(config.gatewayKey);
+  const trust = loadTrustAnchors(config.trustCaFile);
+  checkProductionSafety(config, identity, trust, partners);
+
+  if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
+  if (!config.redisUrl) {
+    logger.warn('REDIS_URL is not set: using the in-memory store; nothing survives a restart');
+  }
+  const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
+
+  const readiness = new Readiness()
+    .add('store', async () => {
+      await store.ping();
+      const info = await store.info();
+      return { status: 'pass', detail: info.detail, kind: info.kind, durable: info.durable };
+    })
+    .add('signingKey', async () => ({ status: 'pass', detail: `${identity.keyDescription} from ${identity.source}` }))
+    .add('gatewayCertificate', async () => {
+      const notAfter = new Date(identity.certificate.validTo);
+      const notBefore = new Date(identity.certificate.validFrom);
+      const days = daysUntil(notAfter);
+      const subject = identity.certificate.subject.replace(/\n/g, ', ');
+      if (notBefore > new Date()) return { status: 'fail', detail: `${subject} is not valid before ${notBefore.toISOString()}`, daysUntilExpiry: days };
+      if (days < 0) return { status: 'fail', detail: `${subject} expired on ${notAfter.toISOString()}`, daysUntilExpiry: days };
+      return { status: days < EXPIRY_WARNING_DAYS ? 'warn' : 'pass', detail: `${subject} valid until ${notAfter.toISOString()}`, daysUntilExpiry: days };
+    })
+    .add('partners', async () => ({ status: 'pass', detail: `${partners.partners.length} partners: ${partners.partners.map((p) => p.id).join(', ')}` }))
+    .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }));
+
+  const app = buildApp({ config, logger, readiness });
+  const stops: Array<() => Promise<void>> = [];
+  let closing: Promise<void> | null = null;
+
+  return {
+    config,
+    app,
+    store,
+    partners,
+    identity,
+    trust,
+    onClose: (stop) => void stops.push(stop),
+    listen: () => app.listen({ port: config.port, host: config.host }),
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        for (const stop of stops.reverse()) await stop();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * NODE_ENV=production refuses what is only safe on a developer's machine: the
+ * committed sample keys (anyone can sign as the gateway or as a partner with
+ * them) unless OKNO_ALLOW_SAMPLE_KEYS=true. Dev tokens and the in-memory store
+ * are refused by the configuration itself.
+ */
+function checkProductionSafety(config: Config, identity: GatewayIdentity, trust: TrustAnchors, partners: PartnerRegistry): void {
+  if (!config.production || config.allow.sampleKeys) return;
+  const problems: string[] = [];
+  if (identity.isSample) problems.push(`${config.gatewayKey.kind === 'pem' ? 'GATEWAY_KEY_FILE' : 'GATEWAY_P12_FILE'}: is the sample key (test only, its private key is public)`);
+  if (trust.includesSample) problems.push('TRUST_CA_FILE: trusts the sample CA, whose private key is public');
+  for (const partner of partners.partners) {
+    if (partner.certificates.some((c) => isSampleCertificate(new X509Certificate(c.pem)))) {
+      problems.push(`PARTNERS_FILE: partner "${partner.id}" is registered with a sample certificate`);
+    }
+  }
+  if (problems.length > 0) {
+    problems.push('NODE_ENV=production refuses sample keys; use real ones (see certs-sample/README.md) or set OKNO_ALLOW_SAMPLE_KEYS=true');
+    throw new StartupError(problems);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * One error handler for the HTTP side: a client error answers with its status
+ * and a message that names the problem; anything else is logged with the
+ * correlation id and answered with a generic 500 that carries the same id —
+ * never a stack trace or an internal message.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+export interface ErrorBody {
+  error: { code: string; message: string; correlationId: string };
+}
+
+/** An error a route throws on purpose, with the status and message the client should see. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      const body: ErrorBody = { error: { code: 'INTERNAL', message: 'internal error; quote the correlation id to operations', correlationId: request.id } };
+      return reply.status(500).send(body);
+    }
+    const code = error instanceof HttpError ? error.code : (error.code ?? 'BAD_REQUEST');
+    const message = 'validation' in error && error.validation ? `invalid request: ${error.message}` : error.message;
+    const body: ErrorBody = { error: { code, message, correlationId: request.id } };
+    return reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, correlationId: request.id } };
+    return reply.status(404).send(body);
+  });
+}
