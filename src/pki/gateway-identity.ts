@@ -123,7 +123,11 @@ function fromP12(source: P12Source): Loaded {
   // forge decodes only RSA keys; the raw PrivateKeyInfo goes to node:crypto, which reads RSA and EC alike.
   const keyInfo = bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key)) : bag.asn1;
   const privateKey = createPrivateKey({ key: Buffer.from(forge.asn1.toDer(keyInfo).getBytes(), 'binary'), format: 'der', type: 'pkcs8' });
-  const pems = certBags.flatMap((b) => (b.cert ? [forge.pki.certificateToPem(b.cert)] : []));
+  // forge decodes only RSA certificates; others come back as raw ASN.1 for node:crypto to read.
+  const pems = certBags.flatMap((b) => {
+    const asn1 = b.cert ? forge.pki.certificateToAsn1(b.cert) : b.asn1;
+    return asn1 ? [new X509Certificate(Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary')).toString()] : [];
+  });
   if (pems.length === 0) throw new KeyMaterialError('GATEWAY_P12_FILE', `${source.p12File} holds no certificate`);
   // The leaf is the certificate whose public key matches the private key.
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
