@@ -3,7 +3,7 @@
  * built from already-loaded parts (config, store, keys, registry), so tests
  * build it the same way production does and call it over real HTTP.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../log.js';
 import { registerHealthRoutes } from '../ops/health-routes.js';
@@ -18,8 +18,8 @@ export interface AppParts {
 }
 
 export function buildApp(parts: AppParts): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: parts.logger,
+  const app: FastifyInstance = Fastify({
+    loggerInstance: parts.logger as FastifyBaseLogger,
     genReqId: correlationIdFor,
     requestIdLogLabel: 'correlationId',
     bodyLimit: parts.config.maxBodyBytes,

@@ -37,7 +37,8 @@ export class Readiness {
           timer = setTimeout(() => resolve({ status: 'fail', detail: `no answer within ${this.timeoutMs} ms` }), this.timeoutMs);
         });
         try {
-          return { name, ...(await Promise.race([check(), timeout])) };
+          const outcome = await Promise.race([check(), timeout]);
+          return { ...outcome, name };
         } catch (error) {
           return { name, status: 'fail', detail: (error as Error).message };
         } finally {
