@@ -5,14 +5,17 @@
  */
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
-export interface CheckResult {
-  name: string;
+export interface CheckOutcome {
   status: CheckStatus;
   detail: string;
   [extra: string]: unknown;
 }
 
-export type ReadinessCheck = () => Promise<Omit<CheckResult, 'name'>>;
+export interface CheckResult extends CheckOutcome {
+  name: string;
+}
+
+export type ReadinessCheck = () => Promise<CheckOutcome>;
 
 export interface ReadinessReport {
   status: 'ready' | 'not ready';
@@ -33,7 +36,7 @@ export class Readiness {
     const results = await Promise.all(
       [...this.checks].map(async ([name, check]): Promise<CheckResult> => {
         let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<Omit<CheckResult, 'name'>>((resolve) => {
+        const timeout = new Promise<CheckOutcome>((resolve) => {
           timer = setTimeout(() => resolve({ status: 'fail', detail: `no answer within ${this.timeoutMs} ms` }), this.timeoutMs);
         });
         try {
