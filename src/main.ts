@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const address = await gateway.listen();
-  logger.info({ address, store: gateway.store.kind }, `okno gateway listening on ${address}`);
+  logger.info({ url: address, store: gateway.store.kind }, `okno gateway listening on ${address}`);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,0 +1,94 @@
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/net.js';
+import { spawnGateway, startGatewayProcess } from '../helpers/process.js';
+import { startRedisServer as startRedis, type RedisTestServer as RedisServer } from '../helpers/redis-server.js';
+
+describe('npm start (node dist/main.js)', () => {
+  it('serves /health and /ready on the defaults with the embedded store, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const gw = await startGatewayProcess({ PORT: String(port) });
+    expect(gw.url).toBe(`http://127.0.0.1:${port}`);
+    expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+    const ready = (await (await fetch(`${gw.url}/ready`)).json()) as { status: string; checks: Array<{ name: string; kind?: string }> };
+    expect(ready.status).toBe('ready');
+    expect(ready.checks.find((c) => c.name === 'store')?.kind).toBe('memory');
+    // Request log lines carry the correlation id (probes log only at warn, so ask something else).
+    await fetch(`${gw.url}/nowhere`, { headers: { 'x-correlation-id': 'trace-me-1' } });
+    const requestLog = gw.lines.find((l) => (l.req as { url?: string } | undefined)?.url === '/nowhere');
+    expect(requestLog?.correlationId).toBe('trace-me-1');
+
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
+    expect(gw.lines.map((l) => l.msg)).toEqual(expect.arrayContaining([expect.stringMatching(/^shutting down/), 'stopped']));
+    await expect(fetch(`${gw.url}/health`)).rejects.toThrow();
+  });
+
+  it('finishes a request in flight before it exits', async () => {
+    const port = await freePort();
+    const gw = await startGatewayProcess({ PORT: String(port) });
+    // A request whose body is still arriving when SIGTERM comes must still be answered.
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write('POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n');
+    await sleep(300);
+    gw.child.kill('SIGTERM');
+    await sleep(300);
+    expect(gw.child.exitCode).toBeNull(); // still waiting for the request in flight
+    socket.end('{}');
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await gw.exited).toBe(0);
+    // New connections are refused meanwhile.
+    await expect(fetch(`${gw.url}/health`)).rejects.toThrow();
+  });
+
+  it('refuses a bad variable by name (exit 78)', async () => {
+    const proc = spawnGateway({ PORT: 'http', LOG_LEVEL: 'chatty' });
+    expect(await proc.exited).toBe(78);
+    expect(proc.stderr()).toMatch(/PORT: must be a whole number/);
+    expect(proc.stderr()).toMatch(/LOG_LEVEL: must be one of/);
+    expect(proc.stderr()).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('NODE_ENV=production refuses the in-memory store and dev tokens', async () => {
+    const proc = spawnGateway({ NODE_ENV: 'production' });
+    expect(await proc.exited).toBe(78);
+    expect(proc.stderr()).toMatch(/REDIS_URL: not set, and NODE_ENV=production refuses the in-memory store/);
+    expect(proc.stderr()).toMatch(/API_TOKENS: not set/);
+  });
+
+  describe('with Redis', () => {
+    let redis: RedisServer;
+    beforeAll(async () => {
+      redis = await startRedis({ appendonly: true });
+    });
+    afterAll(() => redis?.stop());
+
+    it('NODE_ENV=production refuses the sample keys, naming each', async () => {
+      const proc = spawnGateway({ NODE_ENV: 'production', REDIS_URL: redis.url, API_TOKENS: 'city-secret-token:city' });
+      expect(await proc.exited).toBe(78);
+      const err = proc.stderr();
+      expect(err).toMatch(/GATEWAY_KEY_FILE: is the sample key/);
+      expect(err).toMatch(/TRUST_CA_FILE: trusts the sample CA/);
+      expect(err).toMatch(/PARTNERS_FILE: partner "portal" is registered with a sample certificate/);
+    });
+
+    it('runs on Redis when REDIS_URL is set (and in production when sample keys are explicitly allowed)', async () => {
+      const gw = await startGatewayProcess({
+        NODE_ENV: 'production',
+        REDIS_URL: redis.url,
+        API_TOKENS: 'city-secret-token:city,ops-secret-token:ops',
+        OKNO_ALLOW_SAMPLE_KEYS: 'true',
+        PORT: String(await freePort()),
+      });
+      const ready = (await (await fetch(`${gw.url}/ready`)).json()) as { checks: Array<{ name: string; kind?: string; durable?: boolean }> };
+      expect(ready.checks.find((c) => c.name === 'store')).toMatchObject({ kind: 'redis', durable: true });
+      gw.child.kill('SIGTERM');
+      expect(await gw.exited).toBe(0);
+    });
+  });
+});
