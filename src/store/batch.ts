@@ -1,0 +1,92 @@
+/**
+ * Turns caller input (write batches, job inputs) into checked, serialized
+ * form. Both stores apply the prepared form, so validation happens once, up
+ * front, before any write: a bad batch is rejected whole.
+ */
+import type { IdempotencyRecord, JobInput, JsonValue, StoreOptions, WriteBatch } from './types.js';
+import { assertId, assertName, assertPositiveInt, assertTime, toJson } from './validate.js';
+
+export interface PreparedJob {
+  queue: string;
+  id: string;
+  payloadJson: string;
+  availableAt: number;
+  group: string | null;
+  maxAttempts: number;
+}
+
+export interface PreparedDoc {
+  collection: string;
+  id: string;
+  valueJson: string;
+  ifAbsent: boolean;
+}
+
+export interface PreparedFeedAppend {
+  feed: string;
+  id: string;
+}
+
+export interface PreparedBatch {
+  idempotency: { key: string; recordJson: string } | null;
+  docs: PreparedDoc[];
+  feeds: PreparedFeedAppend[];
+  jobs: PreparedJob[];
+}
+
+export function prepareJob(input: JobInput, now: number, options: StoreOptions): PreparedJob {
+  assertName(input.queue, 'queue');
+  assertId(input.id, 'job id');
+  const availableAt = input.availableAt ?? now;
+  assertTime(availableAt, 'availableAt');
+  const maxAttempts = input.maxAttempts ?? options.defaultMaxAttempts;
+  assertPositiveInt(maxAttempts, 'maxAttempts');
+  // null is accepted as "no group" for callers that build inputs from JSON.
+  const group = input.group ?? null;
+  if (group !== null) assertId(group, 'group');
+  return {
+    queue: input.queue,
+    id: input.id,
+    payloadJson: toJson(input.payload, `payload of job ${input.id}`),
+    availableAt,
+    group,
+    maxAttempts,
+  };
+}
+
+function prepareRecord(record: IdempotencyRecord): string {
+  if (typeof record.digest !== 'string') throw new TypeError('idempotency record digest must be a string');
+  assertTime(record.createdAt, 'idempotency record createdAt');
+  // Only the known fields are kept, so both stores return the same shape.
+  const normalized: { [key: string]: JsonValue } = {
+    digest: record.digest,
+    result: record.result,
+    createdAt: record.createdAt,
+  };
+  return toJson(normalized, 'idempotency record');
+}
+
+export function prepareBatch(batch: WriteBatch, now: number, options: StoreOptions): PreparedBatch {
+  let idempotency: PreparedBatch['idempotency'] = null;
+  if (batch.idempotency) {
+    assertId(batch.idempotency.key, 'idempotency key');
+    idempotency = { key: batch.idempotency.key, recordJson: prepareRecord(batch.idempotency.record) };
+  }
+  const docs = (batch.docs ?? []).map((doc): PreparedDoc => {
+    assertName(doc.collection, 'collection');
+    assertId(doc.id, 'document id');
+    return {
+      collection: doc.collection,
+      id: doc.id,
+      valueJson: toJson(doc.value, `document ${doc.collection}/${doc.id}`),
+      ifAbsent: doc.ifAbsent === true,
+    };
+  });
+  const feeds = (batch.feeds ?? []).map((append): PreparedFeedAppend => {
+    assertName(append.feed, 'feed');
+    assertId(append.id, 'feed entry id');
+    return { feed: append.feed, id: append.id };
+  });
+  const jobs = (batch.jobs ?? []).map((job) => prepareJob(job, now, options));
+  return { idempotency, docs, feeds, jobs };
+}

@@ -1,0 +1,365 @@
+/**
+ * The durable store on Redis (ioredis). Every state change is one Lua script
+ * from redis-scripts.ts (atomic, all-or-nothing); reads are single commands
+ * or read-only scripts. Several gateway processes may share one Redis: leases
+ * and idempotency records live in Redis, so no two of them ever hold the same
+ * job or accept the same message twice.
+ *
+ * Not supported: Redis Cluster (the scripts compute their keys; see
+ * redis-scripts.ts). A single instance or primary/replica (Sentinel) is fine.
+ *
+ * Connection behaviour, chosen for a gateway that must answer every request:
+ * - while Redis is unreachable every call rejects at once (no offline queue),
+ *   so the caller can answer SMEVFailure instead of hanging;
+ * - a command whose connection drops is rejected, never silently re-sent
+ *   after the reconnect: its outcome is unknown, and the caller's retry path
+ *   (idempotency by MessageID, idempotent enqueue by id) is the safe way to
+ *   repeat it;
+ * - the client reconnects by itself, forever, with a short backoff.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { prepareBatch, prepareJob } from './batch.js';
+import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.js';
+import { RECLAIM_BATCH, SCRIPTS, type ScriptName } from './redis-scripts.js';
+import type {
+  CommitResult,
+  FeedEntry,
+  IdempotencyRecord,
+  Job,
+  JobInput,
+  JobState,
+  JsonValue,
+  Queue,
+  QueueStats,
+  ReserveOptions,
+  Store,
+  StoreInfo,
+  StoreOptions,
+  WriteBatch,
+} from './types.js';
+import {
+  assertCursor,
+  assertId,
+  assertLeaseMs,
+  assertLimit,
+  assertListState,
+  assertName,
+  assertTime,
+  resolveOptions,
+} from './validate.js';
+
+export const DEFAULT_KEY_PREFIX = 'okno:';
+
+export interface RedisStoreOptions extends Partial<StoreOptions> {
+  /** Prefix of every key (default `okno:`); lets several deployments share one Redis. */
+  keyPrefix?: string;
+  /**
+   * Upper bound for one call when Redis doesn't answer (e.g. a network
+   * partition that doesn't close the socket). Default 5000 ms. Only used for
+   * clients the store creates itself.
+   */
+  commandTimeoutMs?: number;
+}
+
+/**
+ * ioredis options the store uses for the client it creates from a URL; use
+ * them too when passing your own client. `enableOfflineQueue` is switched off
+ * after the first successful connect (commands issued before it wait for it).
+ */
+export function redisClientOptions(commandTimeoutMs = 5000): RedisOptions {
+  return {
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: true,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 5000,
+    retryStrategy: (times: number) => Math.min(50 * times, 1000),
+  };
+}
+
+type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  readonly keyPrefix: string;
+  private readonly client: Redis;
+  private readonly ownsClient: boolean;
+  private readonly options: StoreOptions;
+  private cachedInfo: StoreInfo | null = null;
+  private closed = false;
+
+  /** `redis` is a URL (redis:// or rediss://) or an ioredis client the caller keeps owning. */
+  constructor(redis: string | Redis, options: RedisStoreOptions = {}) {
+    const { keyPrefix, commandTimeoutMs, ...storeOptions } = options;
+    this.options = resolveOptions(storeOptions);
+    this.keyPrefix = keyPrefix ?? DEFAULT_KEY_PREFIX;
+    if (typeof redis === 'string') {
+      this.client = new Redis(redis, redisClientOptions(commandTimeoutMs));
+      this.ownsClient = true;
+      // ioredis prints unhandled 'error' events; failures surface as rejected calls instead.
+      this.client.on('error', () => {});
+      this.client.once('ready', () => {
+        this.client.options.enableOfflineQueue = false;
+      });
+    } else {
+      if (redis.options.keyPrefix) {
+        // ioredis would prefix plain commands but not the keys the scripts compute.
+        throw new Error('pass keyPrefix to RedisStore, not to the ioredis client');
+      }
+      this.client = redis;
+      this.ownsClient = false;
+    }
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      this.client.defineCommand(name, { numberOfKeys: 0, lua });
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.client.ping();
+  }
+
+  /** Read once (server facts don't change while connected); a failed read is retried next time. */
+  async info(): Promise<StoreInfo> {
+    this.assertOpen();
+    if (!this.cachedInfo) {
+      const server = parseInfo(await this.client.info('server'));
+      const persistence = parseInfo(await this.client.info('persistence'));
+      const aof = persistence.get('aof_enabled') === '1';
+      let fsync = 'unknown';
+      try {
+        // CONFIG is often disabled or renamed on managed Redis.
+        const reply = (await this.client.config('GET', 'appendfsync')) as unknown;
+        if (Array.isArray(reply) && typeof reply[1] === 'string') fsync = reply[1];
+      } catch {
+        // keep 'unknown'
+      }
+      const version = server.get('redis_version') ?? 'unknown';
+      this.cachedInfo = {
+        kind: 'redis',
+        durable: aof,
+        detail: `redis ${version}, aof=${aof ? 'yes' : 'no'}, fsync=${fsync}`,
+      };
+    }
+    return { ...this.cachedInfo };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      // Not connected right now: just stop reconnecting.
+      this.client.disconnect();
+    }
+  }
+
+  async commit(batch: WriteBatch): Promise<CommitResult> {
+    const now = this.now();
+    const p = prepareBatch(batch, now, this.options);
+    const args: string[] = [
+      p.idempotency ? '1' : '0',
+      p.idempotency?.key ?? '',
+      p.idempotency?.recordJson ?? '',
+      String(p.docs.length),
+    ];
+    for (const d of p.docs) args.push(d.collection, d.id, d.ifAbsent ? '1' : '0', d.valueJson);
+    args.push(String(p.feeds.length));
+    for (const f of p.feeds) args.push(f.feed, f.id);
+    args.push(String(p.jobs.length));
+    for (const j of p.jobs) {
+      args.push(j.queue, j.id, j.payloadJson, arg(j.availableAt), j.group ?? '', String(j.maxAttempts));
+    }
+    const reply = await this.run('oknoCommit', now, ...args);
+    if (!Array.isArray(reply)) throw new Error('unexpected reply from Redis commit');
+    if (reply[0] === 0) return { applied: false, existing: JSON.parse(String(reply[1])) as IdempotencyRecord };
+    return { applied: true, seqs: reply.slice(1).map(Number) };
+  }
+
+  async getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null> {
+    this.assertOpen();
+    assertName(collection, 'collection');
+    assertId(id, 'document id');
+    const text = await this.client.get(`${this.keyPrefix}doc:${collection}:${id}`);
+    return text === null ? null : (JSON.parse(text) as T);
+  }
+
+  async getIdempotency(key: string): Promise<IdempotencyRecord | null> {
+    this.assertOpen();
+    assertId(key, 'idempotency key');
+    const text = await this.client.get(`${this.keyPrefix}idem:${key}`);
+    return text === null ? null : (JSON.parse(text) as IdempotencyRecord);
+  }
+
+  async readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]> {
+    this.assertOpen();
+    assertName(feed, 'feed');
+    assertCursor(after, 'after');
+    assertLimit(limit);
+    if (limit === 0) return [];
+    const members = await this.client.zrangebyscore(
+      `${this.keyPrefix}feed:${feed}`,
+      exclusive(after),
+      '+inf',
+      'LIMIT',
+      0,
+      limit,
+    );
+    return members.map(decodeFeedMember);
+  }
+
+  async readFeedBackwards(feed: string, before: number, limit: number): Promise<FeedEntry[]> {
+    this.assertOpen();
+    assertName(feed, 'feed');
+    assertCursor(before, 'before');
+    assertLimit(limit);
+    if (limit === 0) return [];
+    const members = await this.client.zrevrangebyscore(
+      `${this.keyPrefix}feed:${feed}`,
+      exclusive(before),
+      '-inf',
+      'LIMIT',
+      0,
+      limit,
+    );
+    return members.map(decodeFeedMember);
+  }
+
+  queue(name: string): Queue {
+    assertName(name, 'queue');
+    return new RedisQueue(name, this);
+  }
+
+  /** @internal The caller's clock, after checking the store is open. */
+  now(): number {
+    this.assertOpen();
+    return this.options.clock.now();
+  }
+
+  /** @internal */
+  get storeOptions(): StoreOptions {
+    return this.options;
+  }
+
+  /** @internal One job hash as a flat field/value array (a single read needs no script). */
+  readJob(queue: string, id: string): Promise<unknown> {
+    this.assertOpen();
+    return this.client.call('HGETALL', `${this.keyPrefix}q:${queue}:job:${id}`);
+  }
+
+  /** @internal Runs a registered script with the standard prefix/now arguments. */
+  run(name: ScriptName, now: number, ...args: string[]): Promise<unknown> {
+    const fn = (this.client as unknown as Record<ScriptName, ScriptFn>)[name];
+    return fn.call(this.client, this.keyPrefix, arg(now), ...args);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+}
+
+/** A ZRANGEBYSCORE bound that excludes `n` (infinities have no exclusive form). */
+function exclusive(n: number): string {
+  return Number.isFinite(n) ? `(${n}` : arg(n);
+}
+
+function parseInfo(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) out.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return out;
+}
+
+class RedisQueue implements Queue {
+  constructor(
+    readonly name: string,
+    private readonly store: RedisStore,
+  ) {}
+
+  async enqueue(job: Omit<JobInput, 'queue'>): Promise<Job> {
+    const now = this.store.now();
+    const j = prepareJob({ ...job, queue: this.name }, now, this.store.storeOptions);
+    const reply = await this.store.run(
+      'oknoEnqueue',
+      now,
+      j.queue,
+      j.id,
+      j.payloadJson,
+      arg(j.availableAt),
+      j.group ?? '',
+      String(j.maxAttempts),
+    );
+    return mustDecodeJob(reply);
+  }
+
+  async reserve(options: ReserveOptions): Promise<Job | null> {
+    assertLeaseMs(options.leaseMs);
+    const now = this.store.now();
+    const reply = await this.store.run('oknoReserve', now, this.name, arg(now + options.leaseMs), String(RECLAIM_BATCH));
+    return reply === null ? null : mustDecodeJob(reply);
+  }
+
+  async ack(id: string, leaseToken: string): Promise<boolean> {
+    const now = this.store.now();
+    const keepDone = String(this.store.storeOptions.keepDone);
+    return (await this.store.run('oknoAck', now, this.name, id, String(leaseToken), keepDone)) === 1;
+  }
+
+  async retry(id: string, leaseToken: string, availableAt: number, error: string): Promise<JobState | null> {
+    assertTime(availableAt, 'availableAt');
+    const now = this.store.now();
+    const reply = await this.store.run('oknoRetry', now, this.name, id, String(leaseToken), arg(availableAt), String(error));
+    return reply === 'pending' || reply === 'dead' ? reply : null;
+  }
+
+  async fail(id: string, leaseToken: string, error: string): Promise<boolean> {
+    const now = this.store.now();
+    return (await this.store.run('oknoFail', now, this.name, id, String(leaseToken), String(error))) === 1;
+  }
+
+  async extend(id: string, leaseToken: string, leaseMs: number): Promise<boolean> {
+    assertLeaseMs(leaseMs);
+    const now = this.store.now();
+    return (await this.store.run('oknoExtend', now, this.name, id, String(leaseToken), arg(now + leaseMs))) === 1;
+  }
+
+  async replay(id: string): Promise<boolean> {
+    return (await this.store.run('oknoReplay', this.store.now(), this.name, id)) === 1;
+  }
+
+  async discard(id: string): Promise<boolean> {
+    return (await this.store.run('oknoDiscard', this.store.now(), this.name, id)) === 1;
+  }
+
+  async get(id: string): Promise<Job | null> {
+    return decodeJob(await this.store.readJob(this.name, id));
+  }
+
+  async list(state: 'pending' | 'inflight' | 'dead' | 'done', limit: number): Promise<Job[]> {
+    assertListState(state);
+    assertLimit(limit);
+    const reply = await this.store.run('oknoList', this.store.now(), this.name, state, String(limit));
+    if (!Array.isArray(reply)) throw new Error('unexpected reply from Redis list');
+    return reply.map(decodeJob).filter((job): job is Job => job !== null);
+  }
+
+  async stats(): Promise<QueueStats> {
+    const now = this.store.now();
+    const reply = await this.store.run('oknoStats', now, this.name);
+    if (!Array.isArray(reply)) throw new Error('unexpected reply from Redis stats');
+    const [open, pending, due, inflight, done, dead, oldest] = reply.map((v: unknown) => (v === null ? null : Number(v)));
+    return {
+      waiting: (open ?? 0) - (pending ?? 0) - (inflight ?? 0),
+      pending: pending ?? 0,
+      due: due ?? 0,
+      inflight: inflight ?? 0,
+      done: done ?? 0,
+      dead: dead ?? 0,
+      oldestOpenCreatedAt: oldest ?? null,
+    };
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The gateway's state, behind one interface with two implementations:
+ * Redis (durable, shared by several gateway processes) and in-memory (the
+ * embedded default: nothing survives a restart).
+ *
+ * Design rules, taken from BullMQ: every state change is one atomic step (a
+ * Lua script in Redis, one synchronous block in memory), so that a crash at
+ * any point loses nothing and duplicates nothing. Time comes from the caller's
+ * clock (passed into every script) so tests can drive it and both
+ * implementations behave identically.
+ *
+ * The pieces later flows need:
+ * - documents by collection and id (applications, inbox items, queries, deliveries,
+ *   journal records, blobs such as raw envelopes and attachments);
+ * - feeds: ordered indexes over documents with a monotonically increasing
+ *   sequence (the inbox, the journal) that readers page through by cursor;
+ * - an idempotency index by MessageID, checked and written in the same atomic
+ *   step as everything the message causes;
+ * - durable queues with pending / in-flight / done / dead states, leases
+ *   (visibility timeouts), scheduled retries and optional per-group ordering.
+ */
+
+export type StoreKind = 'memory' | 'redis';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Anything JSON can carry. Stored values are copied (never shared by reference). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+// ---------------------------------------------------------------------------
+// Atomic write batches
+
+/** What the first accepted message left behind for its MessageID. */
+export interface IdempotencyRecord {
+  /** Digest of the signed content: same MessageID + same digest = a true duplicate. */
+  digest: string;
+  /** Anything the caller needs to answer a duplicate the same way (e.g. the reply). */
+  result: JsonValue;
+  /** Caller's clock at acceptance (ms since epoch). */
+  createdAt: number;
+}
+
+export interface DocWrite {
+  collection: string;
+  id: string;
+  value: JsonValue;
+  /** Only write when no document with this id exists (the batch still applies). */
+  ifAbsent?: boolean;
+}
+
+export interface FeedAppend {
+  /** Feed name, e.g. `inbox` or `journal`. */
+  feed: string;
+  /** Id of a document (usually written in the same batch) the feed entry points to. */
+  id: string;
+}
+
+export interface JobInput {
+  queue: string;
+  /** Job id; enqueueing an id that already exists in this queue is a no-op. */
+  id: string;
+  payload: JsonValue;
+  /** Earliest time the job may be reserved (ms since epoch); default now. */
+  availableAt?: number;
+  /**
+   * Ordering group (e.g. an application id): jobs of one group are handed out
+   * one at a time in enqueue order; the next becomes available only when the
+   * previous one is done or discarded. A dead job blocks its group until it is
+   * replayed or discarded, so that nothing overtakes it.
+   */
+  group?: string;
+  /** Attempts before the job goes dead; default the queue's configured limit. */
+  maxAttempts?: number;
+}
+
+export interface WriteBatch {
+  /**
+   * When set, the batch applies only if no idempotency record exists for `key`;
+   * otherwise nothing is written and the existing record is returned.
+   */
+  idempotency?: { key: string; record: IdempotencyRecord };
+  docs?: DocWrite[];
+  feeds?: FeedAppend[];
+  jobs?: JobInput[];
+}
+
+export type CommitResult =
+  | { applied: true; /** Sequence numbers assigned to `feeds`, in order. */ seqs: number[] }
+  | { applied: false; existing: IdempotencyRecord };
+
+export interface FeedEntry {
+  seq: number;
+  id: string;
+}
+
+// ---------------------------------------------------------------------------
+// Durable queues
+
+export type JobState = 'waiting' | 'pending' | 'inflight' | 'done' | 'dead';
+
+export interface Job {
+  queue: string;
+  id: string;
+  payload: JsonValue;
+  /**
+   * waiting: behind an earlier job of its group; pending: available from
+   * `availableAt`; inflight: leased until `leaseUntil`; done; dead.
+   */
+  state: JobState;
+  group: string | null;
+  attempts: number;
+  maxAttempts: number;
+  availableAt: number;
+  leaseUntil: number | null;
+  /** Changes on every reservation; ack/retry/fail must present the current one. */
+  leaseToken: string | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface QueueStats {
+  waiting: number;
+  pending: number;
+  /** Pending jobs whose availableAt has come (ready to be reserved now). */
+  due: number;
+  inflight: number;
+  done: number;
+  dead: number;
+  /** createdAt of the oldest job not yet done or dead, or null when there is none. */
+  oldestOpenCreatedAt: number | null;
+}
+
+export interface ReserveOptions {
+  /** How long the lease lasts before the job is handed out again (visibility timeout). */
+  leaseMs: number;
+}
+
+export interface StoreOptions {
+  clock: Clock;
+  /** Attempt limit for jobs that don't set their own (default 10). */
+  defaultMaxAttempts: number;
+  /** How many done jobs each queue keeps for inspection; older ones are removed (default 1000). */
+  keepDone: number;
+}
+
+export interface Queue {
+  readonly name: string;
+  enqueue(job: Omit<JobInput, 'queue'>): Promise<Job>;
+  /**
+   * Leases the earliest due job. Jobs whose lease expired are first put back
+   * (or sent dead when they have used up their attempts), so a crashed
+   * consumer's work is retried by another.
+   */
+  reserve(options: ReserveOptions): Promise<Job | null>;
+  /** Finishes a leased job. False when the lease token is stale (someone else has it now). */
+  ack(id: string, leaseToken: string): Promise<boolean>;
+  /** Puts a leased job back for another attempt at `availableAt`, or dead when attempts are used up. */
+  retry(id: string, leaseToken: string, availableAt: number, error: string): Promise<JobState | null>;
+  /** Sends a leased job dead at once (a permanent failure). */
+  fail(id: string, leaseToken: string, error: string): Promise<boolean>;
+  /** Extends a lease the holder still works on. */
+  extend(id: string, leaseToken: string, leaseMs: number): Promise<boolean>;
+  /** Dead → pending, attempts reset (ops action). */
+  replay(id: string): Promise<boolean>;
+  /** Dead → removed; releases its group (ops action). */
+  discard(id: string): Promise<boolean>;
+  get(id: string): Promise<Job | null>;
+  list(state: 'pending' | 'inflight' | 'dead' | 'done', limit: number): Promise<Job[]>;
+  stats(): Promise<QueueStats>;
+}
+
+// ---------------------------------------------------------------------------
+
+export interface StoreInfo {
+  kind: StoreKind;
+  /** True when acknowledged writes survive a process or server restart. */
+  durable: boolean;
+  /** Human-readable detail for /ready, e.g. `redis 7.0.15, aof=yes, fsync=always`. */
+  detail: string;
+}
+
+export interface Store {
+  readonly kind: StoreKind;
+  /** Throws when the store cannot serve. */
+  ping(): Promise<void>;
+  info(): Promise<StoreInfo>;
+  close(): Promise<void>;
+
+  /** Applies every write of the batch, or none (see WriteBatch.idempotency). */
+  commit(batch: WriteBatch): Promise<CommitResult>;
+
+  getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null>;
+  getIdempotency(key: string): Promise<IdempotencyRecord | null>;
+
+  /** Entries with seq > after, oldest first. */
+  readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]>;
+  /** Entries with seq < before, newest first (for "latest" views). */
+  readFeedBackwards(feed: string, before: number, limit: number): Promise<FeedEntry[]>;
+
+  queue(name: string): Queue;
+}
