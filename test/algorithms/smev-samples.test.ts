@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DOMParser, type Element } from '@xmldom/xmldom';
+import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { describe, expect, it } from 'vitest';
 import { GOST2001_URI, GOST94_URI, getDigestAlgorithm, getSignatureAlgorithm } from '../../src/signature/algorithms/index.js';
@@ -14,12 +14,19 @@ import { parseCertificate, verifyIssuedBy } from '../../src/pki/certificate.js';
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/gost');
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 
+/** The little of the DOM used here (xmldom's typings don't export Element under NodeNext). */
+interface El {
+  getAttribute(name: string): string | null;
+  readonly textContent: string | null;
+  getElementsByTagNameNS(ns: string, local: string): { item(i: number): unknown; readonly length: number };
+}
+
 function signatures(file: string) {
   const doc = new DOMParser().parseFromString(readFileSync(path.join(fixtures, file), 'utf8'), 'text/xml');
   const list = doc.getElementsByTagNameNS(DS, 'Signature');
   return Array.from({ length: list.length }, (_, i) => {
-    const sig = list.item(i) as Element;
-    const child = (local: string) => sig.getElementsByTagNameNS(DS, local).item(0) as Element;
+    const sig = list.item(i) as unknown as El;
+    const child = (local: string) => sig.getElementsByTagNameNS(DS, local).item(0) as El;
     return {
       signedInfo: Buffer.from(new ExclusiveCanonicalization().process(child('SignedInfo') as never, {}) as string, 'utf8'),
       method: child('SignatureMethod').getAttribute('Algorithm') ?? '',

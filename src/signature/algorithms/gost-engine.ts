@@ -1,71 +1,29 @@
 /**
- * The only module that touches node-gost-crypto (a descendant of R. Nickolaev's gostcrypto).
- * Everything here works on digests and raw keys, in the byte orders of CryptoPro / RFC 4491:
+ * GOST primitives on digests and raw keys, in the byte orders of CryptoPro / RFC 4491 / XMLDSig:
  * - a digest is used as the integer e whose little-endian encoding is the digest bytes;
  * - keys are little-endian (private scalar; public x ‖ y);
  * - a signature is s ‖ r, each big-endian (what XMLDSig SignatureValue and X.509 hold).
- * The library is asked for no hashing ("hash" unset) so that callers can stream the digest.
+ * Digests come from node-gost-crypto (the only module importing it); the curve arithmetic is
+ * our own (gost-ec.ts), because the library's is broken for some inputs.
  */
-import { randomBytes } from 'node:crypto';
-import { gostEngine, type GostDigestEngine, type GostSignEngine } from 'node-gost-crypto';
+import { gostEngine, type GostDigestEngine } from 'node-gost-crypto';
 import type { GostCurve } from './gost-curves.js';
+import { ecPublicPoint, ecRandomScalar, ecSign, ecVerify } from './gost-ec.js';
 
-function signEngine(curve: GostCurve, ukm?: Uint8Array): GostSignEngine {
-  return gostEngine.getGostSign({
-    name: 'GOST R 34.10',
-    version: 2012, // 2001 and 2012 share the signature scheme; only key/curve sizes differ
-    length: curve.size * 8,
-    // 'CP' makes the library emit/accept s ‖ r big-endian (it byte-reverses its r ‖ s little-endian)
-    procreator: 'CP',
-    curve: { p: curve.p, a: curve.a, b: curve.b, q: curve.q, x: curve.x, y: curve.y },
-    ...(ukm ? { ukm } : {}),
-  });
-}
-
-// The library parses curve parameters in its constructor: keep one instance per curve.
-const engines = new Map<string, GostSignEngine>();
-function cachedEngine(curve: GostCurve): GostSignEngine {
-  let engine = engines.get(curve.oid);
-  if (!engine) {
-    engine = signEngine(curve);
-    engines.set(curve.oid, engine);
-  }
-  return engine;
-}
-
-/**
- * Signs a digest. `k` (little-endian) is for known-answer tests only; otherwise it is random.
- */
+/** Signs a digest. `k` (little-endian) is for known-answer tests only; otherwise it is random. */
 export function gostSignDigest(digest: Uint8Array, curve: GostCurve, scalar: Uint8Array, k?: Uint8Array): Buffer {
-  const engine = k ? signEngine(curve, k) : cachedEngine(curve);
-  return Buffer.from(engine.sign(scalar, digest));
+  return ecSign(digest, curve, scalar, k);
 }
 
 export function gostVerifyDigest(digest: Uint8Array, signature: Uint8Array, curve: GostCurve, point: Uint8Array): boolean {
-  if (signature.length !== 2 * curve.size || point.length !== 2 * curve.size) return false;
-  try {
-    return cachedEngine(curve).verify(point, signature, digest) === true;
-  } catch {
-    // the library throws on degenerate input (e.g. a point not on the curve): that is a failed check
-    return false;
-  }
+  return ecVerify(digest, signature, curve, point);
 }
 
 /** Public point (x ‖ y, little-endian) of a little-endian private scalar. */
-export function gostPublicPoint(curve: GostCurve, scalar: Uint8Array): Uint8Array {
-  // with ukm set, the library's key generation uses it as the private scalar
-  return new Uint8Array(signEngine(curve, scalar).generateKey().publicKey);
-}
+export const gostPublicPoint = ecPublicPoint;
 
 /** A fresh private scalar 0 < d < q, little-endian. */
-export function gostRandomScalar(curve: GostCurve): Uint8Array {
-  const q = BigInt('0x' + curve.q);
-  for (;;) {
-    const le = randomBytes(curve.size);
-    const d = BigInt('0x' + Buffer.from(le).reverse().toString('hex'));
-    if (d > 0n && d < q) return new Uint8Array(le);
-  }
-}
+export const gostRandomScalar = ecRandomScalar;
 
 export type GostDigestKind = '2012-256' | '2012-512' | '94';
 

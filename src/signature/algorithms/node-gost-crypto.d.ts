@@ -6,14 +6,7 @@ declare module 'node-gost-crypto' {
     digest(data: Bytes): ArrayBuffer;
   }
 
-  export interface GostSignEngine {
-    sign(privateKey: Bytes, data: Bytes): ArrayBuffer;
-    verify(publicKey: Bytes, signature: Bytes, data: Bytes): boolean;
-    generateKey(): { privateKey: ArrayBuffer; publicKey: ArrayBuffer };
-  }
-
   export const gostEngine: {
     getGostDigest(algorithm: Record<string, unknown>): GostDigestEngine;
-    getGostSign(algorithm: Record<string, unknown>): GostSignEngine;
   };
 }
