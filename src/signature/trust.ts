@@ -1,0 +1,88 @@
+/**
+ * The trust decision about a signer's certificate, separate from the
+ * mathematics: it must chain to a trusted CA, every certificate on the chain
+ * must be within its validity, the leaf must allow digital signatures, and it
+ * must be registered to a partner. KeyInfo only *offers* a certificate; this
+ * decides whether it means anything.
+ */
+import { parseCertificate, verifyIssuedBy, type Certificate } from '../pki/certificate.js';
+import type { SignatureFaultReason } from './dsig.js';
+
+const MAX_CHAIN = 5;
+
+export interface TrustResult {
+  trusted: boolean;
+  reason?: SignatureFaultReason;
+  message: string;
+  /** Leaf first, anchor last, when a chain was found. */
+  chain: Certificate[];
+}
+
+export class TrustAnchorSet {
+  readonly anchors: readonly Certificate[];
+
+  constructor(anchors: Iterable<Certificate | string>) {
+    this.anchors = [...anchors].map((a) => (typeof a === 'string' ? parseCertificate(a) : a));
+  }
+
+  /**
+   * Evaluates `leaf` with `intermediates` (other certificates the signer sent)
+   * at time `now`. The result names the first problem in the SMEV vocabulary.
+   */
+  evaluate(leaf: Certificate, intermediates: readonly Certificate[], now: Date): TrustResult {
+    const chain = this.buildChain(leaf, intermediates);
+    if (!chain) {
+      const selfSigned = leaf.subjectDer.equals(leaf.issuerDer) && safeIssued(leaf, leaf);
+      return {
+        trusted: false,
+        reason: 'CertificateIsNotFound',
+        message: selfSigned
+          ? `certificate "${leaf.subject}" is self-signed and not a trusted CA`
+          : `certificate "${leaf.subject}" is not issued by a trusted CA (issuer "${leaf.issuer}")`,
+        chain: [],
+      };
+    }
+    for (const cert of chain) {
+      if (now < cert.notBefore) {
+        return { trusted: false, reason: 'CertificateIsExpired', message: `certificate "${cert.subject}" is not valid before ${cert.notBefore.toISOString()}`, chain };
+      }
+      if (now > cert.notAfter) {
+        return { trusted: false, reason: 'CertificateIsExpired', message: `certificate "${cert.subject}" expired on ${cert.notAfter.toISOString()}`, chain };
+      }
+    }
+    for (const ca of chain.slice(1)) {
+      if (!ca.basicConstraints?.cA || (ca.keyUsage && !ca.keyUsage.has('keyCertSign'))) {
+        return { trusted: false, reason: 'CertificateIsNotFound', message: `"${ca.subject}" is not a CA and cannot issue certificates`, chain };
+      }
+    }
+    if (leaf.keyUsage && !leaf.keyUsage.has('digitalSignature') && !leaf.keyUsage.has('nonRepudiation')) {
+      return { trusted: false, reason: 'CertificateIsNotFound', message: `certificate "${leaf.subject}" does not allow digital signatures (keyUsage)`, chain };
+    }
+    return { trusted: true, message: `chains to "${chain[chain.length - 1]!.subject}"`, chain };
+  }
+
+  private buildChain(leaf: Certificate, intermediates: readonly Certificate[]): Certificate[] | null {
+    const chain = [leaf];
+    let current = leaf;
+    for (let depth = 0; depth < MAX_CHAIN; depth++) {
+      const anchor = this.anchors.find((a) => a.der.equals(current.der) || (a.subjectDer.equals(current.issuerDer) && safeIssued(current, a)));
+      if (anchor) {
+        if (!anchor.der.equals(current.der)) chain.push(anchor);
+        return chain;
+      }
+      const next = intermediates.find((c) => c !== current && !chain.includes(c) && c.subjectDer.equals(current.issuerDer) && safeIssued(current, c));
+      if (!next) return null;
+      chain.push(next);
+      current = next;
+    }
+    return null;
+  }
+}
+
+function safeIssued(cert: Certificate, issuer: Certificate): boolean {
+  try {
+    return verifyIssuedBy(cert, issuer);
+  } catch {
+    return false; // a refused algorithm (SHA-1, MD5) never makes a chain
+  }
+}
