@@ -11,6 +11,8 @@ export interface CreateStoreConfig extends Partial<StoreOptions> {
   redisUrl?: string;
   /** Prefix of every Redis key (default `okno:`). */
   keyPrefix?: string;
+  /** Connection errors of the Redis client, for logging (calls reject either way). */
+  onRedisError?: (error: Error) => void;
 }
 
 /**
@@ -19,9 +21,9 @@ export interface CreateStoreConfig extends Partial<StoreOptions> {
  * instead of failing the first request.
  */
 export async function createStore(config: CreateStoreConfig = {}): Promise<Store> {
-  const { redisUrl, keyPrefix, ...options } = config;
+  const { redisUrl, keyPrefix, onRedisError, ...options } = config;
   if (!redisUrl) return new MemoryStore(options);
-  const store = new RedisStore(redisUrl, { ...options, keyPrefix });
+  const store = new RedisStore(redisUrl, { ...options, keyPrefix, onError: onRedisError });
   try {
     await store.ping();
   } catch (error) {

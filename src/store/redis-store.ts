@@ -59,6 +59,11 @@ export interface RedisStoreOptions extends Partial<StoreOptions> {
    * clients the store creates itself.
    */
   commandTimeoutMs?: number;
+  /**
+   * Told about connection errors of a client the store creates (for logs);
+   * the calls themselves reject either way. Library code never prints.
+   */
+  onError?: (error: Error) => void;
 }
 
 /**
@@ -90,14 +95,14 @@ export class RedisStore implements Store {
 
   /** `redis` is a URL (redis:// or rediss://) or an ioredis client the caller keeps owning. */
   constructor(redis: string | Redis, options: RedisStoreOptions = {}) {
-    const { keyPrefix, commandTimeoutMs, ...storeOptions } = options;
+    const { keyPrefix, commandTimeoutMs, onError, ...storeOptions } = options;
     this.options = resolveOptions(storeOptions);
     this.keyPrefix = keyPrefix ?? DEFAULT_KEY_PREFIX;
     if (typeof redis === 'string') {
       this.client = new Redis(redis, redisClientOptions(commandTimeoutMs));
       this.ownsClient = true;
-      // ioredis prints unhandled 'error' events; failures surface as rejected calls instead.
-      this.client.on('error', () => {});
+      // Without a listener ioredis prints 'error' events; failures surface as rejected calls.
+      this.client.on('error', (error: Error) => onError?.(error));
       this.client.once('ready', () => {
         this.client.options.enableOfflineQueue = false;
       });
