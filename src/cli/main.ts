@@ -3,6 +3,8 @@
  * `run(args) → exit code`; exit 2 is always a usage error.
  */
 import { certsCommand } from './certs-command.js';
+import { signCommand } from './sign-command.js';
+import { verifyCommand } from './verify-command.js';
 
 export interface Command {
   summary: string;
@@ -12,6 +14,8 @@ export interface Command {
 
 const commands: Record<string, Command> = {
   certs: certsCommand,
+  sign: signCommand,
+  verify: verifyCommand,
 };
 
 export function usage(): string {
