@@ -12,6 +12,8 @@ import { verifySignature, type Verdict, type VerifyOptions } from './verify.js';
 
 export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 const TYPES_NS = /^urn:\/\/x-artefacts-smev-gov-ru\/services\/message-exchange\/types\/1\.[123]$/;
+/** Signed elements live in the types namespace or (MessageTypeSelector, in the official samples) the basic one. */
+const SIGNED_NS = /^urn:\/\/x-artefacts-smev-gov-ru\/services\/message-exchange\/types\/(basic\/)?1\.[123]$/;
 
 /** For each request operation: the element its CallerInformationSystemSignature covers. */
 const SIGNED_ELEMENT: Readonly<Record<string, string>> = {
@@ -63,7 +65,7 @@ export function locateSmevParts(doc: XmlDocument): SmevEnvelopeParts {
     fail('PoorSOAPEnvelopeFormat', `<${operation.qName}> in ${operation.namespaceURI || 'no namespace'} is not a SMEV message-exchange request`);
   }
   const children = onlyElements(operation, operation.localName);
-  const signedCandidates = children.filter((c) => c.localName === signedName && c.namespaceURI === operation.namespaceURI);
+  const signedCandidates = children.filter((c) => c.localName === signedName && SIGNED_NS.test(c.namespaceURI) && c.namespaceURI.endsWith(operation.namespaceURI.slice(-3)));
   if (signedCandidates.length !== 1) fail('PoorSOAPEnvelopeFormat', `${operation.localName} must hold exactly one ${signedName}, found ${signedCandidates.length}`);
   const signed = signedCandidates[0]!;
   const containers = children.filter((c) => c.localName === 'CallerInformationSystemSignature' && c.namespaceURI === operation.namespaceURI);
