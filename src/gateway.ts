@@ -12,8 +12,7 @@ import type { Logger } from './log.js';
 import { Readiness } from './ops/readiness.js';
 import { daysUntil, loadGatewayIdentity, type GatewayIdentity } from './pki/gateway-identity.js';
 import { loadTrustAnchors, type TrustAnchors } from './pki/trust-anchors.js';
-import { isSampleCertificate } from './pki/gateway-identity.js';
-import { X509Certificate } from 'node:crypto';
+import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -109,7 +108,7 @@ function checkProductionSafety(config: Config, identity: GatewayIdentity, trust:
   if (identity.isSample) problems.push(`${config.gatewayKey.kind === 'pem' ? 'GATEWAY_KEY_FILE' : 'GATEWAY_P12_FILE'}: is the sample key (test only, its private key is public)`);
   if (trust.includesSample) problems.push('TRUST_CA_FILE: trusts the sample CA, whose private key is public');
   for (const partner of partners.partners) {
-    if (partner.certificates.some((c) => isSampleCertificate(new X509Certificate(c.pem)))) {
+    if (partner.certificates.some((c) => c.subject.includes(SAMPLE_ORGANIZATION) || c.certificate.issuer.includes(SAMPLE_ORGANIZATION))) {
       problems.push(`PARTNERS_FILE: partner "${partner.id}" is registered with a sample certificate`);
     }
   }

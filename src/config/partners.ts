@@ -3,10 +3,10 @@
  * about which services, and where the gateway reaches them. Loaded and checked
  * once at start-up; the result is frozen.
  */
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
+import { CertificateError, parseCertificate, type Certificate } from '../pki/certificate.js';
 import { partnersSchema } from './partners-schema.js';
 
 export type PartnerRole = 'portal' | 'agency';
@@ -14,7 +14,9 @@ export type SignatureProfile = 'smev' | 'xmldsig';
 
 export interface PartnerCertificate {
   pem: string;
-  /** SHA-256 of the DER, upper-case hex with colons (as node prints it). */
+  /** Parsed once (GOST keys included, which node:crypto cannot read). */
+  certificate: Certificate;
+  /** SHA-256 of the DER, lower-case hex (Certificate.fingerprintSha256). */
   fingerprint256: string;
   subject: string;
   notAfter: Date;
@@ -133,21 +135,21 @@ export function parsePartners(
         problems.push(`${where}/certificates/${certIndex}: cannot read "${ref}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
         return;
       }
-      let cert: X509Certificate;
+      let cert: Certificate;
       try {
-        cert = new X509Certificate(pem);
-      } catch {
-        problems.push(`${where}/certificates/${certIndex}: "${source}" is not a PEM certificate`);
+        cert = parseCertificate(pem);
+      } catch (error) {
+        if (!(error instanceof CertificateError)) throw error;
+        problems.push(`${where}/certificates/${certIndex}: "${source}" is not a PEM certificate (${error.message})`);
         return;
       }
-      const owner = seenCerts.get(cert.fingerprint256);
+      const owner = seenCerts.get(cert.fingerprintSha256);
       if (owner !== undefined) {
         problems.push(`${where}/certificates/${certIndex}: the same certificate is already registered to "${owner}"`);
       }
-      seenCerts.set(cert.fingerprint256, raw.id);
-      const notAfter = new Date(cert.validTo);
-      if (notAfter < now) warnings.push(`partner "${raw.id}": certificate ${source} expired on ${notAfter.toISOString()}`);
-      certificates.push(Object.freeze({ pem, fingerprint256: cert.fingerprint256, subject: cert.subject.replace(/\n/g, ', '), notAfter, source }));
+      seenCerts.set(cert.fingerprintSha256, raw.id);
+      if (cert.notAfter < now) warnings.push(`partner "${raw.id}": certificate ${source} expired on ${cert.notAfter.toISOString()}`);
+      certificates.push(Object.freeze({ pem, certificate: cert, fingerprint256: cert.fingerprintSha256, subject: cert.subject, notAfter: cert.notAfter, source }));
     });
     return Object.freeze({
       id: raw.id,
