@@ -13,6 +13,8 @@ import { Readiness } from './ops/readiness.js';
 import { daysUntil, loadGatewayIdentity, type GatewayIdentity } from './pki/gateway-identity.js';
 import { loadTrustAnchors, type TrustAnchors } from './pki/trust-anchors.js';
 import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
+import { LocalKeySigner, type Signer } from './signature/signer.js';
+import { TrustAnchorSet } from './signature/trust.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -26,6 +28,10 @@ export interface Gateway {
   partners: PartnerRegistry;
   identity: GatewayIdentity;
   trust: TrustAnchors;
+  /** Signs what the gateway sends (the only holder of the private key). */
+  signer: Signer;
+  /** Decides whom the gateway trusts (TRUST_CA_FILE). */
+  trustAnchors: TrustAnchorSet;
   /** Registers background work (pollers, delivery workers) to stop on close. */
   onClose(stop: () => Promise<void>): void;
   listen(): Promise<string>;
@@ -46,6 +52,9 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const identity = loadGatewayIdentity(config.gatewayKey);
   const trust = loadTrustAnchors(config.trustCaFile);
   checkProductionSafety(config, identity, trust, partners);
+  // Parsed once here: the signer checks the key fits its certificate and picks the algorithm.
+  const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
+  const trustAnchors = new TrustAnchorSet(trust.pems);
 
   if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
   if (!config.redisUrl) {
@@ -59,7 +68,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       const info = await store.info();
       return { status: 'pass', detail: info.detail, kind: info.kind, durable: info.durable };
     })
-    .add('signingKey', async () => ({ status: 'pass', detail: `${identity.keyDescription} from ${identity.source}` }))
+    .add('signingKey', async () => ({ status: 'pass', detail: `${identity.keyDescription} from ${identity.source}`, algorithm: signer.signatureAlgorithm.name }))
     .add('gatewayCertificate', async () => {
       const notAfter = new Date(identity.certificate.validTo);
       const notBefore = new Date(identity.certificate.validFrom);
@@ -83,6 +92,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     partners,
     identity,
     trust,
+    signer,
+    trustAnchors,
     onClose: (stop) => void stops.push(stop),
     listen: () => app.listen({ port: config.port, host: config.host }),
     close() {
