@@ -44,6 +44,7 @@ export class MemoryStore implements Store {
   private readonly options: StoreOptions;
   private readonly docs = new Map<string, Map<string, string>>();
   private readonly idempotency = new Map<string, string>();
+  private readonly sequences = new Map<string, number>();
   private readonly feeds = new Map<string, Feed>();
   private readonly queues: MemoryQueues;
   private closed = false;
@@ -111,6 +112,14 @@ export class MemoryStore implements Store {
     assertId(key, 'idempotency key');
     const text = this.idempotency.get(key);
     return text === undefined ? null : (JSON.parse(text) as IdempotencyRecord);
+  }
+
+  async nextSequence(name: string): Promise<number> {
+    this.assertOpen();
+    assertName(name, 'sequence');
+    const next = (this.sequences.get(name) ?? 0) + 1;
+    this.sequences.set(name, next);
+    return next;
   }
 
   async readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]> {

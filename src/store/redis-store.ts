@@ -198,6 +198,12 @@ export class RedisStore implements Store {
     return text === null ? null : (JSON.parse(text) as IdempotencyRecord);
   }
 
+  async nextSequence(name: string): Promise<number> {
+    this.assertOpen();
+    assertName(name, 'sequence');
+    return this.client.incr(`${this.keyPrefix}seq:${name}`);
+  }
+
   async readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]> {
     this.assertOpen();
     assertName(feed, 'feed');

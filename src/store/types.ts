@@ -197,6 +197,14 @@ export interface Store {
   getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null>;
   getIdempotency(key: string): Promise<IdempotencyRecord | null>;
 
+  /**
+   * The next value of a named counter (1, 2, 3, …), atomically across
+   * processes; e.g. registration numbers per service and year. A value taken
+   * by a request that then fails is not given again (gaps are possible,
+   * duplicates never).
+   */
+  nextSequence(name: string): Promise<number>;
+
   /** Entries with seq > after, oldest first. */
   readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]>;
   /** Entries with seq < before, newest first (for "latest" views). */

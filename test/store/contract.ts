@@ -63,6 +63,19 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('sequences', () => {
+      it('counts 1, 2, 3 per name, without duplicates under concurrency', async () => {
+        expect(await store.nextSequence('regno.a.2026')).toBe(1);
+        expect(await store.nextSequence('regno.a.2026')).toBe(2);
+        expect(await store.nextSequence('regno.b.2026')).toBe(1);
+        const values = await Promise.all(Array.from({ length: 50 }, () => store.nextSequence('regno.a.2026')));
+        expect(new Set(values).size).toBe(50);
+        expect(Math.min(...values)).toBe(3);
+        expect(Math.max(...values)).toBe(52);
+        await expect(store.nextSequence('bad name!')).rejects.toThrow();
+      });
+    });
+
     describe('documents', () => {
       it('returns null for a missing document', async () => {
         expect(await store.getDoc('apps', 'nope')).toBeNull();
