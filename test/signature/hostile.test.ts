@@ -5,8 +5,8 @@
  * exact SMEV fault reason, the reason's message, and that no signed element is
  * handed back.
  */
-import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { locateSmevParts, verifySmevEnvelope, type SmevVerification } from '../../src/signature/smev-profile.js';
 import type { SignatureFaultReason } from '../../src/signature/dsig.js';
@@ -397,6 +397,7 @@ describe('certificates (smev profile)', () => {
     requireTool('openssl', ['version'], 'openssl'); // issues certificates from the sample CA
     dir = tempDir();
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('signed with the untrusted (self-signed) key → CertificateIsNotFound', async () => {
     const verdict = check(await signedSendRequest({ identity: 'untrusted' })).caller;

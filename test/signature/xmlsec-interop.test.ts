@@ -9,9 +9,9 @@
  * and the official samples cover that transform instead).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DSIG_NS, ENVELOPED_SIGNATURE } from '../../src/signature/dsig.js';
 import { signDocument } from '../../src/signature/sign.js';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';
@@ -105,6 +105,7 @@ beforeAll(() => {
   requireTool('openssl', ['version'], 'openssl');
   dir = tempDir();
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('Okno signs (xmldsig profile), xmlsec1 verifies', () => {
   it('RSA (portal key): xmlsec1 exits 0; after one changed character of signed content it does not', async () => {
