@@ -51,6 +51,8 @@ export interface Verdict<P = unknown> {
     signatureAlgorithm?: string;
     signatureAlgorithmName?: string;
     digestAlgorithm?: string;
+    /** The DigestValue (base64) — once verified, a fingerprint of the signed content. */
+    digestValue?: string;
     transforms?: string[];
     certificate?: Certificate;
   };
@@ -71,6 +73,7 @@ export function verifySignature<P>(doc: XmlDocument, signature: XmlElement, expe
     details.canonicalization = parts.canonicalization.algorithm;
     details.signatureAlgorithm = parts.signatureAlgorithm;
     details.digestAlgorithm = parts.reference.digestAlgorithm;
+    details.digestValue = parts.reference.digestValue.toString('base64');
     details.transforms = parts.reference.transforms.map((t) => t.algorithm);
 
     const algorithm = allowed(() => getSignatureAlgorithm(parts.signatureAlgorithm));

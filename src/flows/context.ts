@@ -1,0 +1,23 @@
+import type { ServiceCatalogue } from '../catalogue/types.js';
+import type { Config } from '../config/env.js';
+import type { PartnerRegistry } from '../config/partners.js';
+import type { Logger } from '../log.js';
+import type { Signer } from '../signature/signer.js';
+import type { TrustAnchorSet } from '../signature/trust.js';
+import type { Store } from '../store/types.js';
+
+/** What the flows need, loaded once at start-up (see gateway.ts). */
+export interface FlowContext {
+  config: Config;
+  store: Store;
+  catalogue: ServiceCatalogue;
+  partners: PartnerRegistry;
+  signer: Signer;
+  trustAnchors: TrustAnchorSet;
+  logger: Logger;
+  /** How the gateway names itself in MessageMetadata (Recipient / Sender). */
+  self: { mnemonic: string; name: string };
+  now(): Date;
+}
+
+export const WEBHOOK_QUEUE = 'city-webhook';

@@ -1,0 +1,321 @@
+/**
+ * Inbound SendRequest: an application from the portal or a query from an
+ * agency. By the time this runs, the envelope's signatures are verified and
+ * the partner is known; this flow checks what the partner may send, validates
+ * the content against the service's schema, translates ONLY the verified
+ * element to JSON, and stores everything the message causes in one atomic
+ * commit — application, inbox item, journal record with evidence, the
+ * idempotency record with the signed reply, the webhook job — before the
+ * reply goes out.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { MessagePart, ServiceDefinition } from '../catalogue/types.js';
+import { asJson, type Application, type AttachmentMeta, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
+import { nextRegistrationNumber } from '../city/registration.js';
+import type { Partner } from '../config/partners.js';
+import { journalWrites, type JournalInput } from '../journal/records.js';
+import { isInside } from '../signature/reference-digest.js';
+import type { SmevEnvelopeParts, SmevVerification } from '../signature/smev-profile.js';
+import { SmevFault } from '../soap/faults.js';
+import type { SmevVersion } from '../soap/namespaces.js';
+import { messageAccepted } from '../soap/reply.js';
+import type { DocWrite, FeedAppend, IdempotencyRecord, JobInput, JsonValue } from '../store/types.js';
+import { childElements, textContent } from '../xml/helpers.js';
+import type { XmlElement } from '../xml/types.js';
+import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
+
+/** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
+const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export interface InboundInput {
+  raw: Buffer;
+  version: SmevVersion;
+  parts: SmevEnvelopeParts;
+  verification: SmevVerification<Partner>;
+  partner: Partner;
+  correlationId: string;
+  receivedAt: Date;
+}
+
+export interface InboundResult {
+  reply: string;
+  duplicate: boolean;
+  service: string | null;
+  messageId: string | null;
+  applicationId: string | null;
+  registrationNumber: string | null;
+}
+
+export function idempotencyKey(messageId: string): string {
+  return `smev:${messageId}`;
+}
+
+/** Same MessageID + same signed content = a true duplicate: the digest the signature vouches for. */
+function contentDigest(input: InboundInput): string {
+  const d = input.verification.caller.details;
+  return `${d.digestAlgorithm}:${d.digestValue}`;
+}
+
+export function readMessageId(signed: XmlElement): string {
+  const el = childElements(signed).find((c) => c.localName === 'MessageID');
+  const value = el ? textContent(el).trim() : '';
+  if (!UUID_V1.test(value)) {
+    throw new SmevFault('InvalidMessageIdFormat', el ? 'MessageID must be a version-1 UUID in lower case (e.g. 3c5b1a2e-8f0b-11ef-9a3d-0242ac120002)' : 'MessageID is missing');
+  }
+  return value;
+}
+
+/** The one business element inside MessagePrimaryContent. */
+export function primaryContent(signed: XmlElement): XmlElement {
+  const containers = childElements(signed).filter((c) => c.localName === 'MessagePrimaryContent');
+  const content = containers.length === 1 ? childElements(containers[0]!) : [];
+  if (content.length !== 1) {
+    throw new SmevFault('InvalidContent', 'MessagePrimaryContent must hold exactly one business element', { validationErrors: [{ message: 'MessagePrimaryContent: exactly one element required', position: containers[0]?.start ?? signed.start }] });
+  }
+  return content[0]!;
+}
+
+/** Finds the service for the content and checks the partner may send it in this role. */
+export function resolveService(ctx: FlowContext, partner: Partner, content: XmlElement, part: MessagePart): ServiceDefinition {
+  const found = ctx.catalogue.byRoot(content.namespaceURI, content.localName);
+  const notSupported = (why: string) =>
+    new SmevFault('BusinessDataTypeIsNotSupported', why, { rootElement: { localName: content.localName, namespace: content.namespaceURI } });
+  if (!found) throw notSupported(`the gateway accepts no content {${content.namespaceURI}}${content.localName}`);
+  if (found.part !== part) throw notSupported(`{${content.namespaceURI}}${content.localName} is a ${found.part} of service ${found.service.id}, not a ${part}`);
+  const { service } = found;
+  if (part === 'request' && service.direction !== 'inbound') throw notSupported(`service ${service.id} is one the city requests, not one it answers`);
+  if (part === 'response' && service.direction !== 'outbound') throw notSupported(`service ${service.id} is not one the city requests`);
+  const allowed = part === 'request' ? partner.sends.has(service.id) : partner.receives.has(service.id);
+  if (!allowed) throw new SmevFault('SenderIsNotRegistered', `partner ${partner.id} is not registered to send ${part === 'request' ? 'requests' : 'responses'} of service ${service.id}`);
+  return service;
+}
+
+/** Schema validation of the business element; failures name element and rule. */
+export function validateContent(service: ServiceDefinition, part: MessagePart, content: XmlElement): void {
+  const definition = part === 'request' ? service.request : service.response!;
+  const errors = definition.validateXml(content);
+  if (errors.length > 0) {
+    throw new SmevFault('InvalidContent', `content of ${service.id} is invalid: ${errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`, {
+      validationErrors: errors.map((e) => ({ message: `${e.path}: ${e.message} (${e.rule})`, position: content.start })),
+    });
+  }
+}
+
+export function signatureSummary(input: InboundInput): SignatureSummary {
+  const { caller, personal } = input.verification;
+  const cert = caller.details.certificate!;
+  return {
+    valid: caller.valid,
+    algorithm: caller.details.signatureAlgorithmName ?? caller.details.signatureAlgorithm ?? '',
+    certificate: {
+      subject: cert.subject,
+      issuer: cert.issuer,
+      serial: cert.serialHex,
+      fingerprintSha256: cert.fingerprintSha256,
+      notAfter: cert.notAfter.toISOString(),
+    },
+    partner: input.partner.id,
+    personal: personal
+      ? {
+          valid: personal.valid,
+          algorithm: personal.details.signatureAlgorithmName ?? null,
+          subject: personal.details.certificate?.subject ?? null,
+          reason: personal.reason ?? null,
+          message: personal.message,
+        }
+      : null,
+  };
+}
+
+/**
+ * Attachments listed in the signed AttachmentHeaderList, with their content
+ * from AttachmentContentList (inline base64). The content is stored by id and
+ * described by size and SHA-256; MTOM (xop:Include) is not accepted here yet.
+ */
+function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWrite[] } {
+  const headerList = childElements(input.parts.signed).find((c) => c.localName === 'AttachmentHeaderList');
+  if (!headerList) return { meta: [], docs: [] };
+  const contentList = childElements(input.parts.operation).find((c) => c.localName === 'AttachmentContentList');
+  const contents = new Map<string, XmlElement>();
+  for (const c of contentList ? childElements(contentList) : []) {
+    const id = childElements(c).find((e) => e.localName === 'Id');
+    const data = childElements(c).find((e) => e.localName === 'Content');
+    if (id && data) contents.set(textContent(id).trim(), data);
+  }
+  const meta: AttachmentMeta[] = [];
+  const docs: DocWrite[] = [];
+  for (const header of childElements(headerList)) {
+    const field = (name: string) => {
+      const el = childElements(header).find((e) => e.localName === name);
+      return el ? textContent(el).trim() : '';
+    };
+    const contentId = field('contentId');
+    const data = contents.get(contentId);
+    if (!data) throw new SmevFault('InvalidContent', `attachment ${contentId}: no AttachmentContent with that Id`, { validationErrors: [{ message: `AttachmentContent ${contentId} missing`, position: header.start }] });
+    if (childElements(data).length > 0) throw new SmevFault('InvalidContent', `attachment ${contentId}: MTOM (xop:Include) attachments are not accepted; send the content inline`);
+    const base64 = textContent(data).replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) throw new SmevFault('InvalidContent', `attachment ${contentId}: Content is not base64`);
+    const bytes = Buffer.from(base64, 'base64');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const id = `sha256-${sha256}`;
+    docs.push({ collection: 'attachments', id, value: { mimeType: field('MimeType'), base64 }, ifAbsent: true });
+    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: field('SignaturePKCS7') ? 'present-unverified' : 'absent' });
+  }
+  return { meta, docs };
+}
+
+function isTestMessage(signed: XmlElement): boolean {
+  return childElements(signed).some((c) => c.localName === 'TestMessage');
+}
+
+/** Answers a MessageID seen before: the first reply again, or MessageIsAlreadySent for other content. */
+function duplicateReply(existing: IdempotencyRecord, digest: string, messageId: string): string {
+  if (existing.digest !== digest) {
+    throw new SmevFault('MessageIsAlreadySent', `a different message with MessageID ${messageId} was already accepted`);
+  }
+  return (existing.result as { reply: string }).reply;
+}
+
+export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): Promise<InboundResult> {
+  const { parts, partner } = input;
+  const signed = input.verification.caller.signedElement!;
+  const messageId = readMessageId(signed);
+  const content = primaryContent(signed);
+  // Translate only what the signature covers.
+  if (!isInside(content, signed)) throw new SmevFault('SMEVFailure', 'content outside the signed element');
+  const service = resolveService(ctx, partner, content, 'request');
+  validateContent(service, 'request', content);
+
+  const digest = contentDigest(input);
+  const key = idempotencyKey(messageId);
+  const seen = await ctx.store.getIdempotency(key);
+  if (seen) return { reply: duplicateReply(seen, digest, messageId), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };
+
+  const json = service.request.toJson(content);
+  const files = attachments(input);
+  const receivedAt = input.receivedAt.toISOString();
+  const inboxId = randomUUID();
+  const docs: DocWrite[] = [...files.docs];
+  let applicationId: string | null = null;
+  let registrationNumber: string | null = null;
+  let requestId: string | null = null;
+
+  if (service.kind === 'application') {
+    applicationId = randomUUID();
+    registrationNumber = await nextRegistrationNumber(ctx.store, service.id, service.registrationPrefix ?? 'ЗАЯВ', input.receivedAt);
+    const application: Application = {
+      id: applicationId,
+      registrationNumber,
+      service: service.id,
+      serviceTitle: service.title,
+      messageId,
+      partner: partner.id,
+      receivedAt,
+      applicant: applicantOf(json),
+      content: json,
+      attachments: files.meta,
+      status: 'received',
+      statusHistory: [{ status: 'received', at: receivedAt, comment: `принято от ${partner.name}` }],
+      inboxItemId: inboxId,
+    };
+    docs.push({ collection: 'applications', id: applicationId, value: asJson(application) });
+  } else {
+    requestId = randomUUID();
+    const request: IncomingRequest = { id: requestId, service: service.id, partner: partner.id, messageId, receivedAt, state: 'received', inboxItemId: inboxId };
+    docs.push({ collection: 'requests', id: requestId, value: asJson(request) });
+  }
+
+  const item: InboxItem = {
+    id: inboxId,
+    kind: service.kind === 'application' ? 'application' : 'query',
+    service: service.id,
+    serviceTitle: service.title,
+    messageId,
+    partner: partner.id,
+    receivedAt,
+    content: json,
+    attachments: files.meta,
+    signature: signatureSummary(input),
+    test: isTestMessage(signed),
+    applicationId,
+    registrationNumber,
+    requestId,
+    ackedAt: null,
+  };
+  docs.push({ collection: 'inbox', id: inboxId, value: asJson(item) });
+
+  const reply = await messageAccepted('SendRequestResponse', input.version, {
+    messageId,
+    messageType: 'REQUEST',
+    sender: { mnemonic: partner.id, name: partner.name },
+    recipient: ctx.self,
+    sendingTimestamp: input.receivedAt,
+    destinationName: ctx.self.mnemonic,
+    contentTypeName: service.title,
+    interactionType: partner.role === 'portal' ? 'PGU2OIV' : 'OIV2OIV',
+    status: 'requestIsQueued',
+  }, { signer: ctx.signer, profile: partner.signatureProfile });
+
+  const journal = journalWrites(
+    journalInput(input, { operation: 'SendRequest', service: service.id, messageId, succeeded: true, applicationId, registrationNumber }, reply),
+    input.raw,
+    reply,
+  );
+  const feeds: FeedAppend[] = [{ feed: 'inbox', id: inboxId }, ...journal.feeds];
+  const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [{ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } }] : [];
+  const result = await ctx.store.commit({
+    idempotency: { key, record: { digest, result: { reply, inboxId }, createdAt: input.receivedAt.getTime() } },
+    docs: [...docs, ...journal.docs],
+    feeds,
+    jobs,
+  });
+  if (!result.applied) {
+    // Another process accepted the same MessageID between our check and our commit.
+    return { reply: duplicateReply(result.existing, digest, messageId), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };
+  }
+  return { reply, duplicate: false, service: service.id, messageId, applicationId, registrationNumber };
+}
+
+/** The applicant block of an application's content (services name it applicant or parent). */
+function applicantOf(json: JsonValue): JsonValue {
+  if (json && typeof json === 'object' && !Array.isArray(json)) {
+    return json.applicant ?? json.parent ?? null;
+  }
+  return null;
+}
+
+export function journalInput(
+  input: { raw: Buffer; correlationId: string; receivedAt: Date; verification: SmevVerification<Partner> | null; partner: Partner | null },
+  fields: { operation: string; service: string | null; messageId: string | null; succeeded: boolean; applicationId?: string | null; registrationNumber?: string | null; faultCode?: string | null; faultString?: string | null; duplicate?: boolean },
+  response: string,
+): JournalInput {
+  const caller = input.verification?.caller;
+  return {
+    correlationId: input.correlationId,
+    direction: 'inbound',
+    operation: fields.operation,
+    partner: input.partner?.id ?? null,
+    service: fields.service,
+    messageId: fields.messageId,
+    requestInTs: input.receivedAt.toISOString(),
+    requestOutTs: null,
+    responseInTs: null,
+    responseOutTs: new Date().toISOString(),
+    requestSize: input.raw.length,
+    responseSize: Buffer.byteLength(response, 'utf8'),
+    succeeded: fields.succeeded,
+    faultCode: fields.faultCode ?? null,
+    faultString: fields.faultString ?? null,
+    duplicate: fields.duplicate ?? false,
+    signature: caller
+      ? {
+          verdict: caller.valid ? 'valid' : caller.math === 'valid' ? 'invalid' : caller.math,
+          reason: caller.reason ?? null,
+          certificateSubject: caller.details.certificate?.subject ?? null,
+          certificateFingerprint: caller.details.certificate?.fingerprintSha256 ?? null,
+        }
+      : null,
+    applicationId: fields.applicationId ?? null,
+    registrationNumber: fields.registrationNumber ?? null,
+  };
+}
