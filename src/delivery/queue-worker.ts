@@ -1,0 +1,92 @@
+/**
+ * A consumer of one durable queue: leases jobs, runs the handler, and moves
+ * each job on atomically — done, retried later (exponential backoff with full
+ * jitter and a cap), or dead. A crash mid-job leaves the lease to expire, and
+ * another worker (or this one after restart) takes the job again. Stopping
+ * waits for jobs in hand.
+ */
+import type { Logger } from '../log.js';
+import type { Job, Store } from '../store/types.js';
+
+export type JobOutcome = { kind: 'done' } | { kind: 'retry'; error: string; delayMs?: number } | { kind: 'dead'; error: string };
+
+export interface QueueWorkerOptions {
+  store: Store;
+  queue: string;
+  handle(job: Job): Promise<JobOutcome>;
+  logger: Logger;
+  concurrency?: number;
+  leaseMs?: number;
+  /** Wait between polls of an empty queue. */
+  idleMs?: number;
+  backoff?: { baseMs: number; capMs: number };
+  now?: () => number;
+}
+
+export interface QueueWorker {
+  stop(): Promise<void>;
+}
+
+export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(random() * ceiling);
+}
+
+export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
+  const queue = options.store.queue(options.queue);
+  const leaseMs = options.leaseMs ?? 30_000;
+  const idleMs = options.idleMs ?? 250;
+  const backoff = options.backoff ?? { baseMs: 1_000, capMs: 5 * 60_000 };
+  const now = options.now ?? Date.now;
+  let stopping = false;
+  let wake: (() => void) | null = null;
+
+  async function runOne(): Promise<boolean> {
+    const job = await queue.reserve({ leaseMs });
+    if (!job) return false;
+    let outcome: JobOutcome;
+    try {
+      outcome = await options.handle(job);
+    } catch (error) {
+      outcome = { kind: 'retry', error: (error as Error).message };
+    }
+    const token = job.leaseToken!;
+    if (outcome.kind === 'done') await queue.ack(job.id, token);
+    else if (outcome.kind === 'dead') await queue.fail(job.id, token, outcome.error);
+    else {
+      const state = await queue.retry(job.id, token, now() + (outcome.delayMs ?? backoffDelay(job.attempts, backoff.baseMs, backoff.capMs)), outcome.error);
+      if (state === 'dead') options.logger.warn({ queue: options.queue, job: job.id, attempts: job.attempts, error: outcome.error }, 'job is dead after its last attempt');
+    }
+    return true;
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      let worked = false;
+      try {
+        worked = await runOne();
+      } catch (error) {
+        options.logger.error({ err: error, queue: options.queue }, 'queue worker step failed; retrying');
+      }
+      if (!worked && !stopping) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, idleMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    }
+  }
+
+  const loops = Array.from({ length: options.concurrency ?? 1 }, () => loop());
+  return {
+    async stop() {
+      stopping = true;
+      wake?.();
+      await Promise.all(loops);
+    },
+  };
+}

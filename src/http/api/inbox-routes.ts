@@ -1,0 +1,93 @@
+/**
+ * The city's inbox: everything the gateway accepted for the city, in order,
+ * paged by cursor; acknowledging an item is idempotent. Applications and
+ * stored attachments by id.
+ */
+import type {} from '@fastify/swagger'; // adds tags, summary, security to route schemas
+import type { FastifyInstance } from 'fastify';
+import type { Application, InboxItem } from '../../city/model.js';
+import { asJson } from '../../city/model.js';
+import type { Store } from '../../store/types.js';
+import type { TokenAuth } from '../auth.js';
+import { HttpError } from '../errors.js';
+import { applicationSchema, idParams, inboxItemSchema } from './schemas.js';
+
+export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: TokenAuth): void {
+  const city = auth.require('city');
+  const security = [{ bearer: [] }];
+
+  app.get<{ Querystring: { after?: string; limit?: number } }>(
+    '/api/v1/inbox',
+    {
+      preHandler: city,
+      schema: {
+        tags: ['inbox'],
+        summary: 'Items accepted for the city, oldest first',
+        security,
+        querystring: {
+          type: 'object',
+          properties: {
+            after: { type: 'string', pattern: '^\\d{1,15}$', description: 'cursor: the `next` of the previous page (default: from the start)' },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: { $ref: 'InboxItem#' } }, next: { type: 'string', description: 'cursor for the next page (unchanged when there was nothing new)' } },
+            required: ['items', 'next'],
+          },
+        },
+      },
+    },
+    async (request) => {
+      const after = Number(request.query.after ?? '0');
+      const entries = await store.readFeed('inbox', after, request.query.limit ?? 50);
+      const items = await Promise.all(
+        entries.map(async (e) => {
+          const item = await store.getDoc<InboxItem & Record<string, never>>('inbox', e.id);
+          return item ? { ...(item as unknown as InboxItem), cursor: String(e.seq) } : null;
+        }),
+      );
+      const next = entries.length > 0 ? String(entries[entries.length - 1]!.seq) : String(after);
+      return { items: items.filter((i) => i !== null), next };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/inbox/:id/ack',
+    { preHandler: city, schema: { tags: ['inbox'], summary: 'Acknowledge an inbox item (idempotent)', security, params: idParams, response: { 204: { type: 'null' } } } },
+    async (request, reply) => {
+      const item = await store.getDoc('inbox', request.params.id);
+      if (!item) throw new HttpError(404, 'NOT_FOUND', `no inbox item ${request.params.id}`);
+      const current = item as unknown as InboxItem;
+      if (!current.ackedAt) {
+        await store.commit({ docs: [{ collection: 'inbox', id: current.id, value: asJson({ ...current, ackedAt: new Date().toISOString() }) }] });
+      }
+      return reply.status(204).send();
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/applications/:id',
+    { preHandler: city, schema: { tags: ['applications'], summary: 'One application with its registration number and status history', security, params: idParams, response: { 200: { $ref: 'Application#' } } } },
+    async (request) => {
+      const application = await store.getDoc('applications', request.params.id);
+      if (!application) throw new HttpError(404, 'NOT_FOUND', `no application ${request.params.id}`);
+      return application as unknown as Application;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/attachments/:id',
+    { preHandler: city, schema: { tags: ['applications'], summary: 'The content of a stored attachment', security, params: idParams } },
+    async (request, reply) => {
+      const stored = await store.getDoc<{ mimeType: string; base64: string }>('attachments', request.params.id);
+      if (!stored) throw new HttpError(404, 'NOT_FOUND', `no attachment ${request.params.id}`);
+      return reply.type(/^[\w.+-]+\/[\w.+-]+$/.test(stored.mimeType) ? stored.mimeType : 'application/octet-stream').send(Buffer.from(stored.base64, 'base64'));
+    },
+  );
+}
+
+export const apiSchemas = [inboxItemSchema, applicationSchema];

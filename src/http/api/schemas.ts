@@ -1,0 +1,83 @@
+/** JSON Schemas of the city API: the single source of validation and of the OpenAPI document. */
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, correlationId: { type: 'string' } },
+      required: ['code', 'message', 'correlationId'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+const attachment = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    contentId: { type: 'string' },
+    mimeType: { type: 'string' },
+    size: { type: 'integer' },
+    sha256: { type: 'string' },
+    pkcs7Signature: { type: 'string', enum: ['absent', 'present-unverified'] },
+  },
+} as const;
+
+export const inboxItemSchema = {
+  $id: 'InboxItem',
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    cursor: { type: 'string', description: 'position in the inbox feed; pass as `after` to continue' },
+    kind: { type: 'string', enum: ['application', 'query', 'response'] },
+    service: { type: 'string' },
+    serviceTitle: { type: 'string' },
+    messageId: { type: 'string' },
+    partner: { type: 'string' },
+    receivedAt: { type: 'string', format: 'date-time' },
+    content: { description: "the translated content, in the service's JSON model (config/services/<service>/)" },
+    attachments: { type: 'array', items: attachment },
+    signature: {
+      type: 'object',
+      description: 'the verified signature: algorithm, certificate, partner, and the applicant\'s PersonalSignature when present',
+      additionalProperties: true,
+    },
+    test: { type: 'boolean' },
+    applicationId: { type: ['string', 'null'] },
+    registrationNumber: { type: ['string', 'null'] },
+    requestId: { type: ['string', 'null'] },
+    ackedAt: { type: ['string', 'null'] },
+  },
+  additionalProperties: true,
+} as const;
+
+export const applicationSchema = {
+  $id: 'Application',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    registrationNumber: { type: 'string' },
+    service: { type: 'string' },
+    serviceTitle: { type: 'string' },
+    messageId: { type: 'string' },
+    partner: { type: 'string' },
+    receivedAt: { type: 'string' },
+    applicant: {},
+    content: {},
+    attachments: { type: 'array', items: attachment },
+    status: { type: 'string' },
+    statusHistory: {
+      type: 'array',
+      items: { type: 'object', properties: { status: { type: 'string' }, at: { type: 'string' }, comment: { type: 'string' } } },
+    },
+    inboxItemId: { type: 'string' },
+  },
+  additionalProperties: true,
+} as const;
+
+export const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
+  required: ['id'],
+} as const;
