@@ -112,7 +112,13 @@ export function loadWsdlFiles(dir: string): WsdlFiles {
   const versions = new Map<WsdlVersion, VersionFiles>();
   for (const version of WSDL_VERSIONS) {
     const vdir = path.join(dir, version);
-    const names = readdirSync(vdir).filter((n) => /\.(wsdl|xsd)$/.test(n)).sort();
+    let listing: string[];
+    try {
+      listing = readdirSync(vdir);
+    } catch (error) {
+      throw new Error(`the WSDL/XSD folder ${vdir} cannot be read (wsdl/ must ship next to dist/): ${(error as Error).message}`);
+    }
+    const names = listing.filter((n) => /\.(wsdl|xsd)$/.test(n)).sort();
     const wsdls = names.filter((n) => n.endsWith('.wsdl'));
     if (wsdls.length !== 1) throw new Error(`${vdir}: expected exactly one .wsdl, found ${wsdls.length}`);
     const xsdNames = new Set(names.filter((n) => n.endsWith('.xsd')));
