@@ -7,7 +7,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
 import { loadPartners, type PartnerRegistry } from './config/partners.js';
+import { loadCatalogue } from './catalogue/load.js';
+import type { ServiceCatalogue } from './catalogue/types.js';
+import { startCityWebhook } from './delivery/city-webhook.js';
+import type { FlowContext } from './flows/context.js';
 import { buildApp } from './http/app.js';
+import { registerInboxRoutes } from './http/api/inbox-routes.js';
+import { TokenAuth } from './http/auth.js';
+import { registerSmevEndpoint } from './soap/smev-endpoint.js';
+import { registerWsdlRoute } from './soap/wsdl-route.js';
 import type { Logger } from './log.js';
 import { Readiness } from './ops/readiness.js';
 import { daysUntil, loadGatewayIdentity, type GatewayIdentity } from './pki/gateway-identity.js';
@@ -26,6 +34,7 @@ export interface Gateway {
   app: FastifyInstance;
   store: Store;
   partners: PartnerRegistry;
+  catalogue: ServiceCatalogue;
   identity: GatewayIdentity;
   trust: TrustAnchors;
   /** Signs what the gateway sends (the only holder of the private key). */
@@ -49,6 +58,8 @@ export class StartupError extends Error {
 export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
   const { registry: partners, warnings } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
   for (const warning of warnings) logger.warn({ partnersFile: config.partnersFile }, warning);
+  const catalogue = loadCatalogue(config.servicesDir);
+  checkServicesKnown(partners, catalogue, logger);
   const identity = loadGatewayIdentity(config.gatewayKey);
   const trust = loadTrustAnchors(config.trustCaFile);
   checkProductionSafety(config, identity, trust, partners);
@@ -79,10 +90,36 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       return { status: days < EXPIRY_WARNING_DAYS ? 'warn' : 'pass', detail: `${subject} valid until ${notAfter.toISOString()}`, daysUntilExpiry: days };
     })
     .add('partners', async () => ({ status: 'pass', detail: `${partners.partners.length} partners: ${partners.partners.map((p) => p.id).join(', ')}` }))
+    .add('services', async () => ({ status: 'pass', detail: `${catalogue.services.length} services: ${catalogue.services.map((s) => s.id).join(', ')}` }))
     .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }));
 
-  const app = buildApp({ config, logger, readiness });
+  const ctx: FlowContext = {
+    config,
+    store,
+    catalogue,
+    partners,
+    signer,
+    trustAnchors,
+    logger,
+    self: { mnemonic: 'okno', name: 'Okno — шлюз единого окна города' },
+    now: () => new Date(),
+  };
+  const auth = new TokenAuth(config.apiTokens);
+  const app = await buildApp({
+    config,
+    logger,
+    readiness,
+    routes: (a) => {
+      registerWsdlRoute(a, config.publicUrl);
+      registerSmevEndpoint(a, ctx);
+      registerInboxRoutes(a, store, auth);
+    },
+  });
   const stops: Array<() => Promise<void>> = [];
+  if (config.cityWebhookUrl) {
+    const webhook = startCityWebhook(ctx, config.cityWebhookUrl);
+    stops.push(() => webhook.stop());
+  }
   let closing: Promise<void> | null = null;
 
   return {
@@ -90,6 +127,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     app,
     store,
     partners,
+    catalogue,
     identity,
     trust,
     signer,
@@ -105,6 +143,24 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       return closing;
     },
   };
+}
+
+/**
+ * Every service a partner is granted must exist in the catalogue (a typo
+ * would silently deny access); a service nobody may use is only a warning.
+ */
+function checkServicesKnown(partners: PartnerRegistry, catalogue: ServiceCatalogue, logger: Logger): void {
+  const problems: string[] = [];
+  for (const p of partners.partners) {
+    for (const id of [...p.sends, ...p.receives]) {
+      if (!catalogue.get(id)) problems.push(`PARTNERS_FILE: partner "${p.id}" names service "${id}", which is not in SERVICES_DIR`);
+    }
+  }
+  if (problems.length > 0) throw new StartupError(problems);
+  for (const s of catalogue.services) {
+    const used = partners.partners.some((p) => p.sends.has(s.id) || p.receives.has(s.id));
+    if (!used) logger.warn({ service: s.id }, `service ${s.id} is granted to no partner`);
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
  * `run(args) → exit code`; exit 2 is always a usage error.
  */
 import { certsCommand } from './certs-command.js';
+import { sendCommand } from './send-command.js';
 import { signCommand } from './sign-command.js';
 import { verifyCommand } from './verify-command.js';
 
@@ -16,6 +17,7 @@ const commands: Record<string, Command> = {
   certs: certsCommand,
   sign: signCommand,
   verify: verifyCommand,
+  send: sendCommand,
 };
 
 export function usage(): string {

@@ -34,6 +34,9 @@ export interface Config {
   gatewayKey: KeySource | P12Source;
   trustCaFile: string;
   partnersFile: string;
+  servicesDir: string;
+  /** The gateway's public base URL (for the WSDL's soap:address); null: taken from each request's Host. */
+  publicUrl: string | null;
   portalUrl: string | null;
   cityWebhookUrl: string | null;
   apiTokens: ApiToken[];
@@ -112,6 +115,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     gatewayKey,
     trustCaFile: file('TRUST_CA_FILE', 'certs-sample/ca.crt.pem')!,
     partnersFile: file('PARTNERS_FILE', 'config/partners.json')!,
+    servicesDir: file('SERVICES_DIR', 'config/services')!,
+    publicUrl: v.url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '') ?? null,
     portalUrl: v.url('PORTAL_URL', ['http:', 'https:']),
     cityWebhookUrl: v.url('CITY_WEBHOOK_URL', ['http:', 'https:']),
     apiTokens: apiTokens ?? [...DEV_TOKENS],

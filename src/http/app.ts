@@ -2,12 +2,19 @@
  * The HTTP application: fastify with the gateway's plugins and routes. It is
  * built from already-loaded parts (config, store, keys, registry), so tests
  * build it the same way production does and call it over real HTTP.
+ *
+ * Layers, in order: external plugins (OpenAPI), the app's own cross-cutting
+ * concerns (correlation ids, errors), then routes.
  */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../log.js';
 import { registerHealthRoutes } from '../ops/health-routes.js';
 import type { Readiness } from '../ops/readiness.js';
+import { apiSchemas } from './api/inbox-routes.js';
+import { errorSchema } from './api/schemas.js';
 import { correlationIdFor, registerCorrelation } from './correlation.js';
 import { registerErrorHandling } from './errors.js';
 
@@ -15,9 +22,11 @@ export interface AppParts {
   config: Config;
   logger: Logger;
   readiness: Readiness;
+  /** Registers the gateway's routes (SOAP endpoint, city API). */
+  routes?: (app: FastifyInstance) => void;
 }
 
-export function buildApp(parts: AppParts): FastifyInstance {
+export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: parts.logger as FastifyBaseLogger,
     genReqId: correlationIdFor,
@@ -26,10 +35,22 @@ export function buildApp(parts: AppParts): FastifyInstance {
     // On close, drop idle keep-alive sockets at once; in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    disableRequestLogging: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Okno gateway — city API', version: '1', description: 'JSON API for the city document-management system and operations. See README.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    // Only the JSON API belongs in the OpenAPI document; the SOAP side has its WSDL.
+    hideUntagged: true,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.addSchema(errorSchema);
+  for (const schema of apiSchemas) app.addSchema(schema);
   registerCorrelation(app);
   registerErrorHandling(app);
   registerHealthRoutes(app, parts.readiness);
+  parts.routes?.(app);
   return app;
 }

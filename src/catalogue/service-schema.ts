@@ -1,0 +1,76 @@
+/**
+ * JSON Schema of config/services/<id>/service.json. Rules that tie fields
+ * together (an application has a registration prefix, a query a response…)
+ * are checked in load.ts, where they can be said in plain words.
+ */
+export const SERVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,63}$';
+
+/** A file next to service.json: no directories, no dot-files, so a service cannot read outside its folder. */
+const FILE = { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' } as const;
+
+const part = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['namespace', 'rootElement', 'xsd', 'schema', 'mapping'],
+  properties: {
+    namespace: { type: 'string', pattern: '^(urn:|https?://)[^\\s]+$', maxLength: 300 },
+    rootElement: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' },
+    xsd: FILE,
+    schema: FILE,
+    mapping: FILE,
+  },
+} as const;
+
+const examples = {
+  anyOf: [FILE, { type: 'array', minItems: 1, uniqueItems: true, items: FILE }],
+} as const;
+
+export const serviceFileSchema = {
+  $id: 'okno:service',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'title', 'kind', 'direction', 'personalData', 'request', 'examples'],
+  properties: {
+    $schema: { type: 'string' },
+    $comment: { type: 'string' },
+    description: { type: 'string' },
+    id: { type: 'string', pattern: SERVICE_ID_PATTERN },
+    title: { type: 'string', minLength: 3, maxLength: 300 },
+    kind: { enum: ['application', 'query', 'status'] },
+    direction: { enum: ['inbound', 'outbound'] },
+    registrationPrefix: { type: 'string', pattern: '^[А-ЯЁ]{1,4}$' },
+    personalData: {
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^(/[^/]+)+$' },
+    },
+    request: part,
+    response: part,
+    examples: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['request'],
+      properties: { request: examples, response: examples },
+    },
+  },
+} as const;
+
+export interface PartFile {
+  namespace: string;
+  rootElement: string;
+  xsd: string;
+  schema: string;
+  mapping: string;
+}
+
+export interface ServiceFile {
+  id: string;
+  title: string;
+  kind: 'application' | 'query' | 'status';
+  direction: 'inbound' | 'outbound';
+  registrationPrefix?: string;
+  personalData: string[];
+  request: PartFile;
+  response?: PartFile;
+  examples: { request: string | string[]; response?: string | string[] };
+}

@@ -1,0 +1,68 @@
+/**
+ * The service catalogue: every kind of content (вид сведений) the gateway
+ * carries is declared as data in config/services/<id>/ — its XML namespace
+ * and root element, its XSD, a JSON Schema of the city's model, the mapping
+ * between them both ways, and its direction. Which partners may send or
+ * receive it is the partner registry's business (config/partners.json), so
+ * there is one place that grants access. Adding a service means adding files.
+ *
+ * Everything is read, compiled and cross-checked once at start-up.
+ */
+import type { JsonValue } from '../store/types.js';
+import type { XmlElement } from '../xml/types.js';
+
+/**
+ * application: a citizen's application from the portal (inbound);
+ * query: an interagency query with a response — inbound (an agency asks the
+ *   city) or outbound (the city asks an agency);
+ * status: a status message the city sends the portal (outbound).
+ */
+export type ServiceKind = 'application' | 'query' | 'status';
+export type Direction = 'inbound' | 'outbound';
+export type MessagePart = 'request' | 'response';
+
+/** One problem found by schema validation, named so the sender can fix it. */
+export interface ContentError {
+  /** Where: an XML path (/Root/Child[2]/@Attr) or a JSON pointer (/applicant/snils). */
+  path: string;
+  /** Which rule: e.g. "required", "pattern \\d{3}-\\d{3}-\\d{3} \\d{2}", "maxOccurs 1", "type xs:date". */
+  rule: string;
+  message: string;
+}
+
+export interface ContentDefinition {
+  namespace: string;
+  rootElement: string;
+  /** Validates the XML element (the business element inside MessagePrimaryContent). */
+  validateXml(el: XmlElement): ContentError[];
+  /** Validates the city's JSON (the same content as JSON). */
+  validateJson(value: unknown): ContentError[];
+  /** XML → JSON; call only after validateXml found no errors. */
+  toJson(el: XmlElement): JsonValue;
+  /** JSON → XML text of the root element (with its namespace declared); call only after validateJson found no errors. */
+  toXml(value: JsonValue): string;
+}
+
+export interface ServiceDefinition {
+  id: string;
+  /** Human-readable name (Russian), e.g. "Выдача разрешения на установку рекламной конструкции". */
+  title: string;
+  kind: ServiceKind;
+  direction: Direction;
+  request: ContentDefinition;
+  /** Queries have a response content; applications and statuses don't. */
+  response: ContentDefinition | null;
+  /** Short code used in registration numbers (e.g. "РК" → "РК-2026-000123"). */
+  registrationPrefix: string | null;
+  /** Paths of JSON fields holding personal data (JSON pointers), kept out of logs. */
+  personalData: string[];
+  /** Where its files are (for messages). */
+  dir: string;
+}
+
+export interface ServiceCatalogue {
+  readonly services: readonly ServiceDefinition[];
+  get(id: string): ServiceDefinition | undefined;
+  /** The service and part whose root element this is (namespace + local name). */
+  byRoot(namespace: string, localName: string): { service: ServiceDefinition; part: MessagePart } | undefined;
+}

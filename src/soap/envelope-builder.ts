@@ -1,0 +1,64 @@
+/**
+ * Unsigned SMEV request envelopes as text, with an empty
+ * CallerInformationSystemSignature after the signed element: `signDocument`
+ * (src/signature/sign.ts) then puts the signature there. Used by the portal
+ * simulator (`okno send`) and by the gateway's own outbound messages.
+ */
+import { ns, SOAP11_NS, xmlText, type SmevVersion } from './namespaces.js';
+
+export const SIGNED_REQUEST_ID = 'SIGNED_BY_CONSUMER';
+
+export interface SendRequestInput {
+  version: SmevVersion;
+  messageId: string;
+  /** The business element (XML text with its namespace declared). */
+  contentXml: string;
+  referenceMessageId?: string;
+  test?: boolean;
+}
+
+export function sendRequestEnvelope(input: SendRequestInput): string {
+  const t = ns.types(input.version);
+  const b = ns.basic(input.version);
+  return (
+    `<soap:Envelope xmlns:soap="${SOAP11_NS}"><soap:Body>` +
+    `<t:SendRequestRequest xmlns:t="${t}" xmlns:b="${b}">` +
+    `<t:SenderProvidedRequestData Id="${SIGNED_REQUEST_ID}">` +
+    `<t:MessageID>${xmlText(input.messageId)}</t:MessageID>` +
+    (input.referenceMessageId ? `<t:ReferenceMessageID>${xmlText(input.referenceMessageId)}</t:ReferenceMessageID>` : '') +
+    `<b:MessagePrimaryContent>${input.contentXml}</b:MessagePrimaryContent>` +
+    (input.test ? '<t:TestMessage></t:TestMessage>' : '') +
+    `</t:SenderProvidedRequestData>` +
+    `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature>` +
+    `</t:SendRequestRequest></soap:Body></soap:Envelope>`
+  );
+}
+
+export const SIGNED_RESPONSE_ID = 'SIGNED_BY_PROVIDER';
+
+export type ResponseBody =
+  | { kind: 'content'; contentXml: string }
+  | { kind: 'rejected'; rejections: Array<{ code: string; description: string }> }
+  | { kind: 'status'; code: number; description: string };
+
+export function sendResponseEnvelope(input: { version: SmevVersion; messageId: string; to: string; body: ResponseBody }): string {
+  const t = ns.types(input.version);
+  const b = ns.basic(input.version);
+  let inner: string;
+  if (input.body.kind === 'content') inner = `<b:MessagePrimaryContent>${input.body.contentXml}</b:MessagePrimaryContent>`;
+  else if (input.body.kind === 'rejected')
+    inner = input.body.rejections
+      .map((r) => `<t:RequestRejected><t:RejectionReasonCode>${xmlText(r.code)}</t:RejectionReasonCode><t:RejectionReasonDescription>${xmlText(r.description)}</t:RejectionReasonDescription></t:RequestRejected>`)
+      .join('');
+  else inner = `<t:RequestStatus><t:StatusCode>${input.body.code}</t:StatusCode><t:StatusDescription>${xmlText(input.body.description)}</t:StatusDescription></t:RequestStatus>`;
+  return (
+    `<soap:Envelope xmlns:soap="${SOAP11_NS}"><soap:Body>` +
+    `<t:SendResponseRequest xmlns:t="${t}" xmlns:b="${b}">` +
+    `<t:SenderProvidedResponseData Id="${SIGNED_RESPONSE_ID}">` +
+    `<t:MessageID>${xmlText(input.messageId)}</t:MessageID><t:To>${xmlText(input.to)}</t:To>${inner}` +
+    `</t:SenderProvidedResponseData>` +
+    `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature>` +
+    `</t:SendResponseRequest></soap:Body></soap:Envelope>`
+  );
+}
+
