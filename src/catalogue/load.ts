@@ -125,7 +125,7 @@ function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: Par
     validateXml(el: XmlElement) {
       // The XSD may declare other global elements; this definition is for its root only.
       if (el.namespaceURI !== namespace || el.localName !== rootElement) {
-        return [{ path: `/${el.qName}`, rule: 'root', message: `expected the element ${rootElement} in ${namespace}` }];
+        return [{ path: `/${el.localName}`, rule: 'root', message: `expected the element ${rootElement} in ${namespace}` }];
       }
       return compiledXsd.validate(el);
     },

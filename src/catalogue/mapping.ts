@@ -256,10 +256,10 @@ export function compileMapping(mapping: Mapping, namespace: string, rootElement:
   return {
     toJson(el) {
       if (el.namespaceURI !== namespace || el.localName !== rootElement) {
-        throw new MappingError(`/${el.qName}`, `expected the element {${namespace}}${rootElement}`);
+        throw new MappingError(`/${el.localName}`, `expected the element {${namespace}}${rootElement}`);
       }
       const obj: JsonObject = {};
-      read(el, `/${el.qName}`, obj);
+      read(el, `/${el.localName}`, obj);
       return obj;
     },
     toXml(value) {
