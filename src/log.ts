@@ -21,7 +21,7 @@ export function createLogger(options: { level: string; destination?: pino.Destin
   return pino(
     {
       level: options.level,
-      base: { service: 'okno' },
+      base: { app: 'okno' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },

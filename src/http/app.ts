@@ -8,7 +8,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../log.js';
 import { registerHealthRoutes } from '../ops/health-routes.js';
@@ -30,7 +30,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: parts.logger as FastifyBaseLogger,
     genReqId: correlationIdFor,
-    requestIdLogLabel: 'correlationId',
+    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     bodyLimit: parts.config.maxBodyBytes,
     // On close, drop idle keep-alive sockets at once; in-flight requests finish.
     forceCloseConnections: 'idle',

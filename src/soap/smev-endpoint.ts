@@ -42,7 +42,9 @@ interface Outcome {
 
 export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext): void {
   app.register(async (scope) => {
-    // Raw bytes: the signature is checked over exactly what arrived.
+    // Raw bytes: the signature is checked over exactly what arrived. No other
+    // body parser (JSON, text) reaches this scope: anything else is a 415 fault.
+    scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     scope.addContentTypeParser('application/soap+xml', { parseAs: 'buffer' }, (_req, _body, done) => {
       done(Object.assign(new Error('SOAP 1.2 (application/soap+xml) is not supported; send SOAP 1.1 as text/xml'), { statusCode: 415 }), undefined);
