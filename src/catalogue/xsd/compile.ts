@@ -17,7 +17,7 @@ import type {
   SimpleTypeDef,
   TypeDef,
 } from './model.js';
-import { checkUpa, collectNames, elementParticle, groupParticle, inconsistentDeclaration } from './particles.js';
+import { checkUpa, collectDecls, elementParticle, groupParticle, inconsistentDeclaration } from './particles.js';
 import {
   builtinSimpleType,
   FacetError,
@@ -72,6 +72,8 @@ class Compiler {
   private readonly resolving = new Set<string>();
   private readonly complexTypes = new Map<string, ComplexType>();
   private readonly globals = new Map<string, ElementDecl>();
+  /** One TypeDef per referenced simple type, so equal references are the same object (Element Declarations Consistent). */
+  private readonly simpleDefs = new Map<string, SimpleTypeDef>();
 
   constructor(
     text: string,
@@ -195,14 +197,23 @@ class Compiler {
     if (ns === XSD_NS) {
       const b = builtin(local);
       if (b === undefined) this.fail(el, `built-in type xs:${local}`, 'is not supported');
-      return { kind: 'simple', type: builtinSimpleType(b) };
+      return this.simpleDef(`xs:${local}`, () => builtinSimpleType(b));
     }
     if (ns !== this.tns) this.fail(el, `type {${ns}}${local}`, 'is in another namespace; only the target namespace and XML Schema built-ins are supported');
-    if (this.simpleRaw.has(local)) return { kind: 'simple', type: this.namedSimple(local, el) };
+    if (this.simpleRaw.has(local)) return this.simpleDef(local, () => this.namedSimple(local, el));
     const ct = this.complexTypes.get(local);
     if (ct === undefined) this.fail(el, `type ${local}`, 'is not declared in this schema');
     if (simpleOnly) this.fail(el, `complex type ${local}`, 'is used where a simple type is required');
     return ct;
+  }
+
+  private simpleDef(key: string, make: () => SimpleType): SimpleTypeDef {
+    let d = this.simpleDefs.get(key);
+    if (d === undefined) {
+      d = { kind: 'simple', type: make() };
+      this.simpleDefs.set(key, d);
+    }
+    return d;
   }
 
   private simpleRef(el: XmlElement, value: string, construct: string): SimpleType {
@@ -306,7 +317,7 @@ class Compiler {
         if (ambiguous !== null) {
           this.fail(first, `element ${ambiguous}`, 'makes the content model ambiguous (Unique Particle Attribution)');
         }
-        content = { kind: 'elements', particle, names: collectNames(particle) };
+        content = { kind: 'elements', particle, decls: collectDecls(particle) };
       }
     }
     for (; i < kids.length; i++) {
@@ -455,7 +466,8 @@ class Compiler {
   private elementType(el: XmlElement, a: Map<string, string>, name: string): TypeDef {
     const kids = this.children(el);
     const typeName = a.get('type');
-    if (kids.length > 1) this.refuse(kids[1] as XmlElement, `in element ${name}`);
+    for (const c of kids) if (c.localName !== 'simpleType' && c.localName !== 'complexType') this.refuse(c, `in element ${name}`);
+    if (kids.length > 1) this.fail(kids[1] as XmlElement, `element ${name}`, 'has more than one anonymous type');
     const k = kids[0];
     if (typeName !== undefined) {
       if (k !== undefined) this.fail(el, `element ${name}`, 'has both a type attribute and an anonymous type');

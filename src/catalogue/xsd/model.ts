@@ -47,7 +47,15 @@ export type Particle = ElementParticle | GroupParticle;
 
 export type Content =
   | { readonly kind: 'empty' }
-  | { readonly kind: 'elements'; readonly particle: GroupParticle; readonly names: ReadonlySet<string> }
+  | {
+      readonly kind: 'elements';
+      readonly particle: GroupParticle;
+      /**
+       * Every element the model mentions, by name. Element Declarations Consistent makes this a
+       * function, so children can still be checked after the content model itself failed to match.
+       */
+      readonly decls: ReadonlyMap<string, ElementDecl>;
+    }
   | { readonly kind: 'simple'; readonly type: SimpleType };
 
 export interface ComplexType {

@@ -32,10 +32,10 @@ export function groupParticle(kind: GroupParticle['kind'], min: number, max: num
   return { kind, min, max, items, first, nullable: min === 0 || empty, emptyIteration: empty };
 }
 
-/** All element names that occur anywhere in the model (used to word errors helpfully). */
-export function collectNames(p: Particle, out: Set<string> = new Set()): Set<string> {
-  if (p.kind === 'element') out.add(p.decl.name);
-  else for (const it of p.items) collectNames(it, out);
+/** Every element the model mentions, by name (call after inconsistentDeclaration found none). */
+export function collectDecls(p: Particle, out: Map<string, ElementDecl> = new Map()): Map<string, ElementDecl> {
+  if (p.kind === 'element') out.set(p.decl.name, p.decl);
+  else for (const it of p.items) collectDecls(it, out);
   return out;
 }
 

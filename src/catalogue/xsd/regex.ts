@@ -8,6 +8,8 @@
 //   (…) → (?:…)                       \p{Lu} etc. pass through (same category names)
 // Refused with a clear message: \i \I \c \C (XML name classes, no JS equivalent), \p{IsBlock}
 // (JS has no Unicode block escapes) and character class subtraction [a-z-[aeiou]].
+// Patterns come from our own schemas, so avoiding catastrophic backtracking (e.g. (a+)+) is the
+// schema author's job; values only ever meet these compiled, anchored expressions.
 
 export class PatternError extends Error {}
 

@@ -98,11 +98,14 @@ class Validator {
       }
       const tns = this.model.targetNamespace;
       const names = kids.map((k) => (k.namespaceURI === tns ? k.localName : null));
-      const { decls, issue } = matchContent(content.particle, names, content.names);
+      const { decls, issue } = matchContent(content.particle, names);
       if (issue !== null) this.contentIssue(el, kids, issue);
       // Reverse push: children are then checked in document order, so errors come out in order.
+      // After a content-model error, children the model knows by name are still checked (their
+      // type is unambiguous), so one misplaced element doesn't hide the rest of the problems.
       for (let i = kids.length - 1; i >= 0; i--) {
-        const d = decls[i];
+        const n = names[i];
+        const d = decls[i] ?? (issue !== null && n !== null && n !== undefined ? content.decls.get(n) : undefined);
         if (d !== undefined) stack.push({ el: kids[i] as XmlElement, type: d.type });
       }
     }
