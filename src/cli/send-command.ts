@@ -25,7 +25,7 @@ import type { Command } from './main.js';
 
 export const sendCommand: Command = {
   summary: 'submit a JSON application to a gateway as a signed SendRequest (the portal simulator)',
-  usage: 'send FILE.json --to URL [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C]',
+  usage: 'send FILE.json --to URL [--service ID] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C]',
   async run(args) {
     let values: Record<string, string | boolean | undefined>;
     let positionals: string[];
@@ -40,6 +40,7 @@ export const sendCommand: Command = {
           'message-id': { type: 'string' },
           test: { type: 'boolean' },
           services: { type: 'string' },
+          service: { type: 'string' },
           ...KEY_OPTION_SPEC,
         },
       }));
@@ -55,7 +56,9 @@ export const sendCommand: Command = {
     }
     let input: { service?: unknown; content?: unknown };
     try {
-      input = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as typeof input;
+      const json = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as unknown;
+      // With --service the file is the content itself (e.g. a service's example); else { service, content }.
+      input = typeof values.service === 'string' ? { service: values.service, content: json } : (json as typeof input);
     } catch (error) {
       process.stderr.write(`okno send: cannot read ${positionals[0]}: ${(error as Error).message}\n`);
       return 2;
