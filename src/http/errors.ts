@@ -4,7 +4,7 @@
  * correlation id and answered with a generic 500 that carries the same id —
  * never a stack trace or an internal message.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify';
 
 export interface ErrorBody {
   error: { code: string; message: string; correlationId: string };
@@ -31,7 +31,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply.status(500).send(body);
     }
     const code = error instanceof HttpError ? error.code : (error.code ?? 'BAD_REQUEST');
-    const message = 'validation' in error && error.validation ? `invalid request: ${error.message}` : error.message;
+    const message = 'validation' in error && error.validation ? `invalid request: ${error.message}${unknownProperties(error.validation)}` : error.message;
     const body: ErrorBody = { error: { code, message, correlationId: request.id } };
     return reply.status(status).send(body);
   });
@@ -39,4 +39,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const body: ErrorBody = { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, correlationId: request.id } };
     return reply.status(404).send(body);
   });
+}
+
+/** Ajv's additionalProperties message does not say which property; the client needs to know. */
+function unknownProperties(validation: FastifySchemaValidationError[]): string {
+  const names = validation.flatMap((v) => (v.keyword === 'additionalProperties' && typeof v.params.additionalProperty === 'string' ? [`"${v.params.additionalProperty}"`] : []));
+  return names.length > 0 ? ` ${names.join(', ')}` : '';
 }
