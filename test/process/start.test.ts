@@ -16,7 +16,10 @@ describe('npm start (node dist/main.js)', () => {
     expect(ready.checks.find((c) => c.name === 'store')?.kind).toBe('memory');
     // Request log lines carry the correlation id (probes log only at warn, so ask something else).
     await fetch(`${gw.url}/nowhere`, { headers: { 'x-correlation-id': 'trace-me-1' } });
-    const requestLog = gw.lines.find((l) => (l.req as { url?: string } | undefined)?.url === '/nowhere');
+    // The child's stdout arrives asynchronously: wait for the line.
+    const isRequestLog = (l: Record<string, unknown>) => (l.req as { url?: string } | undefined)?.url === '/nowhere';
+    for (let i = 0; i < 40 && !gw.lines.some(isRequestLog); i++) await sleep(50);
+    const requestLog = gw.lines.find(isRequestLog);
     expect(requestLog?.correlationId).toBe('trace-me-1');
 
     gw.child.kill('SIGTERM');
