@@ -68,9 +68,9 @@ export interface SignDocumentOptions {
 }
 
 /**
- * Signs an XML document (text): when the target is followed by an empty SMEV
- * signature container (CallerInformationSystemSignature), the signature goes
- * there; otherwise it is enveloped as the target's last child.
+ * Signs an XML document (text): when an empty SMEV signature container
+ * (CallerInformationSystemSignature) follows the target among its siblings,
+ * the signature goes there; otherwise it is enveloped as the target's last child.
  */
 export async function signDocument(xml: string, options: SignDocumentOptions): Promise<string> {
   // Parse offsets refer to the line-end normalized text without a BOM: edit that text.
@@ -100,11 +100,11 @@ function findTarget(doc: XmlDocument, targetId: string | undefined): XmlElement 
   throw new Error(candidates.length > 1 ? 'several elements could be signed; choose one with --id' : 'nothing to sign: no SenderProvidedRequestData/ResponseData with an Id; choose an element with --id');
 }
 
+/** An empty SMEV signature container among the target's following siblings (AttachmentContentList may come between). */
 function signatureContainerAfter(target: XmlElement): XmlElement | null {
   const siblings = target.parent?.children.filter((n): n is XmlElement => n.type === 'element') ?? [];
-  const next = siblings[siblings.indexOf(target) + 1];
-  if (next && SMEV_SIGNATURE_CONTAINERS.has(next.localName) && !next.children.some((c) => c.type === 'element')) return next;
-  return null;
+  const container = siblings.slice(siblings.indexOf(target) + 1).find((e) => SMEV_SIGNATURE_CONTAINERS.has(e.localName));
+  return container && !container.children.some((c) => c.type === 'element') ? container : null;
 }
 
 function insertInto(text: string, container: XmlElement, content: string): string {

@@ -8,6 +8,12 @@ import { ns, SOAP11_NS, xmlText, type SmevVersion } from './namespaces.js';
 
 export const SIGNED_REQUEST_ID = 'SIGNED_BY_CONSUMER';
 
+export interface AttachmentInput {
+  contentId: string;
+  mimeType: string;
+  content: Buffer;
+}
+
 export interface SendRequestInput {
   version: SmevVersion;
   messageId: string;
@@ -15,9 +21,12 @@ export interface SendRequestInput {
   contentXml: string;
   referenceMessageId?: string;
   test?: boolean;
+  /** Inline attachments: headers inside the signed data, content in AttachmentContentList. */
+  attachments?: AttachmentInput[];
 }
 
 export function sendRequestEnvelope(input: SendRequestInput): string {
+  const attachments = input.attachments ?? [];
   const t = ns.types(input.version);
   const b = ns.basic(input.version);
   return (
@@ -27,8 +36,14 @@ export function sendRequestEnvelope(input: SendRequestInput): string {
     `<t:MessageID>${xmlText(input.messageId)}</t:MessageID>` +
     (input.referenceMessageId ? `<t:ReferenceMessageID>${xmlText(input.referenceMessageId)}</t:ReferenceMessageID>` : '') +
     `<b:MessagePrimaryContent>${input.contentXml}</b:MessagePrimaryContent>` +
+    (attachments.length
+      ? `<b:AttachmentHeaderList>${attachments.map((a) => `<b:AttachmentHeader><b:contentId>${xmlText(a.contentId)}</b:contentId><b:MimeType>${xmlText(a.mimeType)}</b:MimeType></b:AttachmentHeader>`).join('')}</b:AttachmentHeaderList>`
+      : '') +
     (input.test ? '<t:TestMessage></t:TestMessage>' : '') +
     `</t:SenderProvidedRequestData>` +
+    (attachments.length
+      ? `<b:AttachmentContentList>${attachments.map((a) => `<b:AttachmentContent><b:Id>${xmlText(a.contentId)}</b:Id><b:Content>${a.content.toString('base64')}</b:Content></b:AttachmentContent>`).join('')}</b:AttachmentContentList>`
+      : '') +
     `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature>` +
     `</t:SendRequestRequest></soap:Body></soap:Envelope>`
   );

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { ServiceCatalogue } from '../../src/catalogue/types.js';
 import { signDocument, type SignatureProfile } from '../../src/signature/sign.js';
 import { LocalKeySigner, type Signer } from '../../src/signature/signer.js';
-import { sendRequestEnvelope } from '../../src/soap/envelope-builder.js';
+import { sendRequestEnvelope, type AttachmentInput } from '../../src/soap/envelope-builder.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
 import type { SmevVersion } from '../../src/soap/namespaces.js';
 import type { JsonValue } from '../../src/store/types.js';
@@ -45,12 +45,13 @@ export interface SignedRequestOptions {
   profile?: SignatureProfile;
   version?: SmevVersion;
   messageId?: string;
+  attachments?: AttachmentInput[];
 }
 
 export async function signedSendRequest(o: SignedRequestOptions): Promise<{ xml: string; messageId: string }> {
   const messageId = o.messageId ?? uuidV1();
   const contentXml = o.contentXml ?? o.catalogue.get(o.service)!.request.toXml(o.content ?? serviceExample(o.service));
-  const envelope = sendRequestEnvelope({ version: o.version ?? '1.1', messageId, contentXml });
+  const envelope = sendRequestEnvelope({ version: o.version ?? '1.1', messageId, contentXml, attachments: o.attachments });
   const xml = await signDocument(envelope, { signer: o.signer ?? sampleSigner('portal'), profile: o.profile ?? 'smev' });
   return { xml, messageId };
 }

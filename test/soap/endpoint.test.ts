@@ -316,6 +316,27 @@ describe('POST /ws/smev3 with the embedded store', () => {
     }
   });
 
+  it('stores attachments by content hash and serves them; a missing attachment body is InvalidContent', async () => {
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from('проект перепланировки', 'utf8'), Buffer.from([0, 1, 2, 255])]);
+    const before = await inbox(gw.url);
+    const { xml } = await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'dwelling-replanning', attachments: [{ contentId: 'project-1', mimeType: 'application/pdf', content: pdf }] });
+    const res = await postSoap(gw.url, xml);
+    expect(res.status, res.body).toBe(200);
+    const [item] = (await inbox(gw.url, before.next)).items;
+    const sha256 = (await import('node:crypto')).createHash('sha256').update(pdf).digest('hex');
+    expect(item!.attachments).toEqual([{ id: `sha256-${sha256}`, contentId: 'project-1', mimeType: 'application/pdf', size: pdf.length, sha256, pkcs7Signature: 'absent' }]);
+    const file = await fetch(`${gw.url}/api/v1/attachments/sha256-${sha256}`, { headers: CITY });
+    expect(file.headers.get('content-type')).toBe('application/pdf');
+    expect(Buffer.from(await file.arrayBuffer()).equals(pdf)).toBe(true);
+
+    const broken = await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'dwelling-replanning', attachments: [{ contentId: 'project-2', mimeType: 'application/pdf', content: pdf }] });
+    const withoutBody = broken.xml.replace(/<b:AttachmentContentList>[\s\S]*<\/b:AttachmentContentList>/, '');
+    const refused = await postSoap(gw.url, withoutBody);
+    expect(refused.status).toBe(500);
+    expect(faultOf(refused.body)).toMatchObject({ fault: 'InvalidContent' });
+    expect(faultOf(refused.body).faultstring).toMatch(/attachment project-2: no AttachmentContent/);
+  });
+
   it('keeps personal data out of the logs', async () => {
     const example = serviceExamples('dwelling-replanning')[0]!;
     const { xml } = await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'dwelling-replanning', content: example });
