@@ -3,6 +3,7 @@
  * Every problem is collected and reported together, each naming the variable
  * and why it is wrong, so an operator fixes a bad deployment in one go.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 export type Role = 'city' | 'ops';
@@ -46,6 +47,8 @@ export interface Config {
   logLevel: string;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** HTTP worker processes (node:cluster); 1 = this process serves. */
+  workers: number;
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
 }
@@ -129,8 +132,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: v.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     maxBodyBytes: v.int('MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     shutdownTimeoutMs: v.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     cwd,
   };
+  if (config.workers > 1 && !config.redisUrl) {
+    problems.push(`WORKERS: ${config.workers} worker processes need REDIS_URL (each would otherwise keep its own in-memory store)`);
+  }
 
   if (production) {
     if (!config.redisUrl && !config.allow.memoryStore) {

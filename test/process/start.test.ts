@@ -80,6 +80,23 @@ describe('npm start (node dist/main.js)', () => {
       expect(err).toMatch(/PARTNERS_FILE: partner "portal" is registered with a sample certificate/);
     });
 
+    it('WORKERS=2 runs two gateway processes on one port and stops them all on SIGTERM', async () => {
+      const gw = await startGatewayProcess({ REDIS_URL: redis.url, WORKERS: '2', PORT: String(await freePort()) });
+      const listening = () => new Set(gw.lines.filter((l) => /^okno gateway listening/.test(String(l.msg))).map((l) => l.pid));
+      for (let i = 0; i < 100 && listening().size < 2; i++) await sleep(50);
+      expect(listening().size).toBe(2);
+      for (let i = 0; i < 10; i++) expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+      gw.child.kill('SIGTERM');
+      expect(await gw.exited).toBe(0);
+      expect(gw.lines.map((l) => l.msg)).toContain('all workers stopped');
+    });
+
+    it('WORKERS>1 without REDIS_URL is refused by name', async () => {
+      const proc = spawnGateway({ WORKERS: '2' });
+      expect(await proc.exited).toBe(78);
+      expect(proc.stderr()).toMatch(/WORKERS: 2 worker processes need REDIS_URL/);
+    });
+
     it('runs on Redis when REDIS_URL is set (and in production when sample keys are explicitly allowed)', async () => {
       const gw = await startGatewayProcess({
         NODE_ENV: 'production',
