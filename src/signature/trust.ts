@@ -20,6 +20,12 @@ export interface TrustResult {
 
 export class TrustAnchorSet {
   readonly anchors: readonly Certificate[];
+  /**
+   * Chains found (or not) by the signatures on them, per leaf and offered
+   * intermediates: that mathematics never changes, so it is done once. Dates,
+   * key usage and CA flags are checked on every evaluation.
+   */
+  private readonly chains = new Map<string, Certificate[] | null>();
 
   constructor(anchors: Iterable<Certificate | string>) {
     this.anchors = [...anchors].map((a) => (typeof a === 'string' ? parseCertificate(a) : a));
@@ -30,7 +36,13 @@ export class TrustAnchorSet {
    * at time `now`. The result names the first problem in the SMEV vocabulary.
    */
   evaluate(leaf: Certificate, intermediates: readonly Certificate[], now: Date): TrustResult {
-    const chain = this.buildChain(leaf, intermediates);
+    const key = [leaf, ...intermediates].map((c) => c.fingerprintSha256).join(',');
+    let chain = this.chains.get(key);
+    if (chain === undefined) {
+      chain = this.buildChain(leaf, intermediates);
+      if (this.chains.size >= 1024) this.chains.delete(this.chains.keys().next().value!);
+      this.chains.set(key, chain);
+    }
     if (!chain) {
       const selfSigned = leaf.subjectDer.equals(leaf.issuerDer) && safeIssued(leaf, leaf);
       return {

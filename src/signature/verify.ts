@@ -126,9 +126,22 @@ function allowed<T>(lookup: () => T): T {
   }
 }
 
+/**
+ * Partners send the same few certificates again and again: parse each once.
+ * Keyed by the DER itself (not a hash of it), bounded, oldest evicted first.
+ */
+const CERT_CACHE_SIZE = 512;
+const certCache = new Map<string, Certificate>();
+
 function certificate(der: Buffer): Certificate {
+  const key = der.toString('latin1');
+  const cached = certCache.get(key);
+  if (cached) return cached;
   try {
-    return parseCertificate(der);
+    const parsed = parseCertificate(der);
+    if (certCache.size >= CERT_CACHE_SIZE) certCache.delete(certCache.keys().next().value!);
+    certCache.set(key, parsed);
+    return parsed;
   } catch (error) {
     if (error instanceof CertificateError) return fail('CertificateIsNotFound', `the ds:X509Certificate cannot be read: ${error.message}`);
     throw error;
