@@ -10,7 +10,7 @@ import { parseXml } from '../xml/parser.js';
 import { SMEV_TRANSFORM } from '../xml/smev-transform.js';
 import type { XmlDocument, XmlElement } from '../xml/types.js';
 import { DSIG_NS, ENVELOPED_SIGNATURE } from './dsig.js';
-import { transformedOctets } from './reference-digest.js';
+import { referenceDigest } from './reference-digest.js';
 import type { Signer } from './signer.js';
 import type { Transform } from './structure.js';
 
@@ -37,7 +37,7 @@ export async function buildSignature(target: XmlElement, signer: Signer, profile
   const id = idOf(target);
   if (!id) throw new Error(`<${target.qName}> has no Id attribute to reference`);
   const transforms = profileTransforms(profile, enveloped);
-  const digest = signer.digestAlgorithm.hash(Buffer.from(transformedOctets(target, transforms, null), 'utf8'));
+  const digest = referenceDigest(target, transforms, null, signer.digestAlgorithm.uri);
   const signedInfo =
     `<ds:SignedInfo xmlns:ds="${DSIG_NS}">` +
     `<ds:CanonicalizationMethod Algorithm="${EXC_C14N}"></ds:CanonicalizationMethod>` +

@@ -6,6 +6,7 @@
 // so the cost is linear in the size of the subtree regardless of depth or declarations.
 
 import { inScopeNamespaces } from './helpers.js';
+import type { TextSink } from './sink.js';
 import {
   XML_NS,
   type XmlAttribute,
@@ -77,6 +78,11 @@ export function canonicalize(apex: XmlElement, options: C14nOptions): string {
   return out.join('');
 }
 
+/** The same canonical text, pushed into a sink (e.g. straight into a digest). */
+export function canonicalizeTo(apex: XmlElement, options: C14nOptions, sink: TextSink): void {
+  writeSubtree(apex, options, sink);
+}
+
 export function excC14n(
   apex: XmlElement,
   options: { withComments?: boolean; inclusivePrefixes?: readonly string[]; exclude?: XmlElement | null } = {},
@@ -146,7 +152,7 @@ interface NsOut {
   uri: string;
 }
 
-function writeSubtree(apex: XmlElement, opt: C14nOptions, out: string[]): void {
+function writeSubtree(apex: XmlElement, opt: C14nOptions, out: TextSink): void {
   const exclusive = opt.exclusive;
   const withComments = opt.withComments === true;
   const exclude = opt.exclude ?? null;
@@ -203,7 +209,7 @@ function writeSubtree(apex: XmlElement, opt: C14nOptions, out: string[]): void {
   }
 }
 
-function writeLeaf(node: XmlNode, out: string[]): void {
+function writeLeaf(node: XmlNode, out: TextSink): void {
   if (node.type === 'comment') out.push('<!--', node.value, '-->');
   else if (node.type === 'pi') {
     if (node.data === '') out.push('<?', node.target, '?>');
@@ -278,7 +284,7 @@ function compareAttrs(a: XmlAttribute, b: XmlAttribute): number {
   return a.localName < b.localName ? -1 : a.localName > b.localName ? 1 : 0;
 }
 
-function writeStartTag(el: XmlElement, ns: readonly NsOut[], attrs: readonly XmlAttribute[], out: string[]): void {
+function writeStartTag(el: XmlElement, ns: readonly NsOut[], attrs: readonly XmlAttribute[], out: TextSink): void {
   out.push('<', el.qName);
   for (const n of ns) {
     out.push(n.prefix === '' ? ' xmlns="' : ` xmlns:${n.prefix}="`, escapeAttr(n.uri), '"');

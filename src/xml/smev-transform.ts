@@ -25,6 +25,7 @@
 // and kept here. Signed SMEV content does not produce such text in practice.
 
 import { parseXml } from './parser.js';
+import type { TextSink } from './sink.js';
 import type { XmlElement, XmlLimits, XmlNode } from './types.js';
 
 export const SMEV_TRANSFORM = 'urn://smev-gov-ru/xmldsig/transform';
@@ -49,9 +50,15 @@ interface Frame {
 
 /** Output of exc-c14n followed by the SMEV transform, for the subtree at apex. */
 export function smevTransform(apex: XmlElement, options: SmevTransformOptions = {}): string {
+  const out: string[] = [];
+  smevTransformTo(apex, options, out);
+  return out.join('');
+}
+
+/** The same output, pushed into a sink (e.g. straight into a digest). */
+export function smevTransformTo(apex: XmlElement, options: SmevTransformOptions, out: TextSink): void {
   const exclude = options.exclude ?? null;
   const commentsSplit = options.commentsSplitText === true;
-  const out: string[] = [];
   // uri -> stack of prefixes; only the bottom entry is ever visible (outermost first), and a
   // URI is only mapped again after the previous mapping went out of scope, so at most one
   // mapping per URI exists at a time.
@@ -126,7 +133,6 @@ export function smevTransform(apex: XmlElement, options: SmevTransformOptions = 
         break;
     }
   }
-  return out.join('');
 }
 
 /**
