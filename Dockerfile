@@ -5,6 +5,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The `okno` command is a workspace (bin/), so npm ci needs its package.json.
+COPY bin/package.json bin/package.json
 # --ignore-scripts: the prepare script (tsc) needs the sources, copied below.
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
