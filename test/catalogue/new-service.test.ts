@@ -16,7 +16,7 @@ describe('a new service registered from files only', () => {
   const ns = 'urn://x-artefacts-okno/municipal/tree-felling-permit/1.0.0';
 
   it('is loaded next to the shipped services', () => {
-    expect(catalogue.services.length).toBe(8);
+    expect(catalogue.services.length).toBe(9);
     const s = catalogue.get('tree-felling-permit');
     expect(s).toMatchObject({ kind: 'application', direction: 'inbound', registrationPrefix: 'ЗН', response: null, personalData: ['/applicant'] });
     expect(s?.title).toBe('Выдача разрешения на снос (пересадку) зелёных насаждений');
