@@ -13,6 +13,9 @@ import { startCityWebhook } from './delivery/city-webhook.js';
 import type { FlowContext } from './flows/context.js';
 import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './http/api/inbox-routes.js';
+import { registerStatusRoutes } from './http/api/status-routes.js';
+import { Lifecycle } from './city/lifecycle.js';
+import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
 import { registerSmevEndpoint } from './soap/smev-endpoint.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';
@@ -59,6 +62,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const { registry: partners, warnings } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
   for (const warning of warnings) logger.warn({ partnersFile: config.partnersFile }, warning);
   const catalogue = loadCatalogue(config.servicesDir);
+  const lifecycle = Lifecycle.load(config.lifecycleFile);
   checkServicesKnown(partners, catalogue, logger);
   const identity = loadGatewayIdentity(config.gatewayKey);
   const trust = loadTrustAnchors(config.trustCaFile);
@@ -113,9 +117,12 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       registerWsdlRoute(a, config.publicUrl);
       registerSmevEndpoint(a, ctx);
       registerInboxRoutes(a, store, auth);
+      registerStatusRoutes(a, ctx, lifecycle, auth);
     },
   });
   const stops: Array<() => Promise<void>> = [];
+  const statusDelivery = startStatusDelivery(ctx);
+  stops.push(() => statusDelivery.stop());
   if (config.cityWebhookUrl) {
     const webhook = startCityWebhook(ctx, config.cityWebhookUrl);
     stops.push(() => webhook.stop());

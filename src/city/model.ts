@@ -51,6 +51,8 @@ export interface StatusEntry {
   status: string;
   at: string;
   comment?: string;
+  /** The delivery that reports this status to the portal (none for `received`, which the portal already knows). */
+  delivery?: string;
 }
 
 export interface Application {

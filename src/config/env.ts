@@ -49,6 +49,9 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** HTTP worker processes (node:cluster); 1 = this process serves. */
   workers: number;
+  lifecycleFile: string;
+  /** Outbound deliveries (statuses to the portal, queries to agencies). */
+  delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
 }
@@ -132,6 +135,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: v.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     maxBodyBytes: v.int('MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     shutdownTimeoutMs: v.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    lifecycleFile: file('LIFECYCLE_FILE', 'config/lifecycle.json')!,
+    delivery: {
+      timeoutMs: v.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 300_000),
+      maxAttempts: v.int('DELIVERY_MAX_ATTEMPTS', 20, 1, 1_000),
+      backoffMs: v.int('DELIVERY_BACKOFF_MS', 2_000, 1, 3_600_000),
+      backoffCapMs: v.int('DELIVERY_BACKOFF_CAP_MS', 600_000, 1, 86_400_000),
+    },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     cwd,
   };

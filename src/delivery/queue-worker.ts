@@ -21,6 +21,8 @@ export interface QueueWorkerOptions {
   idleMs?: number;
   backoff?: { baseMs: number; capMs: number };
   now?: () => number;
+  /** Called after a job went dead (refused for good, or out of attempts). */
+  onDead?: (job: Job, error: string) => Promise<void>;
 }
 
 export interface QueueWorker {
@@ -52,10 +54,17 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     }
     const token = job.leaseToken!;
     if (outcome.kind === 'done') await queue.ack(job.id, token);
-    else if (outcome.kind === 'dead') await queue.fail(job.id, token, outcome.error);
-    else {
+    else if (outcome.kind === 'dead') {
+      if (await queue.fail(job.id, token, outcome.error)) {
+        options.logger.warn({ queue: options.queue, job: job.id, error: outcome.error }, 'job refused for good: dead');
+        await options.onDead?.(job, outcome.error);
+      }
+    } else {
       const state = await queue.retry(job.id, token, now() + (outcome.delayMs ?? backoffDelay(job.attempts, backoff.baseMs, backoff.capMs)), outcome.error);
-      if (state === 'dead') options.logger.warn({ queue: options.queue, job: job.id, attempts: job.attempts, error: outcome.error }, 'job is dead after its last attempt');
+      if (state === 'dead') {
+        options.logger.warn({ queue: options.queue, job: job.id, attempts: job.attempts, error: outcome.error }, 'job is dead after its last attempt');
+        await options.onDead?.(job, outcome.error);
+      }
     }
     return true;
   }

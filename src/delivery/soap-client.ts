@@ -1,0 +1,91 @@
+/**
+ * Sends one signed envelope to a partner and says what happened, in the
+ * terms the delivery policy needs: accepted (with the partner's verified
+ * reply), refused for good (a SOAP fault saying the message is wrong: never
+ * retried forever), or a transient failure (network, timeout, 5xx,
+ * SMEVFailure: retried with backoff).
+ */
+import type { Partner } from '../config/partners.js';
+import { DSIG_NS } from '../signature/dsig.js';
+import type { TrustAnchorSet } from '../signature/trust.js';
+import { verifySignature } from '../signature/verify.js';
+import { childElements, textContent } from '../xml/helpers.js';
+import { parseXml, XmlError } from '../xml/parser.js';
+import type { XmlElement } from '../xml/types.js';
+
+export type SendOutcome =
+  | { kind: 'accepted'; status: number; body: string; replyStatus: string | null }
+  | { kind: 'refused'; status: number; body: string; fault: string; message: string }
+  | { kind: 'transient'; status: number | null; body: string | null; error: string };
+
+/** Faults that say "try again later"; every other SMEV fault means the message itself is refused. */
+const TRANSIENT_FAULTS = new Set(['SMEVFailure', 'DestinationOverflow', 'QuoteLimitExceeded']);
+
+export interface SoapSendOptions {
+  url: string;
+  envelope: string;
+  soapAction: string;
+  timeoutMs: number;
+  partner: Partner;
+  trust: TrustAnchorSet;
+}
+
+export async function sendSoap(o: SoapSendOptions): Promise<SendOutcome> {
+  let res: Response;
+  let body: string;
+  try {
+    res = await fetch(o.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: o.soapAction },
+      body: o.envelope,
+      signal: AbortSignal.timeout(o.timeoutMs),
+    });
+    body = await res.text();
+  } catch (error) {
+    const e = error as Error & { cause?: { code?: string } };
+    const why = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : `${e.cause?.code ?? e.name}: ${e.message}`;
+    return { kind: 'transient', status: null, body: null, error: `network: ${why}` };
+  }
+  let root: XmlElement | null = null;
+  let doc;
+  try {
+    doc = parseXml(body);
+    root = doc.root;
+  } catch (error) {
+    if (!(error instanceof XmlError)) throw error;
+  }
+  const fault = root ? find(root, 'Fault') : undefined;
+  if (fault) {
+    const detail = find(fault, 'detail');
+    const name = (detail && childElements(detail)[0]?.localName) ?? 'Fault';
+    const message = textContent(find(fault, 'faultstring') ?? fault).trim().slice(0, 500);
+    if (TRANSIENT_FAULTS.has(name)) return { kind: 'transient', status: res.status, body, error: `${name}: ${message}` };
+    return { kind: 'refused', status: res.status, body, fault: name, message };
+  }
+  if (res.status !== 200 || !root || !doc) {
+    return { kind: 'transient', status: res.status, body, error: `HTTP ${res.status}${root ? '' : ' (not XML)'}` };
+  }
+  // The partner's reply is signed; an answer we cannot trust proves nothing, so the message is sent again.
+  const signature = find(root, 'Signature', DSIG_NS);
+  if (!signature) return { kind: 'transient', status: 200, body, error: 'the reply carries no signature' };
+  const verdict = verifySignature(doc, signature, null, {
+    trust: o.trust,
+    partnerOf: (cert) => (o.partner.certificates.some((c) => c.fingerprint256 === cert.fingerprintSha256) ? o.partner.id : undefined),
+  });
+  if (!verdict.valid) return { kind: 'transient', status: 200, body, error: `the reply's signature is not valid: ${verdict.message}` };
+  const status = find(root, 'Status');
+  return { kind: 'accepted', status: 200, body, replyStatus: status ? textContent(status).trim() : null };
+}
+
+function find(el: XmlElement, localName: string, ns?: string): XmlElement | undefined {
+  const stack = [el];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if (e.localName === localName && (ns === undefined || e.namespaceURI === ns)) return e;
+    for (let i = e.children.length - 1; i >= 0; i--) {
+      const c = e.children[i]!;
+      if (c.type === 'element') stack.push(c);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,118 @@
+/**
+ * Status reporting: the city moves an application through its lifecycle, and
+ * each new status becomes a signed ELK status message to the portal.
+ *
+ * The transition, the application's new history, the delivery record and the
+ * queue job are one atomic commit. Two concurrent changes of one application
+ * cannot both win: the commit is guarded by an idempotency key made of the
+ * application id and its history length (an optimistic lock), so the loser
+ * gets a 409 and nothing of it is stored. Deliveries of one application share
+ * a queue group: they reach the portal in the order they were made.
+ */
+import { randomUUID } from 'node:crypto';
+import { asJson, type Application, type OutboundMessage, type StatusEntry } from '../city/model.js';
+import type { Lifecycle } from '../city/lifecycle.js';
+import { HttpError } from '../http/errors.js';
+import { uuidV1 } from '../soap/message-id.js';
+import type { JsonValue } from '../store/types.js';
+import type { FlowContext } from './context.js';
+
+export const STATUS_QUEUE = 'portal-status';
+export const ELK_SERVICE = 'elk-order-status';
+
+export interface Delivery {
+  id: string;
+  applicationId: string;
+  registrationNumber: string;
+  partner: string;
+  messageId: string;
+  /** CreateOrdersRequest for an application's first status message, UpdateOrdersRequest after. */
+  kind: 'create' | 'update';
+  code: string;
+  elkCode: number;
+  comment: string;
+  /** The ELK content (the elk-order-status service's JSON model), fixed at creation so every retry sends the same message. */
+  content: JsonValue;
+  state: 'pending' | 'delivered' | 'failed';
+  createdAt: string;
+  deliveredAt: string | null;
+  failedAt: string | null;
+  lastError: string | null;
+}
+
+export interface StatusChange {
+  code: string;
+  comment?: string;
+}
+
+/** The portal's order number for an application: its content's `orderId`. */
+export function portalOrderNumber(app: Application): string | null {
+  const content = app.content as { orderId?: unknown } | null;
+  const id = content && typeof content === 'object' ? content.orderId : undefined;
+  return typeof id === 'number' || (typeof id === 'string' && /^\d{1,20}$/.test(id)) ? String(id) : null;
+}
+
+export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, applicationId: string, change: StatusChange): Promise<Delivery> {
+  const app = (await ctx.store.getDoc('applications', applicationId)) as unknown as Application | null;
+  if (!app) throw new HttpError(404, 'NOT_FOUND', `no application ${applicationId}`);
+  const why = lifecycle.check(app.status, change.code);
+  if (why) throw new HttpError(409, 'INVALID_TRANSITION', why);
+  const portal = ctx.partners.portal();
+  if (!portal || !portal.receives.has(ELK_SERVICE)) {
+    throw new HttpError(409, 'NO_PORTAL', `no portal partner is registered to receive ${ELK_SERVICE} (config/partners.json)`);
+  }
+  const orderNumber = portalOrderNumber(app);
+  if (!orderNumber) throw new HttpError(409, 'NO_ORDER_NUMBER', 'the application carries no portal order number (orderId), so the portal cannot be told');
+
+  const state = lifecycle.state(change.code)!;
+  const now = ctx.now().toISOString();
+  const comment = change.comment ?? state.comment;
+  const entry: StatusEntry = { status: change.code, at: now, ...(change.comment ? { comment: change.comment } : {}) };
+  const previous = app.statusHistory.length;
+  const first = !app.statusHistory.some((h) => h.delivery);
+  // The first message tells the portal the whole story so far; later ones only what is new.
+  const history = first
+    ? [...app.statusHistory.map((h) => ({ status: lifecycle.state(h.status)?.elk ?? 2, statusDate: h.at, statusComment: h.comment ?? lifecycle.state(h.status)?.comment ?? '' })), { status: state.elk, statusDate: now, statusComment: comment }]
+    : [{ status: state.elk, statusDate: now, statusComment: comment }];
+  const order = { orderNumber, statusHistory: history.map((h) => (h.statusComment ? h : { status: h.status, statusDate: h.statusDate })) };
+  const content = { env: 'EPGU', [first ? 'createOrders' : 'updateOrders']: { orders: [order] } };
+  const elk = ctx.catalogue.get(ELK_SERVICE);
+  if (!elk) throw new HttpError(409, 'NO_ELK_SERVICE', `the service catalogue has no ${ELK_SERVICE}`);
+  const problems = elk.request.validateJson(content);
+  if (problems.length > 0) throw new HttpError(400, 'INVALID_STATUS', `the status message would be invalid: ${problems.map((p) => `${p.path} ${p.rule}`).join('; ')}`);
+
+  const delivery: Delivery = {
+    id: randomUUID(),
+    applicationId: app.id,
+    registrationNumber: app.registrationNumber,
+    partner: portal.id,
+    messageId: uuidV1(),
+    kind: first ? 'create' : 'update',
+    code: change.code,
+    elkCode: state.elk,
+    comment,
+    content: content as unknown as JsonValue,
+    state: 'pending',
+    createdAt: now,
+    deliveredAt: null,
+    failedAt: null,
+    lastError: null,
+  };
+  const updated: Application = {
+    ...app,
+    status: change.code,
+    statusHistory: [...app.statusHistory, { ...entry, delivery: delivery.id }],
+  };
+  const outbound: OutboundMessage = { messageId: delivery.messageId, partner: portal.id, kind: 'status', ref: delivery.id, ackedAt: null, accepted: null };
+  const result = await ctx.store.commit({
+    idempotency: { key: `app-status:${app.id}:${previous}`, record: { digest: delivery.id, result: { deliveryId: delivery.id }, createdAt: Date.parse(now) } },
+    docs: [
+      { collection: 'applications', id: app.id, value: asJson(updated) },
+      { collection: 'deliveries', id: delivery.id, value: asJson(delivery) },
+      { collection: 'outbound', id: delivery.messageId, value: asJson(outbound) },
+    ],
+    jobs: [{ queue: STATUS_QUEUE, id: delivery.id, payload: { deliveryId: delivery.id }, group: app.id, maxAttempts: ctx.config.delivery.maxAttempts }],
+  });
+  if (!result.applied) throw new HttpError(409, 'CONCURRENT_CHANGE', 'the application\'s status changed at the same moment; read it again and retry');
+  return delivery;
+}

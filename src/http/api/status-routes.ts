@@ -1,0 +1,148 @@
+/**
+ * The city changes an application's status (which goes to the portal as a
+ * signed ELK message) and follows each delivery; operations staff list dead
+ * deliveries and replay or discard them.
+ */
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import type { Lifecycle } from '../../city/lifecycle.js';
+import type { FlowContext } from '../../flows/context.js';
+import { changeStatus, STATUS_QUEUE, type Delivery } from '../../flows/status-reporting.js';
+import type { Job } from '../../store/types.js';
+import type { TokenAuth } from '../auth.js';
+import { HttpError } from '../errors.js';
+import { idParams } from './schemas.js';
+
+const deliverySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    applicationId: { type: 'string' },
+    registrationNumber: { type: 'string' },
+    code: { type: 'string' },
+    elkCode: { type: 'integer' },
+    kind: { type: 'string', enum: ['create', 'update'] },
+    messageId: { type: 'string' },
+    state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+    attempts: { type: 'integer' },
+    lastError: { type: ['string', 'null'] },
+    nextAttemptAt: { type: ['string', 'null'] },
+    createdAt: { type: 'string' },
+    deliveredAt: { type: ['string', 'null'] },
+  },
+} as const;
+
+/** The delivery as the API shows it: its record, with attempts and the queue's view while it is open. */
+export function deliveryView(d: Delivery, job: Job | null) {
+  const state = job ? (job.state === 'done' ? 'delivered' : job.state === 'dead' ? 'failed' : 'pending') : d.state;
+  return {
+    id: d.id,
+    applicationId: d.applicationId,
+    registrationNumber: d.registrationNumber,
+    code: d.code,
+    elkCode: d.elkCode,
+    kind: d.kind,
+    messageId: d.messageId,
+    state,
+    attempts: job?.attempts ?? (d.state === 'pending' ? 0 : 1),
+    lastError: job?.lastError ?? d.lastError,
+    nextAttemptAt: job && job.state === 'pending' ? new Date(job.availableAt).toISOString() : null,
+    createdAt: d.createdAt,
+    deliveredAt: d.deliveredAt,
+  };
+}
+
+export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lifecycle: Lifecycle, auth: TokenAuth): void {
+  const security = [{ bearer: [] }];
+  const queue = ctx.store.queue(STATUS_QUEUE);
+
+  app.post<{ Params: { id: string }; Body: { code: string; comment?: string } }>(
+    '/api/v1/applications/:id/status',
+    {
+      preHandler: auth.require('city'),
+      schema: {
+        tags: ['applications'],
+        summary: 'Move an application to a new status; the portal is told with a signed ELK message',
+        security,
+        params: idParams,
+        body: {
+          type: 'object',
+          properties: {
+            code: { type: 'string', enum: lifecycle.stateIds, description: 'the new status (config/lifecycle.json)' },
+            comment: { type: 'string', minLength: 1, maxLength: 1000, description: 'shown to the applicant on the portal' },
+          },
+          required: ['code'],
+          additionalProperties: false,
+        },
+        response: { 202: { type: 'object', properties: { deliveryId: { type: 'string' } }, required: ['deliveryId'] } },
+      },
+    },
+    async (request, reply) => {
+      const delivery = await changeStatus(ctx, lifecycle, request.params.id, request.body);
+      request.log.info({ applicationId: delivery.applicationId, code: delivery.code, deliveryId: delivery.id }, 'status changed');
+      return reply.status(202).send({ deliveryId: delivery.id });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/deliveries/:id',
+    { preHandler: auth.require('city', 'ops'), schema: { tags: ['applications'], summary: 'Where a status message is: pending, delivered or failed', security, params: idParams, response: { 200: deliverySchema } } },
+    async (request) => {
+      const d = (await ctx.store.getDoc('deliveries', request.params.id)) as unknown as Delivery | null;
+      if (!d) throw new HttpError(404, 'NOT_FOUND', `no delivery ${request.params.id}`);
+      return deliveryView(d, await queue.get(d.id));
+    },
+  );
+
+  app.get<{ Querystring: { state: 'dead' | 'pending' | 'inflight' | 'done'; limit?: number } }>(
+    '/api/v1/ops/deliveries',
+    {
+      preHandler: auth.require('ops'),
+      schema: {
+        tags: ['operations'],
+        summary: 'Status deliveries by queue state (dead: refused or out of attempts, waiting for ops)',
+        security,
+        querystring: {
+          type: 'object',
+          properties: { state: { type: 'string', enum: ['dead', 'pending', 'inflight', 'done'], default: 'dead' }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: deliverySchema } } } },
+      },
+    },
+    async (request) => {
+      const jobs = await queue.list(request.query.state, request.query.limit ?? 100);
+      const items = [];
+      for (const job of jobs) {
+        const d = (await ctx.store.getDoc('deliveries', job.id)) as unknown as Delivery | null;
+        if (d) items.push(deliveryView(d, job));
+      }
+      return { items };
+    },
+  );
+
+  for (const action of ['replay', 'discard'] as const) {
+    app.post<{ Params: { id: string } }>(
+      `/api/v1/ops/deliveries/:id/${action}`,
+      {
+        preHandler: auth.require('ops'),
+        schema: {
+          tags: ['operations'],
+          summary: action === 'replay' ? 'Send a dead delivery again (attempts start over)' : 'Give up a dead delivery; later statuses of the application go on',
+          security,
+          params: idParams,
+          response: { 200: deliverySchema },
+        },
+      },
+      async (request) => {
+        const d = (await ctx.store.getDoc('deliveries', request.params.id)) as unknown as Delivery | null;
+        if (!d) throw new HttpError(404, 'NOT_FOUND', `no delivery ${request.params.id}`);
+        const ok = action === 'replay' ? await queue.replay(d.id) : await queue.discard(d.id);
+        if (!ok) throw new HttpError(409, 'NOT_DEAD', `delivery ${d.id} is not dead; only dead deliveries can be ${action === 'replay' ? 'replayed' : 'discarded'}`);
+        request.log.warn({ deliveryId: d.id, applicationId: d.applicationId, action, role: request.role }, `ops: delivery ${action}`);
+        const job = await queue.get(d.id);
+        return deliveryView({ ...d, state: action === 'discard' ? 'failed' : 'pending' }, job);
+      },
+    );
+  }
+}
