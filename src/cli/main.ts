@@ -5,6 +5,7 @@
 import { certsCommand } from './certs-command.js';
 import { sendCommand } from './send-command.js';
 import { signCommand } from './sign-command.js';
+import { simulateCommand } from './simulate-command.js';
 import { verifyCommand } from './verify-command.js';
 
 export interface Command {
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   sign: signCommand,
   verify: verifyCommand,
   send: sendCommand,
+  simulate: simulateCommand,
 };
 
 export function usage(): string {

@@ -1,0 +1,481 @@
+/**
+ * The federal portal's SMEV endpoint for ELK status messages, simulated: a
+ * real HTTP server on loopback that the gateway delivers statuses to. Used by
+ * the delivery tests, the README walk-through and partners' integration
+ * testing (`okno simulate portal`).
+ *
+ * It behaves as the portal does where delivery correctness depends on it:
+ * it verifies the gateway's signature (trusted, and by the expected
+ * certificate), accepts only valid ELK status content, is idempotent by
+ * MessageID (a retry of an accepted message gets the first reply again and
+ * is not recorded twice; other content under the same MessageID is refused),
+ * and answers with a signed SendRequestResponse. Failures can be scripted —
+ * down, slow, faults, 503, reset — so the gateway's retries can be tested
+ * against the real network path.
+ *
+ * Library code: it never prints. The CLI subscribes to the hooks.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServiceCatalogue } from '../catalogue/types.js';
+import type { Certificate } from '../pki/certificate.js';
+import type { Signer } from '../signature/signer.js';
+import { verifySmevEnvelope } from '../signature/smev-profile.js';
+import type { TrustAnchorSet } from '../signature/trust.js';
+import { faultEnvelope, SmevFault, type SmevFaultName } from '../soap/faults.js';
+import { isSmevVersion, type SmevVersion } from '../soap/namespaces.js';
+import { messageAccepted } from '../soap/reply.js';
+import { childElements, textContent } from '../xml/helpers.js';
+import { parseXml, XmlError } from '../xml/parser.js';
+import type { XmlElement } from '../xml/types.js';
+
+export const ELK_SERVICE_ID = 'elk-order-status';
+export const SMEV_PATH = '/ws/smev3';
+
+/** The same bounds the gateway's own endpoint uses: deep enough for real content, cheap to refuse. */
+const ENVELOPE_LIMITS = { maxDepth: 128, maxAttributes: 64 };
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
+const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** One status entry of an order, as the city's JSON (elk-order-status request schema). */
+export interface ElkStatusEntry {
+  status: number;
+  statusDate: string;
+  statusComment?: string;
+}
+
+export interface ElkOrder {
+  orderNumber: string;
+  serviceCode?: string;
+  statusHistory: ElkStatusEntry[];
+}
+
+/** One accepted status message, as recorded (in arrival order). */
+export interface ReceivedStatus {
+  messageId: string;
+  receivedAt: Date;
+  kind: 'create' | 'update';
+  env: string;
+  orders: ElkOrder[];
+  /** The subject of the certificate that signed the envelope (the gateway's). */
+  signerSubject: string;
+}
+
+/** One status entry of one order, with the message that carried it (historyOf). */
+export interface OrderStatus extends ElkStatusEntry {
+  messageId: string;
+  receivedAt: Date;
+  kind: 'create' | 'update';
+}
+
+/** What a scripted request gets instead of being processed. */
+export type ScriptedAnswer = 'fault:InvalidContent' | 'fault:SMEVFailure' | 'http:503' | 'reset';
+export const SCRIPTED_ANSWERS: readonly ScriptedAnswer[] = ['fault:InvalidContent', 'fault:SMEVFailure', 'http:503', 'reset'];
+
+export interface PortalSimulatorOptions {
+  /** 0 (default): a free port. */
+  port?: number;
+  host?: '127.0.0.1';
+  /** The CAs the gateway's certificate must chain to. */
+  trust: TrustAnchorSet;
+  /** SHA-256 fingerprint (lower-case hex, as Certificate.fingerprintSha256) of the only certificate accepted; unset: any trusted one. */
+  expectedSigner?: string;
+  /** The portal's key: it signs the replies. */
+  signer: Signer;
+  catalogue: ServiceCatalogue;
+  /** The clock (tests). */
+  now?: () => Date;
+  /** Called for each accepted (recorded) status message. */
+  onStatus?: (status: ReceivedStatus) => void;
+  /** Called for each duplicate (same MessageID, same content) answered with the first reply. */
+  onDuplicate?: (messageId: string) => void;
+  /** Called for each request refused with a fault or a scripted answer. */
+  onRefused?: (what: string, message: string) => void;
+}
+
+interface Seen {
+  /** The content as JSON text: a retry must carry the same content to be a duplicate. */
+  content: string;
+  reply: Promise<string>;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  contentType: string;
+}
+
+type Waiter = () => void;
+
+export class PortalSimulator {
+  private readonly server: Server;
+  private readonly records: ReceivedStatus[] = [];
+  private readonly seen = new Map<string, Seen>();
+  private readonly script: ScriptedAnswer[] = [];
+  private readonly waiters = new Set<Waiter>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private delayMs = 0;
+  private down = false;
+  private closed = false;
+  private faultCount = 0;
+  private duplicateCount = 0;
+  private attemptCount = 0;
+  private inFlightCount = 0;
+
+  private constructor(
+    private readonly options: PortalSimulatorOptions,
+    private readonly host: string,
+    private boundPort: number,
+  ) {
+    // handle() answers every error itself; a throw past it would be ours, so the socket is cut rather than the process.
+    this.server = createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
+    // Keep-alive sockets would outlive setDown(true) and keep answering; each request gets its own.
+    this.server.keepAliveTimeout = 1;
+  }
+
+  static async start(options: PortalSimulatorOptions): Promise<PortalSimulator> {
+    const sim = new PortalSimulator(options, options.host ?? '127.0.0.1', options.port ?? 0);
+    await sim.listen();
+    return sim;
+  }
+
+  /** Base URL, e.g. http://127.0.0.1:8091; the endpoint is `${url}/ws/smev3`. */
+  get url(): string {
+    return `http://${this.host}:${this.boundPort}`;
+  }
+
+  get endpoint(): string {
+    return `${this.url}${SMEV_PATH}`;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Retries of accepted messages answered with their first reply (not recorded again). */
+  get duplicates(): number {
+    return this.duplicateCount;
+  }
+
+  /** Every POST that reached the simulator, whatever it was answered. */
+  get attempts(): number {
+    return this.attemptCount;
+  }
+
+  /** Requests that arrived and are not answered yet (e.g. held by setDelay): a message "on the wire". */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** The accepted status messages, in arrival order. */
+  statuses(): ReceivedStatus[] {
+    return [...this.records];
+  }
+
+  /** The accepted messages that carry this order (whole, as arrived), in arrival order. */
+  byOrder(orderNumber: string): ReceivedStatus[] {
+    return this.records.filter((r) => r.orders.some((o) => o.orderNumber === orderNumber));
+  }
+
+  /** Every status entry of one order, flattened across messages, in arrival order. */
+  historyOf(orderNumber: string): OrderStatus[] {
+    return this.records.flatMap((r) =>
+      r.orders
+        .filter((o) => o.orderNumber === orderNumber)
+        .flatMap((o) => o.statusHistory.map((s) => ({ ...s, messageId: r.messageId, receivedAt: r.receivedAt, kind: r.kind }))),
+    );
+  }
+
+  /** Resolves with the statuses once predicate holds (checked now and whenever a request arrives, is recorded or is answered). */
+  waitFor(predicate: (statuses: readonly ReceivedStatus[], sim: PortalSimulator) => boolean, timeoutMs = 5000): Promise<ReceivedStatus[]> {
+    if (predicate(this.records, this)) return Promise.resolve(this.statuses());
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = () => {
+        if (!predicate(this.records, this)) return;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve(this.statuses());
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`PortalSimulator.waitFor: not met within ${timeoutMs} ms (${this.records.length} statuses, ${this.duplicateCount} duplicates, ${this.attemptCount} attempts)`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Down: the listening socket is closed (connections refused) and open ones cut; up: listening again on the same port. */
+  async setDown(down: boolean): Promise<void> {
+    if (this.closed || down === this.down) return;
+    this.down = down;
+    if (down) await this.stopListening();
+    else await this.listen();
+  }
+
+  /** Every answer from now on comes this much later (the message itself is accepted at once, as a portal that answers late). */
+  setDelay(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError('setDelay: ms must be a non-negative number');
+    this.delayMs = ms;
+  }
+
+  /** The next n requests get this answer instead of being processed, and are not recorded. */
+  failNext(n: number, answer: ScriptedAnswer): void {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError('failNext: n must be a non-negative integer');
+    if (!SCRIPTED_ANSWERS.includes(answer)) throw new RangeError(`failNext: answer must be one of ${SCRIPTED_ANSWERS.join(', ')}`);
+    for (let i = 0; i < n; i++) this.script.push(answer);
+  }
+
+  /** Forgets what arrived and every script (the port stays). */
+  reset(): void {
+    this.records.length = 0;
+    this.seen.clear();
+    this.script.length = 0;
+    this.delayMs = 0;
+    this.duplicateCount = 0;
+    this.attemptCount = 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (!this.down) await this.stopListening();
+  }
+
+  // ---------------------------------------------------------------- server
+
+  private listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(this.boundPort, this.host, () => {
+        this.server.off('error', onError);
+        this.boundPort = (this.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  private stopListening(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inFlightCount++;
+    this.notify();
+    try {
+      await this.respond(req, res);
+    } finally {
+      this.inFlightCount--;
+      this.notify();
+    }
+  }
+
+  private async respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let answer: Answer | 'reset';
+    try {
+      answer = await this.answer(req);
+    } catch (error) {
+      // Only our own bugs get here; a portal would say SMEVFailure too.
+      answer = this.fault(new SmevFault('SMEVFailure', `the portal simulator failed: ${(error as Error).message}`), '1.1');
+    }
+    if (this.delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          resolve();
+        }, this.delayMs);
+        this.timers.add(t);
+      });
+    }
+    // The gateway may have given up (timeout) or we went down meanwhile: nobody to answer.
+    if (res.destroyed || this.closed) return;
+    if (answer === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(answer.status, { 'content-type': answer.contentType, connection: 'close' }).end(answer.body);
+  }
+
+  private async answer(req: IncomingMessage): Promise<Answer | 'reset'> {
+    if (req.url?.split('?')[0] !== SMEV_PATH) return { status: 404, body: `not found; the endpoint is POST ${SMEV_PATH}\n`, contentType: 'text/plain; charset=utf-8' };
+    if (req.method !== 'POST') return { status: 405, body: `POST ${SMEV_PATH}\n`, contentType: 'text/plain; charset=utf-8' };
+    this.attemptCount++;
+    const raw = await readBody(req);
+    const scripted = this.script.shift();
+    if (scripted !== undefined) return this.scripted(scripted, raw === null ? '1.1' : guessVersion(raw));
+    if (raw === null) return this.fault(new SmevFault('InvalidContent', `the message is larger than ${MAX_BODY_BYTES} bytes`), '1.1');
+    try {
+      return { status: 200, body: await this.accept(raw, req), contentType: 'text/xml; charset=utf-8' };
+    } catch (error) {
+      // Faults speak the request's version, read from its head as the gateway's endpoint does.
+      if (error instanceof SmevFault) return this.fault(error, guessVersion(raw));
+      throw error;
+    }
+  }
+
+  private scripted(answer: ScriptedAnswer, version: SmevVersion): Answer | 'reset' {
+    this.options.onRefused?.(answer, 'scripted by failNext');
+    if (answer === 'reset') return 'reset';
+    if (answer === 'http:503') return { status: 503, body: 'Service Unavailable (scripted)\n', contentType: 'text/plain; charset=utf-8' };
+    const name: SmevFaultName = answer === 'fault:InvalidContent' ? 'InvalidContent' : 'SMEVFailure';
+    return this.fault(new SmevFault(name, `${name} (scripted by the portal simulator)`), version, false);
+  }
+
+  private fault(fault: SmevFault, version: SmevVersion, report = true): Answer {
+    if (report) this.options.onRefused?.(fault.fault, fault.message);
+    return { status: 500, body: faultEnvelope(fault, version, `PORTAL-${++this.faultCount}`), contentType: 'text/xml; charset=utf-8' };
+  }
+
+  /**
+   * Verifies, validates, deduplicates and records synchronously — so the
+   * order of the records is the order of arrival — and returns the reply
+   * (signing is asynchronous). Throws SmevFault.
+   */
+  private accept(raw: Buffer, req: IncomingMessage): Promise<string> {
+    const now = this.options.now?.() ?? new Date();
+    const doc = parse(raw);
+    const expected = this.options.expectedSigner?.toLowerCase();
+    const verification = verifySmevEnvelope<Certificate>(doc, {
+      trust: this.options.trust,
+      // "Registered" here means: the one certificate the portal knows for this city.
+      partnerOf: expected === undefined ? undefined : (cert) => (cert.fingerprintSha256 === expected ? cert : undefined),
+      now,
+    });
+    const parts = verification.parts;
+    if (!verification.valid) {
+      const v = verification.caller.valid ? verification.personal! : verification.caller;
+      const message = expected !== undefined && v.trust?.trusted && v.partner === null
+        ? `the message is signed by "${v.details.certificate?.subject ?? '?'}", not by the expected certificate (SHA-256 ${expected})`
+        : v.message;
+      throw new SmevFault('SignatureVerificationFault', message, { signatureReason: v.reason ?? 'SignatureIsInvalid' });
+    }
+    const operation = parts!.operation.localName;
+    if (operation !== 'SendRequestRequest') throw new SmevFault('UnknownMessageType', `${operation}: the portal's status endpoint takes SendRequest only`);
+    checkSoapAction(req);
+    const version = isSmevVersion(parts!.version) ? parts!.version : '1.1';
+
+    // Read only inside what the signature covers.
+    const signed = verification.caller.signedElement!;
+    const messageId = readMessageId(signed);
+    const content = primaryContent(signed);
+    const service = this.options.catalogue.get(ELK_SERVICE_ID);
+    if (!service) throw new SmevFault('SMEVFailure', `the catalogue has no ${ELK_SERVICE_ID} service`);
+    const def = service.request;
+    if (content.namespaceURI !== def.namespace || content.localName !== def.rootElement) {
+      throw new SmevFault('InvalidContent', `the content must be ${def.rootElement} in ${def.namespace} (an ELK status), not ${content.localName} in ${content.namespaceURI || 'no namespace'}`, {
+        validationErrors: [{ message: `/${content.localName}: expected ${def.rootElement} in ${def.namespace}`, position: 0 }],
+      });
+    }
+    const errors = def.validateXml(content);
+    if (errors.length > 0) {
+      throw new SmevFault('InvalidContent', `the ELK status is not valid: ${errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`, {
+        validationErrors: errors.map((e) => ({ message: `${e.path}: ${e.rule}: ${e.message}`, position: 0 })),
+      });
+    }
+    const json = def.toJson(content) as unknown as { env: string; createOrders?: { orders: ElkOrder[] }; updateOrders?: { orders: ElkOrder[] } };
+    const key = JSON.stringify(json);
+
+    const seen = this.seen.get(messageId);
+    if (seen) {
+      if (seen.content !== key) throw new SmevFault('MessageIsAlreadySent', `a different message with MessageID ${messageId} was already accepted`);
+      this.duplicateCount++;
+      this.options.onDuplicate?.(messageId);
+      this.notify();
+      return seen.reply;
+    }
+
+    const signerSubject = verification.caller.details.certificate?.subject ?? '';
+    const record: ReceivedStatus = {
+      messageId,
+      receivedAt: now,
+      kind: json.createOrders ? 'create' : 'update',
+      env: json.env,
+      orders: (json.createOrders ?? json.updateOrders)!.orders,
+      signerSubject,
+    };
+    const reply = messageAccepted('SendRequestResponse', version, {
+      messageId,
+      messageType: 'REQUEST',
+      sender: { mnemonic: 'okno', name: signerSubject },
+      recipient: { mnemonic: 'EPGU', name: 'Единый портал государственных услуг (симулятор)' },
+      sendingTimestamp: now,
+      destinationName: 'EPGU',
+      contentTypeName: service.title,
+      interactionType: 'OIV2OIV',
+      status: 'requestIsQueued',
+    }, { signer: this.options.signer, profile: 'xmldsig' });
+    // Registered before the first await, so a concurrent retry finds it.
+    this.seen.set(messageId, { content: key, reply });
+    this.records.push(record);
+    this.options.onStatus?.(record);
+    this.notify();
+    return reply;
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+/** The body, or null when it is larger than MAX_BODY_BYTES. */
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parse(raw: Buffer) {
+  try {
+    return parseXml(raw, ENVELOPE_LIMITS);
+  } catch (error) {
+    if (error instanceof XmlError) {
+      throw new SmevFault('InvalidContent', `the envelope is not acceptable XML (${error.code}): ${error.message}`, {
+        validationErrors: [{ message: `${error.code}: ${error.message}`, position: error.offset ?? 0 }],
+      });
+    }
+    throw error;
+  }
+}
+
+/** SOAPAction may be missing; when present it must name SendRequest (the gateway sends "urn:SendRequest"). */
+function checkSoapAction(req: IncomingMessage): void {
+  const header = req.headers.soapaction;
+  const action = (Array.isArray(header) ? header[0] : header)?.replace(/^"|"$/g, '').trim();
+  if (action && action.replace(/^urn:/, '') !== 'SendRequest') {
+    throw new SmevFault('SignatureVerificationFault', `SOAPAction "${action}" does not match the body's SendRequestRequest`, { signatureReason: 'PoorSOAPEnvelopeFormat' });
+  }
+}
+
+function readMessageId(signed: XmlElement): string {
+  const el = childElements(signed).find((c) => c.localName === 'MessageID');
+  const value = el ? textContent(el).trim() : '';
+  if (!UUID_V1.test(value)) throw new SmevFault('InvalidMessageIdFormat', el ? 'MessageID must be a version-1 UUID in lower case' : 'MessageID is missing');
+  return value;
+}
+
+function primaryContent(signed: XmlElement): XmlElement {
+  const containers = childElements(signed).filter((c) => c.localName === 'MessagePrimaryContent');
+  const inside = containers.length === 1 ? childElements(containers[0]!) : [];
+  if (inside.length !== 1) throw new SmevFault('InvalidContent', 'SenderProvidedRequestData must hold one MessagePrimaryContent with exactly one business element');
+  return inside[0]!;
+}
+
+function guessVersion(raw: Buffer): SmevVersion {
+  const m = /message-exchange\/types\/1\.([123])/.exec(raw.subarray(0, 4096).toString('latin1'));
+  return m ? (`1.${m[1]}` as SmevVersion) : '1.1';
+}
