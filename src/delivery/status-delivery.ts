@@ -9,11 +9,9 @@
 import { asJson } from '../city/model.js';
 import type { FlowContext } from '../flows/context.js';
 import { ELK_SERVICE, STATUS_QUEUE, type Delivery } from '../flows/status-reporting.js';
-import { journalWrites } from '../journal/records.js';
-import { signDocument } from '../signature/sign.js';
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import type { Job } from '../store/types.js';
-import { sendSoap, type SendOutcome } from './soap-client.js';
+import { describeOutcome, sendToPartner } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startStatusDelivery(ctx: FlowContext): QueueWorker {
@@ -40,60 +38,32 @@ async function deliver(ctx: FlowContext, job: Job): Promise<JobOutcome> {
   const delivery = (await ctx.store.getDoc('deliveries', deliveryId)) as unknown as Delivery | null;
   if (!delivery) return { kind: 'dead', error: `delivery ${deliveryId} is gone` };
   const portal = ctx.partners.get(delivery.partner);
-  if (!portal?.endpoint) return { kind: 'retry', error: `partner ${delivery.partner} has no endpoint (config/partners.json or PORTAL_URL)` };
+  if (!portal) return { kind: 'dead', error: `partner ${delivery.partner} is no longer registered` };
   const elk = ctx.catalogue.get(ELK_SERVICE);
   if (!elk) return { kind: 'retry', error: `the service catalogue has no ${ELK_SERVICE}` };
 
   const envelope = sendRequestEnvelope({ version: '1.1', messageId: delivery.messageId, contentXml: elk.request.toXml(delivery.content) });
-  const signed = await signDocument(envelope, { signer: ctx.signer, profile: portal.signatureProfile });
-  const requestOutTs = ctx.now();
-  const outcome = await sendSoap({ url: portal.endpoint, envelope: signed, soapAction: 'urn:SendRequest', timeoutMs: ctx.config.delivery.timeoutMs, partner: portal, trust: ctx.trustAnchors });
-  const responseInTs = ctx.now();
-
-  const journal = journalWrites(
-    {
-      correlationId: `delivery:${delivery.id}:${job.attempts}`,
-      direction: 'outbound',
-      operation: 'SendRequest',
-      partner: portal.id,
-      service: ELK_SERVICE,
-      messageId: delivery.messageId,
-      requestInTs: null,
-      requestOutTs: requestOutTs.toISOString(),
-      responseInTs: responseInTs.toISOString(),
-      responseOutTs: null,
-      requestSize: Buffer.byteLength(signed),
-      responseSize: outcome.body ? Buffer.byteLength(outcome.body) : 0,
-      succeeded: outcome.kind === 'accepted',
-      faultCode: outcome.kind === 'refused' ? outcome.fault : outcome.kind === 'transient' ? 'transient' : null,
-      faultString: describe(outcome),
-      duplicate: false,
-      signature: null,
-      applicationId: delivery.applicationId,
-      registrationNumber: delivery.registrationNumber,
+  const outcome = await sendToPartner(ctx, {
+    partner: portal,
+    envelope,
+    operation: 'SendRequest',
+    service: ELK_SERVICE,
+    messageId: delivery.messageId,
+    correlationId: `delivery:${delivery.id}:${job.attempts}`,
+    applicationId: delivery.applicationId,
+    registrationNumber: delivery.registrationNumber,
+    docs: (o) => {
+      const now = ctx.now().toISOString();
+      const updated: Delivery = o.kind === 'accepted' ? { ...delivery, state: 'delivered', deliveredAt: now, lastError: null } : { ...delivery, lastError: describeOutcome(o) };
+      return [{ collection: 'deliveries', id: delivery.id, value: asJson(updated) }];
     },
-    signed,
-    outcome.body,
-  );
-  const now = responseInTs.toISOString();
-  const updated: Delivery =
-    outcome.kind === 'accepted'
-      ? { ...delivery, state: 'delivered', deliveredAt: now, lastError: null }
-      : { ...delivery, lastError: describe(outcome) };
-  await ctx.store.commit({ docs: [...journal.docs, { collection: 'deliveries', id: delivery.id, value: asJson(updated) }], feeds: journal.feeds });
-
+  });
   const log = { deliveryId: delivery.id, applicationId: delivery.applicationId, messageId: delivery.messageId, attempt: job.attempts, outcome: outcome.kind };
   if (outcome.kind === 'accepted') {
     ctx.logger.info(log, 'status delivered to the portal');
     return { kind: 'done' };
   }
-  ctx.logger.warn({ ...log, error: describe(outcome) }, 'status not delivered');
-  const error = describe(outcome) ?? 'not delivered';
+  const error = describeOutcome(outcome) ?? 'not delivered';
+  ctx.logger.warn({ ...log, error }, 'status not delivered');
   return outcome.kind === 'refused' ? { kind: 'dead', error } : { kind: 'retry', error };
-}
-
-function describe(outcome: SendOutcome): string | null {
-  if (outcome.kind === 'accepted') return null;
-  if (outcome.kind === 'refused') return `refused by the portal: ${outcome.fault}: ${outcome.message}`;
-  return outcome.error;
 }

@@ -178,7 +178,7 @@ describe('status reporting to the portal', () => {
     const r2 = await setStatus(gw.url, applicationId, 'in_progress');
     const dead = await until('failed', () => delivery(gw.url, r2.body.deliveryId!), (d) => d.state === 'failed');
     expect(dead.attempts).toBe(1);
-    expect(dead.lastError).toMatch(/refused by the portal: InvalidContent/);
+    expect(dead.lastError).toMatch(/refused by the partner: InvalidContent/);
     const r3 = await setStatus(gw.url, applicationId, 'completed');
     await sleep(500);
     expect((await delivery(gw.url, r3.body.deliveryId!)).state).toBe('pending'); // never overtakes the dead one

@@ -1,0 +1,69 @@
+/**
+ * One attempt to send a message to a partner: sign the envelope with the
+ * partner's profile, POST it, verify the answer, and journal the exchange with
+ * both envelopes — whatever happens. Shared by every outbound flow (statuses
+ * to the portal, queries to agencies, the city's answers to agencies).
+ */
+import type { Partner } from '../config/partners.js';
+import type { FlowContext } from '../flows/context.js';
+import { journalWrites } from '../journal/records.js';
+import { signDocument } from '../signature/sign.js';
+import type { DocWrite } from '../store/types.js';
+import { sendSoap, type SendOutcome } from './soap-client.js';
+
+export interface OutboundAttempt {
+  partner: Partner;
+  /** Unsigned envelope with an empty CallerInformationSystemSignature. */
+  envelope: string;
+  operation: 'SendRequest' | 'SendResponse';
+  service: string;
+  messageId: string;
+  correlationId: string;
+  applicationId?: string | null;
+  registrationNumber?: string | null;
+  /** Extra documents to write in the same commit as the journal record, given the outcome. */
+  docs?: (outcome: SendOutcome) => DocWrite[];
+}
+
+export function describeOutcome(outcome: SendOutcome): string | null {
+  if (outcome.kind === 'accepted') return null;
+  if (outcome.kind === 'refused') return `refused by the partner: ${outcome.fault}: ${outcome.message}`;
+  return outcome.error;
+}
+
+export async function sendToPartner(ctx: FlowContext, a: OutboundAttempt): Promise<SendOutcome> {
+  if (!a.partner.endpoint) {
+    return { kind: 'transient', status: null, body: null, error: `partner ${a.partner.id} has no endpoint (config/partners.json)` };
+  }
+  const signed = await signDocument(a.envelope, { signer: ctx.signer, profile: a.partner.signatureProfile });
+  const requestOutTs = ctx.now();
+  const outcome = await sendSoap({ url: a.partner.endpoint, envelope: signed, soapAction: `urn:${a.operation}`, timeoutMs: ctx.config.delivery.timeoutMs, partner: a.partner, trust: ctx.trustAnchors });
+  const responseInTs = ctx.now();
+  const journal = journalWrites(
+    {
+      correlationId: a.correlationId,
+      direction: 'outbound',
+      operation: a.operation,
+      partner: a.partner.id,
+      service: a.service,
+      messageId: a.messageId,
+      requestInTs: null,
+      requestOutTs: requestOutTs.toISOString(),
+      responseInTs: responseInTs.toISOString(),
+      responseOutTs: null,
+      requestSize: Buffer.byteLength(signed),
+      responseSize: outcome.body ? Buffer.byteLength(outcome.body) : 0,
+      succeeded: outcome.kind === 'accepted',
+      faultCode: outcome.kind === 'refused' ? outcome.fault : outcome.kind === 'transient' ? 'transient' : null,
+      faultString: describeOutcome(outcome),
+      duplicate: false,
+      signature: null,
+      applicationId: a.applicationId ?? null,
+      registrationNumber: a.registrationNumber ?? null,
+    },
+    signed,
+    outcome.body,
+  );
+  await ctx.store.commit({ docs: [...journal.docs, ...(a.docs?.(outcome) ?? [])], feeds: journal.feeds });
+  return outcome;
+}
