@@ -64,9 +64,11 @@ export const sendCommand: Command = {
       return 2;
     }
     const catalogue = loadCatalogue((values.services as string | undefined) ?? process.env.SERVICES_DIR ?? 'config/services');
-    const service = typeof input.service === 'string' ? catalogue.get(input.service) : undefined;
+    // Only what partners send the city makes sense here (not the city's own queries or statuses).
+    const sendable = catalogue.services.filter((s) => s.direction === 'inbound');
+    const service = typeof input.service === 'string' ? sendable.find((s) => s.id === input.service) : undefined;
     if (!service) {
-      process.stderr.write(`okno send: "service" must name one of: ${catalogue.services.map((s) => s.id).join(', ')}\n`);
+      process.stderr.write(`okno send: "service" must name one of: ${sendable.map((s) => s.id).join(', ')}\n`);
       return 1;
     }
     const errors = service.request.validateJson(input.content);
