@@ -14,6 +14,9 @@ import type { FlowContext } from './flows/context.js';
 import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './http/api/inbox-routes.js';
 import { registerStatusRoutes } from './http/api/status-routes.js';
+import { registerQueryRoutes } from './http/api/query-routes.js';
+import { startQueryDelivery } from './delivery/query-delivery.js';
+import { startResponseDelivery } from './delivery/response-delivery.js';
 import { Lifecycle } from './city/lifecycle.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
@@ -101,6 +104,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     config,
     store,
     catalogue,
+    lifecycle,
     partners,
     signer,
     trustAnchors,
@@ -118,11 +122,11 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       registerSmevEndpoint(a, ctx);
       registerInboxRoutes(a, store, auth);
       registerStatusRoutes(a, ctx, lifecycle, auth);
+      registerQueryRoutes(a, ctx, auth);
     },
   });
   const stops: Array<() => Promise<void>> = [];
-  const statusDelivery = startStatusDelivery(ctx);
-  stops.push(() => statusDelivery.stop());
+  for (const worker of [startStatusDelivery(ctx), ...startQueryDelivery(ctx), startResponseDelivery(ctx)]) stops.push(() => worker.stop());
   if (config.cityWebhookUrl) {
     const webhook = startCityWebhook(ctx, config.cityWebhookUrl);
     stops.push(() => webhook.stop());

@@ -1,4 +1,5 @@
 import type { ServiceCatalogue } from '../catalogue/types.js';
+import type { Lifecycle } from '../city/lifecycle.js';
 import type { Config } from '../config/env.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { Logger } from '../log.js';
@@ -11,6 +12,7 @@ export interface FlowContext {
   config: Config;
   store: Store;
   catalogue: ServiceCatalogue;
+  lifecycle: Lifecycle;
   partners: PartnerRegistry;
   signer: Signer;
   trustAnchors: TrustAnchorSet;

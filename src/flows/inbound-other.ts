@@ -4,7 +4,7 @@
  * caller acknowledges a message the gateway delivered to it).
  */
 import { randomUUID } from 'node:crypto';
-import { asJson, type InboxItem, type OutboundMessage, type OutboundQuery } from '../city/model.js';
+import { asJson, type InboxItem, type OutboundMessage } from '../city/model.js';
 import { journalWrites } from '../journal/records.js';
 import { SmevFault } from '../soap/faults.js';
 import { ackReply, messageAccepted, statusReply, type InteractionStatus } from '../soap/reply.js';
@@ -12,6 +12,7 @@ import type { DocWrite, JobInput, JsonValue } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
+import { afterQueryEnded, finishQuery, QUERY_BY_REPLY_TO, queryStatusFeed, type StoredQuery } from './queries.js';
 import {
   idempotencyKey,
   journalInput,
@@ -27,80 +28,28 @@ import {
 const child = (el: XmlElement, name: string) => childElements(el).find((c) => c.localName === name);
 const text = (el: XmlElement | undefined) => (el ? textContent(el).trim() : '');
 
-export const QUERY_BY_REPLY_TO = 'query-by-reply-to';
-
-/** SendResponse: the answer (content, rejection or interim status) to a query the city sent. */
+/**
+ * SendResponse: the answer to a query the city sent, correlated by `To` (= the
+ * MessageID of our SendRequest). A final answer (content or RequestRejected)
+ * ends the query through the guarded commit of `finishQuery`: the first one
+ * wins, the same message again gets its first reply, another answer is
+ * MessageIsAlreadySent. An interim RequestStatus is recorded and the query
+ * stays open.
+ */
 export async function acceptSendResponse(ctx: FlowContext, input: InboundInput): Promise<InboundResult> {
   const signed = input.verification.caller.signedElement!;
   const messageId = readMessageId(signed);
   const to = text(child(signed, 'To'));
   const link = to ? await ctx.store.getDoc<{ queryId: string }>(QUERY_BY_REPLY_TO, to) : null;
-  const query = link ? await ctx.store.getDoc<OutboundQuery & JsonValue>('queries', link.queryId) : null;
+  const query = link ? ((await ctx.store.getDoc('queries', link.queryId)) as unknown as StoredQuery | null) : null;
   if (!query) throw new SmevFault('RequestIsNotFound', to ? `no query of the city is waiting for an answer addressed to "${to.slice(0, 100)}"` : 'SenderProvidedResponseData has no To');
   if (query.partner !== input.partner.id) throw new SmevFault('SenderIsNotRegistered', `the query was sent to ${query.partner}, not to ${input.partner.id}`);
 
-  const key = idempotencyKey(messageId);
   const digest = `${input.verification.caller.details.digestAlgorithm}:${input.verification.caller.details.digestValue}`;
-  const seen = await ctx.store.getIdempotency(key);
-  if (seen) {
-    if (seen.digest !== digest) throw new SmevFault('MessageIsAlreadySent', `a different message with MessageID ${messageId} was already accepted`);
-    return { reply: (seen.result as { reply: string }).reply, duplicate: true, service: query.service, messageId, applicationId: query.applicationId, registrationNumber: null };
-  }
-  if (query.state === 'answered' || query.state === 'rejected' || query.state === 'failed') {
-    throw new SmevFault('MessageIsAlreadySent', `query ${query.id} is already ${query.state}; a second answer is not accepted`);
-  }
-
-  const receivedAt = input.receivedAt.toISOString();
-  const updated: OutboundQuery = { ...(query as unknown as OutboundQuery) };
-  const docs: DocWrite[] = [];
-  const feeds = [];
-  const jobs: JobInput[] = [];
   const rejected = childElements(signed).filter((c) => c.localName === 'RequestRejected');
   const status = child(signed, 'RequestStatus');
-  let inboxId: string | null = null;
-
-  if (rejected.length > 0) {
-    updated.state = 'rejected';
-    updated.rejections = rejected.map((r) => ({ code: text(child(r, 'RejectionReasonCode')), description: text(child(r, 'RejectionReasonDescription')) }));
-    updated.answeredAt = receivedAt;
-  } else if (status) {
-    updated.statuses = [...updated.statuses, { code: Number(text(child(status, 'StatusCode'))), description: text(child(status, 'StatusDescription')), at: receivedAt }];
-  } else {
-    const content = primaryContent(signed);
-    const service = resolveService(ctx, input.partner, content, 'response');
-    if (service.id !== query.service) throw new SmevFault('BusinessDataTypeIsNotSupported', `the answer is ${service.id}, but the query was ${query.service}`, { rootElement: { localName: content.localName, namespace: content.namespaceURI } });
-    validateContent(service, 'response', content);
-    updated.state = 'answered';
-    updated.answer = service.response!.toJson(content);
-    updated.answeredAt = receivedAt;
-  }
-  if (updated.state !== query.state || rejected.length > 0 || !status) {
-    inboxId = randomUUID();
-    updated.responseInboxItemId = inboxId;
-    const serviceTitle = ctx.catalogue.get(query.service)?.title ?? query.service;
-    const item: InboxItem = {
-      id: inboxId,
-      kind: 'response',
-      service: query.service,
-      serviceTitle,
-      messageId,
-      partner: input.partner.id,
-      receivedAt,
-      content: asJson({ queryId: query.id, state: updated.state, answer: updated.answer, rejections: updated.rejections }),
-      attachments: [],
-      signature: signatureSummary(input),
-      test: false,
-      applicationId: query.applicationId,
-      registrationNumber: null,
-      requestId: null,
-      ackedAt: null,
-    };
-    docs.push({ collection: 'inbox', id: inboxId, value: asJson(item) });
-    feeds.push({ feed: 'inbox', id: inboxId });
-    if (ctx.config.cityWebhookUrl) jobs.push({ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } });
-  }
-  docs.push({ collection: 'queries', id: query.id, value: asJson(updated) });
-
+  const receivedAt = input.receivedAt.toISOString();
+  const serviceTitle = ctx.catalogue.get(query.service)?.title ?? query.service;
   const reply = await messageAccepted('SendResponseResponse', input.version, {
     messageId,
     messageType: 'RESPONSE',
@@ -108,22 +57,85 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     recipient: ctx.self,
     sendingTimestamp: input.receivedAt,
     destinationName: ctx.self.mnemonic,
-    contentTypeName: ctx.catalogue.get(query.service)?.title ?? query.service,
+    contentTypeName: serviceTitle,
     interactionType: 'OIV2OIV',
     status: 'responseIsDelivered',
   }, { signer: ctx.signer, profile: input.partner.signatureProfile });
-  const journal = journalWrites(journalInput(input, { operation: 'SendResponse', service: query.service, messageId, succeeded: true, applicationId: query.applicationId }, reply), input.raw, reply);
-  const result = await ctx.store.commit({
-    idempotency: { key, record: { digest, result: { reply }, createdAt: input.receivedAt.getTime() } },
-    docs: [...docs, ...journal.docs],
-    feeds: [...feeds, ...journal.feeds],
-    jobs,
-  });
-  if (!result.applied) {
-    if (result.existing.digest !== digest) throw new SmevFault('MessageIsAlreadySent', `a different message with MessageID ${messageId} was already accepted`);
-    return { reply: (result.existing.result as { reply: string }).reply, duplicate: true, service: query.service, messageId, applicationId: query.applicationId, registrationNumber: null };
+  const journal = (succeeded: boolean) =>
+    journalWrites(journalInput(input, { operation: 'SendResponse', service: query.service, messageId, succeeded, applicationId: query.applicationId }, reply), input.raw, reply);
+  const result = (duplicate: boolean, body: string): InboundResult => ({ reply: body, duplicate, service: query.service, messageId, applicationId: query.applicationId, registrationNumber: null });
+
+  if (rejected.length === 0 && status) {
+    // Interim status: recorded once per MessageID, the query stays open.
+    const key = idempotencyKey(messageId);
+    const seen = await ctx.store.getIdempotency(key);
+    if (seen) {
+      if (seen.digest !== digest) throw new SmevFault('MessageIsAlreadySent', `a different message with MessageID ${messageId} was already accepted`);
+      return result(true, (seen.result as { reply: string }).reply);
+    }
+    const statusId = randomUUID();
+    const j = journal(true);
+    const done = await ctx.store.commit({
+      idempotency: { key, record: { digest, result: { reply }, createdAt: input.receivedAt.getTime() } },
+      docs: [{ collection: 'query-statuses', id: statusId, value: { code: Number(text(child(status, 'StatusCode'))), description: text(child(status, 'StatusDescription')), at: receivedAt } }, ...j.docs],
+      feeds: [{ feed: queryStatusFeed(query.id), id: statusId }, ...j.feeds],
+    });
+    if (!done.applied) return result(true, (done.existing.result as { reply: string }).reply);
+    return result(false, reply);
   }
-  return { reply, duplicate: false, service: query.service, messageId, applicationId: query.applicationId, registrationNumber: null };
+
+  let final: Parameters<typeof finishQuery>[2];
+  if (rejected.length > 0) {
+    final = {
+      state: 'rejected',
+      answer: null,
+      rejections: rejected.map((r) => ({ code: text(child(r, 'RejectionReasonCode')), description: text(child(r, 'RejectionReasonDescription')) })),
+      answeredAt: receivedAt,
+      responseInboxItemId: null,
+      failure: null,
+    };
+  } else {
+    const content = primaryContent(signed);
+    const service = resolveService(ctx, input.partner, content, 'response');
+    if (service.id !== query.service) {
+      throw new SmevFault('BusinessDataTypeIsNotSupported', `the answer is ${service.id}, but the query was ${query.service}`, { rootElement: { localName: content.localName, namespace: content.namespaceURI } });
+    }
+    validateContent(service, 'response', content);
+    final = { state: 'answered', answer: service.response!.toJson(content), rejections: [], answeredAt: receivedAt, responseInboxItemId: null, failure: null };
+  }
+  const inboxId = randomUUID();
+  final.responseInboxItemId = inboxId;
+  const item: InboxItem = {
+    id: inboxId,
+    kind: 'response',
+    service: query.service,
+    serviceTitle,
+    messageId,
+    partner: input.partner.id,
+    receivedAt,
+    content: asJson({ queryId: query.id, state: final.state, answer: final.answer, rejections: final.rejections }),
+    attachments: [],
+    signature: signatureSummary(input),
+    test: false,
+    applicationId: query.applicationId,
+    registrationNumber: null,
+    requestId: null,
+    ackedAt: null,
+  };
+  const j = journal(true);
+  const ended = await finishQuery(ctx, query, final, {
+    digest,
+    result: { reply },
+    docs: [{ collection: 'inbox', id: inboxId, value: asJson(item) }, ...j.docs],
+    feeds: [{ feed: 'inbox', id: inboxId }, ...j.feeds],
+    jobs: ctx.config.cityWebhookUrl ? [{ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } }] : [],
+  });
+  if (!ended.won) {
+    if (ended.existing!.digest === digest) return result(true, (ended.existing!.result as { reply: string }).reply);
+    throw new SmevFault('MessageIsAlreadySent', `query ${query.id} has already ended (${(await ctx.store.getDoc('queries', query.id) as unknown as StoredQuery | null)?.state ?? 'ended'}); a second answer is not accepted`);
+  }
+  await afterQueryEnded(ctx, ctx.lifecycle, query.applicationId);
+  return result(false, reply);
 }
 
 /** The queue of status messages waiting for a partner's GetStatus. */

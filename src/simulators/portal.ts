@@ -16,27 +16,32 @@
  * Library code: it never prints. The CLI subscribes to the hooks.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ServiceCatalogue } from '../catalogue/types.js';
-import type { Certificate } from '../pki/certificate.js';
 import type { Signer } from '../signature/signer.js';
-import { verifySmevEnvelope } from '../signature/smev-profile.js';
 import type { TrustAnchorSet } from '../signature/trust.js';
-import { faultEnvelope, SmevFault, type SmevFaultName } from '../soap/faults.js';
-import { isSmevVersion, type SmevVersion } from '../soap/namespaces.js';
+import { SmevFault, type SmevFaultName } from '../soap/faults.js';
+import type { SmevVersion } from '../soap/namespaces.js';
 import { messageAccepted } from '../soap/reply.js';
-import { childElements, textContent } from '../xml/helpers.js';
-import { parseXml, XmlError } from '../xml/parser.js';
-import type { XmlElement } from '../xml/types.js';
+import {
+  checkSoapAction,
+  faultAnswer,
+  guessVersion,
+  listen,
+  MAX_BODY_BYTES,
+  parseEnvelope,
+  primaryContent,
+  readBody,
+  readMessageId,
+  routeCheck,
+  SMEV_PATH,
+  stopListening,
+  verifyEnvelope,
+  XML,
+  type Answer,
+} from './smev-http.js';
 
+export { SMEV_PATH } from './smev-http.js';
 export const ELK_SERVICE_ID = 'elk-order-status';
-export const SMEV_PATH = '/ws/smev3';
-
-/** The same bounds the gateway's own endpoint uses: deep enough for real content, cheap to refuse. */
-const ENVELOPE_LIMITS = { maxDepth: 128, maxAttributes: 64 };
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
-/** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
-const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** One status entry of an order, as the city's JSON (elk-order-status request schema). */
 export interface ElkStatusEntry {
@@ -98,12 +103,6 @@ interface Seen {
   /** The content as JSON text: a retry must carry the same content to be a duplicate. */
   content: string;
   reply: Promise<string>;
-}
-
-interface Answer {
-  status: number;
-  body: string;
-  contentType: string;
 }
 
 type Waiter = () => void;
@@ -246,23 +245,12 @@ export class PortalSimulator {
 
   // ---------------------------------------------------------------- server
 
-  private listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this.server.once('error', onError);
-      this.server.listen(this.boundPort, this.host, () => {
-        this.server.off('error', onError);
-        this.boundPort = (this.server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
+  private async listen(): Promise<void> {
+    this.boundPort = await listen(this.server, this.boundPort, this.host);
   }
 
   private stopListening(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return stopListening(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -303,15 +291,15 @@ export class PortalSimulator {
   }
 
   private async answer(req: IncomingMessage): Promise<Answer | 'reset'> {
-    if (req.url?.split('?')[0] !== SMEV_PATH) return { status: 404, body: `not found; the endpoint is POST ${SMEV_PATH}\n`, contentType: 'text/plain; charset=utf-8' };
-    if (req.method !== 'POST') return { status: 405, body: `POST ${SMEV_PATH}\n`, contentType: 'text/plain; charset=utf-8' };
+    const route = routeCheck(req);
+    if (route) return route;
     this.attemptCount++;
     const raw = await readBody(req);
     const scripted = this.script.shift();
     if (scripted !== undefined) return this.scripted(scripted, raw === null ? '1.1' : guessVersion(raw));
     if (raw === null) return this.fault(new SmevFault('InvalidContent', `the message is larger than ${MAX_BODY_BYTES} bytes`), '1.1');
     try {
-      return { status: 200, body: await this.accept(raw, req), contentType: 'text/xml; charset=utf-8' };
+      return { status: 200, body: await this.accept(raw, req), contentType: XML };
     } catch (error) {
       // Faults speak the request's version, read from its head as the gateway's endpoint does.
       if (error instanceof SmevFault) return this.fault(error, guessVersion(raw));
@@ -329,7 +317,7 @@ export class PortalSimulator {
 
   private fault(fault: SmevFault, version: SmevVersion, report = true): Answer {
     if (report) this.options.onRefused?.(fault.fault, fault.message);
-    return { status: 500, body: faultEnvelope(fault, version, `PORTAL-${++this.faultCount}`), contentType: 'text/xml; charset=utf-8' };
+    return faultAnswer(fault, version, `PORTAL-${++this.faultCount}`);
   }
 
   /**
@@ -339,29 +327,12 @@ export class PortalSimulator {
    */
   private accept(raw: Buffer, req: IncomingMessage): Promise<string> {
     const now = this.options.now?.() ?? new Date();
-    const doc = parse(raw);
-    const expected = this.options.expectedSigner?.toLowerCase();
-    const verification = verifySmevEnvelope<Certificate>(doc, {
-      trust: this.options.trust,
-      // "Registered" here means: the one certificate the portal knows for this city.
-      partnerOf: expected === undefined ? undefined : (cert) => (cert.fingerprintSha256 === expected ? cert : undefined),
-      now,
-    });
-    const parts = verification.parts;
-    if (!verification.valid) {
-      const v = verification.caller.valid ? verification.personal! : verification.caller;
-      const message = expected !== undefined && v.trust?.trusted && v.partner === null
-        ? `the message is signed by "${v.details.certificate?.subject ?? '?'}", not by the expected certificate (SHA-256 ${expected})`
-        : v.message;
-      throw new SmevFault('SignatureVerificationFault', message, { signatureReason: v.reason ?? 'SignatureIsInvalid' });
-    }
-    const operation = parts!.operation.localName;
+    const { parts, signed, signerSubject, version } = verifyEnvelope(parseEnvelope(raw), { trust: this.options.trust, expectedSigner: this.options.expectedSigner, now });
+    const operation = parts.operation.localName;
     if (operation !== 'SendRequestRequest') throw new SmevFault('UnknownMessageType', `${operation}: the portal's status endpoint takes SendRequest only`);
-    checkSoapAction(req);
-    const version = isSmevVersion(parts!.version) ? parts!.version : '1.1';
+    checkSoapAction(req, operation);
 
     // Read only inside what the signature covers.
-    const signed = verification.caller.signedElement!;
     const messageId = readMessageId(signed);
     const content = primaryContent(signed);
     const service = this.options.catalogue.get(ELK_SERVICE_ID);
@@ -390,7 +361,6 @@ export class PortalSimulator {
       return seen.reply;
     }
 
-    const signerSubject = verification.caller.details.certificate?.subject ?? '';
     const record: ReceivedStatus = {
       messageId,
       receivedAt: now,
@@ -421,61 +391,4 @@ export class PortalSimulator {
   private notify(): void {
     for (const w of [...this.waiters]) w();
   }
-}
-
-/** The body, or null when it is larger than MAX_BODY_BYTES. */
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function parse(raw: Buffer) {
-  try {
-    return parseXml(raw, ENVELOPE_LIMITS);
-  } catch (error) {
-    if (error instanceof XmlError) {
-      throw new SmevFault('InvalidContent', `the envelope is not acceptable XML (${error.code}): ${error.message}`, {
-        validationErrors: [{ message: `${error.code}: ${error.message}`, position: error.offset ?? 0 }],
-      });
-    }
-    throw error;
-  }
-}
-
-/** SOAPAction may be missing; when present it must name SendRequest (the gateway sends "urn:SendRequest"). */
-function checkSoapAction(req: IncomingMessage): void {
-  const header = req.headers.soapaction;
-  const action = (Array.isArray(header) ? header[0] : header)?.replace(/^"|"$/g, '').trim();
-  if (action && action.replace(/^urn:/, '') !== 'SendRequest') {
-    throw new SmevFault('SignatureVerificationFault', `SOAPAction "${action}" does not match the body's SendRequestRequest`, { signatureReason: 'PoorSOAPEnvelopeFormat' });
-  }
-}
-
-function readMessageId(signed: XmlElement): string {
-  const el = childElements(signed).find((c) => c.localName === 'MessageID');
-  const value = el ? textContent(el).trim() : '';
-  if (!UUID_V1.test(value)) throw new SmevFault('InvalidMessageIdFormat', el ? 'MessageID must be a version-1 UUID in lower case' : 'MessageID is missing');
-  return value;
-}
-
-function primaryContent(signed: XmlElement): XmlElement {
-  const containers = childElements(signed).filter((c) => c.localName === 'MessagePrimaryContent');
-  const inside = containers.length === 1 ? childElements(containers[0]!) : [];
-  if (inside.length !== 1) throw new SmevFault('InvalidContent', 'SenderProvidedRequestData must hold one MessagePrimaryContent with exactly one business element');
-  return inside[0]!;
-}
-
-function guessVersion(raw: Buffer): SmevVersion {
-  const m = /message-exchange\/types\/1\.([123])/.exec(raw.subarray(0, 4096).toString('latin1'));
-  return m ? (`1.${m[1]}` as SmevVersion) : '1.1';
 }

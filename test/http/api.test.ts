@@ -246,6 +246,7 @@ describe('city API', () => {
         status: 'received',
         statusHistory: [{ status: 'received', at: item.receivedAt, comment: `принято от ${PORTAL_NAME}` }],
         inboxItemId: item.id,
+        queries: [],
       });
       expect(item.registrationNumber).toBe(app.registrationNumber);
     });

@@ -75,7 +75,13 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
     async (request) => {
       const application = await store.getDoc('applications', request.params.id);
       if (!application) throw new HttpError(404, 'NOT_FOUND', `no application ${request.params.id}`);
-      return application as unknown as Application;
+      // The interagency queries made for it (an append-only feed, so no lost updates).
+      const queries = [];
+      for (const e of await store.readFeed(`app-queries.${request.params.id}`, 0, 500)) {
+        const q = (await store.getDoc('queries', e.id)) as { id: string; service: string; state: string; createdAt: string; answeredAt: string | null } | null;
+        if (q) queries.push({ id: q.id, service: q.service, state: q.state, createdAt: q.createdAt, answeredAt: q.answeredAt });
+      }
+      return { ...(application as unknown as Application), queries };
     },
   );
 

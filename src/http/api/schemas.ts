@@ -72,6 +72,11 @@ export const applicationSchema = {
       items: { type: 'object', properties: { status: { type: 'string' }, at: { type: 'string' }, comment: { type: 'string' } } },
     },
     inboxItemId: { type: 'string' },
+    queries: {
+      type: 'array',
+      description: 'interagency queries made for this application',
+      items: { type: 'object', properties: { id: { type: 'string' }, service: { type: 'string' }, state: { type: 'string' }, createdAt: { type: 'string' }, answeredAt: { type: ['string', 'null'] } } },
+    },
   },
   additionalProperties: true,
 } as const;

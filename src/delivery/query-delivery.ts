@@ -1,0 +1,89 @@
+/**
+ * Sends the city's queries to agencies from the durable queue (signed
+ * SendRequest, the same MessageID on every attempt, backoff, refusals dead at
+ * once), and ends queries whose deadline passed without an answer.
+ */
+import { asJson } from '../city/model.js';
+import type { FlowContext } from '../flows/context.js';
+import { afterQueryEnded, finishQuery, QUERY_DEADLINES, QUERY_QUEUE, type QueryDelivery, type StoredQuery } from '../flows/queries.js';
+import { sendRequestEnvelope } from '../soap/envelope-builder.js';
+import type { Job, JsonValue } from '../store/types.js';
+import { describeOutcome, sendToPartner } from './outbound-send.js';
+import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
+
+export function startQueryDelivery(ctx: FlowContext): QueueWorker[] {
+  const d = ctx.config.delivery;
+  const sender = startQueueWorker({
+    store: ctx.store,
+    queue: QUERY_QUEUE,
+    logger: ctx.logger,
+    concurrency: 4,
+    leaseMs: d.timeoutMs * 2 + 5_000,
+    backoff: { baseMs: d.backoffMs, capMs: d.backoffCapMs },
+    handle: (job) => send(ctx, job),
+    onDead: async (job, error) => {
+      const query = await load(ctx, job);
+      if (!query) return;
+      const ended = await finishQuery(ctx, query, { state: 'failed', answer: null, rejections: [], answeredAt: null, responseInboxItemId: null, failure: `not delivered to ${query.partner}: ${error}` }, { digest: 'undeliverable', result: null });
+      if (ended.won) await afterQueryEnded(ctx, ctx.lifecycle, query.applicationId);
+    },
+  });
+  const deadlines = startQueueWorker({
+    store: ctx.store,
+    queue: QUERY_DEADLINES,
+    logger: ctx.logger,
+    idleMs: 1_000,
+    handle: async (job) => {
+      const query = await load(ctx, job);
+      if (!query || query.state !== 'sent') return { kind: 'done' };
+      const ended = await finishQuery(ctx, query, { state: 'failed', answer: null, rejections: [], answeredAt: null, responseInboxItemId: null, failure: `no answer from ${query.partner} by the deadline ${query.deadline}` }, { digest: 'deadline', result: null });
+      if (ended.won) {
+        ctx.logger.warn({ queryId: query.id, partner: query.partner, service: query.service }, 'query failed: no answer by its deadline');
+        await afterQueryEnded(ctx, ctx.lifecycle, query.applicationId);
+      }
+      return { kind: 'done' };
+    },
+  });
+  return [sender, deadlines];
+}
+
+async function load(ctx: FlowContext, job: Job): Promise<StoredQuery | null> {
+  return (await ctx.store.getDoc('queries', (job.payload as { queryId: string }).queryId)) as unknown as StoredQuery | null;
+}
+
+async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
+  const query = await load(ctx, job);
+  if (!query) return { kind: 'dead', error: 'the query is gone' };
+  if (query.state !== 'sent') return { kind: 'done' }; // ended meanwhile (deadline)
+  const partner = ctx.partners.get(query.partner);
+  const service = ctx.catalogue.get(query.service);
+  const data = await ctx.store.getDoc('query-data', query.id);
+  if (!partner || !service || data === null) return { kind: 'dead', error: `partner ${query.partner}, service ${query.service} or the query's data is gone` };
+  const envelope = sendRequestEnvelope({ version: '1.1', messageId: query.messageId, contentXml: service.request.toXml(data as JsonValue) });
+  const outcome = await sendToPartner(ctx, {
+    partner,
+    envelope,
+    operation: 'SendRequest',
+    service: service.id,
+    messageId: query.messageId,
+    correlationId: `query:${query.id}:${job.attempts}`,
+    applicationId: query.applicationId,
+    docs: (o) => {
+      const delivery: QueryDelivery = {
+        state: o.kind === 'accepted' ? 'delivered' : 'pending',
+        attempts: job.attempts,
+        lastError: describeOutcome(o),
+        deliveredAt: o.kind === 'accepted' ? ctx.now().toISOString() : null,
+      };
+      return [{ collection: 'query-deliveries', id: query.id, value: asJson(delivery) }];
+    },
+  });
+  const log = { queryId: query.id, partner: partner.id, service: service.id, attempt: job.attempts, outcome: outcome.kind };
+  if (outcome.kind === 'accepted') {
+    ctx.logger.info(log, 'query delivered to the agency');
+    return { kind: 'done' };
+  }
+  const error = describeOutcome(outcome) ?? 'not delivered';
+  ctx.logger.warn({ ...log, error }, 'query not delivered');
+  return outcome.kind === 'refused' ? { kind: 'dead', error } : { kind: 'retry', error };
+}

@@ -1,0 +1,50 @@
+/** Sends the city's answers to agencies' queries (signed SendResponse) from the durable queue. */
+import { asJson } from '../city/model.js';
+import { RESPONSE_QUEUE, type AnsweredRequest, type ResponseDelivery } from '../flows/city-answers.js';
+import type { FlowContext } from '../flows/context.js';
+import { sendResponseEnvelope, type ResponseBody } from '../soap/envelope-builder.js';
+import type { Job } from '../store/types.js';
+import { describeOutcome, sendToPartner } from './outbound-send.js';
+import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
+
+export function startResponseDelivery(ctx: FlowContext): QueueWorker {
+  const d = ctx.config.delivery;
+  return startQueueWorker({
+    store: ctx.store,
+    queue: RESPONSE_QUEUE,
+    logger: ctx.logger,
+    concurrency: 2,
+    leaseMs: d.timeoutMs * 2 + 5_000,
+    backoff: { baseMs: d.backoffMs, capMs: d.backoffCapMs },
+    handle: (job) => send(ctx, job),
+  });
+}
+
+async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
+  const request = (await ctx.store.getDoc('requests', (job.payload as { requestId: string }).requestId)) as unknown as AnsweredRequest | null;
+  if (!request?.answer || !request.responseMessageId) return { kind: 'dead', error: 'the answer is gone' };
+  const partner = ctx.partners.get(request.partner);
+  const service = ctx.catalogue.get(request.service);
+  if (!partner || !service?.response) return { kind: 'dead', error: `partner ${request.partner} or service ${request.service} is gone` };
+  const body: ResponseBody =
+    request.answer.kind === 'content'
+      ? { kind: 'content', contentXml: service.response.toXml(request.answer.data) }
+      : { kind: 'rejected', rejections: [{ code: request.answer.code, description: request.answer.description }] };
+  const envelope = sendResponseEnvelope({ version: '1.1', messageId: request.responseMessageId, to: request.messageId, body });
+  const outcome = await sendToPartner(ctx, {
+    partner,
+    envelope,
+    operation: 'SendResponse',
+    service: service.id,
+    messageId: request.responseMessageId,
+    correlationId: `request:${request.id}:${job.attempts}`,
+    docs: (o) => {
+      const delivery: ResponseDelivery = { state: o.kind === 'accepted' ? 'delivered' : 'pending', attempts: job.attempts, lastError: describeOutcome(o), deliveredAt: o.kind === 'accepted' ? ctx.now().toISOString() : null };
+      return [{ collection: 'request-deliveries', id: request.id, value: asJson(delivery) }];
+    },
+  });
+  if (outcome.kind === 'accepted') return { kind: 'done' };
+  const error = describeOutcome(outcome) ?? 'not delivered';
+  ctx.logger.warn({ requestId: request.id, partner: partner.id, attempt: job.attempts, error }, 'answer not delivered');
+  return outcome.kind === 'refused' ? { kind: 'dead', error } : { kind: 'retry', error };
+}

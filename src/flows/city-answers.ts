@@ -1,0 +1,88 @@
+/**
+ * The city answers an agency's query (one that arrived as inbox kind `query`):
+ * with content of the service's response model, or a rejection with a SMEV
+ * reject code. The answer is one guarded commit (a request is answered once;
+ * a second answer is a 409), then a signed SendResponse goes to the agency
+ * from the durable queue, `To` = the agency's request MessageID.
+ */
+import { asJson, type IncomingRequest, type OutboundMessage } from '../city/model.js';
+import { HttpError } from '../http/errors.js';
+import { uuidV1 } from '../soap/message-id.js';
+import type { JsonValue } from '../store/types.js';
+import type { FlowContext } from './context.js';
+
+export const RESPONSE_QUEUE = 'city-responses';
+export const REJECT_CODES = ['ACCESS_DENIED', 'NO_DATA', 'UNKNOWN_REQUEST_DESCRIPTION', 'FAILURE'] as const;
+
+export type CityAnswer = { data: JsonValue } | { reject: { code: (typeof REJECT_CODES)[number]; description: string } };
+
+export interface AnsweredRequest extends IncomingRequest {
+  answer: { kind: 'content'; data: JsonValue } | { kind: 'rejected'; code: string; description: string } | null;
+  responseMessageId: string | null;
+  answeredAt: string | null;
+}
+
+export interface ResponseDelivery {
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  deliveredAt: string | null;
+}
+
+export async function answerRequest(ctx: FlowContext, requestId: string, answer: CityAnswer): Promise<AnsweredRequest> {
+  const request = (await ctx.store.getDoc('requests', requestId)) as unknown as AnsweredRequest | null;
+  if (!request) throw new HttpError(404, 'NOT_FOUND', `no request ${requestId}`);
+  if (request.answer) throw new HttpError(409, 'ALREADY_ANSWERED', `request ${requestId} was already answered (${request.state}) at ${request.answeredAt}`);
+  const service = ctx.catalogue.get(request.service);
+  if (!service?.response) throw new HttpError(409, 'NO_RESPONSE_MODEL', `service ${request.service} has no response content`);
+  if ('data' in answer) {
+    const problems = service.response.validateJson(answer.data);
+    if (problems.length > 0) throw new HttpError(400, 'INVALID_DATA', `body/data does not fit the ${service.id} response: ${problems.map((p) => `${p.path || '/'} ${p.rule}`).join('; ')}`);
+  }
+  const now = ctx.now().toISOString();
+  const updated: AnsweredRequest = {
+    ...request,
+    state: 'data' in answer ? 'answered' : 'rejected',
+    answer: 'data' in answer ? { kind: 'content', data: answer.data } : { kind: 'rejected', code: answer.reject.code, description: answer.reject.description },
+    responseMessageId: uuidV1(),
+    answeredAt: now,
+  };
+  const outbound: OutboundMessage = { messageId: updated.responseMessageId!, partner: request.partner, kind: 'response', ref: request.id, ackedAt: null, accepted: null };
+  const result = await ctx.store.commit({
+    idempotency: { key: `request-answer:${request.id}`, record: { digest: updated.responseMessageId!, result: null, createdAt: Date.parse(now) } },
+    docs: [
+      { collection: 'requests', id: request.id, value: asJson(updated) },
+      { collection: 'outbound', id: updated.responseMessageId!, value: asJson(outbound) },
+    ],
+    jobs: [{ queue: RESPONSE_QUEUE, id: request.id, payload: { requestId: request.id }, maxAttempts: ctx.config.delivery.maxAttempts }],
+  });
+  if (!result.applied) throw new HttpError(409, 'ALREADY_ANSWERED', `request ${requestId} was answered at the same moment`);
+  return updated;
+}
+
+export async function requestView(ctx: FlowContext, id: string) {
+  const r = (await ctx.store.getDoc('requests', id)) as unknown as AnsweredRequest | null;
+  if (!r) return null;
+  const delivery = (await ctx.store.getDoc('request-deliveries', id)) as unknown as ResponseDelivery | null;
+  const job = r.answer ? await ctx.store.queue(RESPONSE_QUEUE).get(id) : null;
+  return {
+    id: r.id,
+    service: r.service,
+    partner: r.partner,
+    messageId: r.messageId,
+    receivedAt: r.receivedAt,
+    inboxItemId: r.inboxItemId,
+    state: r.state,
+    answer: r.answer ?? null,
+    answeredAt: r.answeredAt ?? null,
+    responseMessageId: r.responseMessageId ?? null,
+    delivery: r.answer
+      ? {
+          state: delivery?.state === 'delivered' ? 'delivered' : job?.state === 'dead' ? 'failed' : 'pending',
+          attempts: job?.attempts ?? delivery?.attempts ?? 0,
+          lastError: job?.lastError ?? delivery?.lastError ?? null,
+          deliveredAt: delivery?.deliveredAt ?? null,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * Interagency queries the city sends (выписка из ЕГРН, запись акта о
+ * рождении, выписка из ЕГРЮЛ): one JSON call becomes a signed SendRequest to
+ * the agency the partner registry names for that service, sent from the
+ * durable queue; the agency's SendResponse (content, rejection or interim
+ * status) comes back through POST /ws/smev3 and is correlated by `To` = our
+ * MessageID (the push-mode convention of Okno's agency simulators).
+ *
+ * A query ends exactly once — answered, rejected, or failed (not deliverable,
+ * or no answer by its deadline). Every final transition is a commit guarded
+ * by the key `query-final:<id>`, so an answer and the deadline racing each
+ * other cannot both win, and a second answer is refused.
+ */
+import { randomUUID } from 'node:crypto';
+import { asJson, type Application, type OutboundMessage, type OutboundQuery } from '../city/model.js';
+import type { Lifecycle } from '../city/lifecycle.js';
+import { HttpError } from '../http/errors.js';
+import { uuidV1 } from '../soap/message-id.js';
+import type { DocWrite, FeedAppend, JsonValue, WriteBatch } from '../store/types.js';
+import type { FlowContext } from './context.js';
+import { changeStatus } from './status-reporting.js';
+
+export const QUERY_QUEUE = 'agency-queries';
+export const QUERY_DEADLINES = 'query-deadlines';
+export const QUERY_BY_REPLY_TO = 'query-by-reply-to';
+
+export const finalKey = (queryId: string) => `query-final:${queryId}`;
+export const applicationQueriesFeed = (applicationId: string) => `app-queries.${applicationId}`;
+export const queryStatusFeed = (queryId: string) => `query-status.${queryId}`;
+
+export interface QueryInput {
+  service: string;
+  data: JsonValue;
+  applicationId?: string;
+  /** Which agency, when the registry names several for the service. */
+  partner?: string;
+  /** ISO date-time; default now + QUERY_DEADLINE_HOURS. */
+  deadline?: string;
+}
+
+/** What the worker knows about sending the query (written only by the worker). */
+export interface QueryDelivery {
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  deliveredAt: string | null;
+}
+
+export interface StoredQuery extends OutboundQuery {
+  deadline: string;
+  createdAt: string;
+  failure: string | null;
+}
+
+export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input: QueryInput): Promise<StoredQuery> {
+  const service = ctx.catalogue.get(input.service);
+  if (!service) throw new HttpError(400, 'UNKNOWN_SERVICE', `body/service: no service "${input.service}"; the city queries ${ctx.catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'outbound').map((s) => s.id).join(', ')}`);
+  if (service.kind !== 'query' || service.direction !== 'outbound') throw new HttpError(400, 'NOT_A_QUERY', `body/service: ${service.id} is not a query the city sends`);
+  const problems = service.request.validateJson(input.data);
+  if (problems.length > 0) {
+    throw new HttpError(400, 'INVALID_DATA', `body/data does not fit ${service.id}: ${problems.map((p) => `${p.path || '/'} ${p.rule}`).join('; ')}`);
+  }
+  const candidates = ctx.partners.receiversOf(service.id).filter((p) => !input.partner || p.id === input.partner);
+  if (candidates.length === 0) throw new HttpError(409, 'NO_AGENCY', `no partner${input.partner ? ` "${input.partner}"` : ''} is registered to receive ${service.id}`);
+  if (candidates.length > 1) throw new HttpError(409, 'SEVERAL_AGENCIES', `several partners receive ${service.id} (${candidates.map((p) => p.id).join(', ')}); name one in body/partner`);
+  const partner = candidates[0]!;
+
+  let app: Application | null = null;
+  if (input.applicationId) {
+    app = (await ctx.store.getDoc('applications', input.applicationId)) as unknown as Application | null;
+    if (!app) throw new HttpError(404, 'NOT_FOUND', `body/applicationId: no application ${input.applicationId}`);
+  }
+  const now = ctx.now();
+  const deadline = input.deadline ? new Date(input.deadline) : new Date(now.getTime() + ctx.config.queryDeadlineHours * 3_600_000);
+  if (Number.isNaN(deadline.getTime()) || deadline <= now) throw new HttpError(400, 'INVALID_DEADLINE', 'body/deadline must be a date-time in the future');
+
+  const query: StoredQuery = {
+    id: randomUUID(),
+    service: service.id,
+    partner: partner.id,
+    messageId: uuidV1(),
+    replyTo: '',
+    state: 'sent',
+    applicationId: app?.id ?? null,
+    answer: null,
+    rejections: [],
+    statuses: [],
+    answeredAt: null,
+    responseInboxItemId: null,
+    deadline: deadline.toISOString(),
+    createdAt: now.toISOString(),
+    failure: null,
+  };
+  query.replyTo = query.messageId;
+  const outbound: OutboundMessage = { messageId: query.messageId, partner: partner.id, kind: 'query', ref: query.id, ackedAt: null, accepted: null };
+  const feeds: FeedAppend[] = app ? [{ feed: applicationQueriesFeed(app.id), id: query.id }] : [];
+  await ctx.store.commit({
+    docs: [
+      { collection: 'queries', id: query.id, value: asJson(query) },
+      { collection: 'query-data', id: query.id, value: input.data },
+      { collection: QUERY_BY_REPLY_TO, id: query.replyTo, value: { queryId: query.id } },
+      { collection: 'outbound', id: query.messageId, value: asJson(outbound) },
+    ],
+    feeds,
+    jobs: [
+      { queue: QUERY_QUEUE, id: query.id, payload: { queryId: query.id }, maxAttempts: ctx.config.delivery.maxAttempts },
+      { queue: QUERY_DEADLINES, id: query.id, payload: { queryId: query.id }, availableAt: deadline.getTime() },
+    ],
+  });
+  // The application waits for interagency answers while any query is open.
+  if (app && app.status === 'in_progress' && lifecycle.check(app.status, 'waiting_for_answers') === null) {
+    await moveApplication(ctx, lifecycle, app.id, 'waiting_for_answers', `Направлен межведомственный запрос: ${service.title}`);
+  }
+  return query;
+}
+
+/**
+ * Ends a query (answered / rejected / failed) with the writes that go with it,
+ * unless it has already ended. Returns false when another final transition won.
+ */
+export async function finishQuery(
+  ctx: FlowContext,
+  query: StoredQuery,
+  final: Pick<StoredQuery, 'state' | 'answer' | 'rejections' | 'answeredAt' | 'responseInboxItemId' | 'failure'>,
+  extra: Omit<WriteBatch, 'idempotency'> & { digest: string; result: JsonValue },
+): Promise<{ won: boolean; existing?: { digest: string; result: JsonValue } }> {
+  const updated: StoredQuery = { ...query, ...final };
+  const docs: DocWrite[] = [{ collection: 'queries', id: query.id, value: asJson(updated) }, ...(extra.docs ?? [])];
+  const result = await ctx.store.commit({
+    idempotency: { key: finalKey(query.id), record: { digest: extra.digest, result: extra.result, createdAt: ctx.now().getTime() } },
+    docs,
+    feeds: extra.feeds,
+    jobs: extra.jobs,
+  });
+  return result.applied ? { won: true } : { won: false, existing: { digest: result.existing.digest, result: result.existing.result } };
+}
+
+/** After a query ended: when none of the application's queries is open any more, it goes back to work. */
+export async function afterQueryEnded(ctx: FlowContext, lifecycle: Lifecycle, applicationId: string | null): Promise<void> {
+  if (!applicationId) return;
+  const app = (await ctx.store.getDoc('applications', applicationId)) as unknown as Application | null;
+  if (!app || app.status !== 'waiting_for_answers') return;
+  const ids = (await ctx.store.readFeed(applicationQueriesFeed(applicationId), 0, 1000)).map((e) => e.id);
+  for (const id of ids) {
+    const q = (await ctx.store.getDoc('queries', id)) as unknown as StoredQuery | null;
+    if (q && q.state === 'sent') return;
+  }
+  await moveApplication(ctx, lifecycle, applicationId, 'in_progress', 'Получены ответы на межведомственные запросы');
+}
+
+async function moveApplication(ctx: FlowContext, lifecycle: Lifecycle, applicationId: string, code: string, comment: string): Promise<void> {
+  try {
+    await changeStatus(ctx, lifecycle, applicationId, { code, comment });
+  } catch (error) {
+    // A concurrent change by the city wins; the application's status is the city's decision.
+    ctx.logger.warn({ applicationId, code, err: error }, 'could not move the application automatically');
+  }
+}
+
+/** The query as the API shows it: its record, interim statuses, and how sending it goes. */
+export async function queryView(ctx: FlowContext, id: string) {
+  const q = (await ctx.store.getDoc('queries', id)) as unknown as StoredQuery | null;
+  if (!q) return null;
+  const delivery = (await ctx.store.getDoc('query-deliveries', id)) as unknown as QueryDelivery | null;
+  const job = await ctx.store.queue(QUERY_QUEUE).get(id);
+  const statuses = await ctx.store.readFeed(queryStatusFeed(id), 0, 100);
+  const interim = [];
+  for (const s of statuses) {
+    const doc = await ctx.store.getDoc('query-statuses', s.id);
+    if (doc) interim.push(doc);
+  }
+  return {
+    id: q.id,
+    service: q.service,
+    partner: q.partner,
+    messageId: q.messageId,
+    applicationId: q.applicationId,
+    state: q.state,
+    answer: q.answer,
+    rejections: q.rejections,
+    statuses: interim,
+    failure: q.failure,
+    createdAt: q.createdAt,
+    deadline: q.deadline,
+    answeredAt: q.answeredAt,
+    responseInboxItemId: q.responseInboxItemId,
+    delivery: {
+      state: delivery?.state ?? (job?.state === 'dead' ? 'failed' : 'pending'),
+      attempts: job?.attempts ?? delivery?.attempts ?? 0,
+      lastError: job?.lastError ?? delivery?.lastError ?? null,
+      deliveredAt: delivery?.deliveredAt ?? null,
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/** Interagency queries from the city's side: ask an agency, follow the query; answer an agency's query. */
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { answerRequest, REJECT_CODES, requestView, type CityAnswer } from '../../flows/city-answers.js';
+import type { FlowContext } from '../../flows/context.js';
+import { createQuery, queryView, type QueryInput } from '../../flows/queries.js';
+import type { TokenAuth } from '../auth.js';
+import { HttpError } from '../errors.js';
+import { idParams } from './schemas.js';
+
+export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth: TokenAuth): void {
+  const security = [{ bearer: [] }];
+  const city = auth.require('city');
+  const outbound = ctx.catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'outbound').map((s) => s.id);
+
+  app.post<{ Body: QueryInput }>(
+    '/api/v1/queries',
+    {
+      preHandler: city,
+      schema: {
+        tags: ['queries'],
+        summary: 'Send an interagency query to the agency that serves the service (signed SendRequest)',
+        security,
+        body: {
+          type: 'object',
+          properties: {
+            service: { type: 'string', enum: outbound },
+            data: { type: 'object', description: "the query in the service's JSON model (config/services/<service>/request.schema.json)" },
+            applicationId: { type: 'string', minLength: 1, maxLength: 100 },
+            partner: { type: 'string', minLength: 1, maxLength: 64, description: 'the agency, when several receive the service' },
+            deadline: { type: 'string', format: 'date-time', description: 'when to give up waiting (default now + QUERY_DEADLINE_HOURS)' },
+          },
+          required: ['service', 'data'],
+          additionalProperties: false,
+        },
+        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] } },
+      },
+    },
+    async (request, reply) => {
+      const query = await createQuery(ctx, ctx.lifecycle, request.body);
+      request.log.info({ queryId: query.id, service: query.service, partner: query.partner, messageId: query.messageId }, 'query created');
+      return reply.status(202).send({ id: query.id, messageId: query.messageId });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/queries/:id',
+    { preHandler: city, schema: { tags: ['queries'], summary: 'A query: sent, answered (with the answer), rejected (with the reasons) or failed (with why)', security, params: idParams } },
+    async (request) => {
+      const view = await queryView(ctx, request.params.id);
+      if (!view) throw new HttpError(404, 'NOT_FOUND', `no query ${request.params.id}`);
+      return view;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/requests/:id',
+    { preHandler: city, schema: { tags: ['queries'], summary: "An agency's query to the city, the city's answer and its delivery", security, params: idParams } },
+    async (request) => {
+      const view = await requestView(ctx, request.params.id);
+      if (!view) throw new HttpError(404, 'NOT_FOUND', `no request ${request.params.id}`);
+      return view;
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: CityAnswer }>(
+    '/api/v1/requests/:id/response',
+    {
+      preHandler: city,
+      schema: {
+        tags: ['queries'],
+        summary: "Answer an agency's query: content, or a rejection (sent as a signed SendResponse)",
+        security,
+        params: idParams,
+        body: {
+          oneOf: [
+            { type: 'object', properties: { data: { type: 'object' } }, required: ['data'], additionalProperties: false },
+            {
+              type: 'object',
+              properties: {
+                reject: {
+                  type: 'object',
+                  properties: { code: { type: 'string', enum: [...REJECT_CODES] }, description: { type: 'string', minLength: 1, maxLength: 4000 } },
+                  required: ['code', 'description'],
+                  additionalProperties: false,
+                },
+              },
+              required: ['reject'],
+              additionalProperties: false,
+            },
+          ],
+        },
+        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] } },
+      },
+    },
+    async (request, reply) => {
+      const answered = await answerRequest(ctx, request.params.id, request.body);
+      request.log.info({ requestId: answered.id, service: answered.service, partner: answered.partner, state: answered.state }, 'request answered');
+      return reply.status(202).send({ id: answered.id, messageId: answered.responseMessageId! });
+    },
+  );
+}
