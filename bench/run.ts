@@ -1,0 +1,606 @@
+/**
+ * `npm run bench`: the end-to-end benchmark (issue 5).
+ *
+ *   npm run bench [-- --quick] [-- --no-micro] [-- --no-profile]
+ *
+ * 1. redis-server (test/helpers/redis-server.ts: own port and dir; AOF on,
+ *    switched to appendfsync everysec for the bench; README's production advice
+ *    is fsync always);
+ * 2. per target (Okno = node dist/main.js; baseline = bench/baseline/server.ts),
+ *    started alone, warmed up: the load generator (bench/load.ts, its own
+ *    process) at each concurrency with the size mix, Redis emptied between
+ *    cells; server, Redis and load-generator CPU measured; peak RSS (VmHWM);
+ * 3. micro figures: bench/signature.ts (full) or bench/lib/micro-quick.ts (--quick);
+ * 4. memory for one ~10 MB message (fresh process, RSS sampled during it);
+ * 5. goals; when one is missed (full run), a CPU profile of Okno under load.
+ *
+ * Prints a table and writes bench/results/<timestamp>.json.
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisTestServer } from '../test/helpers/redis-server.js';
+import type { CellResult, CellSpec, PoolReport, PoolSpec } from './load.js';
+import { checkReply } from './lib/reply-check.js';
+import { quickMicro, type Micro } from './lib/micro-quick.js';
+import { summarizeProfiles, type ProfileSummary } from './lib/profile-summary.js';
+import { contentOfSize, root, signedRequest, SIZE_MIX, tamper } from './lib/requests.js';
+
+// ------------------------------------------------------------------ settings
+
+const argv = process.argv.slice(2);
+for (const a of argv) if (!['--quick', '--no-micro', '--no-profile'].includes(a)) usage(`unknown argument ${a}`);
+function usage(message: string): never {
+  console.error(`${message}\nusage: npm run bench [-- --quick] [-- --no-micro] [-- --no-profile]`);
+  process.exit(2);
+}
+const quick = argv.includes('--quick');
+const settings = quick
+  ? { concurrencies: [1, 8], cellMs: 1000, warmupMs: 500, pool: 150, smallest: 150, bigMB: 2, profileMs: 0, smallOnlyConcurrency: 8 }
+  : { concurrencies: [1, 8, 32, 64], cellMs: 6000, warmupMs: 3000, pool: 4000, smallest: 4000, bigMB: 10, profileMs: 8000, smallOnlyConcurrency: 16 };
+const runMicro = !argv.includes('--no-micro');
+const runProfile = !quick && !argv.includes('--no-profile');
+const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+const resultsDir = path.join(root, 'bench/results');
+mkdirSync(resultsDir, { recursive: true });
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+// The gateway runs a worker per core once WORKERS exists (src/config/env.ts); until then one process.
+const oknoHasWorkers = /\bWORKERS\b/.test(readFileSync(path.join(root, 'src/config/env.ts'), 'utf8'));
+const cores = os.availableParallelism();
+
+// ------------------------------------------------------------------ processes
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds (user + system) of a process and all its descendants. */
+function treePids(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
+      for (const k of kids ? kids.split(/\s+/) : []) out.push(...treePids(Number(k)));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+const TICK = 100; // USER_HZ on Linux
+function cpuSeconds(pid: number): number {
+  let total = 0;
+  for (const p of treePids(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / TICK;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+function statusKB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Target {
+  name: string;
+  label: string;
+  workers: number;
+  proc: ChildProcess;
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function get(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.setTimeout(1000, () => req.destroy());
+  });
+}
+
+async function startTarget(name: 'okno' | 'baseline', workers: number, redisUrl: string, extra: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<Target> {
+  const port = await freePort();
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: String(port), REDIS_URL: redisUrl, ...extra.env };
+  delete env.NODE_ENV;
+  let args: string[];
+  if (name === 'okno') {
+    if (workers > 1) env.WORKERS = String(workers);
+    else delete env.WORKERS;
+    env.MAX_BODY_BYTES ??= String(64 * 2 ** 20);
+    args = [...(extra.nodeArgs ?? []), path.join(root, 'dist/main.js')];
+  } else {
+    env.WORKERS = String(workers);
+    args = [...(extra.nodeArgs ?? []), '--import', 'tsx', path.join(root, 'bench/baseline/server.ts')];
+  }
+  const proc = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(proc);
+  let stderr = '';
+  proc.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  // Okno answers /health; the baseline serves its WSDL (?wsdl) only once node-soap has loaded it.
+  while ((await get(name === 'okno' ? `${base}/health` : `${base}/ws/smev3?wsdl`)) !== 200) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited at start (${proc.exitCode}):\n${stderr}`);
+    if (Date.now() > deadline) throw new Error(`${name} did not start within 30 s:\n${stderr}`);
+    await sleep(100);
+  }
+  if (workers > 1) await sleep(1500);
+  const label = `${name === 'okno' ? 'Okno' : 'baseline'} ×${workers}`;
+  return {
+    name,
+    label,
+    workers,
+    proc,
+    url: `${base}/ws/smev3`,
+    pid: proc.pid!,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000)]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      children.delete(proc);
+    },
+  };
+}
+
+// ------------------------------------------------------------------ load generator
+
+interface LoadGen {
+  pid: number;
+  call<T>(m: unknown): Promise<T>;
+  stop(): void;
+}
+
+async function startLoadGen(): Promise<LoadGen> {
+  const child = fork(path.join(root, 'bench/load.ts'), [], { execArgv: ['--import', 'tsx'], cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`load generator exited (${code})`)));
+  });
+  return {
+    pid: child.pid!,
+    call<T>(m: unknown): Promise<T> {
+      return new Promise((resolve, reject) => {
+        child.once('message', (r: { ok: boolean; result?: T; error?: string }) => (r.ok ? resolve(r.result!) : reject(new Error(r.error))));
+        child.send(m as object);
+      });
+    },
+    stop() {
+      child.send({ type: 'exit' });
+      children.delete(child);
+    },
+  };
+}
+
+// ------------------------------------------------------------------ e2e
+
+interface Cell extends CellResult {
+  target: string;
+  workers: number;
+  serverCpuCores: number;
+  redisCpuCores: number;
+  /** Requests per second per core of gateway CPU actually used. */
+  perServerCore: number;
+}
+
+async function postXml(url: string, body: string, timeoutMs = 120_000): Promise<{ status: number; body: string; ms: number }> {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '"urn:SendRequest"' }, body, signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: await res.text(), ms: performance.now() - t0 };
+}
+
+/** Before any timing: the target accepts a valid request (signed reply checked) and refuses a tampered one. */
+async function sanityCheck(t: Target): Promise<void> {
+  const req = await signedRequest(contentOfSize(2048).xml, 'xmldsig');
+  const ok = await postXml(t.url, req.xml);
+  const problem = ok.status === 200 ? checkReply(ok.body, req.messageId) : `HTTP ${ok.status}: ${ok.body.slice(0, 500)}`;
+  if (problem) throw new Error(`${t.label} does not accept a valid SendRequest: ${problem}`);
+  const bad = await signedRequest(contentOfSize(2048).xml, 'xmldsig');
+  const refused = await postXml(t.url, tamper(bad.xml));
+  if (refused.status === 200) throw new Error(`${t.label} accepted a tampered SendRequest: it does not really verify`);
+}
+
+async function runTarget(name: 'okno' | 'baseline', workers: number, redis: RedisTestServer, flush: () => Promise<void>, load: LoadGen, smallOnly: boolean): Promise<{ cells: Cell[]; peakRssKB: Record<string, number> }> {
+  const t = await startTarget(name, workers, redis.url);
+  log(`${t.label}: started (pid ${t.pid}), checking valid and tampered requests`);
+  const redisPid = redisPidOf(redis);
+  try {
+    await sanityCheck(t);
+    await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency: 8, durationMs: settings.warmupMs } satisfies CellSpec });
+    await flush();
+    const cells: Cell[] = [];
+    const specs: Array<{ concurrency: number; only?: string }> = settings.concurrencies.map((concurrency) => ({ concurrency }));
+    // One cell of small messages only: how close per-core throughput gets to the RSA floor without the big ones.
+    if (smallOnly) specs.push({ concurrency: settings.smallOnlyConcurrency, only: SIZE_MIX[0]!.label });
+    for (const { concurrency, only } of specs) {
+      log(`${t.label}: concurrency ${concurrency}${only ? `, ${only} only` : ''}, ${settings.cellMs / 1000} s`);
+      const s0 = cpuSeconds(t.pid);
+      const r0 = redisPid ? cpuSeconds(redisPid) : 0;
+      const w0 = performance.now();
+      const r = await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency, durationMs: settings.cellMs, ...(only ? { only } : {}) } satisfies CellSpec });
+      const wall = (performance.now() - w0) / 1000;
+      const serverCpuCores = (cpuSeconds(t.pid) - s0) / wall;
+      const redisCpuCores = redisPid ? (cpuSeconds(redisPid) - r0) / wall : NaN;
+      cells.push({ ...r, target: t.label, workers, serverCpuCores, redisCpuCores, perServerCore: r.throughput / Math.max(serverCpuCores, 0.01) });
+      await flush();
+    }
+    const peakRssKB: Record<string, number> = {};
+    for (const pid of treePids(t.pid)) peakRssKB[String(pid)] = statusKB(pid, 'VmHWM');
+    return { cells, peakRssKB };
+  } finally {
+    await t.stop();
+  }
+}
+
+function redisPidOf(redis: RedisTestServer): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      // redis-server rewrites its title to "redis-server 127.0.0.1:<port>"
+      if (cmd[0]?.includes('redis-server') && (cmd.join(' ').includes(`:${redis.port}`) || cmd.includes(String(redis.port)))) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ 10 MB message
+
+interface BigMessage {
+  target: string;
+  contentBytes: number;
+  envelopeBytes: number;
+  status: number;
+  replyValid: boolean;
+  ms: number;
+  rssBeforeMB: number;
+  rssPeakMB: number;
+  rssGrowthMB: number;
+  error?: string;
+}
+
+async function bigMessage(name: 'okno' | 'baseline', redisUrl: string): Promise<BigMessage> {
+  const content = contentOfSize(settings.bigMB * 2 ** 20);
+  const req = await signedRequest(content.xml, 'xmldsig');
+  const t = await startTarget(name, 1, redisUrl, { env: { MAX_BODY_BYTES: String(64 * 2 ** 20) } });
+  try {
+    await sanityCheck(t);
+    const small = await signedRequest(contentOfSize(10 * 1024).xml, 'xmldsig');
+    await postXml(t.url, small.xml);
+    await sleep(300);
+    const before = statusKB(t.pid, 'VmRSS');
+    let peak = before;
+    const timer = setInterval(() => (peak = Math.max(peak, statusKB(t.pid, 'VmRSS'))), 5);
+    let r: { status: number; body: string; ms: number } | null = null;
+    let error: string | undefined;
+    try {
+      r = await postXml(t.url, req.xml, quick ? 60_000 : 90_000);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    clearInterval(timer);
+    peak = Math.max(peak, statusKB(t.pid, 'VmHWM'));
+    return {
+      target: `${name === 'okno' ? 'Okno' : 'baseline'} ×1`,
+      contentBytes: Buffer.byteLength(content.xml),
+      envelopeBytes: Buffer.byteLength(req.xml),
+      status: r?.status ?? 0,
+      replyValid: r ? checkReply(r.body, req.messageId) === null : false,
+      ms: r?.ms ?? NaN,
+      rssBeforeMB: before / 1024,
+      rssPeakMB: peak / 1024,
+      rssGrowthMB: (peak - before) / 1024,
+      ...(error ? { error } : {}),
+    };
+  } finally {
+    await t.stop();
+  }
+}
+
+// ------------------------------------------------------------------ micro
+
+async function microFigures(): Promise<Micro & { table?: string }> {
+  if (quick) return quickMicro();
+  const out = path.join(os.tmpdir(), `okno-bench-signature-${process.pid}.json`);
+  const table = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/signature.ts'), '--json', out], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  type M = { opsPerSec: number };
+  const j = JSON.parse(readFileSync(out, 'utf8')) as {
+    results: Array<{ size: string; envelopeBytes: number; operation: 'sign' | 'verify'; okno: M; xmlCrypto: M; ratio: number }>;
+    c14n: { element: string; okno: { mbPerSec: number }; xmlCrypto: { mbPerSec: number }; ratio: number };
+    floor: { rsa2048: { sign: M; verify: M }; gost2012_256: { rawSign: M; rawVerify: M; envelopeSign: M; envelopeVerify: M } };
+  };
+  rmSync(out, { force: true });
+  return {
+    source: 'bench/signature.ts (full mode), run as a child process in this bench',
+    signVerify: j.results.map((r) => ({ size: r.size, envelopeBytes: r.envelopeBytes, operation: r.operation, oknoOpsPerSec: r.okno.opsPerSec, xmlCryptoOpsPerSec: r.xmlCrypto.opsPerSec, ratio: r.ratio })),
+    c14n: { element: j.c14n.element, oknoMBps: j.c14n.okno.mbPerSec, xmlCryptoMBps: j.c14n.xmlCrypto.mbPerSec, ratio: j.c14n.ratio },
+    rsaFloor: { signOpsPerSec: j.floor.rsa2048.sign.opsPerSec, verifyOpsPerSec: j.floor.rsa2048.verify.opsPerSec },
+    gost: {
+      rawSignOpsPerSec: j.floor.gost2012_256.rawSign.opsPerSec,
+      rawVerifyOpsPerSec: j.floor.gost2012_256.rawVerify.opsPerSec,
+      envelopeSignOpsPerSec: j.floor.gost2012_256.envelopeSign.opsPerSec,
+      envelopeVerifyOpsPerSec: j.floor.gost2012_256.envelopeVerify.opsPerSec,
+    },
+    table,
+  };
+}
+
+// ------------------------------------------------------------------ profile
+
+async function profileOkno(workers: number, concurrency: number, redisUrl: string, flush: () => Promise<void>, load: LoadGen): Promise<ProfileSummary & { dir: string; cell: CellResult }> {
+  const dir = path.join(resultsDir, `profile-${stamp}`);
+  mkdirSync(dir, { recursive: true });
+  const t = await startTarget('okno', workers, redisUrl, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  let cell: CellResult;
+  try {
+    await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency, durationMs: 1500 } });
+    await flush();
+    cell = await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency, durationMs: settings.profileMs } });
+    await flush();
+  } finally {
+    await t.stop();
+  }
+  await sleep(500);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
+  return { ...summarizeProfiles(files), dir: path.relative(root, dir), cell };
+}
+
+// ------------------------------------------------------------------ main
+
+function ensureBuilt(): void {
+  const dist = path.join(root, 'dist/main.js');
+  const newest = (dir: string): number => {
+    let t = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }
+    return t;
+  };
+  if (existsSync(dist) && statSync(dist).mtimeMs >= newest(path.join(root, 'src'))) return;
+  log('dist/ is older than src/: npm run build');
+  try {
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch {
+    if (!existsSync(dist)) throw new Error('no dist/main.js and the build failed');
+    log('the build failed: measuring the existing dist/ (may be stale)');
+  }
+}
+
+ensureBuilt();
+log(`${quick ? 'quick' : 'full'} run; ${cores} cores; Okno ${oknoHasWorkers ? 'has' : 'has no'} WORKERS (src/config/env.ts)`);
+const redis = await startRedisServer({ appendonly: true });
+const rc = new Redis(redis.url, { lazyConnect: false });
+await rc.config('SET', 'appendfsync', 'everysec');
+const flush = async () => {
+  await rc.flushall();
+};
+
+const load = await startLoadGen();
+log(`building the request pool (${settings.pool} signed envelopes)`);
+const poolReport = await load.call<PoolReport>({ type: 'pool', spec: { total: settings.pool, smallest: settings.smallest } satisfies PoolSpec });
+log(`pool: ${poolReport.total} envelopes in ${(poolReport.buildMs / 1000).toFixed(1)} s`);
+
+const plan: Array<['okno' | 'baseline', number]> = [['okno', 1], ['baseline', 1]];
+if (oknoHasWorkers && cores > 1) plan.push(['okno', cores], ['baseline', cores]);
+const cells: Cell[] = [];
+const peakRss: Array<{ target: string; processes: Record<string, number>; totalMB: number }> = [];
+for (const [name, workers] of plan) {
+  const r = await runTarget(name, workers, redis, flush, load, workers === 1);
+  cells.push(...r.cells);
+  peakRss.push({ target: r.cells[0]!.target, processes: Object.fromEntries(Object.entries(r.peakRssKB).map(([k, v]) => [k, v / 1024])), totalMB: Object.values(r.peakRssKB).reduce((a, b) => a + b, 0) / 1024 });
+}
+
+log(`memory: one ${settings.bigMB} MB message`);
+const big: BigMessage[] = [await bigMessage('okno', redis.url)];
+await flush();
+if (!quick) big.push(await bigMessage('baseline', redis.url));
+await flush();
+
+let micro: (Micro & { table?: string }) | null = null;
+if (runMicro) {
+  log('micro figures');
+  micro = await microFigures();
+}
+
+// ------------------------------------------------------------------ goals
+
+const byTarget = (label: string) => cells.filter((c) => c.target === label && c.mix === 'mix');
+const smallCell = (label: string) => cells.find((c) => c.target === label && c.mix !== 'mix');
+const best = (cs: Cell[]) => [...cs].sort((a, b) => b.throughput - a.throughput)[0]!;
+/** Okno's best concurrency: highest throughput with p99 < 50 ms, else highest throughput. */
+const bestUnder50 = (cs: Cell[]) => best(cs.filter((c) => c.latencyMs.p99 < 50).length ? cs.filter((c) => c.latencyMs.p99 < 50) : cs);
+const oknoLabel = plan.some(([n, w]) => n === 'okno' && w > 1) ? `Okno ×${cores}` : 'Okno ×1';
+const baseLabel = oknoLabel.replace('Okno', 'baseline');
+const oknoBest = bestUnder50(byTarget(oknoLabel));
+const baseBest = best(byTarget(baseLabel));
+const verify86 = micro?.signVerify.find((r) => r.size === '86 KB' && r.operation === 'verify') ?? null;
+const oknoSingle = best(byTarget('Okno ×1'));
+const goals = {
+  endToEnd: {
+    goal: 'Okno ≥ 10× the baseline throughput, p99 < 50 ms at its best concurrency',
+    compared: `${oknoLabel} vs ${baseLabel}`,
+    oknoBest: { concurrency: oknoBest.concurrency, throughput: oknoBest.throughput, p99: oknoBest.latencyMs.p99 },
+    baselineBest: { concurrency: baseBest.concurrency, throughput: baseBest.throughput, p99: baseBest.latencyMs.p99 },
+    ratio: oknoBest.throughput / baseBest.throughput,
+    met: oknoBest.throughput / baseBest.throughput >= 10 && oknoBest.latencyMs.p99 < 50,
+  },
+  verify86KB: {
+    goal: 'verify at 86 KB ≥ 30× xml-crypto',
+    ratio: verify86?.ratio ?? null,
+    met: verify86 ? verify86.ratio >= 30 : null,
+  },
+  perCore: {
+    goal: 'per-core throughput ≥ half the RSA-2048 sign floor',
+    note: 'per core = requests/s ÷ gateway CPU cores actually used in that cell (from /proc), best cell of Okno ×1',
+    perCore: oknoSingle.perServerCore,
+    floorSign: micro?.rsaFloor.signOpsPerSec ?? null,
+    ratioToFloor: micro ? oknoSingle.perServerCore / micro.rsaFloor.signOpsPerSec : null,
+    met: micro ? oknoSingle.perServerCore >= micro.rsaFloor.signOpsPerSec / 2 : null,
+    smallOnly: smallCell('Okno ×1')
+      ? { mix: smallCell('Okno ×1')!.mix, perCore: smallCell('Okno ×1')!.perServerCore, ratioToFloor: micro ? smallCell('Okno ×1')!.perServerCore / micro.rsaFloor.signOpsPerSec : null }
+      : null,
+  },
+};
+
+let profile: (ProfileSummary & { dir: string; cell: CellResult }) | null = null;
+if (runProfile && (!goals.endToEnd.met || goals.perCore.met === false)) {
+  log(`a goal is missed: CPU profile of ${oknoLabel} at concurrency ${oknoBest.concurrency}`);
+  profile = await profileOkno(oknoLabel.endsWith('×1') ? 1 : cores, oknoBest.concurrency, redis.url, flush, load);
+}
+
+load.stop();
+await rc.quit();
+await redis.dispose();
+
+// ------------------------------------------------------------------ report
+
+const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+function table(rows: string[][], numericFrom = 1): string[] {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i >= numericFrom ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ');
+  return [line(rows[0]!), w.map((x) => '-'.repeat(x)).join('  '), ...rows.slice(1).map(line)];
+}
+
+const out: string[] = [];
+const cpu = os.cpus()[0]?.model ?? 'unknown';
+out.push(`Okno end-to-end bench (${quick ? 'QUICK smoke run: figures are not meaningful' : 'full run'}) — ${startedAt.toISOString()}, ${cores}× ${cpu}, node ${process.version}`);
+out.push(`SendRequest (portal, RSA-2048, exc-c14n) of dwelling-replanning → verify → translate → Redis (AOF, appendfsync everysec) → signed reply; HTTP keep-alive on loopback`);
+out.push(`mix: ${poolReport.classes.map((c) => `${c.label} ${Math.round(c.share * 100)}% (envelope ${(c.envelopeBytes / 1024).toFixed(1)} KB, pool ${c.count})`).join(', ')}; ${settings.cellMs / 1000} s per cell after a ${settings.warmupMs / 1000} s warm-up; every reply's signature checked by the load generator`);
+out.push(`Okno = node dist/main.js, LOG_LEVEL info to /dev/null; baseline = node-soap + xml-crypto + fast-xml-parser + ioredis (bench/baseline); ${oknoHasWorkers ? `×N = N worker processes` : `one process each (Okno has no WORKERS yet; the baseline runs one process too, for a fair comparison)`}; all on the same ${cores} cores as Redis and the load generator`);
+out.push('');
+const baseAt = (label: string, c: number, mix: string) => cells.find((x) => x.target === label.replace('Okno', 'baseline') && x.concurrency === c && x.mix === mix);
+const rows = [['target', 'mix', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'repeats', 'server CPU', 'req/s/core', 'redis CPU', 'loadgen CPU', 'Okno/base']];
+for (const c of cells) {
+  const b = c.target.startsWith('Okno') ? baseAt(c.target, c.concurrency, c.mix) : undefined;
+  rows.push([c.target, c.mix === 'mix' ? 'mix' : `${c.mix} only`, String(c.concurrency), f0(c.throughput), f1(c.latencyMs.p50), f1(c.latencyMs.p99), f1(c.latencyMs.max), String(c.errors), String(c.repeats), f2(c.serverCpuCores), f0(c.perServerCore), f2(c.redisCpuCores), f2(c.loadGenCpuCores), b ? `${f1(c.throughput / b.throughput)}×` : '']);
+}
+out.push(...table(rows, 2));
+out.push('server/redis/loadgen CPU = cores used on average during the cell (/proc, process.cpuUsage); req/s/core = req/s ÷ server CPU');
+out.push('');
+out.push(`p99 by size class at the best cell of each target:`);
+const classRows = [['target', 'conc', ...SIZE_MIX.map((c) => `${c.label} p50/p99 ms`)]];
+for (const label of [...new Set(cells.map((c) => c.target))]) {
+  const c = label.startsWith('Okno') ? bestUnder50(byTarget(label)) : best(byTarget(label));
+  classRows.push([label, String(c.concurrency), ...SIZE_MIX.map((s) => `${f1(c.byClass[s.label]!.p50)} / ${f1(c.byClass[s.label]!.p99)}`)]);
+}
+out.push(...table(classRows, 1));
+const errs = cells.filter((c) => c.errors > 0);
+if (errs.length) {
+  out.push('');
+  out.push('errors:');
+  for (const c of errs) out.push(`  ${c.target} c=${c.concurrency}: ${JSON.stringify(c.errorsByKind)} e.g. ${c.firstErrors[0] ?? ''}`);
+}
+out.push('');
+out.push('memory:');
+for (const p of peakRss) out.push(`  peak RSS under load (VmHWM), ${p.target}: ${f1(p.totalMB)} MB (${Object.entries(p.processes).map(([pid, mb]) => `pid ${pid} ${f1(mb)} MB`).join(', ')})`);
+for (const b of big) {
+  out.push(`  one ${(b.envelopeBytes / 2 ** 20).toFixed(1)} MB message, ${b.target} (fresh process): HTTP ${b.status}${b.replyValid ? ', signed reply valid' : ', reply NOT valid'}, ${f0(b.ms)} ms, RSS ${f1(b.rssBeforeMB)} → peak ${f1(b.rssPeakMB)} MB (+${f1(b.rssGrowthMB)} MB)${b.error ? `; ${b.error}` : ''}`);
+}
+if (micro) {
+  out.push('');
+  out.push(`micro (${micro.source}):`);
+  const m = [['size', 'envelope', 'op', 'Okno ops/s', 'xml-crypto ops/s', 'Okno/xml-crypto']];
+  for (const r of micro.signVerify) m.push([r.size, `${(r.envelopeBytes / 1024).toFixed(1)} KB`, r.operation, f0(r.oknoOpsPerSec), r.xmlCryptoOpsPerSec >= 10 ? f0(r.xmlCryptoOpsPerSec) : f2(r.xmlCryptoOpsPerSec), `${f1(r.ratio)}×`]);
+  out.push(...table(m, 3).map((l) => `  ${l}`));
+  out.push(`  exc-c14n (${micro.c14n.element}): Okno ${f1(micro.c14n.oknoMBps)} MB/s${micro.c14n.xmlCryptoMBps !== null ? `, xml-crypto ${f1(micro.c14n.xmlCryptoMBps)} MB/s (${f2(micro.c14n.ratio!)}×)` : ''}`);
+  out.push(`  crypto floor (node:crypto RSA-2048, same run): sign ${f0(micro.rsaFloor.signOpsPerSec)}/s, verify ${f0(micro.rsaFloor.verifyOpsPerSec)}/s`);
+  out.push(`  GOST R 34.10-2012-256: raw sign ${f0(micro.gost.rawSignOpsPerSec)}/s, raw verify ${f0(micro.gost.rawVerifyOpsPerSec)}/s${micro.gost.envelopeSignOpsPerSec !== null ? `; 8 KB envelope sign ${f0(micro.gost.envelopeSignOpsPerSec)}/s, verify ${f0(micro.gost.envelopeVerifyOpsPerSec!)}/s` : ''}`);
+  out.push(`  Okno 0.4 KB sign = ${f1((100 * micro.signVerify[0]!.oknoOpsPerSec) / micro.rsaFloor.signOpsPerSec)}% of the RSA sign floor`);
+}
+out.push('');
+out.push('goals:');
+const verdict = (met: boolean | null) => (met === null ? 'not measured' : met ? 'MET' : 'MISSED');
+out.push(`  end to end ≥ 10× baseline, p99 < 50 ms (${goals.endToEnd.compared}): ${f1(goals.endToEnd.ratio)}× (Okno ${f0(oknoBest.throughput)} req/s at c=${oknoBest.concurrency}, p99 ${f1(oknoBest.latencyMs.p99)} ms; baseline ${f0(baseBest.throughput)} req/s at c=${baseBest.concurrency}) — ${verdict(goals.endToEnd.met)}`);
+out.push(`  verify at 86 KB ≥ 30× xml-crypto: ${goals.verify86KB.ratio !== null ? `${f1(goals.verify86KB.ratio)}×` : 'not in this run'} — ${verdict(goals.verify86KB.met)}`);
+out.push(`  per-core throughput ≥ ½ RSA sign floor: ${f0(goals.perCore.perCore)} req/s per core vs floor ${goals.perCore.floorSign !== null ? f0(goals.perCore.floorSign) : '–'}/s (${goals.perCore.ratioToFloor !== null ? `${f2(goals.perCore.ratioToFloor)} of it` : '–'}) — ${verdict(goals.perCore.met)}${goals.perCore.smallOnly ? `; ${goals.perCore.smallOnly.mix} only: ${f0(goals.perCore.smallOnly.perCore)} req/s per core (${goals.perCore.smallOnly.ratioToFloor !== null ? f2(goals.perCore.smallOnly.ratioToFloor) : '–'} of the floor)` : ''}`);
+if (profile) {
+  out.push('');
+  out.push(`CPU profile of Okno at c=${profile.cell.concurrency} (${f0(profile.cell.throughput)} req/s during profiling; ${profile.dir}):`);
+  out.push('  by area (self time):');
+  for (const a of profile.byArea.slice(0, 10)) out.push(`    ${f1(a.selfPct).padStart(5)}%  ${a.area}`);
+  out.push('  top functions (self time):');
+  for (const e of profile.top.slice(0, 15)) out.push(`    ${f1(e.selfPct).padStart(5)}%  ${e.function}  ${e.where}`);
+}
+const jsonPath = path.join(resultsDir, `${stamp}.json`);
+out.push('');
+out.push(`JSON: ${path.relative(root, jsonPath)}`);
+console.log(out.join('\n'));
+
+const machine = { cpuModel: cpu, cores, totalMemoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), loadAverage: os.loadavg(), node: process.version, platform: `${os.platform()} ${os.release()}` };
+let commit: string | null = null;
+try {
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+} catch {
+  // not a checkout
+}
+writeFileSync(
+  jsonPath,
+  JSON.stringify(
+    {
+      benchmark: 'okno end-to-end (issue 5)',
+      generatedAt: new Date().toISOString(),
+      mode: quick ? 'quick' : 'full',
+      gitCommit: commit,
+      machine,
+      setup: {
+        redis: 'redis-server, AOF on, appendfsync everysec (bench setting), emptied (FLUSHALL) between cells',
+        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null' },
+        baseline: 'bench/baseline/server.ts: node-soap soap.listen + xml-crypto verify/sign + fast-xml-parser + ioredis SET + RPUSH',
+        plan: plan.map(([n, w]) => `${n} ×${w}`),
+        settings,
+      },
+      pool: poolReport,
+      e2e: { cells },
+      memory: { peakRssUnderLoad: peakRss, bigMessage: big },
+      micro: micro ? { ...micro, table: undefined } : null,
+      goals,
+      profile,
+    },
+    null,
+    2,
+  ) + '\n',
+);
+log(`wrote ${path.relative(root, jsonPath)}`);
+process.exit(0);
