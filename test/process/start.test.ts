@@ -1,9 +1,41 @@
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net.js';
 import { spawnGateway, startGatewayProcess } from '../helpers/process.js';
+import { projectRoot } from '../helpers/gateway.js';
 import { startRedisServer as startRedis, type RedisTestServer as RedisServer } from '../helpers/redis-server.js';
+
+describe('npm start, literally', () => {
+  it('builds, serves /health on PORT, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn('npm', ['start', '--silent'], { cwd: projectRoot, env: { ...process.env, PORT: String(port), CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      let ok = false;
+      for (let i = 0; i < 300 && !ok && child.exitCode === null; i++) {
+        ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+        if (!ok) await sleep(100);
+      }
+      expect(ok, out).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    // npm may exit by the signal itself; what matters is that the gateway under it stopped.
+    const { code, signal } = await exited;
+    expect(code === 0 || signal === 'SIGTERM').toBe(true);
+    let closed = false;
+    for (let i = 0; i < 50 && !closed; i++) {
+      closed = await fetch(`http://127.0.0.1:${port}/health`).then(() => false, () => true);
+      if (!closed) await sleep(100);
+    }
+    expect(closed).toBe(true);
+  }, 60_000);
+});
 
 describe('npm start (node dist/main.js)', () => {
   it('serves /health and /ready on the defaults with the embedded store, and stops cleanly on SIGTERM', async () => {
