@@ -1,10 +1,19 @@
 /**
- * `okno simulate portal`: runs the portal's SMEV endpoint for ELK statuses
- * (src/simulators/portal.ts) in the foreground, for the README walk-through
- * and partners' integration testing. The default port is the portal's
- * endpoint in config/partners.json (http://127.0.0.1:8091/ws/smev3), so a
- * gateway started with the shipped configuration delivers to it as is.
- * Prints one line per status received; stops on Ctrl-C (SIGINT) or SIGTERM.
+ * `okno simulate portal | agency`: runs a simulated partner in the
+ * foreground, for the README walk-through and partners' integration testing.
+ * Stops on Ctrl-C (SIGINT) or SIGTERM.
+ *
+ * - portal (src/simulators/portal.ts): the portal's SMEV endpoint for ELK
+ *   statuses. The default port is the portal's endpoint in
+ *   config/partners.json (http://127.0.0.1:8091/ws/smev3), so a gateway
+ *   started with the shipped configuration delivers to it as is. Prints one
+ *   line per status received.
+ * - agency (src/simulators/agency.ts): the partner agency answering the
+ *   city's interagency queries (egrn-extract, zags-birth-record,
+ *   egrul-extract) on the agency's endpoint in config/partners.json
+ *   (http://127.0.0.1:8092/ws/smev3), POSTing its answers to the gateway
+ *   given with --gateway. Prints one line per query received and per answer
+ *   sent (service, MessageID, outcome).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -12,11 +21,18 @@ import { loadCatalogue } from '../catalogue/load.js';
 import { parseCertificate } from '../pki/certificate.js';
 import { splitPem } from '../pki/gateway-identity.js';
 import { TrustAnchorSet } from '../signature/trust.js';
+import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
 import { KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
 import type { Command } from './main.js';
 
-const DEFAULT_PORT = 8091;
+const DEFAULT_PORTAL_PORT = 8091;
+const DEFAULT_AGENCY_PORT = 8092;
+const REJECT_DESCRIPTION = 'Сведения по запросу не найдены (симулятор ведомства)';
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+class UsageError extends Error {}
 
 /** One line per status entry: when, create/update, order number, ELK code, status date, comment. */
 export function statusLines(s: ReceivedStatus): string[] {
@@ -27,11 +43,97 @@ export function statusLines(s: ReceivedStatus): string[] {
   );
 }
 
+function describeMode(m: AgencyMode): string {
+  switch (m.kind) {
+    case 'answer':
+    case 'silent':
+    case 'duplicate-answer':
+      return m.kind;
+    case 'reject':
+      return `reject ${m.code}`;
+    case 'late':
+      return `late ${m.delayMs} ms`;
+    case 'status-then-answer':
+      return `status, then answer in ${m.delayMs ?? 200} ms`;
+    case 'fault':
+      return `fault ${m.fault}`;
+  }
+}
+
+/** A query received: when, service, MessageID, accepted (and how it will be answered). */
+export function queryLine(q: ReceivedQuery): string {
+  return [q.receivedAt.toISOString(), 'query', q.service, q.messageId, `accepted (${describeMode(q.mode)})`].join('  ');
+}
+
+/** An answer sent: when, service, its MessageID, the query it answers, what it said, what the gateway said. */
+export function answerLine(a: SentAnswer): string {
+  const what =
+    a.kind === 'content' ? `content${a.fixture ? ` (${a.fixture})` : ''}` : a.kind === 'rejected' ? `rejected ${a.rejection?.code ?? ''}` : `status ${a.status?.code ?? ''}`;
+  const outcome = a.httpStatus === null ? `not delivered: ${a.error ?? 'no answer'}` : `gateway HTTP ${a.httpStatus}`;
+  return [a.sentAt.toISOString(), a.repeat ? 'answer (again)' : 'answer', a.service, a.messageId, `to ${a.to}`, what, outcome].join('  ');
+}
+
+export function cityResponseLine(r: CityResponse): string {
+  const what = r.kind === 'rejected' ? `rejected ${r.rejections?.map((x) => x.code).join(',') ?? ''}` : r.kind === 'status' ? `status ${r.status?.code ?? ''}` : 'content';
+  return [r.receivedAt.toISOString(), 'city response', r.service, r.messageId, `to ${r.to}`, what].join('  ');
+}
+
+function trustFrom(values: Values): TrustAnchorSet {
+  const trustFile = (values.trust as string | undefined) ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem';
+  const anchors = splitPem(readFileSync(trustFile, 'utf8'));
+  if (anchors.length === 0) throw new Error(`${trustFile} holds no PEM certificate`);
+  return new TrustAnchorSet(anchors);
+}
+
+function expectedSignerFrom(values: Values): string | undefined {
+  const expectCert = values['expect-cert'] as string | undefined;
+  return expectCert ? parseCertificate(readFileSync(expectCert, 'utf8')).fingerprintSha256 : undefined;
+}
+
+/** The partner's own key signs its replies (its sample key by default, not the gateway's). */
+function partnerSigner(values: Values, name: 'portal' | 'agency') {
+  return signerFromOptions({
+    ...(values as Record<string, string | undefined>),
+    key: (values.key as string | undefined) ?? `certs-sample/${name}.key.pem`,
+    cert: (values.cert as string | undefined) ?? `certs-sample/${name}.crt.pem`,
+  });
+}
+
+function catalogueFrom(values: Values) {
+  return loadCatalogue((values.services as string | undefined) ?? process.env.SERVICES_DIR ?? 'config/services');
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+/** --reject SERVICE[:CODE], --late SERVICE:MS, --silent SERVICE (each repeatable; SERVICE may be *) as modes, in that order. */
+export function agencyModes(values: Values): Array<[string, AgencyMode]> {
+  const list = (name: string): string[] => (values[name] as string[] | undefined) ?? [];
+  const modes: Array<[string, AgencyMode]> = [];
+  for (const r of list('reject')) {
+    const [service, code] = r.split(':');
+    modes.push([service!, { kind: 'reject', code: code || 'NO_DATA', description: REJECT_DESCRIPTION }]);
+  }
+  for (const l of list('late')) {
+    const m = /^([^:]+):(\d+)$/.exec(l);
+    if (!m) throw new UsageError(`--late takes SERVICE:MS, not "${l}"`);
+    modes.push([m[1]!, { kind: 'late', delayMs: Number(m[2]) }]);
+  }
+  for (const s of list('silent')) modes.push([s, { kind: 'silent' }]);
+  return modes;
+}
+
 export const simulateCommand: Command = {
-  summary: 'run a simulated partner: the portal receiving ELK statuses (signed, idempotent)',
-  usage: 'simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C]',
+  summary: 'run a simulated partner: the portal receiving ELK statuses, or an agency answering the city\'s queries',
+  usage:
+    'simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C]' +
+    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]',
   async run(args) {
-    let values: Record<string, string | boolean | undefined>;
+    let values: Values;
     let positionals: string[];
     try {
       ({ values, positionals } = parseArgs({
@@ -42,6 +144,10 @@ export const simulateCommand: Command = {
           trust: { type: 'string' },
           'expect-cert': { type: 'string' },
           services: { type: 'string' },
+          gateway: { type: 'string' },
+          reject: { type: 'string', multiple: true },
+          late: { type: 'string', multiple: true },
+          silent: { type: 'string', multiple: true },
           ...KEY_OPTION_SPEC,
         },
       }));
@@ -49,49 +155,82 @@ export const simulateCommand: Command = {
       process.stderr.write(`okno simulate: ${(error as Error).message}\nusage: okno ${this.usage}\n`);
       return 2;
     }
-    const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-    if (positionals.length !== 1 || positionals[0] !== 'portal' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    const which = positionals.length === 1 ? positionals[0] : undefined;
+    const port = values.port === undefined ? (which === 'agency' ? DEFAULT_AGENCY_PORT : DEFAULT_PORTAL_PORT) : Number(values.port);
+    if ((which !== 'portal' && which !== 'agency') || !Number.isInteger(port) || port < 0 || port > 65535) {
       process.stderr.write(`usage: okno ${this.usage}\n`);
       return 2;
     }
-
-    let sim: PortalSimulator;
-    try {
-      const trustFile = (values.trust as string | undefined) ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem';
-      const anchors = splitPem(readFileSync(trustFile, 'utf8'));
-      if (anchors.length === 0) throw new Error(`${trustFile} holds no PEM certificate`);
-      const trust = new TrustAnchorSet(anchors);
-      const expectCert = values['expect-cert'] as string | undefined;
-      const expectedSigner = expectCert ? parseCertificate(readFileSync(expectCert, 'utf8')).fingerprintSha256 : undefined;
-      // The portal's own key signs its replies (the sample portal key by default, not the gateway's).
-      const signer = signerFromOptions({
-        ...(values as Record<string, string | undefined>),
-        key: (values.key as string | undefined) ?? 'certs-sample/portal.key.pem',
-        cert: (values.cert as string | undefined) ?? 'certs-sample/portal.crt.pem',
-      });
-      const catalogue = loadCatalogue((values.services as string | undefined) ?? process.env.SERVICES_DIR ?? 'config/services');
-      sim = await PortalSimulator.start({
-        port,
-        trust,
-        expectedSigner,
-        signer,
-        catalogue,
-        onStatus: (s) => process.stdout.write(statusLines(s).map((l) => `${l}\n`).join('')),
-        onDuplicate: (id) => process.stdout.write(`${new Date().toISOString()}  duplicate ${id}: answered with the first reply, not recorded again\n`),
-        onRefused: (what, message) => process.stderr.write(`${new Date().toISOString()}  refused: ${what}: ${message}\n`),
-      });
-    } catch (error) {
-      process.stderr.write(`okno simulate: ${(error as Error).message}\n`);
-      return 1;
+    if (which === 'portal') return runPortal(values, port);
+    // The agency must know where to answer: there is no default gateway address to guess.
+    if (typeof values.gateway !== 'string') {
+      process.stderr.write(`okno simulate agency: --gateway URL is required (where the agency POSTs its answers, e.g. http://127.0.0.1:8080)\nusage: okno ${this.usage}\n`);
+      return 2;
     }
-    process.stdout.write(`portal simulator listening on ${sim.endpoint}${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`);
-
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await sim.close();
-    process.stdout.write(`portal simulator stopped: ${sim.statuses().length} status messages, ${sim.duplicates} duplicates\n`);
-    return 0;
+    let modes: Array<[string, AgencyMode]>;
+    try {
+      modes = agencyModes(values);
+    } catch (error) {
+      process.stderr.write(`okno simulate agency: ${(error as Error).message}\nusage: okno ${this.usage}\n`);
+      return 2;
+    }
+    return runAgency(values, port, values.gateway, modes);
   },
 };
+
+async function runPortal(values: Values, port: number): Promise<number> {
+  let sim: PortalSimulator;
+  try {
+    sim = await PortalSimulator.start({
+      port,
+      trust: trustFrom(values),
+      expectedSigner: expectedSignerFrom(values),
+      signer: partnerSigner(values, 'portal'),
+      catalogue: catalogueFrom(values),
+      onStatus: (s) => process.stdout.write(statusLines(s).map((l) => `${l}\n`).join('')),
+      onDuplicate: (id) => process.stdout.write(`${new Date().toISOString()}  duplicate ${id}: answered with the first reply, not recorded again\n`),
+      onRefused: (what, message) => process.stderr.write(`${new Date().toISOString()}  refused: ${what}: ${message}\n`),
+    });
+  } catch (error) {
+    process.stderr.write(`okno simulate: ${(error as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`portal simulator listening on ${sim.endpoint}${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`);
+  await untilSignal();
+  await sim.close();
+  process.stdout.write(`portal simulator stopped: ${sim.statuses().length} status messages, ${sim.duplicates} duplicates\n`);
+  return 0;
+}
+
+async function runAgency(values: Values, port: number, gatewayUrl: string, modes: Array<[string, AgencyMode]>): Promise<number> {
+  let started: AgencySimulator | undefined;
+  try {
+    started = await AgencySimulator.start({
+      port,
+      trust: trustFrom(values),
+      expectedSigner: expectedSignerFrom(values),
+      signer: partnerSigner(values, 'agency'),
+      catalogue: catalogueFrom(values),
+      gatewayUrl,
+      onQuery: (q) => process.stdout.write(`${queryLine(q)}\n`),
+      onDuplicate: (id, service) => process.stdout.write(`${new Date().toISOString()}  duplicate  ${service}  ${id}: answered with the first reply, not recorded again\n`),
+      onAnswer: (a) => process.stdout.write(`${answerLine(a)}\n`),
+      onCityResponse: (r) => process.stdout.write(`${cityResponseLine(r)}\n`),
+      onRefused: (what, message) => process.stderr.write(`${new Date().toISOString()}  refused: ${what}: ${message}\n`),
+    });
+    for (const [service, mode] of modes) started.mode(service, mode);
+  } catch (error) {
+    process.stderr.write(`okno simulate: ${(error as Error).message}\n`);
+    await started?.close();
+    return 1;
+  }
+  const sim = started;
+  process.stdout.write(
+    `agency simulator listening on ${sim.endpoint} (answers ${sim.answeredServices.join(', ')}; to ${sim.gatewayEndpointUrl})` +
+      `${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`,
+  );
+  await untilSignal();
+  await sim.close();
+  process.stdout.write(`agency simulator stopped: ${sim.queries().length} queries, ${sim.answers().length} answers sent, ${sim.duplicates} duplicates\n`);
+  return 0;
+}
