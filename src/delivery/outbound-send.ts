@@ -7,6 +7,7 @@
 import type { Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { journalWrites } from '../journal/records.js';
+import { opsEvents } from '../ops/events.js';
 import { signDocument } from '../signature/sign.js';
 import type { DocWrite } from '../store/types.js';
 import { sendSoap, type SendOutcome } from './soap-client.js';
@@ -65,5 +66,20 @@ export async function sendToPartner(ctx: FlowContext, a: OutboundAttempt): Promi
     outcome.body,
   );
   await ctx.store.commit({ docs: [...journal.docs, ...(a.docs?.(outcome) ?? [])], feeds: journal.feeds });
+  opsEvents.publish({
+    at: requestOutTs.toISOString(),
+    direction: 'outbound',
+    operation: a.operation,
+    partner: a.partner.id,
+    service: a.service,
+    messageId: a.messageId,
+    outcome: outcome.kind === 'accepted' ? 'delivered' : outcome.kind === 'refused' ? 'refused' : 'retry',
+    faultCode: outcome.kind === 'refused' ? outcome.fault : null,
+    signatureReason: null,
+    applicationId: a.applicationId ?? null,
+    registrationNumber: a.registrationNumber ?? null,
+    durationMs: responseInTs.getTime() - requestOutTs.getTime(),
+    stages: { deliver: responseInTs.getTime() - requestOutTs.getTime() },
+  });
   return outcome;
 }

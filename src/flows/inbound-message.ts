@@ -14,6 +14,7 @@ import { asJson, type Application, type AttachmentMeta, type InboxItem, type Inc
 import { nextRegistrationNumber } from '../city/registration.js';
 import type { Partner } from '../config/partners.js';
 import { journalWrites, type JournalInput } from '../journal/records.js';
+import type { Stage } from '../ops/events.js';
 import { isInside } from '../signature/reference-digest.js';
 import type { SmevEnvelopeParts, SmevVerification } from '../signature/smev-profile.js';
 import { SmevFault } from '../soap/faults.js';
@@ -28,6 +29,8 @@ import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export interface InboundInput {
+  /** Filled with the time spent per stage (ms), for metrics. */
+  stages?: Partial<Record<Stage, number>>;
   raw: Buffer;
   version: SmevVersion;
   parts: SmevEnvelopeParts;
@@ -184,6 +187,12 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   // Translate only what the signature covers.
   if (!isInside(content, signed)) throw new SmevFault('SMEVFailure', 'content outside the signed element');
   const service = resolveService(ctx, partner, content, 'request');
+  let t = performance.now();
+  const lap = (stage: Stage) => {
+    const now = performance.now();
+    if (input.stages) input.stages[stage] = (input.stages[stage] ?? 0) + (now - t);
+    t = now;
+  };
   validateContent(service, 'request', content);
 
   const digest = contentDigest(input);
@@ -193,6 +202,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
 
   const json = service.request.toJson(content);
   const files = attachments(input);
+  lap('translate');
   const receivedAt = input.receivedAt.toISOString();
   const inboxId = randomUUID();
   const docs: DocWrite[] = [...files.docs];
@@ -255,6 +265,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     interactionType: partner.role === 'portal' ? 'PGU2OIV' : 'OIV2OIV',
     status: 'requestIsQueued',
   }, { signer: ctx.signer, profile: partner.signatureProfile });
+  lap('sign');
 
   const journal = journalWrites(
     journalInput(input, { operation: 'SendRequest', service: service.id, messageId, succeeded: true, applicationId, registrationNumber }, reply),
@@ -269,6 +280,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     feeds,
     jobs,
   });
+  lap('store');
   if (!result.applied) {
     // Another process accepted the same MessageID between our check and our commit.
     return { reply: duplicateReply(result.existing, digest, messageId), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };

@@ -12,12 +12,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
-import { acceptSendRequest, journalInput } from '../flows/inbound-message.js';
+import { acceptSendRequest, journalInput, type InboundResult } from '../flows/inbound-message.js';
 import { acceptAck, acceptGetStatus, acceptSendResponse } from '../flows/inbound-other.js';
 import { journalWrites } from '../journal/records.js';
 import { verifySmevEnvelope, type SmevVerification } from '../signature/smev-profile.js';
 import { parseXml, XmlError } from '../xml/parser.js';
 import { faultEnvelope, SmevFault } from './faults.js';
+import { opsEvents, type Stage } from '../ops/events.js';
 import { isSmevVersion, type SmevVersion } from './namespaces.js';
 
 const OPERATIONS: Record<string, string> = {
@@ -59,17 +60,21 @@ export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext): vo
 
     scope.post('/ws/smev3', async (request, reply) => {
       const receivedAt = ctx.now();
+      const started = performance.now();
       const raw = request.body as Buffer;
       const outcome: Outcome = { operation: 'unknown', partner: null, verification: null, service: null, messageId: null };
+      const stages: Partial<Record<Stage, number>> = {};
       let version: SmevVersion = guessVersion(raw);
       try {
         const doc = parse(raw);
+        stages.parse = performance.now() - started;
         const verification = verifySmevEnvelope<Partner>(doc, {
           trust: ctx.trustAnchors,
           partnerOf: (cert) => ctx.partners.byCertificate(cert.fingerprintSha256),
           now: receivedAt,
         });
         outcome.verification = verification;
+        stages.verify = performance.now() - started - stages.parse;
         const parts = verification.parts;
         if (parts) {
           if (isSmevVersion(parts.version)) version = parts.version;
@@ -78,8 +83,8 @@ export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext): vo
         checkSoapAction(request, parts?.operation.localName);
         const partner = requireValidSignatures(verification);
         outcome.partner = partner;
-        const input = { raw, version, parts: parts!, verification, partner, correlationId: request.id, receivedAt };
-        let result: { reply: string; service: string | null; messageId: string | null; duplicate: boolean };
+        const input = { raw, version, parts: parts!, verification, partner, correlationId: request.id, receivedAt, stages };
+        let result: InboundResult;
         switch (parts!.operation.localName) {
           case 'SendRequestRequest':
             result = await acceptSendRequest(ctx, input);
@@ -99,12 +104,42 @@ export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext): vo
         outcome.service = result.service;
         outcome.messageId = result.messageId;
         request.log.info({ operation: outcome.operation, partner: partner.id, service: result.service, messageId: result.messageId, duplicate: result.duplicate, outcome: 'accepted' }, `${outcome.operation} accepted`);
+        opsEvents.publish({
+          at: receivedAt.toISOString(),
+          direction: 'inbound',
+          operation: outcome.operation,
+          partner: partner.id,
+          service: result.service,
+          messageId: result.messageId,
+          outcome: result.duplicate ? 'duplicate' : 'accepted',
+          faultCode: null,
+          signatureReason: null,
+          applicationId: result.applicationId,
+          registrationNumber: result.registrationNumber,
+          durationMs: performance.now() - started,
+          stages,
+        });
         return reply.status(200).type('text/xml; charset=utf-8').send(result.reply);
       } catch (error) {
         const fault = asFault(error, request);
         const body = faultEnvelope(fault, version, request.id);
         await journalFault(ctx, raw, receivedAt, request.id, outcome, fault, body);
         request.log.warn({ operation: outcome.operation, partner: outcome.partner?.id ?? null, fault: fault.fault, reason: fault.extra.signatureReason, outcome: 'fault' }, `${outcome.operation} refused: ${fault.fault}`);
+        opsEvents.publish({
+          at: receivedAt.toISOString(),
+          direction: 'inbound',
+          operation: outcome.operation,
+          partner: outcome.partner?.id ?? null,
+          service: outcome.service,
+          messageId: outcome.messageId,
+          outcome: 'fault',
+          faultCode: fault.fault,
+          signatureReason: fault.extra.signatureReason ?? null,
+          applicationId: null,
+          registrationNumber: null,
+          durationMs: performance.now() - started,
+          stages,
+        });
         return reply.status(500).type('text/xml; charset=utf-8').send(body);
       }
     });
