@@ -10,6 +10,7 @@ import { journalWrites } from '../journal/records.js';
 import { opsEvents } from '../ops/events.js';
 import { signDocument } from '../signature/sign.js';
 import type { DocWrite } from '../store/types.js';
+import type { JobOutcome } from './queue-worker.js';
 import { sendSoap, type SendOutcome } from './soap-client.js';
 
 export interface OutboundAttempt {
@@ -24,6 +25,21 @@ export interface OutboundAttempt {
   registrationNumber?: string | null;
   /** Extra documents to write in the same commit as the journal record, given the outcome. */
   docs?: (outcome: SendOutcome) => DocWrite[];
+}
+
+/**
+ * What the queue does with the job after an attempt: done when the partner
+ * accepted, dead when it refused the message as wrong, retried otherwise.
+ * Logs the attempt either way (`what` names the message, e.g. "status").
+ */
+export function settle(ctx: FlowContext, outcome: SendOutcome, what: string, log: Record<string, unknown>): JobOutcome {
+  if (outcome.kind === 'accepted') {
+    ctx.logger.info({ ...log, outcome: outcome.kind }, `${what} delivered`);
+    return { kind: 'done' };
+  }
+  const error = describeOutcome(outcome) ?? 'not delivered';
+  ctx.logger.warn({ ...log, outcome: outcome.kind, error }, `${what} not delivered`);
+  return outcome.kind === 'refused' ? { kind: 'dead', error } : { kind: 'retry', error };
 }
 
 export function describeOutcome(outcome: SendOutcome): string | null {

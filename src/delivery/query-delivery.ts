@@ -8,7 +8,7 @@ import type { FlowContext } from '../flows/context.js';
 import { afterQueryEnded, finishQuery, QUERY_DEADLINES, QUERY_QUEUE, type QueryDelivery, type StoredQuery } from '../flows/queries.js';
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import type { Job, JsonValue } from '../store/types.js';
-import { describeOutcome, sendToPartner } from './outbound-send.js';
+import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startQueryDelivery(ctx: FlowContext): QueueWorker[] {
@@ -78,12 +78,5 @@ async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
       return [{ collection: 'query-deliveries', id: query.id, value: asJson(delivery) }];
     },
   });
-  const log = { queryId: query.id, partner: partner.id, service: service.id, attempt: job.attempts, outcome: outcome.kind };
-  if (outcome.kind === 'accepted') {
-    ctx.logger.info(log, 'query delivered to the agency');
-    return { kind: 'done' };
-  }
-  const error = describeOutcome(outcome) ?? 'not delivered';
-  ctx.logger.warn({ ...log, error }, 'query not delivered');
-  return outcome.kind === 'refused' ? { kind: 'dead', error } : { kind: 'retry', error };
+  return settle(ctx, outcome, 'query', { queryId: query.id, partner: partner.id, service: service.id, attempt: job.attempts });
 }

@@ -4,7 +4,7 @@ import { RESPONSE_QUEUE, type AnsweredRequest, type ResponseDelivery } from '../
 import type { FlowContext } from '../flows/context.js';
 import { sendResponseEnvelope, type ResponseBody } from '../soap/envelope-builder.js';
 import type { Job } from '../store/types.js';
-import { describeOutcome, sendToPartner } from './outbound-send.js';
+import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startResponseDelivery(ctx: FlowContext): QueueWorker {
@@ -43,8 +43,5 @@ async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
       return [{ collection: 'request-deliveries', id: request.id, value: asJson(delivery) }];
     },
   });
-  if (outcome.kind === 'accepted') return { kind: 'done' };
-  const error = describeOutcome(outcome) ?? 'not delivered';
-  ctx.logger.warn({ requestId: request.id, partner: partner.id, attempt: job.attempts, error }, 'answer not delivered');
-  return outcome.kind === 'refused' ? { kind: 'dead', error } : { kind: 'retry', error };
+  return settle(ctx, outcome, 'answer', { requestId: request.id, partner: partner.id, attempt: job.attempts });
 }

@@ -11,7 +11,7 @@ import type { FlowContext } from '../flows/context.js';
 import { ELK_SERVICE, STATUS_QUEUE, type Delivery } from '../flows/status-reporting.js';
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import type { Job } from '../store/types.js';
-import { describeOutcome, sendToPartner } from './outbound-send.js';
+import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startStatusDelivery(ctx: FlowContext): QueueWorker {
@@ -58,12 +58,5 @@ async function deliver(ctx: FlowContext, job: Job): Promise<JobOutcome> {
       return [{ collection: 'deliveries', id: delivery.id, value: asJson(updated) }];
     },
   });
-  const log = { deliveryId: delivery.id, applicationId: delivery.applicationId, messageId: delivery.messageId, attempt: job.attempts, outcome: outcome.kind };
-  if (outcome.kind === 'accepted') {
-    ctx.logger.info(log, 'status delivered to the portal');
-    return { kind: 'done' };
-  }
-  const error = describeOutcome(outcome) ?? 'not delivered';
-  ctx.logger.warn({ ...log, error }, 'status not delivered');
-  return outcome.kind === 'refused' ? { kind: 'dead', error } : { kind: 'retry', error };
+  return settle(ctx, outcome, 'status', { deliveryId: delivery.id, applicationId: delivery.applicationId, messageId: delivery.messageId, attempt: job.attempts });
 }
