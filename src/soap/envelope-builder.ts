@@ -77,3 +77,27 @@ export function sendResponseEnvelope(input: { version: SmevVersion; messageId: s
   );
 }
 
+
+export const SIGNED_CALLER_ID = 'SIGNED_BY_CALLER';
+
+/** GetStatusRequest: the caller's next status message (Timestamp signed). */
+export function getStatusEnvelope(version: SmevVersion, at: Date): string {
+  const t = ns.types(version);
+  const b = ns.basic(version);
+  return (
+    `<soap:Envelope xmlns:soap="${SOAP11_NS}"><soap:Body><t:GetStatusRequest xmlns:t="${t}" xmlns:b="${b}">` +
+    `<b:Timestamp Id="${SIGNED_CALLER_ID}">${at.toISOString()}</b:Timestamp>` +
+    `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature></t:GetStatusRequest></soap:Body></soap:Envelope>`
+  );
+}
+
+/** AckRequest: the caller confirms (or refuses) a message delivered to it. */
+export function ackEnvelope(version: SmevVersion, messageId: string, accepted: boolean): string {
+  const t = ns.types(version);
+  const b = ns.basic(version);
+  return (
+    `<soap:Envelope xmlns:soap="${SOAP11_NS}"><soap:Body><t:AckRequest xmlns:t="${t}" xmlns:b="${b}">` +
+    `<b:AckTargetMessage Id="${SIGNED_CALLER_ID}" accepted="${accepted}">${xmlText(messageId)}</b:AckTargetMessage>` +
+    `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature></t:AckRequest></soap:Body></soap:Envelope>`
+  );
+}

@@ -11,6 +11,7 @@ import type { Store } from '../../store/types.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { applicationSchema, idParams, inboxItemSchema } from './schemas.js';
+import { statusQueue, type StatusEvent } from '../../flows/inbound-other.js';
 
 export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: TokenAuth): void {
   const city = auth.require('city');
@@ -63,7 +64,16 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
       if (!item) throw new HttpError(404, 'NOT_FOUND', `no inbox item ${request.params.id}`);
       const current = item as unknown as InboxItem;
       if (!current.ackedAt) {
-        await store.commit({ docs: [{ collection: 'inbox', id: current.id, value: asJson({ ...current, ackedAt: new Date().toISOString() }) }] });
+        // The sender learns it through GetStatus: its message is now with the city (once per item: the job id).
+        const event: StatusEvent = {
+          originalMessageId: current.messageId,
+          status: current.kind === 'response' ? 'responseIsDelivered' : 'underProcessing',
+          details: current.kind === 'response' ? 'Ответ получен городской системой' : 'Принято в работу городской системой',
+        };
+        await store.commit({
+          docs: [{ collection: 'inbox', id: current.id, value: asJson({ ...current, ackedAt: new Date().toISOString() }) }],
+          jobs: [{ queue: statusQueue(current.partner), id: `ack:${current.id}`, payload: asJson(event) }],
+        });
       }
       return reply.status(204).send();
     },
