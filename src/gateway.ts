@@ -22,6 +22,7 @@ import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
 import { registerSmevEndpoint } from './soap/smev-endpoint.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';
+import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
 import { Readiness } from './ops/readiness.js';
 import { daysUntil, loadGatewayIdentity, type GatewayIdentity } from './pki/gateway-identity.js';
@@ -123,6 +124,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       registerInboxRoutes(a, store, auth);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
+      registerOpsDashboard(a, ctx, auth);
     },
   });
   const stops: Array<() => Promise<void>> = [];

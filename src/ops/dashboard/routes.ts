@@ -1,0 +1,280 @@
+/**
+ * The live ops dashboard: GET /ops (one self-contained page, no data in it)
+ * and the API it calls with the ops token — the event stream, queue depths,
+ * search and one application's trail.
+ *
+ * The stream is text/event-stream read with fetch() (EventSource cannot send
+ * an Authorization header): a snapshot first, then one `message` per
+ * MessageEvent, a `heartbeat` every 15 s. A slow reader does not make the
+ * gateway buffer without bound: past MAX_BUFFERED_BYTES events are dropped
+ * and the reader is told how many (`dropped`).
+ */
+import { createHash } from 'node:crypto';
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { RESPONSE_QUEUE } from '../../flows/city-answers.js';
+import { WEBHOOK_QUEUE, type FlowContext } from '../../flows/context.js';
+import { QUERY_DEADLINES, QUERY_QUEUE } from '../../flows/queries.js';
+import { STATUS_QUEUE } from '../../flows/status-reporting.js';
+import type { TokenAuth } from '../../http/auth.js';
+import { HttpError } from '../../http/errors.js';
+import { idParams } from '../../http/api/schemas.js';
+import { opsEvents } from '../events.js';
+import { DASHBOARD_HTML } from './page.js';
+import { RecentFlow } from './recent.js';
+import { applicationTrail, searchMessages } from './trail.js';
+
+/** The gateway's queues, as the dashboard lists them. */
+export const DASHBOARD_QUEUES = [STATUS_QUEUE, QUERY_QUEUE, QUERY_DEADLINES, RESPONSE_QUEUE, WEBHOOK_QUEUE] as const;
+export const HEARTBEAT_MS = 15_000;
+/** Per connection: past this much unsent output, events are dropped (and counted) instead of queued. */
+export const MAX_BUFFERED_BYTES = 256 * 1024;
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+
+/** Only the page's own inline script and style run; it talks to this origin only. */
+function contentSecurityPolicy(html: string): string {
+  const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => sha256(m[1]!));
+  const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => sha256(m[1]!));
+  return [
+    "default-src 'none'",
+    `script-src ${scripts.join(' ')}`,
+    `style-src ${styles.join(' ')}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+const timeOrNull = { type: ['string', 'null'] } as const;
+
+const queueSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    waiting: { type: 'integer' },
+    pending: { type: 'integer' },
+    due: { type: 'integer' },
+    inflight: { type: 'integer' },
+    done: { type: 'integer' },
+    dead: { type: 'integer' },
+    oldestOpenCreatedAt: timeOrNull,
+    oldestOpenAgeMs: { type: ['integer', 'null'] },
+  },
+  required: ['name', 'waiting', 'pending', 'due', 'inflight', 'done', 'dead', 'oldestOpenCreatedAt', 'oldestOpenAgeMs'],
+} as const;
+
+const matchSchema = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string', enum: ['application', 'inbox', 'status', 'query', 'response', 'journal'] },
+    id: { type: 'string' },
+    applicationId: { type: ['string', 'null'] },
+    registrationNumber: { type: ['string', 'null'] },
+    messageId: { type: ['string', 'null'] },
+    partner: { type: ['string', 'null'] },
+    at: timeOrNull,
+  },
+} as const;
+
+const trailSchema = {
+  type: 'object',
+  properties: {
+    application: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        registrationNumber: { type: 'string' },
+        service: { type: 'string' },
+        serviceTitle: { type: 'string' },
+        partner: { type: 'string' },
+        status: { type: 'string' },
+        receivedAt: { type: 'string' },
+        messageId: { type: 'string' },
+      },
+    },
+    entries: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          at: { type: 'string' },
+          kind: { type: 'string', enum: ['received', 'acknowledged', 'status', 'query', 'answer'] },
+          title: { type: 'string' },
+          partner: { type: ['string', 'null'] },
+          messageId: { type: ['string', 'null'] },
+          state: { type: ['string', 'null'] },
+          delivery: {
+            type: ['object', 'null'],
+            properties: {
+              id: { type: 'string' },
+              state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+              attempts: { type: 'integer' },
+              lastError: { type: ['string', 'null'] },
+              deliveredAt: timeOrNull,
+              ackedAt: timeOrNull,
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, auth: TokenAuth): void {
+  const ops = auth.require('ops');
+  const security = [{ bearer: [] }];
+  const csp = contentSecurityPolicy(DASHBOARD_HTML);
+
+  const recent = new RecentFlow(() => ctx.now().getTime());
+  const stopRecording = opsEvents.subscribe((e) => recent.add(e));
+  const streams = new Set<() => void>();
+  // Open streams would keep close() waiting for ever: end them first.
+  app.addHook('preClose', async () => {
+    for (const end of [...streams]) end();
+  });
+  app.addHook('onClose', async () => stopRecording());
+
+  app.get('/ops', { logLevel: 'warn' }, async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', csp)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .header('x-frame-options', 'DENY')
+      .send(DASHBOARD_HTML),
+  );
+
+  app.get(
+    '/api/v1/ops/events',
+    {
+      preHandler: ops,
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: 'Live message events (text/event-stream): a `snapshot` (partners, queues, 10-second counts of the last five minutes, latest events), then one `message` per exchange, a `heartbeat` every 15 s',
+        security,
+        produces: ['text/event-stream'],
+      },
+    },
+    async (request, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+        'x-content-type-options': 'nosniff',
+      });
+      let dropped = 0;
+      const send = (event: string, data: unknown) => {
+        if (res.writableEnded || res.destroyed) return;
+        if (res.writableLength > MAX_BUFFERED_BYTES) {
+          dropped += 1;
+          return;
+        }
+        if (dropped > 0) {
+          res.write(`event: dropped\ndata: ${JSON.stringify({ count: dropped })}\n\n`);
+          dropped = 0;
+        }
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      send('snapshot', {
+        ...recent.snapshot(),
+        partners: ctx.partners.partners.map((p) => ({ id: p.id, name: p.name, role: p.role })),
+        queues: DASHBOARD_QUEUES,
+        heartbeatMs: HEARTBEAT_MS,
+      });
+      const unsubscribe = opsEvents.subscribe((e) => send('message', e));
+      const heartbeat = setInterval(() => send('heartbeat', { at: ctx.now().toISOString() }), HEARTBEAT_MS);
+      const end = () => {
+        if (!streams.delete(end)) return;
+        clearInterval(heartbeat);
+        unsubscribe();
+        if (!res.writableEnded) res.end();
+      };
+      streams.add(end);
+      request.raw.on('close', end);
+      res.on('close', end);
+      res.on('error', end);
+    },
+  );
+
+  app.get(
+    '/api/v1/ops/queues',
+    {
+      preHandler: ops,
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: "Depth of the gateway's queues: waiting, pending (due now), in flight, done (kept), dead; the oldest open job's age",
+        security,
+        response: { 200: { type: 'object', properties: { at: { type: 'string' }, queues: { type: 'array', items: queueSchema } }, required: ['at', 'queues'] } },
+      },
+    },
+    async () => {
+      const now = ctx.now().getTime();
+      const queues = await Promise.all(
+        DASHBOARD_QUEUES.map(async (name) => {
+          const s = await ctx.store.queue(name).stats();
+          return {
+            name,
+            ...s,
+            oldestOpenCreatedAt: s.oldestOpenCreatedAt === null ? null : new Date(s.oldestOpenCreatedAt).toISOString(),
+            oldestOpenAgeMs: s.oldestOpenCreatedAt === null ? null : Math.max(0, now - s.oldestOpenCreatedAt),
+          };
+        }),
+      );
+      return { at: new Date(now).toISOString(), queues };
+    },
+  );
+
+  app.get<{ Querystring: { q: string } }>(
+    '/api/v1/ops/search',
+    {
+      preHandler: ops,
+      schema: {
+        tags: ['operations'],
+        summary: 'Find an application by registration number, by application id, or by any of its MessageIDs (the request, a status message, a query); or the journal record of a MessageID',
+        security,
+        querystring: {
+          type: 'object',
+          properties: { q: { type: 'string', minLength: 1, maxLength: 200, description: 'a MessageID, an application id or a registration number' } },
+          required: ['q'],
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { q: { type: 'string' }, applicationId: { type: ['string', 'null'] }, matches: { type: 'array', items: matchSchema } },
+            required: ['q', 'applicationId', 'matches'],
+          },
+        },
+      },
+    },
+    async (request) => searchMessages(ctx, request.query.q),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/ops/applications/:id/trail',
+    {
+      preHandler: ops,
+      schema: {
+        tags: ['operations'],
+        summary: "One application's trail in time order: received, each status with its delivery, each query with its answer (no personal data)",
+        security,
+        params: idParams,
+        response: { 200: trailSchema },
+      },
+    },
+    async (request) => {
+      const trail = await applicationTrail(ctx, request.params.id);
+      if (!trail) throw new HttpError(404, 'NOT_FOUND', `no application ${request.params.id}`);
+      return trail;
+    },
+  );
+}

@@ -1,0 +1,188 @@
+/**
+ * The dashboard's look-ups: find an application by its registration number or
+ * by any MessageID that belongs to it (the portal's request, a status message,
+ * a query), and one application's whole trail — received, each status with
+ * its delivery, each query with its answer — in time order.
+ *
+ * Ops see ids, codes, partners and times here; never the applicant or the
+ * content (those are the city's, through the city API).
+ */
+import type { Application, InboxItem, OutboundMessage } from '../../city/model.js';
+import type { FlowContext } from '../../flows/context.js';
+import { idempotencyKey } from '../../flows/inbound-message.js';
+import { applicationQueriesFeed, QUERY_QUEUE, type QueryDelivery, type StoredQuery } from '../../flows/queries.js';
+import { STATUS_QUEUE, type Delivery } from '../../flows/status-reporting.js';
+import { JOURNAL, type JournalRecord } from '../../journal/records.js';
+import type { Store } from '../../store/types.js';
+
+/** How many of the newest inbox items / journal records a search looks through (no index by these keys). */
+export const SEARCH_SCAN_LIMIT = 20_000;
+const PAGE = 500;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface SearchMatch {
+  /** What was found: the application itself, its inbox item, a status message, a query, or a journal record. */
+  kind: 'application' | 'inbox' | 'status' | 'query' | 'response' | 'journal';
+  id: string;
+  applicationId: string | null;
+  registrationNumber: string | null;
+  messageId: string | null;
+  partner: string | null;
+  at: string | null;
+}
+
+export interface SearchResult {
+  q: string;
+  /** The application the first match belongs to, or null. */
+  applicationId: string | null;
+  matches: SearchMatch[];
+}
+
+const getDoc = async <T>(store: Store, collection: string, id: string) => (await store.getDoc(collection, id)) as unknown as T | null;
+
+/** A message id (any of the application's messages), an application id, or a registration number. */
+export async function searchMessages(ctx: FlowContext, raw: string): Promise<SearchResult> {
+  const q = raw.trim();
+  const matches: SearchMatch[] = [];
+  const lower = q.toLowerCase();
+  if (UUID.test(lower)) {
+    const app = await getDoc<Application>(ctx.store, 'applications', lower);
+    if (app) matches.push(appMatch(app));
+    const seen = await ctx.store.getIdempotency(idempotencyKey(lower));
+    const inboxId = seen && seen.result && typeof seen.result === 'object' && !Array.isArray(seen.result) ? seen.result.inboxId : undefined;
+    if (typeof inboxId === 'string') {
+      const item = await getDoc<InboxItem>(ctx.store, 'inbox', inboxId);
+      if (item) matches.push({ kind: 'inbox', id: item.id, applicationId: item.applicationId, registrationNumber: item.registrationNumber, messageId: item.messageId, partner: item.partner, at: item.receivedAt });
+    }
+    const outbound = await getDoc<OutboundMessage>(ctx.store, 'outbound', lower);
+    if (outbound) matches.push(await outboundMatch(ctx.store, outbound));
+    if (matches.length === 0) {
+      const record = await scanBackwards<JournalRecord>(ctx.store, JOURNAL, JOURNAL, (r) => r.messageId === lower);
+      if (record) {
+        matches.push({ kind: 'journal', id: record.id, applicationId: record.applicationId, registrationNumber: record.registrationNumber, messageId: record.messageId, partner: record.partner, at: record.requestInTs ?? record.requestOutTs });
+      }
+    }
+  } else if (q.length > 0) {
+    const wanted = q.toUpperCase();
+    const item = await scanBackwards<InboxItem>(ctx.store, 'inbox', 'inbox', (i) => i.registrationNumber !== null && i.registrationNumber.toUpperCase() === wanted);
+    if (item) matches.push({ kind: 'inbox', id: item.id, applicationId: item.applicationId, registrationNumber: item.registrationNumber, messageId: item.messageId, partner: item.partner, at: item.receivedAt });
+  }
+  return { q, applicationId: matches.find((m) => m.applicationId)?.applicationId ?? null, matches };
+}
+
+function appMatch(app: Application): SearchMatch {
+  return { kind: 'application', id: app.id, applicationId: app.id, registrationNumber: app.registrationNumber, messageId: app.messageId, partner: app.partner, at: app.receivedAt };
+}
+
+async function outboundMatch(store: Store, m: OutboundMessage): Promise<SearchMatch> {
+  const base = { id: m.ref, messageId: m.messageId, partner: m.partner };
+  if (m.kind === 'status') {
+    const d = await getDoc<Delivery>(store, 'deliveries', m.ref);
+    return { ...base, kind: 'status', applicationId: d?.applicationId ?? null, registrationNumber: d?.registrationNumber ?? null, at: d?.createdAt ?? null };
+  }
+  if (m.kind === 'query') {
+    const query = await getDoc<StoredQuery>(store, 'queries', m.ref);
+    return { ...base, kind: 'query', applicationId: query?.applicationId ?? null, registrationNumber: null, at: query?.createdAt ?? null };
+  }
+  return { ...base, kind: 'response', applicationId: null, registrationNumber: null, at: null };
+}
+
+/** The newest document of a feed that matches, looking at no more than SEARCH_SCAN_LIMIT entries. */
+async function scanBackwards<T>(store: Store, feed: string, collection: string, match: (doc: T) => boolean): Promise<T | null> {
+  let before = Number.MAX_SAFE_INTEGER;
+  for (let scanned = 0; scanned < SEARCH_SCAN_LIMIT; ) {
+    const entries = await store.readFeedBackwards(feed, before, PAGE);
+    if (entries.length === 0) return null;
+    for (const e of entries) {
+      const doc = await getDoc<T>(store, collection, e.id);
+      if (doc && match(doc)) return doc;
+    }
+    scanned += entries.length;
+    before = entries[entries.length - 1]!.seq;
+  }
+  return null;
+}
+
+export interface TrailEntry {
+  at: string;
+  kind: 'received' | 'acknowledged' | 'status' | 'query' | 'answer';
+  /** The status code, the query's service, … */
+  title: string;
+  partner: string | null;
+  messageId: string | null;
+  /** For statuses and queries: how sending it goes. */
+  delivery: null | { id: string; state: 'pending' | 'delivered' | 'failed'; attempts: number; lastError: string | null; deliveredAt: string | null; ackedAt: string | null };
+  /** For queries and answers: the query's state (sent, answered, rejected, failed). */
+  state: string | null;
+}
+
+export interface Trail {
+  application: { id: string; registrationNumber: string; service: string; serviceTitle: string; partner: string; status: string; receivedAt: string; messageId: string };
+  entries: TrailEntry[];
+}
+
+export async function applicationTrail(ctx: FlowContext, id: string): Promise<Trail | null> {
+  const app = await getDoc<Application>(ctx.store, 'applications', id);
+  if (!app) return null;
+  const entries: TrailEntry[] = [
+    { at: app.receivedAt, kind: 'received', title: app.serviceTitle, partner: app.partner, messageId: app.messageId, delivery: null, state: null },
+  ];
+  const item = await getDoc<InboxItem>(ctx.store, 'inbox', app.inboxItemId);
+  if (item?.ackedAt) entries.push({ at: item.ackedAt, kind: 'acknowledged', title: 'city', partner: null, messageId: null, delivery: null, state: null });
+
+  const statusQueue = ctx.store.queue(STATUS_QUEUE);
+  for (const h of app.statusHistory) {
+    if (!h.delivery) continue;
+    const d = await getDoc<Delivery>(ctx.store, 'deliveries', h.delivery);
+    const job = await statusQueue.get(h.delivery);
+    const outbound = d ? await getDoc<OutboundMessage>(ctx.store, 'outbound', d.messageId) : null;
+    const state = job ? (job.state === 'done' ? 'delivered' : job.state === 'dead' ? 'failed' : 'pending') : (d?.state ?? 'pending');
+    entries.push({
+      at: h.at,
+      kind: 'status',
+      title: h.status,
+      partner: d?.partner ?? null,
+      messageId: d?.messageId ?? null,
+      delivery: {
+        id: h.delivery,
+        state,
+        attempts: job?.attempts ?? (d?.state === 'pending' ? 0 : 1),
+        lastError: job?.lastError ?? d?.lastError ?? null,
+        deliveredAt: d?.deliveredAt ?? (state === 'delivered' && job ? new Date(job.updatedAt).toISOString() : null),
+        ackedAt: outbound?.ackedAt ?? null,
+      },
+      state: null,
+    });
+  }
+
+  const queryQueue = ctx.store.queue(QUERY_QUEUE);
+  for (const e of await ctx.store.readFeed(applicationQueriesFeed(app.id), 0, 500)) {
+    const q = await getDoc<StoredQuery>(ctx.store, 'queries', e.id);
+    if (!q) continue;
+    const qd = await getDoc<QueryDelivery>(ctx.store, 'query-deliveries', q.id);
+    const job = await queryQueue.get(q.id);
+    entries.push({
+      at: q.createdAt,
+      kind: 'query',
+      title: q.service,
+      partner: q.partner,
+      messageId: q.messageId,
+      delivery: {
+        id: q.id,
+        state: qd?.state ?? (job?.state === 'dead' ? 'failed' : job?.state === 'done' ? 'delivered' : 'pending'),
+        attempts: job?.attempts ?? qd?.attempts ?? 0,
+        lastError: job?.lastError ?? qd?.lastError ?? null,
+        deliveredAt: qd?.deliveredAt ?? null,
+        ackedAt: null,
+      },
+      state: q.state,
+    });
+    if (q.answeredAt) entries.push({ at: q.answeredAt, kind: 'answer', title: q.service, partner: q.partner, messageId: null, delivery: null, state: q.state });
+  }
+  // Stable: entries of the same instant keep the order above (received before its first status).
+  entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  return {
+    application: { id: app.id, registrationNumber: app.registrationNumber, service: app.service, serviceTitle: app.serviceTitle, partner: app.partner, status: app.status, receivedAt: app.receivedAt, messageId: app.messageId },
+    entries,
+  };
+}
