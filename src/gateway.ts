@@ -15,6 +15,7 @@ import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './http/api/inbox-routes.js';
 import { registerStatusRoutes } from './http/api/status-routes.js';
 import { registerQueryRoutes } from './http/api/query-routes.js';
+import { registerMaintenanceRoutes } from './http/api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
 import { startResponseDelivery } from './delivery/response-delivery.js';
 import { Lifecycle } from './city/lifecycle.js';
@@ -25,6 +26,8 @@ import { registerWsdlRoute } from './soap/wsdl-route.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
 import { Readiness } from './ops/readiness.js';
+import { registerMetricsRoute } from './ops/health-routes.js';
+import { createGatewayMetrics, GATEWAY_QUEUES } from './ops/metrics.js';
 import { daysUntil, loadGatewayIdentity, type GatewayIdentity } from './pki/gateway-identity.js';
 import { loadTrustAnchors, type TrustAnchors } from './pki/trust-anchors.js';
 import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
@@ -114,6 +117,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens);
+  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on });
   const app = await buildApp({
     config,
     logger,
@@ -124,10 +128,12 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       registerInboxRoutes(a, store, auth);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
+      registerMetricsRoute(a, metrics);
+      registerMaintenanceRoutes(a, readiness, auth);
       registerOpsDashboard(a, ctx, auth);
     },
   });
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<() => Promise<void>> = [async () => metrics.close()];
   for (const worker of [startStatusDelivery(ctx), ...startQueryDelivery(ctx), startResponseDelivery(ctx)]) stops.push(() => worker.stop());
   if (config.cityWebhookUrl) {
     const webhook = startCityWebhook(ctx, config.cityWebhookUrl);

@@ -6,6 +6,7 @@
  * waits for jobs in hand.
  */
 import type { Logger } from '../log.js';
+import { reportQueueOutcome } from '../ops/queue-outcomes.js';
 import type { Job, Store } from '../store/types.js';
 
 export type JobOutcome = { kind: 'done' } | { kind: 'retry'; error: string; delayMs?: number } | { kind: 'dead'; error: string };
@@ -56,11 +57,13 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     if (outcome.kind === 'done') await queue.ack(job.id, token);
     else if (outcome.kind === 'dead') {
       if (await queue.fail(job.id, token, outcome.error)) {
+        reportQueueOutcome(options.store, options.queue, 'dead');
         options.logger.warn({ queue: options.queue, job: job.id, error: outcome.error }, 'job refused for good: dead');
         await options.onDead?.(job, outcome.error);
       }
     } else {
       const state = await queue.retry(job.id, token, now() + (outcome.delayMs ?? backoffDelay(job.attempts, backoff.baseMs, backoff.capMs)), outcome.error);
+      if (state) reportQueueOutcome(options.store, options.queue, state === 'dead' ? 'dead' : 'retry');
       if (state === 'dead') {
         options.logger.warn({ queue: options.queue, job: job.id, attempts: job.attempts, error: outcome.error }, 'job is dead after its last attempt');
         await options.onDead?.(job, outcome.error);
