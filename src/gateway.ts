@@ -15,6 +15,8 @@ import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './http/api/inbox-routes.js';
 import { registerStatusRoutes } from './http/api/status-routes.js';
 import { registerQueryRoutes } from './http/api/query-routes.js';
+import { registerJournalRoutes } from './http/api/journal-routes.js';
+import { startJournalSealer } from './journal/sealer.js';
 import { registerMaintenanceRoutes } from './http/api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
 import { startResponseDelivery } from './delivery/response-delivery.js';
@@ -128,12 +130,16 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       registerInboxRoutes(a, store, auth);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
+      registerJournalRoutes(a, ctx, auth);
       registerMetricsRoute(a, metrics);
       registerMaintenanceRoutes(a, readiness, auth);
       registerOpsDashboard(a, ctx, auth);
     },
   });
   const stops: Array<() => Promise<void>> = [async () => metrics.close()];
+  // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
+  const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
+  stops.push(() => sealer.stop());
   for (const worker of [startStatusDelivery(ctx), ...startQueryDelivery(ctx), startResponseDelivery(ctx)]) stops.push(() => worker.stop());
   if (config.cityWebhookUrl) {
     const webhook = startCityWebhook(ctx, config.cityWebhookUrl);

@@ -3,6 +3,7 @@
  * `run(args) → exit code`; exit 2 is always a usage error.
  */
 import { certsCommand } from './certs-command.js';
+import { journalCommand } from './journal-command.js';
 import { sendCommand } from './send-command.js';
 import { signCommand } from './sign-command.js';
 import { simulateCommand } from './simulate-command.js';
@@ -20,6 +21,7 @@ const commands: Record<string, Command> = {
   verify: verifyCommand,
   send: sendCommand,
   simulate: simulateCommand,
+  journal: journalCommand,
 };
 
 export function usage(): string {

@@ -52,6 +52,8 @@ export interface Config {
   lifecycleFile: string;
   /** How long the city waits for an agency's answer by default. */
   queryDeadlineHours: number;
+  /** Journal records older than this are removed (0 = kept forever). */
+  journalRetentionDays: number;
   /** Outbound deliveries (statuses to the portal, queries to agencies). */
   delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
   /** The project root: relative file paths in the environment resolve against the working directory. */
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownTimeoutMs: v.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     lifecycleFile: file('LIFECYCLE_FILE', 'config/lifecycle.json')!,
     queryDeadlineHours: v.int('QUERY_DEADLINE_HOURS', 120, 1, 24 * 365),
+    journalRetentionDays: v.int('JOURNAL_RETENTION_DAYS', 365, 0, 36_500),
     delivery: {
       timeoutMs: v.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 300_000),
       maxAttempts: v.int('DELIVERY_MAX_ATTEMPTS', 20, 1, 1_000),

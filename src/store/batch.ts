@@ -22,6 +22,11 @@ export interface PreparedDoc {
   ifAbsent: boolean;
 }
 
+export interface PreparedDelete {
+  collection: string;
+  id: string;
+}
+
 export interface PreparedFeedAppend {
   feed: string;
   id: string;
@@ -30,6 +35,7 @@ export interface PreparedFeedAppend {
 export interface PreparedBatch {
   idempotency: { key: string; recordJson: string } | null;
   docs: PreparedDoc[];
+  deletes: PreparedDelete[];
   feeds: PreparedFeedAppend[];
   jobs: PreparedJob[];
 }
@@ -82,11 +88,16 @@ export function prepareBatch(batch: WriteBatch, now: number, options: StoreOptio
       ifAbsent: doc.ifAbsent === true,
     };
   });
+  const deletes = (batch.deletes ?? []).map((d): PreparedDelete => {
+    assertName(d.collection, 'collection');
+    assertId(d.id, 'document id');
+    return { collection: d.collection, id: d.id };
+  });
   const feeds = (batch.feeds ?? []).map((append): PreparedFeedAppend => {
     assertName(append.feed, 'feed');
     assertId(append.id, 'feed entry id');
     return { feed: append.feed, id: append.id };
   });
   const jobs = (batch.jobs ?? []).map((job) => prepareJob(job, now, options));
-  return { idempotency, docs, feeds, jobs };
+  return { idempotency, docs, deletes, feeds, jobs };
 }

@@ -84,6 +84,7 @@ export class MemoryStore implements Store {
       if (doc.ifAbsent && collection.has(doc.id)) continue;
       collection.set(doc.id, doc.valueJson);
     }
+    for (const d of prepared.deletes) this.docs.get(d.collection)?.delete(d.id);
     const seqs: number[] = [];
     for (const append of prepared.feeds) {
       let feed = this.feeds.get(append.feed);
@@ -144,6 +145,17 @@ export class MemoryStore implements Store {
       if (entry) out.push({ ...entry });
     }
     return out;
+  }
+
+  async trimFeed(feed: string, uptoSeq: number): Promise<number> {
+    this.assertOpen();
+    assertName(feed, 'feed');
+    assertCursor(uptoSeq, 'uptoSeq');
+    const f = this.feeds.get(feed);
+    if (!f) return 0;
+    const count = countWhere(f.entries, (seq) => seq <= uptoSeq);
+    f.entries.splice(0, count);
+    return count;
   }
 
   queue(name: string): Queue {

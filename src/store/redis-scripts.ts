@@ -124,6 +124,7 @@ function script(...parts: string[]): string {
 /**
  * ARGV[3] = 1 when an idempotency record is given, [4] key, [5] record JSON,
  * then a count and 4 values per doc (collection, id, ifAbsent 1/0, JSON), a
+ * count and 2 per doc delete (collection, id; applied after the writes), a
  * count and 2 per feed append (feed, id), a count and 6 per job (queue, id,
  * payload JSON, availableAt, group or '', maxAttempts).
  * Returns {0, existing record JSON} or {1, seq...}.
@@ -148,6 +149,11 @@ for _ = 1, nDocs do
     redis.call('SET', dk, ARGV[i + 3])
   end
   i = i + 4
+end
+local nDeletes = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nDeletes do
+  redis.call('DEL', P .. 'doc:' .. ARGV[i] .. ':' .. ARGV[i + 1])
+  i = i + 2
 end
 local result = {1}
 local nFeeds = tonumber(ARGV[i]); i = i + 1

@@ -171,6 +171,8 @@ export class RedisStore implements Store {
       String(p.docs.length),
     ];
     for (const d of p.docs) args.push(d.collection, d.id, d.ifAbsent ? '1' : '0', d.valueJson);
+    args.push(String(p.deletes.length));
+    for (const d of p.deletes) args.push(d.collection, d.id);
     args.push(String(p.feeds.length));
     for (const f of p.feeds) args.push(f.feed, f.id);
     args.push(String(p.jobs.length));
@@ -236,6 +238,14 @@ export class RedisStore implements Store {
       limit,
     );
     return members.map(decodeFeedMember);
+  }
+
+  async trimFeed(feed: string, uptoSeq: number): Promise<number> {
+    this.assertOpen();
+    assertName(feed, 'feed');
+    assertCursor(uptoSeq, 'uptoSeq');
+    // One command, so atomic; the `:seq` counter is another key and stays.
+    return this.client.zremrangebyscore(`${this.keyPrefix}feed:${feed}`, '-inf', arg(uptoSeq));
   }
 
   queue(name: string): Queue {

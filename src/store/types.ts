@@ -52,6 +52,12 @@ export interface DocWrite {
   ifAbsent?: boolean;
 }
 
+/** Removes a document (absent ids are fine). Deletes apply after the batch's document writes. */
+export interface DocDelete {
+  collection: string;
+  id: string;
+}
+
 export interface FeedAppend {
   /** Feed name, e.g. `inbox` or `journal`. */
   feed: string;
@@ -84,6 +90,8 @@ export interface WriteBatch {
    */
   idempotency?: { key: string; record: IdempotencyRecord };
   docs?: DocWrite[];
+  /** Documents to remove, after `docs` are written (so a write and a delete of one id leave it absent). */
+  deletes?: DocDelete[];
   feeds?: FeedAppend[];
   jobs?: JobInput[];
 }
@@ -209,6 +217,11 @@ export interface Store {
   readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]>;
   /** Entries with seq < before, newest first (for "latest" views). */
   readFeedBackwards(feed: string, before: number, limit: number): Promise<FeedEntry[]>;
+  /**
+   * Removes the entries with seq <= uptoSeq (retention); returns how many.
+   * The feed's sequence goes on where it was: later appends never reuse a seq.
+   */
+  trimFeed(feed: string, uptoSeq: number): Promise<number>;
 
   queue(name: string): Queue;
 }

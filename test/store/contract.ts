@@ -122,6 +122,51 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.getDoc('apps', 'a3')).toEqual({ v: 4 });
       });
 
+      it('deletes documents in a batch, after its writes, atomically with the rest', async () => {
+        await store.commit({
+          docs: [
+            { collection: 'apps', id: 'a1', value: 1 },
+            { collection: 'apps', id: 'a2', value: 2 },
+            { collection: 'other', id: 'a1', value: 3 },
+          ],
+        });
+        const result = await store.commit({
+          docs: [
+            { collection: 'apps', id: 'a3', value: 4 },
+            { collection: 'apps', id: 'a4', value: 5 },
+          ],
+          deletes: [
+            { collection: 'apps', id: 'a1' },
+            { collection: 'apps', id: 'a4' },
+            { collection: 'apps', id: 'never-existed' },
+          ],
+          feeds: [{ feed: 'journal', id: 'x' }],
+        });
+        expect(result).toEqual({ applied: true, seqs: [1] });
+        expect(await store.getDoc('apps', 'a1')).toBeNull();
+        expect(await store.getDoc('apps', 'a2')).toBe(2);
+        expect(await store.getDoc('apps', 'a3')).toBe(4);
+        // Written and deleted in one batch: deleted.
+        expect(await store.getDoc('apps', 'a4')).toBeNull();
+        // Same id in another collection stays.
+        expect(await store.getDoc('other', 'a1')).toBe(3);
+      });
+
+      it('a duplicate (idempotency) batch deletes nothing; a bad delete rejects the whole batch', async () => {
+        await store.commit({ docs: [{ collection: 'apps', id: 'keep', value: 1 }] });
+        const record = { digest: 'd', result: null, createdAt: clock.now() };
+        await store.commit({ idempotency: { key: 'k', record } });
+        const again = await store.commit({ idempotency: { key: 'k', record }, deletes: [{ collection: 'apps', id: 'keep' }] });
+        expect(again.applied).toBe(false);
+        expect(await store.getDoc('apps', 'keep')).toBe(1);
+        await expect(
+          store.commit({ docs: [{ collection: 'apps', id: 'new', value: 1 }], deletes: [{ collection: 'apps', id: 'keep' }, { collection: 'bad:name', id: 'x' }] }),
+        ).rejects.toThrow(/collection/);
+        await expect(store.commit({ deletes: [{ collection: 'apps', id: '' }] })).rejects.toThrow(/document id/);
+        expect(await store.getDoc('apps', 'keep')).toBe(1);
+        expect(await store.getDoc('apps', 'new')).toBeNull();
+      });
+
       it('copies values in and out', async () => {
         const value = { list: [1, 2], inner: { x: 'a' } };
         await store.commit({ docs: [{ collection: 'apps', id: 'c', value }] });
@@ -298,6 +343,35 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.readFeedBackwards('inbox', 2, 10)).toEqual([{ seq: 1, id: 'a' }]);
         expect(await store.readFeedBackwards('inbox', 1, 10)).toEqual([]);
         expect(await store.readFeedBackwards('empty', Number.POSITIVE_INFINITY, 10)).toEqual([]);
+      });
+
+      it('trims entries up to a seq; the sequence goes on without reuse', async () => {
+        for (const id of ['a', 'b', 'c', 'd', 'e']) await store.commit({ feeds: [{ feed: 'journal', id }] });
+        await store.commit({ feeds: [{ feed: 'inbox', id: 'other' }] });
+        expect(await store.trimFeed('journal', 3)).toBe(3);
+        expect(await store.readFeed('journal', 0, 10)).toEqual([
+          { seq: 4, id: 'd' },
+          { seq: 5, id: 'e' },
+        ]);
+        expect(await store.readFeedBackwards('journal', Number.POSITIVE_INFINITY, 10)).toEqual([
+          { seq: 5, id: 'e' },
+          { seq: 4, id: 'd' },
+        ]);
+        // Trimming again, or below what is left, removes nothing; other feeds are untouched.
+        expect(await store.trimFeed('journal', 3)).toBe(0);
+        expect(await store.trimFeed('journal', 0)).toBe(0);
+        expect(await store.trimFeed('empty', 10)).toBe(0);
+        expect(await store.readFeed('inbox', 0, 10)).toEqual([{ seq: 1, id: 'other' }]);
+        expect(await store.commit({ feeds: [{ feed: 'journal', id: 'f' }] })).toEqual({ applied: true, seqs: [6] });
+        // Everything, even past the end.
+        expect(await store.trimFeed('journal', Number.POSITIVE_INFINITY)).toBe(3);
+        expect(await store.readFeed('journal', 0, 10)).toEqual([]);
+        expect(await store.commit({ feeds: [{ feed: 'journal', id: 'g' }] })).toEqual({ applied: true, seqs: [7] });
+      });
+
+      it('rejects a bad feed name or cursor for trimFeed', async () => {
+        await expect(store.trimFeed('a:b', 1)).rejects.toThrow(/feed/);
+        await expect(store.trimFeed('journal', Number.NaN)).rejects.toThrow(/uptoSeq/);
       });
 
       it('keeps repeated appends of one id as separate entries', async () => {

@@ -1,0 +1,233 @@
+/**
+ * The message journal for operations staff (contract §4): records by filter,
+ * newest first, one record with its raw envelopes, and the chain's
+ * verification. Records and envelopes carry personal data: role ops only.
+ */
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import type { FlowContext } from '../../flows/context.js';
+import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../../journal/chain.js';
+import { EVIDENCE, JOURNAL, type JournalRecord } from '../../journal/records.js';
+import { searchJournal, type JournalFilter } from '../../journal/search.js';
+import { verifyJournal } from '../../journal/verify.js';
+import type { JsonValue } from '../../store/types.js';
+import type { TokenAuth } from '../auth.js';
+import { HttpError } from '../errors.js';
+import { idParams } from './schemas.js';
+
+const nullableString = { type: ['string', 'null'] } as const;
+
+const recordSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    seq: { type: 'integer', description: 'position in the journal' },
+    correlationId: { type: 'string' },
+    direction: { type: 'string', enum: ['inbound', 'outbound'] },
+    operation: { type: 'string' },
+    partner: nullableString,
+    service: nullableString,
+    messageId: nullableString,
+    requestInTs: nullableString,
+    requestOutTs: nullableString,
+    responseInTs: nullableString,
+    responseOutTs: nullableString,
+    requestSize: { type: 'integer' },
+    responseSize: { type: 'integer' },
+    succeeded: { type: 'boolean' },
+    faultCode: nullableString,
+    faultString: nullableString,
+    duplicate: { type: 'boolean' },
+    signature: {
+      type: ['object', 'null'],
+      properties: {
+        verdict: { type: 'string' },
+        reason: nullableString,
+        certificateSubject: nullableString,
+        certificateFingerprint: nullableString,
+      },
+    },
+    applicationId: nullableString,
+    registrationNumber: nullableString,
+    evidence: { type: 'object', properties: { request: nullableString, response: nullableString }, description: 'evidence document ids (GET /api/v1/journal/{id} returns the envelopes)' },
+  },
+} as const;
+
+const evidenceSchema = {
+  type: ['object', 'null'],
+  properties: {
+    encoding: { type: 'string', enum: ['utf8', 'base64'], description: 'utf8: the envelope as text; base64: bytes that were not valid UTF-8' },
+    text: { type: 'string' },
+  },
+} as const;
+
+const problemSchema = { type: 'object', properties: { seq: { type: 'integer' }, recordId: nullableString, problem: { type: 'string' } } } as const;
+
+const reportSchema = {
+  type: 'object',
+  properties: {
+    ok: { type: 'boolean' },
+    checked: { type: 'integer' },
+    sealedUpTo: { type: 'integer' },
+    checkpointedUpTo: { type: 'integer' },
+    unsealed: { type: 'integer' },
+    anchor: { type: ['object', 'null'], properties: { seq: { type: 'integer' }, hash: { type: 'string' }, prunedAt: { type: 'string' } } },
+    problems: { type: 'array', items: problemSchema },
+    warnings: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
+interface ListQuery {
+  messageId?: string;
+  applicationId?: string;
+  service?: string;
+  partner?: string;
+  direction?: 'inbound' | 'outbound';
+  outcome?: 'succeeded' | 'failed';
+  from?: string;
+  to?: string;
+  limit?: number;
+  before?: string;
+  after?: string;
+}
+
+const filterString = { type: 'string', minLength: 1, maxLength: 200 } as const;
+
+function parseTime(name: 'from' | 'to', value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  // An ISO 8601 date or date-time; Date.parse alone would accept "1" or "May 5".
+  const t = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(t)) throw new HttpError(400, 'BAD_REQUEST', `invalid request: ${name} is not a date or date-time (ISO 8601, e.g. 2025-03-01 or 2025-03-01T10:00:00Z), got "${value.slice(0, 60)}"`);
+  return t;
+}
+
+export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, auth: TokenAuth): void {
+  const security = [{ bearer: [] }];
+  const ops = auth.require('ops');
+  const { store } = ctx;
+
+  app.get<{ Querystring: ListQuery }>(
+    '/api/v1/journal',
+    {
+      preHandler: ops,
+      schema: {
+        tags: ['operations'],
+        summary: 'The message journal: one record per exchange, newest first (or oldest first with `after`), filtered',
+        description:
+          'Filters are applied while paging: one request reads at most 10,000 records. When it stops there before the page is full, ' +
+          '`scanLimitReached` is true and `next` continues the search. `from`/`to` compare with the time the exchange began (requestInTs inbound, requestOutTs outbound); ' +
+          'records are in about that order, so a scan stops once it is 15 minutes past the `from` (newest first) or `to` (oldest first) bound.',
+        security,
+        querystring: {
+          type: 'object',
+          properties: {
+            messageId: filterString,
+            applicationId: filterString,
+            service: filterString,
+            partner: filterString,
+            direction: { type: 'string', enum: ['inbound', 'outbound'] },
+            outcome: { type: 'string', enum: ['succeeded', 'failed'] },
+            from: { type: 'string', description: 'ISO 8601 date or date-time, inclusive' },
+            to: { type: 'string', description: 'ISO 8601 date or date-time, exclusive' },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            before: { type: 'string', pattern: '^\\d{1,15}$', description: 'cursor (newest first): the `next` of the previous page' },
+            after: { type: 'string', pattern: '^\\d{1,15}$', description: 'cursor (oldest first): records after this seq; `0` = from the oldest' },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: recordSchema },
+              next: { type: ['string', 'null'], description: 'pass as `before` (or `after`, in that mode) for the next page; null: nothing more' },
+              scanned: { type: 'integer' },
+              scanLimitReached: { type: 'boolean' },
+            },
+            required: ['items', 'next'],
+          },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      if (q.before !== undefined && q.after !== undefined) throw new HttpError(400, 'BAD_REQUEST', 'invalid request: before and after cannot be used together');
+      const filter: JournalFilter = {
+        messageId: q.messageId,
+        applicationId: q.applicationId,
+        service: q.service,
+        partner: q.partner,
+        direction: q.direction,
+        outcome: q.outcome,
+        from: parseTime('from', q.from),
+        to: parseTime('to', q.to),
+      };
+      if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to) throw new HttpError(400, 'BAD_REQUEST', 'invalid request: from must be before to');
+      const page = await searchJournal(store, filter, {
+        limit: q.limit ?? 50,
+        before: q.before !== undefined ? Number(q.before) : undefined,
+        after: q.after !== undefined ? Number(q.after) : undefined,
+      });
+      return { items: page.items.map((i) => ({ ...i.record, seq: i.seq })), next: page.next, scanned: page.scanned, scanLimitReached: page.scanLimitReached };
+    },
+  );
+
+  app.get(
+    '/api/v1/journal/verify',
+    {
+      preHandler: ops,
+      schema: {
+        tags: ['operations'],
+        summary: "Verify the journal's hash chain and signed checkpoints (what `npx okno journal verify` does against Redis)",
+        security,
+        response: { 200: reportSchema },
+      },
+    },
+    async () => verifyJournal(store, { gatewayCertificates: [ctx.signer.certificate], trustAnchors: ctx.trustAnchors, now: ctx.now() }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/journal/:id',
+    {
+      preHandler: ops,
+      schema: {
+        tags: ['operations'],
+        summary: 'One journal record with its raw envelopes (as received and sent, byte for byte), its seal and whether it verifies',
+        security,
+        params: idParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              record: recordSchema,
+              evidence: { type: 'object', properties: { request: evidenceSchema, response: evidenceSchema } },
+              seal: {
+                type: ['object', 'null'],
+                description: 'null until the sealer reaches the record (about a second)',
+                properties: { seq: { type: 'integer' }, prevHash: { type: 'string' }, hash: { type: 'string' } },
+              },
+              verified: { type: ['boolean', 'null'], description: "the record's hash matches its seal (null: not sealed yet); the whole chain: GET /api/v1/journal/verify" },
+            },
+            required: ['record', 'evidence', 'seal', 'verified'],
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const record = (await store.getDoc(JOURNAL, id)) as unknown as JournalRecord | null;
+      if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
+      const index = (await store.getDoc(SEAL_INDEX, id)) as { seq: number } | null;
+      const seal = index ? ((await store.getDoc(SEALS, seqId(index.seq))) as unknown as Seal | null) : null;
+      const evidence = async (evidenceId: string | null) => (evidenceId ? ((await store.getDoc(EVIDENCE, evidenceId)) as JsonValue) : null);
+      const verified = seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record as unknown as JsonValue) === seal.hash : null;
+      request.log.info({ journalRecord: id, role: request.role }, 'ops: journal record with evidence read');
+      return {
+        record: { ...record, seq: seal?.seq },
+        evidence: { request: await evidence(record.evidence?.request ?? null), response: await evidence(record.evidence?.response ?? null) },
+        seal: seal ? { seq: seal.seq, prevHash: seal.prevHash, hash: seal.hash } : null,
+        verified,
+      };
+    },
+  );
+}

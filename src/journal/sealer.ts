@@ -1,0 +1,338 @@
+/**
+ * The journal sealer: runs in every gateway process. It walks the `journal`
+ * feed in seq order after the last sealed record and writes one seal per
+ * record (see chain.ts), with `ifAbsent`, so two processes sealing at once
+ * write the same thing and the first one's stays. Every CHECKPOINT_EVERY
+ * seqs, and at least every `checkpointIntervalMs` when there is something
+ * new, it writes a checkpoint signed with the gateway's key.
+ *
+ * Retention (at most every `pruneIntervalMs`): records older than
+ * `retentionDays` are removed — only sealed ones, only a prefix of the chain
+ * that ends at a checkpoint, and only after that prefix verifies (removal
+ * must never erase evidence of tampering). The anchor (the checkpoint at the
+ * new start, with its signature) and the deletions go in one commit, guarded
+ * by an idempotency key per step, so two processes never prune twice from the
+ * same place nor move the anchor backwards; the feed is trimmed after.
+ *
+ * Records are never changed: the sealer only adds seals, checkpoints and the
+ * head hint, and retention only removes.
+ */
+import type { Logger } from '../log.js';
+import type { Signer } from '../signature/signer.js';
+import type { TrustAnchorSet } from '../signature/trust.js';
+import type { DocDelete, DocWrite, JsonValue, Store } from '../store/types.js';
+import {
+  ANCHOR,
+  CHECKPOINTS,
+  CURRENT,
+  HEAD,
+  SEAL_INDEX,
+  SEALS,
+  ZERO_HASH,
+  chainHash,
+  seqId,
+  signChain,
+  type Anchor,
+  type Checkpoint,
+  type Head,
+  type Seal,
+} from './chain.js';
+import { EVIDENCE, JOURNAL, type JournalRecord } from './records.js';
+import { recordTime } from './search.js';
+import { verifyJournal } from './verify.js';
+
+/** A checkpoint at every seq divisible by this (the same seqs in every process). */
+export const CHECKPOINT_EVERY = 100;
+const PAGE = 200;
+/** Records removed per commit. */
+const PRUNE_BATCH = 500;
+const DAY_MS = 86_400_000;
+
+export interface SealerOptions {
+  store: Store;
+  signer: Signer;
+  trustAnchors?: TrustAnchorSet | null;
+  logger?: Logger;
+  /** 0 = keep forever. */
+  retentionDays: number;
+  now?: () => Date;
+  /** How often the feed is polled for new records (default 1000 ms). */
+  pollMs?: number;
+  /** Longest time new seals wait for a checkpoint (default 5000 ms). */
+  checkpointIntervalMs?: number;
+  /** How often retention runs (default 1 hour). */
+  pruneIntervalMs?: number;
+}
+
+export interface SealResult {
+  sealed: number;
+  checkpoints: number;
+  sealedUpTo: number;
+}
+
+export class JournalSealer {
+  private readonly store: Store;
+  private readonly signer: Signer;
+  private readonly now: () => Date;
+  private readonly log: Logger | undefined;
+  /** In memory: the last seal this process wrote or adopted. */
+  private cursor: { seq: number; hash: string } | null = null;
+  private checkpointSeq = 0;
+  private lastCheckpointAt = 0;
+  private lastPruneAt = Number.NEGATIVE_INFINITY;
+  private running: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private failingSince: number | null = null;
+  private lastFailureLog = 0;
+
+  constructor(private readonly options: SealerOptions) {
+    this.store = options.store;
+    this.signer = options.signer;
+    this.now = options.now ?? (() => new Date());
+    this.log = options.logger;
+  }
+
+  /** Starts the background loop (seal, checkpoint, prune). */
+  start(): this {
+    const poll = this.options.pollMs ?? 1000;
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.serialized(() => this.round()).finally(() => {
+        if (!this.stopped) this.schedule(tick, poll);
+      });
+    };
+    this.schedule(tick, 0);
+    return this;
+  }
+
+  private schedule(fn: () => void, ms: number): void {
+    this.timer = setTimeout(fn, ms);
+    // Never the reason a process stays alive: close() stops the sealer properly.
+    this.timer.unref();
+  }
+
+  /** Stops the loop, then seals what is there and writes a final checkpoint (best effort). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running.catch(() => undefined);
+    try {
+      await this.sealNow({ checkpoint: true });
+    } catch (error) {
+      this.log?.warn({ err: error }, 'journal: could not seal on shutdown (the next start does)');
+    }
+  }
+
+  /** One pass: seal everything there is; checkpoint when due (or when `checkpoint` is true and something is unsigned). */
+  sealNow(options: { checkpoint?: boolean } = {}): Promise<SealResult> {
+    return this.serialized(() => this.seal(options.checkpoint === true));
+  }
+
+  /** Retention now (regardless of the interval). Returns how many records were removed. */
+  pruneNow(): Promise<number> {
+    return this.serialized(() => this.prune());
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.running.catch(() => undefined).then(fn);
+    this.running = result;
+    return result;
+  }
+
+  private async round(): Promise<void> {
+    try {
+      await this.seal(false);
+      const interval = this.options.pruneIntervalMs ?? 3_600_000;
+      if (this.options.retentionDays > 0 && this.now().getTime() - this.lastPruneAt >= interval) {
+        this.lastPruneAt = this.now().getTime();
+        await this.prune();
+      }
+      this.failingSince = null;
+    } catch (error) {
+      // The store is down, most likely: the next round tries again. One log line a minute, not one a second.
+      const now = Date.now();
+      if (this.failingSince === null || now - this.lastFailureLog >= 60_000) {
+        this.lastFailureLog = now;
+        this.log?.error({ err: error, failingSince: new Date(this.failingSince ?? now).toISOString() }, 'journal sealer round failed');
+      }
+      this.failingSince ??= now;
+    }
+  }
+
+  private async anchor(): Promise<Anchor | null> {
+    return (await this.store.getDoc(ANCHOR, CURRENT)) as unknown as Anchor | null;
+  }
+
+  /** Where to go on from: this process's cursor, the stored head, or the anchor (whichever is furthest and checks out). */
+  private async resume(): Promise<{ seq: number; hash: string }> {
+    const anchor = await this.anchor();
+    const base = anchor ? { seq: anchor.seq, hash: anchor.hash } : { seq: 0, hash: ZERO_HASH };
+    let from = this.cursor && this.cursor.seq >= base.seq ? this.cursor : base;
+    if (!this.cursor) {
+      const head = (await this.store.getDoc(HEAD, CURRENT)) as unknown as Head | null;
+      if (head && head.seq > from.seq) {
+        const seal = (await this.store.getDoc(SEALS, seqId(head.seq))) as unknown as Seal | null;
+        // The head is a hint: follow it only when the seal it names says the same.
+        if (seal && seal.hash === head.hash) from = { seq: head.seq, hash: head.hash };
+        this.checkpointSeq = Math.max(this.checkpointSeq, head.checkpointSeq ?? 0);
+      }
+    }
+    return from;
+  }
+
+  private async seal(forceCheckpoint: boolean): Promise<SealResult> {
+    let cursor = await this.resume();
+    let sealed = 0;
+    let checkpoints = 0;
+    for (;;) {
+      const entries = await this.store.readFeed(JOURNAL, cursor.seq, PAGE);
+      if (entries.length === 0) break;
+      const loaded = await Promise.all(
+        entries.map(async (e) => ({
+          entry: e,
+          seal: (await this.store.getDoc(SEALS, seqId(e.seq))) as unknown as Seal | null,
+          record: (await this.store.getDoc(JOURNAL, e.id)) as JsonValue,
+        })),
+      );
+      const docs: DocWrite[] = [];
+      let stop = false;
+      for (const { entry, seal, record } of loaded) {
+        if (entry.seq <= cursor.seq) continue; // a repeated seq: verification reports it
+        if (seal) {
+          // Sealed already (by another process, or by us before a restart).
+          if (seal.recordId !== entry.id) this.log?.error({ seq: entry.seq }, 'journal: the existing seal names another record (verification will report it)');
+          cursor = { seq: entry.seq, hash: seal.hash };
+          continue;
+        }
+        if (record === null) {
+          const anchor = await this.anchor();
+          if (anchor && entry.seq <= anchor.seq) {
+            cursor = { seq: anchor.seq, hash: anchor.hash }; // pruned meanwhile by another process
+            stop = true;
+            break;
+          }
+          // Written in one commit with its feed entry, so it was removed: leave the gap for verification to report.
+          this.log?.error({ seq: entry.seq, recordId: entry.id }, 'journal: record missing before it was sealed (removed?); not sealing it');
+          continue;
+        }
+        const hash = chainHash(cursor.hash, entry.seq, record);
+        const value: Seal = { seq: entry.seq, recordId: entry.id, prevHash: cursor.hash, hash };
+        docs.push(
+          { collection: SEALS, id: seqId(entry.seq), value: value as unknown as JsonValue, ifAbsent: true },
+          { collection: SEAL_INDEX, id: entry.id, value: { seq: entry.seq }, ifAbsent: true },
+        );
+        cursor = { seq: entry.seq, hash };
+        sealed += 1;
+        if (entry.seq % CHECKPOINT_EVERY === 0) {
+          docs.push(await this.checkpointDoc(cursor.seq, entry.id, hash));
+          checkpoints += 1;
+        }
+      }
+      if (docs.length > 0) await this.store.commit({ docs });
+      this.cursor = cursor;
+      if (stop || entries.length < PAGE) break;
+    }
+    const due = forceCheckpoint || this.now().getTime() - this.lastCheckpointAt >= (this.options.checkpointIntervalMs ?? 5000);
+    if (cursor.seq > this.checkpointSeq && due) {
+      const seal = (await this.store.getDoc(SEALS, seqId(cursor.seq))) as unknown as Seal | null;
+      if (seal && seal.hash === cursor.hash) {
+        await this.store.commit({ docs: [await this.checkpointDoc(cursor.seq, seal.recordId, cursor.hash)] });
+        checkpoints += 1;
+      }
+    }
+    if (sealed > 0 || checkpoints > 0) {
+      const head: Head = { seq: cursor.seq, hash: cursor.hash, checkpointSeq: this.checkpointSeq };
+      await this.store.commit({ docs: [{ collection: HEAD, id: CURRENT, value: head as unknown as JsonValue }] });
+    }
+    this.cursor = cursor;
+    return { sealed, checkpoints, sealedUpTo: cursor.seq };
+  }
+
+  private async checkpointDoc(seq: number, recordId: string, hash: string): Promise<DocWrite> {
+    const at = this.now();
+    const checkpoint: Checkpoint = { seq, recordId, hash, ...(await signChain(this.signer, seq, hash, at)) };
+    this.checkpointSeq = Math.max(this.checkpointSeq, seq);
+    this.lastCheckpointAt = at.getTime();
+    // Logged too: log shipping keeps a copy of the chain's hashes outside the store.
+    this.log?.info({ journalCheckpoint: { seq, hash } }, 'journal checkpoint');
+    return { collection: CHECKPOINTS, id: seqId(seq), value: checkpoint as unknown as JsonValue, ifAbsent: true };
+  }
+
+  private async prune(): Promise<number> {
+    const days = this.options.retentionDays;
+    if (days <= 0) return 0;
+    const cutoff = this.now().getTime() - days * DAY_MS;
+    let removed = 0;
+    for (let round = 0; round < 100; round++) {
+      const n = await this.pruneStep(cutoff);
+      if (n === 0) break;
+      removed += n;
+    }
+    return removed;
+  }
+
+  /** Removes one batch of old records up to a checkpoint; 0 when there is nothing (more) to remove. */
+  private async pruneStep(cutoff: number): Promise<number> {
+    const anchor = await this.anchor();
+    const from = anchor?.seq ?? 0;
+    const entries = await this.store.readFeed(JOURNAL, from, PRUNE_BATCH);
+    // The prefix of old, sealed records; cut back to the last checkpoint in it.
+    const chosen: Array<{ seq: number; id: string; record: JournalRecord | null }> = [];
+    let end: Checkpoint | null = null;
+    for (const entry of entries) {
+      const record = (await this.store.getDoc(JOURNAL, entry.id)) as unknown as JournalRecord | null;
+      const t = record ? recordTime(record) : null;
+      if (t === null || t >= cutoff) break;
+      const checkpoint = (await this.store.getDoc(CHECKPOINTS, seqId(entry.seq))) as unknown as Checkpoint | null;
+      chosen.push({ seq: entry.seq, id: entry.id, record });
+      if (checkpoint) end = checkpoint;
+    }
+    if (!end) return 0;
+    const upTo = end.seq;
+    const batch = chosen.filter((c) => c.seq <= upTo);
+    const report = await verifyJournal(this.store, {
+      gatewayCertificates: [this.signer.certificate],
+      trustAnchors: this.options.trustAnchors ?? null,
+      upTo,
+      now: this.now(),
+      maxProblems: 10,
+    });
+    if (!report.ok || report.checkpointedUpTo < upTo) {
+      this.log?.error({ upTo, problems: report.problems }, 'journal retention: not removing old records, the chain up to them does not verify (run `okno journal verify`)');
+      return 0;
+    }
+    const deletes: DocDelete[] = [];
+    for (const c of batch) {
+      deletes.push({ collection: JOURNAL, id: c.id }, { collection: SEALS, id: seqId(c.seq) }, { collection: CHECKPOINTS, id: seqId(c.seq) }, { collection: SEAL_INDEX, id: c.id });
+      if (c.record?.evidence?.request) deletes.push({ collection: EVIDENCE, id: c.record.evidence.request });
+      if (c.record?.evidence?.response) deletes.push({ collection: EVIDENCE, id: c.record.evidence.response });
+    }
+    const at = this.now();
+    const next: Anchor = {
+      seq: end.seq,
+      hash: end.hash,
+      recordId: end.recordId,
+      prunedAt: at.toISOString(),
+      signedAt: end.signedAt,
+      signature: end.signature,
+      algorithm: end.algorithm,
+      certificate: end.certificate,
+    };
+    const result = await this.store.commit({
+      // One step from one anchor, once: a second process (or a stale one) gets applied: false.
+      idempotency: { key: `okno-journal-prune:${seqId(from)}`, record: { digest: seqId(end.seq), result: null, createdAt: at.getTime() } },
+      docs: [{ collection: ANCHOR, id: CURRENT, value: next as unknown as JsonValue }],
+      deletes,
+    });
+    if (!result.applied) return 0;
+    await this.store.trimFeed(JOURNAL, end.seq);
+    if (this.cursor && this.cursor.seq < end.seq) this.cursor = { seq: end.seq, hash: end.hash };
+    this.log?.info({ journalAnchor: { seq: end.seq, hash: end.hash }, removed: batch.length }, 'journal retention: old records removed');
+    return batch.length;
+  }
+}
+
+export function startJournalSealer(options: SealerOptions): JournalSealer {
+  return new JournalSealer(options).start();
+}

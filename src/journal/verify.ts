@@ -1,0 +1,196 @@
+/**
+ * Verification of the journal's hash chain (`npx okno journal verify`,
+ * `GET /api/v1/journal/verify`). Reads the `journal` feed from the retention
+ * anchor on and checks, per record:
+ *
+ * - seqs are consecutive (a gap is a removed record; a repeated seq an
+ *   inserted one);
+ * - the record exists and has its seal, the seal names this record and seq,
+ *   links to the previous seal (prevHash), and its hash is the record's
+ *   (a changed record);
+ * - every checkpoint's signature is the gateway's and its hash is the seal's
+ *   hash at that seq (history changed and then re-sealed is caught at the
+ *   next checkpoint: only the gateway's key can sign one).
+ *
+ * Records after the last seal are `unsealed` (the sealer has not reached
+ * them yet): counted, not a problem. A record without a seal followed by
+ * sealed ones is a problem.
+ */
+import type { FeedEntry, Store } from '../store/types.js';
+import { ANCHOR, CHECKPOINTS, CURRENT, HEAD, SEALS, ZERO_HASH, chainHash, checkChainSignature, seqId, type Anchor, type ChainTrust, type Checkpoint, type Head, type Seal } from './chain.js';
+import { JOURNAL, type JournalRecord } from './records.js';
+import { recordTime } from './search.js';
+
+export interface JournalProblem {
+  seq: number;
+  recordId: string | null;
+  problem: string;
+}
+
+export interface JournalReport {
+  /** True when no problem was found. */
+  ok: boolean;
+  /** Feed entries examined. */
+  checked: number;
+  /** Last seq with a seal (the anchor's seq when none since). */
+  sealedUpTo: number;
+  /** Last seq covered by a valid checkpoint. */
+  checkpointedUpTo: number;
+  /** Records after the last seal (not sealed yet). */
+  unsealed: number;
+  /** Where verification started: the retention anchor, or null (from seq 1). */
+  anchor: { seq: number; hash: string; prunedAt: string } | null;
+  problems: JournalProblem[];
+  /** Not proof of tampering, but worth a look (e.g. records left unsealed for long). */
+  warnings: string[];
+}
+
+export interface VerifyOptions extends ChainTrust {
+  /** Stop after this seq (the pruner checks only what it is about to remove). */
+  upTo?: number;
+  /** Records unsealed for longer than this are a warning (default 10 minutes). */
+  staleUnsealedMs?: number;
+  now?: Date;
+  /** Feed entries read per page (default 500). */
+  pageSize?: number;
+  /** Stop collecting problems after this many (default 1000); `ok` stays false. */
+  maxProblems?: number;
+}
+
+type Loaded = { entry: FeedEntry; record: JournalRecord | null; seal: Seal | null; checkpoint: Checkpoint | null };
+
+export async function verifyJournal(store: Store, options: VerifyOptions): Promise<JournalReport> {
+  const pageSize = options.pageSize ?? 500;
+  const maxProblems = options.maxProblems ?? 1000;
+  const upTo = options.upTo ?? Number.POSITIVE_INFINITY;
+  const now = options.now ?? new Date();
+  const staleMs = options.staleUnsealedMs ?? 10 * 60_000;
+  const certCache = new Map<string, string | null>();
+  const problems: JournalProblem[] = [];
+  const warnings: string[] = [];
+  let truncated = false;
+  const report = (seq: number, recordId: string | null, problem: string) => {
+    if (problems.length < maxProblems) problems.push({ seq, recordId, problem });
+    else truncated = true;
+  };
+
+  const anchor = (await store.getDoc(ANCHOR, CURRENT)) as unknown as Anchor | null;
+  let prevSealHash = ZERO_HASH;
+  let lastSeq = 0;
+  if (anchor) {
+    const why = checkChainSignature(anchor, anchor.seq, anchor.hash, options, certCache);
+    if (why) report(anchor.seq, anchor.recordId ?? null, `retention anchor: ${why}`);
+    prevSealHash = anchor.hash;
+    lastSeq = anchor.seq;
+  }
+  const start = lastSeq;
+  let checked = 0;
+  let sealedUpTo = start;
+  let checkpointedUpTo = start;
+  let lastGoodCheckpoint = start;
+  let afterGap = false;
+  /** Records with no seal since the last sealed one: a problem once a later seal appears. */
+  let unsealed: Loaded[] = [];
+
+  // Checkpoint before seal: the sealer writes both in one commit, so a checkpoint read means the seal is there.
+  const load = async (entry: FeedEntry, record?: JournalRecord | null): Promise<Loaded> => {
+    const checkpoint = (await store.getDoc(CHECKPOINTS, seqId(entry.seq))) as unknown as Checkpoint | null;
+    const seal = (await store.getDoc(SEALS, seqId(entry.seq))) as unknown as Seal | null;
+    return { entry, checkpoint, seal, record: record !== undefined ? record : ((await store.getDoc(JOURNAL, entry.id)) as unknown as JournalRecord | null) };
+  };
+
+  const sealed = ({ entry, record, seal, checkpoint }: Loaded & { seal: Seal }) => {
+    const { seq, id } = entry;
+    if (seal.seq !== seq || seal.recordId !== id) {
+      report(seq, id, `the seal at seq ${seq} is for record ${String(seal.recordId)} at seq ${String(seal.seq)} (record replaced or inserted)`);
+    }
+    if (seal.prevHash !== prevSealHash && !afterGap) {
+      report(seq, id, 'the chain is broken: the seal does not link to the previous one (a record before it was removed or inserted, or seals were rewritten)');
+    }
+    afterGap = false;
+    if (record && chainHash(seal.prevHash, seq, record as never) !== seal.hash) {
+      report(seq, id, 'the record was changed after it was sealed (hash mismatch)');
+    }
+    prevSealHash = seal.hash;
+    sealedUpTo = seq;
+    if (checkpoint) {
+      const why = checkChainSignature(checkpoint, checkpoint.seq, checkpoint.hash, options, certCache);
+      if (why) report(seq, id, `checkpoint: ${why}`);
+      else if (checkpoint.seq !== seq) report(seq, id, `the checkpoint stored at seq ${seq} is for seq ${checkpoint.seq}`);
+      else if (checkpoint.hash !== seal.hash) {
+        report(seq, id, `the signed checkpoint does not match the chain: records ${lastGoodCheckpoint + 1}–${seq} were changed or removed and the chain re-sealed`);
+      } else {
+        checkpointedUpTo = seq;
+      }
+      lastGoodCheckpoint = seq;
+    }
+  };
+
+  for (let cursor = start; ; ) {
+    const entries = await store.readFeed(JOURNAL, cursor, pageSize);
+    if (entries.length === 0) break;
+    cursor = entries[entries.length - 1]!.seq;
+    const inRange = entries.filter((e) => e.seq <= upTo);
+    const page = await Promise.all(inRange.map((e) => load(e)));
+    for (const item of page) {
+      const { seq, id } = item.entry;
+      if (seq <= lastSeq) {
+        report(seq, id, seq === lastSeq ? `a second feed entry with seq ${seq} (an inserted record)` : 'feed entry out of order');
+        continue;
+      }
+      checked += 1;
+      if (seq > lastSeq + 1) {
+        report(lastSeq + 1, null, seq === lastSeq + 2 ? `record ${lastSeq + 1} is missing from the journal (removed)` : `records ${lastSeq + 1}–${seq - 1} are missing from the journal (removed)`);
+        afterGap = true;
+      }
+      lastSeq = seq;
+      if (!item.record) report(seq, id, 'the record is missing (its feed entry points to nothing: removed)');
+      if (!item.seal) {
+        if (item.checkpoint) report(seq, id, 'a checkpoint exists but the seal is missing (removed)');
+        unsealed.push(item);
+        continue;
+      }
+      // Earlier records read as unsealed: sealed since (the sealer runs while we read), or seal removed?
+      for (const u of unsealed) {
+        const again = await load(u.entry, u.record);
+        if (again.seal) {
+          sealed({ ...again, seal: again.seal });
+          continue;
+        }
+        report(u.entry.seq, u.entry.id, 'not sealed although later records are (its seal was removed)');
+        // Go on with the hash the seal should have had: the next seal must link to it (which also checks this record).
+        if (u.record) prevSealHash = chainHash(prevSealHash, u.entry.seq, u.record as never);
+        else afterGap = true;
+      }
+      unsealed = [];
+      sealed({ ...item, seal: item.seal });
+    }
+    if (inRange.length < entries.length) break;
+  }
+
+  // The feed ends: are there signs that records were removed from its end?
+  // (Unless it grew while we read: then the seals and head beyond are the new records'.)
+  if (upTo === Number.POSITIVE_INFINITY && (await store.readFeed(JOURNAL, lastSeq, 1)).length === 0) {
+    const head = (await store.getDoc(HEAD, CURRENT)) as unknown as Head | null;
+    if (head && head.seq > lastSeq) report(lastSeq + 1, null, `the journal ends at seq ${lastSeq}, but it was sealed up to seq ${head.seq} (records removed from the end)`);
+    const next = (await store.getDoc(SEALS, seqId(lastSeq + 1))) as unknown as Seal | null;
+    if (next) report(lastSeq + 1, next.recordId ?? null, `a seal exists for seq ${lastSeq + 1} but the record's feed entry does not (removed)`);
+  }
+  const staleBefore = now.getTime() - staleMs;
+  const stale = unsealed.filter((u) => { const t = u.record ? recordTime(u.record) : null; return t !== null && t < staleBefore; });
+  if (stale.length > 0) {
+    warnings.push(`${stale.length} record(s) from seq ${stale[0]!.entry.seq} have been unsealed for more than ${Math.round(staleMs / 60_000)} min: is a gateway (its sealer) running?`);
+  }
+  if (sealedUpTo > checkpointedUpTo) warnings.push(`records ${checkpointedUpTo + 1}–${sealedUpTo} are sealed but not yet covered by a signed checkpoint`);
+  if (truncated) warnings.push(`more than ${maxProblems} problems; only the first ${maxProblems} are listed`);
+  return {
+    ok: problems.length === 0,
+    checked,
+    sealedUpTo,
+    checkpointedUpTo,
+    unsealed: unsealed.length,
+    anchor: anchor ? { seq: anchor.seq, hash: anchor.hash, prunedAt: anchor.prunedAt } : null,
+    problems,
+    warnings,
+  };
+}
