@@ -190,6 +190,16 @@ describe('city API', () => {
       expect((await readInbox(gw.url)).items.find((i) => i.id === item.id)!.ackedAt).toBe(acked.ackedAt);
     });
 
+    it('ten acks of one item at the same moment: all 204, ackedAt written once', async () => {
+      const messageId = await submitApplication(gw);
+      const item = (await readInbox(gw.url)).items.find((i) => i.messageId === messageId)!;
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${gw.url}/api/v1/inbox/${item.id}/ack`, { method: 'POST', headers: CITY })));
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(204));
+      const ackedAt = (await readInbox(gw.url)).items.find((i) => i.id === item.id)!.ackedAt;
+      const record = await gw.gateway.store.getIdempotency(`inbox-ack:${item.id}`);
+      expect(record!.digest).toBe(ackedAt);
+    });
+
     it('acking one item leaves the others unacked and keeps the order', async () => {
       const a = await submitApplication(gw);
       const b = await submitApplication(gw);

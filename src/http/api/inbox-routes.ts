@@ -70,8 +70,11 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
           status: current.kind === 'response' ? 'responseIsDelivered' : 'underProcessing',
           details: current.kind === 'response' ? 'Ответ получен городской системой' : 'Принято в работу городской системой',
         };
+        // Guarded: of two acks at the same moment only the first writes, so ackedAt is set once.
+        const ackedAt = new Date().toISOString();
         await store.commit({
-          docs: [{ collection: 'inbox', id: current.id, value: asJson({ ...current, ackedAt: new Date().toISOString() }) }],
+          idempotency: { key: `inbox-ack:${current.id}`, record: { digest: ackedAt, result: null, createdAt: Date.parse(ackedAt) } },
+          docs: [{ collection: 'inbox', id: current.id, value: asJson({ ...current, ackedAt }) }],
           jobs: [{ queue: statusQueue(current.partner), id: `ack:${current.id}`, payload: asJson(event) }],
         });
       }
