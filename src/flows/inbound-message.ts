@@ -229,6 +229,8 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
       inboxItemId: inboxId,
     };
     docs.push({ collection: 'applications', id: applicationId, value: asJson(application) });
+    // Index: ops find an application by its registration number in one lookup.
+    docs.push({ collection: 'registration-numbers', id: registrationNumber, value: { applicationId, inboxItemId: inboxId } });
   } else {
     requestId = randomUUID();
     const request: IncomingRequest = { id: requestId, service: service.id, partner: partner.id, messageId, receivedAt, state: 'received', inboxItemId: inboxId };

@@ -80,6 +80,8 @@ describe('POST /ws/smev3 with the embedded store', () => {
         const app = (await (await fetch(`${gw.url}/api/v1/applications/${item.applicationId}`, { headers: CITY })).json()) as Application;
         expect(app).toMatchObject({ registrationNumber: item.registrationNumber, service, status: 'received', content: example });
         expect(app.statusHistory[0]).toMatchObject({ status: 'received' });
+        // Indexed by registration number, written in the same commit.
+        expect(await gw.gateway.store.getDoc('registration-numbers', item.registrationNumber!)).toEqual({ applicationId: item.applicationId, inboxItemId: item.id });
       }
     });
   }

@@ -64,6 +64,10 @@ export async function searchMessages(ctx: FlowContext, raw: string): Promise<Sea
     }
   } else if (q.length > 0) {
     const wanted = q.toUpperCase();
+    const indexed = await getDoc<{ applicationId: string }>(ctx.store, 'registration-numbers', wanted);
+    const app = indexed ? await getDoc<Application>(ctx.store, 'applications', indexed.applicationId) : null;
+    if (app) return { q, applicationId: app.id, matches: [appMatch(app)] };
+    // Applications registered before the index existed: look back through the inbox.
     const item = await scanBackwards<InboxItem>(ctx.store, 'inbox', 'inbox', (i) => i.registrationNumber !== null && i.registrationNumber.toUpperCase() === wanted);
     if (item) matches.push({ kind: 'inbox', id: item.id, applicationId: item.applicationId, registrationNumber: item.registrationNumber, messageId: item.messageId, partner: item.partner, at: item.receivedAt });
   }
