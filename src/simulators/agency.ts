@@ -66,7 +66,8 @@
  * Library code: it never prints. The CLI subscribes to the hooks.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SimulatorServer } from './simulator-server.js';
 import path from 'node:path';
 import type { ContentDefinition, ServiceCatalogue, ServiceDefinition } from '../catalogue/types.js';
 import { signDocument, type SignatureProfile } from '../signature/sign.js';
@@ -85,7 +86,6 @@ import {
   childText,
   faultAnswer,
   guessVersion,
-  listen,
   MAX_BODY_BYTES,
   parseEnvelope,
   primaryContent,
@@ -93,7 +93,6 @@ import {
   readMessageId,
   routeCheck,
   SMEV_PATH,
-  stopListening,
   UUID_V1,
   verifyEnvelope,
   XML,
@@ -244,8 +243,7 @@ interface Accepted {
   afterReply?: () => void;
 }
 
-export class AgencySimulator {
-  private readonly server: Server;
+export class AgencySimulator extends SimulatorServer {
   private readonly services: Map<string, { def: ServiceDefinition; fixtures: Fixture[] }>;
   private readonly modes = new Map<string, AgencyMode>();
   private readonly responders = new Map<string, Responder>();
@@ -258,46 +256,27 @@ export class AgencySimulator {
   /** The agency's own queries by MessageID, and whether a final answer came. */
   private readonly ownQueries = new Map<string, { service: string; final: boolean }>();
   private readonly waiters = new Set<Waiter>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
   private readonly aborter = new AbortController();
   private gatewayEndpoint: string | null = null;
-  private down = false;
-  private closed = false;
   private faultCount = 0;
   private duplicateCount = 0;
   private cityDuplicateCount = 0;
 
   private constructor(
     private readonly options: AgencySimulatorOptions,
-    private readonly host: string,
-    private boundPort: number,
+    host: string,
+    port: number,
   ) {
+    super(host, port);
     this.services = loadServices(options.catalogue, options.services);
     if (options.gatewayUrl !== undefined) this.setGatewayUrl(options.gatewayUrl);
-    // handle() answers every error itself; a throw past it would be ours, so the socket is cut rather than the process.
-    this.server = createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
-    // Keep-alive sockets would outlive setDown(true) and keep answering; each request gets its own.
-    this.server.keepAliveTimeout = 1;
   }
 
   static async start(options: AgencySimulatorOptions): Promise<AgencySimulator> {
     const sim = new AgencySimulator(options, options.host ?? '127.0.0.1', options.port ?? 0);
     await sim.listen();
     return sim;
-  }
-
-  /** Base URL, e.g. http://127.0.0.1:8092; the endpoint is `${url}/ws/smev3`. */
-  get url(): string {
-    return `http://${this.host}:${this.boundPort}`;
-  }
-
-  get endpoint(): string {
-    return `${this.url}${SMEV_PATH}`;
-  }
-
-  get port(): number {
-    return this.boundPort;
   }
 
   /** The gateway's endpoint the agency POSTs to, or null before setGatewayUrl. */
@@ -370,13 +349,6 @@ export class AgencySimulator {
   }
 
   /** Down: the listening socket is closed (connections refused) and open ones cut; up: listening again on the same port. Scheduled answers still go out. */
-  async setDown(down: boolean): Promise<void> {
-    if (this.closed || down === this.down) return;
-    this.down = down;
-    if (down) await stopListening(this.server);
-    else await this.listen();
-  }
-
   queries(): ReceivedQuery[] {
     return [...this.queryRecords];
   }
@@ -459,12 +431,7 @@ export class AgencySimulator {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    this.aborter.abort();
-    if (!this.down) await stopListening(this.server);
+    if (!(await this.shutdown(() => this.aborter.abort()))) return;
     await Promise.allSettled([...this.running]);
   }
 
@@ -478,11 +445,7 @@ export class AgencySimulator {
     return this.options.now?.() ?? new Date();
   }
 
-  private async listen(): Promise<void> {
-    this.boundPort = await listen(this.server, this.boundPort, this.host);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let answer: Answer;
     let afterReply: (() => void) | undefined;
     try {

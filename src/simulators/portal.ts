@@ -15,7 +15,8 @@
  *
  * Library code: it never prints. The CLI subscribes to the hooks.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SimulatorServer } from './simulator-server.js';
 import type { ServiceCatalogue } from '../catalogue/types.js';
 import type { Signer } from '../signature/signer.js';
 import type { TrustAnchorSet } from '../signature/trust.js';
@@ -26,15 +27,12 @@ import {
   checkSoapAction,
   faultAnswer,
   guessVersion,
-  listen,
   MAX_BODY_BYTES,
   parseEnvelope,
   primaryContent,
   readBody,
   readMessageId,
   routeCheck,
-  SMEV_PATH,
-  stopListening,
   verifyEnvelope,
   XML,
   type Answer,
@@ -107,16 +105,12 @@ interface Seen {
 
 type Waiter = () => void;
 
-export class PortalSimulator {
-  private readonly server: Server;
+export class PortalSimulator extends SimulatorServer {
   private readonly records: ReceivedStatus[] = [];
   private readonly seen = new Map<string, Seen>();
   private readonly script: ScriptedAnswer[] = [];
   private readonly waiters = new Set<Waiter>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private delayMs = 0;
-  private down = false;
-  private closed = false;
   private faultCount = 0;
   private duplicateCount = 0;
   private attemptCount = 0;
@@ -124,32 +118,16 @@ export class PortalSimulator {
 
   private constructor(
     private readonly options: PortalSimulatorOptions,
-    private readonly host: string,
-    private boundPort: number,
+    host: string,
+    port: number,
   ) {
-    // handle() answers every error itself; a throw past it would be ours, so the socket is cut rather than the process.
-    this.server = createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
-    // Keep-alive sockets would outlive setDown(true) and keep answering; each request gets its own.
-    this.server.keepAliveTimeout = 1;
+    super(host, port);
   }
 
   static async start(options: PortalSimulatorOptions): Promise<PortalSimulator> {
     const sim = new PortalSimulator(options, options.host ?? '127.0.0.1', options.port ?? 0);
     await sim.listen();
     return sim;
-  }
-
-  /** Base URL, e.g. http://127.0.0.1:8091; the endpoint is `${url}/ws/smev3`. */
-  get url(): string {
-    return `http://${this.host}:${this.boundPort}`;
-  }
-
-  get endpoint(): string {
-    return `${this.url}${SMEV_PATH}`;
-  }
-
-  get port(): number {
-    return this.boundPort;
   }
 
   /** Retries of accepted messages answered with their first reply (not recorded again). */
@@ -204,14 +182,6 @@ export class PortalSimulator {
     });
   }
 
-  /** Down: the listening socket is closed (connections refused) and open ones cut; up: listening again on the same port. */
-  async setDown(down: boolean): Promise<void> {
-    if (this.closed || down === this.down) return;
-    this.down = down;
-    if (down) await this.stopListening();
-    else await this.listen();
-  }
-
   /** Every answer from now on comes this much later (the message itself is accepted at once, as a portal that answers late). */
   setDelay(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('setDelay: ms must be a non-negative number');
@@ -236,24 +206,12 @@ export class PortalSimulator {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    if (!this.down) await this.stopListening();
+    await this.shutdown();
   }
 
   // ---------------------------------------------------------------- server
 
-  private async listen(): Promise<void> {
-    this.boundPort = await listen(this.server, this.boundPort, this.host);
-  }
-
-  private stopListening(): Promise<void> {
-    return stopListening(this.server);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.inFlightCount++;
     this.notify();
     try {
