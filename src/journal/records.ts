@@ -5,6 +5,7 @@
  * (an accepted message cannot exist without its record, nor the reverse).
  */
 import { randomUUID } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import type { DocWrite, FeedAppend, JsonValue } from '../store/types.js';
 
 export const JOURNAL = 'journal';
@@ -65,6 +66,6 @@ export function journalWrites(input: JournalInput, request: Buffer | string | nu
 /** UTF-8 text as is; anything else (a hostile body) as base64, so evidence is byte-exact. */
 function evidenceValue(raw: Buffer | string): JsonValue {
   if (typeof raw === 'string') return { encoding: 'utf8', text: raw };
-  const text = raw.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(raw) ? { encoding: 'utf8', text } : { encoding: 'base64', text: raw.toString('base64') };
+  // isUtf8 checks the bytes in native code: no decode-and-re-encode round trip to compare.
+  return isUtf8(raw) ? { encoding: 'utf8', text: raw.toString('utf8') } : { encoding: 'base64', text: raw.toString('base64') };
 }

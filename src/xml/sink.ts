@@ -14,24 +14,32 @@ export interface ChunkConsumer {
 const CHUNK = 64 * 1024;
 
 export class ChunkedSink implements TextSink {
-  private parts: string[] = [];
-  private length = 0;
+  // One growing string: V8 concatenates into a rope, flattened once per chunk
+  // by Buffer.from — cheaper than an array of parts and a join.
+  private text = '';
 
   constructor(private readonly consumer: ChunkConsumer) {}
 
-  push(...parts: string[]): void {
-    for (const p of parts) {
-      this.parts.push(p);
-      this.length += p.length;
+  push(a: string, b?: string, c?: string, d?: string, ...more: string[]): void {
+    let text = this.text + a;
+    if (b !== undefined) {
+      text += b;
+      if (c !== undefined) {
+        text += c;
+        if (d !== undefined) {
+          text += d;
+          for (const p of more) text += p;
+        }
+      }
     }
-    if (this.length >= CHUNK) this.flush();
+    this.text = text;
+    if (text.length >= CHUNK) this.flush();
   }
 
   /** Hands everything pushed so far to the consumer. */
   flush(): void {
-    if (this.length === 0) return;
-    this.consumer.update(Buffer.from(this.parts.join(''), 'utf8'));
-    this.parts = [];
-    this.length = 0;
+    if (this.text.length === 0) return;
+    this.consumer.update(Buffer.from(this.text, 'utf8'));
+    this.text = '';
   }
 }
