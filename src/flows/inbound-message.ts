@@ -24,6 +24,7 @@ import type { DocWrite, FeedAppend, IdempotencyRecord, JobInput, JsonValue } fro
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
+import { checkMessageIdFresh } from './freshness.js';
 
 /** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
 const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -183,6 +184,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   const { parts, partner } = input;
   const signed = input.verification.caller.signedElement!;
   const messageId = readMessageId(signed);
+  checkMessageIdFresh(messageId, input.receivedAt, ctx.config.messageMaxAgeHours);
   const content = primaryContent(signed);
   // Translate only what the signature covers.
   if (!isInside(content, signed)) throw new SmevFault('SMEVFailure', 'content outside the signed element');
