@@ -13,6 +13,7 @@ import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 import { checkMessageIdFresh, checkTimestampFresh } from './freshness.js';
+import { checkSignedStructure } from '../soap/signed-structure.js';
 import { afterQueryEnded, finishQuery, QUERY_BY_REPLY_TO, queryStatusFeed, type StoredQuery } from './queries.js';
 import {
   idempotencyKey,
@@ -40,6 +41,7 @@ const text = (el: XmlElement | undefined) => (el ? textContent(el).trim() : '');
 export async function acceptSendResponse(ctx: FlowContext, input: InboundInput): Promise<InboundResult> {
   const signed = input.verification.caller.signedElement!;
   const messageId = readMessageId(signed);
+  checkSignedStructure(signed, 'response');
   checkMessageIdFresh(messageId, input.receivedAt, ctx.config.messageMaxAgeHours);
   const to = text(child(signed, 'To'));
   const link = to ? await ctx.store.getDoc<{ queryId: string }>(QUERY_BY_REPLY_TO, to) : null;
