@@ -226,3 +226,49 @@ describe('hostile SOAP corpus through HTTP (real Redis)', () => {
     expect(res.body).toContain('<t:Status>requestIsQueued</t:Status>');
   }, 30_000);
 });
+
+describe('freshness and replays (real Redis)', () => {
+  let redis: RedisTestServer;
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    gw = await startGateway({ REDIS_URL: redis.url, MESSAGE_MAX_AGE_HOURS: '24' });
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+    await redis?.dispose();
+  });
+
+  const inboxIds = async () => ((await (await fetch(`${gw.url}/api/v1/inbox?limit=500`, { headers: CITY })).json()) as { items: Array<{ messageId: string }> }).items.map((i) => i.messageId);
+
+  it('MESSAGE_MAX_AGE_HOURS is the window: 23 h old is accepted, 25 h old is StaleMessageId; 4 min ahead (skew) is accepted', async () => {
+    const inWindow = uuidV1At(new Date(Date.now() - 23 * HOUR));
+    expect((await postSoap(gw.url, await sign(unsignedRequest(gw.gateway.catalogue, { messageId: inWindow }).xml))).status).toBe(200);
+    const skewed = uuidV1At(new Date(Date.now() + 4 * 60_000));
+    expect((await postSoap(gw.url, await sign(unsignedRequest(gw.gateway.catalogue, { messageId: skewed }).xml))).status).toBe(200);
+    const stale = uuidV1At(new Date(Date.now() - 25 * HOUR));
+    const res = await postSoap(gw.url, await sign(unsignedRequest(gw.gateway.catalogue, { messageId: stale }).xml));
+    expect(faultOf(res.body)).toMatchObject({ fault: 'StaleMessageId', faultstring: expect.stringMatching(/more than 24 h ago/) });
+    expect(await inboxIds()).toEqual([inWindow, skewed]);
+  });
+
+  it('a replayed MessageID within the window: the same signed content gets the first reply again, other content MessageIsAlreadySent; stored once', async () => {
+    const messageId = uuidV1At(new Date(Date.now() - 2 * HOUR));
+    const first = await sign(unsignedRequest(gw.gateway.catalogue, { messageId }).xml);
+    const a = await postSoap(gw.url, first);
+    expect(a.status).toBe(200);
+    const again = await postSoap(gw.url, first);
+    expect(again).toEqual(a);
+    const other = await sign(unsignedRequest(gw.gateway.catalogue, { messageId, service: 'kindergarten-enrollment' }).xml);
+    expect(faultOf((await postSoap(gw.url, other)).body).fault).toBe('MessageIsAlreadySent');
+    expect((await inboxIds()).filter((id) => id === messageId)).toHaveLength(1);
+  });
+
+  it('GetStatus with a fresh Timestamp is answered; 10 min old is still fine, 30 min old is refused', async () => {
+    expect((await postSoap(gw.url, await signedGetStatus(new Date().toISOString()))).status).toBe(200);
+    expect((await postSoap(gw.url, await signedGetStatus(new Date(Date.now() - 10 * 60_000).toISOString()))).status).toBe(200);
+    const old = await postSoap(gw.url, await signedGetStatus(new Date(Date.now() - 30 * 60_000).toISOString()));
+    expect(faultOf(old.body)).toMatchObject({ fault: 'InvalidContent', faultstring: expect.stringMatching(/Timestamp .* is older than 15 min/) });
+  });
+});
