@@ -14,7 +14,8 @@ import { loadConfig } from '../../src/config/env.js';
 import { createGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
-import { parseCrl } from '../../src/pki/crl.js';
+import { loadCrls, parseCrl } from '../../src/pki/crl.js';
+import { TrustAnchorSet } from '../../src/signature/trust.js';
 import { LocalKeySigner } from '../../src/signature/signer.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
@@ -116,6 +117,23 @@ describe('CRL_FILES', () => {
     } finally {
       await staleGw.close();
     }
+  });
+
+  it('every chain member is checked: a revoked intermediate CA refuses the leaves it issued', () => {
+    writeFileSync(path.join(dir, 'sub-ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+    openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'sub-ca.key.pem', '-subj', '/C=RU/O=Okno CRL test/CN=sub-ca', '-out', 'sub-ca.csr');
+    openssl('x509', '-req', '-in', 'sub-ca.csr', '-CA', path.join(samples, 'ca.crt.pem'), '-CAkey', path.join(samples, 'ca.key.pem'), '-set_serial', '0x5eed10', '-days', '30', '-extfile', 'sub-ca.ext', '-out', 'sub-ca.crt.pem');
+    const leaf = issue('sub-leaf', '5eed11', path.join(dir, 'sub-ca.key.pem'), path.join(dir, 'sub-ca.crt.pem'));
+    const anchors = [parseCertificate(readFileSync(path.join(samples, 'ca.crt.pem')))];
+    const sub = parseCertificate(readFileSync(path.join(dir, 'sub-ca.crt.pem')));
+    const leafCert = parseCertificate(readFileSync(leaf.cert));
+    const now = new Date();
+    expect(new TrustAnchorSet(anchors).evaluate(leafCert, [sub], now)).toMatchObject({ trusted: true });
+    const revokesSub = loadCrls([makeCrl('sub', '5eed10')], anchors);
+    const verdict = new TrustAnchorSet(anchors, revokesSub).evaluate(leafCert, [sub], now);
+    expect(verdict).toMatchObject({ trusted: false, reason: 'CertificateIsExpired', message: expect.stringMatching(/"CN=sub-ca, [^"]*" \(serial 5eed10\) was revoked/) });
+    // a CRL of the root that does not list the intermediate changes nothing
+    expect(new TrustAnchorSet(anchors, loadCrls([crlFile], anchors)).evaluate(leafCert, [sub], now)).toMatchObject({ trusted: true });
   });
 
   it('a CRL not signed by a trusted CA stops start-up with a clear message; so does a file that is no CRL', async () => {
