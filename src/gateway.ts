@@ -32,6 +32,8 @@ import { registerMetricsRoute } from './ops/health-routes.js';
 import { createGatewayMetrics, GATEWAY_QUEUES } from './ops/metrics.js';
 import { daysUntil, loadGatewayIdentity, type GatewayIdentity } from './pki/gateway-identity.js';
 import { loadTrustAnchors, type TrustAnchors } from './pki/trust-anchors.js';
+import { loadCrls } from './pki/crl.js';
+import { parseCertificate } from './pki/certificate.js';
 import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
 import { LocalKeySigner, type Signer } from './signature/signer.js';
 import { TrustAnchorSet } from './signature/trust.js';
@@ -78,7 +80,12 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   checkProductionSafety(config, identity, trust, partners);
   // Parsed once here: the signer checks the key fits its certificate and picks the algorithm.
   const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
-  const trustAnchors = new TrustAnchorSet(trust.pems);
+  const anchorCertificates = trust.pems.map((pem) => parseCertificate(pem));
+  const crls = loadCrls(config.crlFiles, anchorCertificates);
+  const trustAnchors = new TrustAnchorSet(anchorCertificates, crls);
+  for (const crl of crls) {
+    if (crl.nextUpdate && crl.nextUpdate < new Date()) logger.warn({ crl: crl.file, nextUpdate: crl.nextUpdate.toISOString() }, `CRL ${crl.file} is past its nextUpdate; still used, fetch a new one`);
+  }
 
   if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
   if (!config.redisUrl) {
@@ -104,7 +111,15 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     })
     .add('partners', async () => ({ status: 'pass', detail: `${partners.partners.length} partners: ${partners.partners.map((p) => p.id).join(', ')}` }))
     .add('services', async () => ({ status: 'pass', detail: `${catalogue.services.length} services: ${catalogue.services.map((s) => s.id).join(', ')}` }))
-    .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }));
+    .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }))
+    .add('crls', async () => {
+      // An expired CRL is still used (what it revokes stays revoked) but ops must fetch a new one.
+      const now = new Date();
+      const stale = crls.filter((c) => c.nextUpdate && c.nextUpdate < now);
+      if (crls.length === 0) return { status: 'pass', detail: 'no CRL configured (CRL_FILES): revocation is not checked' };
+      const listed = crls.map((c) => `${c.file}: ${c.revoked.size} revoked, next update ${c.nextUpdate?.toISOString() ?? 'not given'}`).join('; ');
+      return { status: stale.length > 0 ? 'warn' : 'pass', detail: stale.length > 0 ? `past nextUpdate (still used): ${stale.map((c) => c.file).join(', ')}; ${listed}` : listed };
+    });
 
   const ctx: FlowContext = {
     config,

@@ -34,6 +34,8 @@ export interface Config {
   redisKeyPrefix: string;
   gatewayKey: KeySource | P12Source;
   trustCaFile: string;
+  /** Certificate revocation lists (PEM or DER), each signed by a trusted CA; empty: no revocation checks. */
+  crlFiles: string[];
   partnersFile: string;
   servicesDir: string;
   /** The gateway's public base URL (for the WSDL's soap:address); null: taken from each request's Host. */
@@ -52,6 +54,12 @@ export interface Config {
   lifecycleFile: string;
   /** How long the city waits for an agency's answer by default. */
   queryDeadlineHours: number;
+  /**
+   * SendRequest/SendResponse MessageIDs (version-1 UUIDs carry their time) older
+   * than this are refused as StaleMessageId; newer than now + the clock-skew
+   * allowance, too. Generous by default: partners retry after outages.
+   */
+  messageMaxAgeHours: number;
   /** Journal records older than this are removed (0 = kept forever). */
   journalRetentionDays: number;
   /** Outbound deliveries (statuses to the portal, queries to agencies). */
@@ -124,6 +132,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisKeyPrefix,
     gatewayKey,
     trustCaFile: file('TRUST_CA_FILE', 'certs-sample/ca.crt.pem')!,
+    crlFiles: (v.str('CRL_FILES') ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(cwd, f)),
     partnersFile: file('PARTNERS_FILE', 'config/partners.json')!,
     servicesDir: file('SERVICES_DIR', 'config/services')!,
     publicUrl: v.url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '') ?? null,
@@ -141,6 +150,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownTimeoutMs: v.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     lifecycleFile: file('LIFECYCLE_FILE', 'config/lifecycle.json')!,
     queryDeadlineHours: v.int('QUERY_DEADLINE_HOURS', 120, 1, 24 * 365),
+    messageMaxAgeHours: v.int('MESSAGE_MAX_AGE_HOURS', 72, 1, 24 * 365),
     journalRetentionDays: v.int('JOURNAL_RETENTION_DAYS', 365, 0, 36_500),
     delivery: {
       timeoutMs: v.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 300_000),

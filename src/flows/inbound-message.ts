@@ -24,6 +24,8 @@ import type { DocWrite, FeedAppend, IdempotencyRecord, JobInput, JsonValue } fro
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
+import { checkMessageIdFresh } from './freshness.js';
+import { checkSignedStructure } from '../soap/signed-structure.js';
 
 /** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
 const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -61,7 +63,7 @@ function contentDigest(input: InboundInput): string {
 
 export function readMessageId(signed: XmlElement): string {
   const el = childElements(signed).find((c) => c.localName === 'MessageID');
-  const value = el ? textContent(el).trim() : '';
+  const value = el && !el.children.some((c) => c.type === 'element') ? textContent(el).trim() : '';
   if (!UUID_V1.test(value)) {
     throw new SmevFault('InvalidMessageIdFormat', el ? 'MessageID must be a version-1 UUID in lower case (e.g. 3c5b1a2e-8f0b-11ef-9a3d-0242ac120002)' : 'MessageID is missing');
   }
@@ -183,6 +185,8 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   const { parts, partner } = input;
   const signed = input.verification.caller.signedElement!;
   const messageId = readMessageId(signed);
+  checkSignedStructure(signed, 'request');
+  checkMessageIdFresh(messageId, input.receivedAt, ctx.config.messageMaxAgeHours);
   const content = primaryContent(signed);
   // Translate only what the signature covers.
   if (!isInside(content, signed)) throw new SmevFault('SMEVFailure', 'content outside the signed element');

@@ -12,6 +12,8 @@ import type { DocWrite, JobInput, JsonValue } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
+import { checkMessageIdFresh, checkTimestampFresh } from './freshness.js';
+import { checkSignedStructure } from '../soap/signed-structure.js';
 import { afterQueryEnded, finishQuery, QUERY_BY_REPLY_TO, queryStatusFeed, type StoredQuery } from './queries.js';
 import {
   idempotencyKey,
@@ -39,6 +41,8 @@ const text = (el: XmlElement | undefined) => (el ? textContent(el).trim() : '');
 export async function acceptSendResponse(ctx: FlowContext, input: InboundInput): Promise<InboundResult> {
   const signed = input.verification.caller.signedElement!;
   const messageId = readMessageId(signed);
+  checkSignedStructure(signed, 'response');
+  checkMessageIdFresh(messageId, input.receivedAt, ctx.config.messageMaxAgeHours);
   const to = text(child(signed, 'To'));
   const link = to ? await ctx.store.getDoc<{ queryId: string }>(QUERY_BY_REPLY_TO, to) : null;
   const query = link ? ((await ctx.store.getDoc('queries', link.queryId)) as unknown as StoredQuery | null) : null;
@@ -149,6 +153,7 @@ export interface StatusEvent {
 
 /** GetStatus: hands out the caller's next status message (delivered once: the read is its acknowledgement). */
 export async function acceptGetStatus(ctx: FlowContext, input: InboundInput): Promise<InboundResult> {
+  checkTimestampFresh(input.verification.caller.signedElement!, input.receivedAt);
   const queue = ctx.store.queue(statusQueue(input.partner.id));
   const job = await queue.reserve({ leaseMs: 30_000 });
   const event = job ? (job.payload as unknown as StatusEvent) : null;

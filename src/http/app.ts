@@ -8,6 +8,8 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { registerJsonBody } from './json-body.js';
+import { buildValidator } from './validators.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../log.js';
@@ -36,6 +38,8 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Bodies are validated without that coercion (src/http/validators.ts).
+    schemaController: { compilersFactory: { buildValidator } },
   });
   await app.register(swagger, {
     openapi: {
@@ -49,6 +53,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   app.addSchema(errorSchema);
   for (const schema of apiSchemas) app.addSchema(schema);
   registerCorrelation(app);
+  registerJsonBody(app);
   registerErrorHandling(app);
   registerHealthRoutes(app, parts.readiness);
   parts.routes?.(app);

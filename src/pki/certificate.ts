@@ -102,7 +102,7 @@ const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
 const escapeRdnValue = (v: string): string =>
   v.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
 
-function nameToString(name: Der): string {
+export function nameToString(name: Der): string {
   const rdns = children(name).map((set) =>
     children(set)
       .map((atv) => {
@@ -262,9 +262,19 @@ const CERT_SIGNATURES: ReadonlyMap<string, { keys: readonly string[]; check: Cer
  * signature algorithms; a key of the wrong type simply gives false.
  */
 export function verifyIssuedBy(cert: Certificate, issuer: Certificate): boolean {
+  return verifySignedBy(cert, issuer);
+}
+
+/**
+ * The same check for any X.509 signed structure (a certificate, a CRL): its
+ * exact TBS bytes, signature algorithm OID and signature value against the
+ * issuer's key.
+ */
+export function verifySignedBy(signed: Pick<Certificate, 'tbs' | 'signatureAlgorithmOid' | 'signatureValue'>, issuer: Certificate): boolean {
+  const cert = signed;
   const entry = CERT_SIGNATURES.get(cert.signatureAlgorithmOid);
   if (!entry) {
-    throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `certificate signature algorithm ${cert.signatureAlgorithmOid}: not allowed`, cert.signatureAlgorithmOid);
+    throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `signature algorithm ${cert.signatureAlgorithmOid}: not allowed`, cert.signatureAlgorithmOid);
   }
   const key = issuer.publicKey;
   if (!key) return false;

@@ -6,6 +6,7 @@
  * decides whether it means anything.
  */
 import { parseCertificate, verifyIssuedBy, type Certificate } from '../pki/certificate.js';
+import type { TrustedCrl } from '../pki/crl.js';
 import type { SignatureFaultReason } from './dsig.js';
 
 const MAX_CHAIN = 5;
@@ -27,8 +28,15 @@ export class TrustAnchorSet {
    */
   private readonly chains = new Map<string, Certificate[] | null>();
 
-  constructor(anchors: Iterable<Certificate | string>) {
+  /** CRLs by the fingerprint of the anchor that signed them (checked at load, see pki/crl.ts). */
+  private readonly crls = new Map<string, TrustedCrl[]>();
+
+  constructor(anchors: Iterable<Certificate | string>, crls: readonly TrustedCrl[] = []) {
     this.anchors = [...anchors].map((a) => (typeof a === 'string' ? parseCertificate(a) : a));
+    for (const crl of crls) {
+      const key = crl.issuerCertificate.fingerprintSha256;
+      this.crls.set(key, [...(this.crls.get(key) ?? []), crl]);
+    }
   }
 
   /**
@@ -60,6 +68,18 @@ export class TrustAnchorSet {
       }
       if (now > cert.notAfter) {
         return { trusted: false, reason: 'CertificateIsExpired', message: `certificate "${cert.subject}" expired on ${cert.notAfter.toISOString()}`, chain };
+      }
+    }
+    // Revocation: every chain member whose issuer published a CRL. SMEV has no
+    // "revoked" reason; the closest is CertificateIsExpired (no longer valid,
+    // the holder needs a new certificate); the message says it was revoked.
+    for (let i = 0; i + 1 < chain.length; i++) {
+      const cert = chain[i]!;
+      for (const crl of this.crls.get(chain[i + 1]!.fingerprintSha256) ?? []) {
+        const revokedAt = crl.revoked.get(cert.serialHex);
+        if (revokedAt && revokedAt <= now) {
+          return { trusted: false, reason: 'CertificateIsExpired', message: `certificate "${cert.subject}" (serial ${cert.serialHex}) was revoked on ${revokedAt.toISOString()} (CRL of "${crl.issuer}")`, chain };
+        }
       }
     }
     for (const ca of chain.slice(1)) {

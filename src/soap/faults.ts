@@ -14,6 +14,7 @@ export type SmevFaultName =
   | 'SenderIsNotRegistered'
   | 'MessageIsAlreadySent'
   | 'InvalidMessageIdFormat'
+  | 'StaleMessageId'
   | 'SMEVFailure'
   | 'RequestIsNotFound'
   | 'TargetMessageIsNotFound'
@@ -51,6 +52,7 @@ const MAX_DESCRIPTION = 2000;
 const VOID_FAULTS = new Set<SmevFaultName>([
   'MessageIsAlreadySent',
   'InvalidMessageIdFormat',
+  'StaleMessageId',
   'SMEVFailure',
   'SenderIsNotRegistered',
   'RequestIsNotFound',

@@ -22,3 +22,11 @@ export function uuidV1(now: number = Date.now()): string {
   const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
   return `${hex(timeLow, 8)}-${hex(timeMid, 4)}-${hex(timeHi, 4)}-${hex(0x8000 | clockSeq, 4)}-${node.toString('hex')}`;
 }
+
+/** The time a version-1 UUID was made (its 60-bit timestamp), or null when it is not a v1 UUID. */
+export function uuidV1Time(id: string): Date | null {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-1([0-9a-f]{3})-[0-9a-f]{4}-[0-9a-f]{12}$/i.exec(id);
+  if (!m) return null;
+  const t = (BigInt(`0x${m[3]}`) << 48n) | (BigInt(`0x${m[2]}`) << 32n) | BigInt(`0x${m[1]}`);
+  return new Date(Number((t - GREGORIAN_OFFSET_100NS) / 10_000n));
+}

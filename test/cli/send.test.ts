@@ -16,6 +16,7 @@ import type { JsonValue } from '../../src/store/types.js';
 import { readInbox } from '../helpers/city.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { serviceExamples } from '../helpers/smev.js';
+import { uuidV1 } from '../../src/soap/message-id.js';
 
 const run = promisify(execFile);
 
@@ -78,7 +79,7 @@ describe('okno send', () => {
 
   it('--message-id, --version 1.3 and --profile xmldsig are honoured', async () => {
     const before = await readInbox(gw.url);
-    const messageId = 'f0e1d2c3-1a2b-11f0-8a4b-0242ac120002';
+    const messageId = uuidV1(); // a fixed one would grow stale (MESSAGE_MAX_AGE_HOURS)
     const result = await okno(['send', file('app2.json', { service: 'advertising-permit', content: person }), '--to', `${gw.url}/ws/smev3`, '--message-id', messageId, '--version', '1.3', '--profile', 'xmldsig']);
     expect(result.code, result.stderr + result.stdout).toBe(0);
     expect(result.stdout).toContain(`MessageID ${messageId}\nHTTP 200\n`);
