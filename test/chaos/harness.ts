@@ -67,9 +67,9 @@ export class KillableGateway {
     return this.generations.map((g) => g.stderr()).filter(Boolean).join('\n---\n');
   }
 
-  /** Log lines at error level or above across all generations. */
-  errors(): Array<Record<string, unknown>> {
-    return this.generations.flatMap((g) => g.lines.filter((l) => typeof l.level === 'number' && l.level >= 50));
+  /** Log lines at these levels (labels: the gateway logs `"level":"warn"`) across all generations. */
+  logsAt(...levels: string[]): Array<Record<string, unknown>> {
+    return this.generations.flatMap((g) => g.lines.filter((l) => levels.includes(String(l.level))));
   }
 }
 

@@ -24,7 +24,7 @@ const BURST = knob('CHAOS_BURST', 300, 2_000);
 const HEADERS_TIMEOUT_MS = 1_500;
 const REQUEST_TIMEOUT_MS = 4_000;
 /** Node checks open connections every HEADERS_TIMEOUT_MS / 4; scheduling on a busy machine adds more. */
-const SLACK_MS = 3_000;
+const SLACK_MS = 5_000;
 
 interface Tracked {
   socket: Socket;
