@@ -48,6 +48,8 @@ export interface Config {
   allow: { sampleKeys: boolean; devTokens: boolean; memoryStore: boolean };
   logLevel: string;
   maxBodyBytes: number;
+  /** Limits on client connections (slow clients, floods); see README "Configuration". */
+  http: HttpLimits;
   shutdownTimeoutMs: number;
   /** HTTP worker processes (node:cluster); 1 = this process serves. */
   workers: number;
@@ -66,6 +68,17 @@ export interface Config {
   delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
+}
+
+export interface HttpLimits {
+  /** A request (headers and body) must arrive completely within this. */
+  requestTimeoutMs: number;
+  /** Its headers must arrive within this of the connection (or the previous request). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this many open ones are closed at once (0: no limit). */
+  maxConnections: number;
 }
 
 export const DEV_TOKENS: readonly ApiToken[] = Object.freeze([
@@ -147,6 +160,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     logLevel: v.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     maxBodyBytes: v.int('MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    http: {
+      requestTimeoutMs: v.int('REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
+      headersTimeoutMs: v.int('HEADERS_TIMEOUT_MS', 20_000, 500, 600_000),
+      keepAliveTimeoutMs: v.int('KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000),
+      maxConnections: v.int('MAX_CONNECTIONS', 0, 0, 1_000_000),
+    },
     shutdownTimeoutMs: v.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     lifecycleFile: file('LIFECYCLE_FILE', 'config/lifecycle.json')!,
     queryDeadlineHours: v.int('QUERY_DEADLINE_HOURS', 120, 1, 24 * 365),
@@ -161,6 +180,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     cwd,
   };
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    problems.push(`HEADERS_TIMEOUT_MS: ${config.http.headersTimeoutMs} is longer than REQUEST_TIMEOUT_MS (${config.http.requestTimeoutMs}); the headers are part of the request`);
+  }
   if (config.workers > 1 && !config.redisUrl) {
     problems.push(`WORKERS: ${config.workers} worker processes need REDIS_URL (each would otherwise keep its own in-memory store)`);
   }

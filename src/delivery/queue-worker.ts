@@ -35,6 +35,9 @@ export function backoffDelay(attempt: number, baseMs: number, capMs: number, ran
   return Math.round(random() * ceiling);
 }
 
+/** The longest pause between tries while steps keep failing (the store is down). */
+const FAILING_PAUSE_CAP_MS = 5_000;
+
 export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const queue = options.store.queue(options.queue);
   const leaseMs = options.leaseMs ?? 30_000;
@@ -43,6 +46,10 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const now = options.now ?? Date.now;
   let stopping = false;
   let wake: (() => void) | null = null;
+  // While the store is down every step fails: one log line a minute per queue (not 4 a second per
+  // loop), and each loop waits longer between tries, up to FAILING_PAUSE_CAP_MS.
+  let failingSince: number | null = null;
+  let lastFailureLog = 0;
 
   async function runOne(): Promise<boolean> {
     const job = await queue.reserve({ leaseMs });
@@ -73,16 +80,29 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   }
 
   async function loop(): Promise<void> {
+    let failures = 0;
     while (!stopping) {
       let worked = false;
       try {
         worked = await runOne();
+        failures = 0;
+        if (failingSince !== null) {
+          options.logger.info({ queue: options.queue, failingSince: new Date(failingSince).toISOString() }, 'queue worker steps succeed again');
+          failingSince = null;
+        }
       } catch (error) {
-        options.logger.error({ err: error, queue: options.queue }, 'queue worker step failed; retrying');
+        failures++;
+        const at = Date.now();
+        if (failingSince === null || at - lastFailureLog >= 60_000) {
+          lastFailureLog = at;
+          options.logger.error({ err: error, queue: options.queue, failingSince: new Date(failingSince ?? at).toISOString() }, 'queue worker step failed; retrying');
+        }
+        failingSince ??= at;
       }
       if (!worked && !stopping) {
+        const pause = failures === 0 ? idleMs : Math.min(FAILING_PAUSE_CAP_MS, idleMs * 2 ** Math.min(failures, 8));
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, idleMs);
+          const timer = setTimeout(resolve, pause);
           wake = () => {
             clearTimeout(timer);
             resolve();

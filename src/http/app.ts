@@ -29,6 +29,7 @@ export interface AppParts {
 }
 
 export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
+  const limits = parts.config.http;
   const app: FastifyInstance = Fastify({
     loggerInstance: parts.logger as FastifyBaseLogger,
     genReqId: correlationIdFor,
@@ -37,6 +38,16 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     // On close, drop idle keep-alive sockets at once; in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Slow clients (slowloris) and idle connections are cut: a request must arrive whole within
+    // requestTimeout, its headers within headersTimeout; Node checks open connections every
+    // connectionsCheckingInterval, so that is derived from the shortest limit.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(limits.headersTimeoutMs / 4))),
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     // Bodies are validated without that coercion (src/http/validators.ts).
     schemaController: { compilersFactory: { buildValidator } },
@@ -52,6 +63,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.addSchema(errorSchema);
   for (const schema of apiSchemas) app.addSchema(schema);
+  if (limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
   registerCorrelation(app);
   registerJsonBody(app);
   registerErrorHandling(app);
