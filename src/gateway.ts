@@ -24,6 +24,8 @@ import { Lifecycle } from './city/lifecycle.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
 import { registerSmevEndpoint } from './soap/smev-endpoint.js';
+import { SoapAccess } from './soap/access.js';
+import { loadHttpsOptions } from './http/tls.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
@@ -79,6 +81,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   // Parsed once here: the signer checks the key fits its certificate and picks the algorithm.
   const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
   const trustAnchors = new TrustAnchorSet(trust.pems);
+  const https = config.tls ? loadHttpsOptions(config.tls) : null;
 
   if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
   if (!config.redisUrl) {
@@ -120,13 +123,22 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   };
   const auth = new TokenAuth(config.apiTokens);
   const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on });
+  const access = new SoapAccess({
+    clientAuth: config.tls?.clientAuth ?? 'off',
+    partners,
+    limits: config.limits,
+    workers: config.workers,
+    logger,
+    onLimited: (limit, partner) => metrics.rateLimited(limit, partner),
+  });
   const app = await buildApp({
     config,
     logger,
     readiness,
+    https,
     routes: (a) => {
       registerWsdlRoute(a, config.publicUrl);
-      registerSmevEndpoint(a, ctx);
+      registerSmevEndpoint(a, ctx, access);
       registerInboxRoutes(a, store, auth);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);

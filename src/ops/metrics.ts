@@ -84,9 +84,15 @@ export interface GatewayMetrics {
   readonly contentType: string;
   /** The exposition text (Prometheus 0.0.4). */
   text(): Promise<string>;
+  /** Counts a SOAP message refused by a rate limit (okno_rate_limited_total). */
+  rateLimited(limit: RateLimitKind, partner: string | null): void;
   /** Stops listening to events and queue workers. */
   close(): void;
 }
+
+/** Which limit refused a message: the partner's quota, the client address's, or the in-flight cap. */
+export type RateLimitKind = 'partner' | 'client' | 'in_flight';
+const RATE_LIMIT_KINDS: readonly RateLimitKind[] = ['partner', 'client', 'in_flight'];
 
 interface CertificateEntry {
   subject: string;
@@ -150,6 +156,14 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
     deadLetters.inc({ queue }, 0);
   }
   for (const reason of SIGNATURE_REASONS) signatureFailures.inc({ reason }, 0);
+  const rateLimited = new Counter({
+    name: 'okno_rate_limited_total',
+    help: 'SOAP messages refused by a rate limit: limit="partner" (the partner\'s quota, after its signature was verified; QuoteLimitExceeded), "client" (per client address, before parsing; QuoteLimitExceeded) or "in_flight" (SOAP_MAX_IN_FLIGHT; SMEVFailure)',
+    labelNames: ['limit', 'partner'] as const,
+    registers: [registry],
+  });
+  for (const id of partnerIds) rateLimited.inc({ limit: 'partner', partner: id }, 0);
+  for (const limit of RATE_LIMIT_KINDS.filter((l) => l !== 'partner')) rateLimited.inc({ limit, partner: UNKNOWN }, 0);
 
   // One read of every queue's statistics serves all queue gauges of a scrape
   // (text() starts each scrape afresh; the time bound covers direct registry use).
@@ -260,6 +274,9 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
     text: () => {
       sample = null;
       return registry.metrics();
+    },
+    rateLimited(limit, partner) {
+      rateLimited.inc({ limit, partner: partnerLabel(partner) });
     },
     close() {
       for (const stop of unsubscribe.splice(0)) stop();

@@ -1,0 +1,243 @@
+/**
+ * HTTPS and the TLS client certificate on the SOAP endpoint, over real TLS on
+ * loopback: certificates are issued at test time by the sample CA. With
+ * TLS_CLIENT_AUTH the connection's certificate must belong to the partner
+ * whose certificate signed the message (its tlsCertificates, or its signing
+ * certificates when it lists none); anything else is AccessDenied, journaled,
+ * with nothing stored. The JSON API on the same listener keeps its tokens.
+ */
+import https from 'node:https';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/env.js';
+import { createGateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/log.js';
+import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { faultOf, sampleSigner, signedSendRequest } from '../helpers/smev.js';
+import { issueCertificate, sampleIdentity, SAMPLE_CA_PEM, tempDir, type IssuedPem } from '../helpers/tls-pki.js';
+
+interface ClientIdentity {
+  certPem: string;
+  keyPem: string;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One HTTPS request on a fresh connection (no session reuse between identities). */
+function request(url: string, o: { method?: string; path: string; client?: ClientIdentity | null; headers?: Record<string, string>; body?: string }): Promise<Answer> {
+  const target = new URL(o.path, url);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      target,
+      {
+        method: o.method ?? 'GET',
+        agent: false,
+        ca: SAMPLE_CA_PEM(),
+        ...(o.client ? { cert: o.client.certPem, key: o.client.keyPem } : {}),
+        headers: { ...(o.body !== undefined ? { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(Buffer.byteLength(o.body)) } : {}), ...o.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+const postSoapTls = (url: string, xml: string, client: ClientIdentity | null) => request(url, { method: 'POST', path: '/ws/smev3', client, body: xml, headers: { soapaction: 'urn:SendRequest' } });
+
+async function lastJournal(gw: RunningGateway): Promise<Record<string, unknown> | null> {
+  const [last] = await gw.gateway.store.readFeedBackwards('journal', Number.MAX_SAFE_INTEGER, 1);
+  return last ? ((await gw.gateway.store.getDoc('journal', last.id)) as Record<string, unknown> | null) : null;
+}
+
+const inboxSize = async (gw: RunningGateway) => (await gw.gateway.store.readFeed('inbox', 0, 10_000)).length;
+
+interface Pki {
+  dir: string;
+  server: IssuedPem;
+  agencyTls: IssuedPem;
+  stranger: IssuedPem;
+  rogue: IssuedPem;
+  expired: IssuedPem;
+  registry: string;
+}
+
+/** Server certificate, partner TLS certificates and a registry where the agency lists its own TLS certificate. */
+function makePki(): Pki {
+  const dir = tempDir('okno-tls-');
+  const server = issueCertificate(dir, { cn: 'okno-tls-server', loopback: true });
+  const agencyTls = issueCertificate(dir, { cn: 'agency-tls-client' });
+  const stranger = issueCertificate(dir, { cn: 'stranger-tls-client' });
+  const rogue = issueCertificate(dir, { cn: 'rogue-tls-client', selfSigned: true });
+  const expired = issueCertificate(dir, { cn: 'expired-tls-client', days: -1 });
+  const base = JSON.parse(readFileSync(path.join(projectRoot, 'config/partners.json'), 'utf8')) as { partners: Array<Record<string, unknown>> };
+  for (const p of base.partners) {
+    p.certificates = (p.certificates as string[]).map((c) => path.resolve(projectRoot, 'config', c));
+    if (p.id === 'agency') p.tlsCertificates = [agencyTls.certFile];
+  }
+  const registry = path.join(dir, 'partners.json');
+  writeFileSync(registry, JSON.stringify(base));
+  return { dir, server, agencyTls, stranger, rogue, expired, registry };
+}
+
+const tlsEnv = (pki: Pki, clientAuth: string) => ({
+  TLS_CERT_FILE: pki.server.certFile,
+  TLS_KEY_FILE: pki.server.keyFile,
+  TLS_CLIENT_AUTH: clientAuth,
+  PARTNERS_FILE: pki.registry,
+});
+
+describe('TLS_CLIENT_AUTH=required', () => {
+  let pki: Pki;
+  let gw: RunningGateway;
+  const portal = () => sampleIdentity('portal');
+
+  beforeAll(async () => {
+    pki = makePki();
+    gw = await startGateway(tlsEnv(pki, 'required'));
+  });
+  afterAll(async () => gw?.close());
+
+  const fromPortal = () => signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' });
+  const fromAgency = () => signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit-register-extract', signer: sampleSigner('agency') });
+
+  it('serves HTTPS with the configured certificate', async () => {
+    expect(gw.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const res = await request(gw.url, { path: '/health' });
+    expect(res).toEqual({ status: 200, body: '{"status":"ok"}' });
+  });
+
+  it('the portal, connecting with its signing certificate (it lists no TLS certificates), is accepted', async () => {
+    const before = await inboxSize(gw);
+    const res = await postSoapTls(gw.url, (await fromPortal()).xml, portal());
+    expect(res.status, res.body).toBe(200);
+    expect(res.body).toContain('requestIsQueued');
+    expect(await inboxSize(gw)).toBe(before + 1);
+  });
+
+  it('the agency, connecting with its registered TLS certificate, is accepted', async () => {
+    const res = await postSoapTls(gw.url, (await fromAgency()).xml, pki.agencyTls);
+    expect(res.status, res.body).toBe(200);
+    expect(res.body).toContain('requestIsQueued');
+  });
+
+  it("another partner's TLS certificate under a validly signed message → AccessDenied, journaled, nothing stored", async () => {
+    const before = await inboxSize(gw);
+    const portalOverAgency = await postSoapTls(gw.url, (await fromPortal()).xml, pki.agencyTls);
+    expect(portalOverAgency.status).toBe(500);
+    expect(faultOf(portalOverAgency.body).fault).toBe('AccessDenied');
+    expect(faultOf(portalOverAgency.body).faultstring).toMatch(/belongs to partner "agency", but the message is signed by "portal"/);
+    expect(await lastJournal(gw)).toMatchObject({ succeeded: false, faultCode: 'AccessDenied', partner: 'portal', direction: 'inbound' });
+
+    const agencyOverPortal = await postSoapTls(gw.url, (await fromAgency()).xml, portal());
+    expect(faultOf(agencyOverPortal.body).fault).toBe('AccessDenied');
+    expect(await inboxSize(gw)).toBe(before);
+  });
+
+  it('a partner that lists TLS certificates cannot connect with its signing certificate instead', async () => {
+    const res = await postSoapTls(gw.url, (await fromAgency()).xml, sampleIdentity('agency'));
+    expect(res.status).toBe(500);
+    expect(faultOf(res.body).fault).toBe('AccessDenied');
+    expect(faultOf(res.body).faultstring).toMatch(/registered to no partner/);
+  });
+
+  it('no client certificate → AccessDenied before the body is even parsed; journaled', async () => {
+    const before = await inboxSize(gw);
+    const signed = await postSoapTls(gw.url, (await fromPortal()).xml, null);
+    expect(signed.status).toBe(500);
+    expect(faultOf(signed.body).fault).toBe('AccessDenied');
+    expect(faultOf(signed.body).faultstring).toMatch(/requires a TLS client certificate/);
+    // Garbage gets the same answer: nothing was parsed.
+    const garbage = await postSoapTls(gw.url, '<not-even-xml', null);
+    expect(faultOf(garbage.body).fault).toBe('AccessDenied');
+    expect(await lastJournal(gw)).toMatchObject({ succeeded: false, faultCode: 'AccessDenied', partner: null });
+    expect(await inboxSize(gw)).toBe(before);
+  });
+
+  it('a certificate not from the client CA, an expired one, or a trusted one of no partner → AccessDenied', async () => {
+    const xml = (await fromPortal()).xml;
+    const rogue = await postSoapTls(gw.url, xml, pki.rogue);
+    expect(faultOf(rogue.body).fault).toBe('AccessDenied');
+    expect(faultOf(rogue.body).faultstring).toMatch(/rogue-tls-client.*is not accepted \(/);
+    const expired = await postSoapTls(gw.url, xml, pki.expired);
+    expect(faultOf(expired.body).fault).toBe('AccessDenied');
+    expect(faultOf(expired.body).faultstring).toMatch(/CERT_HAS_EXPIRED/);
+    const stranger = await postSoapTls(gw.url, xml, pki.stranger);
+    expect(faultOf(stranger.body).fault).toBe('AccessDenied');
+    expect(faultOf(stranger.body).faultstring).toMatch(/registered to no partner/);
+  });
+
+  it('the right TLS certificate does not excuse a forged signature', async () => {
+    const xml = (await fromPortal()).xml.replace(/(<ds:SignatureValue>)(.)/, (_m, open: string, c: string) => `${open}${c === 'A' ? 'B' : 'A'}`);
+    const res = await postSoapTls(gw.url, xml, portal());
+    expect(faultOf(res.body).fault).toBe('SignatureVerificationFault');
+  });
+
+  it('the JSON API on the same listener keeps bearer tokens and needs no client certificate', async () => {
+    expect((await request(gw.url, { path: '/api/v1/inbox', headers: { authorization: 'Bearer dev-city-token' } })).status).toBe(200);
+    expect((await request(gw.url, { path: '/api/v1/inbox' })).status).toBe(401);
+    // A partner's client certificate is no substitute for a token.
+    expect((await request(gw.url, { path: '/api/v1/inbox', client: portal() })).status).toBe(401);
+  });
+});
+
+describe('TLS_CLIENT_AUTH=optional', () => {
+  let pki: Pki;
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    pki = makePki();
+    gw = await startGateway(tlsEnv(pki, 'optional'));
+  });
+  afterAll(async () => gw?.close());
+
+  it('without a client certificate the signature alone decides', async () => {
+    const res = await postSoapTls(gw.url, (await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' })).xml, null);
+    expect(res.status, res.body).toBe(200);
+  });
+
+  it('a certificate that is presented must be trusted and the signer’s', async () => {
+    const xml = (await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' })).xml;
+    expect(faultOf((await postSoapTls(gw.url, xml, pki.agencyTls)).body).fault).toBe('AccessDenied');
+    expect(faultOf((await postSoapTls(gw.url, xml, pki.rogue)).body).fault).toBe('AccessDenied');
+    const ok = await postSoapTls(gw.url, (await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' })).xml, sampleIdentity('portal'));
+    expect(ok.status, ok.body).toBe(200);
+  });
+});
+
+describe('TLS configuration', () => {
+  it('names every inconsistent TLS variable', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, projectRoot);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ TLS_CERT_FILE: 'a.pem' })).toEqual([expect.stringMatching(/^TLS_KEY_FILE: must be set together with TLS_CERT_FILE/)]);
+    expect(problems({ TLS_CLIENT_AUTH: 'required' })).toEqual([expect.stringMatching(/^TLS_CLIENT_AUTH: is required, but HTTPS is off/)]);
+    expect(problems({ TLS_CERT_FILE: 'a', TLS_KEY_FILE: 'b', TLS_CLIENT_AUTH: 'sometimes' })).toEqual([expect.stringMatching(/^TLS_CLIENT_AUTH: must be one of off, optional, required/)]);
+    expect(problems({ TLS_CERT_FILE: 'a', TLS_KEY_FILE: 'b', TLS_CLIENT_CA_FILE: 'c' })).toEqual([expect.stringMatching(/^TLS_CLIENT_CA_FILE: is set, but TLS_CLIENT_AUTH is off/)]);
+    const config = loadConfig({ TLS_CERT_FILE: 'a', TLS_KEY_FILE: 'b', TLS_CLIENT_AUTH: 'optional' }, projectRoot);
+    expect(config.tls).toEqual({ certFile: path.join(projectRoot, 'a'), keyFile: path.join(projectRoot, 'b'), clientAuth: 'optional', clientCaFile: path.join(projectRoot, 'certs-sample/ca.crt.pem') });
+  });
+
+  it('a key that does not fit the certificate, or a missing file, stops start-up naming the variable', async () => {
+    const dir = tempDir('okno-tls-bad-');
+    const a = issueCertificate(dir, { cn: 'a', loopback: true });
+    const b = issueCertificate(dir, { cn: 'b', loopback: true });
+    const logger = createLogger({ level: 'silent' });
+    await expect(createGateway(loadConfig({ TLS_CERT_FILE: a.certFile, TLS_KEY_FILE: b.keyFile }, projectRoot), logger)).rejects.toThrow(/TLS_CERT_FILE \/ TLS_KEY_FILE: .*key values mismatch/);
+    await expect(createGateway(loadConfig({ TLS_CERT_FILE: path.join(dir, 'none.pem'), TLS_KEY_FILE: b.keyFile }, projectRoot), logger)).rejects.toThrow(/TLS_CERT_FILE: cannot read .*ENOENT/);
+  });
+});
