@@ -128,7 +128,6 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     partners,
     limits: config.limits,
     workers: config.workers,
-    logger,
     onLimited: (limit, partner) => metrics.rateLimited(limit, partner),
   });
   const app = await buildApp({

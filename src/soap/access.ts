@@ -21,7 +21,6 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fa
 import type { Config, RateLimit, TlsClientAuth } from '../config/env.js';
 import type { Partner, PartnerRegistry } from '../config/partners.js';
 import { tlsClientOf, type TlsClient } from '../http/tls.js';
-import type { Logger } from '../log.js';
 import type { RateLimitKind } from '../ops/metrics.js';
 import { faultEnvelope, SmevFault } from './faults.js';
 import { KeyedBuckets, perProcess, type Take } from './rate-limit.js';
@@ -34,7 +33,6 @@ export interface SoapAccessOptions {
   limits: Config['limits'];
   /** Worker processes sharing the port (each keeps its own buckets: limits are divided among them). */
   workers: number;
-  logger: Logger;
   /** Called for every message refused by a limit (metrics). */
   onLimited?: (limit: LimitKind, partner: string | null) => void;
   now?: () => number;
