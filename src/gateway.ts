@@ -26,6 +26,7 @@ import { TokenAuth } from './http/auth.js';
 import { registerSmevEndpoint } from './soap/smev-endpoint.js';
 import { SoapAccess } from './soap/access.js';
 import { loadHttpsOptions } from './http/tls.js';
+import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
@@ -82,6 +83,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
   const trustAnchors = new TrustAnchorSet(trust.pems);
   const https = config.tls ? loadHttpsOptions(config.tls) : null;
+  const outboundAgent = config.outboundTls ? createOutboundAgent(config.outboundTls) : null;
 
   if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
   if (!config.redisUrl) {
@@ -119,6 +121,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     trustAnchors,
     logger,
     self: { mnemonic: 'okno', name: 'Okno — шлюз единого окна города' },
+    outboundAgent,
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens);
@@ -147,7 +150,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       registerOpsDashboard(a, ctx, auth);
     },
   });
-  const stops: Array<() => Promise<void>> = [async () => metrics.close()];
+  const stops: Array<() => Promise<void>> = [async () => metrics.close(), async () => outboundAgent?.destroy()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
   stops.push(() => sealer.stop());

@@ -42,6 +42,15 @@ export interface TlsConfig {
   clientCaFile: string;
 }
 
+/** What the gateway presents and trusts when it calls partners over https (OUTBOUND_TLS_*). */
+export interface OutboundTlsConfig {
+  /** Client certificate and key (both or neither). */
+  certFile: string | null;
+  keyFile: string | null;
+  /** CA bundle for the partners' server certificates (null: Node's built-in CAs). */
+  caFile: string | null;
+}
+
 export interface Config {
   nodeEnv: string;
   production: boolean;
@@ -75,6 +84,8 @@ export interface Config {
   delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
   /** HTTPS (null: plain HTTP). */
   tls: TlsConfig | null;
+  /** Client certificate / CA for calls to partners over https (null: Node's defaults, no client certificate). */
+  outboundTls: OutboundTlsConfig | null;
   /** Limits on POST /ws/smev3 (README "Rate limits"). */
   limits: {
     /** Default per-partner limit, after signature verification (null = none); the registry's rateLimit overrides it. */
@@ -178,6 +189,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     tls: null,
+    outboundTls: null,
     limits: {
       perPartner: v.rateLimit('RATE_LIMIT_PER_PARTNER'),
       perClient: v.rateLimit('RATE_LIMIT_PER_CLIENT'),
@@ -186,6 +198,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     cwd,
   };
   config.tls = readTls(env, v, problems, file, config.trustCaFile);
+  config.outboundTls = readOutboundTls(problems, file);
   if (config.workers > 1 && !config.redisUrl) {
     problems.push(`WORKERS: ${config.workers} worker processes need REDIS_URL (each would otherwise keep its own in-memory store)`);
   }
@@ -229,6 +242,17 @@ function readTls(env: Env, v: Reader, problems: string[], file: (name: string, f
   }
   if (clientCaFile && clientAuth === 'off') problems.push('TLS_CLIENT_CA_FILE: is set, but TLS_CLIENT_AUTH is off');
   return { certFile, keyFile, clientAuth, clientCaFile: clientCaFile ?? trustCaFile };
+}
+
+function readOutboundTls(problems: string[], file: (name: string, fallback: string | null) => string | null): OutboundTlsConfig | null {
+  const certFile = file('OUTBOUND_TLS_CERT_FILE', null);
+  const keyFile = file('OUTBOUND_TLS_KEY_FILE', null);
+  const caFile = file('OUTBOUND_TLS_CA_FILE', null);
+  if (!certFile !== !keyFile) {
+    problems.push(`${certFile ? 'OUTBOUND_TLS_KEY_FILE' : 'OUTBOUND_TLS_CERT_FILE'}: must be set together with ${certFile ? 'OUTBOUND_TLS_CERT_FILE' : 'OUTBOUND_TLS_KEY_FILE'}`);
+    return null;
+  }
+  return certFile || caFile ? { certFile, keyFile, caFile } : null;
 }
 
 /** Reads typed values from the environment, recording a problem per bad variable. */

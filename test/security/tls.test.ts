@@ -9,12 +9,18 @@
 import https from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PortalSimulator } from '../../src/simulators/portal.js';
+import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { parseCertificate } from '../../src/pki/certificate.js';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
 import { createGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { faultOf, sampleSigner, signedSendRequest } from '../helpers/smev.js';
+import { CITY, faultOf, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';
 import { issueCertificate, sampleIdentity, SAMPLE_CA_PEM, tempDir, type IssuedPem } from '../helpers/tls-pki.js';
 
 interface ClientIdentity {
@@ -239,5 +245,98 @@ describe('TLS configuration', () => {
     const logger = createLogger({ level: 'silent' });
     await expect(createGateway(loadConfig({ TLS_CERT_FILE: a.certFile, TLS_KEY_FILE: b.keyFile }, projectRoot), logger)).rejects.toThrow(/TLS_CERT_FILE \/ TLS_KEY_FILE: .*key values mismatch/);
     await expect(createGateway(loadConfig({ TLS_CERT_FILE: path.join(dir, 'none.pem'), TLS_KEY_FILE: b.keyFile }, projectRoot), logger)).rejects.toThrow(/TLS_CERT_FILE: cannot read .*ENOENT/);
+  });
+});
+
+describe('outbound: the gateway presents its TLS client certificate to partners over https', () => {
+  let dir: string;
+  let outbound: IssuedPem;
+  let portal: PortalSimulator;
+  let front: https.Server;
+  let frontUrl: string;
+  const seen: string[] = [];
+  const handshakeErrors: string[] = [];
+
+  beforeAll(async () => {
+    dir = tempDir('okno-tls-out-');
+    const server = issueCertificate(dir, { cn: 'partner-tls-server', loopback: true });
+    outbound = issueCertificate(dir, { cn: 'okno-outbound-client' });
+    const trust = new TrustAnchorSet([SAMPLE_CA_PEM()]);
+    const catalogue = (await import('../../src/catalogue/load.js')).loadCatalogue(path.join(projectRoot, 'config/services'));
+    const gatewayFingerprint = parseCertificate(readFileSync(path.join(projectRoot, 'certs-sample/gateway.crt.pem'), 'utf8')).fingerprintSha256;
+    portal = await PortalSimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('portal'), catalogue });
+    // The portal behind a TLS front that demands a client certificate from the sample CA.
+    front = https.createServer({ cert: server.certPem, key: server.keyPem, ca: SAMPLE_CA_PEM(), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      seen.push(String((req.socket as TLSSocket).getPeerCertificate().subject.CN));
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void fetch(`${portal.url}/ws/smev3`, { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body: Buffer.concat(chunks) }).then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/xml' });
+          res.end(await answer.text());
+        });
+      });
+    });
+    front.on('tlsClientError', (error) => handshakeErrors.push(error.message));
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    frontUrl = `https://127.0.0.1:${(front.address() as AddressInfo).port}/ws/smev3`;
+  });
+  afterAll(async () => {
+    front?.closeAllConnections();
+    await new Promise((r) => front?.close(r));
+    await portal?.close();
+  });
+
+  const FAST = { DELIVERY_BACKOFF_MS: '50', DELIVERY_BACKOFF_CAP_MS: '200', DELIVERY_TIMEOUT_MS: '2000', DELIVERY_MAX_ATTEMPTS: '50' };
+
+  async function statusDelivery(gw: RunningGateway): Promise<string> {
+    const { xml, messageId } = await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' });
+    expect((await postSoap(gw.url, xml)).status).toBe(200);
+    const inbox = (await (await fetch(`${gw.url}/api/v1/inbox?limit=500`, { headers: CITY })).json()) as { items: Array<{ messageId: string; applicationId: string }> };
+    const applicationId = inbox.items.find((i) => i.messageId === messageId)!.applicationId;
+    const res = await fetch(`${gw.url}/api/v1/applications/${applicationId}/status`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ code: 'registered' }) });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { deliveryId: string }).deliveryId;
+  }
+
+  async function deliveryState(gw: RunningGateway, id: string, until: (d: { state: string; attempts: number }) => boolean) {
+    for (let i = 0; ; i++) {
+      const d = (await (await fetch(`${gw.url}/api/v1/deliveries/${id}`, { headers: CITY })).json()) as { state: string; attempts: number; lastError: string | null };
+      if (until(d) || i > 200) return d;
+      await sleep(50);
+    }
+  }
+
+  it('with OUTBOUND_TLS_CERT_FILE the status reaches the portal over mTLS and is delivered', async () => {
+    const gw = await startGateway({ PORTAL_URL: frontUrl, OUTBOUND_TLS_CERT_FILE: outbound.certFile, OUTBOUND_TLS_KEY_FILE: outbound.keyFile, OUTBOUND_TLS_CA_FILE: path.join(projectRoot, 'certs-sample/ca.crt.pem'), ...FAST });
+    try {
+      const id = await statusDelivery(gw);
+      const d = await deliveryState(gw, id, (x) => x.state !== 'pending');
+      expect(d).toMatchObject({ state: 'delivered' });
+      expect(seen).toContain('okno-outbound-client');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('without a client certificate the front refuses the handshake and the status stays pending, retried', async () => {
+    const before = seen.length;
+    const gw = await startGateway({ PORTAL_URL: frontUrl, OUTBOUND_TLS_CA_FILE: path.join(projectRoot, 'certs-sample/ca.crt.pem'), ...FAST });
+    try {
+      const id = await statusDelivery(gw);
+      const d = await deliveryState(gw, id, (x) => x.attempts >= 2);
+      expect(d.state).toBe('pending');
+      expect(d.attempts).toBeGreaterThanOrEqual(2);
+      expect((d as { lastError: string | null }).lastError).toMatch(/^network: /);
+      expect(seen.length).toBe(before);
+      expect(handshakeErrors.length).toBeGreaterThan(0);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('names a half-configured outbound certificate', () => {
+    expect(() => loadConfig({ OUTBOUND_TLS_CERT_FILE: 'a.pem' }, projectRoot)).toThrow(/OUTBOUND_TLS_KEY_FILE: must be set together with OUTBOUND_TLS_CERT_FILE/);
+    expect(loadConfig({ OUTBOUND_TLS_CA_FILE: 'ca.pem' }, projectRoot).outboundTls).toEqual({ certFile: null, keyFile: null, caFile: path.join(projectRoot, 'ca.pem') });
   });
 });
