@@ -125,7 +125,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens);
-  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on });
+  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on, soapInFlight: () => access.inFlightNow });
   const access = new SoapAccess({
     clientAuth: config.tls?.clientAuth ?? 'off',
     partners,

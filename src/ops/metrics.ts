@@ -76,6 +76,8 @@ export interface MetricsSources {
   events?: { subscribe(listener: (event: MessageEvent) => void): () => void };
   /** Whether the maintenance switch is on (okno_maintenance). */
   maintenance?: () => boolean;
+  /** SOAP messages being processed now (okno_soap_in_flight). */
+  soapInFlight?: () => number;
   now?: () => number;
 }
 
@@ -236,6 +238,18 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
       registers: [registry],
       collect() {
         maintenance.set(isOn() ? 1 : 0);
+      },
+    });
+  }
+
+  if (sources.soapInFlight) {
+    const current = sources.soapInFlight;
+    const inFlight = new Gauge({
+      name: 'okno_soap_in_flight',
+      help: 'SOAP messages this process is processing now (body received, reply not yet sent); SOAP_MAX_IN_FLIGHT caps it',
+      registers: [registry],
+      collect() {
+        inFlight.set(current());
       },
     });
   }

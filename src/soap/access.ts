@@ -1,13 +1,15 @@
 /**
  * Who may use POST /ws/smev3 and how much, in the order the endpoint asks:
  *
- * 1. Before the body is read (onRequest, cheap): at most SOAP_MAX_IN_FLIGHT
- *    requests at once per process, and RATE_LIMIT_PER_CLIENT per client IP
- *    address. These protect the CPU from floods of unsigned or forged
- *    messages, whose signature checks cost as much as genuine ones. Refused
- *    with a SOAP fault straight away; counted in metrics and logged (at most
- *    once a second per limit), not journaled — a flood must not turn into
- *    store writes.
+ * 1. Before anything is parsed: RATE_LIMIT_PER_CLIENT per client IP address
+ *    (onRequest, before the body is even read), and at most
+ *    SOAP_MAX_IN_FLIGHT messages in processing per process (preHandler, once
+ *    the body has arrived: a client trickling its body holds a socket, not a
+ *    processing slot). These protect the CPU from floods of unsigned or
+ *    forged messages, whose signature checks cost as much as genuine ones.
+ *    Refused with a SOAP fault straight away; counted in metrics and logged
+ *    (at most once a second per limit), not journaled — a flood must not turn
+ *    into store writes.
  * 2. Before parsing (TLS_CLIENT_AUTH=required): a TLS client certificate that
  *    chains to TLS_CLIENT_CA_FILE, else AccessDenied (optional: one that is
  *    presented must chain).
@@ -17,7 +19,7 @@
  *    Only a verified signature spends a partner's quota, so nobody can use up
  *    another partner's quota by sending its certificate with a forged signature.
  */
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import type { Config, RateLimit, TlsClientAuth } from '../config/env.js';
 import type { Partner, PartnerRegistry } from '../config/partners.js';
 import { tlsClientOf, type TlsClient } from '../http/tls.js';
@@ -65,14 +67,22 @@ export class SoapAccess {
     return limit ? perProcess(limit, this.o.workers) : null;
   }
 
-  /** onRequest hook of the SOAP scope: the cheap limits, before the body is read. */
-  readonly admit: onRequestAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+  /** Messages this process is processing now (okno_soap_in_flight). */
+  get inFlightNow(): number {
+    return this.inFlight;
+  }
+
+  /** onRequest hook of the SOAP scope: the client address's limit, before the body is read. */
+  readonly admitClient: onRequestAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method !== 'POST' || !this.clientBuckets) return;
+    const address = request.socket.remoteAddress ?? 'unknown';
+    const take = this.clientBuckets.take(address);
+    if (!take.ok) return this.refuseEarly(request, reply, 'client', take, `too many messages from ${address}; retry later`);
+  };
+
+  /** preHandler hook of the SOAP scope: the in-flight cap, with the body read and nothing parsed. */
+  readonly admitInFlight: preHandlerAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'POST') return;
-    if (this.clientBuckets) {
-      const address = request.socket.remoteAddress ?? 'unknown';
-      const take = this.clientBuckets.take(address);
-      if (!take.ok) return this.refuseEarly(request, reply, 'client', take, `too many messages from ${address}; retry later`);
-    }
     if (this.maxInFlight > 0) {
       if (this.inFlight >= this.maxInFlight) {
         return this.refuseEarly(request, reply, 'in_flight', { ok: false, retryAfterMs: 1000 }, 'the gateway is processing as many messages as it may at once; retry later');
@@ -130,7 +140,7 @@ export class SoapAccess {
     this.logRefusal(request, limit);
     const fault = limit === 'in_flight' ? new SmevFault('SMEVFailure', message) : new SmevFault('QuoteLimitExceeded', message);
     const seconds = Math.max(1, Math.ceil(take.retryAfterMs / 1000));
-    // The body is never parsed (node discards it to keep the connection usable).
+    // Nothing of the body is parsed.
     return reply.status(500).header('retry-after', String(seconds)).type('text/xml; charset=utf-8').send(faultEnvelope(fault, '1.1', request.id));
   }
 

@@ -44,8 +44,11 @@ interface Outcome {
 
 export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext, access?: SoapAccess): void {
   app.register(async (scope) => {
-    // Floods are refused before their bodies are read or parsed (src/soap/access.ts).
-    if (access) scope.addHook('onRequest', access.admit);
+    // Floods are refused before their bodies are parsed (src/soap/access.ts).
+    if (access) {
+      scope.addHook('onRequest', access.admitClient);
+      scope.addHook('preHandler', access.admitInFlight);
+    }
     // Raw bytes: the signature is checked over exactly what arrived. No other
     // body parser (JSON, text) reaches this scope: anything else is a 415 fault.
     scope.removeAllContentTypeParsers();

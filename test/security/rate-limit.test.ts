@@ -18,6 +18,8 @@ import { perProcess, TokenBucket, KeyedBuckets } from '../../src/soap/rate-limit
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { faultOf, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';
 import { tempDir } from '../helpers/tls-pki.js';
+import { startRedisServer } from '../helpers/redis-server.js';
+import { Redis } from 'ioredis';
 
 /** The default registry with absolute certificate paths and the given changes per partner. */
 function registryWith(changes: Record<string, Record<string, unknown>>): string {
@@ -156,13 +158,15 @@ describe('before verification: per client address and in flight', () => {
     }
   });
 
-  it('SOAP_MAX_IN_FLIGHT refuses what is beyond the cap with SMEVFailure and Retry-After, and admits again when one ends', async () => {
-    const gw = await startGateway({ SOAP_MAX_IN_FLIGHT: '1' });
+  it('SOAP_MAX_IN_FLIGHT: a message in processing holds the only slot, the next is refused with SMEVFailure and Retry-After; a trickling body holds none', async () => {
+    const redis = await startRedisServer();
+    const gw = await startGateway({ SOAP_MAX_IN_FLIGHT: '1', REDIS_URL: redis.url });
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     try {
-      const { xml } = await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' });
-      // A request whose body is still arriving holds the only slot.
-      const url = new URL('/ws/smev3', gw.url);
-      const slow = http.request(url, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(Buffer.byteLength(xml)) } });
+      const message = () => signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' });
+      // A client trickling its body: it has a socket, not a processing slot.
+      const { xml: slowXml } = await message();
+      const slow = http.request(new URL('/ws/smev3', gw.url), { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(Buffer.byteLength(slowXml)) } });
       const slowAnswer = new Promise<{ status: number; body: string }>((resolve, reject) => {
         slow.on('response', (res) => {
           const chunks: Buffer[] = [];
@@ -171,25 +175,34 @@ describe('before verification: per client address and in flight', () => {
         });
         slow.on('error', reject);
       });
-      const bytes = Buffer.from(xml);
-      slow.write(bytes.subarray(0, 100));
-      // Wait until the gateway has the first request (its headers) in hand.
-      const arrived = () => gw.logs.some((l) => l.msg === 'incoming request' && (l.req as { method?: string } | undefined)?.method === 'POST');
-      for (let i = 0; i < 250 && !arrived(); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(arrived()).toBe(true);
-      const refused = await post(gw.url, xml);
+      const slowBytes = Buffer.from(slowXml);
+      slow.write(slowBytes.subarray(0, 100));
+      const meanwhile = await post(gw.url, (await message()).xml);
+      expect(meanwhile.status, meanwhile.body).toBe(200);
+
+      // Redis holds every write for a while: the next message waits in its commit, in processing.
+      await admin.call('CLIENT', 'PAUSE', '4000', 'WRITE');
+      const held = post(gw.url, (await message()).xml);
+      for (let i = 0; i < 150 && (await metric(gw, 'okno_soap_in_flight')) !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await metric(gw, 'okno_soap_in_flight')).toBe(1);
+      const refused = await post(gw.url, (await message()).xml);
       expect(refused.status).toBe(500);
       expect(faultOf(refused.body).fault).toBe('SMEVFailure');
       expect(faultOf(refused.body).faultstring).toMatch(/as many messages as it may at once/);
       expect(refused.retryAfter).toBe('1');
-      slow.end(bytes.subarray(100));
-      const first = await slowAnswer;
+      await admin.call('CLIENT', 'UNPAUSE');
+      const first = await held;
       expect(first.status, first.body).toBe(200);
-      const next = await post(gw.url, (await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' })).xml);
+      slow.end(slowBytes.subarray(100));
+      expect((await slowAnswer).status).toBe(200);
+      const next = await post(gw.url, (await message()).xml);
       expect(next.status, next.body).toBe(200);
       expect(await metric(gw, 'okno_rate_limited_total{limit="in_flight",partner="unknown"}')).toBe(1);
+      expect(await metric(gw, 'okno_soap_in_flight')).toBe(0);
     } finally {
+      admin.disconnect();
       await gw.close();
+      await redis.dispose();
     }
   });
 });
