@@ -4,6 +4,7 @@
  * partner registry, the store connection. A problem stops start-up with a
  * message that names it.
  */
+import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
 import { loadPartners, type PartnerRegistry } from './config/partners.js';
@@ -110,6 +111,17 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     .add('partners', async () => ({ status: 'pass', detail: `${partners.partners.length} partners: ${partners.partners.map((p) => p.id).join(', ')}` }))
     .add('services', async () => ({ status: 'pass', detail: `${catalogue.services.length} services: ${catalogue.services.map((s) => s.id).join(', ')}` }))
     .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }));
+  if (https) {
+    const tlsCertificate = new X509Certificate(String(https.cert));
+    readiness.add('tlsCertificate', async () => {
+      const notAfter = new Date(tlsCertificate.validTo);
+      const days = daysUntil(notAfter);
+      const subject = tlsCertificate.subject.replace(/\n/g, ', ');
+      const mode = `client certificates ${config.tls!.clientAuth}`;
+      if (days < 0) return { status: 'fail', detail: `HTTPS: ${subject} expired on ${notAfter.toISOString()}`, daysUntilExpiry: days, clientAuth: config.tls!.clientAuth };
+      return { status: days < EXPIRY_WARNING_DAYS ? 'warn' : 'pass', detail: `HTTPS (${mode}): ${subject} valid until ${notAfter.toISOString()}`, daysUntilExpiry: days, clientAuth: config.tls!.clientAuth };
+    });
+  }
 
   const ctx: FlowContext = {
     config,

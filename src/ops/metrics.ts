@@ -302,7 +302,7 @@ function certificateEntries(gatewayPem: string, partners: PartnerRegistry): Cert
   const own = parseCertificate(gatewayPem);
   return [
     { subject: own.subject, partner: SELF, serial: own.serialHex, notAfter: own.notAfter },
-    ...partners.partners.flatMap((p) => p.certificates.map((c) => ({ subject: c.subject, partner: p.id, serial: c.certificate.serialHex, notAfter: c.notAfter }))),
+    ...partners.partners.flatMap((p) => [...p.certificates, ...(p.tlsCertificates ?? [])].map((c) => ({ subject: c.subject, partner: p.id, serial: c.certificate.serialHex, notAfter: c.notAfter }))),
   ];
 }
 

@@ -123,6 +123,15 @@ describe('TLS_CLIENT_AUTH=required', () => {
     expect(res).toEqual({ status: 200, body: '{"status":"ok"}' });
   });
 
+  it('/ready reports the HTTPS certificate and the client-certificate mode; /metrics the partners\' TLS certificates', async () => {
+    const ready = JSON.parse((await request(gw.url, { path: '/ready' })).body) as { checks: Array<{ name: string; status: string; detail: string; clientAuth?: string; daysUntilExpiry?: number }> };
+    const check = ready.checks.find((c) => c.name === 'tlsCertificate');
+    expect(check).toMatchObject({ status: 'warn', clientAuth: 'required' }); // the test certificate lasts 30 days: under the 30-day warning
+    expect(check!.detail).toMatch(/^HTTPS \(client certificates required\): .*CN=okno-tls-server/);
+    const metrics = (await request(gw.url, { path: '/metrics' })).body;
+    expect(metrics).toMatch(/okno_certificate_expiry_days\{subject="[^"]*CN=agency-tls-client[^"]*",partner="agency",serial="[0-9a-f]+"\} \d/);
+  });
+
   it('the portal, connecting with its signing certificate (it lists no TLS certificates), is accepted', async () => {
     const before = await inboxSize(gw);
     const res = await postSoapTls(gw.url, (await fromPortal()).xml, portal());
