@@ -21,6 +21,7 @@ import { createGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { CITY, faultOf, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';
+import { spawnGateway, startGatewayProcess } from '../helpers/process.js';
 import { issueCertificate, sampleIdentity, SAMPLE_CA_PEM, tempDir, type IssuedPem } from '../helpers/tls-pki.js';
 
 interface ClientIdentity {
@@ -348,4 +349,29 @@ describe('outbound: the gateway presents its TLS client certificate to partners 
     expect(() => loadConfig({ OUTBOUND_TLS_CERT_FILE: 'a.pem' }, projectRoot)).toThrow(/OUTBOUND_TLS_KEY_FILE: must be set together with OUTBOUND_TLS_CERT_FILE/);
     expect(loadConfig({ OUTBOUND_TLS_CA_FILE: 'ca.pem' }, projectRoot).outboundTls).toEqual({ certFile: null, keyFile: null, caFile: path.join(projectRoot, 'ca.pem') });
   });
+});
+
+describe('the gateway process (node dist/main.js) with TLS', () => {
+  it('serves HTTPS and stops cleanly; a key that does not fit or TLS_CLIENT_AUTH without HTTPS exits 78 naming the variable', async () => {
+    const dir = tempDir('okno-tls-proc-');
+    const server = issueCertificate(dir, { cn: 'okno-proc-server', loopback: true });
+    const other = issueCertificate(dir, { cn: 'other-key', loopback: true });
+    const gw = await startGatewayProcess({ PORT: '0', TLS_CERT_FILE: server.certFile, TLS_KEY_FILE: server.keyFile, TLS_CLIENT_AUTH: 'required' });
+    try {
+      expect(gw.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(await request(gw.url, { path: '/health' })).toEqual({ status: 200, body: '{"status":"ok"}' });
+      const noCert = await postSoapTls(gw.url, '<a/>', null);
+      expect(faultOf(noCert.body).fault).toBe('AccessDenied');
+    } finally {
+      gw.child.kill('SIGTERM');
+    }
+    expect(await gw.exited).toBe(0);
+
+    const mismatch = spawnGateway({ PORT: '0', TLS_CERT_FILE: server.certFile, TLS_KEY_FILE: other.keyFile });
+    expect(await mismatch.exited).toBe(78);
+    expect(mismatch.stderr()).toMatch(/TLS_CERT_FILE \/ TLS_KEY_FILE: /);
+    const noHttps = spawnGateway({ PORT: '0', TLS_CLIENT_AUTH: 'required' });
+    expect(await noHttps.exited).toBe(78);
+    expect(noHttps.stderr()).toMatch(/TLS_CLIENT_AUTH: is required, but HTTPS is off/);
+  }, 120_000);
 });
