@@ -4,6 +4,7 @@
  * partner registry, the store connection. A problem stops start-up with a
  * message that names it.
  */
+import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
 import { loadPartners, type PartnerRegistry } from './config/partners.js';
@@ -24,6 +25,9 @@ import { Lifecycle } from './city/lifecycle.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
 import { registerSmevEndpoint } from './soap/smev-endpoint.js';
+import { SoapAccess } from './soap/access.js';
+import { loadHttpsOptions } from './http/tls.js';
+import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
@@ -86,6 +90,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   for (const crl of crls) {
     if (crl.nextUpdate && crl.nextUpdate < new Date()) logger.warn({ crl: crl.file, nextUpdate: crl.nextUpdate.toISOString() }, `CRL ${crl.file} is past its nextUpdate; still used, fetch a new one`);
   }
+  const https = config.tls ? loadHttpsOptions(config.tls) : null;
+  const outboundAgent = config.outboundTls ? createOutboundAgent(config.outboundTls) : null;
 
   if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
   if (!config.redisUrl) {
@@ -120,6 +126,17 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       const listed = crls.map((c) => `${c.file}: ${c.revoked.size} revoked, next update ${c.nextUpdate?.toISOString() ?? 'not given'}`).join('; ');
       return { status: stale.length > 0 ? 'warn' : 'pass', detail: stale.length > 0 ? `past nextUpdate (still used): ${stale.map((c) => c.file).join(', ')}; ${listed}` : listed };
     });
+  if (https) {
+    const tlsCertificate = new X509Certificate(String(https.cert));
+    readiness.add('tlsCertificate', async () => {
+      const notAfter = new Date(tlsCertificate.validTo);
+      const days = daysUntil(notAfter);
+      const subject = tlsCertificate.subject.replace(/\n/g, ', ');
+      const mode = `client certificates ${config.tls!.clientAuth}`;
+      if (days < 0) return { status: 'fail', detail: `HTTPS: ${subject} expired on ${notAfter.toISOString()}`, daysUntilExpiry: days, clientAuth: config.tls!.clientAuth };
+      return { status: days < EXPIRY_WARNING_DAYS ? 'warn' : 'pass', detail: `HTTPS (${mode}): ${subject} valid until ${notAfter.toISOString()}`, daysUntilExpiry: days, clientAuth: config.tls!.clientAuth };
+    });
+  }
 
   const ctx: FlowContext = {
     config,
@@ -131,17 +148,26 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     trustAnchors,
     logger,
     self: { mnemonic: 'okno', name: 'Okno — шлюз единого окна города' },
+    outboundAgent,
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens);
-  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on });
+  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on, soapInFlight: () => access.inFlightNow });
+  const access = new SoapAccess({
+    clientAuth: config.tls?.clientAuth ?? 'off',
+    partners,
+    limits: config.limits,
+    workers: config.workers,
+    onLimited: (limit, partner) => metrics.rateLimited(limit, partner),
+  });
   const app = await buildApp({
     config,
     logger,
     readiness,
+    https,
     routes: (a) => {
       registerWsdlRoute(a, config.publicUrl);
-      registerSmevEndpoint(a, ctx);
+      registerSmevEndpoint(a, ctx, access);
       registerInboxRoutes(a, store, auth);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
@@ -151,7 +177,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       registerOpsDashboard(a, ctx, auth);
     },
   });
-  const stops: Array<() => Promise<void>> = [async () => metrics.close()];
+  const stops: Array<() => Promise<void>> = [async () => metrics.close(), async () => outboundAgent?.destroy()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
   stops.push(() => sealer.stop());

@@ -25,6 +25,32 @@ export interface P12Source {
   password: string;
 }
 
+/** A token bucket: refills `perSecond` tokens a second up to `burst`; one message takes one. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+export type TlsClientAuth = 'off' | 'optional' | 'required';
+
+/** HTTPS for the listener (TLS_*), with the optional client-certificate check on the SOAP endpoint. */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  clientAuth: TlsClientAuth;
+  /** CA bundle that TLS client certificates must chain to (default TRUST_CA_FILE). */
+  clientCaFile: string;
+}
+
+/** What the gateway presents and trusts when it calls partners over https (OUTBOUND_TLS_*). */
+export interface OutboundTlsConfig {
+  /** Client certificate and key (both or neither). */
+  certFile: string | null;
+  keyFile: string | null;
+  /** CA bundle for the partners' server certificates (null: Node's built-in CAs). */
+  caFile: string | null;
+}
+
 export interface Config {
   nodeEnv: string;
   production: boolean;
@@ -66,6 +92,19 @@ export interface Config {
   journalRetentionDays: number;
   /** Outbound deliveries (statuses to the portal, queries to agencies). */
   delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
+  /** HTTPS (null: plain HTTP). */
+  tls: TlsConfig | null;
+  /** Client certificate / CA for calls to partners over https (null: Node's defaults, no client certificate). */
+  outboundTls: OutboundTlsConfig | null;
+  /** Limits on POST /ws/smev3 (README "Rate limits"). */
+  limits: {
+    /** Default per-partner limit, after signature verification (null = none); the registry's rateLimit overrides it. */
+    perPartner: RateLimit | null;
+    /** Per client IP address, before anything is parsed (null = none). */
+    perClient: RateLimit | null;
+    /** SOAP requests processed at once by one process; more are refused at once (0 = no cap). */
+    maxInFlight: number;
+  };
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
 }
@@ -178,11 +217,20 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       backoffCapMs: v.int('DELIVERY_BACKOFF_CAP_MS', 600_000, 1, 86_400_000),
     },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
+    tls: null,
+    outboundTls: null,
+    limits: {
+      perPartner: v.rateLimit('RATE_LIMIT_PER_PARTNER'),
+      perClient: v.rateLimit('RATE_LIMIT_PER_CLIENT'),
+      maxInFlight: v.int('SOAP_MAX_IN_FLIGHT', 256, 0, 1_000_000),
+    },
     cwd,
   };
   if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
     problems.push(`HEADERS_TIMEOUT_MS: ${config.http.headersTimeoutMs} is longer than REQUEST_TIMEOUT_MS (${config.http.requestTimeoutMs}); the headers are part of the request`);
   }
+  config.tls = readTls(env, v, problems, file, config.trustCaFile);
+  config.outboundTls = readOutboundTls(problems, file);
   if (config.workers > 1 && !config.redisUrl) {
     problems.push(`WORKERS: ${config.workers} worker processes need REDIS_URL (each would otherwise keep its own in-memory store)`);
   }
@@ -205,6 +253,38 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const TLS_CLIENT_AUTH: readonly TlsClientAuth[] = ['off', 'optional', 'required'];
+
+/** TLS_CERT_FILE and TLS_KEY_FILE together turn HTTPS on; the client-certificate settings need it. */
+function readTls(env: Env, v: Reader, problems: string[], file: (name: string, fallback: string | null) => string | null, trustCaFile: string): TlsConfig | null {
+  const certFile = file('TLS_CERT_FILE', null);
+  const keyFile = file('TLS_KEY_FILE', null);
+  const clientAuth = v.oneOf('TLS_CLIENT_AUTH', [...TLS_CLIENT_AUTH], 'off') as TlsClientAuth;
+  const clientCaFile = file('TLS_CLIENT_CA_FILE', null);
+  if (!certFile !== !keyFile) {
+    problems.push(`${certFile ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: must be set together with ${certFile ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'} (both turn HTTPS on)`);
+    return null;
+  }
+  if (!certFile || !keyFile) {
+    if (clientAuth !== 'off') problems.push(`TLS_CLIENT_AUTH: is ${clientAuth}, but HTTPS is off (set TLS_CERT_FILE and TLS_KEY_FILE)`);
+    if (clientCaFile) problems.push('TLS_CLIENT_CA_FILE: is set, but HTTPS is off (set TLS_CERT_FILE and TLS_KEY_FILE)');
+    return null;
+  }
+  if (clientCaFile && clientAuth === 'off') problems.push('TLS_CLIENT_CA_FILE: is set, but TLS_CLIENT_AUTH is off');
+  return { certFile, keyFile, clientAuth, clientCaFile: clientCaFile ?? trustCaFile };
+}
+
+function readOutboundTls(problems: string[], file: (name: string, fallback: string | null) => string | null): OutboundTlsConfig | null {
+  const certFile = file('OUTBOUND_TLS_CERT_FILE', null);
+  const keyFile = file('OUTBOUND_TLS_KEY_FILE', null);
+  const caFile = file('OUTBOUND_TLS_CA_FILE', null);
+  if (!certFile !== !keyFile) {
+    problems.push(`${certFile ? 'OUTBOUND_TLS_KEY_FILE' : 'OUTBOUND_TLS_CERT_FILE'}: must be set together with ${certFile ? 'OUTBOUND_TLS_CERT_FILE' : 'OUTBOUND_TLS_KEY_FILE'}`);
+    return null;
+  }
+  return certFile || caFile ? { certFile, keyFile, caFile } : null;
 }
 
 /** Reads typed values from the environment, recording a problem per bad variable. */
@@ -266,6 +346,15 @@ class Reader {
     return raw;
   }
 
+  /** `0` (off), `<n>/s` or `<n>/min`, optionally `:<burst>` (default: one second's worth, at least 1). */
+  rateLimit(name: string): RateLimit | null {
+    const raw = this.str(name);
+    if (raw === null || raw === '0') return null;
+    const limit = parseRateLimit(raw);
+    if (!limit) this.problems.push(`${name}: must be 0 (off) or <rate>/s or <rate>/min with an optional :<burst>, e.g. 50/s or 50/s:100, got "${raw}"`);
+    return limit;
+  }
+
   /** `token:role,token:role` (whitespace around items is ignored). */
   tokens(name: string): ApiToken[] | null {
     const raw = this.env[name];
@@ -293,6 +382,17 @@ class Reader {
     });
     return tokens;
   }
+}
+
+/** `50/s`, `30/min`, `50/s:100` → a token bucket; null when malformed or not positive. */
+export function parseRateLimit(raw: string): RateLimit | null {
+  const m = /^(\d+(?:\.\d+)?)\s*\/\s*(s|min)(?:\s*:\s*(\d+))?$/.exec(raw.trim());
+  if (!m) return null;
+  const perSecond = Number(m[1]) / (m[2] === 'min' ? 60 : 1);
+  if (!(perSecond > 0) || perSecond > 1_000_000) return null;
+  const burst = m[3] === undefined ? Math.max(1, Math.ceil(perSecond)) : Number(m[3]);
+  if (burst < 1 || burst > 1_000_000) return null;
+  return { perSecond, burst };
 }
 
 /** Hides credentials in URLs before they reach messages or logs. */

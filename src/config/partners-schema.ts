@@ -44,6 +44,27 @@ export const partnersSchema = {
             description: 'where the gateway sends this partner SOAP messages, or null if it sends it nothing',
           },
           signatureProfile: { enum: ['smev', 'xmldsig'] },
+          tlsCertificates: {
+            type: 'array',
+            minItems: 1,
+            items: { type: 'string', minLength: 1 },
+            description: 'PEM files (relative to this file) or inline PEM of the TLS client certificates the partner connects with (TLS_CLIENT_AUTH); absent: its signing certificates',
+          },
+          rateLimit: {
+            anyOf: [
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['perSecond', 'burst'],
+                properties: {
+                  perSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000000 },
+                  burst: { type: 'integer', minimum: 1, maximum: 1000000 },
+                },
+              },
+              { type: 'null' },
+            ],
+            description: 'messages per second (token bucket) this partner may send to POST /ws/smev3; null: no limit; absent: RATE_LIMIT_PER_PARTNER',
+          },
           description: { type: 'string' },
         },
       },

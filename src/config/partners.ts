@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { CertificateError, parseCertificate, type Certificate } from '../pki/certificate.js';
+import type { RateLimit } from './env.js';
 import { partnersSchema } from './partners-schema.js';
 
 export type PartnerRole = 'portal' | 'agency';
@@ -33,6 +34,10 @@ export interface Partner {
   receives: ReadonlySet<string>;
   endpoint: string | null;
   signatureProfile: SignatureProfile;
+  /** TLS client certificates it connects with (TLS_CLIENT_AUTH); null: its signing certificates serve. */
+  tlsCertificates: readonly PartnerCertificate[] | null;
+  /** Its message rate limit; null: none; undefined: RATE_LIMIT_PER_PARTNER. */
+  rateLimit: RateLimit | null | undefined;
 }
 
 export class PartnerRegistryError extends Error {
@@ -48,10 +53,17 @@ export class PartnerRegistryError extends Error {
 export class PartnerRegistry {
   private readonly byId: Map<string, Partner>;
   private readonly byFingerprint: Map<string, Partner>;
+  private readonly byTlsFingerprint: Map<string, Partner>;
 
   constructor(readonly partners: readonly Partner[]) {
     this.byId = new Map(partners.map((p) => [p.id, p]));
     this.byFingerprint = new Map(partners.flatMap((p) => p.certificates.map((c) => [c.fingerprint256, p] as const)));
+    this.byTlsFingerprint = new Map(partners.flatMap((p) => tlsCertificatesOf(p).map((c) => [c.fingerprint256, p] as const)));
+  }
+
+  /** The partner a TLS client certificate (by SHA-256 fingerprint, lower-case hex) is registered to. */
+  byTlsCertificate(fingerprint256: string): Partner | undefined {
+    return this.byTlsFingerprint.get(fingerprint256);
   }
 
   get(id: string): Partner | undefined {
@@ -112,45 +124,80 @@ export function parsePartners(
     });
     throw new PartnerRegistryError(file, problems);
   }
-  const doc = data as { partners: Array<{ id: string; name: string; role: PartnerRole; certificates: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile: SignatureProfile }> };
+  const doc = data as {
+    partners: Array<{
+      id: string;
+      name: string;
+      role: PartnerRole;
+      certificates: string[];
+      sends: string[];
+      receives: string[];
+      endpoint: string | null;
+      signatureProfile: SignatureProfile;
+      tlsCertificates?: string[];
+      rateLimit?: RateLimit | null;
+    }>;
+  };
   const problems: string[] = [];
   const warnings: string[] = [];
   const now = options.now ?? new Date();
   const baseDir = path.dirname(path.resolve(file));
   const seenIds = new Set<string>();
   const seenCerts = new Map<string, string>();
+  const seenTls = new Map<string, string>();
 
   const partners = doc.partners.map((raw, index): Partner => {
     const where = `/partners/${index} (${raw.id})`;
     if (seenIds.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
     seenIds.add(raw.id);
-    const certificates: PartnerCertificate[] = [];
-    raw.certificates.forEach((ref, certIndex) => {
+    const read = (field: string, ref: string, certIndex: number): PartnerCertificate | null => {
       const inline = ref.includes('-----BEGIN');
       const source = inline ? `inline #${certIndex + 1}` : ref;
       let pem: string;
       try {
         pem = inline ? ref : readFileSync(path.resolve(baseDir, ref), 'utf8');
       } catch (error) {
-        problems.push(`${where}/certificates/${certIndex}: cannot read "${ref}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-        return;
+        problems.push(`${where}/${field}/${certIndex}: cannot read "${ref}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        return null;
       }
       let cert: Certificate;
       try {
         cert = parseCertificate(pem);
       } catch (error) {
         if (!(error instanceof CertificateError)) throw error;
-        problems.push(`${where}/certificates/${certIndex}: "${source}" is not a PEM certificate (${error.message})`);
-        return;
+        problems.push(`${where}/${field}/${certIndex}: "${source}" is not a PEM certificate (${error.message})`);
+        return null;
       }
-      const owner = seenCerts.get(cert.fingerprintSha256);
+      if (cert.notAfter < now) warnings.push(`partner "${raw.id}": ${field === 'certificates' ? 'certificate' : 'TLS certificate'} ${source} expired on ${cert.notAfter.toISOString()}`);
+      return Object.freeze({ pem, certificate: cert, fingerprint256: cert.fingerprintSha256, subject: cert.subject, notAfter: cert.notAfter, source });
+    };
+    const certificates: PartnerCertificate[] = [];
+    raw.certificates.forEach((ref, certIndex) => {
+      const cert = read('certificates', ref, certIndex);
+      if (!cert) return;
+      const owner = seenCerts.get(cert.fingerprint256);
       if (owner !== undefined) {
         problems.push(`${where}/certificates/${certIndex}: the same certificate is already registered to "${owner}"`);
       }
-      seenCerts.set(cert.fingerprintSha256, raw.id);
-      if (cert.notAfter < now) warnings.push(`partner "${raw.id}": certificate ${source} expired on ${cert.notAfter.toISOString()}`);
-      certificates.push(Object.freeze({ pem, certificate: cert, fingerprint256: cert.fingerprintSha256, subject: cert.subject, notAfter: cert.notAfter, source }));
+      seenCerts.set(cert.fingerprint256, raw.id);
+      certificates.push(cert);
     });
+    let tlsCertificates: PartnerCertificate[] | null = null;
+    if (raw.tlsCertificates) {
+      tlsCertificates = [];
+      raw.tlsCertificates.forEach((ref, certIndex) => {
+        const cert = read('tlsCertificates', ref, certIndex);
+        if (cert) tlsCertificates!.push(cert);
+      });
+    }
+    // A TLS client certificate identifies one partner only (its own list, or its signing certificates).
+    for (const [certIndex, cert] of (tlsCertificates ?? certificates).entries()) {
+      const owner = seenTls.get(cert.fingerprint256);
+      if (owner !== undefined && owner !== raw.id) {
+        problems.push(`${where}/${tlsCertificates ? 'tlsCertificates' : 'certificates'}/${certIndex}: the same certificate already identifies "${owner}" as a TLS client`);
+      }
+      seenTls.set(cert.fingerprint256, raw.id);
+    }
     return Object.freeze({
       id: raw.id,
       name: raw.name,
@@ -160,6 +207,8 @@ export function parsePartners(
       receives: new Set(raw.receives),
       endpoint: raw.endpoint,
       signatureProfile: raw.signatureProfile,
+      tlsCertificates: tlsCertificates ? Object.freeze(tlsCertificates) : null,
+      rateLimit: raw.rateLimit === undefined ? undefined : raw.rateLimit === null ? null : Object.freeze({ ...raw.rateLimit }),
     });
   });
 
@@ -174,4 +223,9 @@ export function parsePartners(
   }
   if (problems.length > 0) throw new PartnerRegistryError(file, problems);
   return { registry: new PartnerRegistry(partners), warnings };
+}
+
+/** The certificates a partner may present as a TLS client: its own TLS list, else its signing certificates. */
+export function tlsCertificatesOf(partner: Partner): readonly PartnerCertificate[] {
+  return partner.tlsCertificates ?? partner.certificates;
 }

@@ -54,7 +54,7 @@ export async function sendToPartner(ctx: FlowContext, a: OutboundAttempt): Promi
   }
   const signed = await signDocument(a.envelope, { signer: ctx.signer, profile: a.partner.signatureProfile });
   const requestOutTs = ctx.now();
-  const outcome = await sendSoap({ url: a.partner.endpoint, envelope: signed, soapAction: `urn:${a.operation}`, timeoutMs: ctx.config.delivery.timeoutMs, partner: a.partner, trust: ctx.trustAnchors });
+  const outcome = await sendSoap({ url: a.partner.endpoint, envelope: signed, soapAction: `urn:${a.operation}`, timeoutMs: ctx.config.delivery.timeoutMs, partner: a.partner, trust: ctx.trustAnchors, agent: ctx.outboundAgent });
   const responseInTs = ctx.now();
   const journal = journalWrites(
     {

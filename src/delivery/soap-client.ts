@@ -5,7 +5,9 @@
  * retried forever), or a transient failure (network, timeout, 5xx,
  * SMEVFailure: retried with backoff).
  */
+import type { Agent } from 'node:https';
 import type { Partner } from '../config/partners.js';
+import { postWithAgent } from './outbound-tls.js';
 import { DSIG_NS } from '../signature/dsig.js';
 import type { TrustAnchorSet } from '../signature/trust.js';
 import { verifySignature } from '../signature/verify.js';
@@ -28,22 +30,25 @@ export interface SoapSendOptions {
   timeoutMs: number;
   partner: Partner;
   trust: TrustAnchorSet;
+  /** For https endpoints: the agent with the gateway's TLS client certificate (OUTBOUND_TLS_*). */
+  agent?: Agent | null;
 }
 
 export async function sendSoap(o: SoapSendOptions): Promise<SendOutcome> {
-  let res: Response;
+  let res: { status: number };
   let body: string;
+  const headers = { 'content-type': 'text/xml; charset=utf-8', soapaction: o.soapAction };
   try {
-    res = await fetch(o.url, {
-      method: 'POST',
-      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: o.soapAction },
-      body: o.envelope,
-      signal: AbortSignal.timeout(o.timeoutMs),
-    });
-    body = await res.text();
+    if (o.agent && o.url.startsWith('https:')) {
+      ({ body, ...res } = await postWithAgent(o.agent, o.url, headers, o.envelope, o.timeoutMs));
+    } else {
+      const answer = await fetch(o.url, { method: 'POST', headers, body: o.envelope, signal: AbortSignal.timeout(o.timeoutMs) });
+      res = answer;
+      body = await answer.text();
+    }
   } catch (error) {
-    const e = error as Error & { cause?: { code?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : `${e.cause?.code ?? e.name}: ${e.message}`;
+    const e = error as Error & { cause?: { code?: string }; code?: string };
+    const why = e.name === 'TimeoutError' || e.code === 'TIMEOUT' ? `no answer within ${o.timeoutMs} ms` : `${e.cause?.code ?? e.code ?? e.name}: ${e.message}`;
     return { kind: 'transient', status: null, body: null, error: `network: ${why}` };
   }
   let root: XmlElement | null = null;

@@ -1,3 +1,4 @@
+import type { Agent } from 'node:https';
 import type { ServiceCatalogue } from '../catalogue/types.js';
 import type { Lifecycle } from '../city/lifecycle.js';
 import type { Config } from '../config/env.js';
@@ -19,6 +20,8 @@ export interface FlowContext {
   logger: Logger;
   /** How the gateway names itself in MessageMetadata (Recipient / Sender). */
   self: { mnemonic: string; name: string };
+  /** Calls to partners over https present the gateway's TLS client certificate through it (OUTBOUND_TLS_*); null: fetch's defaults. */
+  outboundAgent?: Agent | null;
   now(): Date;
 }
 

@@ -11,6 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { registerJsonBody } from './json-body.js';
 import { buildValidator } from './validators.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../log.js';
 import { registerHealthRoutes } from '../ops/health-routes.js';
@@ -19,6 +20,8 @@ import { apiSchemas } from './api/inbox-routes.js';
 import { errorSchema } from './api/schemas.js';
 import { correlationIdFor, registerCorrelation } from './correlation.js';
 import { registerErrorHandling } from './errors.js';
+import { authRolesOf } from './auth.js';
+import type { Role } from '../config/env.js';
 
 export interface AppParts {
   config: Config;
@@ -26,17 +29,33 @@ export interface AppParts {
   readiness: Readiness;
   /** Registers the gateway's routes (SOAP endpoint, city API). */
   routes?: (app: FastifyInstance) => void;
+  /** HTTPS instead of HTTP (src/http/tls.ts loadHttpsOptions). */
+  https?: HttpsOptions | null;
+}
+
+/** A registered route and the roles its token check admits (null: none; public). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  roles: readonly Role[] | null;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route the app registered, in order (HEAD routes included), for the access audit. */
+export function registeredRoutes(app: FastifyInstance): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
 }
 
 export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   const limits = parts.config.http;
-  const app: FastifyInstance = Fastify({
+  const options = {
     loggerInstance: parts.logger as FastifyBaseLogger,
     genReqId: correlationIdFor,
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     bodyLimit: parts.config.maxBodyBytes,
     // On close, drop idle keep-alive sockets at once; in-flight requests finish.
-    forceCloseConnections: 'idle',
+    forceCloseConnections: 'idle' as const,
     return503OnClosing: true,
     // Slow clients (slowloris) and idle connections are cut: a request must arrive whole within
     // requestTimeout, its headers within headersTimeout; Node checks open connections every
@@ -48,9 +67,23 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       headersTimeout: limits.headersTimeoutMs,
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' as const, allErrors: false } },
     // Bodies are validated without that coercion (src/http/validators.ts).
     schemaController: { compilersFactory: { buildValidator } },
+  };
+  // An HTTPS instance differs from the HTTP one only in its raw server's type; routes and hooks are the same.
+  // HTTPS: the same timeouts apply to the https server (fastify passes `https` options to https.createServer).
+  const app = (parts.https
+    ? Fastify({ ...options, https: { ...parts.https, ...options.http }, loggerInstance: parts.logger as FastifyBaseLogger })
+    : Fastify(options)) as unknown as FastifyInstance;
+  // Before any plugin, so that every route (the OpenAPI UI's too) passes here.
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    const roles = authRolesOf(route.onRequest);
+    // The JSON API is never public by accident: a route there without a token check does not start.
+    if (route.url.startsWith('/api/') && !roles) throw new Error(`route ${String(route.method)} ${route.url} has no token check (TokenAuth.require as its onRequest hook)`);
+    for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url, roles });
   });
   await app.register(swagger, {
     openapi: {

@@ -1,10 +1,17 @@
 /**
- * Bearer tokens with roles (API_TOKENS). Tokens are compared by their SHA-256
- * so lookups take the same time whatever the guess; 401 for a missing or
- * unknown token, 403 for a known token with the wrong role.
+ * Bearer tokens with roles (API_TOKENS). The presented token's SHA-256 is
+ * compared with every known token's in constant time (timingSafeEqual, no
+ * early exit), so the answer's timing says nothing about how close a guess
+ * was. 401 for a missing, malformed or unknown token, 403 for a known token
+ * with the wrong role.
+ *
+ * The check runs as an onRequest hook: before the body is read or the
+ * parameters are validated, so an unauthenticated client costs no parsing
+ * and learns nothing about the route's schema. Every /api/ route must carry
+ * it; buildApp refuses to register one that does not (requiresAuth).
  */
-import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { ApiToken, Role } from '../config/env.js';
 import { HttpError } from './errors.js';
 
@@ -14,21 +21,33 @@ declare module 'fastify' {
   }
 }
 
-const digest = (token: string) => createHash('sha256').update(token).digest('hex');
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/** Marks the hooks TokenAuth makes, with the roles they admit. */
+const ROLES = Symbol('okno.auth.roles');
+type AuthHook = onRequestAsyncHookHandler & { [ROLES]?: readonly Role[] };
 
 export class TokenAuth {
-  private readonly roles: Map<string, Role>;
+  private readonly tokens: ReadonlyArray<{ digest: Buffer; role: Role }>;
 
   constructor(tokens: readonly ApiToken[]) {
-    this.roles = new Map(tokens.map((t) => [digest(t.token), t.role]));
+    this.tokens = tokens.map((t) => ({ digest: digest(t.token), role: t.role }));
   }
 
-  /** A preHandler that admits the given roles only. */
-  require(...allowed: Role[]): preHandlerAsyncHookHandler {
-    return async (request: FastifyRequest, reply: FastifyReply) => {
+  /** The role of a presented token, or undefined; looks at every known token whatever matches. */
+  private roleOf(token: string): Role | undefined {
+    const presented = digest(token);
+    let role: Role | undefined;
+    for (const t of this.tokens) if (timingSafeEqual(presented, t.digest) && role === undefined) role = t.role;
+    return role;
+  }
+
+  /** An onRequest hook that admits the given roles only. */
+  require(...allowed: Role[]): onRequestAsyncHookHandler {
+    const hook: AuthHook = async (request: FastifyRequest, reply: FastifyReply) => {
       const header = request.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      const role = match ? this.roles.get(digest(match[1]!)) : undefined;
+      const role = match ? this.roleOf(match[1]!) : undefined;
       if (!role) {
         reply.header('www-authenticate', 'Bearer realm="okno"');
         throw new HttpError(401, 'UNAUTHORIZED', match ? 'unknown token' : 'missing Authorization: Bearer <token>');
@@ -36,5 +55,17 @@ export class TokenAuth {
       if (!allowed.includes(role)) throw new HttpError(403, 'FORBIDDEN', `role ${role} may not do this (needs ${allowed.join(' or ')})`);
       request.role = role;
     };
+    hook[ROLES] = Object.freeze([...allowed]);
+    return hook;
   }
+}
+
+/** The roles a route's onRequest hooks admit, or null when no TokenAuth hook guards it. */
+export function authRolesOf(onRequest: unknown): readonly Role[] | null {
+  const hooks = Array.isArray(onRequest) ? onRequest : onRequest ? [onRequest] : [];
+  for (const hook of hooks) {
+    const roles = (hook as AuthHook)[ROLES];
+    if (roles) return roles;
+  }
+  return null;
 }

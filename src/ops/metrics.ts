@@ -76,6 +76,8 @@ export interface MetricsSources {
   events?: { subscribe(listener: (event: MessageEvent) => void): () => void };
   /** Whether the maintenance switch is on (okno_maintenance). */
   maintenance?: () => boolean;
+  /** SOAP messages being processed now (okno_soap_in_flight). */
+  soapInFlight?: () => number;
   now?: () => number;
 }
 
@@ -84,9 +86,15 @@ export interface GatewayMetrics {
   readonly contentType: string;
   /** The exposition text (Prometheus 0.0.4). */
   text(): Promise<string>;
+  /** Counts a SOAP message refused by a rate limit (okno_rate_limited_total). */
+  rateLimited(limit: RateLimitKind, partner: string | null): void;
   /** Stops listening to events and queue workers. */
   close(): void;
 }
+
+/** Which limit refused a message: the partner's quota, the client address's, or the in-flight cap. */
+export type RateLimitKind = 'partner' | 'client' | 'in_flight';
+const RATE_LIMIT_KINDS: readonly RateLimitKind[] = ['partner', 'client', 'in_flight'];
 
 interface CertificateEntry {
   subject: string;
@@ -150,6 +158,14 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
     deadLetters.inc({ queue }, 0);
   }
   for (const reason of SIGNATURE_REASONS) signatureFailures.inc({ reason }, 0);
+  const rateLimited = new Counter({
+    name: 'okno_rate_limited_total',
+    help: 'SOAP messages refused by a rate limit: limit="partner" (the partner\'s quota, after its signature was verified; QuoteLimitExceeded), "client" (per client address, before parsing; QuoteLimitExceeded) or "in_flight" (SOAP_MAX_IN_FLIGHT; SMEVFailure)',
+    labelNames: ['limit', 'partner'] as const,
+    registers: [registry],
+  });
+  for (const id of partnerIds) rateLimited.inc({ limit: 'partner', partner: id }, 0);
+  for (const limit of RATE_LIMIT_KINDS.filter((l) => l !== 'partner')) rateLimited.inc({ limit, partner: UNKNOWN }, 0);
 
   // One read of every queue's statistics serves all queue gauges of a scrape
   // (text() starts each scrape afresh; the time bound covers direct registry use).
@@ -226,6 +242,18 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
     });
   }
 
+  if (sources.soapInFlight) {
+    const current = sources.soapInFlight;
+    const inFlight = new Gauge({
+      name: 'okno_soap_in_flight',
+      help: 'SOAP messages this process is processing now (body received, reply not yet sent); SOAP_MAX_IN_FLIGHT caps it',
+      registers: [registry],
+      collect() {
+        inFlight.set(current());
+      },
+    });
+  }
+
   const onMessage = (event: MessageEvent): void => {
     const direction = event.direction === 'outbound' ? 'outbound' : 'inbound';
     const operation = operationLabel(event.operation);
@@ -261,6 +289,9 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
       sample = null;
       return registry.metrics();
     },
+    rateLimited(limit, partner) {
+      rateLimited.inc({ limit, partner: partnerLabel(partner) });
+    },
     close() {
       for (const stop of unsubscribe.splice(0)) stop();
     },
@@ -271,7 +302,7 @@ function certificateEntries(gatewayPem: string, partners: PartnerRegistry): Cert
   const own = parseCertificate(gatewayPem);
   return [
     { subject: own.subject, partner: SELF, serial: own.serialHex, notAfter: own.notAfter },
-    ...partners.partners.flatMap((p) => p.certificates.map((c) => ({ subject: c.subject, partner: p.id, serial: c.certificate.serialHex, notAfter: c.notAfter }))),
+    ...partners.partners.flatMap((p) => [...p.certificates, ...(p.tlsCertificates ?? [])].map((c) => ({ subject: c.subject, partner: p.id, serial: c.certificate.serialHex, notAfter: c.notAfter }))),
   ];
 }
 

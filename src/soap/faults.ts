@@ -18,7 +18,9 @@ export type SmevFaultName =
   | 'SMEVFailure'
   | 'RequestIsNotFound'
   | 'TargetMessageIsNotFound'
-  | 'UnknownMessageType';
+  | 'UnknownMessageType'
+  | 'AccessDenied'
+  | 'QuoteLimitExceeded';
 
 export interface ValidationErrorDetail {
   message: string;
@@ -34,6 +36,8 @@ export class SmevFault extends Error {
       signatureReason?: SignatureFaultReason;
       validationErrors?: ValidationErrorDetail[];
       rootElement?: { localName: string; namespace: string };
+      /** QuoteLimitExceeded: when the sender may try again (seconds; sent as Retry-After too). */
+      retryAfterSeconds?: number;
     } = {},
   ) {
     super(message);
@@ -58,6 +62,7 @@ const VOID_FAULTS = new Set<SmevFaultName>([
   'RequestIsNotFound',
   'TargetMessageIsNotFound',
   'UnknownMessageType',
+  'AccessDenied',
 ]);
 
 export function faultEnvelope(fault: SmevFault, version: SmevVersion, faultId: string): string {
@@ -73,6 +78,9 @@ export function faultEnvelope(fault: SmevFault, version: SmevVersion, faultId: s
   } else if (fault.fault === 'BusinessDataTypeIsNotSupported') {
     const root = fault.extra.rootElement ?? { localName: '', namespace: '' };
     body += `<f:RootElementLocalName>${xmlText(root.localName)}</f:RootElementLocalName><f:RootElementNamespaceURI>${xmlText(root.namespace)}</f:RootElementNamespaceURI>`;
+  } else if (fault.fault === 'QuoteLimitExceeded') {
+    // The XSD's two required fields speak of an attachment quota; a message-rate limit has no bytes to report.
+    body += `<f:RemainedTotalQuoteSize>0</f:RemainedTotalQuoteSize><f:RealTotalAttachmentSize>0</f:RealTotalAttachmentSize>`;
   }
   return (
     `<?xml version="1.0" encoding="UTF-8"?>` +

@@ -20,6 +20,7 @@ import { parseXml, XmlError } from '../xml/parser.js';
 import { faultEnvelope, SmevFault } from './faults.js';
 import { opsEvents, type Stage } from '../ops/events.js';
 import { isSmevVersion, type SmevVersion } from './namespaces.js';
+import type { SoapAccess } from './access.js';
 
 const OPERATIONS: Record<string, string> = {
   SendRequestRequest: 'SendRequest',
@@ -49,8 +50,13 @@ interface Outcome {
   messageId: string | null;
 }
 
-export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext): void {
+export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext, access?: SoapAccess): void {
   app.register(async (scope) => {
+    // Floods are refused before their bodies are parsed (src/soap/access.ts).
+    if (access) {
+      scope.addHook('onRequest', access.admitClient);
+      scope.addHook('preHandler', access.admitInFlight);
+    }
     // Raw bytes: the signature is checked over exactly what arrived. No other
     // body parser (JSON, text) reaches this scope: anything else is a 415 fault.
     scope.removeAllContentTypeParsers();
@@ -74,6 +80,8 @@ export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext): vo
       const stages: Partial<Record<Stage, number>> = {};
       let version: SmevVersion = guessVersion(raw);
       try {
+        const tlsClient = access?.tlsClientOf(request) ?? { kind: 'none' as const };
+        access?.requireTlsClient(tlsClient);
         const large = raw.length >= YIELD_ABOVE_BYTES;
         const doc = parse(raw);
         stages.parse = performance.now() - started;
@@ -95,6 +103,9 @@ export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext): vo
         checkSoapAction(request, parts?.operation.localName);
         const partner = requireValidSignatures(verification);
         outcome.partner = partner;
+        // Only now, with the signer known: its TLS connection, then its quota.
+        access?.checkTlsPartner(tlsClient, partner);
+        access?.takePartnerQuota(partner);
         const input = { raw, version, parts: parts!, verification, partner, correlationId: request.id, receivedAt, stages };
         let result: InboundResult;
         switch (parts!.operation.localName) {
@@ -152,6 +163,7 @@ export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext): vo
           durationMs: performance.now() - started,
           stages,
         });
+        if (fault.extra.retryAfterSeconds) reply.header('retry-after', String(fault.extra.retryAfterSeconds));
         return reply.status(500).type('text/xml; charset=utf-8').send(body);
       }
     });

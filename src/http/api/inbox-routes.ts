@@ -20,7 +20,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
   app.get<{ Querystring: { after?: string; limit?: number } }>(
     '/api/v1/inbox',
     {
-      preHandler: city,
+      onRequest: city,
       schema: {
         tags: ['inbox'],
         summary: 'Items accepted for the city, oldest first',
@@ -58,7 +58,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/inbox/:id/ack',
-    { preHandler: city, schema: { tags: ['inbox'], summary: 'Acknowledge an inbox item (idempotent)', security, params: idParams, response: { 204: { type: 'null' } } } },
+    { onRequest: city, schema: { tags: ['inbox'], summary: 'Acknowledge an inbox item (idempotent)', security, params: idParams, response: { 204: { type: 'null' } } } },
     async (request, reply) => {
       const item = await store.getDoc('inbox', request.params.id);
       if (!item) throw new HttpError(404, 'NOT_FOUND', `no inbox item ${request.params.id}`);
@@ -84,7 +84,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/applications/:id',
-    { preHandler: city, schema: { tags: ['applications'], summary: 'One application with its registration number and status history', security, params: idParams, response: { 200: { $ref: 'Application#' } } } },
+    { onRequest: city, schema: { tags: ['applications'], summary: 'One application with its registration number and status history', security, params: idParams, response: { 200: { $ref: 'Application#' } } } },
     async (request) => {
       const application = await store.getDoc('applications', request.params.id);
       if (!application) throw new HttpError(404, 'NOT_FOUND', `no application ${request.params.id}`);
@@ -100,7 +100,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/attachments/:id',
-    { preHandler: city, schema: { tags: ['applications'], summary: 'The content of a stored attachment', security, params: idParams } },
+    { onRequest: city, schema: { tags: ['applications'], summary: 'The content of a stored attachment', security, params: idParams } },
     async (request, reply) => {
       const stored = await store.getDoc<{ mimeType: string; base64: string }>('attachments', request.params.id);
       if (!stored) throw new HttpError(404, 'NOT_FOUND', `no attachment ${request.params.id}`);

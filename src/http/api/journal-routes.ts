@@ -109,7 +109,7 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
   app.get<{ Querystring: ListQuery }>(
     '/api/v1/journal',
     {
-      preHandler: ops,
+      onRequest: ops,
       schema: {
         tags: ['operations'],
         summary: 'The message journal: one record per exchange, newest first (or oldest first with `after`), filtered',
@@ -175,7 +175,7 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
   app.get(
     '/api/v1/journal/verify',
     {
-      preHandler: ops,
+      onRequest: ops,
       schema: {
         tags: ['operations'],
         summary: "Verify the journal's hash chain and signed checkpoints (what `npx okno journal verify` does against Redis)",
@@ -189,7 +189,7 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
   app.get<{ Params: { id: string } }>(
     '/api/v1/journal/:id',
     {
-      preHandler: ops,
+      onRequest: ops,
       schema: {
         tags: ['operations'],
         summary: 'One journal record with its raw envelopes (as received and sent, byte for byte), its seal and whether it verifies',

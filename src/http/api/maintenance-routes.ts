@@ -26,14 +26,14 @@ export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readi
 
   app.get(
     '/api/v1/ops/maintenance',
-    { preHandler: ops, schema: { tags: ['ops'], summary: 'Whether the maintenance switch is on', security, response: { 200: stateSchema } } },
+    { onRequest: ops, schema: { tags: ['ops'], summary: 'Whether the maintenance switch is on', security, response: { 200: stateSchema } } },
     async () => readiness.maintenance,
   );
 
   app.post<{ Body: { on: boolean } }>(
     '/api/v1/ops/maintenance',
     {
-      preHandler: ops,
+      onRequest: ops,
       schema: {
         tags: ['ops'],
         summary: 'Switch maintenance on (GET /ready answers 503 while work in flight finishes) or off',

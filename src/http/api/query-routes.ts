@@ -16,7 +16,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
   app.post<{ Body: QueryInput }>(
     '/api/v1/queries',
     {
-      preHandler: city,
+      onRequest: city,
       schema: {
         tags: ['queries'],
         summary: 'Send an interagency query to the agency that serves the service (signed SendRequest)',
@@ -45,7 +45,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/queries/:id',
-    { preHandler: city, schema: { tags: ['queries'], summary: 'A query: sent, answered (with the answer), rejected (with the reasons) or failed (with why)', security, params: idParams } },
+    { onRequest: city, schema: { tags: ['queries'], summary: 'A query: sent, answered (with the answer), rejected (with the reasons) or failed (with why)', security, params: idParams } },
     async (request) => {
       const view = await queryView(ctx, request.params.id);
       if (!view) throw new HttpError(404, 'NOT_FOUND', `no query ${request.params.id}`);
@@ -55,7 +55,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/requests/:id',
-    { preHandler: city, schema: { tags: ['queries'], summary: "An agency's query to the city, the city's answer and its delivery", security, params: idParams } },
+    { onRequest: city, schema: { tags: ['queries'], summary: "An agency's query to the city, the city's answer and its delivery", security, params: idParams } },
     async (request) => {
       const view = await requestView(ctx, request.params.id);
       if (!view) throw new HttpError(404, 'NOT_FOUND', `no request ${request.params.id}`);
@@ -66,7 +66,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
   app.post<{ Params: { id: string }; Body: CityAnswer }>(
     '/api/v1/requests/:id/response',
     {
-      preHandler: city,
+      onRequest: city,
       schema: {
         tags: ['queries'],
         summary: "Answer an agency's query: content, or a rejection (sent as a signed SendResponse)",

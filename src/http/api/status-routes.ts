@@ -59,7 +59,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
   app.post<{ Params: { id: string }; Body: { code: string; comment?: string } }>(
     '/api/v1/applications/:id/status',
     {
-      preHandler: auth.require('city'),
+      onRequest: auth.require('city'),
       schema: {
         tags: ['applications'],
         summary: 'Move an application to a new status; the portal is told with a signed ELK message',
@@ -86,7 +86,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/deliveries/:id',
-    { preHandler: auth.require('city', 'ops'), schema: { tags: ['applications'], summary: 'Where a status message is: pending, delivered or failed', security, params: idParams, response: { 200: deliverySchema } } },
+    { onRequest: auth.require('city', 'ops'), schema: { tags: ['applications'], summary: 'Where a status message is: pending, delivered or failed', security, params: idParams, response: { 200: deliverySchema } } },
     async (request) => {
       const d = (await ctx.store.getDoc('deliveries', request.params.id)) as unknown as Delivery | null;
       if (!d) throw new HttpError(404, 'NOT_FOUND', `no delivery ${request.params.id}`);
@@ -97,7 +97,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
   app.get<{ Querystring: { state: 'dead' | 'pending' | 'inflight' | 'done'; limit?: number } }>(
     '/api/v1/ops/deliveries',
     {
-      preHandler: auth.require('ops'),
+      onRequest: auth.require('ops'),
       schema: {
         tags: ['operations'],
         summary: 'Status deliveries by queue state (dead: refused or out of attempts, waiting for ops)',
@@ -125,7 +125,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
     app.post<{ Params: { id: string } }>(
       `/api/v1/ops/deliveries/:id/${action}`,
       {
-        preHandler: auth.require('ops'),
+        onRequest: auth.require('ops'),
         schema: {
           tags: ['operations'],
           summary: action === 'replay' ? 'Send a dead delivery again (attempts start over)' : 'Give up a dead delivery; later statuses of the application go on',

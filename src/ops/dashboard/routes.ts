@@ -151,7 +151,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
   app.get(
     '/api/v1/ops/events',
     {
-      preHandler: ops,
+      onRequest: ops,
       logLevel: 'warn',
       schema: {
         tags: ['operations'],
@@ -170,6 +170,8 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
         'x-accel-buffering': 'no',
         'x-content-type-options': 'nosniff',
       });
+      // HEAD gets the headers only: a stream that never ends would hold the connection for ever.
+      if (request.method === 'HEAD') return void res.end();
       let dropped = 0;
       const send = (event: string, data: unknown) => {
         if (res.writableEnded || res.destroyed) return;
@@ -207,7 +209,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
   app.get(
     '/api/v1/ops/queues',
     {
-      preHandler: ops,
+      onRequest: ops,
       logLevel: 'warn',
       schema: {
         tags: ['operations'],
@@ -236,7 +238,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
   app.get<{ Querystring: { q: string } }>(
     '/api/v1/ops/search',
     {
-      preHandler: ops,
+      onRequest: ops,
       schema: {
         tags: ['operations'],
         summary: 'Find an application by registration number, by application id, or by any of its MessageIDs (the request, a status message, a query); or the journal record of a MessageID',
@@ -262,7 +264,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
   app.get<{ Params: { id: string } }>(
     '/api/v1/ops/applications/:id/trail',
     {
-      preHandler: ops,
+      onRequest: ops,
       schema: {
         tags: ['operations'],
         summary: "One application's trail in time order: received, each status with its delivery, each query with its answer (no personal data)",

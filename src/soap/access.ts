@@ -1,0 +1,163 @@
+/**
+ * Who may use POST /ws/smev3 and how much, in the order the endpoint asks:
+ *
+ * 1. Before anything is parsed: RATE_LIMIT_PER_CLIENT per client IP address
+ *    (onRequest, before the body is even read), and at most
+ *    SOAP_MAX_IN_FLIGHT messages in processing per process (preHandler, once
+ *    the body has arrived: a client trickling its body holds a socket, not a
+ *    processing slot). These protect the CPU from floods of unsigned or
+ *    forged messages, whose signature checks cost as much as genuine ones.
+ *    Refused with a SOAP fault straight away; counted in metrics and logged
+ *    (at most once a second per limit), not journaled — a flood must not turn
+ *    into store writes.
+ * 2. Before parsing (TLS_CLIENT_AUTH=required): a TLS client certificate that
+ *    chains to TLS_CLIENT_CA_FILE, else AccessDenied (optional: one that is
+ *    presented must chain).
+ * 3. After the signature is verified and the partner known: the TLS client
+ *    certificate, when there is one, must be registered to the same partner
+ *    (AccessDenied); then the partner's rate limit (QuoteLimitExceeded).
+ *    Only a verified signature spends a partner's quota, so nobody can use up
+ *    another partner's quota by sending its certificate with a forged signature.
+ */
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
+import type { Config, RateLimit, TlsClientAuth } from '../config/env.js';
+import type { Partner, PartnerRegistry } from '../config/partners.js';
+import { tlsClientOf, type TlsClient } from '../http/tls.js';
+import type { RateLimitKind } from '../ops/metrics.js';
+import { faultEnvelope, SmevFault } from './faults.js';
+import { KeyedBuckets, perProcess, type Take } from './rate-limit.js';
+
+export type LimitKind = RateLimitKind;
+
+export interface SoapAccessOptions {
+  clientAuth: TlsClientAuth;
+  partners: PartnerRegistry;
+  limits: Config['limits'];
+  /** Worker processes sharing the port (each keeps its own buckets: limits are divided among them). */
+  workers: number;
+  /** Called for every message refused by a limit (metrics). */
+  onLimited?: (limit: LimitKind, partner: string | null) => void;
+  now?: () => number;
+}
+
+export class SoapAccess {
+  readonly clientAuth: TlsClientAuth;
+  private readonly partnerBuckets: KeyedBuckets;
+  private readonly clientBuckets: KeyedBuckets | null;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
+  private readonly lastLogged = new Map<LimitKind, { at: number; refused: number }>();
+
+  constructor(private readonly o: SoapAccessOptions) {
+    this.clientAuth = o.clientAuth;
+    const now = o.now ?? Date.now;
+    const byPartner = new Map(o.partners.partners.map((p) => [p.id, limitOf(p, o.limits.perPartner)] as const));
+    this.partnerBuckets = new KeyedBuckets((id) => {
+      const limit = byPartner.get(id);
+      return limit ? perProcess(limit, o.workers) : null;
+    }, now);
+    const perClient = o.limits.perClient;
+    this.clientBuckets = perClient ? new KeyedBuckets(() => perProcess(perClient, o.workers), now) : null;
+    this.maxInFlight = o.limits.maxInFlight;
+  }
+
+  /** The partner's effective limit in this process (null: none). */
+  limitOf(partner: Partner): RateLimit | null {
+    const limit = limitOf(partner, this.o.limits.perPartner);
+    return limit ? perProcess(limit, this.o.workers) : null;
+  }
+
+  /** Messages this process is processing now (okno_soap_in_flight). */
+  get inFlightNow(): number {
+    return this.inFlight;
+  }
+
+  /** onRequest hook of the SOAP scope: the client address's limit, before the body is read. */
+  readonly admitClient: onRequestAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method !== 'POST' || !this.clientBuckets) return;
+    const address = request.socket.remoteAddress ?? 'unknown';
+    const take = this.clientBuckets.take(address);
+    if (!take.ok) return this.refuseEarly(request, reply, 'client', take, `too many messages from ${address}; retry later`);
+  };
+
+  /** preHandler hook of the SOAP scope: the in-flight cap, with the body read and nothing parsed. */
+  readonly admitInFlight: preHandlerAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method !== 'POST') return;
+    if (this.maxInFlight > 0) {
+      if (this.inFlight >= this.maxInFlight) {
+        return this.refuseEarly(request, reply, 'in_flight', { ok: false, retryAfterMs: 1000 }, 'the gateway is processing as many messages as it may at once; retry later');
+      }
+      this.inFlight += 1;
+      let released = false;
+      reply.raw.once('close', () => {
+        if (released) return;
+        released = true;
+        this.inFlight -= 1;
+      });
+    }
+  };
+
+  /** Before parsing: what TLS_CLIENT_AUTH demands of the connection. */
+  requireTlsClient(client: TlsClient): void {
+    if (this.clientAuth === 'off') return;
+    if (client.kind === 'untrusted') {
+      throw new SmevFault('AccessDenied', `the TLS client certificate "${client.subject}" is not accepted (${client.error})`);
+    }
+    if (client.kind === 'none' && this.clientAuth === 'required') {
+      throw new SmevFault('AccessDenied', 'this endpoint requires a TLS client certificate of a registered partner');
+    }
+  }
+
+  /** After verification: the TLS client, when known, must be the partner that signed. */
+  checkTlsPartner(client: TlsClient, partner: Partner): void {
+    if (this.clientAuth === 'off' || client.kind !== 'trusted') return;
+    const owner = this.o.partners.byTlsCertificate(client.fingerprint256);
+    if (owner?.id !== partner.id) {
+      throw new SmevFault(
+        'AccessDenied',
+        owner
+          ? `the TLS client certificate belongs to partner "${owner.id}", but the message is signed by "${partner.id}"`
+          : `the TLS client certificate "${client.subject}" is registered to no partner (the message is signed by "${partner.id}")`,
+      );
+    }
+  }
+
+  /** After verification: one message of the partner's quota, or QuoteLimitExceeded. */
+  takePartnerQuota(partner: Partner): void {
+    const take = this.partnerBuckets.take(partner.id);
+    if (take.ok) return;
+    this.o.onLimited?.('partner', partner.id);
+    const retryAfterSeconds = Math.max(1, Math.ceil(take.retryAfterMs / 1000));
+    throw new SmevFault('QuoteLimitExceeded', `partner "${partner.id}" is sending faster than its limit allows; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  tlsClientOf(request: FastifyRequest): TlsClient {
+    return this.clientAuth === 'off' ? { kind: 'none' } : tlsClientOf(request.raw.socket);
+  }
+
+  private refuseEarly(request: FastifyRequest, reply: FastifyReply, limit: LimitKind, take: Take & { ok: false }, message: string) {
+    this.o.onLimited?.(limit, null);
+    this.logRefusal(request, limit);
+    const fault = limit === 'in_flight' ? new SmevFault('SMEVFailure', message) : new SmevFault('QuoteLimitExceeded', message);
+    const seconds = Math.max(1, Math.ceil(take.retryAfterMs / 1000));
+    // Nothing of the body is parsed.
+    return reply.status(500).header('retry-after', String(seconds)).type('text/xml; charset=utf-8').send(faultEnvelope(fault, '1.1', request.id));
+  }
+
+  /** One warning per limit per second, with how many were refused since the last. */
+  private logRefusal(request: FastifyRequest, limit: LimitKind): void {
+    const now = Date.now();
+    const last = this.lastLogged.get(limit) ?? { at: 0, refused: 0 };
+    last.refused += 1;
+    if (now - last.at >= 1000) {
+      request.log.warn({ limit, refused: last.refused, client: request.socket.remoteAddress, outcome: 'rate-limited' }, `SOAP messages refused by the ${limit} limit`);
+      last.at = now;
+      last.refused = 0;
+    }
+    this.lastLogged.set(limit, last);
+  }
+}
+
+function limitOf(partner: Partner, fallback: RateLimit | null): RateLimit | null {
+  return partner.rateLimit === undefined ? fallback : partner.rateLimit;
+}
