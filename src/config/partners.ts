@@ -24,6 +24,20 @@ export interface PartnerCertificate {
   source: string;
 }
 
+/** A SMEV 3 message exchange (broker) pull-mode partners are reached through. */
+export interface Exchange {
+  id: string;
+  name: string;
+  /** Its SOAP endpoint: the gateway's SendRequest, SendResponse, GetRequest, GetResponse, Ack, GetStatus go there. */
+  url: string;
+  /** The certificates it signs what it delivers with (SMEVSignature). */
+  certificates: readonly PartnerCertificate[];
+  signatureProfile: SignatureProfile;
+}
+
+/** push: the partner calls POST /ws/smev3 and the gateway calls its endpoint; pull: both through an exchange. */
+export type Transport = { mode: 'push' } | { mode: 'pull'; exchange: Exchange };
+
 export interface Partner {
   id: string;
   name: string;
@@ -33,6 +47,7 @@ export interface Partner {
   receives: ReadonlySet<string>;
   endpoint: string | null;
   signatureProfile: SignatureProfile;
+  transport: Transport;
 }
 
 export class PartnerRegistryError extends Error {
@@ -49,7 +64,10 @@ export class PartnerRegistry {
   private readonly byId: Map<string, Partner>;
   private readonly byFingerprint: Map<string, Partner>;
 
-  constructor(readonly partners: readonly Partner[]) {
+  constructor(
+    readonly partners: readonly Partner[],
+    readonly exchanges: readonly Exchange[] = [],
+  ) {
     this.byId = new Map(partners.map((p) => [p.id, p]));
     this.byFingerprint = new Map(partners.flatMap((p) => p.certificates.map((c) => [c.fingerprint256, p] as const)));
   }
@@ -66,6 +84,15 @@ export class PartnerRegistry {
   /** The portal partner (status messages go there). */
   portal(): Partner | undefined {
     return this.partners.find((p) => p.role === 'portal');
+  }
+
+  exchange(id: string): Exchange | undefined {
+    return this.exchanges.find((e) => e.id === id);
+  }
+
+  /** The pull-mode partners reached through `exchange`. */
+  pullPartnersOf(exchange: Exchange): Partner[] {
+    return this.partners.filter((p) => p.transport.mode === 'pull' && p.transport.exchange === exchange);
   }
 
   /** Partners the city may send a request for `service` to. */
@@ -112,7 +139,10 @@ export function parsePartners(
     });
     throw new PartnerRegistryError(file, problems);
   }
-  const doc = data as { partners: Array<{ id: string; name: string; role: PartnerRole; certificates: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile: SignatureProfile }> };
+  const doc = data as {
+    exchanges?: Array<{ id: string; name?: string; url: string; certificates: string[]; signatureProfile?: SignatureProfile }>;
+    partners: Array<{ id: string; name: string; role: PartnerRole; certificates: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile: SignatureProfile; transport?: 'push' | { mode: 'pull'; exchange: string } }>;
+  };
   const problems: string[] = [];
   const warnings: string[] = [];
   const now = options.now ?? new Date();
@@ -120,12 +150,11 @@ export function parsePartners(
   const seenIds = new Set<string>();
   const seenCerts = new Map<string, string>();
 
-  const partners = doc.partners.map((raw, index): Partner => {
-    const where = `/partners/${index} (${raw.id})`;
-    if (seenIds.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
-    seenIds.add(raw.id);
+  /** `owner` as it appears in messages: partner "x" or exchange "x"; the same certificate may not sign for two. */
+  const loadCertificates = (kind: 'partner' | 'exchange', id: string, where: string, refs: string[]): PartnerCertificate[] => {
+    const owner = kind === 'partner' ? id : `exchange ${id}`;
     const certificates: PartnerCertificate[] = [];
-    raw.certificates.forEach((ref, certIndex) => {
+    refs.forEach((ref, certIndex) => {
       const inline = ref.includes('-----BEGIN');
       const source = inline ? `inline #${certIndex + 1}` : ref;
       let pem: string;
@@ -143,14 +172,47 @@ export function parsePartners(
         problems.push(`${where}/certificates/${certIndex}: "${source}" is not a PEM certificate (${error.message})`);
         return;
       }
-      const owner = seenCerts.get(cert.fingerprintSha256);
-      if (owner !== undefined) {
-        problems.push(`${where}/certificates/${certIndex}: the same certificate is already registered to "${owner}"`);
+      const previous = seenCerts.get(cert.fingerprintSha256);
+      if (previous !== undefined) {
+        problems.push(`${where}/certificates/${certIndex}: the same certificate is already registered to "${previous}"`);
       }
-      seenCerts.set(cert.fingerprintSha256, raw.id);
-      if (cert.notAfter < now) warnings.push(`partner "${raw.id}": certificate ${source} expired on ${cert.notAfter.toISOString()}`);
+      seenCerts.set(cert.fingerprintSha256, owner);
+      if (cert.notAfter < now) warnings.push(`${kind} "${id}": certificate ${source} expired on ${cert.notAfter.toISOString()}`);
       certificates.push(Object.freeze({ pem, certificate: cert, fingerprint256: cert.fingerprintSha256, subject: cert.subject, notAfter: cert.notAfter, source }));
     });
+    return certificates;
+  };
+
+  const seenExchanges = new Set<string>();
+  const exchanges = (doc.exchanges ?? []).map((raw, index): Exchange => {
+    const where = `/exchanges/${index} (${raw.id})`;
+    if (seenExchanges.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
+    seenExchanges.add(raw.id);
+    return Object.freeze({
+      id: raw.id,
+      name: raw.name ?? raw.id,
+      url: raw.url,
+      certificates: Object.freeze(loadCertificates('exchange', raw.id, where, raw.certificates)),
+      signatureProfile: raw.signatureProfile ?? 'smev',
+    });
+  });
+
+  const partners = doc.partners.map((raw, index): Partner => {
+    const where = `/partners/${index} (${raw.id})`;
+    if (seenIds.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
+    seenIds.add(raw.id);
+    const certificates = loadCertificates('partner', raw.id, where, raw.certificates);
+    let transport: Transport = { mode: 'push' };
+    if (raw.transport !== undefined && raw.transport !== 'push') {
+      const exchange = exchanges.find((e) => e.id === (raw.transport as { exchange: string }).exchange);
+      if (!exchange) {
+        const known = exchanges.map((e) => `"${e.id}"`).join(', ') || 'none (add a top-level "exchanges" list)';
+        problems.push(`${where}/transport/exchange: no exchange "${raw.transport.exchange}"; registered exchanges: ${known}`);
+      } else {
+        transport = Object.freeze({ mode: 'pull', exchange });
+        if (raw.endpoint !== null) problems.push(`${where}/endpoint: must be null for a pull-mode partner (its messages go through exchange "${exchange.id}")`);
+      }
+    }
     return Object.freeze({
       id: raw.id,
       name: raw.name,
@@ -160,6 +222,7 @@ export function parsePartners(
       receives: new Set(raw.receives),
       endpoint: raw.endpoint,
       signatureProfile: raw.signatureProfile,
+      transport,
     });
   });
 
@@ -167,11 +230,13 @@ export function parsePartners(
     const portals = partners.filter((p) => p.role === 'portal');
     if (portals.length !== 1) {
       problems.push(`PORTAL_URL is set, but the registry has ${portals.length} partners with role "portal" (exactly one is needed to know whose endpoint it overrides)`);
+    } else if (portals[0]!.transport.mode === 'pull') {
+      problems.push(`PORTAL_URL is set, but the portal partner "${portals[0]!.id}" is reached through an exchange (transport pull); unset PORTAL_URL`);
     } else {
       const index = partners.indexOf(portals[0]!);
       partners[index] = Object.freeze({ ...portals[0]!, endpoint: options.portalUrl });
     }
   }
   if (problems.length > 0) throw new PartnerRegistryError(file, problems);
-  return { registry: new PartnerRegistry(partners), warnings };
+  return { registry: new PartnerRegistry(partners, exchanges), warnings };
 }

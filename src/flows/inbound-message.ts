@@ -10,9 +10,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { MessagePart, ServiceDefinition } from '../catalogue/types.js';
-import { asJson, type Application, type AttachmentMeta, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
+import { asJson, type Application, type AttachmentMeta, type ExchangeFileRef, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
 import { nextRegistrationNumber } from '../city/registration.js';
-import type { Partner } from '../config/partners.js';
+import type { Exchange, Partner } from '../config/partners.js';
 import { journalWrites, type JournalInput } from '../journal/records.js';
 import type { Stage } from '../ops/events.js';
 import { isInside } from '../signature/reference-digest.js';
@@ -28,6 +28,25 @@ import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 /** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
 const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+/**
+ * How a message reached the gateway when a SMEV exchange delivered it (pull
+ * mode: GetRequest / GetResponse) instead of the partner pushing it to POST
+ * /ws/smev3. The intake is the same; only where the answer goes, what is
+ * journaled and where attachments come from differ.
+ */
+export interface PulledVia {
+  exchange: Exchange;
+  operation: 'GetRequest' | 'GetResponse';
+  /** The exchange's ReplyTo for a request: the city's answer is addressed to it. */
+  replyTo: string | null;
+  /** For a response: OriginalMessageId, the MessageID of the city's request it answers. */
+  originalMessageId: string | null;
+  /** MTOM parts by Content-ID (no angle brackets, no "cid:"), for xop:Include in AttachmentContent. */
+  mtomParts: ReadonlyMap<string, Buffer>;
+  /** The element the exchange signed (Request / Response): FSAttachmentsList lives there. */
+  exchangeSigned: XmlElement;
+}
+
 export interface InboundInput {
   /** Filled with the time spent per stage (ms), for metrics. */
   stages?: Partial<Record<Stage, number>>;
@@ -38,6 +57,8 @@ export interface InboundInput {
   partner: Partner;
   correlationId: string;
   receivedAt: Date;
+  /** Set when an exchange delivered the message (pull mode). */
+  via?: PulledVia;
 }
 
 export interface InboundResult {
@@ -132,8 +153,9 @@ export function signatureSummary(input: InboundInput): SignatureSummary {
 
 /**
  * Attachments listed in the signed AttachmentHeaderList, with their content
- * from AttachmentContentList (inline base64). The content is stored by id and
- * described by size and SHA-256; MTOM (xop:Include) is not accepted here yet.
+ * from AttachmentContentList: inline base64, or (delivered by an exchange in
+ * pull mode) an MTOM part named by xop:Include. The content is stored by id
+ * and described by size and SHA-256. Pushed messages must carry it inline.
  */
 function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWrite[] } {
   const headerList = childElements(input.parts.signed).find((c) => c.localName === 'AttachmentHeaderList');
@@ -155,16 +177,68 @@ function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWr
     const contentId = field('contentId');
     const data = contents.get(contentId);
     if (!data) throw new SmevFault('InvalidContent', `attachment ${contentId}: no AttachmentContent with that Id`, { validationErrors: [{ message: `AttachmentContent ${contentId} missing`, position: header.start }] });
-    if (childElements(data).length > 0) throw new SmevFault('InvalidContent', `attachment ${contentId}: MTOM (xop:Include) attachments are not accepted; send the content inline`);
-    const base64 = textContent(data).replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) throw new SmevFault('InvalidContent', `attachment ${contentId}: Content is not base64`);
-    const bytes = Buffer.from(base64, 'base64');
+    let bytes: Buffer;
+    let base64: string;
+    const include = childElements(data);
+    if (include.length > 0) {
+      const part = input.via ? mtomPart(input.via, include, contentId) : null;
+      if (!part) throw new SmevFault('InvalidContent', `attachment ${contentId}: MTOM (xop:Include) attachments are not accepted; send the content inline`);
+      bytes = part;
+      base64 = part.toString('base64');
+    } else {
+      base64 = textContent(data).replace(/\s+/g, '');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) throw new SmevFault('InvalidContent', `attachment ${contentId}: Content is not base64`);
+      bytes = Buffer.from(base64, 'base64');
+    }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const id = `sha256-${sha256}`;
     docs.push({ collection: 'attachments', id, value: { mimeType: field('MimeType'), base64 }, ifAbsent: true });
-    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: field('SignaturePKCS7') ? 'present-unverified' : 'absent' });
+    const signedPkcs7 = childElements(header).some((e) => e.localName === 'SignaturePKCS7');
+    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: signedPkcs7 ? 'present-unverified' : 'absent', ...(include.length > 0 ? { transfer: 'mtom' as const } : {}) });
   }
   return { meta, docs };
+}
+
+const XOP_NS = 'http://www.w3.org/2004/08/xop/include';
+
+/** The MTOM part an `<xop:Include href="cid:…"/>` names; an unknown or malformed reference is InvalidContent. */
+function mtomPart(via: PulledVia, include: XmlElement[], contentId: string): Buffer {
+  const el = include[0]!;
+  if (include.length !== 1 || el.namespaceURI !== XOP_NS || el.localName !== 'Include') {
+    throw new SmevFault('InvalidContent', `attachment ${contentId}: Content holds an element that is not one xop:Include`);
+  }
+  const href = el.attributes.find((a) => a.localName === 'href')?.value ?? '';
+  const cid = decodeURIComponent(href.replace(/^cid:/, ''));
+  const part = via.mtomParts.get(cid);
+  if (!href.startsWith('cid:') || !part) throw new SmevFault('InvalidContent', `attachment ${contentId}: the MTOM part "${href.slice(0, 200)}" is not in the message`);
+  return part;
+}
+
+/**
+ * Pull mode: files the exchange keeps in its file store — the sender's signed
+ * RefAttachmentHeaderList (uuid, hash, MIME type) joined by uuid with the
+ * exchange's FSAttachmentsList (file name; its credentials are not kept).
+ */
+export function exchangeFiles(signed: XmlElement, via: PulledVia | undefined): ExchangeFileRef[] {
+  const field = (el: XmlElement, name: string) => {
+    const f = childElements(el).find((e) => e.localName === name);
+    return f ? textContent(f).trim() : null;
+  };
+  const refs = new Map<string, ExchangeFileRef>();
+  const headers = childElements(signed).find((c) => c.localName === 'RefAttachmentHeaderList');
+  for (const h of headers ? childElements(headers) : []) {
+    const uuid = field(h, 'uuid');
+    if (!uuid) continue;
+    refs.set(uuid, { uuid, fileName: null, mimeType: field(h, 'MimeType'), hash: field(h, 'Hash'), pkcs7Signature: childElements(h).some((e) => e.localName === 'SignaturePKCS7') ? 'present-unverified' : 'absent' });
+  }
+  const list = via ? childElements(via.exchangeSigned).find((c) => c.localName === 'FSAttachmentsList') : undefined;
+  for (const f of list ? childElements(list) : []) {
+    const uuid = field(f, 'uuid');
+    if (!uuid) continue;
+    const known = refs.get(uuid) ?? { uuid, fileName: null, mimeType: null, hash: null, pkcs7Signature: 'absent' as const };
+    refs.set(uuid, { ...known, fileName: field(f, 'FileName') });
+  }
+  return [...refs.values()];
 }
 
 function isTestMessage(signed: XmlElement): boolean {
@@ -202,6 +276,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
 
   const json = service.request.toJson(content);
   const files = attachments(input);
+  const fileRefs = exchangeFiles(signed, input.via);
   lap('translate');
   const receivedAt = input.receivedAt.toISOString();
   const inboxId = randomUUID();
@@ -224,6 +299,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
       applicant: applicantOf(json),
       content: json,
       attachments: files.meta,
+      ...(fileRefs.length > 0 ? { exchangeFiles: fileRefs } : {}),
       status: 'received',
       statusHistory: [{ status: 'received', at: receivedAt, comment: `принято от ${partner.name}` }],
       inboxItemId: inboxId,
@@ -234,6 +310,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   } else {
     requestId = randomUUID();
     const request: IncomingRequest = { id: requestId, service: service.id, partner: partner.id, messageId, receivedAt, state: 'received', inboxItemId: inboxId };
+    if (input.via) Object.assign(request, { exchange: input.via.exchange.id, replyTo: input.via.replyTo ?? messageId });
     docs.push({ collection: 'requests', id: requestId, value: asJson(request) });
   }
 
@@ -247,6 +324,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     receivedAt,
     content: json,
     attachments: files.meta,
+    ...(fileRefs.length > 0 ? { exchangeFiles: fileRefs } : {}),
     signature: signatureSummary(input),
     test: isTestMessage(signed),
     applicationId,
@@ -256,7 +334,8 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   };
   docs.push({ collection: 'inbox', id: inboxId, value: asJson(item) });
 
-  const reply = await messageAccepted('SendRequestResponse', input.version, {
+  // Pushed: the signed SendRequestResponse the partner gets. Pulled: nothing is answered (the Ack follows the commit).
+  const reply = input.via ? '' : await messageAccepted('SendRequestResponse', input.version, {
     messageId,
     messageType: 'REQUEST',
     sender: { mnemonic: partner.id, name: partner.name },
@@ -270,9 +349,9 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   lap('sign');
 
   const journal = journalWrites(
-    journalInput(input, { operation: 'SendRequest', service: service.id, messageId, succeeded: true, applicationId, registrationNumber }, reply),
+    journalInput(input, { operation: input.via?.operation ?? 'SendRequest', service: service.id, messageId, succeeded: true, applicationId, registrationNumber }, reply),
     input.raw,
-    reply,
+    input.via ? null : reply,
   );
   const feeds: FeedAppend[] = [{ feed: 'inbox', id: inboxId }, ...journal.feeds];
   const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [{ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } }] : [];
