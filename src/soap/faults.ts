@@ -17,7 +17,8 @@ export type SmevFaultName =
   | 'SMEVFailure'
   | 'RequestIsNotFound'
   | 'TargetMessageIsNotFound'
-  | 'UnknownMessageType';
+  | 'UnknownMessageType'
+  | 'StaleMessageId';
 
 export interface ValidationErrorDetail {
   message: string;
@@ -56,6 +57,7 @@ const VOID_FAULTS = new Set<SmevFaultName>([
   'RequestIsNotFound',
   'TargetMessageIsNotFound',
   'UnknownMessageType',
+  'StaleMessageId',
 ]);
 
 export function faultEnvelope(fault: SmevFault, version: SmevVersion, faultId: string): string {

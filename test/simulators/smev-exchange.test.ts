@@ -1,0 +1,385 @@
+/**
+ * The SMEV exchange simulator over real HTTP: systems registered with sample
+ * certificates send, poll, answer and acknowledge; every answer of the
+ * exchange is checked with our own signature engine.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { splitPem } from '../../src/pki/gateway-identity.js';
+import type { Signer } from '../../src/signature/signer.js';
+import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { verifySignature } from '../../src/signature/verify.js';
+import { SmevExchangeSimulator, uuidV1Time } from '../../src/simulators/smev-exchange.js';
+import { uuidV1 } from '../../src/soap/message-id.js';
+import type { SmevMessage } from '../../src/soap/smev-message.js';
+import { childElements, textContent } from '../../src/xml/helpers.js';
+import { parseXml } from '../../src/xml/parser.js';
+import type { XmlElement } from '../../src/xml/types.js';
+import { projectRoot } from '../helpers/gateway.js';
+import { ExchangeClient, issuedSigner, postTo, toMtom } from '../helpers/exchange.js';
+import { faultOf, sampleSigner } from '../helpers/smev.js';
+
+const trust = new TrustAnchorSet(splitPem(readFileSync(path.join(projectRoot, 'certs-sample/ca.crt.pem'), 'utf8')));
+const pem = (name: string) => readFileSync(path.join(projectRoot, `certs-sample/${name}.crt.pem`), 'utf8');
+
+const PERMIT_NS = 'urn://okno/test/exchange/permit/1.0.0';
+const OTHER_NS = 'urn://okno/test/exchange/other/1.0.0';
+const AGENCY_NS = 'urn://okno/test/exchange/agency/1.0.0';
+const permit = (n: string) => `<p:PermitRequest xmlns:p="${PERMIT_NS}" Id="PERSONAL_SIGNATURE"><p:Number>${n}</p:Number><p:Note>заявка &amp; проверка</p:Note></p:PermitRequest>`;
+const other = (n: string) => `<o:OtherRequest xmlns:o="${OTHER_NS}"><o:Number>${n}</o:Number></o:OtherRequest>`;
+const answerXml = (n: string) => `<p:PermitResponse xmlns:p="${PERMIT_NS}"><p:Number>${n}</p:Number><p:Granted>true</p:Granted></p:PermitResponse>`;
+
+let exchange: { signer: Signer; certPem: string };
+let sim: SmevExchangeSimulator;
+let clock = Date.now();
+let portal: ExchangeClient;
+let okno: ExchangeClient;
+let agency: ExchangeClient;
+
+beforeAll(async () => {
+  exchange = issuedSigner('smev-exchange-simulator');
+  sim = await SmevExchangeSimulator.start({
+    trust,
+    signer: exchange.signer,
+    systems: [
+      { mnemonic: 'portal', name: 'ЕПГУ', certificatePem: pem('portal') },
+      { mnemonic: 'okno', name: 'Окно города', certificatePem: pem('gateway'), provides: [PERMIT_NS, OTHER_NS] },
+      { mnemonic: 'agency', certificatePem: pem('agency'), provides: [AGENCY_NS] },
+    ],
+    visibilityTimeoutMs: 30_000,
+    now: () => new Date(clock),
+  });
+  portal = new ExchangeClient(sim.endpoint, sampleSigner('portal'));
+  okno = new ExchangeClient(sim.endpoint, sampleSigner('gateway'));
+  agency = new ExchangeClient(sim.endpoint, sampleSigner('agency'));
+});
+
+afterAll(async () => {
+  await sim.close();
+});
+
+beforeEach(() => {
+  sim.reset();
+  sim.setAttachmentDelivery('mtom');
+  clock = Date.now();
+});
+
+/** A version-1 UUID carrying time `ms` (uuidV1 never goes back in time within a process). */
+function v1At(ms: number): string {
+  const t = BigInt(ms) * 10_000n + 122_192_928_000_000_000n;
+  const hex = (n: bigint, w: number) => n.toString(16).padStart(w, '0');
+  return `${hex(t & 0xffffffffn, 8)}-${hex((t >> 32n) & 0xffffn, 4)}-${hex(((t >> 48n) & 0x0fffn) | 0x1000n, 4)}-8a3c-0123456789ab`;
+}
+
+function child(el: XmlElement, localName: string): XmlElement {
+  const c = childElements(el).find((e) => e.localName === localName);
+  if (!c) throw new Error(`no ${localName} in ${el.localName}`);
+  return c;
+}
+
+/** The exchange's SMEVSignature over Request/Response verifies, and is made with the simulator's certificate. */
+function expectExchangeSigned(m: SmevMessage): void {
+  const v = verifySignature(m.doc, m.smevSignature!, m.message!, { trust });
+  expect(v.message).toMatch(/^valid/);
+  expect(v.details.certificate!.fingerprintSha256).toBe(exchange.signer.certificate.fingerprintSha256);
+}
+
+/** The sender's signature, carried through the exchange, still verifies over SenderProvided…Data; returns its signer's CN. */
+function senderOf(m: SmevMessage): string {
+  const v = verifySignature(m.doc, m.senderSignature!, m.senderData!, { trust });
+  expect(v.message).toMatch(/^valid/);
+  return v.details.certificate!.subject;
+}
+
+function metadataField(m: SmevMessage, path: string[]): string {
+  let el = child(m.message!, 'MessageMetadata');
+  for (const p of path) el = child(el, p);
+  return textContent(el);
+}
+
+describe('SMEV exchange simulator', () => {
+  it('portal SendRequest → okno GetRequest (intact, both signatures verify) → Ack → gone', async () => {
+    const sent = await portal.sendRequest({ contentXml: permit('77-1') });
+    expect(sent.status).toBe(200);
+    // SendRequestResponse: MessageMetadata signed by the exchange
+    const doc = parseXml(sent.text);
+    const op = childElements(childElements(doc.root)[0]!)[0]!;
+    expect(op.localName).toBe('SendRequestResponse');
+    const md = child(op, 'MessageMetadata');
+    const v = verifySignature(doc, childElements(child(op, 'SMEVSignature'))[0]!, md, { trust });
+    expect(v.valid).toBe(true);
+    expect(v.details.certificate!.fingerprintSha256).toBe(exchange.signer.certificate.fingerprintSha256);
+    expect(textContent(child(md, 'MessageId'))).toBe(sent.messageId);
+    expect(textContent(child(md, 'MessageType'))).toBe('REQUEST');
+    expect(textContent(child(child(md, 'Recipient'), 'Mnemonic'))).toBe('okno');
+    expect(textContent(child(md, 'Status'))).toBe('requestIsQueued');
+    expect(sim.queue('okno').map((m) => m.messageId)).toEqual([sent.messageId]);
+
+    const got = await okno.poll('GetRequest');
+    expect(got.status).toBe(200);
+    const m = got.message!;
+    expect(m.operation).toBe('GetRequestResponse');
+    expect(m.empty).toBe(false);
+    expect(m.messageId).toBe(sent.messageId);
+    expect(m.content!.localName).toBe('PermitRequest');
+    expect(textContent(childElements(m.content!)[1]!)).toBe('заявка & проверка');
+    expectExchangeSigned(m);
+    expect(senderOf(m)).toMatch(/CN=portal/);
+    expect(metadataField(m, ['Sender', 'Mnemonic'])).toBe('portal');
+    expect(metadataField(m, ['MessageType'])).toBe('REQUEST');
+    const replyTo = textContent(child(m.message!, 'ReplyTo'));
+    expect(replyTo).toBe(sim.message(sent.messageId)!.replyTo);
+    // The exact signed data: the text the portal signed, byte for byte, inside the delivery.
+    const signedData = /<t:SenderProvidedRequestData[\s\S]*<\/t:SenderProvidedRequestData>/.exec(sent.xml)![0];
+    expect(got.text).toContain(signedData.slice(signedData.indexOf('>')));
+    expect(sim.message(sent.messageId)).toMatchObject({ state: 'delivered', deliveries: 1 });
+
+    expect((await okno.ack(sent.messageId)).status).toBe(200);
+    expect(sim.message(sent.messageId)).toMatchObject({ state: 'acked', accepted: true });
+    expect(sim.queue('okno')).toEqual([]);
+    const after = await okno.poll('GetRequest');
+    expect(after.message!.empty).toBe(true);
+    expect(sim.counts).toMatchObject({ sent: 1, delivered: 1, redelivered: 0, acked: 1, emptyPolls: 1 });
+  });
+
+  it('an empty queue is an empty GetRequestResponse / GetResponseResponse', async () => {
+    for (const op of ['GetRequest', 'GetResponse'] as const) {
+      const r = await okno.poll(op);
+      expect(r.status).toBe(200);
+      expect(r.message!.empty).toBe(true);
+      expect(r.message!.operation).toBe(`${op}Response`);
+      expect(childElements(childElements(childElements(r.message!.doc.root)[0]!)[0]!)).toEqual([]);
+    }
+  });
+
+  it('a delivered message not acked is delivered again after the visibility timeout, not before', async () => {
+    const sent = await portal.sendRequest({ contentXml: permit('77-2') });
+    expect((await okno.poll('GetRequest')).message!.messageId).toBe(sent.messageId);
+    clock += 29_000;
+    expect((await okno.poll('GetRequest')).message!.empty).toBe(true);
+    clock += 1_500;
+    const again = await okno.poll('GetRequest');
+    expect(again.message!.messageId).toBe(sent.messageId);
+    expectExchangeSigned(again.message!);
+    expect(sim.message(sent.messageId)).toMatchObject({ deliveries: 2, state: 'delivered' });
+    expect(sim.counts).toMatchObject({ delivered: 1, redelivered: 1 });
+    expect((await okno.ack(sent.messageId)).status).toBe(200);
+    // acked twice: the second finds nothing
+    expect(faultOf((await okno.ack(sent.messageId)).text).fault).toBe('TargetMessageIsNotFound');
+  });
+
+  it('GetRequest with a MessageTypeSelector filter takes the oldest message of that type only', async () => {
+    const a = await portal.sendRequest({ contentXml: permit('1') });
+    const b = await portal.sendRequest({ contentXml: other('2') });
+    const c = await portal.sendRequest({ contentXml: other('3') });
+    const filtered = await okno.poll('GetRequest', { namespaceURI: OTHER_NS, rootElementLocalName: 'OtherRequest' });
+    expect(filtered.message!.messageId).toBe(b.messageId);
+    const wrongName = await okno.poll('GetRequest', { namespaceURI: OTHER_NS, rootElementLocalName: 'PermitRequest' });
+    expect(wrongName.message!.empty).toBe(true);
+    const any = await okno.poll('GetRequest');
+    expect(any.message!.messageId).toBe(a.messageId);
+    const next = await okno.poll('GetRequest');
+    expect(next.message!.messageId).toBe(c.messageId);
+    // routing is per recipient: the agency's queue saw none of it
+    expect((await agency.poll('GetRequest')).message!.empty).toBe(true);
+  });
+
+  it('SendResponse to the ReplyTo → requester GetResponse (Response signed, OriginalMessageId) → Ack; GetStatus follows the exchange', async () => {
+    const sent = await portal.sendRequest({ contentXml: permit('9') });
+    const got = (await okno.poll('GetRequest')).message!;
+    const replyTo = textContent(child(got.message!, 'ReplyTo'));
+    await okno.ack(sent.messageId);
+    const answered = await okno.sendResponse({ to: replyTo, body: { kind: 'content', contentXml: answerXml('9') } });
+    expect(answered.status).toBe(200);
+    expect(answered.text).toContain('responseIsAcceptedBySmev');
+
+    const resp = (await portal.poll('GetResponse', { namespaceURI: PERMIT_NS, rootElementLocalName: 'PermitResponse' })).message!;
+    expect(resp.operation).toBe('GetResponseResponse');
+    expect(resp.messageId).toBe(answered.messageId);
+    expect(textContent(child(resp.message!, 'OriginalMessageId'))).toBe(sent.messageId);
+    expect(resp.content!.localName).toBe('PermitResponse');
+    expectExchangeSigned(resp);
+    expect(senderOf(resp)).toMatch(/CN=okno-gateway/);
+    expect(metadataField(resp, ['MessageType'])).toBe('RESPONSE');
+    expect((await portal.ack(answered.messageId)).status).toBe(200);
+    expect(sim.queue('portal', 'responses')).toEqual([]);
+
+    // each side's status messages about what it sent, in order, then none
+    const statuses = async (client: ExchangeClient): Promise<string[]> => {
+      const out: string[] = [];
+      for (;;) {
+        const s = await client.getStatus();
+        expect(s.status).toBe(200);
+        const m = /<t:OriginalMessageId>([^<]+)<\/t:OriginalMessageId><t:StatusCategory>(\w+)</.exec(s.text);
+        if (!m) return out;
+        out.push(`${m[1]} ${m[2]}`);
+      }
+    };
+    expect(await statuses(portal)).toEqual([`${sent.messageId} requestIsQueued`, `${sent.messageId} underProcessing`]);
+    expect(await statuses(okno)).toEqual([`${answered.messageId} responseIsDelivered`]);
+  });
+
+  it('a rejection (no business element) is found by the original request type', async () => {
+    const sent = await portal.sendRequest({ contentXml: permit('10') });
+    const got = (await okno.poll('GetRequest')).message!;
+    await okno.ack(sent.messageId);
+    const r = await okno.sendResponse({ to: textContent(child(got.message!, 'ReplyTo')), body: { kind: 'rejected', rejections: [{ code: 'NO_DATA', description: 'нет сведений' }] } });
+    expect(r.status).toBe(200);
+    const resp = (await portal.poll('GetResponse', { namespaceURI: PERMIT_NS, rootElementLocalName: 'PermitRequest' })).message!;
+    expect(resp.messageId).toBe(r.messageId);
+    expect(resp.content).toBeNull();
+    expectExchangeSigned(resp);
+  });
+
+  it('SendResponse to an unknown ReplyTo, or by a system the request was not delivered to, is refused', async () => {
+    const bogus = await okno.sendResponse({ to: 'okno-smev-sim|nothing|x', body: { kind: 'content', contentXml: answerXml('1') } });
+    expect(bogus.status).toBe(500);
+    expect(faultOf(bogus.text).fault).toBe('InvalidContent');
+    await portal.sendRequest({ contentXml: permit('11') });
+    const got = (await okno.poll('GetRequest')).message!;
+    const stolen = await agency.sendResponse({ to: textContent(child(got.message!, 'ReplyTo')), body: { kind: 'content', contentXml: answerXml('1') } });
+    expect(faultOf(stolen.text).fault).toBe('InvalidContent');
+    expect(sim.queue('portal', 'responses')).toEqual([]);
+  });
+
+  it('the same MessageID again: the same signed answer for the same data, MessageIsAlreadySent for other data', async () => {
+    const first = await portal.sendRequest({ contentXml: permit('5') });
+    const again = await postTo(sim.endpoint, first.xml, { soapaction: 'urn:SendRequest' });
+    expect(again.status).toBe(200);
+    expect(again.text).toBe(first.text);
+    const other5 = await portal.sendRequest({ contentXml: permit('6'), messageId: first.messageId });
+    expect(other5.status).toBe(500);
+    expect(faultOf(other5.text).fault).toBe('MessageIsAlreadySent');
+    expect(sim.queue('okno')).toHaveLength(1);
+    expect(sim.counts).toMatchObject({ sent: 1, duplicates: 1 });
+  });
+
+  it('wrong signers: untrusted or expired → SignatureVerificationFault; trusted but unregistered → SenderIsNotRegistered', async () => {
+    const untrusted = await new ExchangeClient(sim.endpoint, sampleSigner('untrusted')).sendRequest({ contentXml: permit('1') });
+    expect(untrusted.status).toBe(500);
+    expect(faultOf(untrusted.text)).toMatchObject({ fault: 'SignatureVerificationFault', reason: 'CertificateIsNotFound' });
+    const expired = await new ExchangeClient(sim.endpoint, sampleSigner('expired')).poll('GetRequest');
+    expect(faultOf(expired.text)).toMatchObject({ fault: 'SignatureVerificationFault', reason: 'CertificateIsExpired' });
+    const stranger = new ExchangeClient(sim.endpoint, issuedSigner('stranger').signer);
+    for (const r of [await stranger.sendRequest({ contentXml: permit('1') }), await stranger.poll('GetRequest'), await stranger.ack(uuidV1()), await stranger.getStatus()]) {
+      expect(r.status).toBe(500);
+      expect(faultOf(r.text).fault).toBe('SenderIsNotRegistered');
+    }
+    // a tampered envelope: the digest no longer matches
+    const sent = await portal.sendRequest({ contentXml: permit('12') });
+    const tampered = await postTo(sim.endpoint, sent.xml.replace('<p:Number>12<', '<p:Number>13<').replace(sent.messageId, uuidV1()), { soapaction: 'urn:SendRequest' });
+    expect(faultOf(tampered.text).fault).toBe('SignatureVerificationFault');
+    expect(sim.counts.sent).toBe(1);
+  });
+
+  it('a MessageID with an old time is StaleMessageId; malformed is InvalidMessageIdFormat; an unprovided type is BusinessDataTypeIsNotSupported', async () => {
+    const threeDaysAgo = Date.now() - 3 * 24 * 3600 * 1000;
+    const old = v1At(threeDaysAgo);
+    expect(uuidV1Time(old)).toBe(threeDaysAgo);
+    expect(Math.abs(uuidV1Time(uuidV1()) - Date.now())).toBeLessThan(5000);
+    const stale = await portal.sendRequest({ contentXml: permit('1'), messageId: old });
+    expect(stale.status).toBe(500);
+    expect(faultOf(stale.text).fault).toBe('StaleMessageId');
+    const bad = await portal.sendRequest({ contentXml: permit('1'), messageId: '6FEFA07C-5E7F-11E4-A9FF-D4C9EFF07B77' });
+    expect(faultOf(bad.text).fault).toBe('InvalidMessageIdFormat');
+    const unknown = await portal.sendRequest({ contentXml: '<x:Nobody xmlns:x="urn://nobody/1.0"/>' });
+    expect(faultOf(unknown.text).fault).toBe('BusinessDataTypeIsNotSupported');
+    expect(unknown.text).toContain('<f:RootElementNamespaceURI>urn://nobody/1.0</f:RootElementNamespaceURI>');
+    expect(sim.messages()).toEqual([]);
+  });
+
+  it('Ack: unknown id, a message delivered to someone else, or not delivered yet → TargetMessageIsNotFound', async () => {
+    expect(faultOf((await okno.ack(uuidV1())).text).fault).toBe('TargetMessageIsNotFound');
+    const sent = await portal.sendRequest({ contentXml: permit('3') });
+    expect(faultOf((await okno.ack(sent.messageId)).text).fault).toBe('TargetMessageIsNotFound'); // queued, not delivered
+    await okno.poll('GetRequest');
+    expect(faultOf((await agency.ack(sent.messageId)).text).fault).toBe('TargetMessageIsNotFound');
+    expect((await okno.ack(sent.messageId, false)).status).toBe(200);
+    expect(sim.message(sent.messageId)).toMatchObject({ state: 'acked', accepted: false });
+  });
+
+  it('a test message is accepted and answered but not put in the recipient\'s live queue', async () => {
+    const sent = await portal.sendRequest({ contentXml: permit('T'), test: true });
+    expect(sent.status).toBe(200);
+    expect(sent.text).toContain('requestIsQueued');
+    expect(sim.message(sent.messageId)).toMatchObject({ test: true, state: 'test', recipient: 'okno' });
+    expect((await okno.poll('GetRequest')).message!.empty).toBe(true);
+  });
+
+  it('MTOM in, MTOM or inline out: attachment bytes and digests preserved, header signed by the sender', async () => {
+    const bin = Buffer.alloc(70_000);
+    for (let i = 0; i < bin.length; i++) bin[i] = (i * 31 + 7) & 0xff;
+    bin.write('\r\n--uuid:not-the-boundary\r\n', 1000, 'latin1');
+    const attachments = [
+      { contentId: 'scan.pdf', mimeType: 'application/pdf', content: bin },
+      { contentId: 'note.txt', mimeType: 'text/plain', content: Buffer.from('приложение', 'utf8') },
+    ];
+    const sent = await portal.sendRequest({ contentXml: permit('M'), attachments, mtom: true });
+    expect(sent.status).toBe(200);
+    expect(sim.message(sent.messageId)!.attachments.map((a) => a.size)).toEqual([70_000, 20]);
+
+    const got = await okno.poll('GetRequest');
+    expect(got.contentType).toMatch(/^multipart\/related;.*type="application\/xop\+xml"/);
+    const m = got.message!;
+    expect(m.mtom).toBe(true);
+    expect(m.attachments.map((a) => [a.id, a.mimeType, a.bytes.length])).toEqual([['scan.pdf', 'application/pdf', 70_000], ['note.txt', 'text/plain', 20]]);
+    expect(m.attachments[0]!.bytes.equals(bin)).toBe(true);
+    expect(m.attachments[1]!.bytes.toString('utf8')).toBe('приложение');
+    expect(m.attachments.map((a) => a.sha256)).toEqual(sim.message(sent.messageId)!.attachments.map((a) => a.sha256));
+    expectExchangeSigned(m);
+    expect(senderOf(m)).toMatch(/CN=portal/);
+
+    // inline delivery of the same message (redelivered after the timeout)
+    sim.setAttachmentDelivery('inline');
+    clock += 31_000;
+    const inline = await okno.poll('GetRequest');
+    expect(inline.contentType).toMatch(/^text\/xml/);
+    expect(inline.message!.attachments[0]!.bytes.equals(bin)).toBe(true);
+    expectExchangeSigned(inline.message!);
+  });
+
+  it('an MTOM body whose xop:Include names a missing part is InvalidContent', async () => {
+    const attachments = [{ contentId: 'a.bin', mimeType: 'application/octet-stream', content: Buffer.from([1, 2, 3]) }];
+    const sent = await portal.sendRequest({ contentXml: permit('X'), attachments });
+    sim.reset();
+    const { body, contentType } = toMtom(sent.xml, attachments);
+    const broken = body.toString('latin1').replace(/cid:part1\.a\.bin@test/, 'cid:missing@test');
+    const r = await postTo(sim.endpoint, Buffer.from(broken, 'latin1'), { 'content-type': contentType, soapaction: 'urn:SendRequest' });
+    expect(r.status).toBe(500);
+    expect(faultOf(r.text).fault).toBe('InvalidContent');
+    expect(r.text).toContain('cid:missing@test');
+  });
+
+  it('scripted failures: 503, SOAP faults, reset, per operation; down and up again', async () => {
+    sim.failNext(1, 'http:503', 'GetRequest');
+    sim.failNext(1, 'fault:StaleMessageId', 'SendRequest');
+    const sent = await portal.sendRequest({ contentXml: permit('F') });
+    expect(faultOf(sent.text).fault).toBe('StaleMessageId');
+    expect((await okno.poll('GetRequest')).status).toBe(503);
+    sim.failNext(1, 'fault:SMEVFailure');
+    expect(faultOf((await okno.poll('GetRequest')).text).fault).toBe('SMEVFailure');
+    sim.failNext(1, 'fault:SignatureVerificationFault', 'Ack');
+    expect(faultOf((await okno.ack(uuidV1())).text)).toMatchObject({ fault: 'SignatureVerificationFault', reason: 'SignatureIsInvalid' });
+    sim.failNext(1, 'reset');
+    await expect(okno.poll('GetRequest')).rejects.toThrow();
+    await sim.setDown(true);
+    await expect(okno.poll('GetRequest')).rejects.toThrow();
+    await sim.setDown(false);
+    expect((await okno.poll('GetRequest')).message!.empty).toBe(true);
+    expect(() => sim.failNext(1, 'http:500' as never)).toThrow(RangeError);
+  });
+
+  it('refuses non-POST and other paths like the other simulators', async () => {
+    expect((await fetch(sim.endpoint)).status).toBe(405);
+    expect((await fetch(`${sim.url}/other`, { method: 'POST', body: 'x' })).status).toBe(404);
+    const garbage = await postTo(sim.endpoint, '<not-xml', { soapaction: 'urn:SendRequest' });
+    expect(garbage.status).toBe(500);
+    expect(faultOf(garbage.text).fault).toBe('InvalidContent');
+  });
+
+  it('exposes its certificate (PEM) for the gateway\'s partner registry', () => {
+    expect(sim.certificatePem).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
+    expect(sim.certificatePem.replace(/-----[A-Z ]+-----|\s/g, '')).toBe(exchange.signer.certificate.der.toString('base64'));
+  });
+});
