@@ -41,8 +41,8 @@ export interface PulledVia {
   replyTo: string | null;
   /** For a response: OriginalMessageId, the MessageID of the city's request it answers. */
   originalMessageId: string | null;
-  /** MTOM parts by Content-ID (no angle brackets, no "cid:"), for xop:Include in AttachmentContent. */
-  mtomParts: ReadonlyMap<string, Buffer>;
+  /** The exchange delivered it as MTOM (xop:Include already resolved to base64). */
+  mtom: boolean;
   /** The element the exchange signed (Request / Response): FSAttachmentsList lives there. */
   exchangeSigned: XmlElement;
 }
@@ -153,9 +153,9 @@ export function signatureSummary(input: InboundInput): SignatureSummary {
 
 /**
  * Attachments listed in the signed AttachmentHeaderList, with their content
- * from AttachmentContentList: inline base64, or (delivered by an exchange in
- * pull mode) an MTOM part named by xop:Include. The content is stored by id
- * and described by size and SHA-256. Pushed messages must carry it inline.
+ * from AttachmentContentList (inline base64; in pull mode an MTOM reply's
+ * parts are resolved to base64 before this runs). The content is stored by id
+ * and described by size and SHA-256; pushed messages must carry it inline.
  */
 function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWrite[] } {
   const headerList = childElements(input.parts.signed).find((c) => c.localName === 'AttachmentHeaderList');
@@ -177,41 +177,17 @@ function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWr
     const contentId = field('contentId');
     const data = contents.get(contentId);
     if (!data) throw new SmevFault('InvalidContent', `attachment ${contentId}: no AttachmentContent with that Id`, { validationErrors: [{ message: `AttachmentContent ${contentId} missing`, position: header.start }] });
-    let bytes: Buffer;
-    let base64: string;
-    const include = childElements(data);
-    if (include.length > 0) {
-      const part = input.via ? mtomPart(input.via, include, contentId) : null;
-      if (!part) throw new SmevFault('InvalidContent', `attachment ${contentId}: MTOM (xop:Include) attachments are not accepted; send the content inline`);
-      bytes = part;
-      base64 = part.toString('base64');
-    } else {
-      base64 = textContent(data).replace(/\s+/g, '');
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) throw new SmevFault('InvalidContent', `attachment ${contentId}: Content is not base64`);
-      bytes = Buffer.from(base64, 'base64');
-    }
+    if (childElements(data).length > 0) throw new SmevFault('InvalidContent', `attachment ${contentId}: MTOM (xop:Include) attachments are not accepted; send the content inline`);
+    const base64 = textContent(data).replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) throw new SmevFault('InvalidContent', `attachment ${contentId}: Content is not base64`);
+    const bytes = Buffer.from(base64, 'base64');
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const id = `sha256-${sha256}`;
     docs.push({ collection: 'attachments', id, value: { mimeType: field('MimeType'), base64 }, ifAbsent: true });
     const signedPkcs7 = childElements(header).some((e) => e.localName === 'SignaturePKCS7');
-    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: signedPkcs7 ? 'present-unverified' : 'absent', ...(include.length > 0 ? { transfer: 'mtom' as const } : {}) });
+    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: signedPkcs7 ? 'present-unverified' : 'absent', ...(input.via?.mtom ? { transfer: 'mtom' as const } : {}) });
   }
   return { meta, docs };
-}
-
-const XOP_NS = 'http://www.w3.org/2004/08/xop/include';
-
-/** The MTOM part an `<xop:Include href="cid:…"/>` names; an unknown or malformed reference is InvalidContent. */
-function mtomPart(via: PulledVia, include: XmlElement[], contentId: string): Buffer {
-  const el = include[0]!;
-  if (include.length !== 1 || el.namespaceURI !== XOP_NS || el.localName !== 'Include') {
-    throw new SmevFault('InvalidContent', `attachment ${contentId}: Content holds an element that is not one xop:Include`);
-  }
-  const href = el.attributes.find((a) => a.localName === 'href')?.value ?? '';
-  const cid = decodeURIComponent(href.replace(/^cid:/, ''));
-  const part = via.mtomParts.get(cid);
-  if (!href.startsWith('cid:') || !part) throw new SmevFault('InvalidContent', `attachment ${contentId}: the MTOM part "${href.slice(0, 200)}" is not in the message`);
-  return part;
 }
 
 /**

@@ -57,7 +57,7 @@ const ENVELOPE_LIMITS = { maxDepth: 128, maxAttributes: 64 };
 export async function handleDelivery(ctx: FlowContext, exchange: Exchange, operation: 'GetRequest' | 'GetResponse', reply: ExchangeReply, signal: AbortSignal): Promise<boolean> {
   const receivedAt = ctx.now();
   const started = performance.now();
-  const { xml, parts: mtomParts } = splitReply(reply);
+  const { xml, mtom } = splitReply(reply);
   let doc: XmlDocument;
   let message: DeliveredMessage | null;
   try {
@@ -93,7 +93,7 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
     correlationId: `pull:${message.messageId}`,
     receivedAt,
     stages: {},
-    via: { exchange, operation, replyTo: message.replyTo, originalMessageId: message.originalMessageId, mtomParts, exchangeSigned: message.exchangeSigned },
+    via: { exchange, operation, replyTo: message.replyTo, originalMessageId: message.originalMessageId, mtom, exchangeSigned: message.exchangeSigned },
   };
   let result: InboundResult;
   try {

@@ -17,7 +17,8 @@ import type { Exchange } from '../config/partners.js';
 import { routeToExchange, sendVia, settle } from '../delivery/outbound-send.js';
 import { startQueueWorker, type JobOutcome } from '../delivery/queue-worker.js';
 import type { FlowContext } from '../flows/context.js';
-import { pollEnvelope, sendResponseEnvelope, type MessageTypeFilter } from '../soap/envelope-builder.js';
+import { sendResponseEnvelope } from '../soap/envelope-builder.js';
+import { pollEnvelope, type MessageTypeFilter } from '../soap/exchange-envelopes.js';
 import type { Job } from '../store/types.js';
 import { callExchange } from './exchange-client.js';
 import { handleDelivery, REJECTION_QUEUE, type RejectionJob } from './intake.js';
@@ -54,7 +55,7 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
           maxIntervalMs,
           logger: ctx.logger,
           pollOnce: async (signal) => {
-            const reply = await callExchange(ctx, exchange, 'GetRequest', pollEnvelope('GetRequestRequest', '1.1', filter, ctx.now()), signal);
+            const reply = await callExchange(ctx, exchange, 'GetRequest', pollEnvelope('GetRequest', '1.1', ctx.now(), filter), signal);
             return handleDelivery(ctx, exchange, 'GetRequest', reply, signal);
           },
         }),
@@ -68,7 +69,7 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
           maxIntervalMs,
           logger: ctx.logger,
           pollOnce: async (signal) => {
-            const reply = await callExchange(ctx, exchange, 'GetResponse', pollEnvelope('GetResponseRequest', '1.1', null, ctx.now()), signal);
+            const reply = await callExchange(ctx, exchange, 'GetResponse', pollEnvelope('GetResponse', '1.1', ctx.now()), signal);
             return handleDelivery(ctx, exchange, 'GetResponse', reply, signal);
           },
         }),

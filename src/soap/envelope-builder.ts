@@ -102,26 +102,3 @@ export function ackEnvelope(version: SmevVersion, messageId: string, accepted: b
   );
 }
 
-/** Which requests (responses) to take from the exchange: one business root element, or any (null). */
-export interface MessageTypeFilter {
-  namespaceURI: string;
-  rootElementLocalName: string;
-}
-
-/**
- * GetRequestRequest / GetResponseRequest (pull mode): the caller asks the
- * exchange for the next message addressed to it. MessageTypeSelector (basic
- * namespace, as in the official GetRequestRequestWithFilter.xml) carries the
- * optional filter and the Timestamp and is what the caller signs.
- */
-export function pollEnvelope(operation: 'GetRequestRequest' | 'GetResponseRequest', version: SmevVersion, filter: MessageTypeFilter | null, at: Date): string {
-  const t = ns.types(version);
-  const b = ns.basic(version);
-  return (
-    `<soap:Envelope xmlns:soap="${SOAP11_NS}"><soap:Body><t:${operation} xmlns:t="${t}" xmlns:b="${b}">` +
-    `<b:MessageTypeSelector Id="${SIGNED_CALLER_ID}">` +
-    (filter ? `<b:NamespaceURI>${xmlText(filter.namespaceURI)}</b:NamespaceURI><b:RootElementLocalName>${xmlText(filter.rootElementLocalName)}</b:RootElementLocalName>` : '') +
-    `<b:Timestamp>${at.toISOString()}</b:Timestamp></b:MessageTypeSelector>` +
-    `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature></t:${operation}></soap:Body></soap:Envelope>`
-  );
-}
