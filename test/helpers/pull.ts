@@ -32,7 +32,8 @@ export interface PullWorld {
   exchangeCertPem: string;
 }
 
-export async function startPullWorld(options: Partial<SmevExchangeOptions> = {}): Promise<PullWorld> {
+/** `registryCertPem`: the exchange certificate the gateway's registry names (default: the one the simulator signs with). */
+export async function startPullWorld(options: Partial<SmevExchangeOptions> & { registryCertPem?: string } = {}): Promise<PullWorld> {
   exchangeIdentity ??= issuedSigner('smev-exchange-test');
   const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
   const sim = await SmevExchangeSimulator.start({
@@ -41,7 +42,7 @@ export async function startPullWorld(options: Partial<SmevExchangeOptions> = {})
     systems: defaultExchangeSystems(catalogue, path.join(projectRoot, 'certs-sample')),
     ...options,
   });
-  const partnersFile = writePullRegistry(sim.endpoint, exchangeIdentity.certPem);
+  const partnersFile = writePullRegistry(sim.endpoint, options.registryCertPem ?? exchangeIdentity.certPem);
   return {
     sim,
     partnersFile,
