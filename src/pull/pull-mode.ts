@@ -7,6 +7,8 @@
  *   gateway takes only requests it can serve;
  * - one GetResponse poller (no filter: rejections and interim statuses carry
  *   no business root element) when the city sends those partners anything;
+ * - one GetStatus poller: the exchange's status messages about what the
+ *   gateway sent (shown by GET /api/v1/deliveries/{id} as exchangeStatuses);
  * - the worker that sends RequestRejected answers for refused requests.
  *
  * Every gateway process polls (WORKERS > 1 included): the exchange hands each
@@ -21,6 +23,7 @@ import { sendResponseEnvelope } from '../soap/envelope-builder.js';
 import { pollEnvelope, type MessageTypeFilter } from '../soap/exchange-envelopes.js';
 import type { Job } from '../store/types.js';
 import { callExchange } from './exchange-client.js';
+import { fetchExchangeStatus, recordExchangeStatus } from './exchange-status.js';
 import { handleDelivery, REJECTION_QUEUE, type RejectionJob } from './intake.js';
 import { startPoller, type Poller, type PollerState } from './poller.js';
 
@@ -75,6 +78,21 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
         }),
       );
     }
+    pollers.push(
+      startPoller({
+        name: `${exchange.id} GetStatus`,
+        intervalMs,
+        maxIntervalMs,
+        logger: ctx.logger,
+        pollOnce: async (signal) => {
+          const status = await fetchExchangeStatus(ctx, exchange, signal);
+          if (!status) return false;
+          await recordExchangeStatus(ctx.store, status);
+          ctx.logger.info({ exchange: exchange.id, messageId: status.originalMessageId, status: status.status }, 'status from the exchange');
+          return true;
+        },
+      }),
+    );
   }
   const d = ctx.config.delivery;
   const rejections = startQueueWorker({

@@ -64,5 +64,12 @@ describe('an application in pull mode', () => {
     expect(verifySignature(m.doc, m.senderSignature!, m.senderData!, { trust }).details.certificate?.subject).toMatch(/okno-gateway/);
     expect(verifySignature(m.doc, m.smevSignature!, m.message!, { trust }).valid).toBe(true);
     expect((await world.portal.ack(m.messageId!)).status).toBe(200);
+
+    // GetStatus: the exchange's status messages about the status message, shown with the delivery.
+    const followed = await eventually(async () => {
+      const d = (await (await fetch(`${gw.url}/api/v1/deliveries/${deliveryId}`, { headers: CITY })).json()) as { exchangeStatuses?: Array<{ status: string }> };
+      return d.exchangeStatuses?.some((s) => s.status === 'underProcessing') ? d : null;
+    }, 'the exchange reporting the portal took the status');
+    expect(followed.exchangeStatuses!.map((s) => s.status)).toEqual(['requestIsQueued', 'underProcessing']);
   });
 });
