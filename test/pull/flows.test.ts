@@ -14,7 +14,7 @@ import { childElements, textContent } from '../../src/xml/helpers.js';
 import { postTo } from '../helpers/exchange.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { eventually, startPullWorld, type PullWorld } from '../helpers/pull.js';
-import { CITY, OPS, sampleSigner, serviceExample } from '../helpers/smev.js';
+import { CITY, faultOf, OPS, postSoap, sampleSigner, serviceExample, signedSendRequest } from '../helpers/smev.js';
 
 let world: PullWorld;
 let gw: RunningGateway;
@@ -131,6 +131,16 @@ describe('attachments in pull mode', () => {
     const withRef = await eventually(() => inboxItem(messageId), 'the application with a file-store reference');
     expect(withRef.exchangeFiles).toEqual([{ uuid, fileName: expect.any(String), mimeType: 'application/pdf', hash: 'c2hhMjU2LWhhc2g=', pkcs7Signature: 'absent' }]);
     expect(JSON.stringify(withRef)).not.toMatch(/Password|password/);
+  });
+});
+
+describe('a pull-mode partner pushing to the gateway directly', () => {
+  it('is refused with SenderIsNotRegistered: it is reached only through its exchange', async () => {
+    const { xml } = await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit' });
+    const res = await postSoap(gw.url, xml);
+    expect(res.status).toBe(500);
+    expect(faultOf(res.body)).toMatchObject({ fault: 'SenderIsNotRegistered' });
+    expect(faultOf(res.body).faultstring).toMatch(/pull mode \(through exchange smev\)/);
   });
 });
 
