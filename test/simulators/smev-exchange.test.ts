@@ -3,9 +3,13 @@
  * certificates send, poll, answer and acknowledge; every answer of the
  * exchange is checked with our own signature engine.
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadCatalogue } from '../../src/catalogue/load.js';
+import { parseCertificate } from '../../src/pki/certificate.js';
 import { splitPem } from '../../src/pki/gateway-identity.js';
 import type { Signer } from '../../src/signature/signer.js';
 import { TrustAnchorSet } from '../../src/signature/trust.js';
@@ -18,7 +22,7 @@ import { parseXml } from '../../src/xml/parser.js';
 import type { XmlElement } from '../../src/xml/types.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { ExchangeClient, issuedSigner, postTo, toMtom } from '../helpers/exchange.js';
-import { faultOf, sampleSigner } from '../helpers/smev.js';
+import { faultOf, sampleSigner, serviceExample } from '../helpers/smev.js';
 
 const trust = new TrustAnchorSet(splitPem(readFileSync(path.join(projectRoot, 'certs-sample/ca.crt.pem'), 'utf8')));
 const pem = (name: string) => readFileSync(path.join(projectRoot, `certs-sample/${name}.crt.pem`), 'utf8');
@@ -381,5 +385,60 @@ describe('SMEV exchange simulator', () => {
   it('exposes its certificate (PEM) for the gateway\'s partner registry', () => {
     expect(sim.certificatePem).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
     expect(sim.certificatePem.replace(/-----[A-Z ]+-----|\s/g, '')).toBe(exchange.signer.certificate.der.toString('base64'));
+  });
+});
+
+describe('npx okno simulate smev', () => {
+  it('registers okno, agency and portal, routes a portal application to okno, signs with the certificate it wrote to --cert-out, stops on SIGTERM', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-smev-cli-'));
+    const certOut = path.join(dir, 'exchange.crt.pem');
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/okno.js'), 'simulate', 'smev', '--port', '0', '--cert-out', certOut], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = async (re: RegExp): Promise<RegExpExecArray> => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const m = re.exec(out);
+        if (m) return m;
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re} in output: ${out} ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await until(/certificate \(SMEVSignature\): .+\n/);
+      const endpoint = (await until(/listening on (http:\/\/127\.0\.0\.1:\d+\/ws\/smev3)/))[1]!;
+      const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
+      const kindergarten = catalogue.get('kindergarten-enrollment')!.request;
+      expect(out).toContain(`system okno: provides `);
+      expect(out).toMatch(new RegExp(`system okno: provides [^\\n]*${kindergarten.namespace.replace(/[./]/g, '\\$&')}`));
+      const sent = await new ExchangeClient(endpoint, sampleSigner('portal')).sendRequest({ contentXml: kindergarten.toXml(serviceExample('kindergarten-enrollment')) });
+      expect(sent.status).toBe(200);
+      const m = (await new ExchangeClient(endpoint, sampleSigner('gateway')).poll('GetRequest')).message!;
+      expect(m.messageId).toBe(sent.messageId);
+      const v = verifySignature(m.doc, m.smevSignature!, m.message!, { trust });
+      expect(v.valid).toBe(true);
+      expect(v.details.certificate!.fingerprintSha256).toBe(parseCertificate(readFileSync(certOut, 'utf8')).fingerprintSha256);
+      await until(new RegExp(`delivered {2}GetRequest {2}${sent.messageId} {2}portal → okno`));
+      expect(out).toMatch(new RegExp(`sent {2}SendRequest {2}${sent.messageId} {2}portal → okno`));
+      const stranger = await new ExchangeClient(endpoint, sampleSigner('untrusted')).poll('GetRequest');
+      expect(faultOf(stranger.text).fault).toBe('SignatureVerificationFault');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/stopped: 1 sent, 1 delivered \(0 again\), 0 acked, 1 faults/);
+    expect(err).toMatch(/refused {2}GetRequest {2}—  SignatureVerificationFault: /);
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('exits 2 on a bad --visibility-timeout', async () => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/okno.js'), 'simulate', 'smev', '--port', '0', '--visibility-timeout', 'soon'], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(2);
+    expect(err).toMatch(/--visibility-timeout takes milliseconds/);
   });
 });
