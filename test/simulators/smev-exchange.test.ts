@@ -374,6 +374,20 @@ describe('SMEV exchange simulator', () => {
     expect(() => sim.failNext(1, 'http:500' as never)).toThrow(RangeError);
   });
 
+  it.each(['1.2', '1.3'] as const)('speaks message-exchange %s: replies in the request\'s version, signatures verify', async (version) => {
+    const p = new ExchangeClient(sim.endpoint, sampleSigner('portal'), version);
+    const o = new ExchangeClient(sim.endpoint, sampleSigner('gateway'), version);
+    const sent = await p.sendRequest({ contentXml: permit(version) });
+    expect(sent.status).toBe(200);
+    expect(sent.text).toContain(`message-exchange/types/${version}`);
+    const m = (await o.poll('GetRequest')).message!;
+    expect(m.version).toBe(version);
+    expect(m.messageId).toBe(sent.messageId);
+    expectExchangeSigned(m);
+    expect(senderOf(m)).toMatch(/CN=portal/);
+    expect((await o.ack(sent.messageId)).text).toContain(`<t:AckResponse xmlns:t="urn://x-artefacts-smev-gov-ru/services/message-exchange/types/${version}">`);
+  });
+
   it('refuses non-POST and other paths like the other simulators', async () => {
     expect((await fetch(sim.endpoint)).status).toBe(405);
     expect((await fetch(`${sim.url}/other`, { method: 'POST', body: 'x' })).status).toBe(404);
