@@ -3,7 +3,7 @@
  * certificates send, poll, answer and acknowledge; every answer of the
  * exchange is checked with our own signature engine.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import type { XmlElement } from '../../src/xml/types.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { ExchangeClient, issuedSigner, postTo, toMtom } from '../helpers/exchange.js';
 import { faultOf, sampleSigner, serviceExample } from '../helpers/smev.js';
+import { requireTool } from '../helpers/tools.js';
 
 const trust = new TrustAnchorSet(splitPem(readFileSync(path.join(projectRoot, 'certs-sample/ca.crt.pem'), 'utf8')));
 const pem = (name: string) => readFileSync(path.join(projectRoot, `certs-sample/${name}.crt.pem`), 'utf8');
@@ -386,6 +387,67 @@ describe('SMEV exchange simulator', () => {
     expectExchangeSigned(m);
     expect(senderOf(m)).toMatch(/CN=portal/);
     expect((await o.ack(sent.messageId)).text).toContain(`<t:AckResponse xmlns:t="urn://x-artefacts-smev-gov-ru/services/message-exchange/types/${version}">`);
+  });
+
+  it('file-store references: RefAttachmentHeaderList signed by the sender, FSAttachmentsList added by the exchange', async () => {
+    const uuid = '04a5bc90-5e81-11e4-a9ff-d4c9eff07b77';
+    const ref = `<b:RefAttachmentHeaderList><b:RefAttachmentHeader><b:uuid>${uuid}</b:uuid><b:Hash>VpT3sc999CJI8TVYX35ZZfXpc/dCWO5e1MgoUg8YiJA=</b:Hash><b:MimeType>image/jpeg</b:MimeType></b:RefAttachmentHeader></b:RefAttachmentHeaderList>`;
+    const sent = await portal.sendRequest({ contentXml: permit('FS'), edit: (x) => x.replace('</t:SenderProvidedRequestData>', `${ref}</t:SenderProvidedRequestData>`) });
+    expect(sent.status).toBe(200);
+    expect(sim.message(sent.messageId)!.refAttachments).toEqual([{ uuid, mimeType: 'image/jpeg' }]);
+    const m = (await okno.poll('GetRequest')).message!;
+    expect(m.refAttachments).toEqual([{ uuid, hash: 'VpT3sc999CJI8TVYX35ZZfXpc/dCWO5e1MgoUg8YiJA=', mimeType: 'image/jpeg' }]);
+    expect(m.fsAttachments).toHaveLength(1);
+    expect(m.fsAttachments[0]).toMatchObject({ uuid, fileName: uuid });
+    expect(m.fsAttachments[0]!.userName).toMatch(/^[\w-]{20}$/);
+    expect(m.fsAttachments[0]!.password).toMatch(/^[\w-]{20}$/);
+    expectExchangeSigned(m);
+    expect(senderOf(m)).toMatch(/CN=portal/);
+  });
+
+  it('every kind of reply is valid by the official message-exchange 1.1 XSD (libxml2)', async () => {
+    requireTool('/usr/bin/python3', ['-c', 'import lxml.etree'], 'python3-lxml');
+    sim.setAttachmentDelivery('inline');
+    const docs: Array<{ name: string; xml: string }> = [];
+    const keep = (name: string, r: { text: string; status: number }) => {
+      expect(r.status, name).toBe(200);
+      docs.push({ name, xml: r.text });
+    };
+    keep('empty GetRequestResponse', await okno.poll('GetRequest'));
+    keep('empty GetResponseResponse', await portal.poll('GetResponse'));
+    keep('empty GetStatusResponse', await okno.getStatus());
+    const uuid = '04a5bc90-5e81-11e4-a9ff-d4c9eff07b77';
+    const sent = await portal.sendRequest({
+      contentXml: permit('X'),
+      attachments: [{ contentId: 'scan.pdf', mimeType: 'application/pdf', content: Buffer.from('%PDF-1.4') }],
+      edit: (x) => x.replace('</t:SenderProvidedRequestData>', `<b:RefAttachmentHeaderList><b:RefAttachmentHeader><b:uuid>${uuid}</b:uuid><b:Hash>AAAA</b:Hash><b:MimeType>image/jpeg</b:MimeType></b:RefAttachmentHeader></b:RefAttachmentHeaderList></t:SenderProvidedRequestData>`),
+    });
+    keep('SendRequestResponse', sent);
+    const got = await okno.poll('GetRequest');
+    keep('GetRequestResponse (attachment, file store)', got);
+    keep('AckResponse', await okno.ack(sent.messageId));
+    const to = textContent(child(got.message!.message!, 'ReplyTo'));
+    const answered = await okno.sendResponse({ to, body: { kind: 'content', contentXml: answerXml('X') } });
+    keep('SendResponseResponse', answered);
+    keep('GetResponseResponse', await portal.poll('GetResponse'));
+    keep('GetStatusResponse', await portal.getStatus());
+    await portal.ack(answered.messageId);
+    const rejected = await okno.sendResponse({ to, body: { kind: 'rejected', rejections: [{ code: 'NO_DATA', description: 'нет' }] } });
+    expect(rejected.status).toBe(200);
+    keep('GetResponseResponse (rejection)', await portal.poll('GetResponse'));
+    // and one that is not valid, so the check can fail
+    docs.push({ name: 'broken', xml: docs.find((d) => d.name === 'SendRequestResponse')!.xml.replace(/<t:MessageType>REQUEST<\/t:MessageType>/, '<t:MessageType>LETTER</t:MessageType>') });
+
+    const xsd = path.join(projectRoot, 'wsdl/1.1/smev-message-exchange-types-1.1.xsd');
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = execFile('/usr/bin/python3', [path.join(projectRoot, 'test/interop/xsd_validate.py'), xsd], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(stdout)));
+      p.stdin!.end(JSON.stringify(docs));
+    });
+    const results = JSON.parse(out) as Record<string, string[] | null>;
+    const { broken, ...rest } = results;
+    expect(Object.keys(rest)).toHaveLength(docs.length - 1);
+    for (const [name, errors] of Object.entries(rest)) expect(errors, name).toBeNull();
+    expect(broken!.join('\n')).toMatch(/MessageType.*LETTER/);
   });
 
   it('refuses non-POST and other paths like the other simulators', async () => {
