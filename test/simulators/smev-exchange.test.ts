@@ -174,6 +174,37 @@ describe('SMEV exchange simulator', () => {
     expect(faultOf((await okno.ack(sent.messageId)).text).fault).toBe('TargetMessageIsNotFound');
   });
 
+  it('on the real clock too: redelivered once the (short) visibility timeout has passed', async () => {
+    const quick = await SmevExchangeSimulator.start({ trust, signer: exchange.signer, systems: [{ mnemonic: 'portal', certificatePem: pem('portal') }, { mnemonic: 'okno', certificatePem: pem('gateway'), provides: [PERMIT_NS] }], visibilityTimeoutMs: 300 });
+    try {
+      const p = new ExchangeClient(quick.endpoint, sampleSigner('portal'));
+      const o = new ExchangeClient(quick.endpoint, sampleSigner('gateway'));
+      const sent = await p.sendRequest({ contentXml: permit('RT') });
+      const deliveredAt = Date.now();
+      expect((await o.poll('GetRequest')).message!.messageId).toBe(sent.messageId);
+      let again: SmevMessage | null = null;
+      while (!again) {
+        const r = (await o.poll('GetRequest')).message!;
+        if (!r.empty) again = r;
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(Date.now() - deliveredAt).toBeGreaterThanOrEqual(300);
+      expect(again.messageId).toBe(sent.messageId);
+      expect(quick.counts.redelivered).toBe(1);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('concurrent polls by one system never get the same message', async () => {
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await portal.sendRequest({ contentXml: permit(`C${i}`) })).messageId);
+    const polls = await Promise.all(Array.from({ length: 6 }, () => okno.poll('GetRequest')));
+    const got = polls.map((p) => p.message!).filter((m) => !m.empty).map((m) => m.messageId);
+    expect(got.sort()).toEqual([...ids].sort());
+    expect(polls.filter((p) => p.message!.empty)).toHaveLength(2);
+  });
+
   it('GetRequest with a MessageTypeSelector filter takes the oldest message of that type only', async () => {
     const a = await portal.sendRequest({ contentXml: permit('1') });
     const b = await portal.sendRequest({ contentXml: other('2') });
@@ -405,7 +436,7 @@ describe('SMEV exchange simulator', () => {
     expect(senderOf(m)).toMatch(/CN=portal/);
   });
 
-  it('every kind of reply is valid by the official message-exchange 1.1 XSD (libxml2)', async () => {
+  it('every kind of reply and fault is valid by the official message-exchange 1.1 XSDs (libxml2)', async () => {
     requireTool('/usr/bin/python3', ['-c', 'import lxml.etree'], 'python3-lxml');
     sim.setAttachmentDelivery('inline');
     const docs: Array<{ name: string; xml: string }> = [];
@@ -435,12 +466,28 @@ describe('SMEV exchange simulator', () => {
     const rejected = await okno.sendResponse({ to, body: { kind: 'rejected', rejections: [{ code: 'NO_DATA', description: 'нет' }] } });
     expect(rejected.status).toBe(200);
     keep('GetResponseResponse (rejection)', await portal.poll('GetResponse'));
+    // faults: the detail element by the faults XSD
+    const fault = (name: string, r: { text: string; status: number }) => {
+      expect(r.status, name).toBe(500);
+      expect(faultOf(r.text).fault, name).toBe(name);
+      docs.push({ name, xml: r.text });
+    };
+    fault('StaleMessageId', await portal.sendRequest({ contentXml: permit('S'), messageId: v1At(Date.now() - 3 * 24 * 3600 * 1000) }));
+    fault('MessageIsAlreadySent', await portal.sendRequest({ contentXml: permit('other'), messageId: sent.messageId }));
+    fault('BusinessDataTypeIsNotSupported', await portal.sendRequest({ contentXml: '<x:Nobody xmlns:x="urn://nobody/1.0"/>' }));
+    fault('TargetMessageIsNotFound', await okno.ack(uuidV1()));
+    fault('SenderIsNotRegistered', await new ExchangeClient(sim.endpoint, issuedSigner('nobody').signer).getStatus());
+    fault('SignatureVerificationFault', await new ExchangeClient(sim.endpoint, sampleSigner('untrusted')).getStatus());
+    fault('InvalidContent', await okno.sendResponse({ to: 'nowhere', body: { kind: 'content', contentXml: answerXml('1') } }));
+    sim.failNext(1, 'fault:SMEVFailure');
+    fault('SMEVFailure', await okno.getStatus());
     // and one that is not valid, so the check can fail
     docs.push({ name: 'broken', xml: docs.find((d) => d.name === 'SendRequestResponse')!.xml.replace(/<t:MessageType>REQUEST<\/t:MessageType>/, '<t:MessageType>LETTER</t:MessageType>') });
 
     const xsd = path.join(projectRoot, 'wsdl/1.1/smev-message-exchange-types-1.1.xsd');
+    const faultsXsd = path.join(projectRoot, 'wsdl/1.1/smev-message-exchange-faults-1.1.xsd');
     const out = await new Promise<string>((resolve, reject) => {
-      const p = execFile('/usr/bin/python3', [path.join(projectRoot, 'test/interop/xsd_validate.py'), xsd], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(stdout)));
+      const p = execFile('/usr/bin/python3', [path.join(projectRoot, 'test/interop/xsd_validate.py'), xsd, faultsXsd], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(stdout)));
       p.stdin!.end(JSON.stringify(docs));
     });
     const results = JSON.parse(out) as Record<string, string[] | null>;
