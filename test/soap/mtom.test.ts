@@ -181,6 +181,18 @@ describe('official GetRequestResponse samples, read with readSmevMessage', () =>
     expect(verifySignature(tampered.doc, tampered.personalSignature!, tampered.content!, { trust: null }).math).toBe('invalid');
   });
 
+  it.each([
+    ['a second Request', (x: string) => x.replace('</ns2:RequestMessage>', '<ns2:Request Id="OTHER"/></ns2:RequestMessage>'), /holds 2 Request elements/],
+    ['a second soap:Body', (x: string) => x.replace('</S:Envelope>', '<S:Body/></S:Envelope>'), /exactly one soap:Body, found 2/],
+    ['two business elements', (x: string) => x.replace('</MessagePrimaryContent>', '<x:Extra xmlns:x="urn:x"/></MessagePrimaryContent>'), /exactly one business element, found 2/],
+    ['a second signature in SMEVSignature', (x: string) => x.replace('</ns2:SMEVSignature>', '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/></ns2:SMEVSignature>'), /SMEVSignature must hold exactly one ds:Signature/],
+    ['Request in another namespace', (x: string) => x.replace(/ns2:Request(\s|>)/g, 'ns3:Request$1').replace('</ns2:Request>', '</ns3:Request>'), /holds no Request/],
+  ])('read by position: %s is refused', (_what, edit, message) => {
+    const xml = edit(sample('GetRequestResponsePersonalSignature.xml'));
+    expect(() => readSmevMessage(Buffer.from(xml), 'text/xml')).toThrow(SmevMessageError);
+    expect(() => readSmevMessage(Buffer.from(xml), 'text/xml')).toThrow(message);
+  });
+
   it('a message whose AttachmentContent has no header (or the reverse) is refused', () => {
     const xml = sample('GetRequestResponseAttachMTOM.xml').replace('<contentId>attach5MB.jpg</contentId>', '<contentId>other.jpg</contentId>');
     const built = buildMtom(xml, cids(xml).map((c) => ({ contentId: c, contentType: 'application/octet-stream', bytes: Buffer.from('x') })));
