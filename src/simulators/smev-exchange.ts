@@ -19,6 +19,7 @@
  *   });
  *   sim.endpoint                 // http://127.0.0.1:PORT/ws/smev3
  *   sim.certificatePem           // the exchange's certificate (the gateway's registry needs it)
+ *   sim.registerSystem({ mnemonic, certificatePem, provides })   // more systems, also at run time
  *
  * Operations (each request signed by the caller — CallerInformationSystemSignature —
  * with a trusted certificate registered here; otherwise SignatureVerificationFault,
@@ -67,6 +68,10 @@
  * readSmevMessage (src/soap/smev-message.ts). A RefAttachmentHeaderList
  * (files in the exchange's file store) gets an FSAttachmentsList with
  * made-up credentials on delivery; no file store is simulated.
+ *
+ * Versions: each operation is answered in its request's version; a message
+ * is delivered with the sender's signed data as sent (in the sender's
+ * version's namespaces), whatever version the recipient polls with.
  *
  * Test messages (TestMessage in the signed data): by the XSD, the provider
  * must not change its data for them. This simulator accepts and answers
@@ -246,7 +251,7 @@ export function uuidV1Time(uuid: string): number {
 }
 
 export class SmevExchangeSimulator extends SimulatorServer {
-  private readonly systems: Registered[];
+  private readonly systems: Registered[] = [];
   private readonly byFingerprint = new Map<string, Registered>();
   private readonly byId = new Map<string, Stored>();
   /** Per recipient mnemonic: FIFO of un-acked message ids. */
@@ -269,19 +274,28 @@ export class SmevExchangeSimulator extends SimulatorServer {
     super(host, port);
     this.attachmentMode = options.attachmentDelivery ?? 'mtom';
     this.certificatePem = pemOf(options.signer.certificate.der);
-    this.systems = options.systems.map((s) => {
-      if (!/^[A-Za-z0-9_.-]{1,100}$/.test(s.mnemonic)) throw new RangeError(`system mnemonic "${s.mnemonic}" must be 1–100 letters, digits, _ . -`);
-      const certificate = parseCertificate(s.certificatePem);
-      return { mnemonic: s.mnemonic, name: s.name ?? s.mnemonic, certificate, provides: new Set(s.provides ?? []) };
-    });
-    for (const s of this.systems) {
-      if (this.byFingerprint.has(s.certificate.fingerprintSha256)) throw new RangeError(`systems ${this.byFingerprint.get(s.certificate.fingerprintSha256)!.mnemonic} and ${s.mnemonic} share a certificate`);
-      this.byFingerprint.set(s.certificate.fingerprintSha256, s);
-      for (const uri of s.provides) {
-        const other = this.systems.find((o) => o !== s && o.provides.has(uri));
-        if (other) throw new RangeError(`${uri} is provided by both ${other.mnemonic} and ${s.mnemonic}`);
-      }
+    for (const system of options.systems) this.registerSystem(system);
+  }
+
+  /**
+   * Registers one more information system (also at run time, e.g. with a
+   * certificate made by a test). Throws RangeError for a bad or taken
+   * mnemonic, a certificate already registered, or a type another system provides.
+   */
+  registerSystem(system: ExchangeSystem): void {
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(system.mnemonic)) throw new RangeError(`system mnemonic "${system.mnemonic}" must be 1–100 letters, digits, _ . -`);
+    if (this.systems.some((s) => s.mnemonic === system.mnemonic)) throw new RangeError(`system ${system.mnemonic} is already registered`);
+    const certificate = parseCertificate(system.certificatePem);
+    const same = this.byFingerprint.get(certificate.fingerprintSha256);
+    if (same) throw new RangeError(`systems ${same.mnemonic} and ${system.mnemonic} share a certificate`);
+    const provides = new Set(system.provides ?? []);
+    for (const uri of provides) {
+      const other = this.systems.find((o) => o.provides.has(uri));
+      if (other) throw new RangeError(`${uri} is provided by both ${other.mnemonic} and ${system.mnemonic}`);
     }
+    const registered: Registered = { mnemonic: system.mnemonic, name: system.name ?? system.mnemonic, certificate, provides };
+    this.systems.push(registered);
+    this.byFingerprint.set(certificate.fingerprintSha256, registered);
   }
 
   static async start(options: SmevExchangeOptions): Promise<SmevExchangeSimulator> {

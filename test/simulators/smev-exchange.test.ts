@@ -505,6 +505,22 @@ describe('SMEV exchange simulator', () => {
     expect(faultOf(garbage.text).fault).toBe('InvalidContent');
   });
 
+  it('registerSystem: a system registered at run time can send and poll; conflicts are refused', async () => {
+    const extra = issuedSigner('late-registered');
+    const NS = 'urn://okno/test/exchange/late/1.0.0';
+    const client = new ExchangeClient(sim.endpoint, extra.signer);
+    expect(faultOf((await client.poll('GetRequest')).text).fault).toBe('SenderIsNotRegistered');
+    sim.registerSystem({ mnemonic: `late-${Date.now()}`, certificatePem: extra.certPem, provides: [NS] });
+    expect((await client.poll('GetRequest')).message!.empty).toBe(true);
+    const sent = await portal.sendRequest({ contentXml: `<l:Late xmlns:l="${NS}"/>` });
+    expect(sent.status).toBe(200);
+    expect((await client.poll('GetRequest')).message!.messageId).toBe(sent.messageId);
+    expect(() => sim.registerSystem({ mnemonic: 'portal', certificatePem: extra.certPem })).toThrow(/already registered/);
+    expect(() => sim.registerSystem({ mnemonic: 'again', certificatePem: pem('portal') })).toThrow(/share a certificate/);
+    expect(() => sim.registerSystem({ mnemonic: 'bad name', certificatePem: pem('ca') })).toThrow(/mnemonic/);
+    expect(() => sim.registerSystem({ mnemonic: 'rival', certificatePem: pem('ca'), provides: [PERMIT_NS] })).toThrow(/provided by both okno and rival/);
+  });
+
   it('exposes its certificate (PEM) for the gateway\'s partner registry', () => {
     expect(sim.certificatePem).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
     expect(sim.certificatePem.replace(/-----[A-Z ]+-----|\s/g, '')).toBe(exchange.signer.certificate.der.toString('base64'));
