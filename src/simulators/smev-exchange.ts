@@ -31,7 +31,8 @@
  *                 signed MessageMetadata (MessageType REQUEST, Status
  *                 requestIsQueued). MessageID: a lower-case v1 UUID
  *                 (InvalidMessageIdFormat), not older than staleAfterMs
- *                 (StaleMessageId); again with the same signed data: the
+ *                 (StaleMessageId); content of a catalogue type (option
+ *                 `catalogue`) valid by its XSD (InvalidContent); again with the same signed data: the
  *                 first answer again; with other data: MessageIsAlreadySent.
  *   GetRequest    the caller's oldest deliverable request (queued, or
  *                 delivered and not acked for visibilityTimeoutMs),
@@ -92,6 +93,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServiceCatalogue } from '../catalogue/types.js';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import type { SignatureProfile } from '../signature/sign.js';
 import type { Signer } from '../signature/signer.js';
@@ -155,6 +157,12 @@ export interface SmevExchangeOptions {
   deliverTestMessages?: boolean;
   /** How GetRequest/GetResponse carry attachment content: 'mtom' (default) or 'inline' base64. */
   attachmentDelivery?: 'mtom' | 'inline';
+  /**
+   * When given, business content whose root element is a part of a catalogue
+   * service is validated by that part's XSD, as the exchange validates
+   * registered types (InvalidContent with the errors). Other content passes.
+   */
+  catalogue?: ServiceCatalogue;
   /** The clock (tests). */
   now?: () => Date;
   onEvent?: (event: ExchangeEvent) => void;
@@ -520,6 +528,7 @@ export class SmevExchangeSimulator extends SimulatorServer {
     const content = primary.length === 1 ? childElements(primary[0]!) : [];
     if (primary.length > 1 || (primary.length === 1 && content.length !== 1)) throw new SmevFault('InvalidContent', 'MessagePrimaryContent must hold exactly one business element');
     const root = content[0] ?? null;
+    if (root) this.validateContent(root);
     const test = childElements(signed).some((c) => c.localName === 'TestMessage');
 
     let recipient: Registered;
@@ -610,6 +619,19 @@ export class SmevExchangeSimulator extends SimulatorServer {
     this.stats.sent++;
     this.event({ kind: 'sent', operation, messageId, from: caller.mnemonic, to: recipient.mnemonic, ...(test ? { detail: delivered ? 'test message (delivered)' : 'test message (not delivered)' } : {}) });
     return { status: 200, body: await reply, contentType: 'text/xml; charset=utf-8' };
+  }
+
+  /** XSD validation of a registered type (the catalogue's), like the exchange's; InvalidContent with the errors. */
+  private validateContent(root: XmlElement): void {
+    const known = this.options.catalogue?.byRoot(root.namespaceURI, root.localName);
+    if (!known) return;
+    const def = known.part === 'request' ? known.service.request : known.service.response!;
+    const errors = def.validateXml(root);
+    if (errors.length > 0) {
+      throw new SmevFault('InvalidContent', `${root.localName} is not valid by the schema of ${known.service.id}: ${errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`, {
+        validationErrors: errors.map((e) => ({ message: `${e.path}: ${e.rule}: ${e.message}`, position: 0 })),
+      });
+    }
   }
 
   // ------------------------------------------------------------- polling

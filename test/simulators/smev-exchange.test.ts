@@ -564,11 +564,16 @@ describe('npx okno simulate smev', () => {
       expect(out).toMatch(new RegExp(`sent {2}SendRequest {2}${sent.messageId} {2}portal → okno`));
       const stranger = await new ExchangeClient(endpoint, sampleSigner('untrusted')).poll('GetRequest');
       expect(faultOf(stranger.text).fault).toBe('SignatureVerificationFault');
+      // a registered type is validated by the catalogue's XSD
+      const invalid = await new ExchangeClient(endpoint, sampleSigner('portal')).sendRequest({ contentXml: `<k:${kindergarten.rootElement} xmlns:k="${kindergarten.namespace}"/>` });
+      expect(invalid.status).toBe(500);
+      expect(faultOf(invalid.text).fault).toBe('InvalidContent');
+      expect(invalid.text).toMatch(/not valid by the schema of kindergarten-enrollment/);
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(out).toMatch(/stopped: 1 sent, 1 delivered \(0 again\), 0 acked, 1 faults/);
+    expect(out).toMatch(/stopped: 1 sent, 1 delivered \(0 again\), 0 acked, 2 faults/);
     expect(err).toMatch(/refused {2}GetRequest {2}—  SignatureVerificationFault: /);
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
