@@ -4,7 +4,6 @@
  */
 import { certsCommand } from './certs-command.js';
 import { journalCommand } from './journal-command.js';
-import { pollCommand } from './poll-command.js';
 import { sendCommand } from './send-command.js';
 import { signCommand } from './sign-command.js';
 import { simulateCommand } from './simulate-command.js';
@@ -22,7 +21,6 @@ const commands: Record<string, Command> = {
   verify: verifyCommand,
   send: sendCommand,
   simulate: simulateCommand,
-  poll: pollCommand,
   journal: journalCommand,
 };
 

@@ -4,7 +4,7 @@
  * exchange is checked with our own signature engine.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -587,50 +587,3 @@ describe('npx okno simulate smev', () => {
   });
 });
 
-describe('npx okno poll', () => {
-  function okno(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [path.join(projectRoot, 'bin/okno.js'), ...args], { cwd: projectRoot }, (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout, err: stderr }),
-      );
-    });
-  }
-
-  it('polls as an information system, prints the message and the signature verdicts, saves it with its attachments, acknowledges', async () => {
-    sim.reset();
-    sim.setAttachmentDelivery('mtom');
-    clock = Date.now();
-    const dir = mkdtempSync(path.join(tmpdir(), 'okno-poll-'));
-    try {
-      const certFile = path.join(dir, 'exchange.crt.pem');
-      writeFileSync(certFile, sim.certificatePem);
-      const pdf = Buffer.from('%PDF-1.4 test');
-      const sent = await portal.sendRequest({ contentXml: permit('CLI'), attachments: [{ contentId: 'plan.pdf', mimeType: 'application/pdf', content: pdf }], mtom: true });
-      const r = await okno(['poll', sim.url, '--exchange-cert', certFile, '--save', dir, '--ack']);
-      expect(r.err).toBe('');
-      expect(r.code).toBe(0);
-      expect(r.out).toContain(`request  ${sent.messageId}  (MTOM)`);
-      expect(r.out).toContain('from        portal → okno');
-      expect(r.out).toContain(`content     {${PERMIT_NS}}PermitRequest`);
-      expect(r.out).toMatch(/sender sig {2}valid, by ".*CN=portal"/);
-      expect(r.out).toMatch(/SMEV sig {4}valid, by ".*CN=smev-exchange-simulator" \(the expected exchange certificate\)/);
-      expect(r.out).toContain(`attachment  plan.pdf  application/pdf  ${pdf.length} bytes`);
-      expect(r.out).toMatch(/\n {2}acknowledged\n/);
-      expect(readFileSync(path.join(dir, `${sent.messageId}-plan.pdf`)).equals(pdf)).toBe(true);
-      expect(readFileSync(path.join(dir, `${sent.messageId}.xml`), 'utf8')).toContain('PermitRequest');
-      expect(sim.message(sent.messageId)).toMatchObject({ state: 'acked', accepted: true });
-
-      expect((await okno(['poll', sim.url])).out).toBe('queue empty\n');
-      const status = await okno(['poll', sim.endpoint, '--status', '--key', 'certs-sample/portal.key.pem', '--cert', 'certs-sample/portal.crt.pem']);
-      expect(status.out).toBe(`status  ${sent.messageId}  requestIsQueued\n`);
-      const refused = await okno(['poll', sim.url, '--key', 'certs-sample/untrusted.key.pem', '--cert', 'certs-sample/untrusted.crt.pem']);
-      expect(refused.code).toBe(1);
-      expect(refused.err).toMatch(/HTTP 500: SignatureVerificationFault: /);
-      const bad = await okno(['poll', sim.url, '--filter', 'no-hash']);
-      expect(bad.code).toBe(2);
-      expect(bad.err).toMatch(/--filter takes NAMESPACE#LOCALNAME/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 30_000);
-});
