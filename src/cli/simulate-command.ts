@@ -285,7 +285,8 @@ async function runSmev(values: Values, port: number): Promise<number> {
   try {
     const visibility = values['visibility-timeout'] === undefined ? undefined : Number(values['visibility-timeout']);
     if (visibility !== undefined && (!Number.isInteger(visibility) || visibility < 0)) throw new UsageError('--visibility-timeout takes milliseconds (a non-negative integer)');
-    const systems = new Map<string, ExchangeSystem>(defaultExchangeSystems(catalogueFrom(values)).map((s) => [s.mnemonic, s]));
+    const catalogue = catalogueFrom(values);
+    const systems = new Map<string, ExchangeSystem>(defaultExchangeSystems(catalogue).map((s) => [s.mnemonic, s]));
     for (const v of (values.system as string[] | undefined) ?? []) {
       const s = parseSystemOption(v);
       systems.set(s.mnemonic, s);
@@ -297,6 +298,7 @@ async function runSmev(values: Values, port: number): Promise<number> {
       trust: trustFrom(values),
       signer: identity.signer,
       systems: [...systems.values()],
+      catalogue,
       ...(visibility !== undefined ? { visibilityTimeoutMs: visibility } : {}),
       attachmentDelivery: values['inline-attachments'] ? 'inline' : 'mtom',
       deliverTestMessages: values['deliver-test-messages'] === true,

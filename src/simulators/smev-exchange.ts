@@ -19,6 +19,7 @@
  *   });
  *   sim.endpoint                 // http://127.0.0.1:PORT/ws/smev3
  *   sim.certificatePem           // the exchange's certificate (the gateway's registry needs it)
+ *   sim.registerSystem({ mnemonic, certificatePem, provides })   // more systems, also at run time
  *
  * Operations (each request signed by the caller — CallerInformationSystemSignature —
  * with a trusted certificate registered here; otherwise SignatureVerificationFault,
@@ -30,7 +31,8 @@
  *                 signed MessageMetadata (MessageType REQUEST, Status
  *                 requestIsQueued). MessageID: a lower-case v1 UUID
  *                 (InvalidMessageIdFormat), not older than staleAfterMs
- *                 (StaleMessageId); again with the same signed data: the
+ *                 (StaleMessageId); content of a catalogue type (option
+ *                 `catalogue`) valid by its XSD (InvalidContent); again with the same signed data: the
  *                 first answer again; with other data: MessageIsAlreadySent.
  *   GetRequest    the caller's oldest deliverable request (queued, or
  *                 delivered and not acked for visibilityTimeoutMs),
@@ -68,6 +70,10 @@
  * (files in the exchange's file store) gets an FSAttachmentsList with
  * made-up credentials on delivery; no file store is simulated.
  *
+ * Versions: each operation is answered in its request's version; a message
+ * is delivered with the sender's signed data as sent (in the sender's
+ * version's namespaces), whatever version the recipient polls with.
+ *
  * Test messages (TestMessage in the signed data): by the XSD, the provider
  * must not change its data for them. This simulator accepts and answers
  * them (SendRequestResponse) and records them, but does not put them in the
@@ -87,6 +93,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServiceCatalogue } from '../catalogue/types.js';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import type { SignatureProfile } from '../signature/sign.js';
 import type { Signer } from '../signature/signer.js';
@@ -150,6 +157,12 @@ export interface SmevExchangeOptions {
   deliverTestMessages?: boolean;
   /** How GetRequest/GetResponse carry attachment content: 'mtom' (default) or 'inline' base64. */
   attachmentDelivery?: 'mtom' | 'inline';
+  /**
+   * When given, business content whose root element is a part of a catalogue
+   * service is validated by that part's XSD, as the exchange validates
+   * registered types (InvalidContent with the errors). Other content passes.
+   */
+  catalogue?: ServiceCatalogue;
   /** The clock (tests). */
   now?: () => Date;
   onEvent?: (event: ExchangeEvent) => void;
@@ -246,7 +259,7 @@ export function uuidV1Time(uuid: string): number {
 }
 
 export class SmevExchangeSimulator extends SimulatorServer {
-  private readonly systems: Registered[];
+  private readonly systems: Registered[] = [];
   private readonly byFingerprint = new Map<string, Registered>();
   private readonly byId = new Map<string, Stored>();
   /** Per recipient mnemonic: FIFO of un-acked message ids. */
@@ -269,19 +282,28 @@ export class SmevExchangeSimulator extends SimulatorServer {
     super(host, port);
     this.attachmentMode = options.attachmentDelivery ?? 'mtom';
     this.certificatePem = pemOf(options.signer.certificate.der);
-    this.systems = options.systems.map((s) => {
-      if (!/^[A-Za-z0-9_.-]{1,100}$/.test(s.mnemonic)) throw new RangeError(`system mnemonic "${s.mnemonic}" must be 1–100 letters, digits, _ . -`);
-      const certificate = parseCertificate(s.certificatePem);
-      return { mnemonic: s.mnemonic, name: s.name ?? s.mnemonic, certificate, provides: new Set(s.provides ?? []) };
-    });
-    for (const s of this.systems) {
-      if (this.byFingerprint.has(s.certificate.fingerprintSha256)) throw new RangeError(`systems ${this.byFingerprint.get(s.certificate.fingerprintSha256)!.mnemonic} and ${s.mnemonic} share a certificate`);
-      this.byFingerprint.set(s.certificate.fingerprintSha256, s);
-      for (const uri of s.provides) {
-        const other = this.systems.find((o) => o !== s && o.provides.has(uri));
-        if (other) throw new RangeError(`${uri} is provided by both ${other.mnemonic} and ${s.mnemonic}`);
-      }
+    for (const system of options.systems) this.registerSystem(system);
+  }
+
+  /**
+   * Registers one more information system (also at run time, e.g. with a
+   * certificate made by a test). Throws RangeError for a bad or taken
+   * mnemonic, a certificate already registered, or a type another system provides.
+   */
+  registerSystem(system: ExchangeSystem): void {
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(system.mnemonic)) throw new RangeError(`system mnemonic "${system.mnemonic}" must be 1–100 letters, digits, _ . -`);
+    if (this.systems.some((s) => s.mnemonic === system.mnemonic)) throw new RangeError(`system ${system.mnemonic} is already registered`);
+    const certificate = parseCertificate(system.certificatePem);
+    const same = this.byFingerprint.get(certificate.fingerprintSha256);
+    if (same) throw new RangeError(`systems ${same.mnemonic} and ${system.mnemonic} share a certificate`);
+    const provides = new Set(system.provides ?? []);
+    for (const uri of provides) {
+      const other = this.systems.find((o) => o.provides.has(uri));
+      if (other) throw new RangeError(`${uri} is provided by both ${other.mnemonic} and ${system.mnemonic}`);
     }
+    const registered: Registered = { mnemonic: system.mnemonic, name: system.name ?? system.mnemonic, certificate, provides };
+    this.systems.push(registered);
+    this.byFingerprint.set(certificate.fingerprintSha256, registered);
   }
 
   static async start(options: SmevExchangeOptions): Promise<SmevExchangeSimulator> {
@@ -506,6 +528,7 @@ export class SmevExchangeSimulator extends SimulatorServer {
     const content = primary.length === 1 ? childElements(primary[0]!) : [];
     if (primary.length > 1 || (primary.length === 1 && content.length !== 1)) throw new SmevFault('InvalidContent', 'MessagePrimaryContent must hold exactly one business element');
     const root = content[0] ?? null;
+    if (root) this.validateContent(root);
     const test = childElements(signed).some((c) => c.localName === 'TestMessage');
 
     let recipient: Registered;
@@ -596,6 +619,19 @@ export class SmevExchangeSimulator extends SimulatorServer {
     this.stats.sent++;
     this.event({ kind: 'sent', operation, messageId, from: caller.mnemonic, to: recipient.mnemonic, ...(test ? { detail: delivered ? 'test message (delivered)' : 'test message (not delivered)' } : {}) });
     return { status: 200, body: await reply, contentType: 'text/xml; charset=utf-8' };
+  }
+
+  /** XSD validation of a registered type (the catalogue's), like the exchange's; InvalidContent with the errors. */
+  private validateContent(root: XmlElement): void {
+    const known = this.options.catalogue?.byRoot(root.namespaceURI, root.localName);
+    if (!known) return;
+    const def = known.part === 'request' ? known.service.request : known.service.response!;
+    const errors = def.validateXml(root);
+    if (errors.length > 0) {
+      throw new SmevFault('InvalidContent', `${root.localName} is not valid by the schema of ${known.service.id}: ${errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`, {
+        validationErrors: errors.map((e) => ({ message: `${e.path}: ${e.rule}: ${e.message}`, position: 0 })),
+      });
+    }
   }
 
   // ------------------------------------------------------------- polling

@@ -179,7 +179,7 @@ export function cidOf(href: string): string {
  */
 export function resolveXop(rootXml: string, parts: ReadonlyMap<string, MimePart>, used?: Set<string>): string {
   if (!rootXml.includes(XOP_NS)) return rootXml;
-  let text = rootXml.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const text = rootXml.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   let doc;
   try {
     doc = parseXml(text, { maxDepth: 128, maxAttributes: 64 });
@@ -194,11 +194,10 @@ export function resolveXop(rootXml: string, parts: ReadonlyMap<string, MimePart>
     if (el.namespaceURI === XOP_NS && el.localName === 'Include') includes.push(el);
     else for (const c of el.children) if (c.type === 'element') stack.push(c);
   }
-  includes.sort((a, b) => b.start - a.start);
-  for (const inc of includes) {
-    if (inc.children.length > 0 && inc.children.some((c) => c.type === 'element' || (c.type === 'text' && c.value.trim()))) {
-      throw new MtomError('xop:Include must be empty');
-    }
+  // Checked in document order: the first problem is the one reported.
+  includes.sort((a, b) => a.start - b.start);
+  const replacements = includes.map((inc) => {
+    if (inc.children.some((c) => c.type === 'element' || (c.type === 'text' && c.value.trim()))) throw new MtomError('xop:Include must be empty');
     if (inc.parent && inc.parent.children.some((c) => c !== inc && (c.type === 'element' || (c.type === 'text' && c.value.trim())))) {
       throw new MtomError(`xop:Include must be the only content of <${inc.parent.qName}>`);
     }
@@ -208,9 +207,16 @@ export function resolveXop(rootXml: string, parts: ReadonlyMap<string, MimePart>
     const part = parts.get(cid);
     if (!part) throw new MtomError(`xop:Include names cid:${cid}, which is not a part of the message`);
     used?.add(cid);
-    text = text.slice(0, inc.start) + part.bytes.toString('base64') + text.slice(inc.end);
+    return { start: inc.start, end: inc.end, base64: part.bytes.toString('base64') };
+  });
+  const out: string[] = [];
+  let at = 0;
+  for (const r of replacements) {
+    out.push(text.slice(at, r.start), r.base64);
+    at = r.end;
   }
-  return text;
+  out.push(text.slice(at));
+  return out.join('');
 }
 
 /** An xop:Include element for a part (to put where base64 content would be). */

@@ -122,19 +122,38 @@ function child(el: XmlElement | null, localName: string): XmlElement | null {
   return el ? (childElements(el).find((c) => c.localName === localName) ?? null) : null;
 }
 
-function signatureIn(container: XmlElement | null): XmlElement | null {
-  return container ? (childElements(container).find((c) => c.namespaceURI === DS_NS && c.localName === 'Signature') ?? null) : null;
-}
-
-/** The parts of a parsed SMEV message document (see readSmevMessage); throws SmevMessageError. */
+/**
+ * The parts of a parsed SMEV message document (see readSmevMessage), read by
+ * position and namespace — each expected element at most once where it
+ * belongs, never searched for — so a second Request or a moved signature
+ * cannot be slipped in. Throws SmevMessageError.
+ */
 export function locateSmevMessage(doc: XmlDocument): SmevMessageParts {
   const envelope = doc.root;
   if (envelope.namespaceURI !== SOAP11_NS || envelope.localName !== 'Envelope') throw new SmevMessageError('not a SOAP 1.1 Envelope');
-  const body = childElements(envelope).find((c) => c.namespaceURI === SOAP11_NS && c.localName === 'Body');
-  const op = body ? childElements(body)[0] : undefined;
-  if (!op) throw new SmevMessageError('soap:Body holds no operation element');
+  const bodies = childElements(envelope).filter((c) => c.namespaceURI === SOAP11_NS && c.localName === 'Body');
+  if (bodies.length !== 1) throw new SmevMessageError(`soap:Envelope must hold exactly one soap:Body, found ${bodies.length}`);
+  const ops = childElements(bodies[0]!);
+  if (ops.length !== 1) throw new SmevMessageError(`soap:Body must hold exactly one operation element, found ${ops.length}`);
+  const op = ops[0]!;
   const version = TYPES_NS.exec(op.namespaceURI)?.[1];
   if (!version) throw new SmevMessageError(`<${op.qName}> is not a SMEV message-exchange element`);
+  const t = op.namespaceURI;
+  const b = `urn://x-artefacts-smev-gov-ru/services/message-exchange/types/basic/${version}`;
+  /** The child in namespace ns with this local name: null when absent, an error when repeated. */
+  const one = (el: XmlElement | null, ns: string, localName: string): XmlElement | null => {
+    if (!el) return null;
+    const found = childElements(el).filter((c) => c.localName === localName && c.namespaceURI === ns);
+    if (found.length > 1) throw new SmevMessageError(`<${el.qName}> holds ${found.length} ${localName} elements`);
+    return found[0] ?? null;
+  };
+  const signatureIn = (el: XmlElement | null, localName: string): XmlElement | null => {
+    const container = one(el, t, localName);
+    if (!container) return null;
+    const inside = childElements(container);
+    if (inside.length !== 1 || inside[0]!.namespaceURI !== DS_NS || inside[0]!.localName !== 'Signature') throw new SmevMessageError(`${localName} must hold exactly one ds:Signature`);
+    return inside[0]!;
+  };
 
   let holder: XmlElement | null; // the element holding AttachmentContentList (and SMEVSignature)
   let message: XmlElement | null = null;
@@ -144,42 +163,46 @@ export function locateSmevMessage(doc: XmlDocument): SmevMessageParts {
   switch (op.localName) {
     case 'GetRequestResponse':
     case 'GetResponseResponse': {
-      holder = child(op, op.localName === 'GetRequestResponse' ? 'RequestMessage' : 'ResponseMessage');
-      message = child(holder, op.localName === 'GetRequestResponse' ? 'Request' : 'Response');
+      const request = op.localName === 'GetRequestResponse';
+      if (childElements(op).length > 1) throw new SmevMessageError(`${op.localName} must hold at most one message`);
+      holder = one(op, t, request ? 'RequestMessage' : 'ResponseMessage');
+      if (!holder && childElements(op).length > 0) throw new SmevMessageError(`${op.localName} holds <${childElements(op)[0]!.qName}>, not a ${request ? 'RequestMessage' : 'ResponseMessage'}`);
+      message = one(holder, t, request ? 'Request' : 'Response');
       empty = holder === null;
-      senderData = child(message, op.localName === 'GetRequestResponse' ? 'SenderProvidedRequestData' : 'SenderProvidedResponseData');
-      senderSignature = signatureIn(child(message, 'SenderInformationSystemSignature'));
-      if (holder && !message) throw new SmevMessageError(`${holder.localName} holds no ${op.localName === 'GetRequestResponse' ? 'Request' : 'Response'} (a Cancel is not read here)`);
+      senderData = one(message, t, request ? 'SenderProvidedRequestData' : 'SenderProvidedResponseData');
+      senderSignature = signatureIn(message, 'SenderInformationSystemSignature');
+      if (holder && !message) throw new SmevMessageError(`${holder.localName} holds no ${request ? 'Request' : 'Response'} (a Cancel is not read here)`);
       if (message && !senderData) throw new SmevMessageError(`${message.localName} holds no SenderProvided…Data`);
       break;
     }
     case 'SendRequestRequest':
     case 'SendResponseRequest':
       holder = op;
-      senderData = child(op, op.localName === 'SendRequestRequest' ? 'SenderProvidedRequestData' : 'SenderProvidedResponseData');
-      senderSignature = signatureIn(child(op, 'CallerInformationSystemSignature'));
+      senderData = one(op, t, op.localName === 'SendRequestRequest' ? 'SenderProvidedRequestData' : 'SenderProvidedResponseData');
+      senderSignature = signatureIn(op, 'CallerInformationSystemSignature');
       if (!senderData) throw new SmevMessageError(`${op.localName} holds no SenderProvided…Data`);
       break;
     default:
       throw new SmevMessageError(`${op.localName} carries no message to read`);
   }
-  const primary = child(senderData, 'MessagePrimaryContent');
-  const content = primary ? (childElements(primary)[0] ?? null) : null;
-  const idEl = child(senderData, 'MessageID');
+  const primary = one(senderData, b, 'MessagePrimaryContent');
+  const inside = primary ? childElements(primary) : [];
+  if (primary && inside.length !== 1) throw new SmevMessageError(`MessagePrimaryContent must hold exactly one business element, found ${inside.length}`);
+  const idEl = one(senderData, t, 'MessageID');
   return {
     operation: op.localName,
     version,
     message,
     empty,
     senderData,
-    content,
+    content: inside[0] ?? null,
     messageId: idEl ? textContent(idEl).trim() : null,
     senderSignature,
-    smevSignature: signatureIn(child(holder, 'SMEVSignature')),
-    personalSignature: signatureIn(child(senderData, 'PersonalSignature')),
-    attachments: attachmentsOf(senderData, child(holder, 'AttachmentContentList')),
-    refAttachments: refAttachmentsOf(child(senderData, 'RefAttachmentHeaderList')),
-    fsAttachments: fsAttachmentsOf(child(message, 'FSAttachmentsList')),
+    smevSignature: signatureIn(holder, 'SMEVSignature'),
+    personalSignature: signatureIn(senderData, 'PersonalSignature'),
+    attachments: attachmentsOf(one(senderData, b, 'AttachmentHeaderList'), one(holder, b, 'AttachmentContentList')),
+    refAttachments: refAttachmentsOf(one(senderData, b, 'RefAttachmentHeaderList')),
+    fsAttachments: fsAttachmentsOf(one(message, b, 'FSAttachmentsList')),
   };
 }
 
@@ -199,8 +222,7 @@ function decodeBase64(text: string, what: string): Buffer {
   return Buffer.from(b64, 'base64');
 }
 
-function attachmentsOf(senderData: XmlElement | null, contentList: XmlElement | null): SmevAttachment[] {
-  const headers = child(senderData, 'AttachmentHeaderList');
+function attachmentsOf(headers: XmlElement | null, contentList: XmlElement | null): SmevAttachment[] {
   const contents = new Map<string, XmlElement>();
   for (const c of contentList ? childElements(contentList) : []) {
     const id = field(c, 'Id');

@@ -45,9 +45,11 @@ export class ExchangeClient {
     readonly version: SmevVersion = '1.1',
   ) {}
 
-  async sendRequest(o: { contentXml: string; messageId?: string; test?: boolean; attachments?: AttachmentInput[]; mtom?: boolean }): Promise<Reply & { messageId: string; xml: string }> {
+  /** `edit` changes the unsigned envelope (e.g. adds a RefAttachmentHeaderList) before it is signed. */
+  async sendRequest(o: { contentXml: string; messageId?: string; test?: boolean; attachments?: AttachmentInput[]; mtom?: boolean; edit?: (unsigned: string) => string }): Promise<Reply & { messageId: string; xml: string }> {
     const messageId = o.messageId ?? uuidV1();
-    const xml = await signDocument(sendRequestEnvelope({ version: this.version, messageId, contentXml: o.contentXml, test: o.test, attachments: o.attachments }), { signer: this.signer, profile: 'smev' });
+    const unsigned = sendRequestEnvelope({ version: this.version, messageId, contentXml: o.contentXml, test: o.test, attachments: o.attachments });
+    const xml = await signDocument(o.edit ? o.edit(unsigned) : unsigned, { signer: this.signer, profile: 'smev' });
     if (o.mtom && o.attachments?.length) {
       const { body, contentType } = toMtom(xml, o.attachments);
       return { ...(await postTo(this.endpoint, body, { 'content-type': contentType, soapaction: 'urn:SendRequest' })), messageId, xml };

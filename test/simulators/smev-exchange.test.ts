@@ -3,9 +3,13 @@
  * certificates send, poll, answer and acknowledge; every answer of the
  * exchange is checked with our own signature engine.
  */
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadCatalogue } from '../../src/catalogue/load.js';
+import { parseCertificate } from '../../src/pki/certificate.js';
 import { splitPem } from '../../src/pki/gateway-identity.js';
 import type { Signer } from '../../src/signature/signer.js';
 import { TrustAnchorSet } from '../../src/signature/trust.js';
@@ -18,7 +22,8 @@ import { parseXml } from '../../src/xml/parser.js';
 import type { XmlElement } from '../../src/xml/types.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { ExchangeClient, issuedSigner, postTo, toMtom } from '../helpers/exchange.js';
-import { faultOf, sampleSigner } from '../helpers/smev.js';
+import { faultOf, sampleSigner, serviceExample } from '../helpers/smev.js';
+import { requireTool } from '../helpers/tools.js';
 
 const trust = new TrustAnchorSet(splitPem(readFileSync(path.join(projectRoot, 'certs-sample/ca.crt.pem'), 'utf8')));
 const pem = (name: string) => readFileSync(path.join(projectRoot, `certs-sample/${name}.crt.pem`), 'utf8');
@@ -167,6 +172,37 @@ describe('SMEV exchange simulator', () => {
     expect((await okno.ack(sent.messageId)).status).toBe(200);
     // acked twice: the second finds nothing
     expect(faultOf((await okno.ack(sent.messageId)).text).fault).toBe('TargetMessageIsNotFound');
+  });
+
+  it('on the real clock too: redelivered once the (short) visibility timeout has passed', async () => {
+    const quick = await SmevExchangeSimulator.start({ trust, signer: exchange.signer, systems: [{ mnemonic: 'portal', certificatePem: pem('portal') }, { mnemonic: 'okno', certificatePem: pem('gateway'), provides: [PERMIT_NS] }], visibilityTimeoutMs: 300 });
+    try {
+      const p = new ExchangeClient(quick.endpoint, sampleSigner('portal'));
+      const o = new ExchangeClient(quick.endpoint, sampleSigner('gateway'));
+      const sent = await p.sendRequest({ contentXml: permit('RT') });
+      const deliveredAt = Date.now();
+      expect((await o.poll('GetRequest')).message!.messageId).toBe(sent.messageId);
+      let again: SmevMessage | null = null;
+      while (!again) {
+        const r = (await o.poll('GetRequest')).message!;
+        if (!r.empty) again = r;
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(Date.now() - deliveredAt).toBeGreaterThanOrEqual(300);
+      expect(again.messageId).toBe(sent.messageId);
+      expect(quick.counts.redelivered).toBe(1);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('concurrent polls by one system never get the same message', async () => {
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await portal.sendRequest({ contentXml: permit(`C${i}`) })).messageId);
+    const polls = await Promise.all(Array.from({ length: 6 }, () => okno.poll('GetRequest')));
+    const got = polls.map((p) => p.message!).filter((m) => !m.empty).map((m) => m.messageId);
+    expect(got.sort()).toEqual([...ids].sort());
+    expect(polls.filter((p) => p.message!.empty)).toHaveLength(2);
   });
 
   it('GetRequest with a MessageTypeSelector filter takes the oldest message of that type only', async () => {
@@ -370,6 +406,97 @@ describe('SMEV exchange simulator', () => {
     expect(() => sim.failNext(1, 'http:500' as never)).toThrow(RangeError);
   });
 
+  it.each(['1.2', '1.3'] as const)('speaks message-exchange %s: replies in the request\'s version, signatures verify', async (version) => {
+    const p = new ExchangeClient(sim.endpoint, sampleSigner('portal'), version);
+    const o = new ExchangeClient(sim.endpoint, sampleSigner('gateway'), version);
+    const sent = await p.sendRequest({ contentXml: permit(version) });
+    expect(sent.status).toBe(200);
+    expect(sent.text).toContain(`message-exchange/types/${version}`);
+    const m = (await o.poll('GetRequest')).message!;
+    expect(m.version).toBe(version);
+    expect(m.messageId).toBe(sent.messageId);
+    expectExchangeSigned(m);
+    expect(senderOf(m)).toMatch(/CN=portal/);
+    expect((await o.ack(sent.messageId)).text).toContain(`<t:AckResponse xmlns:t="urn://x-artefacts-smev-gov-ru/services/message-exchange/types/${version}">`);
+  });
+
+  it('file-store references: RefAttachmentHeaderList signed by the sender, FSAttachmentsList added by the exchange', async () => {
+    const uuid = '04a5bc90-5e81-11e4-a9ff-d4c9eff07b77';
+    const ref = `<b:RefAttachmentHeaderList><b:RefAttachmentHeader><b:uuid>${uuid}</b:uuid><b:Hash>VpT3sc999CJI8TVYX35ZZfXpc/dCWO5e1MgoUg8YiJA=</b:Hash><b:MimeType>image/jpeg</b:MimeType></b:RefAttachmentHeader></b:RefAttachmentHeaderList>`;
+    const sent = await portal.sendRequest({ contentXml: permit('FS'), edit: (x) => x.replace('</t:SenderProvidedRequestData>', `${ref}</t:SenderProvidedRequestData>`) });
+    expect(sent.status).toBe(200);
+    expect(sim.message(sent.messageId)!.refAttachments).toEqual([{ uuid, mimeType: 'image/jpeg' }]);
+    const m = (await okno.poll('GetRequest')).message!;
+    expect(m.refAttachments).toEqual([{ uuid, hash: 'VpT3sc999CJI8TVYX35ZZfXpc/dCWO5e1MgoUg8YiJA=', mimeType: 'image/jpeg' }]);
+    expect(m.fsAttachments).toHaveLength(1);
+    expect(m.fsAttachments[0]).toMatchObject({ uuid, fileName: uuid });
+    expect(m.fsAttachments[0]!.userName).toMatch(/^[\w-]{20}$/);
+    expect(m.fsAttachments[0]!.password).toMatch(/^[\w-]{20}$/);
+    expectExchangeSigned(m);
+    expect(senderOf(m)).toMatch(/CN=portal/);
+  });
+
+  it('every kind of reply and fault is valid by the official message-exchange 1.1 XSDs (libxml2)', async () => {
+    requireTool('/usr/bin/python3', ['-c', 'import lxml.etree'], 'python3-lxml');
+    sim.setAttachmentDelivery('inline');
+    const docs: Array<{ name: string; xml: string }> = [];
+    const keep = (name: string, r: { text: string; status: number }) => {
+      expect(r.status, name).toBe(200);
+      docs.push({ name, xml: r.text });
+    };
+    keep('empty GetRequestResponse', await okno.poll('GetRequest'));
+    keep('empty GetResponseResponse', await portal.poll('GetResponse'));
+    keep('empty GetStatusResponse', await okno.getStatus());
+    const uuid = '04a5bc90-5e81-11e4-a9ff-d4c9eff07b77';
+    const sent = await portal.sendRequest({
+      contentXml: permit('X'),
+      attachments: [{ contentId: 'scan.pdf', mimeType: 'application/pdf', content: Buffer.from('%PDF-1.4') }],
+      edit: (x) => x.replace('</t:SenderProvidedRequestData>', `<b:RefAttachmentHeaderList><b:RefAttachmentHeader><b:uuid>${uuid}</b:uuid><b:Hash>AAAA</b:Hash><b:MimeType>image/jpeg</b:MimeType></b:RefAttachmentHeader></b:RefAttachmentHeaderList></t:SenderProvidedRequestData>`),
+    });
+    keep('SendRequestResponse', sent);
+    const got = await okno.poll('GetRequest');
+    keep('GetRequestResponse (attachment, file store)', got);
+    keep('AckResponse', await okno.ack(sent.messageId));
+    const to = textContent(child(got.message!.message!, 'ReplyTo'));
+    const answered = await okno.sendResponse({ to, body: { kind: 'content', contentXml: answerXml('X') } });
+    keep('SendResponseResponse', answered);
+    keep('GetResponseResponse', await portal.poll('GetResponse'));
+    keep('GetStatusResponse', await portal.getStatus());
+    await portal.ack(answered.messageId);
+    const rejected = await okno.sendResponse({ to, body: { kind: 'rejected', rejections: [{ code: 'NO_DATA', description: 'нет' }] } });
+    expect(rejected.status).toBe(200);
+    keep('GetResponseResponse (rejection)', await portal.poll('GetResponse'));
+    // faults: the detail element by the faults XSD
+    const fault = (name: string, r: { text: string; status: number }) => {
+      expect(r.status, name).toBe(500);
+      expect(faultOf(r.text).fault, name).toBe(name);
+      docs.push({ name, xml: r.text });
+    };
+    fault('StaleMessageId', await portal.sendRequest({ contentXml: permit('S'), messageId: v1At(Date.now() - 3 * 24 * 3600 * 1000) }));
+    fault('MessageIsAlreadySent', await portal.sendRequest({ contentXml: permit('other'), messageId: sent.messageId }));
+    fault('BusinessDataTypeIsNotSupported', await portal.sendRequest({ contentXml: '<x:Nobody xmlns:x="urn://nobody/1.0"/>' }));
+    fault('TargetMessageIsNotFound', await okno.ack(uuidV1()));
+    fault('SenderIsNotRegistered', await new ExchangeClient(sim.endpoint, issuedSigner('nobody').signer).getStatus());
+    fault('SignatureVerificationFault', await new ExchangeClient(sim.endpoint, sampleSigner('untrusted')).getStatus());
+    fault('InvalidContent', await okno.sendResponse({ to: 'nowhere', body: { kind: 'content', contentXml: answerXml('1') } }));
+    sim.failNext(1, 'fault:SMEVFailure');
+    fault('SMEVFailure', await okno.getStatus());
+    // and one that is not valid, so the check can fail
+    docs.push({ name: 'broken', xml: docs.find((d) => d.name === 'SendRequestResponse')!.xml.replace(/<t:MessageType>REQUEST<\/t:MessageType>/, '<t:MessageType>LETTER</t:MessageType>') });
+
+    const xsd = path.join(projectRoot, 'wsdl/1.1/smev-message-exchange-types-1.1.xsd');
+    const faultsXsd = path.join(projectRoot, 'wsdl/1.1/smev-message-exchange-faults-1.1.xsd');
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = execFile('/usr/bin/python3', [path.join(projectRoot, 'test/interop/xsd_validate.py'), xsd, faultsXsd], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(stdout)));
+      p.stdin!.end(JSON.stringify(docs));
+    });
+    const results = JSON.parse(out) as Record<string, string[] | null>;
+    const { broken, ...rest } = results;
+    expect(Object.keys(rest)).toHaveLength(docs.length - 1);
+    for (const [name, errors] of Object.entries(rest)) expect(errors, name).toBeNull();
+    expect(broken!.join('\n')).toMatch(/MessageType.*LETTER/);
+  });
+
   it('refuses non-POST and other paths like the other simulators', async () => {
     expect((await fetch(sim.endpoint)).status).toBe(405);
     expect((await fetch(`${sim.url}/other`, { method: 'POST', body: 'x' })).status).toBe(404);
@@ -378,8 +505,85 @@ describe('SMEV exchange simulator', () => {
     expect(faultOf(garbage.text).fault).toBe('InvalidContent');
   });
 
+  it('registerSystem: a system registered at run time can send and poll; conflicts are refused', async () => {
+    const extra = issuedSigner('late-registered');
+    const NS = 'urn://okno/test/exchange/late/1.0.0';
+    const client = new ExchangeClient(sim.endpoint, extra.signer);
+    expect(faultOf((await client.poll('GetRequest')).text).fault).toBe('SenderIsNotRegistered');
+    sim.registerSystem({ mnemonic: `late-${Date.now()}`, certificatePem: extra.certPem, provides: [NS] });
+    expect((await client.poll('GetRequest')).message!.empty).toBe(true);
+    const sent = await portal.sendRequest({ contentXml: `<l:Late xmlns:l="${NS}"/>` });
+    expect(sent.status).toBe(200);
+    expect((await client.poll('GetRequest')).message!.messageId).toBe(sent.messageId);
+    expect(() => sim.registerSystem({ mnemonic: 'portal', certificatePem: extra.certPem })).toThrow(/already registered/);
+    expect(() => sim.registerSystem({ mnemonic: 'again', certificatePem: pem('portal') })).toThrow(/share a certificate/);
+    expect(() => sim.registerSystem({ mnemonic: 'bad name', certificatePem: pem('ca') })).toThrow(/mnemonic/);
+    expect(() => sim.registerSystem({ mnemonic: 'rival', certificatePem: pem('ca'), provides: [PERMIT_NS] })).toThrow(/provided by both okno and rival/);
+  });
+
   it('exposes its certificate (PEM) for the gateway\'s partner registry', () => {
     expect(sim.certificatePem).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
     expect(sim.certificatePem.replace(/-----[A-Z ]+-----|\s/g, '')).toBe(exchange.signer.certificate.der.toString('base64'));
   });
 });
+
+describe('npx okno simulate smev', () => {
+  it('registers okno, agency and portal, routes a portal application to okno, signs with the certificate it wrote to --cert-out, stops on SIGTERM', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-smev-cli-'));
+    const certOut = path.join(dir, 'exchange.crt.pem');
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/okno.js'), 'simulate', 'smev', '--port', '0', '--cert-out', certOut], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = async (re: RegExp): Promise<RegExpExecArray> => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const m = re.exec(out);
+        if (m) return m;
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re} in output: ${out} ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await until(/certificate \(SMEVSignature\): .+\n/);
+      const endpoint = (await until(/listening on (http:\/\/127\.0\.0\.1:\d+\/ws\/smev3)/))[1]!;
+      const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
+      const kindergarten = catalogue.get('kindergarten-enrollment')!.request;
+      expect(out).toContain(`system okno: provides `);
+      expect(out).toMatch(new RegExp(`system okno: provides [^\\n]*${kindergarten.namespace.replace(/[./]/g, '\\$&')}`));
+      const sent = await new ExchangeClient(endpoint, sampleSigner('portal')).sendRequest({ contentXml: kindergarten.toXml(serviceExample('kindergarten-enrollment')) });
+      expect(sent.status).toBe(200);
+      const m = (await new ExchangeClient(endpoint, sampleSigner('gateway')).poll('GetRequest')).message!;
+      expect(m.messageId).toBe(sent.messageId);
+      const v = verifySignature(m.doc, m.smevSignature!, m.message!, { trust });
+      expect(v.valid).toBe(true);
+      expect(v.details.certificate!.fingerprintSha256).toBe(parseCertificate(readFileSync(certOut, 'utf8')).fingerprintSha256);
+      await until(new RegExp(`delivered {2}GetRequest {2}${sent.messageId} {2}portal → okno`));
+      expect(out).toMatch(new RegExp(`sent {2}SendRequest {2}${sent.messageId} {2}portal → okno`));
+      const stranger = await new ExchangeClient(endpoint, sampleSigner('untrusted')).poll('GetRequest');
+      expect(faultOf(stranger.text).fault).toBe('SignatureVerificationFault');
+      // a registered type is validated by the catalogue's XSD
+      const invalid = await new ExchangeClient(endpoint, sampleSigner('portal')).sendRequest({ contentXml: `<k:${kindergarten.rootElement} xmlns:k="${kindergarten.namespace}"/>` });
+      expect(invalid.status).toBe(500);
+      expect(faultOf(invalid.text).fault).toBe('InvalidContent');
+      expect(invalid.text).toMatch(/not valid by the schema of kindergarten-enrollment/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/stopped: 1 sent, 1 delivered \(0 again\), 0 acked, 2 faults/);
+    expect(err).toMatch(/refused {2}GetRequest {2}—  SignatureVerificationFault: /);
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('exits 2 on a bad --visibility-timeout', async () => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/okno.js'), 'simulate', 'smev', '--port', '0', '--visibility-timeout', 'soon'], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(2);
+    expect(err).toMatch(/--visibility-timeout takes milliseconds/);
+  });
+});
+
