@@ -195,7 +195,7 @@ function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWr
  * RefAttachmentHeaderList (uuid, hash, MIME type) joined by uuid with the
  * exchange's FSAttachmentsList (file name; its credentials are not kept).
  */
-export function exchangeFiles(signed: XmlElement, via: PulledVia | undefined): ExchangeFileRef[] {
+export function exchangeFiles(signed: XmlElement, exchangeSigned: XmlElement | null): ExchangeFileRef[] {
   const field = (el: XmlElement, name: string) => {
     const f = childElements(el).find((e) => e.localName === name);
     return f ? textContent(f).trim() : null;
@@ -207,7 +207,7 @@ export function exchangeFiles(signed: XmlElement, via: PulledVia | undefined): E
     if (!uuid) continue;
     refs.set(uuid, { uuid, fileName: null, mimeType: field(h, 'MimeType'), hash: field(h, 'Hash'), pkcs7Signature: childElements(h).some((e) => e.localName === 'SignaturePKCS7') ? 'present-unverified' : 'absent' });
   }
-  const list = via ? childElements(via.exchangeSigned).find((c) => c.localName === 'FSAttachmentsList') : undefined;
+  const list = exchangeSigned ? childElements(exchangeSigned).find((c) => c.localName === 'FSAttachmentsList') : undefined;
   for (const f of list ? childElements(list) : []) {
     const uuid = field(f, 'uuid');
     if (!uuid) continue;
@@ -252,7 +252,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
 
   const json = service.request.toJson(content);
   const files = attachments(input);
-  const fileRefs = exchangeFiles(signed, input.via);
+  const fileRefs = exchangeFiles(signed, input.via?.exchangeSigned ?? null);
   lap('translate');
   const receivedAt = input.receivedAt.toISOString();
   const inboxId = randomUUID();
