@@ -5,7 +5,8 @@
  * (b) at the moment the exchange hands it out, before anything is stored.
  * Either way the exchange delivers it again after its visibility timeout, and
  * the restarted gateway processes it exactly once: one inbox item, one
- * registration number, then the Ack.
+ * registration number, then the Ack. And with WORKERS=2 both processes poll
+ * the same exchange without storing anything twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExchangeEvent } from '../../src/simulators/smev-exchange.js';
@@ -94,5 +95,20 @@ describe('a gateway crash between GetRequest and Ack', () => {
     // Registration numbers stay unique across the crash.
     const numbers = (await items(gateway.url)).map((i) => i.registrationNumber);
     expect(new Set(numbers).size).toBe(numbers.length);
+  });
+
+  it('WORKERS=2: both processes poll; every application is stored once and acked once', async () => {
+    if (gateway) await kill(gateway);
+    gateway = await startGatewayProcess({ ...world.env, REDIS_URL: redis.url, PORT: '0', LOG_LEVEL: 'info', WORKERS: '2' });
+    const url = gateway.url;
+    await eventually(async () => gateway!.lines.filter((l) => l.msg === 'pull mode: polling the SMEV exchange').length === 2, 'both workers polling');
+    const contentXml = catalogue.get('dwelling-replanning')!.request.toXml(serviceExample('dwelling-replanning'));
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await world.portal.sendRequest({ contentXml })).messageId);
+    await world.sim.waitFor((s) => ids.every((id) => s.message(id)?.state === 'acked'), 20_000);
+    for (const id of ids) expect(world.sim.message(id)).toMatchObject({ accepted: true, deliveries: 1 });
+    const mine = (await items(url)).filter((i) => ids.includes(i.messageId));
+    expect(mine).toHaveLength(6);
+    expect(new Set(mine.map((i) => i.registrationNumber)).size).toBe(6);
   });
 });
