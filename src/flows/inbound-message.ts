@@ -285,8 +285,17 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     docs.push({ collection: 'registration-numbers', id: registrationNumber, value: { applicationId, inboxItemId: inboxId } });
   } else {
     requestId = randomUUID();
-    const request: IncomingRequest = { id: requestId, service: service.id, partner: partner.id, messageId, receivedAt, state: 'received', inboxItemId: inboxId };
-    if (input.via) Object.assign(request, { exchange: input.via.exchange.id, replyTo: input.via.replyTo ?? messageId });
+    const request: IncomingRequest = {
+      id: requestId,
+      service: service.id,
+      partner: partner.id,
+      messageId,
+      receivedAt,
+      state: 'received',
+      inboxItemId: inboxId,
+      // Pulled: the city's answer goes back through the exchange, To = the ReplyTo it gave the request.
+      ...(input.via ? { exchange: input.via.exchange.id, replyTo: input.via.replyTo ?? messageId } : {}),
+    };
     docs.push({ collection: 'requests', id: requestId, value: asJson(request) });
   }
 
