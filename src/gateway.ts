@@ -28,6 +28,7 @@ import { registerSmevEndpoint } from './soap/smev-endpoint.js';
 import { SoapAccess } from './soap/access.js';
 import { loadHttpsOptions } from './http/tls.js';
 import { createOutboundAgent } from './delivery/outbound-tls.js';
+import { startPullMode } from './pull/pull-mode.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
@@ -92,6 +93,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   }
   const https = config.tls ? loadHttpsOptions(config.tls) : null;
   const outboundAgent = config.outboundTls ? createOutboundAgent(config.outboundTls) : null;
+  checkExchangeCertificates(partners, trustAnchors, logger);
 
   if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
   if (!config.redisUrl) {
@@ -186,6 +188,20 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     const webhook = startCityWebhook(ctx, config.cityWebhookUrl);
     stops.push(() => webhook.stop());
   }
+  // Pull mode: pollers of the SMEV exchange(s) pull-mode partners are reached through (none in push mode).
+  const pull = startPullMode(ctx);
+  if (pull) {
+    stops.push(() => pull.stop());
+    readiness.add('exchanges', async () => {
+      const states = pull.pollers();
+      const down = states.filter((p) => p.failures > 0);
+      return {
+        status: down.length > 0 ? 'warn' : 'pass',
+        detail: down.length > 0 ? `${down.length} of ${states.length} pollers cannot reach the exchange: ${down[0]!.lastError}` : `${states.length} pollers`,
+        pollers: states.map((p) => ({ name: p.name, delayMs: p.delayMs, failures: p.failures, messages: p.messages })),
+      };
+    });
+  }
   let closing: Promise<void> | null = null;
 
   return {
@@ -230,6 +246,25 @@ function checkServicesKnown(partners: PartnerRegistry, catalogue: ServiceCatalog
 }
 
 /**
+ * The certificates an exchange signs with must chain to TRUST_CA_FILE like any
+ * partner's: otherwise every message it delivers would be refused, so refuse
+ * to start instead. An expired one is a warning (as for partners).
+ */
+function checkExchangeCertificates(partners: PartnerRegistry, trustAnchors: TrustAnchorSet, logger: Logger): void {
+  const problems: string[] = [];
+  const now = new Date();
+  for (const exchange of partners.exchanges) {
+    for (const c of exchange.certificates) {
+      const verdict = trustAnchors.evaluate(c.certificate, [], now);
+      if (verdict.trusted) continue;
+      if (verdict.reason === 'CertificateIsExpired') logger.warn({ exchange: exchange.id }, `exchange "${exchange.id}": ${verdict.message}`);
+      else problems.push(`PARTNERS_FILE: exchange "${exchange.id}" certificate ${c.source}: ${verdict.message} (TRUST_CA_FILE)`);
+    }
+  }
+  if (problems.length > 0) throw new StartupError(problems);
+}
+
+/**
  * NODE_ENV=production refuses what is only safe on a developer's machine: the
  * committed sample keys (anyone can sign as the gateway or as a partner with
  * them) unless OKNO_ALLOW_SAMPLE_KEYS=true. Dev tokens and the in-memory store
@@ -243,6 +278,11 @@ function checkProductionSafety(config: Config, identity: GatewayIdentity, trust:
   for (const partner of partners.partners) {
     if (partner.certificates.some((c) => c.subject.includes(SAMPLE_ORGANIZATION) || c.certificate.issuer.includes(SAMPLE_ORGANIZATION))) {
       problems.push(`PARTNERS_FILE: partner "${partner.id}" is registered with a sample certificate`);
+    }
+  }
+  for (const exchange of partners.exchanges) {
+    if (exchange.certificates.some((c) => c.subject.includes(SAMPLE_ORGANIZATION) || c.certificate.issuer.includes(SAMPLE_ORGANIZATION))) {
+      problems.push(`PARTNERS_FILE: exchange "${exchange.id}" is registered with a sample certificate`);
     }
   }
   if (problems.length > 0) {

@@ -26,6 +26,22 @@ export interface AttachmentMeta {
   sha256: string;
   /** The attachment's own PKCS#7 signature travels with it but is not verified yet. */
   pkcs7Signature: 'absent' | 'present-unverified';
+  /** How the content travelled: inline base64 (default) or as an MTOM part (pull mode). */
+  transfer?: 'inline' | 'mtom';
+}
+
+/**
+ * A file the SMEV exchange keeps in its own file store (pull mode:
+ * RefAttachmentHeaderList signed by the sender, FSAttachmentsList added by the
+ * exchange). Recorded, not downloaded; the file-store credentials are never kept.
+ */
+export interface ExchangeFileRef {
+  uuid: string;
+  fileName: string | null;
+  mimeType: string | null;
+  /** The sender's hash of the file (RefAttachmentHeader/Hash), as given. */
+  hash: string | null;
+  pkcs7Signature: 'absent' | 'present-unverified';
 }
 
 export interface InboxItem {
@@ -38,6 +54,8 @@ export interface InboxItem {
   receivedAt: string;
   content: JsonValue;
   attachments: AttachmentMeta[];
+  /** Pull mode only: files left in the exchange's file store. */
+  exchangeFiles?: ExchangeFileRef[];
   signature: SignatureSummary;
   test: boolean;
   applicationId: string | null;
@@ -80,6 +98,9 @@ export interface IncomingRequest {
   receivedAt: string;
   state: 'received' | 'answering' | 'answered' | 'rejected';
   inboxItemId: string;
+  /** Pull mode: the request came through this exchange; the answer goes there with To = replyTo. */
+  exchange?: string;
+  replyTo?: string;
 }
 
 export const asJson = <T>(value: T): JsonValue => value as unknown as JsonValue;

@@ -4,6 +4,7 @@
  */
 import { certsCommand } from './certs-command.js';
 import { journalCommand } from './journal-command.js';
+import { pollCommand } from './poll-command.js';
 import { sendCommand } from './send-command.js';
 import { signCommand } from './sign-command.js';
 import { simulateCommand } from './simulate-command.js';
@@ -20,6 +21,7 @@ const commands: Record<string, Command> = {
   sign: signCommand,
   verify: verifyCommand,
   send: sendCommand,
+  poll: pollCommand,
   simulate: simulateCommand,
   journal: journalCommand,
 };

@@ -14,12 +14,25 @@
  *   (http://127.0.0.1:8092/ws/smev3), POSTing its answers to the gateway
  *   given with --gateway. Prints one line per query received and per answer
  *   sent (service, MessageID, outcome).
+ * - smev (src/simulators/smev-exchange.ts): the SMEV 3 exchange itself, a
+ *   broker with per-system queues (http://127.0.0.1:8093/ws/smev3). Registers
+ *   okno, agency and portal with their sample certificates (plus --system),
+ *   signs with --key/--cert or, by default, a certificate issued at start-up
+ *   by the sample CA and written to --cert-out (printed), so the gateway's
+ *   registry can be pointed at it. Prints one line per exchange event.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalogue } from '../catalogue/load.js';
 import { parseCertificate } from '../pki/certificate.js';
 import { splitPem } from '../pki/gateway-identity.js';
+import { issueLeafCertificate } from '../pki/sample-pki.js';
+import { LocalKeySigner, type Signer } from '../signature/signer.js';
+import { createPrivateKey } from 'node:crypto';
+import { SmevExchangeSimulator, type ExchangeEvent, type ExchangeSystem } from '../simulators/smev-exchange.js';
+import { defaultExchangeSystems, parseSystemOption } from '../simulators/smev-exchange-systems.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
@@ -28,6 +41,7 @@ import type { Command } from './main.js';
 
 const DEFAULT_PORTAL_PORT = 8091;
 const DEFAULT_AGENCY_PORT = 8092;
+const DEFAULT_SMEV_PORT = 8093;
 const REJECT_DESCRIPTION = 'Сведения по запросу не найдены (симулятор ведомства)';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -128,10 +142,12 @@ export function agencyModes(values: Values): Array<[string, AgencyMode]> {
 }
 
 export const simulateCommand: Command = {
-  summary: 'run a simulated partner: the portal receiving ELK statuses, or an agency answering the city\'s queries',
+  summary: 'run a simulated partner: the portal receiving ELK statuses, an agency answering the city\'s queries, or the SMEV 3 exchange',
   usage:
     'simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C]' +
-    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]',
+    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
+    ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
+    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages]',
   async run(args) {
     let values: Values;
     let positionals: string[];
@@ -148,6 +164,13 @@ export const simulateCommand: Command = {
           reject: { type: 'string', multiple: true },
           late: { type: 'string', multiple: true },
           silent: { type: 'string', multiple: true },
+          'ca-cert': { type: 'string' },
+          'ca-key': { type: 'string' },
+          'cert-out': { type: 'string' },
+          system: { type: 'string', multiple: true },
+          'visibility-timeout': { type: 'string' },
+          'inline-attachments': { type: 'boolean' },
+          'deliver-test-messages': { type: 'boolean' },
           ...KEY_OPTION_SPEC,
         },
       }));
@@ -156,12 +179,13 @@ export const simulateCommand: Command = {
       return 2;
     }
     const which = positionals.length === 1 ? positionals[0] : undefined;
-    const port = values.port === undefined ? (which === 'agency' ? DEFAULT_AGENCY_PORT : DEFAULT_PORTAL_PORT) : Number(values.port);
-    if ((which !== 'portal' && which !== 'agency') || !Number.isInteger(port) || port < 0 || port > 65535) {
+    const port = values.port === undefined ? (which === 'agency' ? DEFAULT_AGENCY_PORT : which === 'smev' ? DEFAULT_SMEV_PORT : DEFAULT_PORTAL_PORT) : Number(values.port);
+    if ((which !== 'portal' && which !== 'agency' && which !== 'smev') || !Number.isInteger(port) || port < 0 || port > 65535) {
       process.stderr.write(`usage: okno ${this.usage}\n`);
       return 2;
     }
     if (which === 'portal') return runPortal(values, port);
+    if (which === 'smev') return runSmev(values, port);
     // The agency must know where to answer: there is no default gateway address to guess.
     if (typeof values.gateway !== 'string') {
       process.stderr.write(`okno simulate agency: --gateway URL is required (where the agency POSTs its answers, e.g. http://127.0.0.1:8080)\nusage: okno ${this.usage}\n`);
@@ -232,5 +256,64 @@ async function runAgency(values: Values, port: number, gatewayUrl: string, modes
   await untilSignal();
   await sim.close();
   process.stdout.write(`agency simulator stopped: ${sim.queries().length} queries, ${sim.answers().length} answers sent, ${sim.duplicates} duplicates\n`);
+  return 0;
+}
+
+/** One line per exchange event: when, what, operation, MessageID, from → to, detail. */
+export function exchangeLine(e: ExchangeEvent): string {
+  return [e.at.toISOString(), e.kind, e.operation, e.messageId ?? '—', e.from || e.to ? `${e.from ?? '?'} → ${e.to ?? '?'}` : '', e.detail ?? '']
+    .filter((x) => x !== '')
+    .join('  ');
+}
+
+/** The exchange's key: --key/--cert (or --p12 …), else a certificate issued now by the (sample) CA, written to --cert-out. */
+function exchangeSigner(values: Values): { signer: Signer; certFile: string | null } {
+  if (values.key || values.cert || values.p12 || values['gost-key']) return { signer: signerFromOptions(values as Record<string, string | undefined>), certFile: (values.cert as string | undefined) ?? null };
+  const { certPem, keyPem } = issueLeafCertificate({
+    caCertPem: readFileSync((values['ca-cert'] as string | undefined) ?? 'certs-sample/ca.crt.pem', 'utf8'),
+    caKeyPem: readFileSync((values['ca-key'] as string | undefined) ?? 'certs-sample/ca.key.pem', 'utf8'),
+    commonName: 'smev-exchange-simulator',
+  });
+  const certFile = (values['cert-out'] as string | undefined) ?? path.join(tmpdir(), 'okno-smev-exchange.crt.pem');
+  writeFileSync(certFile, certPem);
+  return { signer: new LocalKeySigner(createPrivateKey(keyPem), certPem), certFile };
+}
+
+async function runSmev(values: Values, port: number): Promise<number> {
+  let sim: SmevExchangeSimulator;
+  let certFile: string | null;
+  try {
+    const visibility = values['visibility-timeout'] === undefined ? undefined : Number(values['visibility-timeout']);
+    if (visibility !== undefined && (!Number.isInteger(visibility) || visibility < 0)) throw new UsageError('--visibility-timeout takes milliseconds (a non-negative integer)');
+    const catalogue = catalogueFrom(values);
+    const systems = new Map<string, ExchangeSystem>(defaultExchangeSystems(catalogue).map((s) => [s.mnemonic, s]));
+    for (const v of (values.system as string[] | undefined) ?? []) {
+      const s = parseSystemOption(v);
+      systems.set(s.mnemonic, s);
+    }
+    const identity = exchangeSigner(values);
+    certFile = identity.certFile;
+    sim = await SmevExchangeSimulator.start({
+      port,
+      trust: trustFrom(values),
+      signer: identity.signer,
+      systems: [...systems.values()],
+      catalogue,
+      ...(visibility !== undefined ? { visibilityTimeoutMs: visibility } : {}),
+      attachmentDelivery: values['inline-attachments'] ? 'inline' : 'mtom',
+      deliverTestMessages: values['deliver-test-messages'] === true,
+      onEvent: (e) => (e.kind === 'refused' ? process.stderr : process.stdout).write(`${exchangeLine(e)}\n`),
+    });
+    process.stdout.write(`SMEV exchange simulator listening on ${sim.endpoint}; Ctrl-C to stop\n`);
+    for (const s of systems.values()) process.stdout.write(`  system ${s.mnemonic}: provides ${s.provides?.length ? s.provides.join(', ') : 'nothing (sends and polls only)'}\n`);
+    if (certFile) process.stdout.write(`  the exchange's certificate (SMEVSignature): ${certFile}\n`);
+  } catch (error) {
+    process.stderr.write(`okno simulate smev: ${(error as Error).message}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+  await untilSignal();
+  await sim.close();
+  const c = sim.counts;
+  process.stdout.write(`SMEV exchange simulator stopped: ${c.sent} sent, ${c.delivered} delivered (${c.redelivered} again), ${c.acked} acked, ${c.faults} faults\n`);
   return 0;
 }

@@ -105,6 +105,8 @@ export interface Config {
     /** SOAP requests processed at once by one process; more are refused at once (0 = no cap). */
     maxInFlight: number;
   };
+  /** Pull mode (partners reached through a SMEV exchange): how often the pollers ask when the queue is empty. */
+  pull: { intervalMs: number; maxIntervalMs: number };
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
 }
@@ -216,6 +218,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       backoffMs: v.int('DELIVERY_BACKOFF_MS', 2_000, 1, 3_600_000),
       backoffCapMs: v.int('DELIVERY_BACKOFF_CAP_MS', 600_000, 1, 86_400_000),
     },
+    pull: {
+      intervalMs: v.int('PULL_INTERVAL_MS', 1_000, 10, 3_600_000),
+      maxIntervalMs: v.int('PULL_MAX_INTERVAL_MS', 30_000, 10, 3_600_000),
+    },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     tls: null,
     outboundTls: null,
@@ -231,6 +237,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   config.tls = readTls(env, v, problems, file, config.trustCaFile);
   config.outboundTls = readOutboundTls(problems, file);
+  if (config.pull.maxIntervalMs < config.pull.intervalMs) {
+    problems.push(`PULL_MAX_INTERVAL_MS: ${config.pull.maxIntervalMs} is less than PULL_INTERVAL_MS (${config.pull.intervalMs})`);
+  }
   if (config.workers > 1 && !config.redisUrl) {
     problems.push(`WORKERS: ${config.workers} worker processes need REDIS_URL (each would otherwise keep its own in-memory store)`);
   }

@@ -10,6 +10,28 @@ export const partnersSchema = {
   properties: {
     $schema: { type: 'string' },
     description: { type: 'string' },
+    exchanges: {
+      type: 'array',
+      description: 'SMEV 3 message exchanges (brokers) that pull-mode partners are reached through',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'url', 'certificates'],
+        properties: {
+          id: { type: 'string', pattern: PARTNER_ID_PATTERN, description: 'the exchange\'s id, named by partners\' transport.exchange' },
+          name: { type: 'string', minLength: 1, maxLength: 200 },
+          url: { type: 'string', pattern: '^https?://', description: 'the exchange\'s SOAP endpoint (SendRequest, GetRequest, Ack, …)' },
+          certificates: {
+            type: 'array',
+            minItems: 1,
+            items: { type: 'string', minLength: 1 },
+            description: 'PEM files (relative to this file) or inline PEM of the certificates the exchange signs with (SMEVSignature)',
+          },
+          signatureProfile: { enum: ['smev', 'xmldsig'], description: 'how the gateway signs what it sends the exchange (default smev)' },
+          description: { type: 'string' },
+        },
+      },
+    },
     partners: {
       type: 'array',
       minItems: 1,
@@ -64,6 +86,18 @@ export const partnersSchema = {
               { type: 'null' },
             ],
             description: 'messages per second (token bucket) this partner may send to POST /ws/smev3; null: no limit; absent: RATE_LIMIT_PER_PARTNER',
+          },
+          transport: {
+            description: 'push (default): the partner calls the gateway and the gateway calls its endpoint; pull: both sides go through a SMEV exchange',
+            anyOf: [
+              { const: 'push' },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['mode', 'exchange'],
+                properties: { mode: { const: 'pull' }, exchange: { type: 'string', pattern: PARTNER_ID_PATTERN } },
+              },
+            ],
           },
           description: { type: 'string' },
         },

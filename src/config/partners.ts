@@ -25,6 +25,20 @@ export interface PartnerCertificate {
   source: string;
 }
 
+/** A SMEV 3 message exchange (broker) pull-mode partners are reached through. */
+export interface Exchange {
+  id: string;
+  name: string;
+  /** Its SOAP endpoint: the gateway's SendRequest, SendResponse, GetRequest, GetResponse, Ack, GetStatus go there. */
+  url: string;
+  /** The certificates it signs what it delivers with (SMEVSignature). */
+  certificates: readonly PartnerCertificate[];
+  signatureProfile: SignatureProfile;
+}
+
+/** push: the partner calls POST /ws/smev3 and the gateway calls its endpoint; pull: both through an exchange. */
+export type Transport = { mode: 'push' } | { mode: 'pull'; exchange: Exchange };
+
 export interface Partner {
   id: string;
   name: string;
@@ -34,6 +48,7 @@ export interface Partner {
   receives: ReadonlySet<string>;
   endpoint: string | null;
   signatureProfile: SignatureProfile;
+  transport: Transport;
   /** TLS client certificates it connects with (TLS_CLIENT_AUTH); null: its signing certificates serve. */
   tlsCertificates: readonly PartnerCertificate[] | null;
   /** Its message rate limit; null: none; undefined: RATE_LIMIT_PER_PARTNER. */
@@ -55,7 +70,10 @@ export class PartnerRegistry {
   private readonly byFingerprint: Map<string, Partner>;
   private readonly byTlsFingerprint: Map<string, Partner>;
 
-  constructor(readonly partners: readonly Partner[]) {
+  constructor(
+    readonly partners: readonly Partner[],
+    readonly exchanges: readonly Exchange[] = [],
+  ) {
     this.byId = new Map(partners.map((p) => [p.id, p]));
     this.byFingerprint = new Map(partners.flatMap((p) => p.certificates.map((c) => [c.fingerprint256, p] as const)));
     this.byTlsFingerprint = new Map(partners.flatMap((p) => tlsCertificatesOf(p).map((c) => [c.fingerprint256, p] as const)));
@@ -78,6 +96,15 @@ export class PartnerRegistry {
   /** The portal partner (status messages go there). */
   portal(): Partner | undefined {
     return this.partners.find((p) => p.role === 'portal');
+  }
+
+  exchange(id: string): Exchange | undefined {
+    return this.exchanges.find((e) => e.id === id);
+  }
+
+  /** The pull-mode partners reached through `exchange`. */
+  pullPartnersOf(exchange: Exchange): Partner[] {
+    return this.partners.filter((p) => p.transport.mode === 'pull' && p.transport.exchange === exchange);
   }
 
   /** Partners the city may send a request for `service` to. */
@@ -125,18 +152,8 @@ export function parsePartners(
     throw new PartnerRegistryError(file, problems);
   }
   const doc = data as {
-    partners: Array<{
-      id: string;
-      name: string;
-      role: PartnerRole;
-      certificates: string[];
-      sends: string[];
-      receives: string[];
-      endpoint: string | null;
-      signatureProfile: SignatureProfile;
-      tlsCertificates?: string[];
-      rateLimit?: RateLimit | null;
-    }>;
+    exchanges?: Array<{ id: string; name?: string; url: string; certificates: string[]; signatureProfile?: SignatureProfile }>;
+    partners: Array<{ id: string; name: string; role: PartnerRole; certificates: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile: SignatureProfile; transport?: 'push' | { mode: 'pull'; exchange: string }; tlsCertificates?: string[]; rateLimit?: RateLimit | null }>;
   };
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -146,11 +163,11 @@ export function parsePartners(
   const seenCerts = new Map<string, string>();
   const seenTls = new Map<string, string>();
 
-  const partners = doc.partners.map((raw, index): Partner => {
-    const where = `/partners/${index} (${raw.id})`;
-    if (seenIds.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
-    seenIds.add(raw.id);
-    const read = (field: string, ref: string, certIndex: number): PartnerCertificate | null => {
+  /** `owner` as it appears in messages: partner "x" or exchange "x"; the same certificate may not sign for two. */
+  const loadCertificates = (kind: 'partner' | 'exchange', id: string, where: string, refs: string[], field: 'certificates' | 'tlsCertificates' = 'certificates'): PartnerCertificate[] => {
+    const owner = kind === 'partner' ? id : `exchange ${id}`;
+    const certificates: PartnerCertificate[] = [];
+    refs.forEach((ref, certIndex) => {
       const inline = ref.includes('-----BEGIN');
       const source = inline ? `inline #${certIndex + 1}` : ref;
       let pem: string;
@@ -158,7 +175,7 @@ export function parsePartners(
         pem = inline ? ref : readFileSync(path.resolve(baseDir, ref), 'utf8');
       } catch (error) {
         problems.push(`${where}/${field}/${certIndex}: cannot read "${ref}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-        return null;
+        return;
       }
       let cert: Certificate;
       try {
@@ -166,30 +183,42 @@ export function parsePartners(
       } catch (error) {
         if (!(error instanceof CertificateError)) throw error;
         problems.push(`${where}/${field}/${certIndex}: "${source}" is not a PEM certificate (${error.message})`);
-        return null;
+        return;
       }
-      if (cert.notAfter < now) warnings.push(`partner "${raw.id}": ${field === 'certificates' ? 'certificate' : 'TLS certificate'} ${source} expired on ${cert.notAfter.toISOString()}`);
-      return Object.freeze({ pem, certificate: cert, fingerprint256: cert.fingerprintSha256, subject: cert.subject, notAfter: cert.notAfter, source });
-    };
-    const certificates: PartnerCertificate[] = [];
-    raw.certificates.forEach((ref, certIndex) => {
-      const cert = read('certificates', ref, certIndex);
-      if (!cert) return;
-      const owner = seenCerts.get(cert.fingerprint256);
-      if (owner !== undefined) {
-        problems.push(`${where}/certificates/${certIndex}: the same certificate is already registered to "${owner}"`);
+      // Signing certificates identify one owner; TLS client certificates are checked separately below.
+      if (field === 'certificates') {
+        const previous = seenCerts.get(cert.fingerprintSha256);
+        if (previous !== undefined) {
+          problems.push(`${where}/certificates/${certIndex}: the same certificate is already registered to "${previous}"`);
+        }
+        seenCerts.set(cert.fingerprintSha256, owner);
       }
-      seenCerts.set(cert.fingerprint256, raw.id);
-      certificates.push(cert);
+      if (cert.notAfter < now) warnings.push(`${kind} "${id}": ${field === 'certificates' ? 'certificate' : 'TLS certificate'} ${source} expired on ${cert.notAfter.toISOString()}`);
+      certificates.push(Object.freeze({ pem, certificate: cert, fingerprint256: cert.fingerprintSha256, subject: cert.subject, notAfter: cert.notAfter, source }));
     });
-    let tlsCertificates: PartnerCertificate[] | null = null;
-    if (raw.tlsCertificates) {
-      tlsCertificates = [];
-      raw.tlsCertificates.forEach((ref, certIndex) => {
-        const cert = read('tlsCertificates', ref, certIndex);
-        if (cert) tlsCertificates!.push(cert);
-      });
-    }
+    return certificates;
+  };
+
+  const seenExchanges = new Set<string>();
+  const exchanges = (doc.exchanges ?? []).map((raw, index): Exchange => {
+    const where = `/exchanges/${index} (${raw.id})`;
+    if (seenExchanges.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
+    seenExchanges.add(raw.id);
+    return Object.freeze({
+      id: raw.id,
+      name: raw.name ?? raw.id,
+      url: raw.url,
+      certificates: Object.freeze(loadCertificates('exchange', raw.id, where, raw.certificates)),
+      signatureProfile: raw.signatureProfile ?? 'smev',
+    });
+  });
+
+  const partners = doc.partners.map((raw, index): Partner => {
+    const where = `/partners/${index} (${raw.id})`;
+    if (seenIds.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
+    seenIds.add(raw.id);
+    const certificates = loadCertificates('partner', raw.id, where, raw.certificates);
+    const tlsCertificates = raw.tlsCertificates ? loadCertificates('partner', raw.id, where, raw.tlsCertificates, 'tlsCertificates') : null;
     // A TLS client certificate identifies one partner only (its own list, or its signing certificates).
     for (const [certIndex, cert] of (tlsCertificates ?? certificates).entries()) {
       const owner = seenTls.get(cert.fingerprint256);
@@ -197,6 +226,17 @@ export function parsePartners(
         problems.push(`${where}/${tlsCertificates ? 'tlsCertificates' : 'certificates'}/${certIndex}: the same certificate already identifies "${owner}" as a TLS client`);
       }
       seenTls.set(cert.fingerprint256, raw.id);
+    }
+    let transport: Transport = { mode: 'push' };
+    if (raw.transport !== undefined && raw.transport !== 'push') {
+      const exchange = exchanges.find((e) => e.id === (raw.transport as { exchange: string }).exchange);
+      if (!exchange) {
+        const known = exchanges.map((e) => `"${e.id}"`).join(', ') || 'none (add a top-level "exchanges" list)';
+        problems.push(`${where}/transport/exchange: no exchange "${raw.transport.exchange}"; registered exchanges: ${known}`);
+      } else {
+        transport = Object.freeze({ mode: 'pull', exchange });
+        if (raw.endpoint !== null) problems.push(`${where}/endpoint: must be null for a pull-mode partner (its messages go through exchange "${exchange.id}")`);
+      }
     }
     return Object.freeze({
       id: raw.id,
@@ -207,6 +247,7 @@ export function parsePartners(
       receives: new Set(raw.receives),
       endpoint: raw.endpoint,
       signatureProfile: raw.signatureProfile,
+      transport,
       tlsCertificates: tlsCertificates ? Object.freeze(tlsCertificates) : null,
       rateLimit: raw.rateLimit === undefined ? undefined : raw.rateLimit === null ? null : Object.freeze({ ...raw.rateLimit }),
     });
@@ -216,13 +257,15 @@ export function parsePartners(
     const portals = partners.filter((p) => p.role === 'portal');
     if (portals.length !== 1) {
       problems.push(`PORTAL_URL is set, but the registry has ${portals.length} partners with role "portal" (exactly one is needed to know whose endpoint it overrides)`);
+    } else if (portals[0]!.transport.mode === 'pull') {
+      problems.push(`PORTAL_URL is set, but the portal partner "${portals[0]!.id}" is reached through an exchange (transport pull); unset PORTAL_URL`);
     } else {
       const index = partners.indexOf(portals[0]!);
       partners[index] = Object.freeze({ ...portals[0]!, endpoint: options.portalUrl });
     }
   }
   if (problems.length > 0) throw new PartnerRegistryError(file, problems);
-  return { registry: new PartnerRegistry(partners), warnings };
+  return { registry: new PartnerRegistry(partners, exchanges), warnings };
 }
 
 /** The certificates a partner may present as a TLS client: its own TLS list, else its signing certificates. */

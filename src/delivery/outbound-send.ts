@@ -4,7 +4,7 @@
  * both envelopes — whatever happens. Shared by every outbound flow (statuses
  * to the portal, queries to agencies, the city's answers to agencies).
  */
-import type { Partner } from '../config/partners.js';
+import type { Exchange, Partner, PartnerCertificate, SignatureProfile } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { journalWrites } from '../journal/records.js';
 import { opsEvents } from '../ops/events.js';
@@ -48,20 +48,42 @@ export function describeOutcome(outcome: SendOutcome): string | null {
   return outcome.error;
 }
 
+/**
+ * Where a message to the partner goes and who must sign the reply: the
+ * partner's own endpoint (push), or the SMEV exchange it is reached through
+ * (pull: the exchange routes the message to the partner's queue, and its
+ * SMEVSignature on the reply is checked against the exchange's certificates).
+ */
+export function routeTo(partner: Partner): { url: string | null; profile: SignatureProfile; signedBy: { id: string; certificates: readonly PartnerCertificate[] }; via: string | null } {
+  if (partner.transport.mode === 'pull') return routeToExchange(partner.transport.exchange);
+  return { url: partner.endpoint, profile: partner.signatureProfile, signedBy: partner, via: null };
+}
+
+export function routeToExchange(exchange: Exchange): ReturnType<typeof routeTo> {
+  return { url: exchange.url, profile: exchange.signatureProfile, signedBy: { id: `exchange:${exchange.id}`, certificates: exchange.certificates }, via: exchange.id };
+}
+
+export type Route = ReturnType<typeof routeTo>;
+
 export async function sendToPartner(ctx: FlowContext, a: OutboundAttempt): Promise<SendOutcome> {
-  if (!a.partner.endpoint) {
-    return { kind: 'transient', status: null, body: null, error: `partner ${a.partner.id} has no endpoint (config/partners.json)` };
+  return sendVia(ctx, routeTo(a.partner), { ...a, partnerId: a.partner.id });
+}
+
+/** Signs, sends, verifies and journals one message on a route (also used for messages to an exchange with no known partner). */
+export async function sendVia(ctx: FlowContext, route: Route, a: Omit<OutboundAttempt, 'partner'> & { partnerId: string | null }): Promise<SendOutcome> {
+  if (!route.url) {
+    return { kind: 'transient', status: null, body: null, error: `partner ${a.partnerId} has no endpoint (config/partners.json)` };
   }
-  const signed = await signDocument(a.envelope, { signer: ctx.signer, profile: a.partner.signatureProfile });
+  const signed = await signDocument(a.envelope, { signer: ctx.signer, profile: route.profile });
   const requestOutTs = ctx.now();
-  const outcome = await sendSoap({ url: a.partner.endpoint, envelope: signed, soapAction: `urn:${a.operation}`, timeoutMs: ctx.config.delivery.timeoutMs, partner: a.partner, trust: ctx.trustAnchors, agent: ctx.outboundAgent });
+  const outcome = await sendSoap({ url: route.url, envelope: signed, soapAction: `urn:${a.operation}`, timeoutMs: ctx.config.delivery.timeoutMs, signedBy: route.signedBy, trust: ctx.trustAnchors, agent: ctx.outboundAgent });
   const responseInTs = ctx.now();
   const journal = journalWrites(
     {
       correlationId: a.correlationId,
       direction: 'outbound',
       operation: a.operation,
-      partner: a.partner.id,
+      partner: a.partnerId,
       service: a.service,
       messageId: a.messageId,
       requestInTs: null,
@@ -86,7 +108,7 @@ export async function sendToPartner(ctx: FlowContext, a: OutboundAttempt): Promi
     at: requestOutTs.toISOString(),
     direction: 'outbound',
     operation: a.operation,
-    partner: a.partner.id,
+    partner: a.partnerId,
     service: a.service,
     messageId: a.messageId,
     outcome: outcome.kind === 'accepted' ? 'delivered' : outcome.kind === 'refused' ? 'refused' : 'retry',

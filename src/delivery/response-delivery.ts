@@ -30,7 +30,8 @@ async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
     request.answer.kind === 'content'
       ? { kind: 'content', contentXml: service.response.toXml(request.answer.data) }
       : { kind: 'rejected', rejections: [{ code: request.answer.code, description: request.answer.description }] };
-  const envelope = sendResponseEnvelope({ version: '1.1', messageId: request.responseMessageId, to: request.messageId, body });
+  // Pushed requests are answered To = their MessageID; pulled ones To = the ReplyTo the exchange gave them.
+  const envelope = sendResponseEnvelope({ version: '1.1', messageId: request.responseMessageId, to: request.replyTo ?? request.messageId, body });
   const outcome = await sendToPartner(ctx, {
     partner,
     envelope,

@@ -6,7 +6,7 @@
  * SMEVFailure: retried with backoff).
  */
 import type { Agent } from 'node:https';
-import type { Partner } from '../config/partners.js';
+import type { PartnerCertificate } from '../config/partners.js';
 import { postWithAgent } from './outbound-tls.js';
 import { DSIG_NS } from '../signature/dsig.js';
 import type { TrustAnchorSet } from '../signature/trust.js';
@@ -28,7 +28,8 @@ export interface SoapSendOptions {
   envelope: string;
   soapAction: string;
   timeoutMs: number;
-  partner: Partner;
+  /** Whose signature the reply must carry: the partner's (push) or the exchange's (pull). */
+  signedBy: { id: string; certificates: readonly PartnerCertificate[] };
   trust: TrustAnchorSet;
   /** For https endpoints: the agent with the gateway's TLS client certificate (OUTBOUND_TLS_*). */
   agent?: Agent | null;
@@ -59,13 +60,10 @@ export async function sendSoap(o: SoapSendOptions): Promise<SendOutcome> {
   } catch (error) {
     if (!(error instanceof XmlError)) throw error;
   }
-  const fault = root ? find(root, 'Fault') : undefined;
+  const fault = root ? readFault(root) : null;
   if (fault) {
-    const detail = find(fault, 'detail');
-    const name = (detail && childElements(detail)[0]?.localName) ?? 'Fault';
-    const message = textContent(find(fault, 'faultstring') ?? fault).trim().slice(0, 500);
-    if (TRANSIENT_FAULTS.has(name)) return { kind: 'transient', status: res.status, body, error: `${name}: ${message}` };
-    return { kind: 'refused', status: res.status, body, fault: name, message };
+    if (fault.transient) return { kind: 'transient', status: res.status, body, error: `${fault.name}: ${fault.message}` };
+    return { kind: 'refused', status: res.status, body, fault: fault.name, message: fault.message };
   }
   if (res.status !== 200 || !root || !doc) {
     return { kind: 'transient', status: res.status, body, error: `HTTP ${res.status}${root ? '' : ' (not XML)'}` };
@@ -75,14 +73,24 @@ export async function sendSoap(o: SoapSendOptions): Promise<SendOutcome> {
   if (!signature) return { kind: 'transient', status: 200, body, error: 'the reply carries no signature' };
   const verdict = verifySignature(doc, signature, null, {
     trust: o.trust,
-    partnerOf: (cert) => (o.partner.certificates.some((c) => c.fingerprint256 === cert.fingerprintSha256) ? o.partner.id : undefined),
+    partnerOf: (cert) => (o.signedBy.certificates.some((c) => c.fingerprint256 === cert.fingerprintSha256) ? o.signedBy.id : undefined),
   });
   if (!verdict.valid) return { kind: 'transient', status: 200, body, error: `the reply's signature is not valid: ${verdict.message}` };
   const status = find(root, 'Status');
   return { kind: 'accepted', status: 200, body, replyStatus: status ? textContent(status).trim() : null };
 }
 
-function find(el: XmlElement, localName: string, ns?: string): XmlElement | undefined {
+/** A SOAP Fault in a reply: the SMEV fault's name (detail's first element), its text, and whether to retry. */
+export function readFault(root: XmlElement): { name: string; message: string; transient: boolean } | null {
+  const fault = find(root, 'Fault');
+  if (!fault) return null;
+  const detail = find(fault, 'detail');
+  const name = (detail && childElements(detail)[0]?.localName) ?? 'Fault';
+  const message = textContent(find(fault, 'faultstring') ?? fault).trim().slice(0, 500);
+  return { name, message, transient: TRANSIENT_FAULTS.has(name) };
+}
+
+export function find(el: XmlElement, localName: string, ns?: string): XmlElement | undefined {
   const stack = [el];
   while (stack.length > 0) {
     const e = stack.pop()!;

@@ -10,9 +10,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { MessagePart, ServiceDefinition } from '../catalogue/types.js';
-import { asJson, type Application, type AttachmentMeta, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
+import { asJson, type Application, type AttachmentMeta, type ExchangeFileRef, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
 import { nextRegistrationNumber } from '../city/registration.js';
-import type { Partner } from '../config/partners.js';
+import type { Exchange, Partner } from '../config/partners.js';
 import { journalWrites, type JournalInput } from '../journal/records.js';
 import type { Stage } from '../ops/events.js';
 import { isInside } from '../signature/reference-digest.js';
@@ -30,6 +30,25 @@ import { checkSignedStructure } from '../soap/signed-structure.js';
 /** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
 const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+/**
+ * How a message reached the gateway when a SMEV exchange delivered it (pull
+ * mode: GetRequest / GetResponse) instead of the partner pushing it to POST
+ * /ws/smev3. The intake is the same; only where the answer goes, what is
+ * journaled and where attachments come from differ.
+ */
+export interface PulledVia {
+  exchange: Exchange;
+  operation: 'GetRequest' | 'GetResponse';
+  /** The exchange's ReplyTo for a request: the city's answer is addressed to it. */
+  replyTo: string | null;
+  /** For a response: OriginalMessageId, the MessageID of the city's request it answers. */
+  originalMessageId: string | null;
+  /** The exchange delivered it as MTOM (xop:Include already resolved to base64). */
+  mtom: boolean;
+  /** The element the exchange signed (Request / Response): FSAttachmentsList lives there. */
+  exchangeSigned: XmlElement;
+}
+
 export interface InboundInput {
   /** Filled with the time spent per stage (ms), for metrics. */
   stages?: Partial<Record<Stage, number>>;
@@ -40,6 +59,8 @@ export interface InboundInput {
   partner: Partner;
   correlationId: string;
   receivedAt: Date;
+  /** Set when an exchange delivered the message (pull mode). */
+  via?: PulledVia;
 }
 
 export interface InboundResult {
@@ -134,8 +155,9 @@ export function signatureSummary(input: InboundInput): SignatureSummary {
 
 /**
  * Attachments listed in the signed AttachmentHeaderList, with their content
- * from AttachmentContentList (inline base64). The content is stored by id and
- * described by size and SHA-256; MTOM (xop:Include) is not accepted here yet.
+ * from AttachmentContentList (inline base64; in pull mode an MTOM reply's
+ * parts are resolved to base64 before this runs). The content is stored by id
+ * and described by size and SHA-256; pushed messages must carry it inline.
  */
 function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWrite[] } {
   const headerList = childElements(input.parts.signed).find((c) => c.localName === 'AttachmentHeaderList');
@@ -164,9 +186,37 @@ function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWr
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const id = `sha256-${sha256}`;
     docs.push({ collection: 'attachments', id, value: { mimeType: field('MimeType'), base64 }, ifAbsent: true });
-    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: field('SignaturePKCS7') ? 'present-unverified' : 'absent' });
+    const signedPkcs7 = childElements(header).some((e) => e.localName === 'SignaturePKCS7');
+    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: signedPkcs7 ? 'present-unverified' : 'absent', ...(input.via?.mtom ? { transfer: 'mtom' as const } : {}) });
   }
   return { meta, docs };
+}
+
+/**
+ * Pull mode: files the exchange keeps in its file store — the sender's signed
+ * RefAttachmentHeaderList (uuid, hash, MIME type) joined by uuid with the
+ * exchange's FSAttachmentsList (file name; its credentials are not kept).
+ */
+export function exchangeFiles(signed: XmlElement, exchangeSigned: XmlElement | null): ExchangeFileRef[] {
+  const field = (el: XmlElement, name: string) => {
+    const f = childElements(el).find((e) => e.localName === name);
+    return f ? textContent(f).trim() : null;
+  };
+  const refs = new Map<string, ExchangeFileRef>();
+  const headers = childElements(signed).find((c) => c.localName === 'RefAttachmentHeaderList');
+  for (const h of headers ? childElements(headers) : []) {
+    const uuid = field(h, 'uuid');
+    if (!uuid) continue;
+    refs.set(uuid, { uuid, fileName: null, mimeType: field(h, 'MimeType'), hash: field(h, 'Hash'), pkcs7Signature: childElements(h).some((e) => e.localName === 'SignaturePKCS7') ? 'present-unverified' : 'absent' });
+  }
+  const list = exchangeSigned ? childElements(exchangeSigned).find((c) => c.localName === 'FSAttachmentsList') : undefined;
+  for (const f of list ? childElements(list) : []) {
+    const uuid = field(f, 'uuid');
+    if (!uuid) continue;
+    const known = refs.get(uuid) ?? { uuid, fileName: null, mimeType: null, hash: null, pkcs7Signature: 'absent' as const };
+    refs.set(uuid, { ...known, fileName: field(f, 'FileName') });
+  }
+  return [...refs.values()];
 }
 
 function isTestMessage(signed: XmlElement): boolean {
@@ -206,6 +256,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
 
   const json = service.request.toJson(content);
   const files = attachments(input);
+  const fileRefs = exchangeFiles(signed, input.via?.exchangeSigned ?? null);
   lap('translate');
   const receivedAt = input.receivedAt.toISOString();
   const inboxId = randomUUID();
@@ -228,6 +279,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
       applicant: applicantOf(json),
       content: json,
       attachments: files.meta,
+      ...(fileRefs.length > 0 ? { exchangeFiles: fileRefs } : {}),
       status: 'received',
       statusHistory: [{ status: 'received', at: receivedAt, comment: `принято от ${partner.name}` }],
       inboxItemId: inboxId,
@@ -237,7 +289,17 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     docs.push({ collection: 'registration-numbers', id: registrationNumber, value: { applicationId, inboxItemId: inboxId } });
   } else {
     requestId = randomUUID();
-    const request: IncomingRequest = { id: requestId, service: service.id, partner: partner.id, messageId, receivedAt, state: 'received', inboxItemId: inboxId };
+    const request: IncomingRequest = {
+      id: requestId,
+      service: service.id,
+      partner: partner.id,
+      messageId,
+      receivedAt,
+      state: 'received',
+      inboxItemId: inboxId,
+      // Pulled: the city's answer goes back through the exchange, To = the ReplyTo it gave the request.
+      ...(input.via ? { exchange: input.via.exchange.id, replyTo: input.via.replyTo ?? messageId } : {}),
+    };
     docs.push({ collection: 'requests', id: requestId, value: asJson(request) });
   }
 
@@ -251,6 +313,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     receivedAt,
     content: json,
     attachments: files.meta,
+    ...(fileRefs.length > 0 ? { exchangeFiles: fileRefs } : {}),
     signature: signatureSummary(input),
     test: isTestMessage(signed),
     applicationId,
@@ -260,7 +323,8 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   };
   docs.push({ collection: 'inbox', id: inboxId, value: asJson(item) });
 
-  const reply = await messageAccepted('SendRequestResponse', input.version, {
+  // Pushed: the signed SendRequestResponse the partner gets. Pulled: nothing is answered (the Ack follows the commit).
+  const reply = input.via ? '' : await messageAccepted('SendRequestResponse', input.version, {
     messageId,
     messageType: 'REQUEST',
     sender: { mnemonic: partner.id, name: partner.name },
@@ -274,9 +338,9 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   lap('sign');
 
   const journal = journalWrites(
-    journalInput(input, { operation: 'SendRequest', service: service.id, messageId, succeeded: true, applicationId, registrationNumber }, reply),
+    journalInput(input, { operation: input.via?.operation ?? 'SendRequest', service: service.id, messageId, succeeded: true, applicationId, registrationNumber }, reply),
     input.raw,
-    reply,
+    input.via ? null : reply,
   );
   const feeds: FeedAppend[] = [{ feed: 'inbox', id: inboxId }, ...journal.feeds];
   const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [{ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } }] : [];

@@ -43,7 +43,8 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
   const messageId = readMessageId(signed);
   checkSignedStructure(signed, 'response');
   checkMessageIdFresh(messageId, input.receivedAt, ctx.config.messageMaxAgeHours);
-  const to = text(child(signed, 'To'));
+  // Pushed: To = our MessageID (Okno's push convention). Pulled: the exchange's OriginalMessageId says which request it answers.
+  const to = input.via ? (input.via.originalMessageId ?? '') : text(child(signed, 'To'));
   const link = to ? await ctx.store.getDoc<{ queryId: string }>(QUERY_BY_REPLY_TO, to) : null;
   const query = link ? ((await ctx.store.getDoc('queries', link.queryId)) as unknown as StoredQuery | null) : null;
   if (!query) throw new SmevFault('RequestIsNotFound', to ? `no query of the city is waiting for an answer addressed to "${to.slice(0, 100)}"` : 'SenderProvidedResponseData has no To');
@@ -54,7 +55,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
   const status = child(signed, 'RequestStatus');
   const receivedAt = input.receivedAt.toISOString();
   const serviceTitle = ctx.catalogue.get(query.service)?.title ?? query.service;
-  const reply = await messageAccepted('SendResponseResponse', input.version, {
+  const reply = input.via ? '' : await messageAccepted('SendResponseResponse', input.version, {
     messageId,
     messageType: 'RESPONSE',
     sender: { mnemonic: input.partner.id, name: input.partner.name },
@@ -66,7 +67,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     status: 'responseIsDelivered',
   }, { signer: ctx.signer, profile: input.partner.signatureProfile });
   const journal = (succeeded: boolean) =>
-    journalWrites(journalInput(input, { operation: 'SendResponse', service: query.service, messageId, succeeded, applicationId: query.applicationId }, reply), input.raw, reply);
+    journalWrites(journalInput(input, { operation: input.via?.operation ?? 'SendResponse', service: query.service, messageId, succeeded, applicationId: query.applicationId }, reply), input.raw, input.via ? null : reply);
   const result = (duplicate: boolean, body: string): InboundResult => ({ reply: body, duplicate, service: query.service, messageId, applicationId: query.applicationId, registrationNumber: null });
 
   if (rejected.length === 0 && status) {

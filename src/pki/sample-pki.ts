@@ -140,3 +140,22 @@ function issue(spec: IssueSpec): Issued {
   cert.sign(spec.issuer?.key ?? id.key, forge.md.sha256.create());
   return { ...id, cert };
 }
+
+/**
+ * A leaf certificate and key issued by a CA given as PEM (e.g. the sample
+ * CA): for identities made at run time — the SMEV exchange simulator's own,
+ * test signers — without adding files to certs-sample/.
+ */
+export function issueLeafCertificate(o: { caCertPem: string; caKeyPem: string; commonName: string; days?: number; now?: Date }): { certPem: string; keyPem: string } {
+  const now = o.now ?? new Date();
+  const caCert = forge.pki.certificateFromPem(o.caCertPem);
+  const caKey = forge.pki.privateKeyFromPem(o.caKeyPem) as forge.pki.rsa.PrivateKey;
+  const issuer: Issued = { cert: caCert, key: caKey, keyPem: o.caKeyPem, publicKey: caCert.publicKey as forge.pki.rsa.PublicKey };
+  const leaf = issue({
+    cn: o.commonName,
+    from: new Date(now.getTime() - 3600 * 1000),
+    until: new Date(now.getTime() + (o.days ?? 365) * 24 * 3600 * 1000),
+    issuer,
+  });
+  return { certPem: forge.pki.certificateToPem(leaf.cert), keyPem: leaf.keyPem };
+}

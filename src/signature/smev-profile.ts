@@ -84,7 +84,7 @@ export function locateSmevParts(doc: XmlDocument): SmevEnvelopeParts {
   };
 }
 
-function signatureIn(container: XmlElement, what: string): XmlElement | null {
+export function signatureIn(container: XmlElement, what: string): XmlElement | null {
   const inside = onlyElements(container, what);
   if (inside.length === 0) return null;
   if (inside.length !== 1 || inside[0]!.namespaceURI !== DSIG_NS || inside[0]!.localName !== 'Signature') {
@@ -94,7 +94,7 @@ function signatureIn(container: XmlElement, what: string): XmlElement | null {
 }
 
 /** PersonalSignature (a child of the signed data) covers the business element inside MessagePrimaryContent. */
-function personalSignature(signed: XmlElement): SmevEnvelopeParts['personal'] {
+export function personalSignature(signed: XmlElement): SmevEnvelopeParts['personal'] {
   const children = childElements(signed);
   const containers = children.filter((c) => c.localName === 'PersonalSignature');
   if (containers.length === 0) return null;

@@ -101,3 +101,4 @@ export function ackEnvelope(version: SmevVersion, messageId: string, accepted: b
     `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature></t:AckRequest></soap:Body></soap:Envelope>`
   );
 }
+

@@ -196,7 +196,12 @@ function requireValidSignatures(verification: SmevVerification<Partner>): Partne
   if (personal && !personal.valid) {
     throw new SmevFault('SignatureVerificationFault', `PersonalSignature: ${personal.message}`, { signatureReason: personal.reason ?? 'SignatureIsInvalid' });
   }
-  return caller.partner!;
+  const partner = caller.partner!;
+  // A partner reached through a SMEV exchange talks to the gateway only there: answers to it go to the exchange.
+  if (partner.transport.mode === 'pull') {
+    throw new SmevFault('SenderIsNotRegistered', `partner ${partner.id} is registered in pull mode (through exchange ${partner.transport.exchange.id}); send through the exchange`);
+  }
+  return partner;
 }
 
 /** SOAPAction may be missing (the body decides); when present it must name the body's operation. */

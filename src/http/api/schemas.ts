@@ -21,6 +21,23 @@ const attachment = {
     size: { type: 'integer' },
     sha256: { type: 'string' },
     pkcs7Signature: { type: 'string', enum: ['absent', 'present-unverified'] },
+    transfer: { type: 'string', enum: ['inline', 'mtom'], description: 'pull mode: how the exchange delivered the content' },
+  },
+} as const;
+
+/** Pull mode: files left in the SMEV exchange's file store (recorded, not downloaded). */
+const exchangeFiles = {
+  type: 'array',
+  description: "pull mode only: files in the SMEV exchange's file store (RefAttachmentHeaderList / FSAttachmentsList), recorded, not downloaded",
+  items: {
+    type: 'object',
+    properties: {
+      uuid: { type: 'string' },
+      fileName: { type: ['string', 'null'] },
+      mimeType: { type: ['string', 'null'] },
+      hash: { type: ['string', 'null'] },
+      pkcs7Signature: { type: 'string', enum: ['absent', 'present-unverified'] },
+    },
   },
 } as const;
 
@@ -38,6 +55,7 @@ export const inboxItemSchema = {
     receivedAt: { type: 'string', format: 'date-time' },
     content: { description: "the translated content, in the service's JSON model (config/services/<service>/)" },
     attachments: { type: 'array', items: attachment },
+    exchangeFiles,
     signature: {
       type: 'object',
       description: 'the verified signature: algorithm, certificate, partner, and the applicant\'s PersonalSignature when present',
@@ -66,6 +84,7 @@ export const applicationSchema = {
     applicant: {},
     content: {},
     attachments: { type: 'array', items: attachment },
+    exchangeFiles,
     status: { type: 'string' },
     statusHistory: {
       type: 'array',

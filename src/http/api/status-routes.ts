@@ -4,6 +4,7 @@
  * deliveries and replay or discard them.
  */
 import type {} from '@fastify/swagger';
+import { exchangeStatusesOf } from '../../pull/exchange-status.js';
 import type { FastifyInstance } from 'fastify';
 import type { Lifecycle } from '../../city/lifecycle.js';
 import type { FlowContext } from '../../flows/context.js';
@@ -29,6 +30,11 @@ const deliverySchema = {
     nextAttemptAt: { type: ['string', 'null'] },
     createdAt: { type: 'string' },
     deliveredAt: { type: ['string', 'null'] },
+    exchangeStatuses: {
+      type: 'array',
+      description: "pull mode: what the SMEV exchange reported about the message (GetStatus), oldest first",
+      items: { type: 'object', properties: { status: { type: 'string' }, details: { type: ['string', 'null'] }, at: { type: 'string' } } },
+    },
   },
 } as const;
 
@@ -90,7 +96,9 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
     async (request) => {
       const d = (await ctx.store.getDoc('deliveries', request.params.id)) as unknown as Delivery | null;
       if (!d) throw new HttpError(404, 'NOT_FOUND', `no delivery ${request.params.id}`);
-      return deliveryView(d, await queue.get(d.id));
+      const view = deliveryView(d, await queue.get(d.id));
+      const partner = ctx.partners.get(d.partner);
+      return partner?.transport.mode === 'pull' ? { ...view, exchangeStatuses: await exchangeStatusesOf(ctx.store, d.messageId) } : view;
     },
   );
 
