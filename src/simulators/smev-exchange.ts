@@ -32,8 +32,9 @@
  *                 requestIsQueued). MessageID: a lower-case v1 UUID
  *                 (InvalidMessageIdFormat), not older than staleAfterMs
  *                 (StaleMessageId); content of a catalogue type (option
- *                 `catalogue`) valid by its XSD (InvalidContent); again with the same signed data: the
- *                 first answer again; with other data: MessageIsAlreadySent.
+ *                 `catalogue`) must be valid by its XSD (InvalidContent).
+ *                 Again with the same signed data: the first answer again;
+ *                 with other data: MessageIsAlreadySent.
  *   GetRequest    the caller's oldest deliverable request (queued, or
  *                 delivered and not acked for visibilityTimeoutMs),
  *                 optionally filtered by MessageTypeSelector NamespaceURI +
@@ -78,7 +79,7 @@
  * must not change its data for them. This simulator accepts and answers
  * them (SendRequestResponse) and records them, but does not put them in the
  * recipient's live queue unless `deliverTestMessages: true` (then they are
- * delivered with TestMessage intact, as the exchange's test environment does).
+ * delivered with TestMessage intact, for a provider testing how it treats them).
  *
  * Faults on demand: `failNext(n, answer, operation?)` — 'fault:SMEVFailure',
  * 'fault:SignatureVerificationFault', 'fault:StaleMessageId',

@@ -16,6 +16,7 @@ import { TrustAnchorSet } from '../../src/signature/trust.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import { SmevExchangeSimulator, uuidV1Time } from '../../src/simulators/smev-exchange.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
+import { buildMtom } from '../../src/soap/mtom.js';
 import type { SmevMessage } from '../../src/soap/smev-message.js';
 import { childElements, textContent } from '../../src/xml/helpers.js';
 import { parseXml } from '../../src/xml/parser.js';
@@ -385,6 +386,20 @@ describe('SMEV exchange simulator', () => {
     expect(r.status).toBe(500);
     expect(faultOf(r.text).fault).toBe('InvalidContent');
     expect(r.text).toContain('cid:missing@test');
+  });
+
+  it('hostile MTOM: too many parts, no boundary, a truncated body → InvalidContent, nothing queued', async () => {
+    const many = buildMtom('<r/>', Array.from({ length: 150 }, (_, i) => ({ contentId: `p${i}`, contentType: 'application/octet-stream', bytes: Buffer.from([i]) })));
+    const r1 = await postTo(sim.endpoint, many.body, { 'content-type': many.contentType, soapaction: 'urn:SendRequest' });
+    expect(faultOf(r1.text).fault).toBe('InvalidContent');
+    expect(r1.text).toContain('more than 101 MIME parts');
+    const r2 = await postTo(sim.endpoint, Buffer.from('--x\r\n\r\n<a/>'), { 'content-type': 'multipart/related; type="application/xop+xml"', soapaction: 'urn:SendRequest' });
+    expect(r2.text).toContain('without a boundary parameter');
+    const cut = many.body.subarray(0, 300);
+    const r3 = await postTo(sim.endpoint, cut, { 'content-type': many.contentType, soapaction: 'urn:SendRequest' });
+    expect(r3.status).toBe(500);
+    expect(faultOf(r3.text).fault).toBe('InvalidContent');
+    expect(sim.messages()).toEqual([]);
   });
 
   it('scripted failures: 503, SOAP faults, reset, per operation; down and up again', async () => {
