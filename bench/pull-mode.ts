@@ -6,7 +6,7 @@
  * the per-message time from SendRequest to Ack. Not a test: nothing is
  * asserted about speed; the machine's load is printed with the figures.
  *
- *   npx tsx bench/pull-mode.ts [N]
+ *   npx tsx bench/pull-mode.ts [N]          (PULL_CONCURRENCY=4 … to compare)
  */
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ const sim = await SmevExchangeSimulator.start({
   systems: defaultExchangeSystems(catalogue, path.join(root, 'certs-sample')),
 });
 const config = loadConfig(
-  { PORT: '0', LOG_LEVEL: 'warn', PARTNERS_FILE: writePullRegistry(sim.endpoint, exchangeId.certPem), PULL_INTERVAL_MS: '50', PULL_MAX_INTERVAL_MS: '200', ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) },
+  { PORT: '0', LOG_LEVEL: 'warn', PARTNERS_FILE: writePullRegistry(sim.endpoint, exchangeId.certPem), PULL_INTERVAL_MS: '50', PULL_MAX_INTERVAL_MS: '200', PULL_CONCURRENCY: process.env.PULL_CONCURRENCY ?? '1', ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) },
   root,
 );
 const gateway = await createGateway(config, createLogger({ level: 'warn' }));
@@ -69,7 +69,7 @@ const total = performance.now() - started;
 const latencies = envelopes.map((e) => sim.message(e.messageId)!.ackedAt!.getTime() - (performance.timeOrigin + sentAt.get(e.messageId)!)).sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(0);
 process.stdout.write(
-  `pull mode, ${n} applications, store ${config.redisUrl ? 'redis' : 'memory'}: all acked in ${(total / 1000).toFixed(1)} s (${((n * 1000) / total).toFixed(1)} msg/s); ` +
+  `pull mode, ${n} applications, store ${config.redisUrl ? 'redis' : 'memory'}, PULL_CONCURRENCY ${config.pull.concurrency}: all acked in ${(total / 1000).toFixed(1)} s (${((n * 1000) / total).toFixed(1)} msg/s); ` +
     `SendRequest → Ack p50 ${pct(50)} ms, p95 ${pct(95)} ms; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores\n`,
 );
 await gateway.close();
