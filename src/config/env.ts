@@ -106,7 +106,7 @@ export interface Config {
     maxInFlight: number;
   };
   /** Pull mode (partners reached through a SMEV exchange): how often the pollers ask when the queue is empty. */
-  pull: { intervalMs: number; maxIntervalMs: number };
+  pull: { intervalMs: number; maxIntervalMs: number; concurrency: number };
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
 }
@@ -221,6 +221,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     pull: {
       intervalMs: v.int('PULL_INTERVAL_MS', 1_000, 10, 3_600_000),
       maxIntervalMs: v.int('PULL_MAX_INTERVAL_MS', 30_000, 10, 3_600_000),
+      concurrency: v.int('PULL_CONCURRENCY', 1, 1, 32),
     },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     tls: null,

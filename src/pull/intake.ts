@@ -200,12 +200,17 @@ async function journalRefusal(ctx: FlowContext, r: Refusal, rejection?: { key: s
 /** Ack to the exchange, journaled. A failed Ack is only logged: the message comes again and is recognised by its MessageID. */
 async function ack(ctx: FlowContext, exchange: Exchange, message: DeliveredMessage, accepted: boolean, signal: AbortSignal): Promise<void> {
   const startedAt = ctx.now();
+  const started = performance.now();
   const envelope = ackEnvelope(message.version, message.messageId, accepted);
+  const event = (outcome: 'delivered' | 'retry', faultCode: string | null) =>
+    opsEvents.publish({ at: startedAt.toISOString(), direction: 'outbound', operation: 'Ack', partner: null, service: null, messageId: message.messageId || null, outcome, faultCode, signatureReason: null, applicationId: null, registrationNumber: null, durationMs: performance.now() - started, stages: {} });
   try {
     const reply = await callExchange(ctx, exchange, 'Ack', envelope, signal);
     await journalExchangeCall(ctx, { exchange, operation: 'Ack', messageId: message.messageId, partner: null, service: null, sent: reply.sent, reply: reply.raw, startedAt, succeeded: true });
+    event('delivered', null);
   } catch (error) {
     if (signal.aborted) return;
+    event('retry', error instanceof ExchangeError ? error.fault : null);
     ctx.logger.warn({ exchange: exchange.id, messageId: message.messageId, accepted, error: (error as Error).message }, 'Ack to the exchange failed; the message will be delivered again and recognised');
     try {
       await journalExchangeCall(ctx, { exchange, operation: 'Ack', messageId: message.messageId, partner: null, service: null, sent: envelope, reply: null, startedAt, succeeded: false, faultCode: error instanceof ExchangeError ? (error.fault ?? 'transient') : 'transient', faultString: (error as Error).message });

@@ -47,22 +47,25 @@ export function requestFilters(ctx: FlowContext, exchange: Exchange): MessageTyp
 export function startPullMode(ctx: FlowContext): PullMode | null {
   const exchanges = ctx.partners.exchanges.filter((e) => ctx.partners.pullPartnersOf(e).length > 0);
   if (exchanges.length === 0) return null;
-  const { intervalMs, maxIntervalMs } = ctx.config.pull;
+  const { intervalMs, maxIntervalMs, concurrency } = ctx.config.pull;
   const pollers: Poller[] = [];
   for (const exchange of exchanges) {
+    // PULL_CONCURRENCY loops per filter: the exchange hands each message to one caller at a time.
     for (const filter of requestFilters(ctx, exchange)) {
-      pollers.push(
-        startPoller({
-          name: `${exchange.id} GetRequest {${filter.namespaceURI}}${filter.rootElementLocalName}`,
-          intervalMs,
-          maxIntervalMs,
-          logger: ctx.logger,
-          pollOnce: async (signal) => {
-            const reply = await callExchange(ctx, exchange, 'GetRequest', pollEnvelope('GetRequest', '1.1', ctx.now(), filter), signal);
-            return handleDelivery(ctx, exchange, 'GetRequest', reply, signal);
-          },
-        }),
-      );
+      for (let i = 1; i <= concurrency; i++) {
+        pollers.push(
+          startPoller({
+            name: `${exchange.id} GetRequest {${filter.namespaceURI}}${filter.rootElementLocalName}${concurrency > 1 ? ` #${i}` : ''}`,
+            intervalMs,
+            maxIntervalMs,
+            logger: ctx.logger,
+            pollOnce: async (signal) => {
+              const reply = await callExchange(ctx, exchange, 'GetRequest', pollEnvelope('GetRequest', '1.1', ctx.now(), filter), signal);
+              return handleDelivery(ctx, exchange, 'GetRequest', reply, signal);
+            },
+          }),
+        );
+      }
     }
     if (ctx.partners.pullPartnersOf(exchange).some((p) => p.receives.size > 0)) {
       pollers.push(

@@ -49,6 +49,10 @@ describe('an application in pull mode', () => {
     // The journal: the intake record (operation GetRequest) and the Ack the gateway sent.
     const journal = (await (await fetch(`${gw.url}/api/v1/journal?messageId=${sent.messageId}`, { headers: { authorization: 'Bearer dev-ops-token' } })).json()) as { items: Array<{ operation: string; direction: string; succeeded: boolean }> };
     expect(journal.items.map((r) => `${r.direction} ${r.operation} ${r.succeeded}`).sort()).toEqual(['inbound GetRequest true', 'outbound Ack true']);
+    // Metrics count the pulled message and the Ack like pushed messages.
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/okno_messages_total\{[^}]*direction="inbound",operation="GetRequest",outcome="accepted"[^}]*\} 1/);
+    expect(metrics).toMatch(/okno_messages_total\{[^}]*direction="outbound",operation="Ack",outcome="delivered"[^}]*\} 1/);
 
     // The city moves it on; the status goes to the exchange, into the portal's request queue.
     const res = await fetch(`${gw.url}/api/v1/applications/${item.applicationId}/status`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ code: 'registered', comment: 'Заявление зарегистрировано' }) });

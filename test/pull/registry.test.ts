@@ -64,8 +64,10 @@ describe('the registry in pull mode', () => {
     await expect(startGateway({ PARTNERS_FILE: file })).rejects.toThrow(/PARTNERS_FILE: exchange "smev" certificate inline #1: .*self-signed.*\(TRUST_CA_FILE\)/);
   });
 
-  it('PULL_INTERVAL_MS and PULL_MAX_INTERVAL_MS: defaults, bounds, order', () => {
-    expect(loadConfig({}, projectRoot).pull).toEqual({ intervalMs: 1000, maxIntervalMs: 30000 });
+  it('PULL_INTERVAL_MS, PULL_MAX_INTERVAL_MS, PULL_CONCURRENCY: defaults, bounds, order', () => {
+    expect(loadConfig({}, projectRoot).pull).toEqual({ intervalMs: 1000, maxIntervalMs: 30000, concurrency: 1 });
+    expect(loadConfig({ PULL_CONCURRENCY: '4' }, projectRoot).pull.concurrency).toBe(4);
+    expect(() => loadConfig({ PULL_CONCURRENCY: '0' }, projectRoot)).toThrow(/PULL_CONCURRENCY: must be a whole number from 1 to 32/);
     expect(() => loadConfig({ PULL_INTERVAL_MS: '5' }, projectRoot)).toThrow(ConfigError);
     try {
       loadConfig({ PULL_INTERVAL_MS: '5000', PULL_MAX_INTERVAL_MS: '1000' }, projectRoot);
