@@ -20,6 +20,8 @@ import { faultOf, postSoap, sampleSigner, signedSendRequest } from '../helpers/s
 import { tempDir } from '../helpers/tls-pki.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { Redis } from 'ioredis';
+import { startGatewayProcess } from '../helpers/process.js';
+import { loadCatalogue } from '../../src/catalogue/load.js';
 
 /** The default registry with absolute certificate paths and the given changes per partner. */
 function registryWith(changes: Record<string, Record<string, unknown>>): string {
@@ -205,6 +207,45 @@ describe('before verification: per client address and in flight', () => {
       await redis.dispose();
     }
   });
+});
+
+describe('WORKERS=2: each worker process keeps its share of the limit', () => {
+  it('one keep-alive connection (one worker) gets half the burst', async () => {
+    const redis = await startRedisServer();
+    const gw = await startGatewayProcess({
+      PORT: '0',
+      WORKERS: '2',
+      REDIS_URL: redis.url,
+      PARTNERS_FILE: registryWith({ portal: { rateLimit: { perSecond: 0.02, burst: 4 } } }),
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
+      const statuses: number[] = [];
+      const faults: Array<string | null> = [];
+      for (let i = 0; i < 4; i++) {
+        const { xml } = await signedSendRequest({ catalogue, service: 'advertising-permit' });
+        const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = http.request(new URL('/ws/smev3', gw.url), { method: 'POST', agent, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(Buffer.byteLength(xml)) } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }));
+          });
+          req.on('error', reject);
+          req.end(xml);
+        });
+        statuses.push(answer.status);
+        faults.push(faultOf(answer.body).fault);
+      }
+      expect(statuses).toEqual([200, 200, 500, 500]);
+      expect(faults).toEqual([null, null, 'QuoteLimitExceeded', 'QuoteLimitExceeded']);
+    } finally {
+      agent.destroy();
+      gw.child.kill('SIGTERM');
+      await gw.exited;
+      await redis.dispose();
+    }
+  }, 120_000);
 });
 
 describe('limits: configuration and arithmetic', () => {
