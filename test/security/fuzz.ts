@@ -292,6 +292,9 @@ export interface FuzzReport {
   outcomes: Record<string, number>;
   /** MessageIDs the gateway answered with a signed success. */
   accepted: string[];
+  /** The mutations of each accepted case (they must have kept the meaning: worth a look). */
+  acceptedMutations: Record<string, number>;
+  acceptedCases: number[];
   failures: FuzzFailure[];
   /** How to run exactly this case again. */
   reproduce: (index: number) => string;
@@ -316,6 +319,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     cases: o.only !== undefined ? 1 : o.cases,
     outcomes: {},
     accepted: [],
+    acceptedMutations: {},
+    acceptedCases: [],
     failures: [],
     reproduce: (index) => `FUZZ_SEED=${o.seed} FUZZ_ONLY=${index} npx vitest run test/security/fuzz.test.ts`,
   };
@@ -338,6 +343,9 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         if (s.problem) report.failures.push({ index, mutations: c.mutations, status: 200, problem: s.problem, reply: res.body.slice(0, 2000) });
         else {
           report.accepted.push(s.messageId!);
+          const key = c.mutations.join('; ');
+          report.acceptedMutations[key] = (report.acceptedMutations[key] ?? 0) + 1;
+          report.acceptedCases.push(index);
           report.outcomes.accepted = (report.outcomes.accepted ?? 0) + 1;
         }
       } else {
