@@ -108,9 +108,9 @@ describe('slow clients and connection floods', () => {
     const headerCuts = conns.slice(0, half).map((t) => (t.closedAt ?? Infinity) - t.openedAt);
     const bodyCuts = conns.slice(half).map((t) => (t.closedAt ?? Infinity) - t.openedAt);
     expect(Math.max(...headerCuts), 'header drippers cut after HEADERS_TIMEOUT_MS').toBeLessThan(HEADERS_TIMEOUT_MS + SLACK_MS);
-    expect(Math.min(...headerCuts)).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 100);
+    expect(Math.min(...headerCuts)).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 500);
     expect(Math.max(...bodyCuts), 'body drippers cut after REQUEST_TIMEOUT_MS').toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
-    expect(Math.min(...bodyCuts)).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
+    expect(Math.min(...bodyCuts)).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 500);
     expect(conns.filter((t) => t.reply !== '' && !t.reply.startsWith('HTTP/1.1 408')), 'cut with 408 Request Timeout').toEqual([]);
     expect(served.failed).toEqual([]);
     expect(served.ok).toBeGreaterThan(5);
