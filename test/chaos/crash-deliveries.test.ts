@@ -98,8 +98,11 @@ describe('statuses and queries under SIGKILL (Redis, portal and agency simulator
         if (res?.status === 200) break;
         await sleep(100);
       }
-      const item = await until('the application in the inbox', async () => (await readInbox(gw.url)).find((i) => i.messageId === messageId), (i) => Boolean(i && typeof i === 'object' && 'applicationId' in i), 30_000);
-      return { appId: item!.applicationId!, order };
+      // Acknowledged means stored: the first inbox read that works must hold it (the gateway may be down meanwhile).
+      const inbox = await until('an inbox read', () => readInbox(gw.url), Array.isArray, 120_000, 200);
+      const item = inbox.find((i) => i.messageId === messageId);
+      if (!item?.applicationId) throw new Error(`application ${messageId} was acknowledged but is not in the inbox`);
+      return { appId: item.applicationId, order };
     };
 
     /** One lifecycle step; true once the application has it (queued now, or found there after a lost reply). */

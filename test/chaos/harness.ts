@@ -78,7 +78,10 @@ export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T)
   for (;;) {
     const v = await probe().catch((e: unknown) => e as T);
     if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: last ${String(JSON.stringify(v) ?? v).slice(0, 500)}`);
+    if (Date.now() > deadline) {
+      const last = v instanceof Error ? `${v.message} ${String((v.cause as { code?: string } | undefined)?.code ?? '')}` : String(JSON.stringify(v) ?? v);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: last ${last.slice(0, 500)}`);
+    }
     await sleep(everyMs);
   }
 }
