@@ -235,7 +235,6 @@ interface Seen {
 }
 
 type Responder = JsonValue | ((query: ReceivedQuery) => JsonValue);
-type Waiter = () => void;
 
 /** What accept() decided: the reply, and what to do once it is written. */
 interface Accepted {
@@ -255,7 +254,6 @@ export class AgencySimulator extends SimulatorServer {
   private readonly seenResponses = new Map<string, Seen>();
   /** The agency's own queries by MessageID, and whether a final answer came. */
   private readonly ownQueries = new Map<string, { service: string; final: boolean }>();
-  private readonly waiters = new Set<Waiter>();
   private readonly running = new Set<Promise<void>>();
   private readonly aborter = new AbortController();
   private gatewayEndpoint: string | null = null;
@@ -367,25 +365,14 @@ export class AgencySimulator extends SimulatorServer {
 
   /** Resolves once predicate holds (checked now and whenever something is received, recorded or sent). */
   waitFor(predicate: (sim: AgencySimulator) => boolean, timeoutMs = 5000): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = () => {
-        if (!predicate(this)) return;
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(
-          new Error(
-            `AgencySimulator.waitFor: not met within ${timeoutMs} ms (${this.queryRecords.length} queries, ${this.answerRecords.length} answers, ` +
-              `${this.cityResponseRecords.length} city responses, ${this.duplicateCount} duplicates, ${this.pending} pending)`,
-          ),
-        );
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waitUntil(
+      'AgencySimulator',
+      () => predicate(this),
+      timeoutMs,
+      () =>
+        `${this.queryRecords.length} queries, ${this.answerRecords.length} answers, ` +
+        `${this.cityResponseRecords.length} city responses, ${this.duplicateCount} duplicates, ${this.pending} pending`,
+    );
   }
 
   /**
@@ -596,7 +583,7 @@ export class AgencySimulator extends SimulatorServer {
   }
 
   private notify(): void {
-    for (const w of [...this.waiters]) w();
+    this.notifyWaiters();
   }
 
   // ---------------------------------------------------------------- answers

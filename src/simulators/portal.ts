@@ -103,13 +103,11 @@ interface Seen {
   reply: Promise<string>;
 }
 
-type Waiter = () => void;
 
 export class PortalSimulator extends SimulatorServer {
   private readonly records: ReceivedStatus[] = [];
   private readonly seen = new Map<string, Seen>();
   private readonly script: ScriptedAnswer[] = [];
-  private readonly waiters = new Set<Waiter>();
   private delayMs = 0;
   private faultCount = 0;
   private duplicateCount = 0;
@@ -166,20 +164,12 @@ export class PortalSimulator extends SimulatorServer {
 
   /** Resolves with the statuses once predicate holds (checked now and whenever a request arrives, is recorded or is answered). */
   waitFor(predicate: (statuses: readonly ReceivedStatus[], sim: PortalSimulator) => boolean, timeoutMs = 5000): Promise<ReceivedStatus[]> {
-    if (predicate(this.records, this)) return Promise.resolve(this.statuses());
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = () => {
-        if (!predicate(this.records, this)) return;
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve(this.statuses());
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`PortalSimulator.waitFor: not met within ${timeoutMs} ms (${this.records.length} statuses, ${this.duplicateCount} duplicates, ${this.attemptCount} attempts)`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waitUntil(
+      'PortalSimulator',
+      () => predicate(this.records, this),
+      timeoutMs,
+      () => `${this.records.length} statuses, ${this.duplicateCount} duplicates, ${this.attemptCount} attempts`,
+    ).then(() => this.statuses());
   }
 
   /** Every answer from now on comes this much later (the message itself is accepted at once, as a portal that answers late). */
@@ -347,6 +337,6 @@ export class PortalSimulator extends SimulatorServer {
   }
 
   private notify(): void {
-    for (const w of [...this.waiters]) w();
+    this.notifyWaiters();
   }
 }

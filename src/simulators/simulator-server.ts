@@ -1,7 +1,8 @@
 /**
- * What both partner simulators (portal, agency) are as servers: a loopback
- * HTTP server serving POST /ws/smev3, that can be taken down and brought back
- * on the same port (failure tests) and closed with its timers.
+ * What the simulators (portal, agency, SMEV exchange) are as servers: a
+ * loopback HTTP server serving POST /ws/smev3, that can be taken down and
+ * brought back on the same port (failure tests), closed with its timers, and
+ * waited on by tests until something has happened.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listen, SMEV_PATH, stopListening } from './smev-http.js';
@@ -11,6 +12,7 @@ export abstract class SimulatorServer {
   protected readonly timers = new Set<NodeJS.Timeout>();
   protected down = false;
   protected closed = false;
+  private readonly waiters = new Set<() => void>();
 
   protected constructor(
     private readonly host: string,
@@ -43,6 +45,33 @@ export abstract class SimulatorServer {
     this.down = down;
     if (down) await stopListening(this.server);
     else await this.listen();
+  }
+
+  /**
+   * Resolves once `met()` holds — checked now and at every notifyWaiters() —
+   * or rejects after `timeoutMs` with `${name}.waitFor` and `describe()` (what
+   * the simulator has seen so far) in the message.
+   */
+  protected waitUntil(name: string, met: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+    if (met()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        if (!met()) return;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`${name}.waitFor: not met within ${timeoutMs} ms (${describe()})`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Re-checks every pending waitUntil (call after anything a test may wait for). */
+  protected notifyWaiters(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   protected async listen(): Promise<void> {

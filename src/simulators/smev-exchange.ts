@@ -247,7 +247,6 @@ interface Script {
   operation?: ExchangeOperation;
 }
 
-type Waiter = () => void;
 
 const OPERATION_IN_HEAD = /<(?:[A-Za-z_][\w.-]*:)?(SendRequest|SendResponse|GetRequest|GetResponse|Ack|GetStatus)Request[\s>/]/;
 const GREGORIAN_OFFSET_100NS = 122_192_928_000_000_000n;
@@ -269,7 +268,6 @@ export class SmevExchangeSimulator extends SimulatorServer {
   private readonly replyTokens = new Map<string, string>();
   private readonly statusQueues = new Map<string, Array<{ originalMessageId: string; status: InteractionStatus }>>();
   private readonly script: Script[] = [];
-  private readonly waiters = new Set<Waiter>();
   private stats: ExchangeCounts = SmevExchangeSimulator.zeroCounts();
   private faultCount = 0;
   private attachmentMode: 'mtom' | 'inline';
@@ -342,20 +340,7 @@ export class SmevExchangeSimulator extends SimulatorServer {
 
   /** Resolves once predicate holds (checked now and after every request). */
   waitFor(predicate: (sim: SmevExchangeSimulator) => boolean, timeoutMs = 5000): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = () => {
-        if (!predicate(this)) return;
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`SmevExchangeSimulator.waitFor: not met within ${timeoutMs} ms (${JSON.stringify(this.stats)})`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waitUntil('SmevExchangeSimulator', () => predicate(this), timeoutMs, () => JSON.stringify(this.stats));
   }
 
   /** The next n requests (of `operation`, when given) get this answer instead of being processed. */
@@ -453,7 +438,7 @@ export class SmevExchangeSimulator extends SimulatorServer {
   }
 
   private notify(): void {
-    for (const w of [...this.waiters]) w();
+    this.notifyWaiters();
   }
 
   /** Decodes (MTOM), parses, verifies the caller and dispatches. Throws SmevFault. */
