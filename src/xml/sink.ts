@@ -9,6 +9,8 @@ export interface TextSink {
 
 export interface ChunkConsumer {
   update(data: Uint8Array): unknown;
+  /** When present, text is handed over as is (the consumer encodes it as UTF-8 itself). */
+  updateText?(text: string): unknown;
 }
 
 const CHUNK = 64 * 1024;
@@ -39,7 +41,8 @@ export class ChunkedSink implements TextSink {
   /** Hands everything pushed so far to the consumer. */
   flush(): void {
     if (this.text.length === 0) return;
-    this.consumer.update(Buffer.from(this.text, 'utf8'));
+    if (this.consumer.updateText) this.consumer.updateText(this.text);
+    else this.consumer.update(Buffer.from(this.text, 'utf8'));
     this.text = '';
   }
 }

@@ -10,6 +10,10 @@ export function nodeDigest(uri: string, name: string, nodeName: string, size: nu
         h.update(data);
         return hasher;
       },
+      updateText(text) {
+        h.update(text, 'utf8');
+        return hasher;
+      },
       digest: () => h.digest(),
     };
     return hasher;

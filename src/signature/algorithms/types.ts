@@ -4,6 +4,8 @@ import type { GostCurve } from './gost-curves.js';
 /** A running hash: feed chunks with update(), read the result once with digest(). */
 export interface Hasher {
   update(data: Uint8Array): Hasher;
+  /** Optional: the UTF-8 encoding of `text`, hashed without building a Buffer first (node:crypto does it natively). */
+  updateText?(text: string): Hasher;
   digest(): Buffer;
 }
 
