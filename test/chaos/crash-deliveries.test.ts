@@ -23,10 +23,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgencySimulator } from '../../src/simulators/agency.js';
 import { PortalSimulator } from '../../src/simulators/portal.js';
-import { freePort } from '../helpers/net.js';
-import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
-import { CITY, postSoap, sampleSigner, serviceExample, signedSendRequest } from '../helpers/smev.js';
-import { catalogue, countBy, gatewayFingerprint, KillableGateway, partnersFileFor, readInbox, trust, until } from './harness.js';
+import { CITY, postSoap, serviceExample, signedSendRequest } from '../helpers/smev.js';
+import { catalogue, countBy, KillableGateway, readInbox, startPartnerRig, until, type PartnerRig } from './harness.js';
 import { between, chaosSeed, knob, seededRandom } from './knobs.js';
 import { MB, sampleRss } from './memory.js';
 
@@ -50,31 +48,21 @@ async function call(method: string, url: string, body?: unknown): Promise<{ stat
 }
 
 describe('statuses and queries under SIGKILL (Redis, portal and agency simulators)', () => {
-  let redis: RedisTestServer;
+  let rig: PartnerRig;
   let portal: PortalSimulator;
   let agency: AgencySimulator;
   let gw: KillableGateway;
 
   beforeAll(async () => {
-    redis = await startRedisServer({ appendonly: true });
-    portal = await PortalSimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('portal'), catalogue });
-    agency = await AgencySimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('agency'), catalogue });
-    gw = new KillableGateway(await freePort(), {
-      REDIS_URL: redis.url,
-      PORTAL_URL: portal.endpoint,
-      PARTNERS_FILE: partnersFileFor(agency.endpoint),
+    rig = await startPartnerRig({
       DELIVERY_TIMEOUT_MS: '1000',
       DELIVERY_BACKOFF_MS: '50',
       DELIVERY_BACKOFF_CAP_MS: '300',
     });
-    agency.setGatewayUrl(gw.url);
-    await gw.start();
+    ({ portal, agency, gw } = rig);
   });
   afterAll(async () => {
-    await gw?.kill();
-    await portal?.close();
-    await agency?.close();
-    await redis?.dispose();
+    await rig?.close();
   });
 
   it(`killed ${KILLS} times while statuses and queries are queued and on the wire: each delivered exactly once, in order`, async () => {

@@ -12,7 +12,11 @@ import { parseCertificate } from '../../src/pki/certificate.js';
 import { TrustAnchorSet } from '../../src/signature/trust.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
-import { CITY, OPS } from '../helpers/smev.js';
+import { freePort } from '../helpers/net.js';
+import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
+import { CITY, OPS, sampleSigner } from '../helpers/smev.js';
+import { AgencySimulator } from '../../src/simulators/agency.js';
+import { PortalSimulator } from '../../src/simulators/portal.js';
 
 export const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
 export const trust = new TrustAnchorSet([readFileSync(path.join(projectRoot, 'certs-sample/ca.crt.pem'), 'utf8')]);
@@ -155,4 +159,35 @@ export function partnersFileFor(agencyEndpoint: string): string {
   }
   writeFileSync(path.join(dir, 'partners.json'), JSON.stringify(partners));
   return path.join(dir, 'partners.json');
+}
+
+/** Redis (AOF), the portal and agency simulators, and a killable gateway delivering to them. */
+export interface PartnerRig {
+  redis: RedisTestServer;
+  portal: PortalSimulator;
+  agency: AgencySimulator;
+  gw: KillableGateway;
+  close(): Promise<void>;
+}
+
+/** Starts a PartnerRig; `env` adds the gateway's delivery settings (timeouts, backoff). */
+export async function startPartnerRig(env: Record<string, string>): Promise<PartnerRig> {
+  const redis = await startRedisServer({ appendonly: true });
+  const portal = await PortalSimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('portal'), catalogue });
+  const agency = await AgencySimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('agency'), catalogue });
+  const gw = new KillableGateway(await freePort(), { REDIS_URL: redis.url, PORTAL_URL: portal.endpoint, PARTNERS_FILE: partnersFileFor(agency.endpoint), ...env });
+  agency.setGatewayUrl(gw.url);
+  await gw.start();
+  return {
+    redis,
+    portal,
+    agency,
+    gw,
+    async close() {
+      await gw.kill();
+      await portal.close();
+      await agency.close();
+      await redis.dispose();
+    },
+  };
 }

@@ -12,10 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgencySimulator } from '../../src/simulators/agency.js';
 import { PortalSimulator } from '../../src/simulators/portal.js';
-import { freePort } from '../helpers/net.js';
-import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
-import { CITY, postSoap, sampleSigner, serviceExample, signedSendRequest } from '../helpers/smev.js';
-import { catalogue, countBy, gatewayFingerprint, KillableGateway, partnersFileFor, readInbox, trust, until } from './harness.js';
+import { CITY, postSoap, serviceExample, signedSendRequest } from '../helpers/smev.js';
+import { catalogue, countBy, KillableGateway, readInbox, startPartnerRig, until, type PartnerRig } from './harness.js';
 import { knob } from './knobs.js';
 import { MB, rssBytes, sampleRss } from './memory.js';
 
@@ -28,32 +26,22 @@ const ELK_CODES = [2, 6, 7, 14, 7, 3];
 type Json = Record<string, unknown>;
 
 describe('partners down, then slow, then back', () => {
-  let redis: RedisTestServer;
+  let rig: PartnerRig;
   let portal: PortalSimulator;
   let agency: AgencySimulator;
   let gw: KillableGateway;
 
   beforeAll(async () => {
-    redis = await startRedisServer({ appendonly: true });
-    portal = await PortalSimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('portal'), catalogue });
-    agency = await AgencySimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('agency'), catalogue });
-    gw = new KillableGateway(await freePort(), {
-      REDIS_URL: redis.url,
-      PORTAL_URL: portal.endpoint,
-      PARTNERS_FILE: partnersFileFor(agency.endpoint),
+    rig = await startPartnerRig({
       DELIVERY_TIMEOUT_MS: '1000',
       DELIVERY_BACKOFF_MS: '50',
       DELIVERY_BACKOFF_CAP_MS: '500',
       DELIVERY_MAX_ATTEMPTS: '1000',
     });
-    agency.setGatewayUrl(gw.url);
-    await gw.start();
+    ({ portal, agency, gw } = rig);
   });
   afterAll(async () => {
-    await gw?.kill();
-    await portal?.close();
-    await agency?.close();
-    await redis?.dispose();
+    await rig?.close();
   });
 
   const post = async (path: string, body: unknown) => {

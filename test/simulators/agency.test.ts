@@ -20,6 +20,7 @@ import { childElements, textContent } from '../../src/xml/helpers.js';
 import { parseXml } from '../../src/xml/parser.js';
 import type { XmlElement } from '../../src/xml/types.js';
 import { projectRoot } from '../helpers/gateway.js';
+import { spawnOkno } from '../helpers/cli-process.js';
 import { faultOf, sampleSigner, serviceExample, serviceExamples } from '../helpers/smev.js';
 
 const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
@@ -466,25 +467,8 @@ describe('npx okno simulate agency', () => {
   it('runs in the foreground, prints a line per query received and answer sent, stops on SIGTERM', async () => {
     const gw = new StandIn();
     await gw.start();
-    const child = spawn(
-      process.execPath,
-      [path.join(projectRoot, 'bin/okno.js'), 'simulate', 'agency', '--port', '0', '--gateway', gw.url, '--expect-cert', 'certs-sample/gateway.crt.pem', '--reject', 'egrul-extract', '--late', 'zags-birth-record:200'],
-      { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const until = async (re: RegExp): Promise<RegExpExecArray> => {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const m = re.exec(out);
-        if (m) return m;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re} in output: ${out} ${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const cli = spawnOkno(['simulate', 'agency', '--port', '0', '--gateway', gw.url, '--expect-cert', 'certs-sample/gateway.crt.pem', '--reject', 'egrul-extract', '--late', 'zags-birth-record:200']);
+    const { child, exited, until } = cli;
     try {
       const base = (await until(/listening on (http:\/\/127\.0\.0\.1:\d+)\/ws\/smev3/))[1]!;
       const egrn = await query('egrn-extract');
@@ -506,8 +490,8 @@ describe('npx okno simulate agency', () => {
     }
     expect(await exited).toBe(0);
     await gw.close();
-    expect(out).toMatch(/stopped: 3 queries, 3 answers sent, 0 duplicates/);
-    expect(err).toMatch(/refused: SignatureVerificationFault/);
+    expect(cli.out).toMatch(/stopped: 3 queries, 3 answers sent, 0 duplicates/);
+    expect(cli.err).toMatch(/refused: SignatureVerificationFault/);
   }, 20_000);
 
   it('exits 2 without --gateway or with a malformed --late', async () => {

@@ -17,6 +17,7 @@ import { childElements, textContent } from '../../src/xml/helpers.js';
 import { parseXml } from '../../src/xml/parser.js';
 import type { XmlElement } from '../../src/xml/types.js';
 import { projectRoot } from '../helpers/gateway.js';
+import { spawnOkno } from '../helpers/cli-process.js';
 import { faultOf, sampleSigner, serviceExamples } from '../helpers/smev.js';
 
 const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
@@ -254,39 +255,23 @@ describe('PortalSimulator: the portal receiving ELK statuses', () => {
 
 describe('npx okno simulate portal', () => {
   it('runs in the foreground, prints one line per status received, stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/okno.js'), 'simulate', 'portal', '--port', '0', '--expect-cert', 'certs-sample/gateway.crt.pem'], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const until = async (re: RegExp): Promise<RegExpExecArray> => {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const m = re.exec(out);
-        if (m) return m;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re} in output: ${out} ${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const cli = spawnOkno(['simulate', 'portal', '--port', '0', '--expect-cert', 'certs-sample/gateway.crt.pem']);
+    const { child, exited, until } = cli;
     try {
       const endpoint = (await until(/listening on (http:\/\/127\.0\.0\.1:\d+\/ws\/smev3)/))[1]!;
       const { xml } = await statusMessage();
       const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml });
       expect(res.status).toBe(200);
       await until(/create {2}order 3571300121 {2}status 6 {2}2026-11-23T15:00:00\+03:00 {2}Заявление зарегистрировано/);
-      expect(out).toMatch(/create {2}order 3571300121 {2}status 1 {2}2026-11-23T14:52:10\+03:00 {2}Заявление принято от заявителя\n/);
+      expect(cli.out).toMatch(/create {2}order 3571300121 {2}status 1 {2}2026-11-23T14:52:10\+03:00 {2}Заявление принято от заявителя\n/);
       const byPortal = await fetch(endpoint, { method: 'POST', body: (await statusMessage({ signer: sampleSigner('portal') })).xml });
       expect(byPortal.status).toBe(500);
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(out).toMatch(/stopped: 1 status messages, 0 duplicates/);
-    expect(err).toMatch(/refused: SignatureVerificationFault/);
+    expect(cli.out).toMatch(/stopped: 1 status messages, 0 duplicates/);
+    expect(cli.err).toMatch(/refused: SignatureVerificationFault/);
   }, 20_000);
 
   it('exits 2 on a usage error', async () => {

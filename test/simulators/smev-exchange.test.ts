@@ -22,6 +22,7 @@ import { childElements, textContent } from '../../src/xml/helpers.js';
 import { parseXml } from '../../src/xml/parser.js';
 import type { XmlElement } from '../../src/xml/types.js';
 import { projectRoot } from '../helpers/gateway.js';
+import { spawnOkno } from '../helpers/cli-process.js';
 import { ExchangeClient, issuedSigner, postTo, toMtom } from '../helpers/exchange.js';
 import { faultOf, sampleSigner, serviceExample } from '../helpers/smev.js';
 import { requireTool } from '../helpers/tools.js';
@@ -546,28 +547,15 @@ describe('npx okno simulate smev', () => {
   it('registers okno, agency and portal, routes a portal application to okno, signs with the certificate it wrote to --cert-out, stops on SIGTERM', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'okno-smev-cli-'));
     const certOut = path.join(dir, 'exchange.crt.pem');
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin/okno.js'), 'simulate', 'smev', '--port', '0', '--cert-out', certOut], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const until = async (re: RegExp): Promise<RegExpExecArray> => {
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const m = re.exec(out);
-        if (m) return m;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re} in output: ${out} ${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const cli = spawnOkno(['simulate', 'smev', '--port', '0', '--cert-out', certOut], 15_000);
+    const { child, exited, until } = cli;
     try {
       await until(/certificate \(SMEVSignature\): .+\n/);
       const endpoint = (await until(/listening on (http:\/\/127\.0\.0\.1:\d+\/ws\/smev3)/))[1]!;
       const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
       const kindergarten = catalogue.get('kindergarten-enrollment')!.request;
-      expect(out).toContain(`system okno: provides `);
-      expect(out).toMatch(new RegExp(`system okno: provides [^\\n]*${kindergarten.namespace.replace(/[./]/g, '\\$&')}`));
+      expect(cli.out).toContain(`system okno: provides `);
+      expect(cli.out).toMatch(new RegExp(`system okno: provides [^\\n]*${kindergarten.namespace.replace(/[./]/g, '\\$&')}`));
       const sent = await new ExchangeClient(endpoint, sampleSigner('portal')).sendRequest({ contentXml: kindergarten.toXml(serviceExample('kindergarten-enrollment')) });
       expect(sent.status).toBe(200);
       const m = (await new ExchangeClient(endpoint, sampleSigner('gateway')).poll('GetRequest')).message!;
@@ -576,7 +564,7 @@ describe('npx okno simulate smev', () => {
       expect(v.valid).toBe(true);
       expect(v.details.certificate!.fingerprintSha256).toBe(parseCertificate(readFileSync(certOut, 'utf8')).fingerprintSha256);
       await until(new RegExp(`delivered {2}GetRequest {2}${sent.messageId} {2}portal → okno`));
-      expect(out).toMatch(new RegExp(`sent {2}SendRequest {2}${sent.messageId} {2}portal → okno`));
+      expect(cli.out).toMatch(new RegExp(`sent {2}SendRequest {2}${sent.messageId} {2}portal → okno`));
       const stranger = await new ExchangeClient(endpoint, sampleSigner('untrusted')).poll('GetRequest');
       expect(faultOf(stranger.text).fault).toBe('SignatureVerificationFault');
       // a registered type is validated by the catalogue's XSD
@@ -588,8 +576,8 @@ describe('npx okno simulate smev', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(out).toMatch(/stopped: 1 sent, 1 delivered \(0 again\), 0 acked, 2 faults/);
-    expect(err).toMatch(/refused {2}GetRequest {2}—  SignatureVerificationFault: /);
+    expect(cli.out).toMatch(/stopped: 1 sent, 1 delivered \(0 again\), 0 acked, 2 faults/);
+    expect(cli.err).toMatch(/refused {2}GetRequest {2}—  SignatureVerificationFault: /);
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
