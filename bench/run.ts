@@ -589,7 +589,7 @@ writeFileSync(
       machine,
       setup: {
         redis: 'redis-server, AOF on, appendfsync everysec (bench setting), emptied (FLUSHALL) between cells',
-        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null' },
+        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null; LARGE_MESSAGE_BYTES / LARGE_MESSAGE_THREADS default (bodies of 256 KiB or more in one worker thread per process)' },
         baseline: 'bench/baseline/server.ts: node-soap soap.listen + xml-crypto verify/sign + fast-xml-parser + ioredis SET + RPUSH',
         plan: plan.map(([n, w]) => `${n} ×${w}`),
         settings,

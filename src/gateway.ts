@@ -7,8 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
-import { loadPartners, type PartnerRegistry } from './config/partners.js';
-import { loadCatalogue } from './catalogue/load.js';
+import type { PartnerRegistry } from './config/partners.js';
 import type { ServiceCatalogue } from './catalogue/types.js';
 import { startCityWebhook } from './delivery/city-webhook.js';
 import type { FlowContext } from './flows/context.js';
@@ -21,7 +20,6 @@ import { startJournalSealer } from './journal/sealer.js';
 import { registerMaintenanceRoutes } from './http/api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
 import { startResponseDelivery } from './delivery/response-delivery.js';
-import { Lifecycle } from './city/lifecycle.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
 import { registerSmevEndpoint } from './soap/smev-endpoint.js';
@@ -35,14 +33,15 @@ import type { Logger } from './log.js';
 import { Readiness } from './ops/readiness.js';
 import { registerMetricsRoute } from './ops/health-routes.js';
 import { createGatewayMetrics, GATEWAY_QUEUES } from './ops/metrics.js';
-import { daysUntil, loadGatewayIdentity, type GatewayIdentity } from './pki/gateway-identity.js';
-import { loadTrustAnchors, type TrustAnchors } from './pki/trust-anchors.js';
-import { loadCrls } from './pki/crl.js';
-import { parseCertificate } from './pki/certificate.js';
+import { daysUntil, type GatewayIdentity } from './pki/gateway-identity.js';
+import type { TrustAnchors } from './pki/trust-anchors.js';
 import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
-import { LocalKeySigner, type Signer } from './signature/signer.js';
-import { TrustAnchorSet } from './signature/trust.js';
+import type { Signer } from './signature/signer.js';
+import type { TrustAnchorSet } from './signature/trust.js';
 import { createStore } from './store/index.js';
+import { GATEWAY_SELF, loadFlowParts } from './flows/flow-parts.js';
+import { LargeMessageLane } from './soap/large-message-lane.js';
+import { processSmevPost } from './soap/smev-intake.js';
 import type { Store } from './store/types.js';
 
 /** Certificates closer than this to expiry make /ready warn. */
@@ -75,19 +74,10 @@ export class StartupError extends Error {
 }
 
 export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
-  const { registry: partners, warnings } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
+  const { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, trustAnchors } = loadFlowParts(config);
   for (const warning of warnings) logger.warn({ partnersFile: config.partnersFile }, warning);
-  const catalogue = loadCatalogue(config.servicesDir);
-  const lifecycle = Lifecycle.load(config.lifecycleFile);
   checkServicesKnown(partners, catalogue, logger);
-  const identity = loadGatewayIdentity(config.gatewayKey);
-  const trust = loadTrustAnchors(config.trustCaFile);
   checkProductionSafety(config, identity, trust, partners);
-  // Parsed once here: the signer checks the key fits its certificate and picks the algorithm.
-  const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
-  const anchorCertificates = trust.pems.map((pem) => parseCertificate(pem));
-  const crls = loadCrls(config.crlFiles, anchorCertificates);
-  const trustAnchors = new TrustAnchorSet(anchorCertificates, crls);
   for (const crl of crls) {
     if (crl.nextUpdate && crl.nextUpdate < new Date()) logger.warn({ crl: crl.file, nextUpdate: crl.nextUpdate.toISOString() }, `CRL ${crl.file} is past its nextUpdate; still used, fetch a new one`);
   }
@@ -149,7 +139,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     signer,
     trustAnchors,
     logger,
-    self: { mnemonic: 'okno', name: 'Okno — шлюз единого окна города' },
+    self: GATEWAY_SELF,
     outboundAgent,
     now: () => new Date(),
   };
@@ -162,6 +152,23 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     workers: config.workers,
     onLimited: (limit, partner) => metrics.rateLimited(limit, partner),
   });
+  // Large messages in worker threads, so the event loop keeps serving small ones (LARGE_MESSAGE_*; needs Redis).
+  const lane = LargeMessageLane.start({
+    config,
+    partners,
+    logger,
+    takePartnerQuota: (partnerId) => {
+      const partner = partners.get(partnerId);
+      if (partner) access.takePartnerQuota(partner);
+    },
+    fallback: (post, log) => processSmevPost(ctx, access, post, log),
+  });
+  if (lane) {
+    readiness.add('largeMessages', async () => {
+      const ready = lane.readyThreads;
+      return { status: 'pass', detail: `${ready} of ${lane.size} large-message thread(s) ready (bodies of ${config.largeMessages.bytes} bytes or more)${ready === 0 ? '; meanwhile processed on the event loop' : ''}` };
+    });
+  }
   const app = await buildApp({
     config,
     logger,
@@ -169,7 +176,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     https,
     routes: (a) => {
       registerWsdlRoute(a, config.publicUrl);
-      registerSmevEndpoint(a, ctx, access);
+      registerSmevEndpoint(a, ctx, access, lane);
       registerInboxRoutes(a, store, auth);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
@@ -179,7 +186,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       registerOpsDashboard(a, ctx, auth);
     },
   });
-  const stops: Array<() => Promise<void>> = [async () => metrics.close(), async () => outboundAgent?.destroy()];
+  // Stops run in reverse: the lane's threads close their stores last.
+  const stops: Array<() => Promise<void>> = [async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
   stops.push(() => sealer.stop());

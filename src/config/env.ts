@@ -79,6 +79,13 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** HTTP worker processes (node:cluster); 1 = this process serves. */
   workers: number;
+  /**
+   * The large-message lane: SOAP bodies of at least `bytes` are processed by
+   * `threads` worker threads of each process (own store connection), so the
+   * event loop keeps serving small messages meanwhile. 0 threads, or no Redis:
+   * everything on the event loop.
+   */
+  largeMessages: { bytes: number; threads: number };
   lifecycleFile: string;
   /** How long the city waits for an agency's answer by default. */
   queryDeadlineHours: number;
@@ -224,6 +231,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       concurrency: v.int('PULL_CONCURRENCY', 1, 1, 32),
     },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
+    largeMessages: {
+      bytes: v.int('LARGE_MESSAGE_BYTES', 256 * 1024, 1024, 1024 * 1024 * 1024),
+      threads: v.int('LARGE_MESSAGE_THREADS', 1, 0, 16),
+    },
     tls: null,
     outboundTls: null,
     limits: {

@@ -1,0 +1,227 @@
+/**
+ * The large-message lane: SOAP bodies of LARGE_MESSAGE_BYTES or more are
+ * processed by worker threads (LARGE_MESSAGE_THREADS per process) running the
+ * same intake as the event loop (smev-intake.ts) with their own store
+ * connection.
+ *
+ * Why: a 1 MB envelope costs ~150–200 ms of CPU (parse, digest, XSD, JSON,
+ * the store write). On the event loop, every small message that arrives
+ * meanwhile waits for all of it, so one large message in a hundred sets the
+ * p99 of all the others. In a thread the operating system shares the cores
+ * between the two, and the event loop stays free for the small ones.
+ *
+ * What stays on the event loop: the connection (HTTP, TLS, the client and
+ * in-flight limits), the partner quota (one bucket per process: the thread
+ * asks for it by message once the signature is verified), the ops event and
+ * the reply. The thread's log lines go to the process's logger.
+ *
+ * Needs Redis (threads cannot share the in-memory store). When a thread is
+ * not ready, fails or dies, the message is processed on the event loop instead
+ * (a message the thread already stored is then answered as a duplicate with
+ * the same signed reply: the idempotency record is in the store); a dead
+ * thread is restarted, one that cannot start is given up after a few tries.
+ */
+import { Worker } from 'node:worker_threads';
+import { pino } from 'pino';
+import type { Config } from '../config/env.js';
+import type { PartnerRegistry } from '../config/partners.js';
+import type { Logger } from '../log.js';
+import { SmevFault } from './faults.js';
+import type { IntakeLog, SmevAnswer, SmevPost } from './smev-intake.js';
+
+/** Main thread → lane thread. */
+export type ToLane =
+  | { type: 'process'; id: number; post: SmevPost }
+  | { type: 'quota'; id: number; ok: true }
+  | { type: 'quota'; id: number; ok: false; message: string; retryAfterSeconds: number }
+  | { type: 'close' };
+
+/** Lane thread → main thread. */
+export type FromLane =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'answer'; id: number; answer: SmevAnswer }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'quota'; id: number; partnerId: string }
+  | { type: 'log'; line: string }
+  | { type: 'closed' };
+
+export interface LaneOptions {
+  config: Config;
+  partners: PartnerRegistry;
+  logger: Logger;
+  /** The partner quota, taken on the event loop (throws SmevFault QuoteLimitExceeded). */
+  takePartnerQuota(partnerId: string): void;
+  /** Where a message goes when no thread can take it. */
+  fallback(post: SmevPost, log: IntakeLog): Promise<SmevAnswer>;
+}
+
+/** Gives up restarting a thread after this many failed starts in a row. */
+const MAX_FAILED_STARTS = 3;
+
+type Pending = { resolve(answer: SmevAnswer): void; reject(error: Error): void };
+
+class LaneThread {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private failedStarts = 0;
+  private everReady = false;
+  ready = false;
+  inFlight = 0;
+
+  constructor(
+    private readonly o: LaneOptions,
+    private readonly index: number,
+    private readonly isClosing: () => boolean,
+  ) {
+    this.start();
+  }
+
+  private start(): void {
+    const worker = startWorker({ config: this.o.config, index: this.index });
+    this.everReady = false;
+    this.worker = worker;
+    worker.on('message', (m: FromLane) => this.onMessage(m));
+    worker.on('error', (error) => this.o.logger.error({ err: error, thread: this.index }, 'large-message thread failed'));
+    worker.on('exit', (code) => this.onExit(code));
+  }
+
+  private onMessage(m: FromLane): void {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.everReady = true;
+        this.failedStarts = 0;
+        this.o.logger.debug({ thread: this.index }, 'large-message thread ready');
+        return;
+      case 'failed':
+        this.o.logger.error({ thread: this.index, problem: m.message }, `large-message thread could not start: ${m.message}`);
+        return;
+      case 'answer':
+      case 'error': {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        this.inFlight -= 1;
+        if (m.type === 'answer') p.resolve(m.answer);
+        else p.reject(new Error(m.message));
+        return;
+      }
+      case 'quota':
+        try {
+          this.o.takePartnerQuota(m.partnerId);
+          this.worker?.postMessage({ type: 'quota', id: m.id, ok: true } satisfies ToLane);
+        } catch (error) {
+          const fault = error instanceof SmevFault ? error : new SmevFault('SMEVFailure', 'quota check failed');
+          this.worker?.postMessage({ type: 'quota', id: m.id, ok: false, message: fault.message, retryAfterSeconds: fault.extra.retryAfterSeconds ?? 1 } satisfies ToLane);
+        }
+        return;
+      case 'log':
+        writeLine(this.o.logger, m.line);
+        return;
+      case 'closed':
+        return;
+    }
+  }
+
+  private onExit(code: number): void {
+    this.ready = false;
+    if (!this.everReady) this.failedStarts += 1;
+    this.worker = null;
+    for (const p of this.pending.values()) p.reject(new Error(`large-message thread exited (${code})`));
+    this.pending.clear();
+    this.inFlight = 0;
+    if (this.isClosing()) return;
+    if (this.failedStarts >= MAX_FAILED_STARTS) {
+      this.o.logger.error({ thread: this.index }, 'large-message thread gave up after failed starts: large messages are processed on the event loop');
+      return;
+    }
+    this.o.logger.warn({ thread: this.index, code }, 'large-message thread exited; restarting it');
+    setTimeout(() => {
+      if (!this.isClosing()) this.start();
+    }, 200 * (this.failedStarts + 1)).unref();
+  }
+
+  process(id: number, post: SmevPost): Promise<SmevAnswer> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.inFlight += 1;
+      this.worker!.postMessage({ type: 'process', id, post } satisfies ToLane);
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies ToLane);
+    const timer = setTimeout(() => void worker.terminate(), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export class LargeMessageLane {
+  private readonly threads: LaneThread[];
+  private nextId = 1;
+  private closing = false;
+
+  private constructor(private readonly o: LaneOptions) {
+    this.threads = Array.from({ length: o.config.largeMessages.threads }, (_, i) => new LaneThread(o, i, () => this.closing));
+  }
+
+  /** A lane when the configuration asks for threads and the store is Redis; else null (everything on the event loop). */
+  static start(o: LaneOptions): LargeMessageLane | null {
+    if (o.config.largeMessages.threads === 0 || !o.config.redisUrl) return null;
+    return new LargeMessageLane(o);
+  }
+
+  /** True when a body this large goes to a thread (and one is ready). */
+  takes(bytes: number): boolean {
+    return !this.closing && bytes >= this.o.config.largeMessages.bytes && this.threads.some((t) => t.ready);
+  }
+
+  /** Threads ready to take messages (for /ready). */
+  get readyThreads(): number {
+    return this.threads.filter((t) => t.ready).length;
+  }
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  async process(post: SmevPost, log: IntakeLog): Promise<SmevAnswer> {
+    const ready = this.threads.filter((t) => t.ready);
+    const thread = ready.reduce((a, b) => (b.inFlight < a.inFlight ? b : a), ready[0]!);
+    try {
+      return await thread.process(this.nextId++, post);
+    } catch (error) {
+      log.warn({ err: error }, 'large-message thread could not process the message; processing it on the event loop');
+      return this.o.fallback(post, log);
+    }
+  }
+
+  /** After the HTTP server has closed (no message in flight): the threads close their stores and exit. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.threads.map((t) => t.close()));
+  }
+}
+
+/**
+ * The compiled worker next to this module (dist/). Running from the
+ * TypeScript sources (tests, tsx), the thread registers tsx's loader first:
+ * worker threads do not take `--import` in execArgv.
+ */
+function startWorker(workerData: { config: Config; index: number }): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./large-message-worker.js', import.meta.url), { workerData, stdout: false, stderr: false });
+  const entry = new URL('./large-message-worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData, stdout: false, stderr: false });
+}
+
+/** A thread's log line, written as is to the process's log destination (same format, already redacted). */
+function writeLine(logger: Logger, line: string): void {
+  const stream = (logger as unknown as Record<symbol, { write(s: string): void } | undefined>)[pino.symbols.streamSym];
+  if (stream) stream.write(line);
+}

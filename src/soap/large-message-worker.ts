@@ -1,0 +1,93 @@
+/**
+ * A large-message lane thread (see large-message-lane.ts): loads its own flow
+ * context from the process's configuration (catalogue, partners, trust,
+ * signing key, its own Redis connection), then runs the SMEV intake for each
+ * message the event loop hands it. Partner quotas are asked of the event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config/env.js';
+import type { Partner } from '../config/partners.js';
+import type { FlowContext } from '../flows/context.js';
+import { GATEWAY_SELF, loadFlowParts } from '../flows/flow-parts.js';
+import { createLogger } from '../log.js';
+import { createStore } from '../store/index.js';
+import { SoapAccess } from './access.js';
+import { SmevFault } from './faults.js';
+import type { FromLane, ToLane } from './large-message-lane.js';
+import { processSmevPost, type SmevGate, type SmevPost } from './smev-intake.js';
+
+const port = parentPort!;
+const { config, index } = workerData as { config: Config; index: number };
+const send = (m: FromLane) => port.postMessage(m);
+
+// Its lines carry `lane` (the thread's number), so ops can tell where a message was processed.
+const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => send({ type: 'log', line }) } }).child({ lane: index });
+
+async function main(): Promise<void> {
+  let ctx: FlowContext;
+  let gate: SmevGate;
+  const quotas = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  let nextQuota = 1;
+  try {
+    const parts = loadFlowParts(config);
+    const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
+    ctx = {
+      config,
+      store,
+      catalogue: parts.catalogue,
+      lifecycle: parts.lifecycle,
+      partners: parts.partners,
+      signer: parts.signer,
+      trustAnchors: parts.trustAnchors,
+      logger,
+      self: GATEWAY_SELF,
+      outboundAgent: null,
+      now: () => new Date(),
+    };
+    // TLS checks are pure (the registry says whose certificate it is); the quota's bucket lives on the event loop.
+    const access = new SoapAccess({ clientAuth: config.tls?.clientAuth ?? 'off', partners: parts.partners, limits: { perPartner: null, perClient: null, maxInFlight: 0 }, workers: config.workers });
+    gate = {
+      requireTlsClient: (client) => access.requireTlsClient(client),
+      checkTlsPartner: (client, partner) => access.checkTlsPartner(client, partner),
+      takePartnerQuota: (partner: Partner) =>
+        new Promise<void>((resolve, reject) => {
+          const id = nextQuota++;
+          quotas.set(id, { resolve, reject });
+          send({ type: 'quota', id, partnerId: partner.id });
+        }),
+    };
+  } catch (error) {
+    send({ type: 'failed', message: (error as Error).message });
+    process.exit(1);
+  }
+
+  port.on('message', (m: ToLane) => {
+    switch (m.type) {
+      case 'process': {
+        const post: SmevPost = { ...m.post, raw: Buffer.from(m.post.raw.buffer, m.post.raw.byteOffset, m.post.raw.byteLength) };
+        processSmevPost(ctx, gate, post, logger.child({ correlationId: post.correlationId })).then(
+          (answer) => send({ type: 'answer', id: m.id, answer }),
+          (error: unknown) => send({ type: 'error', id: m.id, message: (error as Error).message }),
+        );
+        return;
+      }
+      case 'quota': {
+        const q = quotas.get(m.id);
+        if (!q) return;
+        quotas.delete(m.id);
+        if (m.ok) q.resolve();
+        else q.reject(new SmevFault('QuoteLimitExceeded', m.message, { retryAfterSeconds: m.retryAfterSeconds }));
+        return;
+      }
+      case 'close':
+        void ctx.store.close().finally(() => {
+          send({ type: 'closed' });
+          process.exit(0);
+        });
+        return;
+    }
+  });
+  send({ type: 'ready' });
+}
+
+void main();
