@@ -42,7 +42,7 @@ function usage(message: string): never {
 const quick = argv.includes('--quick');
 const settings = quick
   ? { concurrencies: [1, 8], cellMs: 1000, warmupMs: 500, pool: 150, smallest: 150, bigMB: 2, profileMs: 0, smallOnlyConcurrency: 8 }
-  : { concurrencies: [1, 8, 32, 64], cellMs: 6000, warmupMs: 3000, pool: 4000, smallest: 4000, bigMB: 10, profileMs: 8000, smallOnlyConcurrency: 16 };
+  : { concurrencies: [1, 2, 4, 8, 32, 64], cellMs: 6000, warmupMs: 3000, pool: 4000, smallest: 4000, bigMB: 10, profileMs: 8000, smallOnlyConcurrency: 16 };
 const runMicro = !argv.includes('--no-micro');
 const runProfile = !quick && !argv.includes('--no-profile');
 const startedAt = new Date();
@@ -341,7 +341,7 @@ async function bigMessage(name: 'okno' | 'baseline', redisUrl: string): Promise<
 async function microFigures(): Promise<Micro & { table?: string }> {
   if (quick) return quickMicro();
   const out = path.join(os.tmpdir(), `okno-bench-signature-${process.pid}.json`);
-  const table = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/signature.ts'), '--json', out], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const table = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(root, 'bench/signature.ts'), '--json', out], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   type M = { opsPerSec: number };
   const j = JSON.parse(readFileSync(out, 'utf8')) as {
     results: Array<{ size: string; envelopeBytes: number; operation: 'sign' | 'verify'; okno: M; xmlCrypto: M; ratio: number }>;

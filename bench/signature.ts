@@ -159,6 +159,12 @@ interface Row {
 
 const rows: Row[] = [];
 const progress = (s: string) => process.stderr.write(`  ${s}\n`);
+// Each timed slice starts from a collected heap (bench/lib/measure.ts calls gc()), so neither side pays
+// for the other's garbage: xml-crypto's DOM trees left in the old generation otherwise get collected
+// during Okno's slices (the 86 KB verify ratio moved between 26× and 39× on the same code without it).
+if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+  process.stderr.write('bench/signature: run with node --expose-gc (npm run bench:signature does): without it the slices do not start from a collected heap\n');
+}
 process.stderr.write(`bench/signature: ${quick ? 'quick' : 'full'} mode, ${timing.runMs / 1000} s per cell after ${timing.warmupMs / 1000} s warm-up, at least ${timing.minRuns} runs\n`);
 
 for (const { env, oknoSigned } of prepared) {
