@@ -52,10 +52,11 @@ async function laneReady(gw: RunningGateway): Promise<void> {
   for (let i = 0; i < 300; i++) {
     const res = await fetch(`${gw.url}/ready`);
     const body = (await res.json()) as { checks: Array<{ name: string; detail?: string }> };
-    if (/^1 of 1 /.test(body.checks.find((c) => c.name === 'largeMessages')?.detail ?? '')) return;
+    // "<ready> of <threads> large-message thread(s) ready": all of them.
+    if (/^(\d+) of \1 /.test(body.checks.find((c) => c.name === 'largeMessages')?.detail ?? '')) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('the large-message thread did not become ready');
+  throw new Error('the large-message threads did not become ready');
 }
 
 const large = async (gw: RunningGateway, kb = 64) => signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'dwelling-replanning', contentXml: contentOfSize(kb * 1024).xml });
