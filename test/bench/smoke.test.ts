@@ -26,6 +26,8 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toContain('Okno ×1');
     expect(stdout).toContain('baseline ×1');
     expect(stdout).toContain('goals:');
+    expect(stdout).toContain('CPU per request by size class');
+    expect(stdout).toMatch(/why, from the CPU per request above: the mix costs Okno \d+\.\d+ ms/);
     const jsonPath = /^JSON: (.+\.json)$/m.exec(stdout)?.[1];
     expect(jsonPath).toBeDefined();
     const file = path.join(projectRoot, jsonPath!);
@@ -39,6 +41,15 @@ describe('npm run bench -- --quick', () => {
       expect(Object.keys(c)).toEqual(expect.arrayContaining(['target', 'concurrency', 'throughput', 'latencyMs', 'errors', 'serverCpuCores', 'loadGenCpuCores']));
       // the load generator checked the replies it counted as successful
       expect(c.repliesChecked).toBeGreaterThan(0);
+    }
+    // each size class alone, one at a time, on both ×1 targets: what a request of that size costs in CPU
+    for (const target of ['Okno ×1', 'baseline ×1']) {
+      const costs = cells.filter((c) => c.target === target && c.kind === 'class-cost');
+      expect(costs.map((c) => c.mix)).toEqual(['2 KB', '10 KB', '100 KB', '1 MB']);
+      for (const c of costs) {
+        expect(c.repliesChecked).toBeGreaterThan(0);
+        expect(c.cpuMsPerRequest).toBeGreaterThan(0);
+      }
     }
     const micro = report.micro as Record<string, unknown>;
     expect(Object.keys(micro)).toEqual(expect.arrayContaining(['signVerify', 'c14n', 'rsaFloor', 'gost']));
