@@ -85,7 +85,7 @@ export interface Config {
    * event loop keeps serving small messages meanwhile. 0 threads, or no Redis:
    * everything on the event loop.
    */
-  largeMessages: { bytes: number; threads: number };
+  largeMessages: { bytes: number; threads: number; nice: number };
   lifecycleFile: string;
   /** How long the city waits for an agency's answer by default. */
   queryDeadlineHours: number;
@@ -235,6 +235,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       bytes: v.int('LARGE_MESSAGE_BYTES', 64 * 1024, 1024, 1024 * 1024 * 1024),
       // Two by default: a 100 KB message does not wait behind a 1 MB one (measured with npm run bench).
       threads: env.LARGE_MESSAGE_THREADS?.trim() === 'auto' ? availableParallelism() : v.int('LARGE_MESSAGE_THREADS', 2, 0, 16),
+      // Linux nice value of the lane threads: a 1 MB message takes the CPU small ones are not using.
+      nice: v.int('LARGE_MESSAGE_NICE', 10, 0, 19),
     },
     tls: null,
     outboundTls: null,

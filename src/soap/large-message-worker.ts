@@ -4,6 +4,7 @@
  * signing key, its own Redis connection), then runs the SMEV intake for each
  * message the event loop hands it. Partner quotas are asked of the event loop.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config/env.js';
 import type { Partner } from '../config/partners.js';
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  lowerPriority(config.largeMessages.nice);
+
   port.on('message', (m: ToLane) => {
     switch (m.type) {
       case 'process': {
@@ -88,6 +91,24 @@ async function main(): Promise<void> {
     }
   });
   send({ type: 'ready' });
+}
+
+/**
+ * Lowers this thread's CPU priority (on Linux the nice value is per thread, and
+ * setpriority for the caller changes only the calling thread): when the cores are
+ * busy, the event loop's small messages go first and a large one takes what is
+ * left, instead of the two sharing a core evenly and every small message behind it
+ * waiting. Lowering one's own priority needs no privilege; where the OS refuses,
+ * the thread runs at normal priority and says so.
+ */
+function lowerPriority(nice: number): void {
+  if (nice === 0) return;
+  try {
+    setPriority(nice);
+    logger.debug({ nice }, 'large-message thread runs at a lower CPU priority');
+  } catch (error) {
+    logger.warn({ nice, err: (error as Error).message }, 'large-message thread could not lower its CPU priority; it runs at normal priority');
+  }
 }
 
 void main();

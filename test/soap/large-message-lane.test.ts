@@ -8,7 +8,7 @@
  * carry the correlation id; and small messages are answered while a large
  * one is being processed.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentOfSize, tamper } from '../../bench/lib/requests.js';
@@ -65,7 +65,7 @@ const small = async (gw: RunningGateway) => signedSendRequest({ catalogue: gw.ga
 describe('large-message lane (Redis, one thread)', () => {
   let gw: RunningGateway;
   beforeAll(async () => {
-    gw = await startGateway({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: `lane-${Date.now()}:`, LARGE_MESSAGE_BYTES: String(THRESHOLD), LARGE_MESSAGE_THREADS: '1', RATE_LIMIT_PER_PARTNER: '0' });
+    gw = await startGateway({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: `lane-${Date.now()}:`, LARGE_MESSAGE_BYTES: String(THRESHOLD), LARGE_MESSAGE_THREADS: '1', LARGE_MESSAGE_NICE: '7', RATE_LIMIT_PER_PARTNER: '0' });
     await laneReady(gw);
   }, 60_000);
   afterAll(() => gw?.close());
@@ -97,6 +97,15 @@ describe('large-message lane (Redis, one thread)', () => {
     expect(records).toHaveLength(1);
     expect(records[0]!.succeeded).toBe(true);
     expect(records[0]!.correlationId).toBe(accepted[0]!.correlationId);
+  });
+
+  it('the thread runs at LARGE_MESSAGE_NICE, the event loop at its own priority (Linux: nice is per thread)', () => {
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const own = niceOf(readFileSync('/proc/thread-self/stat', 'utf8'));
+    const threads = readdirSync('/proc/self/task').map((tid) => niceOf(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')));
+    expect(own).not.toBe(7);
+    // the gateway runs in this process: exactly its one lane thread was lowered to 7
+    expect(threads.filter((n) => n === 7)).toHaveLength(1);
   });
 
   it('a small message stays on the event loop (no lane in its log line)', async () => {
