@@ -543,7 +543,7 @@ const cpu = os.cpus()[0]?.model ?? 'unknown';
 out.push(`Okno end-to-end bench (${quick ? 'QUICK smoke run: figures are not meaningful' : 'full run'}) — ${startedAt.toISOString()}, ${cores}× ${cpu}, node ${process.version}`);
 out.push(`SendRequest (portal, RSA-2048, exc-c14n) of dwelling-replanning → verify → translate → Redis (AOF, appendfsync everysec) → signed reply; HTTP keep-alive on loopback`);
 out.push(`mix: ${poolReport.classes.map((c) => `${c.label} ${Math.round(c.share * 100)}% (envelope ${(c.envelopeBytes / 1024).toFixed(1)} KB, pool ${c.count})`).join(', ')}; ${settings.cellMs / 1000} s per cell after a ${settings.warmupMs / 1000} s warm-up; every reply's signature checked by the load generator`);
-out.push(`Okno = node dist/main.js, LOG_LEVEL info to /dev/null, large-message lane at its defaults (≥ 64 KiB in 2 threads at nice 10); baseline = node-soap + xml-crypto + fast-xml-parser + ioredis (bench/baseline); ${oknoHasWorkers ? `×N = N worker processes` : `one process each (Okno has no WORKERS yet; the baseline runs one process too, for a fair comparison)`}; all on the same ${cores} cores as Redis and the load generator`);
+out.push(`Okno = node dist/main.js, LOG_LEVEL info to /dev/null, large-message lane at its defaults (≥ 64 KiB in 2 threads); baseline = node-soap + xml-crypto + fast-xml-parser + ioredis (bench/baseline); ${oknoHasWorkers ? `×N = N worker processes` : `one process each (Okno has no WORKERS yet; the baseline runs one process too, for a fair comparison)`}; all on the same ${cores} cores as Redis and the load generator`);
 out.push('');
 const baseAt = (label: string, c: number, mix: string, kind: Cell['kind']) => cells.find((x) => x.target === label.replace('Okno', 'baseline') && x.concurrency === c && x.mix === mix && x.kind === kind);
 const rows = [['target', 'mix', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'repeats', 'server CPU', 'req/s/core', 'redis CPU', 'loadgen CPU', 'Okno/base']];
@@ -639,7 +639,7 @@ writeFileSync(
       machine,
       setup: {
         redis: 'redis-server, AOF on, appendfsync everysec (bench setting), emptied (FLUSHALL) between cells',
-        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null; LARGE_MESSAGE_BYTES / LARGE_MESSAGE_THREADS / LARGE_MESSAGE_NICE default (bodies of 64 KiB or more in two worker threads per process at nice 10)' },
+        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null; LARGE_MESSAGE_BYTES / LARGE_MESSAGE_THREADS / LARGE_MESSAGE_NICE default (bodies of 64 KiB or more in two worker threads per process, normal priority)' },
         baseline: 'bench/baseline/server.ts: node-soap soap.listen + xml-crypto verify/sign + fast-xml-parser + ioredis SET + RPUSH',
         plan: plan.map(([n, w]) => `${n} ×${w}`),
         settings,
