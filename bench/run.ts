@@ -222,7 +222,7 @@ interface Cell extends CellResult {
   perServerCore: number;
   /** Gateway CPU (all its processes and threads) per request, ms. */
   cpuMsPerRequest: number;
-  /** What the cell is for: the mix at a concurrency, one class at high concurrency, or one class alone (c=1) for its CPU cost. */
+  /** What the cell is for: the mix at a concurrency, the smallest class alone at high concurrency, or each class alone (CLASS_COST_CONCURRENCY) for its CPU cost. */
   kind: 'mix' | 'small-only' | 'class-cost';
 }
 
