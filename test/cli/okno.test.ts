@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GOST_SAMPLE_FILES } from '../../src/pki/sample-pki-gost.js';
 import { projectRoot } from '../helpers/gateway.js';
 
 /** Runs the okno command the way a user does: `npx okno …` in the clone. */
@@ -25,6 +26,7 @@ describe('npx okno', () => {
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
     expect(okno(['certs', '--bogus']).status).toBe(2);
     expect(okno(['certs', '--years', 'many']).status).toBe(2);
+    expect(okno(['certs', '--rsa-only', '--gost-only']).status).toBe(2);
   });
 
   it('certs makes the sample PKI where it is told', () => {
@@ -32,6 +34,14 @@ describe('npx okno', () => {
     const result = okno(['certs', '--out', dir]);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/TEST ONLY/);
-    expect(readdirSync(dir)).toHaveLength(12);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.pem'))).toHaveLength(12);
+    expect(readdirSync(path.join(dir, 'gost')).sort()).toEqual([...GOST_SAMPLE_FILES].sort());
+  });
+
+  it('certs --gost-only leaves the RSA side alone', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-cli-'));
+    expect(okno(['certs', '--out', dir, '--gost-only']).status).toBe(0);
+    expect(readdirSync(dir)).toEqual(['gost']);
+    expect(readdirSync(path.join(dir, 'gost'))).toHaveLength(8);
   });
 });
