@@ -10,7 +10,6 @@ import { Lifecycle } from '../city/lifecycle.js';
 import { loadGatewayIdentity } from '../pki/gateway-identity.js';
 import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import { loadCrls } from '../pki/crl.js';
-import { parseCertificate } from '../pki/certificate.js';
 import { LocalKeySigner } from '../signature/signer.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 
@@ -22,9 +21,8 @@ export function loadFlowParts(config: Config) {
   const trust = loadTrustAnchors(config.trustCaFile);
   // Parsed once here: the signer checks the key fits its certificate and picks the algorithm.
   const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
-  const anchorCertificates = trust.pems.map((pem) => parseCertificate(pem));
-  const crls = loadCrls(config.crlFiles, anchorCertificates);
-  const trustAnchors = new TrustAnchorSet(anchorCertificates, crls);
+  const crls = loadCrls(config.crlFiles, trust.certificates);
+  const trustAnchors = new TrustAnchorSet(trust.certificates, crls);
   return { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, trustAnchors };
 }
 

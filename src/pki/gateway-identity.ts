@@ -59,8 +59,8 @@ export function loadGatewayIdentity(source: KeySource | P12Source): GatewayIdent
   };
 }
 
-/** The committed sample PKI marks every subject with SAMPLE_ORGANIZATION. */
-export function isSampleCertificate(cert: X509Certificate): boolean {
+/** The committed sample PKI marks every subject with SAMPLE_ORGANIZATION (node's X509Certificate or our Certificate). */
+export function isSampleCertificate(cert: { readonly subject: string; readonly issuer: string }): boolean {
   return cert.subject.includes(SAMPLE_ORGANIZATION) || cert.issuer.includes(SAMPLE_ORGANIZATION);
 }
 
