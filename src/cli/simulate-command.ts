@@ -21,7 +21,7 @@
  *   by the sample CA and written to --cert-out (printed), so the gateway's
  *   registry can be pointed at it. Prints one line per exchange event.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -92,8 +92,13 @@ export function cityResponseLine(r: CityResponse): string {
   return [r.receivedAt.toISOString(), 'city response', r.service, r.messageId, `to ${r.to}`, what].join('  ');
 }
 
+/** --certs DIR: the sample PKI the simulators take their defaults from (certs-sample, or certs-sample/gost). */
+function certsDir(values: Values): string {
+  return (values.certs as string | undefined) ?? 'certs-sample';
+}
+
 function trustFrom(values: Values): TrustAnchorSet {
-  const trustFile = (values.trust as string | undefined) ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem';
+  const trustFile = (values.trust as string | undefined) ?? process.env.TRUST_CA_FILE ?? path.join(certsDir(values), 'ca.crt.pem');
   const anchors = splitPem(readFileSync(trustFile, 'utf8'));
   if (anchors.length === 0) throw new Error(`${trustFile} holds no PEM certificate`);
   return new TrustAnchorSet(anchors);
@@ -108,8 +113,8 @@ function expectedSignerFrom(values: Values): string | undefined {
 function partnerSigner(values: Values, name: 'portal' | 'agency') {
   return signerFromOptions({
     ...(values as Record<string, string | undefined>),
-    key: (values.key as string | undefined) ?? `certs-sample/${name}.key.pem`,
-    cert: (values.cert as string | undefined) ?? `certs-sample/${name}.crt.pem`,
+    key: (values.key as string | undefined) ?? path.join(certsDir(values), `${name}.key.pem`),
+    cert: (values.cert as string | undefined) ?? path.join(certsDir(values), `${name}.crt.pem`),
   });
 }
 
@@ -144,7 +149,8 @@ export function agencyModes(values: Values): Array<[string, AgencyMode]> {
 export const simulateCommand: Command = {
   summary: 'run a simulated partner: the portal receiving ELK statuses, an agency answering the city\'s queries, or the SMEV 3 exchange',
   usage:
-    'simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C]' +
+    'simulate portal|agency|smev [--certs DIR (certs-sample; certs-sample/gost for GOST)] …' +
+    ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C]' +
     ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
     ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
     ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages]',
@@ -158,6 +164,7 @@ export const simulateCommand: Command = {
         options: {
           port: { type: 'string' },
           trust: { type: 'string' },
+          certs: { type: 'string' },
           'expect-cert': { type: 'string' },
           services: { type: 'string' },
           gateway: { type: 'string' },
@@ -266,12 +273,21 @@ export function exchangeLine(e: ExchangeEvent): string {
     .join('  ');
 }
 
-/** The exchange's key: --key/--cert (or --p12 …), else a certificate issued now by the (sample) CA, written to --cert-out. */
+/**
+ * The exchange's key: --key/--cert (or --p12 …); else the --certs folder's exchange.key.pem /
+ * exchange.crt.pem when it has them (the GOST sample PKI does); else a certificate issued now
+ * by the (sample, RSA) CA, written to --cert-out.
+ */
 function exchangeSigner(values: Values): { signer: Signer; certFile: string | null } {
   if (values.key || values.cert || values.p12 || values['gost-key']) return { signer: signerFromOptions(values as Record<string, string | undefined>), certFile: (values.cert as string | undefined) ?? null };
+  const dir = certsDir(values);
+  const own = { key: path.join(dir, 'exchange.key.pem'), cert: path.join(dir, 'exchange.crt.pem') };
+  if (!values['ca-cert'] && !values['ca-key'] && existsSync(own.key) && existsSync(own.cert)) {
+    return { signer: signerFromOptions({ key: own.key, cert: own.cert }), certFile: own.cert };
+  }
   const { certPem, keyPem } = issueLeafCertificate({
-    caCertPem: readFileSync((values['ca-cert'] as string | undefined) ?? 'certs-sample/ca.crt.pem', 'utf8'),
-    caKeyPem: readFileSync((values['ca-key'] as string | undefined) ?? 'certs-sample/ca.key.pem', 'utf8'),
+    caCertPem: readFileSync((values['ca-cert'] as string | undefined) ?? path.join(dir, 'ca.crt.pem'), 'utf8'),
+    caKeyPem: readFileSync((values['ca-key'] as string | undefined) ?? path.join(dir, 'ca.key.pem'), 'utf8'),
     commonName: 'smev-exchange-simulator',
   });
   const certFile = (values['cert-out'] as string | undefined) ?? path.join(tmpdir(), 'okno-smev-exchange.crt.pem');
@@ -286,7 +302,7 @@ async function runSmev(values: Values, port: number): Promise<number> {
     const visibility = values['visibility-timeout'] === undefined ? undefined : Number(values['visibility-timeout']);
     if (visibility !== undefined && (!Number.isInteger(visibility) || visibility < 0)) throw new UsageError('--visibility-timeout takes milliseconds (a non-negative integer)');
     const catalogue = catalogueFrom(values);
-    const systems = new Map<string, ExchangeSystem>(defaultExchangeSystems(catalogue).map((s) => [s.mnemonic, s]));
+    const systems = new Map<string, ExchangeSystem>(defaultExchangeSystems(catalogue, certsDir(values)).map((s) => [s.mnemonic, s]));
     for (const v of (values.system as string[] | undefined) ?? []) {
       const s = parseSystemOption(v);
       systems.set(s.mnemonic, s);

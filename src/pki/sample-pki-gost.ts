@@ -1,6 +1,6 @@
 /**
- * The GOST side of the sample PKI (test only): a CA and the gateway, portal
- * and agency, every key GOST R 34.10-2012 256-bit on the CryptoPro-XchA
+ * The GOST side of the sample PKI (test only): a CA and the gateway, portal,
+ * agency and SMEV exchange simulator, every key GOST R 34.10-2012 256-bit on the CryptoPro-XchA
  * parameter set, every certificate signed with GOST R 34.10-2012 over
  * Streebog-256 (1.2.643.7.1.1.3.2). Built in-process: keys from our GOST
  * arithmetic, certificates with der-writer.ts, no openssl at run time.
@@ -50,6 +50,7 @@ export const GOST_SAMPLE_FILES = [
   'gateway.crt.pem', 'gateway.key.pem',
   'portal.crt.pem', 'portal.key.pem',
   'agency.crt.pem', 'agency.key.pem',
+  'exchange.crt.pem', 'exchange.key.pem',
 ] as const;
 
 /** The parameter set of every sample GOST key (see the header). */
@@ -184,6 +185,9 @@ export function makeGostSamplePki(options: GostSamplePkiOptions = {}): Map<strin
   put('gateway', leaf('okno-gateway (GOST)', { dns: ['localhost'], ips: ['127.0.0.1'] }));
   put('portal', leaf('portal (GOST)'));
   put('agency', leaf('agency (GOST)'));
+  // The RSA side issues the exchange simulator's certificate at run time; GOST keys of a CA are
+  // not read at run time (no openssl), so its identity is part of the set.
+  put('exchange', leaf('smev-exchange-simulator (GOST)'));
   return files;
 }
 

@@ -21,7 +21,7 @@ import { requireOpensslGost } from '../algorithms/openssl-gost.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const committed = path.join(root, 'certs-sample', GOST_SAMPLE_DIR);
-const LEAVES = ['gateway', 'portal', 'agency'] as const;
+const LEAVES = ['gateway', 'portal', 'agency', 'exchange'] as const;
 
 function run(args: string[], input?: Uint8Array): { ok: boolean; output: string; stdout: Buffer } {
   const r = spawnSync('openssl', args, { input });
@@ -224,5 +224,16 @@ describe('GOST sample PKI in Okno', () => {
     const gost = JSON.parse(readFileSync(path.join(root, 'config/partners.gost.json'), 'utf8')) as { partners: Array<Record<string, unknown>> };
     const strip = (p: Record<string, unknown>) => ({ ...p, certificates: undefined });
     expect(gost.partners.map(strip)).toEqual(rsa.partners.map(strip));
+  });
+
+  it('config/partners.pull.gost.json: the exchange signs with certs-sample/gost/exchange, which chains to the GOST CA', () => {
+    const { registry, warnings } = loadPartners(path.join(root, 'config/partners.pull.gost.json'));
+    expect(warnings).toEqual([]);
+    const exchange = registry.exchanges.find((e) => e.id === 'smev')!;
+    expect(exchange.certificates.map((c) => c.fingerprint256)).toEqual([parseCertificate(read('exchange.crt.pem')).fingerprintSha256]);
+    const anchors = new TrustAnchorSet([ca]);
+    for (const c of [...exchange.certificates, ...registry.get('portal')!.certificates, ...registry.get('agency')!.certificates]) {
+      expect(anchors.evaluate(c.certificate, [], new Date()).trusted).toBe(true);
+    }
   });
 });
