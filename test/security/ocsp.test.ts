@@ -14,6 +14,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/env.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { OcspClient, type OcspSettings } from '../../src/pki/ocsp-client.js';
 import { LocalKeySigner } from '../../src/signature/signer.js';
@@ -205,5 +206,32 @@ describe('OCSP for partner certificates', () => {
     const closed = await freePort();
     const down = await new OcspClient(settings({ responderUrl: `http://127.0.0.1:${closed}/` })).check(sample, cert(sampleCa.cert), new Date());
     expect(down).toMatchObject({ status: 'unavailable', acceptedOnOutage: false, problem: expect.stringContaining('ECONNREFUSED') });
+  });
+});
+
+describe('revocation settings', () => {
+  it('defaults: OCSP on, fail-closed, SHA-1 CertID, hourly CRL refresh with distribution points', () => {
+    expect(loadConfig({}, '/srv/okno').revocation).toEqual({
+      ocsp: { mode: 'on', responderUrl: null, onOutage: 'refuse', timeoutMs: 5_000, cacheSize: 10_000, hash: 'sha1' },
+      crlRefreshIntervalMs: 3_600_000,
+      crlUrls: [],
+      crlDownload: true,
+    });
+  });
+
+  it('each bad value is named', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/srv/okno');
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ OCSP: 'maybe' })).toEqual(['OCSP: must be one of on, off, got "maybe"']);
+    expect(problems({ OCSP_ON_OUTAGE: 'ignore' })).toEqual(['OCSP_ON_OUTAGE: must be one of refuse, accept, got "ignore"']);
+    expect(problems({ OCSP_RESPONDER_URL: 'ldap://ocsp' })).toEqual(['OCSP_RESPONDER_URL: must be a http or https URL, got "ldap:"']);
+    expect(problems({ CRL_URLS: 'http://crl.example/a.crl, ftp://x/b.crl' })).toEqual(['CRL_URLS: "ftp://x/b.crl" is not an http(s) URL']);
+    expect(problems({ CRL_REFRESH_INTERVAL_MS: '500' })).toEqual(['CRL_REFRESH_INTERVAL_MS: must be 0 (never) or at least 1000, got 500']);
   });
 });
