@@ -49,6 +49,13 @@ export class TestCa {
   }
 }
 
+/** An OpenSSL configuration that loads the gost engine (`openssl ocsp` has no -engine option). */
+export function gostOpensslConf(ca: TestCa): string {
+  const file = path.join(ca.dir, 'gost-openssl.cnf');
+  writeFileSync(file, 'openssl_conf = openssl_def\n[openssl_def]\nengines = engine_section\n[engine_section]\ngost = gost_section\n[gost_section]\nengine_id = gost\ndefault_algorithms = ALL\n');
+  return file;
+}
+
 export interface Responder {
   port: number;
   url: string;
@@ -56,10 +63,14 @@ export interface Responder {
 }
 
 /** `openssl ocsp` serving `index` on a free loopback port, signing with rsigner/rkey; nextUpdate `nmin` minutes on. */
-export async function startOcspResponder(ca: TestCa, o: { index: string; rsigner: string; rkey: string; nmin?: number }): Promise<Responder> {
+export async function startOcspResponder(
+  ca: TestCa,
+  o: { index: string; rsigner: string; rkey: string; nmin?: number; caCert?: string; env?: Record<string, string>; rmd?: string | null },
+): Promise<Responder> {
   const port = await freePort();
-  const args = ['ocsp', '-index', o.index, '-port', String(port), '-rsigner', o.rsigner, '-rkey', o.rkey, '-CA', sampleCa.cert, '-rmd', 'sha256', ...(o.nmin ? ['-nmin', String(o.nmin)] : [])];
-  const child: ChildProcess = spawn('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const rmd = o.rmd === undefined ? 'sha256' : o.rmd;
+  const args = ['ocsp', '-index', o.index, '-port', String(port), '-rsigner', o.rsigner, '-rkey', o.rkey, '-CA', o.caCert ?? sampleCa.cert, ...(rmd ? ['-rmd', rmd] : []), ...(o.nmin ? ['-nmin', String(o.nmin)] : [])];
+  const child: ChildProcess = spawn('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Its own word that it listens (a probe connection that closes at once would wedge openssl 3.0's accept loop).

@@ -10,6 +10,7 @@
  * OCSP_ON_OUTAGE=accept and counted; a spoiled signature, a responder the
  * CA did not authorise, an expired response → never trusted.
  */
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import { OcspClient, type OcspSettings } from '../../src/pki/ocsp-client.js';
 import { LocalKeySigner } from '../../src/signature/signer.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
-import { sampleCa, startCountingProxy, startOcspResponder, TestCa, type CountingProxy, type Responder } from '../helpers/ocsp.js';
+import { gostOpensslConf, sampleCa, startCountingProxy, startOcspResponder, TestCa, type CountingProxy, type Responder } from '../helpers/ocsp.js';
 import { CITY, faultOf, OPS, postSoap, signedSendRequest } from '../helpers/smev.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -206,6 +207,34 @@ describe('OCSP for partner certificates', () => {
     const closed = await freePort();
     const down = await new OcspClient(settings({ responderUrl: `http://127.0.0.1:${closed}/` })).check(sample, cert(sampleCa.cert), new Date());
     expect(down).toMatchObject({ status: 'unavailable', acceptedOnOutage: false, problem: expect.stringContaining('ECONNREFUSED') });
+  });
+});
+
+describe('OCSP with a GOST R 34.10-2012 CA (openssl gost engine as the responder)', () => {
+  it('a GOST-signed response verifies through the algorithm registry; a spoiled one does not', async () => {
+    requireTool('openssl', ['engine', 'gost'], 'libengine-gost-openssl');
+    const gost = new TestCa();
+    const env = { OPENSSL_CONF: gostOpensslConf(gost) };
+    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: gost.dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    run('req', '-x509', '-newkey', 'gost2012_256', '-pkeyopt', 'paramset:A', '-nodes', '-keyout', 'ca.key', '-subj', '/CN=GOST OCSP test CA', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'ca.crt');
+    run('req', '-new', '-newkey', 'gost2012_256', '-pkeyopt', 'paramset:A', '-nodes', '-keyout', 'leaf.key', '-subj', '/CN=GOST leaf', '-out', 'leaf.csr');
+    writeFileSync(path.join(gost.dir, 'leaf.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n');
+    run('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '0x77', '-days', '30', '-extfile', 'leaf.ext', '-out', 'leaf.crt');
+    const index = gost.writeIndex('index.txt', [{ serial: '77' }]);
+    const caCert = path.join(gost.dir, 'ca.crt');
+    const responder = await startOcspResponder(gost, { index, rsigner: caCert, rkey: path.join(gost.dir, 'ca.key'), caCert, env, rmd: null, nmin: 60 });
+    const proxy = await startCountingProxy(responder.port);
+    try {
+      const issuer = cert(caCert);
+      expect(issuer.signatureAlgorithmOid).toBe('1.2.643.7.1.1.3.2');
+      const leaf = cert(path.join(gost.dir, 'leaf.crt'));
+      expect(await new OcspClient(settings({ responderUrl: proxy.url })).check(leaf, issuer, new Date())).toMatchObject({ status: 'good' });
+      proxy.tamper = true;
+      expect(await new OcspClient(settings({ responderUrl: proxy.url })).check(leaf, issuer, new Date())).toMatchObject({ status: 'unavailable', problem: expect.stringMatching(/signature does not verify with "CN=GOST OCSP test CA"/) });
+    } finally {
+      await proxy.close();
+      await responder.stop();
+    }
   });
 });
 
