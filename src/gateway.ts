@@ -30,7 +30,9 @@ import { startPullMode } from './pull/pull-mode.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
-import { Readiness } from './ops/readiness.js';
+import { Readiness, type CheckOutcome } from './ops/readiness.js';
+import type { CrlSet } from './pki/crl-set.js';
+import { OcspClient } from './pki/ocsp-client.js';
 import { registerMetricsRoute } from './ops/health-routes.js';
 import { createGatewayMetrics, GATEWAY_QUEUES } from './ops/metrics.js';
 import { daysUntil, type GatewayIdentity } from './pki/gateway-identity.js';
@@ -74,7 +76,7 @@ export class StartupError extends Error {
 }
 
 export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
-  const { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, trustAnchors } = loadFlowParts(config);
+  const { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, crlSet, trustAnchors } = loadFlowParts(config, logger);
   for (const warning of warnings) logger.warn({ partnersFile: config.partnersFile }, warning);
   checkServicesKnown(partners, catalogue, logger);
   checkProductionSafety(config, identity, trust, partners);
@@ -84,6 +86,11 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const https = config.tls ? loadHttpsOptions(config.tls) : null;
   const outboundAgent = config.outboundTls ? createOutboundAgent(config.outboundTls) : null;
   checkExchangeCertificates(partners, trustAnchors, logger);
+  // Revocation beyond CRL_FILES: distribution-point CRLs fetched now (a failure only warns) and on a schedule; OCSP per partner certificate.
+  await crlSet.refresh();
+  crlSet.start();
+  const ocsp = config.revocation.ocsp.mode === 'on' ? new OcspClient(config.revocation.ocsp) : null;
+  if (ocsp && config.revocation.ocsp.onOutage === 'accept') logger.warn('OCSP_ON_OUTAGE=accept: a message whose certificate status the OCSP responder cannot give is accepted (counted in okno_ocsp_outage_accepted_total)');
 
   if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
   if (!config.redisUrl) {
@@ -110,14 +117,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     .add('partners', async () => ({ status: 'pass', detail: `${partners.partners.length} partners: ${partners.partners.map((p) => p.id).join(', ')}` }))
     .add('services', async () => ({ status: 'pass', detail: `${catalogue.services.length} services: ${catalogue.services.map((s) => s.id).join(', ')}` }))
     .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }))
-    .add('crls', async () => {
-      // An expired CRL is still used (what it revokes stays revoked) but ops must fetch a new one.
-      const now = new Date();
-      const stale = crls.filter((c) => c.nextUpdate && c.nextUpdate < now);
-      if (crls.length === 0) return { status: 'pass', detail: 'no CRL configured (CRL_FILES): revocation is not checked' };
-      const listed = crls.map((c) => `${c.file}: ${c.revoked.size} revoked, next update ${c.nextUpdate?.toISOString() ?? 'not given'}`).join('; ');
-      return { status: stale.length > 0 ? 'warn' : 'pass', detail: stale.length > 0 ? `past nextUpdate (still used): ${stale.map((c) => c.file).join(', ')}; ${listed}` : listed };
-    });
+    .add('crls', async () => crlReadiness(crlSet))
+    .add('ocsp', async () => ocspReadiness(ocsp, partners));
   if (https) {
     const tlsCertificate = new X509Certificate(String(https.cert));
     readiness.add('tlsCertificate', async () => {
@@ -138,13 +139,14 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     partners,
     signer,
     trustAnchors,
+    revocation: ocsp,
     logger,
     self: GATEWAY_SELF,
     outboundAgent,
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens);
-  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on, soapInFlight: () => access.inFlightNow });
+  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on, soapInFlight: () => access.inFlightNow, ocsp });
   const access = new SoapAccess({
     clientAuth: config.tls?.clientAuth ?? 'off',
     partners,
@@ -162,6 +164,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       if (partner) access.takePartnerQuota(partner);
     },
     fallback: (post, log) => processSmevPost(ctx, access, post, log),
+    revocation: ocsp,
+    crlSet,
   });
   if (lane) {
     readiness.add('largeMessages', async () => {
@@ -187,7 +191,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
   });
   // Stops run in reverse: the lane's threads close their stores last.
-  const stops: Array<() => Promise<void>> = [async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy()];
+  const stops: Array<() => Promise<void>> = [async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
   stops.push(() => sealer.stop());
@@ -233,6 +237,39 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       return closing;
     },
   };
+}
+
+/**
+ * CRLs in use: an expired one is still used (what it revokes stays revoked) but
+ * ops must get a new one; a refresh that failed keeps the previous CRL and only
+ * warns once that one is past its nextUpdate (or when a source never gave one).
+ */
+function crlReadiness(crlSet: CrlSet): CheckOutcome {
+  const states = crlSet.states;
+  if (states.length === 0) return { status: 'pass', detail: 'no CRL configured (CRL_FILES, CRL_URLS, distribution points): revocation is not checked by CRL' };
+  const now = new Date();
+  const stale = states.filter((s) => s.crl?.nextUpdate && s.crl.nextUpdate < now);
+  const missing = states.filter((s) => !s.crl);
+  const listed = states
+    .filter((s) => s.crl)
+    .map((s) => `${s.source}: ${s.crl!.revoked.size} revoked, next update ${s.crl!.nextUpdate?.toISOString() ?? 'not given'}${s.lastError ? ` (last refresh failed: ${s.lastError})` : ''}`);
+  const problems = [
+    ...(stale.length > 0 ? [`past nextUpdate (still used): ${stale.map((s) => s.source).join(', ')}`] : []),
+    ...missing.map((s) => `${s.source}: no CRL yet (${s.lastError ?? 'not fetched'})`),
+  ];
+  return { status: problems.length > 0 ? 'warn' : 'pass', detail: [...problems, ...listed].join('; '), sources: states.map((s) => ({ source: s.source, lastSuccess: s.lastSuccess, lastError: s.lastError })) };
+}
+
+/** OCSP: on or off, where it asks, which partner certificates it cannot check (no AIA), and the last responder failure. */
+function ocspReadiness(ocsp: OcspClient | null, partners: PartnerRegistry): CheckOutcome {
+  if (!ocsp) return { status: 'pass', detail: 'OCSP=off: partners\' certificates are checked by CRL only' };
+  const unchecked = partners.partners.filter((p) => p.certificates.some((c) => !ocsp.responderFor(c.certificate))).map((p) => p.id);
+  const where = ocsp.settings.responderUrl ? `OCSP_RESPONDER_URL ${ocsp.settings.responderUrl}` : 'each certificate\'s responder (AIA)';
+  const parts = [`asks ${where}; on outage: ${ocsp.settings.onOutage}; ${ocsp.cacheSize} answers cached; ${ocsp.requests} requests so far`];
+  if (unchecked.length > 0) parts.push(`not checked by OCSP (no AIA responder, no OCSP_RESPONDER_URL): ${unchecked.join(', ')}`);
+  const failure = ocsp.lastFailure;
+  if (failure) parts.unshift(`last request failed at ${failure.at}: ${failure.responder}: ${failure.problem}`);
+  return { status: failure ? 'warn' : 'pass', detail: parts.join('; '), uncheckedPartners: unchecked, onOutage: ocsp.settings.onOutage };
 }
 
 /**

@@ -4,6 +4,7 @@
  * and why it is wrong, so an operator fixes a bad deployment in one go.
  */
 import { availableParallelism } from 'node:os';
+import type { OcspSettings } from '../pki/ocsp-client.js';
 import path from 'node:path';
 
 export type Role = 'city' | 'ops';
@@ -51,6 +52,16 @@ export interface OutboundTlsConfig {
   caFile: string | null;
 }
 
+export interface RevocationConfig {
+  ocsp: OcspSettings;
+  /** How often CRL_FILES are re-read when changed and distribution-point CRLs downloaded again (0: never, as read at start-up). */
+  crlRefreshIntervalMs: number;
+  /** CRLs to download besides the distribution points named by the partners' and CAs' certificates. */
+  crlUrls: string[];
+  /** Whether the certificates' CRL distribution points are downloaded (CRL_DOWNLOAD). */
+  crlDownload: boolean;
+}
+
 export interface Config {
   nodeEnv: string;
   production: boolean;
@@ -62,6 +73,8 @@ export interface Config {
   trustCaFile: string;
   /** Certificate revocation lists (PEM or DER), each signed by a trusted CA; empty: no revocation checks. */
   crlFiles: string[];
+  /** Revocation beyond CRL_FILES: OCSP for partners' signing certificates, and CRLs refreshed while running. */
+  revocation: RevocationConfig;
   partnersFile: string;
   servicesDir: string;
   /** The gateway's public base URL (for the WSDL's soap:address); null: taken from each request's Host. */
@@ -194,6 +207,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     gatewayKey,
     trustCaFile: file('TRUST_CA_FILE', 'certs-sample/ca.crt.pem')!,
     crlFiles: (v.str('CRL_FILES') ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(cwd, f)),
+    revocation: {
+      ocsp: {
+        mode: v.oneOf('OCSP', ['on', 'off'], 'on') as 'on' | 'off',
+        responderUrl: v.url('OCSP_RESPONDER_URL', ['http:', 'https:']),
+        onOutage: v.oneOf('OCSP_ON_OUTAGE', ['refuse', 'accept'], 'refuse') as 'refuse' | 'accept',
+        timeoutMs: v.int('OCSP_TIMEOUT_MS', 5_000, 100, 60_000),
+        cacheSize: v.int('OCSP_CACHE_SIZE', 10_000, 1, 1_000_000),
+        hash: v.oneOf('OCSP_CERT_ID_HASH', ['sha1', 'sha256'], 'sha1') as 'sha1' | 'sha256',
+      },
+      crlRefreshIntervalMs: v.int('CRL_REFRESH_INTERVAL_MS', 3_600_000, 0, 7 * 86_400_000),
+      crlUrls: urlList(env.CRL_URLS, 'CRL_URLS', problems),
+      crlDownload: v.oneOf('CRL_DOWNLOAD', ['on', 'off'], 'on') === 'on',
+    },
     partnersFile: file('PARTNERS_FILE', 'config/partners.json')!,
     servicesDir: file('SERVICES_DIR', 'config/services')!,
     publicUrl: v.url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '') ?? null,
@@ -253,6 +279,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   config.tls = readTls(env, v, problems, file, config.trustCaFile);
   config.outboundTls = readOutboundTls(problems, file);
+  if (config.revocation.crlRefreshIntervalMs > 0 && config.revocation.crlRefreshIntervalMs < 1_000) {
+    problems.push(`CRL_REFRESH_INTERVAL_MS: must be 0 (never) or at least 1000, got ${config.revocation.crlRefreshIntervalMs}`);
+  }
   if (config.pull.maxIntervalMs < config.pull.intervalMs) {
     problems.push(`PULL_MAX_INTERVAL_MS: ${config.pull.maxIntervalMs} is less than PULL_INTERVAL_MS (${config.pull.intervalMs})`);
   }
@@ -418,6 +447,21 @@ export function parseRateLimit(raw: string): RateLimit | null {
   const burst = m[3] === undefined ? Math.max(1, Math.ceil(perSecond)) : Number(m[3]);
   if (burst < 1 || burst > 1_000_000) return null;
   return { perSecond, burst };
+}
+
+/** A comma-separated list of http(s) URLs. */
+function urlList(raw: string | undefined, name: string, problems: string[]): string[] {
+  const items = (raw ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  for (const item of items) {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(item).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`${name}: "${redactUrl(item)}" is not an http(s) URL`);
+  }
+  return items;
 }
 
 /** Hides credentials in URLs before they reach messages or logs. */

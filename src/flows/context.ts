@@ -4,6 +4,7 @@ import type { Lifecycle } from '../city/lifecycle.js';
 import type { Config } from '../config/env.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { Logger } from '../log.js';
+import type { RevocationChecker } from '../pki/ocsp-client.js';
 import type { Signer } from '../signature/signer.js';
 import type { TrustAnchorSet } from '../signature/trust.js';
 import type { Store } from '../store/types.js';
@@ -17,6 +18,8 @@ export interface FlowContext {
   partners: PartnerRegistry;
   signer: Signer;
   trustAnchors: TrustAnchorSet;
+  /** OCSP for partners' signing certificates (pki/ocsp-client.ts); null or absent: not asked. */
+  revocation?: RevocationChecker | null;
   logger: Logger;
   /** How the gateway names itself in MessageMetadata (Recipient / Sender). */
   self: { mnemonic: string; name: string };

@@ -10,10 +10,17 @@ import { Lifecycle } from '../city/lifecycle.js';
 import { loadGatewayIdentity } from '../pki/gateway-identity.js';
 import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import { loadCrls } from '../pki/crl.js';
+import { CrlSet, distributionPoints } from '../pki/crl-set.js';
+import type { Logger } from '../log.js';
 import { LocalKeySigner } from '../signature/signer.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 
-export function loadFlowParts(config: Config) {
+/** A CRL can be megabytes: more time than an OCSP answer. */
+const CRL_DOWNLOAD_TIMEOUT_MS = 30_000;
+
+const quiet = { info() {}, warn() {} };
+
+export function loadFlowParts(config: Config, logger: Pick<Logger, 'info' | 'warn'> = quiet) {
   const { registry: partners, warnings } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
   const catalogue = loadCatalogue(config.servicesDir);
   const lifecycle = Lifecycle.load(config.lifecycleFile);
@@ -21,9 +28,15 @@ export function loadFlowParts(config: Config) {
   const trust = loadTrustAnchors(config.trustCaFile);
   // Parsed once here: the signer checks the key fits its certificate and picks the algorithm.
   const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
-  const crls = loadCrls(config.crlFiles, trust.certificates);
-  const trustAnchors = new TrustAnchorSet(trust.certificates, crls);
-  return { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, trustAnchors };
+  const anchorCertificates = trust.certificates;
+  const crls = loadCrls(config.crlFiles, anchorCertificates);
+  const { revocation } = config;
+  const registered = [...partners.partners, ...partners.exchanges].flatMap((p) => p.certificates.map((c) => c.certificate));
+  const urls = [...new Set([...(revocation.crlDownload ? distributionPoints([...registered, ...anchorCertificates]) : []), ...revocation.crlUrls])];
+  // Refreshed by the gateway's event loop (start()); a lane thread's set is handed the event loop's CRLs instead.
+  const crlSet = new CrlSet({ anchors: anchorCertificates, files: crls, urls, intervalMs: revocation.crlRefreshIntervalMs, timeoutMs: CRL_DOWNLOAD_TIMEOUT_MS, logger });
+  const trustAnchors = new TrustAnchorSet(anchorCertificates, crlSet);
+  return { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, crlSet, trustAnchors };
 }
 
 /** How the gateway names itself in MessageMetadata. */

@@ -27,6 +27,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { PartnerRegistry } from '../config/partners.js';
 import type { ServiceCatalogue } from '../catalogue/types.js';
 import { parseCertificate } from '../pki/certificate.js';
+import type { OcspOutcomeEvent } from '../pki/ocsp-client.js';
 import type { QueueStats, Store } from '../store/types.js';
 import { WEBHOOK_QUEUE } from '../flows/context.js';
 import { QUERY_DEADLINES, QUERY_QUEUE } from '../flows/queries.js';
@@ -78,6 +79,8 @@ export interface MetricsSources {
   maintenance?: () => boolean;
   /** SOAP messages being processed now (okno_soap_in_flight). */
   soapInFlight?: () => number;
+  /** OCSP checks of partners' certificates (okno_ocsp_checks_total, okno_ocsp_outage_accepted_total); null: OCSP=off. */
+  ocsp?: { onOutcome(listener: (e: OcspOutcomeEvent) => void): () => void } | null;
   now?: () => number;
 }
 
@@ -274,8 +277,25 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
       signatureFailures.inc({ reason: SIGNATURE_REASONS.has(reason) ? reason : UNKNOWN });
     }
   };
+  const ocspChecks = new Counter({
+    name: 'okno_ocsp_checks_total',
+    help: 'OCSP checks of partners\' signing certificates, by result (good, revoked, unknown, unavailable, skipped: no responder) and source (responder: a request was made; cache: an answer kept until its nextUpdate; none)',
+    labelNames: ['result', 'source'] as const,
+    registers: [registry],
+  });
+  const ocspOutageAccepted = new Counter({
+    name: 'okno_ocsp_outage_accepted_total',
+    help: 'Messages accepted although the OCSP responder could not give their certificate\'s status (OCSP_ON_OUTAGE=accept)',
+    registers: [registry],
+  });
+  ocspOutageAccepted.inc(0);
+  for (const result of ['good', 'revoked', 'unknown', 'unavailable']) for (const source of ['responder', 'cache']) if (!(result === 'unavailable' && source === 'cache')) ocspChecks.inc({ result, source }, 0);
   const unsubscribe = [
     (sources.events ?? opsEvents).subscribe(onMessage),
+    sources.ocsp?.onOutcome((e) => {
+      ocspChecks.inc({ result: e.result, source: e.source });
+      if (e.acceptedOnOutage) ocspOutageAccepted.inc();
+    }) ?? (() => {}),
     onQueueOutcome(sources.store, (queue, kind) => {
       if (!sources.queues.includes(queue)) return;
       (kind === 'retry' ? retries : deadLetters).inc({ queue });

@@ -81,11 +81,13 @@ export function bitStringBytes(el: Der): Uint8Array {
 
 export function decodeTime(el: Der): Date {
   const s = Buffer.from(el.contents).toString('latin1');
-  const m = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (!m) throw new DerError(`unsupported time ${s}`);
+  // GeneralizedTime may carry fractional seconds (some OCSP responders write them); milliseconds are kept.
+  const m = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?Z$/.exec(s);
+  if (!m || (m[7] !== undefined && el.tag !== 0x18)) throw new DerError(`unsupported time ${s}`);
   let year = Number(m[1]);
   if (el.tag === 0x17) year += year < 50 ? 2000 : 1900; // UTCTime, RFC 5280 §4.1.2.5.1
-  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
+  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms));
 }
 
 export function decodeString(el: Der): string {

@@ -63,6 +63,14 @@ export interface Certificate {
   readonly keyUsage: ReadonlySet<KeyUsageName> | undefined;
   /** Undefined when the extension is absent. */
   readonly basicConstraints: { readonly cA: boolean; readonly pathLength?: number } | undefined;
+  /** extendedKeyUsage OIDs; undefined when the extension is absent. */
+  readonly extendedKeyUsage: ReadonlySet<string> | undefined;
+  /** OCSP responder URLs from Authority Information Access (id-ad-ocsp), in the certificate's order. */
+  readonly ocspUrls: readonly string[];
+  /** CRL distribution points (URIs of the fullName form), in the certificate's order. */
+  readonly crlDistributionPoints: readonly string[];
+  /** The subjectPublicKey BIT STRING's bytes (what an OCSP CertID's issuerKeyHash hashes). */
+  readonly publicKeyBits: Buffer;
   /** Undefined for key types we cannot use (the certificate still parses). */
   readonly keyAlgorithm: KeyAlgorithm | undefined;
   readonly publicKeyOid: string;
@@ -122,8 +130,13 @@ const GOST_KEY_ALGORITHMS: Readonly<Record<string, GostKeyAlgorithm>> = {
   '1.2.643.7.1.1.1.2': 'gost2012-512',
 };
 
-function parsePublicKey(spki: Der): Pick<Certificate, 'keyAlgorithm' | 'publicKey' | 'publicKeyOid'> {
+function parsePublicKey(spki: Der): Pick<Certificate, 'keyAlgorithm' | 'publicKey' | 'publicKeyOid' | 'publicKeyBits'> {
   const [algId, bits] = children(spki);
+  const publicKeyBits = Buffer.from(bitStringBytes(expectTag(bits, 0x03, 'subjectPublicKey')));
+  return { publicKeyBits, ...parseKeyOf(algId, bits, spki) };
+}
+
+function parseKeyOf(algId: Der | undefined, bits: Der | undefined, spki: Der): Pick<Certificate, 'keyAlgorithm' | 'publicKey' | 'publicKeyOid'> {
   const [oidEl, params] = children(expectTag(algId, 0x30, 'SubjectPublicKeyInfo.algorithm'));
   const publicKeyOid = decodeOid(expectTag(oidEl, 0x06, 'key algorithm'));
   const gost = GOST_KEY_ALGORITHMS[publicKeyOid];
@@ -154,9 +167,21 @@ function parsePublicKey(spki: Der): Pick<Certificate, 'keyAlgorithm' | 'publicKe
   return { keyAlgorithm, publicKeyOid, publicKey };
 }
 
-function parseExtensions(exts: Der | undefined): Pick<Certificate, 'keyUsage' | 'basicConstraints'> {
+/** id-ad-ocsp (RFC 5280 §4.2.2.1) */
+const ID_AD_OCSP = '1.3.6.1.5.5.7.48.1';
+/** GeneralName uniformResourceIdentifier [6] IMPLICIT IA5String */
+const GENERAL_NAME_URI = 0x86;
+
+const uris = (generalNames: readonly Der[]): string[] => generalNames.filter((n) => n.tag === GENERAL_NAME_URI).map((n) => Buffer.from(n.contents).toString('latin1'));
+
+type ParsedExtensions = Pick<Certificate, 'keyUsage' | 'basicConstraints' | 'extendedKeyUsage' | 'ocspUrls' | 'crlDistributionPoints'>;
+
+function parseExtensions(exts: Der | undefined): ParsedExtensions {
   let keyUsage: Set<KeyUsageName> | undefined;
   let basicConstraints: Certificate['basicConstraints'];
+  let extendedKeyUsage: Set<string> | undefined;
+  const ocspUrls: string[] = [];
+  const crlDistributionPoints: string[] = [];
   // exts is [3] EXPLICIT Extensions
   const list = exts ? children(expectTag(children(exts)[0], 0x30, 'extensions')) : [];
   for (const ext of list) {
@@ -172,9 +197,24 @@ function parseExtensions(exts: Der | undefined): Pick<Certificate, 'keyUsage' | 
       const cA = first?.tag === 0x01 && first.contents[0] !== 0;
       const pathEl = items.find((i) => i.tag === 0x02);
       basicConstraints = Object.freeze(pathEl ? { cA, pathLength: Number(decodeInteger(pathEl)) } : { cA });
+    } else if (oid === '2.5.29.37') {
+      extendedKeyUsage = new Set(children(expectTag(value, 0x30, 'extKeyUsage')).map((o) => decodeOid(expectTag(o, 0x06, 'KeyPurposeId'))));
+    } else if (oid === '1.3.6.1.5.5.7.1.1') {
+      // AuthorityInfoAccessSyntax ::= SEQUENCE OF AccessDescription { accessMethod, accessLocation GeneralName }
+      for (const ad of children(expectTag(value, 0x30, 'authorityInfoAccess'))) {
+        const [method, location] = children(expectTag(ad, 0x30, 'AccessDescription'));
+        if (decodeOid(expectTag(method, 0x06, 'accessMethod')) === ID_AD_OCSP && location) ocspUrls.push(...uris([location]));
+      }
+    } else if (oid === '2.5.29.31') {
+      // CRLDistributionPoints ::= SEQUENCE OF DistributionPoint { distributionPoint [0] { fullName [0] GeneralNames } ... }
+      for (const dp of children(expectTag(value, 0x30, 'cRLDistributionPoints'))) {
+        const name = children(expectTag(dp, 0x30, 'DistributionPoint')).find((e) => e.tag === 0xa0);
+        const fullName = name ? children(name).find((e) => e.tag === 0xa0) : undefined;
+        if (fullName) crlDistributionPoints.push(...uris(children(fullName)));
+      }
     }
   }
-  return { keyUsage, basicConstraints };
+  return { keyUsage, basicConstraints, extendedKeyUsage, ocspUrls: Object.freeze(ocspUrls), crlDistributionPoints: Object.freeze(crlDistributionPoints) };
 }
 
 function toDer(input: string | Uint8Array): Buffer {

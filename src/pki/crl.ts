@@ -1,6 +1,6 @@
 /**
- * Certificate revocation lists (X.509 v2 CRLs, RFC 5280 §5), read once at
- * start-up from CRL_FILES. node:crypto has no CRL parser, so this reads the DER
+ * Certificate revocation lists (X.509 v2 CRLs, RFC 5280 §5), read at start-up
+ * from CRL_FILES (and kept fresh while running by crl-set.ts). node:crypto has no CRL parser, so this reads the DER
  * with the project's own ASN.1 reader, keeping the exact TBS bytes so that the
  * CRL's signature is checked against the CA that issued it.
  *
@@ -28,7 +28,10 @@ export interface Crl {
 
 /** A CRL whose signature was checked against a trusted CA. */
 export interface TrustedCrl extends Crl {
+  /** Where it came from: a file of CRL_FILES, or the URL it was downloaded from. */
   readonly file: string;
+  /** The CRL as DER (what is handed to the large-message threads). */
+  readonly der: Buffer;
   /** The anchor that signed it (its fingerprint decides which certificates it speaks for). */
   readonly issuerCertificate: Certificate;
 }
@@ -97,18 +100,23 @@ export function loadCrls(files: readonly string[], anchors: readonly Certificate
     } catch (error) {
       throw new KeyMaterialError('CRL_FILES', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
-    let crl: Crl;
     try {
-      crl = parseCrl(bytes);
+      return trustCrl(bytes, file, anchors);
     } catch (error) {
+      if (error instanceof UntrustedCrlError) throw new KeyMaterialError('CRL_FILES', `${error.message}; refusing to start with a CRL that cannot be trusted`);
       throw new KeyMaterialError('CRL_FILES', `${file} is not a CRL: ${(error as Error).message}`);
     }
-    const issuerCertificate = anchors.find((a) => a.subjectDer.equals(crl.issuerDer) && signedBy(crl, a));
-    if (!issuerCertificate) {
-      throw new KeyMaterialError('CRL_FILES', `${file} (issuer "${crl.issuer}") is not signed by a trusted CA in TRUST_CA_FILE; refusing to start with a CRL that cannot be trusted`);
-    }
-    return Object.freeze({ ...crl, file, issuerCertificate });
   });
+}
+
+export class UntrustedCrlError extends CrlError {}
+
+/** Parses one CRL and checks that an anchor signed it; CrlError (UntrustedCrlError for the signature) otherwise. */
+export function trustCrl(bytes: Uint8Array, source: string, anchors: readonly Certificate[]): TrustedCrl {
+  const crl = parseCrl(bytes);
+  const issuerCertificate = anchors.find((a) => a.subjectDer.equals(crl.issuerDer) && signedBy(crl, a));
+  if (!issuerCertificate) throw new UntrustedCrlError(`${source} (issuer "${crl.issuer}") is not signed by a trusted CA in TRUST_CA_FILE`);
+  return Object.freeze({ ...crl, file: source, der: toDer(bytes), issuerCertificate });
 }
 
 function signedBy(crl: Crl, ca: Certificate): boolean {

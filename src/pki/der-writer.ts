@@ -1,5 +1,5 @@
 /**
- * A tiny DER writer, the counterpart of asn1.ts (the reader): enough to build
+ * A tiny DER writer, the counterpart of asn1.ts (the reader): enough to build OCSP requests,
  * certificates and PKCS#8 keys by hand (the GOST side of the sample PKI, which
  * node-forge and node:crypto cannot sign). Every function returns the whole
  * element (tag, length, contents) as a Buffer.
@@ -95,3 +95,5 @@ export function pem(label: string, der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
+
+export const nullValue = (): Buffer => Buffer.from([0x05, 0x00]);

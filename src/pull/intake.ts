@@ -25,6 +25,7 @@ import type { FlowContext } from '../flows/context.js';
 import { acceptSendRequest, journalInput, type InboundInput, type InboundResult } from '../flows/inbound-message.js';
 import { acceptSendResponse } from '../flows/inbound-other.js';
 import { journalWrites } from '../journal/records.js';
+import { requireNotRevoked, RevocationUnavailable } from '../flows/revocation.js';
 import { opsEvents } from '../ops/events.js';
 import { SignatureFailure } from '../signature/dsig.js';
 import type { SmevVerification } from '../signature/smev-profile.js';
@@ -99,9 +100,16 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
   try {
     partner = requireSender(verification, exchange);
     input.partner = partner;
+    await requireNotRevoked(ctx, verification, log);
     result = message.kind === 'request' ? await acceptSendRequest(ctx, input) : await acceptSendResponse(ctx, input);
   } catch (error) {
     if (!(error instanceof SmevFault)) throw error; // the store is down: no Ack, the exchange delivers it again
+    if (error instanceof RevocationUnavailable) {
+      // Not the sender's fault and not final: journaled, no Ack, so the exchange delivers it again later.
+      await journalRefusal(ctx, { raw: xml, receivedAt, operation, message, verification, partner, fault: error });
+      publish(operation, partner?.id ?? null, null, message.messageId, 'fault', error, receivedAt, started);
+      throw new ExchangeError(`${operation}: ${error.message}`);
+    }
     await refuse(ctx, exchange, { raw: xml, receivedAt, operation, message, verification, partner, fault: error });
     log.warn({ partner: partner?.id ?? null, fault: error.fault, outcome: 'refused' }, `${operation} refused: ${error.fault}${message.kind === 'request' && message.replyTo ? ' (RequestRejected queued to the sender)' : ''}`);
     publish(operation, partner?.id ?? null, null, message.messageId, 'fault', error, receivedAt, started);

@@ -7,6 +7,7 @@
  */
 import { parseCertificate, verifyIssuedBy, type Certificate } from '../pki/certificate.js';
 import type { TrustedCrl } from '../pki/crl.js';
+import { CrlSet, type CrlLookup } from '../pki/crl-set.js';
 import type { SignatureFaultReason } from './dsig.js';
 
 const MAX_CHAIN = 5;
@@ -28,15 +29,15 @@ export class TrustAnchorSet {
    */
   private readonly chains = new Map<string, Certificate[] | null>();
 
-  /** CRLs by the fingerprint of the anchor that signed them (checked at load, see pki/crl.ts). */
-  private readonly crls = new Map<string, TrustedCrl[]>();
+  /**
+   * CRLs by the fingerprint of the anchor that signed them (checked at load, see pki/crl.ts);
+   * a CrlSet (pki/crl-set.ts) changes them while running, and each evaluation sees the current ones.
+   */
+  private readonly crls: CrlLookup;
 
-  constructor(anchors: Iterable<Certificate | string>, crls: readonly TrustedCrl[] = []) {
+  constructor(anchors: Iterable<Certificate | string>, crls: readonly TrustedCrl[] | CrlLookup = []) {
     this.anchors = [...anchors].map((a) => (typeof a === 'string' ? parseCertificate(a) : a));
-    for (const crl of crls) {
-      const key = crl.issuerCertificate.fingerprintSha256;
-      this.crls.set(key, [...(this.crls.get(key) ?? []), crl]);
-    }
+    this.crls = Array.isArray(crls) ? CrlSet.fixed(crls) : (crls as CrlLookup);
   }
 
   /**
@@ -75,7 +76,7 @@ export class TrustAnchorSet {
     // the holder needs a new certificate); the message says it was revoked.
     for (let i = 0; i + 1 < chain.length; i++) {
       const cert = chain[i]!;
-      for (const crl of this.crls.get(chain[i + 1]!.fingerprintSha256) ?? []) {
+      for (const crl of this.crls.forIssuer(chain[i + 1]!.fingerprintSha256)) {
         const revokedAt = crl.revoked.get(cert.serialHex);
         if (revokedAt && revokedAt <= now) {
           return { trusted: false, reason: 'CertificateIsExpired', message: `certificate "${cert.subject}" (serial ${cert.serialHex}) was revoked on ${revokedAt.toISOString()} (CRL of "${crl.issuer}")`, chain };

@@ -32,6 +32,9 @@ import { pino } from 'pino';
 import type { Config } from '../config/env.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { Logger } from '../log.js';
+import { parseCertificate } from '../pki/certificate.js';
+import type { CrlSet } from '../pki/crl-set.js';
+import type { RevocationChecker, RevocationVerdict } from '../pki/ocsp-client.js';
 import { SmevFault } from './faults.js';
 import type { IntakeLog, SmevAnswer, SmevPost } from './smev-intake.js';
 
@@ -40,6 +43,8 @@ export type ToLane =
   | { type: 'process'; id: number; post: SmevPost }
   | { type: 'quota'; id: number; ok: true }
   | { type: 'quota'; id: number; ok: false; message: string; retryAfterSeconds: number }
+  | { type: 'revocation'; id: number; verdict: RevocationVerdict }
+  | { type: 'crls'; crls: Array<{ source: string; der: Uint8Array }> }
   | { type: 'close' };
 
 /** Lane thread → main thread. */
@@ -49,6 +54,7 @@ export type FromLane =
   | { type: 'answer'; id: number; answer: SmevAnswer }
   | { type: 'error'; id: number; message: string }
   | { type: 'quota'; id: number; partnerId: string }
+  | { type: 'revocation'; id: number; leaf: Uint8Array; issuer: Uint8Array; now: number }
   | { type: 'log'; line: string }
   | { type: 'closed' };
 
@@ -60,6 +66,10 @@ export interface LaneOptions {
   takePartnerQuota(partnerId: string): void;
   /** Where a message goes when no thread can take it. */
   fallback(post: SmevPost, log: IntakeLog): Promise<SmevAnswer>;
+  /** OCSP, asked on the event loop so that one cache serves the process (null: OCSP=off). */
+  revocation?: RevocationChecker | null;
+  /** The event loop's CRLs: handed to each thread when it is ready and after every refresh. */
+  crlSet?: CrlSet;
 }
 
 /** Gives up restarting a thread after this many failed starts in a row. */
@@ -95,6 +105,7 @@ class LaneThread {
   private onMessage(m: FromLane): void {
     switch (m.type) {
       case 'ready':
+        this.sendCrls();
         this.ready = true;
         this.everReady = true;
         this.failedStarts = 0;
@@ -122,6 +133,15 @@ class LaneThread {
           this.worker?.postMessage({ type: 'quota', id: m.id, ok: false, message: fault.message, retryAfterSeconds: fault.extra.retryAfterSeconds ?? 1 } satisfies ToLane);
         }
         return;
+      case 'revocation': {
+        const answer = (verdict: RevocationVerdict) => this.worker?.postMessage({ type: 'revocation', id: m.id, verdict } satisfies ToLane);
+        const checker = this.o.revocation;
+        if (!checker) return answer({ status: 'skipped', why: 'OCSP=off' });
+        void checker.check(parseCertificate(m.leaf), parseCertificate(m.issuer), new Date(m.now)).then(answer, (error: Error) =>
+          answer({ status: 'unavailable', responder: '?', problem: error.message, acceptedOnOutage: false }),
+        );
+        return;
+      }
       case 'log':
         writeLine(this.o.logger, m.line);
         return;
@@ -148,6 +168,12 @@ class LaneThread {
     }, 200 * (this.failedStarts + 1)).unref();
   }
 
+  /** The event loop's current CRLs, to the thread (its TrustAnchorSet then judges by them). */
+  sendCrls(): void {
+    if (!this.o.crlSet) return;
+    this.worker?.postMessage({ type: 'crls', crls: this.o.crlSet.crls.map((c) => ({ source: c.file, der: new Uint8Array(c.der) })) } satisfies ToLane);
+  }
+
   process(id: number, post: SmevPost): Promise<SmevAnswer> {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -172,8 +198,11 @@ export class LargeMessageLane {
   private nextId = 1;
   private closing = false;
 
+  private readonly stopCrls: () => void;
+
   private constructor(private readonly o: LaneOptions) {
     this.threads = Array.from({ length: o.config.largeMessages.threads }, (_, i) => new LaneThread(o, i, () => this.closing));
+    this.stopCrls = o.crlSet?.onChange(() => this.threads.forEach((t) => t.sendCrls())) ?? (() => {});
   }
 
   /** A lane when the configuration asks for threads and the store is Redis; else null (everything on the event loop). */
@@ -210,6 +239,7 @@ export class LargeMessageLane {
   /** After the HTTP server has closed (no message in flight): the threads close their stores and exit. */
   async close(): Promise<void> {
     this.closing = true;
+    this.stopCrls();
     await Promise.all(this.threads.map((t) => t.close()));
   }
 }

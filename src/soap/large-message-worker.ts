@@ -11,6 +11,8 @@ import type { Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { GATEWAY_SELF, loadFlowParts } from '../flows/flow-parts.js';
 import { createLogger } from '../log.js';
+import type { CrlSet } from '../pki/crl-set.js';
+import type { RevocationVerdict } from '../pki/ocsp-client.js';
 import { createStore } from '../store/index.js';
 import { SoapAccess } from './access.js';
 import { SmevFault } from './faults.js';
@@ -29,8 +31,13 @@ async function main(): Promise<void> {
   let gate: SmevGate;
   const quotas = new Map<number, { resolve(): void; reject(e: Error): void }>();
   let nextQuota = 1;
+  const revocations = new Map<number, (verdict: RevocationVerdict) => void>();
+  let nextRevocation = 1;
+  let crlSet: CrlSet;
   try {
-    const parts = loadFlowParts(config);
+    const parts = loadFlowParts(config, logger);
+    // Never refreshed here (no start()): the event loop hands over its CRLs ('crls' messages).
+    crlSet = parts.crlSet;
     const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
     ctx = {
       config,
@@ -40,6 +47,18 @@ async function main(): Promise<void> {
       partners: parts.partners,
       signer: parts.signer,
       trustAnchors: parts.trustAnchors,
+      // OCSP is asked on the event loop: one cache and one set of responder calls per process.
+      revocation:
+        config.revocation.ocsp.mode === 'on'
+          ? {
+              check: (leaf, issuer, now) =>
+                new Promise<RevocationVerdict>((resolve) => {
+                  const id = nextRevocation++;
+                  revocations.set(id, resolve);
+                  send({ type: 'revocation', id, leaf: new Uint8Array(leaf.der), issuer: new Uint8Array(issuer.der), now: now.getTime() });
+                }),
+            }
+          : null,
       logger,
       self: GATEWAY_SELF,
       outboundAgent: null,
@@ -82,6 +101,15 @@ async function main(): Promise<void> {
         else q.reject(new SmevFault('QuoteLimitExceeded', m.message, { retryAfterSeconds: m.retryAfterSeconds }));
         return;
       }
+      case 'revocation': {
+        const resolve = revocations.get(m.id);
+        revocations.delete(m.id);
+        resolve?.(m.verdict);
+        return;
+      }
+      case 'crls':
+        crlSet.replace(m.crls);
+        return;
       case 'close':
         void ctx.store.close().finally(() => {
           send({ type: 'closed' });

@@ -16,6 +16,7 @@ import { acceptSendRequest, journalInput, type InboundResult } from '../flows/in
 import { acceptAck, acceptGetStatus, acceptSendResponse } from '../flows/inbound-other.js';
 import type { TlsClient } from '../http/tls.js';
 import { journalWrites } from '../journal/records.js';
+import { requireNotRevoked } from '../flows/revocation.js';
 import type { Logger } from '../log.js';
 import type { MessageEvent, Stage } from '../ops/events.js';
 import { verifySmevEnvelope, type SmevVerification } from '../signature/smev-profile.js';
@@ -113,6 +114,10 @@ export async function processSmevPost(ctx: FlowContext, gate: SmevGate | null, p
     // Only now, with the signer known: its TLS connection, then its quota.
     gate?.checkTlsPartner(post.tlsClient, partner);
     await gate?.takePartnerQuota(partner);
+    // OCSP after the quota (a responder call is the dearest check) and before anything is stored.
+    const revocationStarted = performance.now();
+    await requireNotRevoked(ctx, verification, log);
+    stages.verify = (stages.verify ?? 0) + (performance.now() - revocationStarted);
     const input = { raw, version, parts: parts!, verification, partner, correlationId: post.correlationId, receivedAt, stages };
     let result: InboundResult;
     switch (parts!.operation.localName) {
