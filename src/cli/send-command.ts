@@ -20,7 +20,7 @@ import { isSmevVersion } from '../soap/namespaces.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import { parseXml } from '../xml/parser.js';
 import type { XmlElement } from '../xml/types.js';
-import { KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
+import { KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
 import type { Command } from './main.js';
 
 export const sendCommand: Command = {
@@ -99,7 +99,7 @@ export const sendCommand: Command = {
 
 function stringsOf(values: Record<string, string | boolean | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['key', 'cert', 'p12', 'password', 'gost-key']) if (typeof values[k] === 'string') out[k] = values[k] as string;
+  for (const k of KEY_OPTION_NAMES) if (typeof values[k] === 'string') out[k] = values[k] as string;
   return out;
 }
 

@@ -30,13 +30,13 @@ import { parseCertificate } from '../pki/certificate.js';
 import { splitPem } from '../pki/gateway-identity.js';
 import { issueLeafCertificate } from '../pki/sample-pki.js';
 import { LocalKeySigner, type Signer } from '../signature/signer.js';
-import { createPrivateKey } from 'node:crypto';
+import { readPrivateKey } from '../pki/private-key.js';
 import { SmevExchangeSimulator, type ExchangeEvent, type ExchangeSystem } from '../simulators/smev-exchange.js';
 import { defaultExchangeSystems, parseSystemOption } from '../simulators/smev-exchange-systems.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
-import { KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
+import { identityFromOptions, KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions, type KeyOptions } from './key-options.js';
 import type { Command } from './main.js';
 
 const DEFAULT_PORTAL_PORT = 8091;
@@ -106,11 +106,15 @@ function expectedSignerFrom(values: Values): string | undefined {
 
 /** The partner's own key signs its replies (its sample key by default, not the gateway's). */
 function partnerSigner(values: Values, name: 'portal' | 'agency') {
-  return signerFromOptions({
-    ...(values as Record<string, string | undefined>),
-    key: (values.key as string | undefined) ?? `certs-sample/${name}.key.pem`,
-    cert: (values.cert as string | undefined) ?? `certs-sample/${name}.crt.pem`,
-  });
+  const o = keyOptionsFrom(values);
+  if (o.p12 || o.key || o.cert) return signerFromOptions(o);
+  return signerFromOptions({ key: `certs-sample/${name}.key.pem`, cert: `certs-sample/${name}.crt.pem` });
+}
+
+function keyOptionsFrom(values: Values): KeyOptions {
+  const o: KeyOptions = {};
+  for (const k of KEY_OPTION_NAMES) if (typeof values[k] === 'string') o[k] = values[k] as string;
+  return o;
 }
 
 function catalogueFrom(values: Values) {
@@ -268,7 +272,15 @@ export function exchangeLine(e: ExchangeEvent): string {
 
 /** The exchange's key: --key/--cert (or --p12 …), else a certificate issued now by the (sample) CA, written to --cert-out. */
 function exchangeSigner(values: Values): { signer: Signer; certFile: string | null } {
-  if (values.key || values.cert || values.p12 || values['gost-key']) return { signer: signerFromOptions(values as Record<string, string | undefined>), certFile: (values.cert as string | undefined) ?? null };
+  const o = keyOptionsFrom(values);
+  if (o.key || o.cert || o.p12) {
+    const identity = identityFromOptions(o);
+    if (o.cert) return { signer: identity.signer, certFile: o.cert };
+    // from a PKCS#12: write its certificate out, so the gateway's registry can be pointed at it
+    const certFile = (values['cert-out'] as string | undefined) ?? path.join(tmpdir(), 'okno-smev-exchange.crt.pem');
+    writeFileSync(certFile, identity.certificatePem);
+    return { signer: identity.signer, certFile };
+  }
   const { certPem, keyPem } = issueLeafCertificate({
     caCertPem: readFileSync((values['ca-cert'] as string | undefined) ?? 'certs-sample/ca.crt.pem', 'utf8'),
     caKeyPem: readFileSync((values['ca-key'] as string | undefined) ?? 'certs-sample/ca.key.pem', 'utf8'),
@@ -276,7 +288,8 @@ function exchangeSigner(values: Values): { signer: Signer; certFile: string | nu
   });
   const certFile = (values['cert-out'] as string | undefined) ?? path.join(tmpdir(), 'okno-smev-exchange.crt.pem');
   writeFileSync(certFile, certPem);
-  return { signer: new LocalKeySigner(createPrivateKey(keyPem), certPem), certFile };
+  // the key was made just now, in memory: the same reader as for key files, no file in between
+  return { signer: new LocalKeySigner(readPrivateKey(Buffer.from(keyPem)).key, certPem), certFile };
 }
 
 async function runSmev(values: Values, port: number): Promise<number> {

@@ -11,7 +11,6 @@ import { loadGatewayIdentity } from '../pki/gateway-identity.js';
 import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import { loadCrls } from '../pki/crl.js';
 import { parseCertificate } from '../pki/certificate.js';
-import { LocalKeySigner } from '../signature/signer.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 
 export function loadFlowParts(config: Config) {
@@ -20,8 +19,8 @@ export function loadFlowParts(config: Config) {
   const lifecycle = Lifecycle.load(config.lifecycleFile);
   const identity = loadGatewayIdentity(config.gatewayKey);
   const trust = loadTrustAnchors(config.trustCaFile);
-  // Parsed once here: the signer checks the key fits its certificate and picks the algorithm.
-  const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
+  // Read once here: the key lives only inside the signer, which was checked against the certificate.
+  const signer = identity.signer;
   const anchorCertificates = trust.pems.map((pem) => parseCertificate(pem));
   const crls = loadCrls(config.crlFiles, anchorCertificates);
   const trustAnchors = new TrustAnchorSet(anchorCertificates, crls);
