@@ -108,11 +108,12 @@ describe('a gateway started with an OpenSSL-made GOST key', () => {
     // a checkpoint is written within CHECKPOINT interval (5 s) once there is something new
     const client = new Redis(redis.url);
     try {
-      let checkpoint: { algorithm?: string; signature?: string; certificate?: string } | undefined;
+      type Checkpoint = { algorithm?: string; signature?: string; certificate?: string };
+      let checkpoint: Checkpoint | undefined;
       for (let i = 0; i < 150 && !checkpoint; i++) {
         // the Redis store keeps a document as a string at <prefix>doc:<collection>:<id>
         for (const k of await client.keys('*doc:journal-checkpoints:*')) {
-          const parsed = JSON.parse((await client.get(k)) ?? '{}') as NonNullable<typeof checkpoint>;
+          const parsed = JSON.parse((await client.get(k)) ?? '{}') as Checkpoint;
           if (parsed.algorithm) checkpoint = parsed;
         }
         if (!checkpoint) await sleep(100);
