@@ -22,7 +22,7 @@ import type { Command } from './main.js';
 
 export const pollCommand: Command = {
   summary: 'take the next message addressed to you from a SMEV exchange (GetRequest / GetResponse), check its signatures, Ack it',
-  usage: 'poll --to URL [--responses] [--no-ack] [--key K --cert C]',
+  usage: 'poll --to URL [--responses] [--no-ack] [--key K --cert C | --p12 F --password P]',
   async run(args) {
     let values: Record<string, string | boolean | undefined>;
     try {

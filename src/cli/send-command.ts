@@ -25,7 +25,7 @@ import type { Command } from './main.js';
 
 export const sendCommand: Command = {
   summary: 'submit a JSON application to a gateway as a signed SendRequest (the portal simulator)',
-  usage: 'send FILE.json --to URL [--service ID] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C]',
+  usage: 'send FILE.json --to URL [--service ID] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C | --p12 F --password P]',
   async run(args) {
     let values: Record<string, string | boolean | undefined>;
     let positionals: string[];

@@ -148,9 +148,9 @@ export function agencyModes(values: Values): Array<[string, AgencyMode]> {
 export const simulateCommand: Command = {
   summary: 'run a simulated partner: the portal receiving ELK statuses, an agency answering the city\'s queries, or the SMEV 3 exchange',
   usage:
-    'simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C]' +
-    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
-    ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
+    'simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]' +
+    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
+    ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
     ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages]',
   async run(args) {
     let values: Values;
