@@ -4,8 +4,10 @@
  * certificate.ts). node-forge checks the MAC and decrypts (PBES2 with AES and
  * hmacWithSHA-256 — OpenSSL 3's default — and the legacy PKCS#12 PBEs); forge only
  * understands RSA keys and certificates, so other ones are taken as the raw ASN.1 it keeps.
+ * A bundle whose MAC is GOST (Streebog) goes to pkcs12-gost.ts, which forge cannot read.
  */
 import forge from 'node-forge';
+import { hasGostMac, readGostPkcs12 } from './pkcs12-gost.js';
 
 export interface Pkcs12Contents {
   /** PKCS#8 PrivateKeyInfo, DER. */
@@ -18,6 +20,7 @@ const toBuffer = (asn1: forge.asn1.Asn1): Buffer => Buffer.from(forge.asn1.toDer
 
 /** Throws (forge's message) on a wrong password, a bad MAC or something that is not PKCS#12. */
 export function readPkcs12(der: Uint8Array, password: string): Pkcs12Contents {
+  if (hasGostMac(der)) return readGostPkcs12(der, password);
   const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(Buffer.from(der).toString('binary')), password);
   const shrouded = forge.pki.oids.pkcs8ShroudedKeyBag!;
   const plain = forge.pki.oids.keyBag!;

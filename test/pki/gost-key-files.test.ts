@@ -8,6 +8,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { children, readDer } from '../../src/pki/asn1.js';
 import { loadGatewayIdentity } from '../../src/pki/gateway-identity.js';
+import { hasGostMac } from '../../src/pki/pkcs12-gost.js';
 import { readPrivateKey } from '../../src/pki/private-key.js';
 import { GOST2012_256_URI, GOST2012_512_URI, getSignatureAlgorithm, isGostPrivateKey } from '../../src/signature/algorithms/index.js';
 import {
@@ -210,4 +211,23 @@ describe('PKCS#12 with a GOST key', () => {
     expect(opensslVerifies(dir, 'gost2012_512', publicKeyOf(dir, leaf.cert), data, await id.signer.sign(data))).toBe(true);
     expect(() => loadGatewayIdentity({ kind: 'p12', p12File: p12, password: 'wrong' })).toThrow(/^GATEWAY_P12_FILE: cannot open .*wrong GATEWAY_P12_PASSWORD/);
   });
+
+  it.each([
+    ['md_gost12_256', 'gost2012_256', 'TCA', 'gost2012-256 TC26-256-A'],
+    ['md_gost12_512', 'gost2012_512', 'A', 'gost2012-512 TC26-512-A'],
+  ] as const)('GOST PBE: -keypbe gost89 -certpbe gost89 -macalg %s (PBKDF2-HMAC-Streebog, GOST 28147-89 CFB)', async (macalg, algorithm, paramset, description) => {
+    const leaf = makeGostLeaf(dir, ca, `p12-gost-${macalg}`, { algorithm, paramset });
+    const p12 = path.join(dir, `gost-pbe-${macalg}.p12`);
+    ossl(['pkcs12', '-export', '-engine', 'gost', '-inkey', leaf.key, '-in', leaf.cert, '-certfile', ca.cert, '-keypbe', 'gost89', '-certpbe', 'gost89', '-macalg', macalg, '-passout', 'pass:пароль', '-out', p12]);
+    // the bundle really is GOST-protected: Streebog MAC, GOST 28147-89 (OID 1.2.643.2.2.21) bags
+    expect(hasGostMac(readFileSync(p12))).toBe(true);
+    expect(readFileSync(p12).includes(Buffer.from([0x06, 0x06, 0x2a, 0x85, 0x03, 0x02, 0x02, 0x15]))).toBe(true);
+    const id = loadGatewayIdentity({ kind: 'p12', p12File: p12, password: 'пароль' });
+    expect(id.keyDescription).toBe(description);
+    expect(id.certificate.subject).toBe(`O=Okno tests, CN=p12-gost-${macalg}`);
+    expect(id.chainPems).toHaveLength(1);
+    const data = Buffer.from('okno gost pbe');
+    expect(opensslVerifies(dir, algorithm, publicKeyOf(dir, leaf.cert), data, await id.signer.sign(data))).toBe(true);
+    expect(() => loadGatewayIdentity({ kind: 'p12', p12File: p12, password: 'parol' })).toThrow(/^GATEWAY_P12_FILE: cannot open .*MAC mismatch: wrong password/);
+  }, 60_000);
 });
