@@ -37,12 +37,11 @@ export class LocalKeySigner implements Signer {
   readonly certificate: Certificate;
   readonly signatureAlgorithm: SignatureAlgorithm;
   readonly digestAlgorithm: DigestAlgorithm;
+  /** A true private field: not enumerable, not in JSON, not shown by util.inspect or a logger. */
+  readonly #privateKey: PrivateKey;
 
-  constructor(
-    private readonly privateKey: PrivateKey,
-    certificate: Certificate | string | Uint8Array,
-    signatureAlgorithmUri?: string,
-  ) {
+  constructor(privateKey: PrivateKey, certificate: Certificate | string | Uint8Array, signatureAlgorithmUri?: string) {
+    this.#privateKey = privateKey;
     this.certificate = typeof certificate === 'string' || certificate instanceof Uint8Array ? parseCertificate(certificate) : certificate;
     assertKeyMatches(privateKey, this.certificate);
     this.signatureAlgorithm = getSignatureAlgorithm(signatureAlgorithmUri ?? defaultAlgorithmFor(privateKey));
@@ -51,7 +50,7 @@ export class LocalKeySigner implements Signer {
   }
 
   async sign(data: Uint8Array): Promise<Buffer> {
-    return this.signatureAlgorithm.sign!(data, this.privateKey);
+    return this.signatureAlgorithm.sign!(data, this.#privateKey);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { children, readDer } from '../../src/pki/asn1.js';
@@ -156,6 +157,18 @@ describe('GOST R 34.10-2012 key files from openssl genpkey -engine gost', () => 
     ossl(['pkey', '-engine', 'gost', '-in', leaf.key, '-out', legacy], undefined, { GOST_PK_FORMAT: 'LEGACY_PK_WRAP' });
     expect(readDer(children(readDer(pemBody(legacy)))[2]!.raw).contents[0]).toBe(0x04);
     expect(loadGatewayIdentity({ kind: 'pem', keyFile: legacy, certFile: leaf.cert }).keyDescription).toBe('gost2012-256 CryptoPro-A');
+  });
+});
+
+describe('the key stays inside the signer', () => {
+  it('neither the identity nor its signer shows the private scalar (JSON, util.inspect)', () => {
+    const leaf = makeGostLeaf(dir, ca, 'hidden', { algorithm: 'gost2012_256', paramset: 'A' });
+    const id = loadGatewayIdentity({ kind: 'pem', keyFile: leaf.key, certFile: leaf.cert });
+    const shown = inspect(id, { depth: 20, showHidden: true, maxArrayLength: null });
+    expect(shown).toContain('GOST R 34.10-2012-256'); // the signer is in there …
+    expect(shown).not.toMatch(/scalar|gost-private|privateKey/); // … its key is not
+    expect(JSON.stringify(id, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toMatch(/scalar|gost-private|privateKey/);
+    expect(Object.getOwnPropertyNames(id.signer)).not.toContain('privateKey');
   });
 });
 
