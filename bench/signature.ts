@@ -18,7 +18,8 @@ import { execFileSync } from 'node:child_process';
 import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization, findAncestorNs, SignedXml } from 'xml-crypto';
 import { parseCertificate, type Certificate } from '../src/pki/certificate.js';
-import { GOST2012_256_URI, getSignatureAlgorithm, gostPrivateKey, type GostKeyAlgorithm } from '../src/signature/algorithms/index.js';
+import { readPrivateKey } from '../src/pki/private-key.js';
+import { GOST2012_256_URI, getSignatureAlgorithm } from '../src/signature/algorithms/index.js';
 import { DSIG_NS } from '../src/signature/dsig.js';
 import { signDocument, type SignatureProfile } from '../src/signature/sign.js';
 import { LocalKeySigner } from '../src/signature/signer.js';
@@ -63,8 +64,7 @@ const rsaSigner = new LocalKeySigner(portalKey, portalCert);
 const rsaTrust = new TrustAnchorSet([read('certs-sample/ca.crt.pem')]);
 const xcKeys: XmlCryptoKeys = { privateKey: portalKeyPem, publicCert: portalCertPem };
 
-const gostKeyJson = JSON.parse(read('test/fixtures/gost/leaf.key.json')) as { algorithm: GostKeyAlgorithm; curveOid: string; scalar: string };
-const gostKey = gostPrivateKey(gostKeyJson.algorithm, gostKeyJson.curveOid, Buffer.from(gostKeyJson.scalar, 'hex'));
+const gostKey = readPrivateKey(Buffer.from(read('test/fixtures/gost/leaf.key.pem'))).key;
 const gostCert = parseCertificate(read('test/fixtures/gost/leaf.pem'));
 const gostSigner = new LocalKeySigner(gostKey, gostCert);
 const gostTrust = new TrustAnchorSet([read('test/fixtures/gost/ca.pem')]);
@@ -282,7 +282,7 @@ const floor = {
     xmlCryptoVerifySmallestPctOfFloor: pct(row('0.4 KB', 'verify').xmlCrypto, rsaVerifyFloor),
   },
   gost2012_256: {
-    note: 'LocalKeySigner (leaf.key.json / leaf.pem, CryptoPro-A); raw = over the same SignedInfo bytes; envelope = signDocument / parseXml + verifySmevEnvelope, smev profile, 8 KB envelope, trust = GOST test CA (2012-512)',
+    note: 'LocalKeySigner (leaf.key.pem / leaf.pem, CryptoPro-A); raw = over the same SignedInfo bytes; envelope = signDocument / parseXml + verifySmevEnvelope, smev profile, 8 KB envelope, trust = GOST test CA (2012-512)',
     envelopeBytes: env8.bytes,
     rawSign: gostRawSign,
     rawVerify: gostRawVerify,

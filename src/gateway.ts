@@ -106,10 +106,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     })
     .add('signingKey', async () => ({ status: 'pass', detail: `${identity.keyDescription} from ${identity.source}`, algorithm: signer.signatureAlgorithm.name }))
     .add('gatewayCertificate', async () => {
-      const notAfter = new Date(identity.certificate.validTo);
-      const notBefore = new Date(identity.certificate.validFrom);
+      const { notAfter, notBefore, subject } = identity.certificate;
       const days = daysUntil(notAfter);
-      const subject = identity.certificate.subject.replace(/\n/g, ', ');
       if (notBefore > new Date()) return { status: 'fail', detail: `${subject} is not valid before ${notBefore.toISOString()}`, daysUntilExpiry: days };
       if (days < 0) return { status: 'fail', detail: `${subject} expired on ${notAfter.toISOString()}`, daysUntilExpiry: days };
       return { status: days < EXPIRY_WARNING_DAYS ? 'warn' : 'pass', detail: `${subject} valid until ${notAfter.toISOString()}`, daysUntilExpiry: days };

@@ -8,7 +8,8 @@ import { createPrivateKey, createPublicKey, sign as rsaSign, verify as rsaVerify
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCertificate } from '../../src/pki/certificate.js';
-import { GOST2012_256_URI, getSignatureAlgorithm, gostPrivateKey, type GostKeyAlgorithm } from '../../src/signature/algorithms/index.js';
+import { readPrivateKey } from '../../src/pki/private-key.js';
+import { GOST2012_256_URI, getSignatureAlgorithm } from '../../src/signature/algorithms/index.js';
 import { signDocument } from '../../src/signature/sign.js';
 import { LocalKeySigner } from '../../src/signature/signer.js';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';
@@ -53,8 +54,7 @@ export async function quickMicro(): Promise<Micro> {
   const value = rsaSign('sha256', data, key);
   const pub = createPublicKey(key);
   const [rs, rv] = await measurePair(() => rsaSign('sha256', data, key), () => rsaVerify('sha256', data, pub, value), timing, 2);
-  const gk = JSON.parse(read('test/fixtures/gost/leaf.key.json')) as { algorithm: GostKeyAlgorithm; curveOid: string; scalar: string };
-  const gostSigner = new LocalKeySigner(gostPrivateKey(gk.algorithm, gk.curveOid, Buffer.from(gk.scalar, 'hex')), parseCertificate(read('test/fixtures/gost/leaf.pem')));
+  const gostSigner = new LocalKeySigner(readPrivateKey(Buffer.from(read('test/fixtures/gost/leaf.key.pem'))).key, parseCertificate(read('test/fixtures/gost/leaf.pem')));
   const gostAlg = getSignatureAlgorithm(GOST2012_256_URI);
   const gv = await gostSigner.sign(data);
   const [gs, gvf] = await measurePair(() => gostSigner.sign(data), () => gostAlg.verify(data, gv, gostSigner.certificate.publicKey!), timing, 2);

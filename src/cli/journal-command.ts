@@ -95,7 +95,7 @@ function loadGatewayCertificates(files: string[] | undefined): Certificate[] {
   if (files && files.length > 0) return files.map((f) => parseCertificate(firstPem(f)));
   if (process.env.GATEWAY_P12_FILE && !process.env.GATEWAY_CERT_FILE) {
     const identity = loadGatewayIdentity({ kind: 'p12', p12File: process.env.GATEWAY_P12_FILE, password: process.env.GATEWAY_P12_PASSWORD ?? '' });
-    return [parseCertificate(identity.certificatePem)];
+    return [identity.certificate];
   }
   return [parseCertificate(firstPem(process.env.GATEWAY_CERT_FILE ?? 'certs-sample/gateway.crt.pem'))];
 }

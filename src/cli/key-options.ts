@@ -1,15 +1,16 @@
-/** Reading a signing key for the command line: PEM, PKCS#12 or a GOST test key (JSON). */
-import { readFileSync } from 'node:fs';
-import { loadGatewayIdentity } from '../pki/gateway-identity.js';
-import { gostPrivateKey, type GostKeyAlgorithm } from '../signature/algorithms/index.js';
-import { LocalKeySigner, type Signer } from '../signature/signer.js';
+/**
+ * Reading a signing key for the command line: `--key K --cert C` (PEM or DER; GOST R 34.10-2012,
+ * RSA, ECDSA P-256) or `--p12 F --password P`, through the gateway's own loader, so `okno`
+ * accepts exactly the key files the gateway does. Errors name the option, not the variable.
+ */
+import { ENV_KEY_NAMES, loadGatewayIdentity, type GatewayIdentity } from '../pki/gateway-identity.js';
+import type { Signer } from '../signature/signer.js';
 
 export interface KeyOptions {
   key?: string;
   cert?: string;
   p12?: string;
   password?: string;
-  'gost-key'?: string;
 }
 
 export const KEY_OPTION_SPEC = {
@@ -17,22 +18,33 @@ export const KEY_OPTION_SPEC = {
   cert: { type: 'string' },
   p12: { type: 'string' },
   password: { type: 'string' },
-  'gost-key': { type: 'string' },
 } as const;
 
-/** Default: the gateway's key from GATEWAY_KEY_FILE / GATEWAY_CERT_FILE (the sample key when unset). */
-export function signerFromOptions(o: KeyOptions, env: NodeJS.ProcessEnv = process.env): Signer {
-  if (o['gost-key']) {
-    if (!o.cert) throw new Error('--gost-key needs --cert');
-    const json = JSON.parse(readFileSync(o['gost-key'], 'utf8')) as { algorithm: GostKeyAlgorithm; curveOid: string; scalar: string };
-    return new LocalKeySigner(gostPrivateKey(json.algorithm, json.curveOid, Buffer.from(json.scalar, 'hex')), readFileSync(o.cert, 'utf8'));
+export const KEY_OPTION_NAMES = ['key', 'cert', 'p12', 'password'] as const;
+
+const OPTION_NAMES = { key: '--key', cert: '--cert', p12: '--p12', password: '--password' };
+
+/**
+ * --key/--cert or --p12/--password; without them the gateway's key from GATEWAY_KEY_FILE /
+ * GATEWAY_CERT_FILE or GATEWAY_P12_FILE (the sample key when unset), named by those variables.
+ */
+export function identityFromOptions(o: KeyOptions, env: NodeJS.ProcessEnv = process.env): GatewayIdentity {
+  if (o.p12) {
+    if (o.key || o.cert) throw new Error('--p12 and --key/--cert: use one or the other');
+    return loadGatewayIdentity({ kind: 'p12', p12File: o.p12, password: o.password ?? '' }, OPTION_NAMES);
   }
-  const identity = o.p12
-    ? loadGatewayIdentity({ kind: 'p12', p12File: o.p12, password: o.password ?? '' })
-    : loadGatewayIdentity({
-        kind: 'pem',
-        keyFile: o.key ?? env.GATEWAY_KEY_FILE ?? 'certs-sample/gateway.key.pem',
-        certFile: o.cert ?? env.GATEWAY_CERT_FILE ?? 'certs-sample/gateway.crt.pem',
-      });
-  return new LocalKeySigner(identity.privateKey, identity.certificatePem);
+  if (o.password !== undefined) throw new Error('--password goes with --p12');
+  if (o.key || o.cert) {
+    if (!o.key || !o.cert) throw new Error(o.key ? '--key needs --cert' : '--cert needs --key');
+    return loadGatewayIdentity({ kind: 'pem', keyFile: o.key, certFile: o.cert }, OPTION_NAMES);
+  }
+  if (env.GATEWAY_P12_FILE) return loadGatewayIdentity({ kind: 'p12', p12File: env.GATEWAY_P12_FILE, password: env.GATEWAY_P12_PASSWORD ?? '' }, ENV_KEY_NAMES);
+  return loadGatewayIdentity(
+    { kind: 'pem', keyFile: env.GATEWAY_KEY_FILE ?? 'certs-sample/gateway.key.pem', certFile: env.GATEWAY_CERT_FILE ?? 'certs-sample/gateway.crt.pem' },
+    ENV_KEY_NAMES,
+  );
+}
+
+export function signerFromOptions(o: KeyOptions, env: NodeJS.ProcessEnv = process.env): Signer {
+  return identityFromOptions(o, env).signer;
 }

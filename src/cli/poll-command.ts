@@ -17,12 +17,12 @@ import { pollEnvelope } from '../soap/exchange-envelopes.js';
 import { readSmevMessage, SmevMessageError } from '../soap/smev-message.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
-import { KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
+import { KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
 import type { Command } from './main.js';
 
 export const pollCommand: Command = {
   summary: 'take the next message addressed to you from a SMEV exchange (GetRequest / GetResponse), check its signatures, Ack it',
-  usage: 'poll --to URL [--responses] [--no-ack] [--key K --cert C]',
+  usage: 'poll --to URL [--responses] [--no-ack] [--key K --cert C | --p12 F --password P]',
   async run(args) {
     let values: Record<string, string | boolean | undefined>;
     try {
@@ -36,7 +36,7 @@ export const pollCommand: Command = {
       return 2;
     }
     const keys: Record<string, string> = { key: 'certs-sample/portal.key.pem', cert: 'certs-sample/portal.crt.pem' };
-    for (const k of ['key', 'cert', 'p12', 'password', 'gost-key']) if (typeof values[k] === 'string') keys[k] = values[k] as string;
+    for (const k of KEY_OPTION_NAMES) if (typeof values[k] === 'string') keys[k] = values[k] as string;
     const signer = signerFromOptions(keys);
     const operation = values.responses ? 'GetResponse' : 'GetRequest';
     const post = async (body: string, action: string) => {

@@ -20,12 +20,12 @@ import { isSmevVersion } from '../soap/namespaces.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import { parseXml } from '../xml/parser.js';
 import type { XmlElement } from '../xml/types.js';
-import { KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
+import { KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
 import type { Command } from './main.js';
 
 export const sendCommand: Command = {
   summary: 'submit a JSON application to a gateway as a signed SendRequest (the portal simulator)',
-  usage: 'send FILE.json --to URL [--service ID] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C]',
+  usage: 'send FILE.json --to URL [--service ID] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C | --p12 F --password P]',
   async run(args) {
     let values: Record<string, string | boolean | undefined>;
     let positionals: string[];
@@ -99,7 +99,7 @@ export const sendCommand: Command = {
 
 function stringsOf(values: Record<string, string | boolean | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['key', 'cert', 'p12', 'password', 'gost-key']) if (typeof values[k] === 'string') out[k] = values[k] as string;
+  for (const k of KEY_OPTION_NAMES) if (typeof values[k] === 'string') out[k] = values[k] as string;
   return out;
 }
 

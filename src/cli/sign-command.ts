@@ -6,7 +6,7 @@ import type { Command } from './main.js';
 
 export const signCommand: Command = {
   summary: 'sign an XML file (SMEV envelope or any element with an Id)',
-  usage: 'sign FILE [--profile smev|xmldsig] [--id ID] [--key K --cert C | --p12 F --password P | --gost-key J --cert C] [--out OUT]',
+  usage: 'sign FILE [--profile smev|xmldsig] [--id ID] [--key K --cert C | --p12 F --password P] [--out OUT]',
   async run(args) {
     let values: Record<string, string | undefined>;
     let positionals: string[];

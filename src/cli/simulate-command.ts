@@ -30,13 +30,13 @@ import { parseCertificate } from '../pki/certificate.js';
 import { splitPem } from '../pki/gateway-identity.js';
 import { issueLeafCertificate } from '../pki/sample-pki.js';
 import { LocalKeySigner, type Signer } from '../signature/signer.js';
-import { createPrivateKey } from 'node:crypto';
+import { readPrivateKey } from '../pki/private-key.js';
 import { SmevExchangeSimulator, type ExchangeEvent, type ExchangeSystem } from '../simulators/smev-exchange.js';
 import { defaultExchangeSystems, parseSystemOption } from '../simulators/smev-exchange-systems.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
-import { KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
+import { identityFromOptions, KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions, type KeyOptions } from './key-options.js';
 import type { Command } from './main.js';
 
 const DEFAULT_PORTAL_PORT = 8091;
@@ -111,11 +111,15 @@ function expectedSignerFrom(values: Values): string | undefined {
 
 /** The partner's own key signs its replies (its sample key by default, not the gateway's). */
 function partnerSigner(values: Values, name: 'portal' | 'agency') {
-  return signerFromOptions({
-    ...(values as Record<string, string | undefined>),
-    key: (values.key as string | undefined) ?? path.join(certsDir(values), `${name}.key.pem`),
-    cert: (values.cert as string | undefined) ?? path.join(certsDir(values), `${name}.crt.pem`),
-  });
+  const o = keyOptionsFrom(values);
+  if (o.p12 || o.key || o.cert) return signerFromOptions(o);
+  return signerFromOptions({ key: path.join(certsDir(values), `${name}.key.pem`), cert: path.join(certsDir(values), `${name}.crt.pem`) });
+}
+
+function keyOptionsFrom(values: Values): KeyOptions {
+  const o: KeyOptions = {};
+  for (const k of KEY_OPTION_NAMES) if (typeof values[k] === 'string') o[k] = values[k] as string;
+  return o;
 }
 
 function catalogueFrom(values: Values) {
@@ -150,9 +154,9 @@ export const simulateCommand: Command = {
   summary: 'run a simulated partner: the portal receiving ELK statuses, an agency answering the city\'s queries, or the SMEV 3 exchange',
   usage:
     'simulate portal|agency|smev [--certs DIR (certs-sample; certs-sample/gost for GOST)] …' +
-    ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C]' +
-    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
-    ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
+    ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]' +
+    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
+    ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
     ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages]',
   async run(args) {
     let values: Values;
@@ -279,7 +283,15 @@ export function exchangeLine(e: ExchangeEvent): string {
  * by the (sample, RSA) CA, written to --cert-out.
  */
 function exchangeSigner(values: Values): { signer: Signer; certFile: string | null } {
-  if (values.key || values.cert || values.p12 || values['gost-key']) return { signer: signerFromOptions(values as Record<string, string | undefined>), certFile: (values.cert as string | undefined) ?? null };
+  const o = keyOptionsFrom(values);
+  if (o.key || o.cert || o.p12) {
+    const identity = identityFromOptions(o);
+    if (o.cert) return { signer: identity.signer, certFile: o.cert };
+    // from a PKCS#12: write its certificate out, so the gateway's registry can be pointed at it
+    const certFile = (values['cert-out'] as string | undefined) ?? path.join(tmpdir(), 'okno-smev-exchange.crt.pem');
+    writeFileSync(certFile, identity.certificatePem);
+    return { signer: identity.signer, certFile };
+  }
   const dir = certsDir(values);
   const own = { key: path.join(dir, 'exchange.key.pem'), cert: path.join(dir, 'exchange.crt.pem') };
   if (!values['ca-cert'] && !values['ca-key'] && existsSync(own.key) && existsSync(own.cert)) {
@@ -292,7 +304,8 @@ function exchangeSigner(values: Values): { signer: Signer; certFile: string | nu
   });
   const certFile = (values['cert-out'] as string | undefined) ?? path.join(tmpdir(), 'okno-smev-exchange.crt.pem');
   writeFileSync(certFile, certPem);
-  return { signer: new LocalKeySigner(createPrivateKey(keyPem), certPem), certFile };
+  // the key was made just now, in memory: the same reader as for key files, no file in between
+  return { signer: new LocalKeySigner(readPrivateKey(Buffer.from(keyPem)).key, certPem), certFile };
 }
 
 async function runSmev(values: Values, port: number): Promise<number> {

@@ -12,7 +12,6 @@ import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import { loadCrls } from '../pki/crl.js';
 import { CrlSet, distributionPoints } from '../pki/crl-set.js';
 import type { Logger } from '../log.js';
-import { LocalKeySigner } from '../signature/signer.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 
 /** A CRL can be megabytes: more time than an OCSP answer. */
@@ -26,8 +25,8 @@ export function loadFlowParts(config: Config, logger: Pick<Logger, 'info' | 'war
   const lifecycle = Lifecycle.load(config.lifecycleFile);
   const identity = loadGatewayIdentity(config.gatewayKey);
   const trust = loadTrustAnchors(config.trustCaFile);
-  // Parsed once here: the signer checks the key fits its certificate and picks the algorithm.
-  const signer = new LocalKeySigner(identity.privateKey, identity.certificatePem);
+  // Read once here: the key lives only inside the signer, which was checked against the certificate.
+  const signer = identity.signer;
   const anchorCertificates = trust.certificates;
   const crls = loadCrls(config.crlFiles, anchorCertificates);
   const { revocation } = config;

@@ -1,28 +1,48 @@
 /**
- * The gateway's own signing identity: its private key and certificate, read
- * once at start-up from PEM files or a PKCS#12 bundle. This module is the only
- * place that reads the private key file; signing goes through the Signer
- * interface of the signature engine, which wraps the key loaded here.
+ * The gateway's own signing identity: a Signer and its certificate, read once at start-up
+ * from a key file + certificate file (PEM or DER; GOST R 34.10-2012, RSA, ECDSA P-256) or a
+ * PKCS#12 bundle. This module is the only place that reads the private key; the key then
+ * lives only inside the signer (LocalKeySigner), never in the identity object.
+ * `loadGatewayIdentity` is the single entry point for every key source.
  */
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import forge from 'node-forge';
 import type { KeySource, P12Source } from '../config/env.js';
+import type { PrivateKey } from '../signature/algorithms/index.js';
+import { keyMatchesCertificate, LocalKeySigner, type Signer } from '../signature/signer.js';
+import { CertificateError, parseCertificate, type Certificate } from './certificate.js';
+import { readPkcs12 } from './pkcs12.js';
+import { PrivateKeyError, readPrivateKey } from './private-key.js';
 import { SAMPLE_ORGANIZATION } from './sample-pki.js';
 
 export interface GatewayIdentity {
-  privateKey: KeyObject;
-  certificate: X509Certificate;
+  /** Signs with the key (the only holder of it). */
+  signer: Signer;
+  certificate: Certificate;
   certificatePem: string;
-  /** Further certificates that came with it (PKCS#12 chain), leaf excluded. */
+  /** Further certificates that came with it (rest of the PEM file, PKCS#12 chain), leaf excluded. */
   chainPems: string[];
-  /** e.g. `rsa-2048`, `ec-prime256v1`. */
+  /** e.g. `gost2012-256 TC26-256-A`, `rsa-2048`, `ec-prime256v1`. */
   keyDescription: string;
   /** True for the committed test-only sample PKI. */
   isSample: boolean;
   source: string;
 }
+
+/** What errors call each input: the environment variables by default, CLI options for `okno`. */
+export interface KeyMaterialNames {
+  key: string;
+  cert: string;
+  p12: string;
+  password: string;
+}
+
+export const ENV_KEY_NAMES: KeyMaterialNames = {
+  key: 'GATEWAY_KEY_FILE',
+  cert: 'GATEWAY_CERT_FILE',
+  p12: 'GATEWAY_P12_FILE',
+  password: 'GATEWAY_P12_PASSWORD',
+};
 
 export class KeyMaterialError extends Error {
   constructor(
@@ -34,33 +54,32 @@ export class KeyMaterialError extends Error {
   }
 }
 
-export function loadGatewayIdentity(source: KeySource | P12Source): GatewayIdentity {
-  const loaded = source.kind === 'pem' ? fromPem(source) : fromP12(source);
-  const { privateKey, certificatePem, chainPems, variable, file } = loaded;
-  let certificate: X509Certificate;
-  try {
-    certificate = new X509Certificate(certificatePem);
-  } catch {
-    throw new KeyMaterialError(variable, `${file} holds no readable X.509 certificate`);
+export function loadGatewayIdentity(source: KeySource | P12Source, names: KeyMaterialNames = ENV_KEY_NAMES): GatewayIdentity {
+  const loaded = source.kind === 'pem' ? fromFiles(source, names) : fromP12(source, names);
+  const { key, keyDescription, certificate, chain, variable, file } = loaded;
+  if (!certificate.publicKey) {
+    throw new KeyMaterialError(loaded.certVariable, `the certificate in ${file} has a key Okno cannot use (${certificate.publicKeyOid})`);
   }
-  const fromKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  const fromCert = certificate.publicKey.export({ type: 'spki', format: 'der' });
-  if (!fromKey.equals(fromCert)) {
-    throw new KeyMaterialError(variable, 'the private key does not belong to the certificate');
+  if (!keyMatchesCertificate(key, certificate)) throw new KeyMaterialError(variable, loaded.mismatch);
+  let signer: Signer;
+  try {
+    signer = new LocalKeySigner(key, certificate);
+  } catch (error) {
+    throw new KeyMaterialError(variable, (error as Error).message);
   }
   return {
-    privateKey,
+    signer,
     certificate,
-    certificatePem,
-    chainPems,
-    keyDescription: describeKey(privateKey),
+    certificatePem: pemOf(certificate.der),
+    chainPems: chain.map((c) => pemOf(c.der)),
+    keyDescription,
     isSample: isSampleCertificate(certificate),
     source: file,
   };
 }
 
-/** The committed sample PKI marks every subject with SAMPLE_ORGANIZATION (node's X509Certificate or our Certificate). */
-export function isSampleCertificate(cert: { readonly subject: string; readonly issuer: string }): boolean {
+/** The committed sample PKI marks every subject with SAMPLE_ORGANIZATION. */
+export function isSampleCertificate(cert: Pick<Certificate, 'subject' | 'issuer'>): boolean {
   return cert.subject.includes(SAMPLE_ORGANIZATION) || cert.issuer.includes(SAMPLE_ORGANIZATION);
 }
 
@@ -68,18 +87,20 @@ export function daysUntil(date: Date, now: Date = new Date()): number {
   return Math.floor((date.getTime() - now.getTime()) / 86_400_000);
 }
 
-function describeKey(key: KeyObject): string {
-  const d = key.asymmetricKeyDetails;
-  if (key.asymmetricKeyType === 'rsa') return `rsa-${d?.modulusLength ?? '?'}`;
-  if (key.asymmetricKeyType === 'ec') return `ec-${d?.namedCurve ?? '?'}`;
-  return key.asymmetricKeyType ?? 'unknown';
+export function pemOf(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
 interface Loaded {
-  privateKey: KeyObject;
-  certificatePem: string;
-  chainPems: string[];
+  key: PrivateKey;
+  keyDescription: string;
+  certificate: Certificate;
+  chain: Certificate[];
+  /** The variable a key/certificate mismatch is reported under, and the message. */
   variable: string;
+  mismatch: string;
+  certVariable: string;
   file: string;
 }
 
@@ -91,49 +112,83 @@ function read(variable: string, file: string): Buffer {
   }
 }
 
-function fromPem(source: KeySource): Loaded {
-  const keyPem = read('GATEWAY_KEY_FILE', source.keyFile);
-  let privateKey: KeyObject;
+const shown = (file: string): string => path.relative(process.cwd(), file) || file;
+
+function fromFiles(source: KeySource, names: KeyMaterialNames): Loaded {
+  let key: PrivateKey;
+  let keyDescription: string;
   try {
-    privateKey = createPrivateKey(keyPem);
-  } catch {
-    throw new KeyMaterialError('GATEWAY_KEY_FILE', `${source.keyFile} holds no readable unencrypted private key (PEM, PKCS#8 or PKCS#1)`);
+    ({ key, description: keyDescription } = readPrivateKey(read(names.key, source.keyFile)));
+  } catch (error) {
+    if (error instanceof PrivateKeyError) throw new KeyMaterialError(names.key, `${source.keyFile} ${error.message}`);
+    throw error;
   }
-  const certText = read('GATEWAY_CERT_FILE', source.certFile).toString('utf8');
-  const pems = splitPem(certText);
-  if (pems.length === 0) throw new KeyMaterialError('GATEWAY_CERT_FILE', `${source.certFile} holds no PEM certificate`);
-  return { privateKey, certificatePem: pems[0]!, chainPems: pems.slice(1), variable: 'GATEWAY_CERT_FILE', file: path.relative(process.cwd(), source.certFile) || source.certFile };
+  const certs = readCertificates(read(names.cert, source.certFile), names.cert, source.certFile);
+  const [certificate, ...chain] = certs as [Certificate, ...Certificate[]];
+  return {
+    key,
+    keyDescription,
+    certificate,
+    chain,
+    variable: names.key,
+    mismatch: `the private key in ${source.keyFile} does not belong to the certificate in ${names.cert} (${source.certFile}, "${certificate.subject}")`,
+    certVariable: names.cert,
+    file: shown(source.certFile),
+  };
 }
 
-function fromP12(source: P12Source): Loaded {
-  const der = read('GATEWAY_P12_FILE', source.p12File);
-  let p12: forge.pkcs12.Pkcs12Pfx;
+/** A certificate file: one or more PEM certificates (leaf first), or one DER certificate. */
+function readCertificates(bytes: Buffer, variable: string, file: string): Certificate[] {
+  const pems = splitPem(bytes.toString('latin1'));
   try {
-    p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der.toString('binary')), source.password);
+    if (pems.length > 0) return pems.map((p) => parseCertificate(p));
+    if (bytes[0] === 0x30) return [parseCertificate(bytes)];
   } catch (error) {
-    throw new KeyMaterialError('GATEWAY_P12_FILE', `cannot open ${source.p12File} (wrong GATEWAY_P12_PASSWORD or not PKCS#12): ${(error as Error).message}`);
+    if (error instanceof CertificateError) throw new KeyMaterialError(variable, `${file} holds no readable X.509 certificate (${error.message})`);
+    throw error;
   }
-  const keyBags = [
-    ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []),
-    ...(p12.getBags({ bagType: forge.pki.oids.keyBag! })[forge.pki.oids.keyBag!] ?? []),
-  ];
-  const certBags = p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
-  if (keyBags.length !== 1) throw new KeyMaterialError('GATEWAY_P12_FILE', `${source.p12File} must hold exactly one private key, found ${keyBags.length}`);
-  const bag = keyBags[0]!;
-  // forge decodes only RSA keys; the raw PrivateKeyInfo goes to node:crypto, which reads RSA and EC alike.
-  const keyInfo = bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key)) : bag.asn1;
-  const privateKey = createPrivateKey({ key: Buffer.from(forge.asn1.toDer(keyInfo).getBytes(), 'binary'), format: 'der', type: 'pkcs8' });
-  // forge decodes only RSA certificates; others come back as raw ASN.1 for node:crypto to read.
-  const pems = certBags.flatMap((b) => {
-    const asn1 = b.cert ? forge.pki.certificateToAsn1(b.cert) : b.asn1;
-    return asn1 ? [new X509Certificate(Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary')).toString()] : [];
-  });
-  if (pems.length === 0) throw new KeyMaterialError('GATEWAY_P12_FILE', `${source.p12File} holds no certificate`);
-  // The leaf is the certificate whose public key matches the private key.
-  const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  const leafIndex = pems.findIndex((pem) => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }).equals(spki));
-  const leaf = leafIndex >= 0 ? pems[leafIndex]! : pems[0]!;
-  return { privateKey, certificatePem: leaf, chainPems: pems.filter((_, i) => i !== leafIndex), variable: 'GATEWAY_P12_FILE', file: source.p12File };
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(bytes.toString('latin1'))) throw new KeyMaterialError(variable, `${file} holds a private key, not a certificate`);
+  throw new KeyMaterialError(variable, `${file} holds no certificate (PEM or DER)`);
+}
+
+function fromP12(source: P12Source, names: KeyMaterialNames): Loaded {
+  const bytes = read(names.p12, source.p12File);
+  let bundle: ReturnType<typeof readPkcs12>;
+  try {
+    bundle = readPkcs12(bytes, source.password);
+  } catch (error) {
+    throw new KeyMaterialError(names.p12, `cannot open ${source.p12File} (wrong ${names.password} or not PKCS#12): ${(error as Error).message}`);
+  }
+  if (bundle.keys.length !== 1) throw new KeyMaterialError(names.p12, `${source.p12File} must hold exactly one private key, found ${bundle.keys.length}`);
+  let key: PrivateKey;
+  let keyDescription: string;
+  try {
+    ({ key, description: keyDescription } = readPrivateKey(bundle.keys[0]!));
+  } catch (error) {
+    if (error instanceof PrivateKeyError) throw new KeyMaterialError(names.p12, `${source.p12File} ${error.message}`);
+    throw error;
+  }
+  let certs: Certificate[];
+  try {
+    certs = bundle.certificates.map((der) => parseCertificate(der));
+  } catch (error) {
+    if (error instanceof CertificateError) throw new KeyMaterialError(names.p12, `${source.p12File} holds an unreadable certificate (${error.message})`);
+    throw error;
+  }
+  if (certs.length === 0) throw new KeyMaterialError(names.p12, `${source.p12File} holds no certificate`);
+  // The leaf is the certificate whose public key is the private key's.
+  const leafIndex = certs.findIndex((c) => keyMatchesCertificate(key, c));
+  const certificate = certs[Math.max(leafIndex, 0)]!;
+  return {
+    key,
+    keyDescription,
+    certificate,
+    chain: certs.filter((_, i) => i !== Math.max(leafIndex, 0)),
+    variable: names.p12,
+    mismatch: `the private key in ${source.p12File} belongs to none of its ${certs.length} certificate(s)`,
+    certVariable: names.p12,
+    file: source.p12File,
+  };
 }
 
 export function splitPem(text: string): string[] {

@@ -37,12 +37,11 @@ export class LocalKeySigner implements Signer {
   readonly certificate: Certificate;
   readonly signatureAlgorithm: SignatureAlgorithm;
   readonly digestAlgorithm: DigestAlgorithm;
+  /** A true private field: not enumerable, not in JSON, not shown by util.inspect or a logger. */
+  readonly #privateKey: PrivateKey;
 
-  constructor(
-    private readonly privateKey: PrivateKey,
-    certificate: Certificate | string | Uint8Array,
-    signatureAlgorithmUri?: string,
-  ) {
+  constructor(privateKey: PrivateKey, certificate: Certificate | string | Uint8Array, signatureAlgorithmUri?: string) {
+    this.#privateKey = privateKey;
     this.certificate = typeof certificate === 'string' || certificate instanceof Uint8Array ? parseCertificate(certificate) : certificate;
     assertKeyMatches(privateKey, this.certificate);
     this.signatureAlgorithm = getSignatureAlgorithm(signatureAlgorithmUri ?? defaultAlgorithmFor(privateKey));
@@ -51,7 +50,7 @@ export class LocalKeySigner implements Signer {
   }
 
   async sign(data: Uint8Array): Promise<Buffer> {
-    return this.signatureAlgorithm.sign!(data, this.privateKey);
+    return this.signatureAlgorithm.sign!(data, this.#privateKey);
   }
 }
 
@@ -68,15 +67,23 @@ function defaultAlgorithmFor(key: PrivateKey): string {
 }
 
 function assertKeyMatches(key: PrivateKey, cert: Certificate): void {
+  if (!cert.publicKey) throw new SignerError(`certificate "${cert.subject}" has a key type Okno cannot use`);
+  if (!keyMatchesCertificate(key, cert)) throw new SignerError(`the private key does not belong to certificate "${cert.subject}"`);
+}
+
+/** Whether the certificate's public key is the private key's (same algorithm, curve and point / same SPKI). */
+export function keyMatchesCertificate(key: PrivateKey, cert: Certificate): boolean {
   const certKey = cert.publicKey;
-  if (!certKey) throw new SignerError(`certificate "${cert.subject}" has a key type Okno cannot use`);
-  let same: boolean;
+  if (!certKey) return false;
   if (isGostPrivateKey(key)) {
-    same = isGostPublicKey(certKey) && Buffer.from(gostPublicKeyOf(key).point).equals(Buffer.from(certKey.point));
-  } else {
-    same =
-      !isGostPublicKey(certKey) &&
-      createPublicKey(key as KeyObject).export({ type: 'spki', format: 'der' }).equals(certKey.export({ type: 'spki', format: 'der' }));
+    if (!isGostPublicKey(certKey) || certKey.algorithm !== key.algorithm) return false;
+    const [a, b] = [key.curve, certKey.curve];
+    // CryptoPro-A and TC26-256-B (…) are one curve under two OIDs: compare the mathematics
+    const sameCurve = a.p === b.p && a.a === b.a && a.b === b.b && a.q === b.q && a.x === b.x && a.y === b.y;
+    return sameCurve && Buffer.from(gostPublicKeyOf(key).point).equals(Buffer.from(certKey.point));
   }
-  if (!same) throw new SignerError(`the private key does not belong to certificate "${cert.subject}"`);
+  return (
+    !isGostPublicKey(certKey) &&
+    createPublicKey(key as KeyObject).export({ type: 'spki', format: 'der' }).equals(certKey.export({ type: 'spki', format: 'der' }))
+  );
 }

@@ -79,7 +79,8 @@ export function verifySignature<P>(doc: XmlDocument, signature: XmlElement, expe
     const algorithm = allowed(() => getSignatureAlgorithm(parts.signatureAlgorithm));
     details.signatureAlgorithmName = algorithm.name;
     const digest = allowed(() => getDigestAlgorithm(parts.reference.digestAlgorithm));
-    if (digest.uri !== algorithm.digestUri && algorithm.keyAlgorithm.startsWith('gost')) {
+    // by the digest itself, not its URI: GOST R 34.11-94 has two spellings (xmldsig-more, CryptoPro)
+    if (digest.name !== getDigestAlgorithm(algorithm.digestUri).name && algorithm.keyAlgorithm.startsWith('gost')) {
       fail('SignatureIsInvalid', `${algorithm.name} must be used with digest ${algorithm.digestUri}, not ${digest.uri}`);
     }
     const target = resolveTarget(doc, parts, expectedTarget);

@@ -9,15 +9,21 @@ import { parseCertificate, verifyIssuedBy, CertificateError } from '../../src/pk
 import {
   GOST2012_256_URI,
   getSignatureAlgorithm,
-  gostPrivateKey,
   gostPublicKeyOf,
+  isGostPrivateKey,
   isGostPublicKey,
-  type GostKeyAlgorithm,
+  type GostPrivateKey,
 } from '../../src/signature/algorithms/index.js';
+import { readPrivateKey } from '../../src/pki/private-key.js';
 import { openssl } from './openssl-gost.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/gost');
 const read = (f: string) => readFileSync(path.join(fixtures, f), 'utf8');
+const gostKey = (f: string): GostPrivateKey => {
+  const k = readPrivateKey(readFileSync(path.join(fixtures, f))).key;
+  if (!isGostPrivateKey(k)) throw new Error(`${f}: not a GOST key`);
+  return k;
+};
 
 describe('test GOST 2012 PKI (fixtures from make.ts)', () => {
   const ca = parseCertificate(read('ca.pem'));
@@ -43,17 +49,15 @@ describe('test GOST 2012 PKI (fixtures from make.ts)', () => {
   });
 
   it('the key files match the certificates', () => {
-    for (const [keyFile, cert] of [['leaf.key.json', leaf], ['ca.key.json', ca]] as const) {
-      const k = JSON.parse(read(keyFile)) as { algorithm: GostKeyAlgorithm; curveOid: string; scalar: string; point: string };
-      const pub = gostPublicKeyOf(gostPrivateKey(k.algorithm, k.curveOid, Buffer.from(k.scalar, 'hex')));
+    for (const [keyFile, cert] of [['leaf.key.pem', leaf], ['ca.key.pem', ca]] as const) {
+      const pub = gostPublicKeyOf(gostKey(keyFile));
       expect(isGostPublicKey(cert.publicKey!) && Buffer.from(cert.publicKey.point).equals(Buffer.from(pub.point))).toBe(true);
     }
   });
 
   it('the leaf key signs what its certificate verifies', () => {
-    const k = JSON.parse(read('leaf.key.json')) as { algorithm: GostKeyAlgorithm; curveOid: string; scalar: string };
     const alg = getSignatureAlgorithm(GOST2012_256_URI);
-    const sig = alg.sign!(Buffer.from('data'), gostPrivateKey(k.algorithm, k.curveOid, Buffer.from(k.scalar, 'hex')));
+    const sig = alg.sign!(Buffer.from('data'), gostKey('leaf.key.pem'));
     expect(alg.verify(Buffer.from('data'), sig, leaf.publicKey!)).toBe(true);
   });
 

@@ -50,6 +50,7 @@ describe('registry', () => {
         'urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34102012-gostr34112012-256',
         'urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34102012-gostr34112012-512',
         'http://www.w3.org/2001/04/xmldsig-more#gostr34102001-gostr3411',
+        'urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34102001-gostr3411',
       ].sort(),
     );
   });

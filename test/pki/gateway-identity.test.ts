@@ -23,14 +23,14 @@ describe('gateway identity', () => {
 
   it('refuses a key that does not belong to the certificate', () => {
     expect(() => loadGatewayIdentity({ kind: 'pem', keyFile: pem('portal.key.pem'), certFile: pem('gateway.crt.pem') })).toThrow(
-      'GATEWAY_CERT_FILE: the private key does not belong to the certificate',
+      /^GATEWAY_KEY_FILE: the private key in .*portal\.key\.pem does not belong to the certificate in GATEWAY_CERT_FILE/,
     );
   });
 
   it('names the variable of a missing or unreadable file', () => {
     expect(() => loadGatewayIdentity({ kind: 'pem', keyFile: '/nope.pem', certFile: pem('gateway.crt.pem') })).toThrow(/^GATEWAY_KEY_FILE: cannot read \/nope.pem: ENOENT/);
-    expect(() => loadGatewayIdentity({ kind: 'pem', keyFile: pem('gateway.crt.pem'), certFile: pem('gateway.crt.pem') })).toThrow(/^GATEWAY_KEY_FILE: .* holds no readable/);
-    expect(() => loadGatewayIdentity({ kind: 'pem', keyFile: pem('gateway.key.pem'), certFile: pem('gateway.key.pem') })).toThrow(/^GATEWAY_CERT_FILE: .* holds no PEM certificate/);
+    expect(() => loadGatewayIdentity({ kind: 'pem', keyFile: pem('gateway.crt.pem'), certFile: pem('gateway.crt.pem') })).toThrow(/^GATEWAY_KEY_FILE: .* holds a certificate, not a private key$/);
+    expect(() => loadGatewayIdentity({ kind: 'pem', keyFile: pem('gateway.key.pem'), certFile: pem('gateway.key.pem') })).toThrow(/^GATEWAY_CERT_FILE: .* holds a private key, not a certificate$/);
   });
 
   it('loads PKCS#12 made by openssl, with its chain, and rejects a wrong password', () => {

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCertificate } from '../../src/pki/certificate.js';
-import { generateGostKeyPair, gostPrivateKey, type GostKeyAlgorithm } from '../../src/signature/algorithms/index.js';
+import { readPrivateKey } from '../../src/pki/private-key.js';
+import { generateGostKeyPair } from '../../src/signature/algorithms/index.js';
 import { DSIG_NS } from '../../src/signature/dsig.js';
 import { signDocument } from '../../src/signature/sign.js';
 import { LocalKeySigner, SignerError } from '../../src/signature/signer.js';
@@ -105,8 +106,7 @@ function unsignedEnvelope(): string {
 
 describe('signatures made by Okno verify with full trust', () => {
   it('GOST R 34.10-2012-256 (smev profile) chains to the GOST test CA', async () => {
-    const key = JSON.parse(gostFixture('leaf.key.json')) as { algorithm: GostKeyAlgorithm; curveOid: string; scalar: string };
-    const signer = new LocalKeySigner(gostPrivateKey(key.algorithm, key.curveOid, Buffer.from(key.scalar, 'hex')), gostFixture('leaf.pem'));
+    const signer = new LocalKeySigner(readPrivateKey(Buffer.from(gostFixture('leaf.key.pem'))).key, gostFixture('leaf.pem'));
     const signed = await signDocument(unsignedEnvelope(), { signer, profile: 'smev' });
     const trust = new TrustAnchorSet([gostFixture('ca.pem')]);
     const result = verifySmevEnvelope(parseXml(signed), { trust, partnerOf: () => 'gost-partner' });
@@ -123,9 +123,8 @@ describe('signatures made by Okno verify with full trust', () => {
 
   it('GOST R 34.10-2012-512 signs and verifies (mathematics)', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'okno-gost512-'));
-    const ca = JSON.parse(gostFixture('ca.key.json')) as { algorithm: GostKeyAlgorithm; curveOid: string; scalar: string };
     // The GOST test CA's own key is 512-bit; its certificate allows signing for this check.
-    const signer = new LocalKeySigner(gostPrivateKey(ca.algorithm, ca.curveOid, Buffer.from(ca.scalar, 'hex')), gostFixture('ca.pem'));
+    const signer = new LocalKeySigner(readPrivateKey(Buffer.from(gostFixture('ca.key.pem'))).key, gostFixture('ca.pem'));
     expect(signer.signatureAlgorithm.name).toBe('GOST R 34.10-2012-512');
     const signed = await signDocument(unsignedEnvelope(), { signer, profile: 'smev' });
     writeFileSync(path.join(dir, 'signed.xml'), signed);

@@ -14,7 +14,7 @@ export {
 export { gostSignDigest, gostVerifyDigest } from './gost-engine.js';
 export { SHA256_URI, SHA512_URI } from './sha.js';
 export { STREEBOG256_URI, STREEBOG512_URI } from './streebog.js';
-export { GOST94_URI } from './gost94.js';
+export { GOST94_URI, GOST94_CRYPTOPRO_URI } from './gost94.js';
 export { RSA_SHA256_URI, RSA_SHA512_URI } from './rsa.js';
 export { ECDSA_SHA256_URI } from './ecdsa.js';
-export { GOST2012_256_URI, GOST2012_512_URI, GOST2001_URI } from './gost3410.js';
+export { GOST2012_256_URI, GOST2012_512_URI, GOST2001_URI, GOST2001_CRYPTOPRO_URI } from './gost3410.js';

@@ -6,7 +6,12 @@ declare module 'node-gost-crypto' {
     digest(data: Bytes): ArrayBuffer;
   }
 
+  export interface GostCipherEngine {
+    decrypt(key: Bytes, data: Bytes, iv?: Bytes): ArrayBuffer;
+  }
+
   export const gostEngine: {
     getGostDigest(algorithm: Record<string, unknown>): GostDigestEngine;
+    getGostCipher(algorithm: Record<string, unknown>): GostCipherEngine;
   };
 }

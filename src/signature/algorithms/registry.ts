@@ -4,19 +4,19 @@
  */
 import { ecdsaP256Sha256 } from './ecdsa.js';
 import { notAllowed } from './errors.js';
-import { gost2001, gost2012_256, gost2012_512 } from './gost3410.js';
-import { gost94 } from './gost94.js';
+import { gost2001, gost2001CryptoPro, gost2012_256, gost2012_512 } from './gost3410.js';
+import { gost94, gost94CryptoPro } from './gost94.js';
 import { rsaSha256, rsaSha512 } from './rsa.js';
 import { sha256, sha512 } from './sha.js';
 import { streebog256, streebog512 } from './streebog.js';
 import type { DigestAlgorithm, SignatureAlgorithm } from './types.js';
 
 const digests: ReadonlyMap<string, DigestAlgorithm> = new Map(
-  [sha256, sha512, streebog256, streebog512, gost94].map((a) => [a.uri, a]),
+  [sha256, sha512, streebog256, streebog512, gost94, gost94CryptoPro].map((a) => [a.uri, a]),
 );
 
 const signatures: ReadonlyMap<string, SignatureAlgorithm> = new Map(
-  [rsaSha256, rsaSha512, ecdsaP256Sha256, gost2012_256, gost2012_512, gost2001].map((a) => [a.uri, a]),
+  [rsaSha256, rsaSha512, ecdsaP256Sha256, gost2012_256, gost2012_512, gost2001, gost2001CryptoPro].map((a) => [a.uri, a]),
 );
 
 /** Known but refused on purpose, so the error can say why rather than "unknown". */
