@@ -34,5 +34,5 @@ export function signerFromOptions(o: KeyOptions, env: NodeJS.ProcessEnv = proces
         keyFile: o.key ?? env.GATEWAY_KEY_FILE ?? 'certs-sample/gateway.key.pem',
         certFile: o.cert ?? env.GATEWAY_CERT_FILE ?? 'certs-sample/gateway.crt.pem',
       });
-  return new LocalKeySigner(identity.privateKey, identity.certificatePem);
+  return identity.signer;
 }

@@ -1,18 +1,25 @@
 /**
- * The gateway's own signing identity: its private key and certificate, read
- * once at start-up from PEM files or a PKCS#12 bundle. This module is the only
- * place that reads the private key file; signing goes through the Signer
- * interface of the signature engine, which wraps the key loaded here.
+ * The gateway's own signing identity: its signer and certificate, read once at
+ * start-up from PEM files, a PKCS#12 bundle or a PKCS#11 token. This module is
+ * the only place that reads the private key file; signing goes through the
+ * Signer interface of the signature engine, which wraps the key loaded here
+ * (or, for a token, talks to the token: pkcs11-signer.ts).
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
-import type { KeySource, P12Source } from '../config/env.js';
+import type { GatewayKeySource, KeySource, P12Source } from '../config/env.js';
+import { LocalKeySigner, SignerError, type Signer } from '../signature/signer.js';
+import { KeyMaterialError } from './key-material-error.js';
+import { openPkcs11Identity, type Pkcs11Log } from './pkcs11-signer.js';
 import { SAMPLE_ORGANIZATION } from './sample-pki.js';
 
+export { KeyMaterialError };
+
 export interface GatewayIdentity {
-  privateKey: KeyObject;
+  /** Signs as the gateway: a key in this process, or one in a PKCS#11 token (the only holder of the key). */
+  signer: Signer;
   certificate: X509Certificate;
   certificatePem: string;
   /** Further certificates that came with it (PKCS#12 chain), leaf excluded. */
@@ -24,17 +31,12 @@ export interface GatewayIdentity {
   source: string;
 }
 
-export class KeyMaterialError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'KeyMaterialError';
+export function loadGatewayIdentity(source: GatewayKeySource, log?: Pkcs11Log): GatewayIdentity {
+  if (source.kind === 'pkcs11') {
+    const token = openPkcs11Identity(source, log);
+    const certificate = new X509Certificate(token.certificatePem);
+    return { ...token, certificate, isSample: isSampleCertificate(certificate) };
   }
-}
-
-export function loadGatewayIdentity(source: KeySource | P12Source): GatewayIdentity {
   const loaded = source.kind === 'pem' ? fromPem(source) : fromP12(source);
   const { privateKey, certificatePem, chainPems, variable, file } = loaded;
   let certificate: X509Certificate;
@@ -48,8 +50,16 @@ export function loadGatewayIdentity(source: KeySource | P12Source): GatewayIdent
   if (!fromKey.equals(fromCert)) {
     throw new KeyMaterialError(variable, 'the private key does not belong to the certificate');
   }
+  let signer: Signer;
+  try {
+    // The signer checks the key fits its certificate and picks the algorithm.
+    signer = new LocalKeySigner(privateKey, certificatePem);
+  } catch (error) {
+    if (error instanceof SignerError) throw new KeyMaterialError(variable, error.message);
+    throw error;
+  }
   return {
-    privateKey,
+    signer,
     certificate,
     certificatePem,
     chainPems,

@@ -21,6 +21,11 @@
  * asks for it by message once the signature is verified), the ops event and
  * the reply. The thread's log lines go to the process's logger.
  *
+ * Signing: with a key held in the process (files), each thread loads and uses
+ * it itself. With a PKCS#11 token, only the event loop talks to the token (one
+ * module instance and login per process); a thread sends SignedInfo over its
+ * MessagePort and gets the signature back (`sign` / `signed` messages).
+ *
  * Needs Redis (threads cannot share the in-memory store). When a thread is
  * not ready, fails or dies, the message is processed on the event loop instead
  * (a message the thread already stored is then answered as a duplicate with
@@ -32,6 +37,8 @@ import { pino } from 'pino';
 import type { Config } from '../config/env.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { Logger } from '../log.js';
+import { forwardedKeyOf, type ForwardedKey } from '../signature/forwarding-signer.js';
+import type { Signer } from '../signature/signer.js';
 import { SmevFault } from './faults.js';
 import type { IntakeLog, SmevAnswer, SmevPost } from './smev-intake.js';
 
@@ -40,7 +47,17 @@ export type ToLane =
   | { type: 'process'; id: number; post: SmevPost }
   | { type: 'quota'; id: number; ok: true }
   | { type: 'quota'; id: number; ok: false; message: string; retryAfterSeconds: number }
+  | { type: 'signed'; id: number; signature: Uint8Array }
+  | { type: 'signed'; id: number; error: string }
   | { type: 'close' };
+
+/** What a lane thread is started with. */
+export interface LaneWorkerData {
+  config: Config;
+  index: number;
+  /** Set when the event loop signs for the thread (a PKCS#11 token): the key's certificate and algorithm. */
+  forwardedKey: ForwardedKey | null;
+}
 
 /** Lane thread → main thread. */
 export type FromLane =
@@ -49,6 +66,7 @@ export type FromLane =
   | { type: 'answer'; id: number; answer: SmevAnswer }
   | { type: 'error'; id: number; message: string }
   | { type: 'quota'; id: number; partnerId: string }
+  | { type: 'sign'; id: number; data: Uint8Array }
   | { type: 'log'; line: string }
   | { type: 'closed' };
 
@@ -60,6 +78,8 @@ export interface LaneOptions {
   takePartnerQuota(partnerId: string): void;
   /** Where a message goes when no thread can take it. */
   fallback(post: SmevPost, log: IntakeLog): Promise<SmevAnswer>;
+  /** Signs for the threads (a PKCS#11 token's signer); null: each thread signs with the key files itself. */
+  eventLoopSigner?: Signer | null;
 }
 
 /** Gives up restarting a thread after this many failed starts in a row. */
@@ -84,7 +104,8 @@ class LaneThread {
   }
 
   private start(): void {
-    const worker = startWorker({ config: this.o.config, index: this.index });
+    const signer = this.o.eventLoopSigner ?? null;
+    const worker = startWorker({ config: this.o.config, index: this.index, forwardedKey: signer ? forwardedKeyOf(signer) : null });
     this.everReady = false;
     this.worker = worker;
     worker.on('message', (m: FromLane) => this.onMessage(m));
@@ -122,6 +143,19 @@ class LaneThread {
           this.worker?.postMessage({ type: 'quota', id: m.id, ok: false, message: fault.message, retryAfterSeconds: fault.extra.retryAfterSeconds ?? 1 } satisfies ToLane);
         }
         return;
+      case 'sign': {
+        const worker = this.worker;
+        const signer = this.o.eventLoopSigner;
+        if (!signer) {
+          worker?.postMessage({ type: 'signed', id: m.id, error: 'no signer on the event loop' } satisfies ToLane);
+          return;
+        }
+        signer.sign(m.data).then(
+          (signature) => worker?.postMessage({ type: 'signed', id: m.id, signature: new Uint8Array(signature) } satisfies ToLane),
+          (error: unknown) => worker?.postMessage({ type: 'signed', id: m.id, error: (error as Error).message } satisfies ToLane),
+        );
+        return;
+      }
       case 'log':
         writeLine(this.o.logger, m.line);
         return;
@@ -219,7 +253,7 @@ export class LargeMessageLane {
  * TypeScript sources (tests, tsx), the thread registers tsx's loader first:
  * worker threads do not take `--import` in execArgv.
  */
-function startWorker(workerData: { config: Config; index: number }): Worker {
+function startWorker(workerData: LaneWorkerData): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./large-message-worker.js', import.meta.url), { workerData, stdout: false, stderr: false });
   const entry = new URL('./large-message-worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;

@@ -6,19 +6,20 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '../config/env.js';
 import type { Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
-import { GATEWAY_SELF, loadFlowParts } from '../flows/flow-parts.js';
+import { GATEWAY_SELF, loadLaneFlowParts } from '../flows/flow-parts.js';
 import { createLogger } from '../log.js';
+import { ForwardingSigner } from '../signature/forwarding-signer.js';
+import { SignerError } from '../signature/signer.js';
 import { createStore } from '../store/index.js';
 import { SoapAccess } from './access.js';
 import { SmevFault } from './faults.js';
-import type { FromLane, ToLane } from './large-message-lane.js';
+import type { FromLane, LaneWorkerData, ToLane } from './large-message-lane.js';
 import { processSmevPost, type SmevGate, type SmevPost } from './smev-intake.js';
 
 const port = parentPort!;
-const { config, index } = workerData as { config: Config; index: number };
+const { config, index, forwardedKey } = workerData as LaneWorkerData;
 const send = (m: FromLane) => port.postMessage(m);
 
 // Its lines carry `lane` (the thread's number), so ops can tell where a message was processed.
@@ -29,8 +30,20 @@ async function main(): Promise<void> {
   let gate: SmevGate;
   const quotas = new Map<number, { resolve(): void; reject(e: Error): void }>();
   let nextQuota = 1;
+  // Signatures the event loop makes for this thread (the key is in a PKCS#11 token there).
+  const signatures = new Map<number, { resolve(signature: Buffer): void; reject(e: Error): void }>();
+  let nextSignature = 1;
+  const remoteSigner = forwardedKey
+    ? new ForwardingSigner(forwardedKey, (data) =>
+        new Promise<Buffer>((resolve, reject) => {
+          const id = nextSignature++;
+          signatures.set(id, { resolve, reject });
+          send({ type: 'sign', id, data: new Uint8Array(data) });
+        }),
+      )
+    : null;
   try {
-    const parts = loadFlowParts(config);
+    const parts = loadLaneFlowParts(config, remoteSigner);
     const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
     ctx = {
       config,
@@ -80,6 +93,14 @@ async function main(): Promise<void> {
         quotas.delete(m.id);
         if (m.ok) q.resolve();
         else q.reject(new SmevFault('QuoteLimitExceeded', m.message, { retryAfterSeconds: m.retryAfterSeconds }));
+        return;
+      }
+      case 'signed': {
+        const s = signatures.get(m.id);
+        if (!s) return;
+        signatures.delete(m.id);
+        if ('signature' in m) s.resolve(Buffer.from(m.signature));
+        else s.reject(new SignerError(m.error));
         return;
       }
       case 'close':
