@@ -105,7 +105,7 @@ export function openPkcs11Identity(source: Pkcs11Source, log?: Pkcs11Log): Pkcs1
       signer,
       certificatePem,
       chainPems: [],
-      keyDescription: `${describeKey(certificate)} in PKCS#11 token "${source.token}" (${plan.name})`,
+      keyDescription: `${describeKey(certificate)} (${plan.name})`,
       source: `PKCS#11 token "${source.token}" key ${keyName(source)} (${source.module})`,
     };
   } catch (error) {
@@ -442,7 +442,7 @@ export class Pkcs11Signer implements Signer {
         return { ok: false, detail: this.downDetail() };
       }
     }
-    return { ok: true, detail: `${name}: key ${keyName(this.link.source)} signs with ${this.plan.name}${this.lastSignedAt ? `; last signature ${this.lastSignedAt.toISOString()}` : ''}` };
+    return { ok: true, detail: `the token answers${this.lastSignedAt ? `; last signature ${this.lastSignedAt.toISOString()}` : ''}` };
   }
 
   async close(): Promise<void> {

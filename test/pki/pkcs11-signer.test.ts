@@ -84,7 +84,7 @@ describe('a key in a PKCS#11 token (SoftHSM2)', () => {
   it('signs RSA-SHA256 with the token key (CKM_SHA256_RSA_PKCS); openssl verifies with the certificate', async () => {
     const identity = load();
     expect(identity.signer.signatureAlgorithm.uri).toBe(RSA_SHA256_URI);
-    expect(identity.keyDescription).toMatch(/^rsa-2048 in PKCS#11 token "okno-test" \(CKM_SHA256_RSA_PKCS\)/);
+    expect(identity.keyDescription).toBe('rsa-2048 (CKM_SHA256_RSA_PKCS)');
     expect(identity.source).toContain('PKCS#11 token "okno-test" key "gw-rsa"');
     const data = Buffer.from('<ds:SignedInfo>rsa</ds:SignedInfo>');
     const signature = await identity.signer.sign(data);

@@ -122,7 +122,7 @@ describe('a gateway signing with a token key', () => {
     expect(await logged(gw, /accepted/, (l) => l.messageId === messageId && l.lane === 0)).toBe(true);
     const ready = await readiness(gw.url);
     expect(ready.status).toBe(200);
-    expect(ready.body.checks.find((c) => c.name === 'signingKey')?.detail).toMatch(/rsa-2048 in PKCS#11 token "okno-test"/);
+    expect(ready.body.checks.find((c) => c.name === 'signingKey')?.detail).toMatch(/^rsa-2048 \(CKM_SHA256_RSA_PKCS\) from PKCS#11 token "okno-test" key "gw-rsa" \(\/usr\/lib\/softhsm\/libsofthsm2\.so\); the token answers/);
   });
 
   it('a token that stops answering: SMEVFailure and /ready 503 naming it; after it is back, both recover and the retried message is accepted once', async () => {
