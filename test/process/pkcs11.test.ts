@@ -10,13 +10,17 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { loadCatalogue } from '../../src/catalogue/load.js';
+import { parseCertificate } from '../../src/pki/certificate.js';
+import { PortalSimulator } from '../../src/simulators/portal.js';
+import { TrustAnchorSet } from '../../src/signature/trust.js';
 import { readInbox } from '../helpers/city.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { spawnGateway, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
-import { faultOf, postSoap, signedSendRequest } from '../helpers/smev.js';
+import { CITY, faultOf, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -185,4 +189,55 @@ describe('ECDSA P-256 in the token, on the event loop (memory store)', () => {
       expect(await gw.exited).toBe(0);
     }
   });
+});
+
+describe('status delivery to the portal while the token is away', () => {
+  it('retries, and delivers the status signed by the token key once it is back', async () => {
+    const trust = new TrustAnchorSet([readFileSync(path.join(projectRoot, 'certs-sample/ca.crt.pem'), 'utf8')]);
+    const portal = await PortalSimulator.start({ port: 0, trust, expectedSigner: parseCertificate(readFileSync(rsaCert, 'utf8')).fingerprintSha256, signer: sampleSigner('portal'), catalogue });
+    const gw = await startGatewayProcess({
+      PORT: String(await freePort()),
+      PORTAL_URL: `${portal.url}/ws/smev3`,
+      DELIVERY_BACKOFF_MS: '50',
+      DELIVERY_BACKOFF_CAP_MS: '200',
+      DELIVERY_MAX_ATTEMPTS: '1000',
+      ...token.env('gw-rsa', rsaCert),
+    });
+    try {
+      const { xml, messageId } = await signedSendRequest({ catalogue, service: 'advertising-permit' });
+      expect((await postSoap(gw.url, xml)).status).toBe(200);
+      const applicationId = (await readInbox(gw.url)).items.find((i) => i.messageId === messageId)!.applicationId!;
+      type Delivery = { state: string; attempts: number; lastError: string | null };
+      const delivery = async (id: string) => (await (await fetch(`${gw.url}/api/v1/deliveries/${id}`, { headers: CITY })).json()) as Delivery;
+      token.takeAway();
+      let id: string;
+      try {
+        const res = await fetch(`${gw.url}/api/v1/applications/${applicationId}/status`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: '{"code":"registered"}' });
+        expect(res.status).toBe(202);
+        id = ((await res.json()) as { deliveryId: string }).deliveryId;
+        let d = await delivery(id);
+        for (let i = 0; i < 100 && d.attempts < 2; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          d = await delivery(id);
+        }
+        expect(d.state).toBe('pending');
+        expect(d.lastError).toMatch(/PKCS#11 token "okno-test"/);
+        expect(portal.attempts).toBe(0);
+      } finally {
+        token.bringBack();
+      }
+      let d = await delivery(id);
+      for (let i = 0; i < 200 && d.state !== 'delivered'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        d = await delivery(id);
+      }
+      expect(d.state).toBe('delivered');
+      // The simulator accepts only messages signed with the token's certificate (expectedSigner).
+      expect(portal.statuses().map((st) => st.signerSubject)).toEqual([expect.stringMatching(/CN=gw-rsa/)]);
+    } finally {
+      gw.child.kill('SIGTERM');
+      await gw.exited;
+      await portal.close();
+    }
+  }, 60_000);
 });
