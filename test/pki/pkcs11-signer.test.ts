@@ -14,6 +14,8 @@ import { loadGatewayIdentity, KeyMaterialError, type GatewayIdentity } from '../
 import { ECDSA_SHA256_URI, RSA_SHA256_URI } from '../../src/signature/algorithms/index.js';
 import { SignerError } from '../../src/signature/signer.js';
 import { createSoftHsmToken, SOFTHSM_MODULE, type SoftHsmToken } from '../helpers/softhsm.js';
+import { CKK_GOSTR3410_512, CKM_GOSTR3410_512, CKM_GOSTR3410_WITH_GOSTR3411_12_256, CKM_GOSTR3410_WITH_GOSTR3411_12_512, plansFor, type StandardConstants } from '../../src/pki/pkcs11-mechanisms.js';
+import { createRequire } from 'node:module';
 
 let token: SoftHsmToken;
 let rsaCert: string;
@@ -188,5 +190,30 @@ describe('a key in a PKCS#11 token (SoftHSM2)', () => {
     expect(health.ok, health.detail).toBe(true);
     const data = Buffer.from('after');
     expect(opensslVerifies(rsaCert, data, await signer.sign(data), false)).toBe(true);
+  });
+});
+
+describe('GOST R 34.10-2012 through PKCS#11 (vendor constants; SoftHSM2 has no GOST, so no token signs here)', () => {
+  const lib = createRequire(import.meta.url)('pkcs11js') as StandardConstants;
+
+  it('uses the TC26 vendor-defined values Rutoken and JaCarta publish, and the standard ones for GOST-256 keys', () => {
+    expect(CKM_GOSTR3410_WITH_GOSTR3411_12_256).toBe(0xd4321008);
+    expect(CKM_GOSTR3410_WITH_GOSTR3411_12_512).toBe(0xd4321009);
+    expect(CKM_GOSTR3410_512).toBe(0xd4321006);
+    expect(CKK_GOSTR3410_512).toBe(0xd4321003);
+    expect([lib.CKK_GOSTR3410, lib.CKM_GOSTR3410]).toEqual([0x30, 0x1201]);
+  });
+
+  it('prefers the token hashing (…_WITH_GOSTR3411_12_*), else signs a Streebog digest made here; 2001 keys may not sign', () => {
+    expect(plansFor('gost2012-256', lib)).toEqual({
+      keyTypes: [0x30],
+      plans: [
+        { mechanism: 0xd4321008, name: 'CKM_GOSTR3410_WITH_GOSTR3411_12_256', input: 'data' },
+        { mechanism: 0x1201, name: 'CKM_GOSTR3410', input: { digest: 'streebog256' } },
+      ],
+    });
+    expect(plansFor('gost2012-512', lib)?.plans.map((p) => p.name)).toEqual(['CKM_GOSTR3410_WITH_GOSTR3411_12_512', 'CKM_GOSTR3410_512']);
+    expect(plansFor('gost2012-512', lib)?.keyTypes).toEqual([0xd4321003]);
+    expect(plansFor('gost2001', lib)).toBeNull();
   });
 });
