@@ -172,6 +172,24 @@ describe('a gateway signing with a token key', () => {
     const items = (await readInbox(gw.url)).items.filter((i) => i.messageId === messageId);
     expect(items).toHaveLength(1);
   }, 60_000);
+
+  it('WORKERS=2: each process logs in to the token on its own and signs', async () => {
+    const two = await startGatewayProcess({ PORT: String(await freePort()), REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'okno-w2:', WORKERS: '2', LARGE_MESSAGE_THREADS: '0', ...token.env('gw-rsa', rsaCert) });
+    try {
+      const listening = () => new Set(two.lines.filter((l) => /^okno gateway listening/.test(String(l.msg))).map((l) => l.pid));
+      for (let i = 0; i < 200 && listening().size < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      // Each listens only after logging in and signing its start-up challenge in the token.
+      expect(listening().size).toBe(2);
+      const replies = await Promise.all(Array.from({ length: 6 }, async () => postSoap(two.url, (await signedSendRequest({ catalogue, service: 'kindergarten-enrollment' })).xml)));
+      for (const r of replies) {
+        expect(r.status, r.body).toBe(200);
+        expect(xmlsecVerifies(r.body).ok).toBe(true);
+      }
+    } finally {
+      two.child.kill('SIGTERM');
+      expect(await two.exited).toBe(0);
+    }
+  }, 60_000);
 });
 
 describe('ECDSA P-256 in the token, on the event loop (memory store)', () => {
