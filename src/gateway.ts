@@ -76,7 +76,17 @@ export class StartupError extends Error {
 }
 
 export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
-  const { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, crlSet, trustAnchors } = loadFlowParts(config, logger);
+  const parts = loadFlowParts(config, logger);
+  try {
+    return await assemble(config, logger, parts);
+  } catch (error) {
+    await parts.signer.close?.();
+    throw error;
+  }
+}
+
+async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof loadFlowParts>): Promise<Gateway> {
+  const { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, crlSet, trustAnchors } = parts;
   for (const warning of warnings) logger.warn({ partnersFile: config.partnersFile }, warning);
   checkServicesKnown(partners, catalogue, logger);
   checkProductionSafety(config, identity, trust, partners);
@@ -104,7 +114,12 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       const info = await store.info();
       return { status: 'pass', detail: info.detail, kind: info.kind, durable: info.durable };
     })
-    .add('signingKey', async () => ({ status: 'pass', detail: `${identity.keyDescription} from ${identity.source}`, algorithm: signer.signatureAlgorithm.name }))
+    .add('signingKey', async () => {
+      // A PKCS#11 token can stop answering: then nothing can be signed, and /ready says so naming the token.
+      const health = signer.health ? await signer.health() : null;
+      if (health && !health.ok) return { status: 'fail', detail: health.detail, algorithm: signer.signatureAlgorithm.name };
+      return { status: 'pass', detail: `${identity.keyDescription} from ${identity.source}${health ? `; ${health.detail}` : ''}`, algorithm: signer.signatureAlgorithm.name };
+    })
     .add('gatewayCertificate', async () => {
       const { notAfter, notBefore, subject } = identity.certificate;
       const days = daysUntil(notAfter);
@@ -164,6 +179,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     fallback: (post, log) => processSmevPost(ctx, access, post, log),
     revocation: ocsp,
     crlSet,
+    // A token's key is used by this thread only: the lane's threads ask it to sign (see pkcs11-signer.ts).
+    eventLoopSigner: config.gatewayKey.kind === 'pkcs11' ? signer : null,
   });
   if (lane) {
     readiness.add('largeMessages', async () => {
@@ -189,7 +206,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
   });
   // Stops run in reverse: the lane's threads close their stores last.
-  const stops: Array<() => Promise<void>> = [async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
+  // The signer closes last of all (the lane's threads and the workers sign through it until they stop).
+  const stops: Array<() => Promise<void>> = [async () => signer.close?.(), async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
   stops.push(() => sealer.stop());
@@ -316,7 +334,8 @@ function checkExchangeCertificates(partners: PartnerRegistry, trustAnchors: Trus
 function checkProductionSafety(config: Config, identity: GatewayIdentity, trust: TrustAnchors, partners: PartnerRegistry): void {
   if (!config.production || config.allow.sampleKeys) return;
   const problems: string[] = [];
-  if (identity.isSample) problems.push(`${config.gatewayKey.kind === 'pem' ? 'GATEWAY_KEY_FILE' : 'GATEWAY_P12_FILE'}: is the sample key (test only, its private key is public)`);
+  const keyVariable = { pem: 'GATEWAY_KEY_FILE', p12: 'GATEWAY_P12_FILE', pkcs11: 'GATEWAY_CERT_FILE' }[config.gatewayKey.kind];
+  if (identity.isSample) problems.push(`${keyVariable}: is ${config.gatewayKey.kind === 'pkcs11' ? 'a certificate of the sample CA' : 'the sample key'} (test only, its private key is public)`);
   if (trust.includesSample) problems.push('TRUST_CA_FILE: trusts the sample CA, whose private key is public');
   for (const partner of partners.partners) {
     if (partner.certificates.some((c) => c.subject.includes(SAMPLE_ORGANIZATION) || c.certificate.issuer.includes(SAMPLE_ORGANIZATION))) {

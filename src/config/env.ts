@@ -26,6 +26,25 @@ export interface P12Source {
   password: string;
 }
 
+/** A key held in a PKCS#11 token (GATEWAY_PKCS11_*): it never leaves the token. */
+export interface Pkcs11Source {
+  kind: 'pkcs11';
+  /** Path of the vendor's PKCS#11 module (.so). */
+  module: string;
+  /** The token's label (CKA_LABEL of the token, as C_GetTokenInfo reports it). */
+  token: string;
+  /** The private key: by its CKA_LABEL, or by its CKA_ID (`id:<hex>`). */
+  key: { label: string } | { id: string };
+  /** File holding the user PIN (a trailing newline is ignored). */
+  pinFile: string;
+  /** The certificate (PEM); null: read from the token (the certificate object with the key's CKA_ID or label). */
+  certFile: string | null;
+}
+
+export type GatewayKeySource = KeySource | P12Source | Pkcs11Source;
+
+const PKCS11_VARIABLES = ['GATEWAY_PKCS11_MODULE', 'GATEWAY_PKCS11_TOKEN', 'GATEWAY_PKCS11_KEY', 'GATEWAY_PKCS11_PIN_FILE'] as const;
+
 /** A token bucket: refills `perSecond` tokens a second up to `burst`; one message takes one. */
 export interface RateLimit {
   perSecond: number;
@@ -69,7 +88,7 @@ export interface Config {
   host: string;
   redisUrl: string | null;
   redisKeyPrefix: string;
-  gatewayKey: KeySource | P12Source;
+  gatewayKey: GatewayKeySource;
   trustCaFile: string;
   /** Certificate revocation lists (PEM or DER), each signed by a trusted CA; empty: no revocation checks. */
   crlFiles: string[];
@@ -176,23 +195,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     return value === null ? null : path.resolve(cwd, value);
   };
 
-  let gatewayKey: KeySource | P12Source;
-  const p12File = file('GATEWAY_P12_FILE', null);
-  if (p12File) {
-    if (env.GATEWAY_KEY_FILE || env.GATEWAY_CERT_FILE) {
-      problems.push('GATEWAY_P12_FILE: set together with GATEWAY_KEY_FILE/GATEWAY_CERT_FILE; use one or the other');
-    }
-    gatewayKey = { kind: 'p12', p12File, password: env.GATEWAY_P12_PASSWORD ?? '' };
-  } else {
-    if (env.GATEWAY_P12_PASSWORD !== undefined) {
-      problems.push('GATEWAY_P12_PASSWORD: set without GATEWAY_P12_FILE');
-    }
-    gatewayKey = {
-      kind: 'pem',
-      keyFile: file('GATEWAY_KEY_FILE', 'certs-sample/gateway.key.pem')!,
-      certFile: file('GATEWAY_CERT_FILE', 'certs-sample/gateway.crt.pem')!,
-    };
-  }
+  const gatewayKey = readGatewayKey(env, v, problems, file, cwd);
 
   const apiTokens = v.tokens('API_TOKENS');
   const devTokens = env.API_TOKENS === undefined;
@@ -307,6 +310,53 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * One source of the gateway's key: PEM files (the default, the sample key), a
+ * PKCS#12 bundle, or a PKCS#11 token. Settings of two sources together are refused,
+ * naming both, rather than one silently winning.
+ */
+function readGatewayKey(env: Env, v: Reader, problems: string[], file: (name: string, fallback: string | null) => string | null, cwd: string): GatewayKeySource {
+  const p12File = file('GATEWAY_P12_FILE', null);
+  const pkcs11Set = PKCS11_VARIABLES.filter((name) => v.str(name) !== null);
+  if (pkcs11Set.length > 0) {
+    for (const other of ['GATEWAY_KEY_FILE', 'GATEWAY_P12_FILE', 'GATEWAY_P12_PASSWORD']) {
+      if (env[other] !== undefined) problems.push(`${pkcs11Set[0]}: set together with ${other}; the key is either in a PKCS#11 token or in a file, not both`);
+    }
+    const missing = PKCS11_VARIABLES.filter((name) => !pkcs11Set.includes(name));
+    for (const name of missing) problems.push(`${name}: must be set together with ${pkcs11Set.join(', ')} (the token needs module, token label, key label and PIN file)`);
+    const keyRaw = v.str('GATEWAY_PKCS11_KEY') ?? '';
+    let key: Pkcs11Source['key'] = { label: keyRaw };
+    if (/^id:/i.test(keyRaw)) {
+      const hex = keyRaw.slice(3).replace(/[\s:]/g, '').toLowerCase();
+      if (!/^([0-9a-f]{2})+$/.test(hex)) problems.push(`GATEWAY_PKCS11_KEY: "${keyRaw}" is not id:<hex bytes> (e.g. id:01a2)`);
+      key = { id: hex };
+    }
+    return {
+      kind: 'pkcs11',
+      // A bare file name (librtpkcs11ecp.so) is left to the dynamic loader's search path; a path resolves here.
+      module: ((m) => (m.includes('/') ? path.resolve(cwd, m) : m))(v.str('GATEWAY_PKCS11_MODULE') ?? ''),
+      token: v.str('GATEWAY_PKCS11_TOKEN') ?? '',
+      key,
+      pinFile: file('GATEWAY_PKCS11_PIN_FILE', null) ?? '',
+      certFile: file('GATEWAY_CERT_FILE', null),
+    };
+  }
+  if (p12File) {
+    if (env.GATEWAY_KEY_FILE || env.GATEWAY_CERT_FILE) {
+      problems.push('GATEWAY_P12_FILE: set together with GATEWAY_KEY_FILE/GATEWAY_CERT_FILE; use one or the other');
+    }
+    return { kind: 'p12', p12File, password: env.GATEWAY_P12_PASSWORD ?? '' };
+  }
+  if (env.GATEWAY_P12_PASSWORD !== undefined) {
+    problems.push('GATEWAY_P12_PASSWORD: set without GATEWAY_P12_FILE');
+  }
+  return {
+    kind: 'pem',
+    keyFile: file('GATEWAY_KEY_FILE', 'certs-sample/gateway.key.pem')!,
+    certFile: file('GATEWAY_CERT_FILE', 'certs-sample/gateway.crt.pem')!,
+  };
 }
 
 const TLS_CLIENT_AUTH: readonly TlsClientAuth[] = ['off', 'optional', 'required'];

@@ -7,26 +7,26 @@ import type { Config } from '../config/env.js';
 import { loadPartners } from '../config/partners.js';
 import { loadCatalogue } from '../catalogue/load.js';
 import { Lifecycle } from '../city/lifecycle.js';
-import { loadGatewayIdentity } from '../pki/gateway-identity.js';
+import { ENV_KEY_NAMES, loadGatewayIdentity } from '../pki/gateway-identity.js';
 import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import { loadCrls } from '../pki/crl.js';
 import { CrlSet, distributionPoints } from '../pki/crl-set.js';
 import type { Logger } from '../log.js';
+import type { Signer } from '../signature/signer.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 
 /** A CRL can be megabytes: more time than an OCSP answer. */
 const CRL_DOWNLOAD_TIMEOUT_MS = 30_000;
 
-const quiet = { info() {}, warn() {} };
+type PartsLog = Pick<Logger, 'info' | 'warn' | 'error'>;
+const quiet: PartsLog = { info() {}, warn() {}, error() {} } as unknown as PartsLog;
 
-export function loadFlowParts(config: Config, logger: Pick<Logger, 'info' | 'warn'> = quiet) {
+/** Everything but the signing key. */
+function loadSharedParts(config: Config, logger: PartsLog) {
   const { registry: partners, warnings } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
   const catalogue = loadCatalogue(config.servicesDir);
   const lifecycle = Lifecycle.load(config.lifecycleFile);
-  const identity = loadGatewayIdentity(config.gatewayKey);
   const trust = loadTrustAnchors(config.trustCaFile);
-  // Read once here: the key lives only inside the signer, which was checked against the certificate.
-  const signer = identity.signer;
   const anchorCertificates = trust.certificates;
   const crls = loadCrls(config.crlFiles, anchorCertificates);
   const { revocation } = config;
@@ -35,9 +35,24 @@ export function loadFlowParts(config: Config, logger: Pick<Logger, 'info' | 'war
   // Refreshed by the gateway's event loop (start()); a lane thread's set is handed the event loop's CRLs instead.
   const crlSet = new CrlSet({ anchors: anchorCertificates, files: crls, urls, intervalMs: revocation.crlRefreshIntervalMs, timeoutMs: CRL_DOWNLOAD_TIMEOUT_MS, logger });
   const trustAnchors = new TrustAnchorSet(anchorCertificates, crlSet);
-  return { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, crlSet, trustAnchors };
+  return { partners, warnings, catalogue, lifecycle, trust, crls, crlSet, trustAnchors };
+}
+
+/** The gateway's parts, its signing identity included (a token is opened here; `logger` hears of its outages). */
+export function loadFlowParts(config: Config, logger: PartsLog = quiet) {
+  const identity = loadGatewayIdentity(config.gatewayKey, ENV_KEY_NAMES, logger);
+  return { ...loadSharedParts(config, logger), identity, signer: identity.signer };
+}
+
+/**
+ * A lane thread's parts. With a key held in the process (files) the thread loads
+ * and signs with it itself; with a PKCS#11 token it is given a signer that asks
+ * the event loop to sign (one token session per process, see pkcs11-signer.ts).
+ */
+export function loadLaneFlowParts(config: Config, signer: Signer | null, logger: PartsLog = quiet) {
+  if (!signer) return loadFlowParts(config, logger);
+  return { ...loadSharedParts(config, logger), signer };
 }
 
 /** How the gateway names itself in MessageMetadata. */
 export const GATEWAY_SELF = Object.freeze({ mnemonic: 'okno', name: 'Okno — шлюз единого окна города' });
-

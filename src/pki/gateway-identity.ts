@@ -1,16 +1,19 @@
 /**
  * The gateway's own signing identity: a Signer and its certificate, read once at start-up
  * from a key file + certificate file (PEM or DER; GOST R 34.10-2012, RSA, ECDSA P-256) or a
- * PKCS#12 bundle. This module is the only place that reads the private key; the key then
- * lives only inside the signer (LocalKeySigner), never in the identity object.
+ * PKCS#12 bundle, or a PKCS#11 token (pkcs11-signer.ts: the key never leaves the token). This
+ * module is the only place that reads a private key file; the key then lives only inside the
+ * signer (LocalKeySigner), never in the identity object.
  * `loadGatewayIdentity` is the single entry point for every key source.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { KeySource, P12Source } from '../config/env.js';
+import type { GatewayKeySource, KeySource, P12Source } from '../config/env.js';
 import type { PrivateKey } from '../signature/algorithms/index.js';
 import { keyMatchesCertificate, LocalKeySigner, type Signer } from '../signature/signer.js';
 import { CertificateError, parseCertificate, type Certificate } from './certificate.js';
+import { KeyMaterialError } from './key-material-error.js';
+import { openPkcs11Identity, type Pkcs11Log } from './pkcs11-signer.js';
 import { readPkcs12 } from './pkcs12.js';
 import { PrivateKeyError, readPrivateKey } from './private-key.js';
 import { SAMPLE_ORGANIZATION } from './sample-pki.js';
@@ -44,17 +47,14 @@ export const ENV_KEY_NAMES: KeyMaterialNames = {
   password: 'GATEWAY_P12_PASSWORD',
 };
 
-export class KeyMaterialError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'KeyMaterialError';
-  }
-}
+export { KeyMaterialError };
 
-export function loadGatewayIdentity(source: KeySource | P12Source, names: KeyMaterialNames = ENV_KEY_NAMES): GatewayIdentity {
+export function loadGatewayIdentity(source: GatewayKeySource, names: KeyMaterialNames = ENV_KEY_NAMES, log?: Pkcs11Log): GatewayIdentity {
+  if (source.kind === 'pkcs11') {
+    const token = openPkcs11Identity(source, log);
+    const certificate = token.signer.certificate;
+    return { ...token, certificate, isSample: isSampleCertificate(certificate) };
+  }
   const loaded = source.kind === 'pem' ? fromFiles(source, names) : fromP12(source, names);
   const { key, keyDescription, certificate, chain, variable, file } = loaded;
   if (!certificate.publicKey) {

@@ -26,6 +26,15 @@ export interface Signer {
   readonly signatureAlgorithm: SignatureAlgorithm;
   readonly digestAlgorithm: DigestAlgorithm;
   sign(data: Uint8Array): Promise<Buffer>;
+  /** A signer that can stop answering (a PKCS#11 token) says whether it signs now: /ready reports it. */
+  health?(): Promise<SignerHealth>;
+  /** Releases what the signer holds open (a token's sessions); called when the gateway stops. */
+  close?(): Promise<void>;
+}
+
+export interface SignerHealth {
+  ok: boolean;
+  detail: string;
 }
 
 export class SignerError extends Error {

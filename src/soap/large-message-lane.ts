@@ -21,6 +21,11 @@
  * asks for it by message once the signature is verified), the ops event and
  * the reply. The thread's log lines go to the process's logger.
  *
+ * Signing: with a key held in the process (files), each thread loads and uses
+ * it itself. With a PKCS#11 token, only the event loop talks to the token (one
+ * module instance and login per process); a thread sends SignedInfo over its
+ * MessagePort and gets the signature back (`sign` / `signed` messages).
+ *
  * Needs Redis (threads cannot share the in-memory store). When a thread is
  * not ready, fails or dies, the message is processed on the event loop instead
  * (a message the thread already stored is then answered as a duplicate with
@@ -35,6 +40,8 @@ import type { Logger } from '../log.js';
 import { parseCertificate } from '../pki/certificate.js';
 import type { CrlSet } from '../pki/crl-set.js';
 import type { RevocationChecker, RevocationVerdict } from '../pki/ocsp-client.js';
+import { forwardedKeyOf, type ForwardedKey } from '../signature/forwarding-signer.js';
+import type { Signer } from '../signature/signer.js';
 import { SmevFault } from './faults.js';
 import type { IntakeLog, SmevAnswer, SmevPost } from './smev-intake.js';
 
@@ -45,7 +52,17 @@ export type ToLane =
   | { type: 'quota'; id: number; ok: false; message: string; retryAfterSeconds: number }
   | { type: 'revocation'; id: number; verdict: RevocationVerdict }
   | { type: 'crls'; crls: Array<{ source: string; der: Uint8Array }> }
+  | { type: 'signed'; id: number; signature: Uint8Array }
+  | { type: 'signed'; id: number; error: string }
   | { type: 'close' };
+
+/** What a lane thread is started with. */
+export interface LaneWorkerData {
+  config: Config;
+  index: number;
+  /** Set when the event loop signs for the thread (a PKCS#11 token): the key's certificate and algorithm. */
+  forwardedKey: ForwardedKey | null;
+}
 
 /** Lane thread → main thread. */
 export type FromLane =
@@ -55,6 +72,7 @@ export type FromLane =
   | { type: 'error'; id: number; message: string }
   | { type: 'quota'; id: number; partnerId: string }
   | { type: 'revocation'; id: number; leaf: Uint8Array; issuer: Uint8Array; now: number }
+  | { type: 'sign'; id: number; data: Uint8Array }
   | { type: 'log'; line: string }
   | { type: 'closed' };
 
@@ -70,6 +88,8 @@ export interface LaneOptions {
   revocation?: RevocationChecker | null;
   /** The event loop's CRLs: handed to each thread when it is ready and after every refresh. */
   crlSet?: CrlSet;
+  /** Signs for the threads (a PKCS#11 token's signer); null: each thread signs with the key files itself. */
+  eventLoopSigner?: Signer | null;
 }
 
 /** Gives up restarting a thread after this many failed starts in a row. */
@@ -94,7 +114,8 @@ class LaneThread {
   }
 
   private start(): void {
-    const worker = startWorker({ config: this.o.config, index: this.index });
+    const signer = this.o.eventLoopSigner ?? null;
+    const worker = startWorker({ config: this.o.config, index: this.index, forwardedKey: signer ? forwardedKeyOf(signer) : null });
     this.everReady = false;
     this.worker = worker;
     worker.on('message', (m: FromLane) => this.onMessage(m));
@@ -139,6 +160,19 @@ class LaneThread {
         if (!checker) return answer({ status: 'skipped', why: 'OCSP=off' });
         void checker.check(parseCertificate(m.leaf), parseCertificate(m.issuer), new Date(m.now)).then(answer, (error: Error) =>
           answer({ status: 'unavailable', responder: '?', problem: error.message, acceptedOnOutage: false }),
+        );
+        return;
+      }
+      case 'sign': {
+        const worker = this.worker;
+        const signer = this.o.eventLoopSigner;
+        if (!signer) {
+          worker?.postMessage({ type: 'signed', id: m.id, error: 'no signer on the event loop' } satisfies ToLane);
+          return;
+        }
+        signer.sign(m.data).then(
+          (signature) => worker?.postMessage({ type: 'signed', id: m.id, signature: new Uint8Array(signature) } satisfies ToLane),
+          (error: unknown) => worker?.postMessage({ type: 'signed', id: m.id, error: (error as Error).message } satisfies ToLane),
         );
         return;
       }
@@ -249,7 +283,7 @@ export class LargeMessageLane {
  * TypeScript sources (tests, tsx), the thread registers tsx's loader first:
  * worker threads do not take `--import` in execArgv.
  */
-function startWorker(workerData: { config: Config; index: number }): Worker {
+function startWorker(workerData: LaneWorkerData): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./large-message-worker.js', import.meta.url), { workerData, stdout: false, stderr: false });
   const entry = new URL('./large-message-worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;

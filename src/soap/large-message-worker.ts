@@ -6,21 +6,22 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '../config/env.js';
 import type { Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
-import { GATEWAY_SELF, loadFlowParts } from '../flows/flow-parts.js';
+import { GATEWAY_SELF, loadLaneFlowParts } from '../flows/flow-parts.js';
 import { createLogger } from '../log.js';
 import type { CrlSet } from '../pki/crl-set.js';
 import type { RevocationVerdict } from '../pki/ocsp-client.js';
+import { ForwardingSigner } from '../signature/forwarding-signer.js';
+import { SignerError } from '../signature/signer.js';
 import { createStore } from '../store/index.js';
 import { SoapAccess } from './access.js';
 import { SmevFault } from './faults.js';
-import type { FromLane, ToLane } from './large-message-lane.js';
+import type { FromLane, LaneWorkerData, ToLane } from './large-message-lane.js';
 import { processSmevPost, type SmevGate, type SmevPost } from './smev-intake.js';
 
 const port = parentPort!;
-const { config, index } = workerData as { config: Config; index: number };
+const { config, index, forwardedKey } = workerData as LaneWorkerData;
 const send = (m: FromLane) => port.postMessage(m);
 
 // Its lines carry `lane` (the thread's number), so ops can tell where a message was processed.
@@ -34,8 +35,20 @@ async function main(): Promise<void> {
   const revocations = new Map<number, (verdict: RevocationVerdict) => void>();
   let nextRevocation = 1;
   let crlSet: CrlSet;
+  // Signatures the event loop makes for this thread (the key is in a PKCS#11 token there).
+  const signatures = new Map<number, { resolve(signature: Buffer): void; reject(e: Error): void }>();
+  let nextSignature = 1;
+  const remoteSigner = forwardedKey
+    ? new ForwardingSigner(forwardedKey, (data) =>
+        new Promise<Buffer>((resolve, reject) => {
+          const id = nextSignature++;
+          signatures.set(id, { resolve, reject });
+          send({ type: 'sign', id, data: new Uint8Array(data) });
+        }),
+      )
+    : null;
   try {
-    const parts = loadFlowParts(config, logger);
+    const parts = loadLaneFlowParts(config, remoteSigner, logger);
     // Never refreshed here (no start()): the event loop hands over its CRLs ('crls' messages).
     crlSet = parts.crlSet;
     const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
@@ -110,6 +123,14 @@ async function main(): Promise<void> {
       case 'crls':
         crlSet.replace(m.crls);
         return;
+      case 'signed': {
+        const s = signatures.get(m.id);
+        if (!s) return;
+        signatures.delete(m.id);
+        if ('signature' in m) s.resolve(Buffer.from(m.signature));
+        else s.reject(new SignerError(m.error));
+        return;
+      }
       case 'close':
         void ctx.store.close().finally(() => {
           send({ type: 'closed' });

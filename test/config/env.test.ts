@@ -69,6 +69,45 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('a key in a PKCS#11 token (GATEWAY_PKCS11_*)', () => {
+    const token = { GATEWAY_PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so', GATEWAY_PKCS11_TOKEN: 'city-gw', GATEWAY_PKCS11_KEY: 'okno-2026', GATEWAY_PKCS11_PIN_FILE: 'secrets/pin' };
+
+    it('reads module, token, key label, PIN file and the certificate file', () => {
+      expect(loadConfig({ ...token, GATEWAY_CERT_FILE: 'keys/gw.crt.pem' }, cwd).gatewayKey).toEqual({
+        kind: 'pkcs11',
+        module: '/usr/lib/softhsm/libsofthsm2.so',
+        token: 'city-gw',
+        key: { label: 'okno-2026' },
+        pinFile: path.join(cwd, 'secrets/pin'),
+        certFile: path.join(cwd, 'keys/gw.crt.pem'),
+      });
+    });
+
+    it('takes the key by CKA_ID (id:<hex>), a bare module name as is, and no certificate file (read from the token)', () => {
+      expect(loadConfig({ ...token, GATEWAY_PKCS11_MODULE: 'librtpkcs11ecp.so', GATEWAY_PKCS11_KEY: 'id:0A:1b' }, cwd).gatewayKey).toMatchObject({
+        module: 'librtpkcs11ecp.so',
+        key: { id: '0a1b' },
+        certFile: null,
+      });
+      expect(problemsOf({ ...token, GATEWAY_PKCS11_KEY: 'id:xyz' })).toEqual([expect.stringMatching(/^GATEWAY_PKCS11_KEY: "id:xyz" is not id:<hex bytes>/)]);
+    });
+
+    it('needs all four settings, naming the missing ones', () => {
+      expect(problemsOf({ GATEWAY_PKCS11_MODULE: token.GATEWAY_PKCS11_MODULE, GATEWAY_PKCS11_KEY: 'k' })).toEqual([
+        expect.stringMatching(/^GATEWAY_PKCS11_TOKEN: must be set together with GATEWAY_PKCS11_MODULE, GATEWAY_PKCS11_KEY/),
+        expect.stringMatching(/^GATEWAY_PKCS11_PIN_FILE: must be set together with/),
+      ]);
+    });
+
+    it('refuses a key file or PKCS#12 set with it, naming both', () => {
+      expect(problemsOf({ ...token, GATEWAY_KEY_FILE: 'k.pem' })).toEqual([expect.stringMatching(/^GATEWAY_PKCS11_MODULE: set together with GATEWAY_KEY_FILE/)]);
+      expect(problemsOf({ ...token, GATEWAY_P12_FILE: 'k.p12', GATEWAY_P12_PASSWORD: 'x' })).toEqual([
+        expect.stringMatching(/^GATEWAY_PKCS11_MODULE: set together with GATEWAY_P12_FILE/),
+        expect.stringMatching(/^GATEWAY_PKCS11_MODULE: set together with GATEWAY_P12_PASSWORD/),
+      ]);
+    });
+  });
+
   it('names each bad variable and says why, all at once', () => {
     const problems = problemsOf({
       PORT: 'eighty',
