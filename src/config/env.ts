@@ -62,6 +62,8 @@ export interface Config {
   trustCaFile: string;
   /** Certificate revocation lists (PEM or DER), each signed by a trusted CA; empty: no revocation checks. */
   crlFiles: string[];
+  /** /ready and okno_certificate_expiry_days: a certificate in use expiring within this many days is a warning. */
+  certExpiryWarningDays: number;
   partnersFile: string;
   servicesDir: string;
   /** The gateway's public base URL (for the WSDL's soap:address); null: taken from each request's Host. */
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisKeyPrefix,
     gatewayKey,
     trustCaFile: file('TRUST_CA_FILE', 'certs-sample/ca.crt.pem')!,
+    certExpiryWarningDays: v.int('CERT_EXPIRY_WARNING_DAYS', 30, 1, 3650),
     crlFiles: (v.str('CRL_FILES') ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(cwd, f)),
     partnersFile: file('PARTNERS_FILE', 'config/partners.json')!,
     servicesDir: file('SERVICES_DIR', 'config/services')!,

@@ -11,6 +11,7 @@ import type { Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { GATEWAY_SELF, loadFlowParts } from '../flows/flow-parts.js';
 import { createLogger } from '../log.js';
+import type { GatewayKeys } from '../pki/gateway-keys.js';
 import { createStore } from '../store/index.js';
 import { SoapAccess } from './access.js';
 import { SmevFault } from './faults.js';
@@ -27,10 +28,12 @@ const logger = createLogger({ level: config.logLevel, destination: { write: (lin
 async function main(): Promise<void> {
   let ctx: FlowContext;
   let gate: SmevGate;
+  let keys: GatewayKeys;
   const quotas = new Map<number, { resolve(): void; reject(e: Error): void }>();
   let nextQuota = 1;
   try {
     const parts = loadFlowParts(config);
+    keys = parts.keys;
     const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
     ctx = {
       config,
@@ -82,6 +85,14 @@ async function main(): Promise<void> {
         else q.reject(new SmevFault('QuoteLimitExceeded', m.message, { retryAfterSeconds: m.retryAfterSeconds }));
         return;
       }
+      case 'reload-keys':
+        // The event loop checked the files and swapped already; this thread reads them the same way.
+        void keys.reload().then((r) => {
+          const fingerprint = keys.certificate.fingerprintSha256;
+          const problem = !r.ok ? r.problem : fingerprint !== m.fingerprint ? `the key files changed again while reloading (this thread has ${fingerprint.slice(0, 16)}…)` : null;
+          send({ type: 'keys-reloaded', id: m.id, ok: problem === null, problem, fingerprint });
+        });
+        return;
       case 'close':
         void ctx.store.close().finally(() => {
           send({ type: 'closed' });
@@ -90,7 +101,7 @@ async function main(): Promise<void> {
         return;
     }
   });
-  send({ type: 'ready' });
+  send({ type: 'ready', fingerprint: keys.certificate.fingerprintSha256 });
 }
 
 /**
