@@ -26,7 +26,7 @@ export function loadFlowParts(config: Config) {
   const crls = loadCrls(config.crlFiles, anchorCertificates);
   const trustAnchors = new TrustAnchorSet(anchorCertificates, crls);
   // The key can be replaced while running (renewal): everything signs through keys.signer.
-  const keys = new GatewayKeys({ initial: initialKey, load: () => loadGatewayKey(config), trustAnchors });
+  const keys = new GatewayKeys({ initial: initialKey, load: () => loadGatewayKey(config), trustAnchors, refuseSample: config.production && !config.allow.sampleKeys });
   const signer = keys.signer;
   return { partners, warnings, catalogue, lifecycle, identity, trust, signer, keys, crls, trustAnchors };
 }

@@ -5,7 +5,7 @@
  * A reload reads the configured sources again (the same function start-up
  * uses), and checks the result fully before anything changes: the key belongs
  * to the certificate (the loader refuses otherwise), the certificate is valid
- * now and allows digital signatures, and — when the certificate in use chains
+ * now and allows digital signatures, is not the sample key in production, and — when the certificate in use chains
  * to TRUST_CA_FILE — the new one does too (a partner would refuse the rest).
  * Only then is the key swapped, at once for every later signature (see
  * signature/swappable-signer.ts); any problem keeps the key in use.
@@ -49,6 +49,8 @@ export interface GatewayKeysOptions<I extends KeyDescription> {
   load(): { signer: Signer; identity: I } | Promise<{ signer: Signer; identity: I }>;
   /** When the certificate in use chains to these, a new one must as well. */
   trustAnchors?: TrustAnchorSet | null;
+  /** Refuse the committed sample key (NODE_ENV=production without OKNO_ALLOW_SAMPLE_KEYS), as start-up does. */
+  refuseSample?: boolean;
   now?: () => Date;
 }
 
@@ -104,6 +106,7 @@ export class GatewayKeys<I extends KeyDescription = KeyDescription> {
   private problemWith(candidate: { signer: Signer; identity: I }, before: Signer): string | null {
     const cert = candidate.signer.certificate;
     const now = this.now();
+    if (this.o.refuseSample && candidate.identity.isSample) return 'is the sample key (test only, its private key is public); NODE_ENV=production refuses it';
     if (now < cert.notBefore) return `certificate "${cert.subject}" is not valid before ${cert.notBefore.toISOString()}`;
     if (now > cert.notAfter) return `certificate "${cert.subject}" expired on ${cert.notAfter.toISOString()}`;
     if (cert.keyUsage && !cert.keyUsage.has('digitalSignature')) return `certificate "${cert.subject}" does not allow digital signatures (keyUsage)`;
