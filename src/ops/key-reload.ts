@@ -29,14 +29,14 @@ export function keyReloader(o: KeyReloaderOptions): (trigger: ReloadTrigger) => 
   return async (trigger) => {
     const result = await o.keys.reload();
     if (!result.ok) {
-      o.logger.error({ trigger, problem: result.problem, current: brief(result.current) }, `gateway key reload refused; the key in use stays: ${result.problem}`);
+      o.logger.error({ trigger, pid: process.pid, problem: result.problem, current: brief(result.current) }, `gateway key reload refused; the key in use stays: ${result.problem}`);
       return { ok: false, trigger, problem: result.problem, current: result.current, threads: [] };
     }
     const threads = o.lane ? await o.lane.reloadKeys(result.current.fingerprint) : [];
     o.readiness.invalidate();
     const failed = threads.filter((t) => !t.ok);
     const what = result.changed ? `from "${result.previous.subject}" (serial ${result.previous.serial}, until ${result.previous.notAfter}) to "${result.current.subject}" (serial ${result.current.serial}, until ${result.current.notAfter})` : `unchanged ("${result.current.subject}", serial ${result.current.serial})`;
-    const fields = { trigger, changed: result.changed, previous: brief(result.previous), current: brief(result.current), threads: threads.length, ...(failed.length > 0 ? { failedThreads: failed } : {}) };
+    const fields = { trigger, pid: process.pid, changed: result.changed, previous: brief(result.previous), current: brief(result.current), threads: threads.length, ...(failed.length > 0 ? { failedThreads: failed } : {}) };
     if (failed.length > 0) o.logger.error(fields, `gateway key reloaded ${what}, but ${failed.length} large-message thread(s) kept the old key: ${failed[0]!.problem}`);
     else o.logger.info(fields, `gateway key reloaded ${what}`);
     return { ok: true, trigger, changed: result.changed, previous: result.previous, current: result.current, threads };
