@@ -279,4 +279,12 @@ describe('key renewal on a running gateway (node dist/main.js, WORKERS=2, Redis)
       expect(replySigner(r.body)).toBe(SOON);
     }
   }, 60_000);
+
+  it('the journal’s checkpoints, signed with each key in turn, still verify as the gateway’s', async () => {
+    const res = await fetch(`${gw.url}/api/v1/journal/verify`, { headers: OPS });
+    const report = (await res.json()) as { ok: boolean; checkpointedUpTo: number; problems: unknown[] };
+    expect(res.status).toBe(200);
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
 });
