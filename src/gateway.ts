@@ -4,7 +4,7 @@
  * partner registry, the store connection. A problem stops start-up with a
  * message that names it.
  */
-import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
 import type { PartnerRegistry } from './config/partners.js';
@@ -35,7 +35,11 @@ import type { CrlSet } from './pki/crl-set.js';
 import { OcspClient } from './pki/ocsp-client.js';
 import { registerMetricsRoute } from './ops/health-routes.js';
 import { createGatewayMetrics, GATEWAY_QUEUES } from './ops/metrics.js';
-import { daysUntil, type GatewayIdentity } from './pki/gateway-identity.js';
+import { daysUntil, splitPem, type GatewayIdentity } from './pki/gateway-identity.js';
+import type { GatewayKeys } from './pki/gateway-keys.js';
+import { parseCertificate, type Certificate } from './pki/certificate.js';
+import { certificateExpiryCheck, certificatesInUse } from './ops/certificates.js';
+import { keyReloader, type KeyReloadReport, type ReloadTrigger } from './ops/key-reload.js';
 import type { TrustAnchors } from './pki/trust-anchors.js';
 import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
 import type { Signer } from './signature/signer.js';
@@ -46,19 +50,21 @@ import { LargeMessageLane } from './soap/large-message-lane.js';
 import { processSmevPost } from './soap/smev-intake.js';
 import type { Store } from './store/types.js';
 
-/** Certificates closer than this to expiry make /ready warn. */
-const EXPIRY_WARNING_DAYS = 30;
-
 export interface Gateway {
   config: Config;
   app: FastifyInstance;
   store: Store;
   partners: PartnerRegistry;
   catalogue: ServiceCatalogue;
+  /** How the key in use at start-up was loaded (after a reload: keys.identity). */
   identity: GatewayIdentity;
   trust: TrustAnchors;
-  /** Signs what the gateway sends (the only holder of the private key). */
+  /** Signs what the gateway sends (the only holder of the private key); its key follows reloads. */
   signer: Signer;
+  /** The gateway key in use, replaceable while running (reloadKeys). */
+  keys: GatewayKeys<GatewayIdentity>;
+  /** Reloads the key and certificate from the configured files (SIGHUP, the API); a bad new key keeps the old one. */
+  reloadKeys(trigger: ReloadTrigger): Promise<KeyReloadReport>;
   /** Decides whom the gateway trusts (TRUST_CA_FILE). */
   trustAnchors: TrustAnchorSet;
   /** Registers background work (pollers, delivery workers) to stop on close. */
@@ -75,18 +81,23 @@ export class StartupError extends Error {
   }
 }
 
-export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
+export interface GatewayHooks {
+  /** After a reload asked through the API succeeded here (main.ts: the other worker processes reload too). */
+  keysReloaded?(trigger: ReloadTrigger): void;
+}
+
+export async function createGateway(config: Config, logger: Logger, hooks: GatewayHooks = {}): Promise<Gateway> {
   const parts = loadFlowParts(config, logger);
   try {
-    return await assemble(config, logger, parts);
+    return await assemble(config, logger, parts, hooks);
   } catch (error) {
     await parts.signer.close?.();
     throw error;
   }
 }
 
-async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof loadFlowParts>): Promise<Gateway> {
-  const { partners, warnings, catalogue, lifecycle, identity, trust, signer, crls, crlSet, trustAnchors } = parts;
+async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof loadFlowParts>, hooks: GatewayHooks): Promise<Gateway> {
+  const { partners, warnings, catalogue, lifecycle, identity, trust, signer, keys, crls, crlSet, trustAnchors } = parts;
   for (const warning of warnings) logger.warn({ partnersFile: config.partnersFile }, warning);
   checkServicesKnown(partners, catalogue, logger);
   checkProductionSafety(config, identity, trust, partners);
@@ -95,6 +106,12 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   }
   const https = config.tls ? loadHttpsOptions(config.tls) : null;
   const outboundAgent = config.outboundTls ? createOutboundAgent(config.outboundTls) : null;
+  // Every certificate in use, for the `certificates` check and okno_certificate_expiry_days (the gateway's is read each time).
+  const tlsCertificate = https ? parseCertificate(String(https.cert)) : null;
+  const outboundCertificate = config.outboundTls?.certFile ? firstCertificate(config.outboundTls.certFile) : null;
+  const anchorCertificates = trustAnchors.anchors;
+  const inUse = () => certificatesInUse({ gateway: () => keys.certificate, https: tlsCertificate, outboundTls: outboundCertificate, partners, trustAnchors: anchorCertificates });
+  const warnDays = config.certExpiryWarningDays;
   checkExchangeCertificates(partners, trustAnchors, logger);
   // Revocation beyond CRL_FILES: distribution-point CRLs fetched now (a failure only warns) and on a schedule; OCSP per partner certificate.
   await crlSet.refresh();
@@ -116,31 +133,34 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     })
     .add('signingKey', async () => {
       // A PKCS#11 token can stop answering: then nothing can be signed, and /ready says so naming the token.
-      const health = signer.health ? await signer.health() : null;
-      if (health && !health.ok) return { status: 'fail', detail: health.detail, algorithm: signer.signatureAlgorithm.name };
-      return { status: 'pass', detail: `${identity.keyDescription} from ${identity.source}${health ? `; ${health.detail}` : ''}`, algorithm: signer.signatureAlgorithm.name };
+      const current = keys.signer.current();
+      const health = current.health ? await current.health() : null;
+      if (health && !health.ok) return { status: 'fail', detail: health.detail, algorithm: current.signatureAlgorithm.name };
+      return { status: 'pass', detail: `${keys.identity.keyDescription} from ${keys.identity.source}${health ? `; ${health.detail}` : ''}`, algorithm: current.signatureAlgorithm.name };
     })
     .add('gatewayCertificate', async () => {
-      const { notAfter, notBefore, subject } = identity.certificate;
-      const days = daysUntil(notAfter);
-      if (notBefore > new Date()) return { status: 'fail', detail: `${subject} is not valid before ${notBefore.toISOString()}`, daysUntilExpiry: days };
-      if (days < 0) return { status: 'fail', detail: `${subject} expired on ${notAfter.toISOString()}`, daysUntilExpiry: days };
-      return { status: days < EXPIRY_WARNING_DAYS ? 'warn' : 'pass', detail: `${subject} valid until ${notAfter.toISOString()}`, daysUntilExpiry: days };
+      // The certificate in use now: it follows key reloads.
+      const cert = keys.certificate;
+      const days = daysUntil(cert.notAfter);
+      const serial = cert.serialHex;
+      if (cert.notBefore > new Date()) return { status: 'fail', detail: `${cert.subject} is not valid before ${cert.notBefore.toISOString()}`, daysUntilExpiry: days, serial };
+      if (days < 0) return { status: 'fail', detail: `${cert.subject} expired on ${cert.notAfter.toISOString()}`, daysUntilExpiry: days, serial };
+      return { status: days < warnDays ? 'warn' : 'pass', detail: `${cert.subject} valid until ${cert.notAfter.toISOString()}`, daysUntilExpiry: days, serial };
     })
+    .add('certificates', async () => certificateExpiryCheck(inUse(), new Date(), warnDays))
     .add('partners', async () => ({ status: 'pass', detail: `${partners.partners.length} partners: ${partners.partners.map((p) => p.id).join(', ')}` }))
     .add('services', async () => ({ status: 'pass', detail: `${catalogue.services.length} services: ${catalogue.services.map((s) => s.id).join(', ')}` }))
     .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }))
     .add('crls', async () => crlReadiness(crlSet))
     .add('ocsp', async () => ocspReadiness(ocsp, partners));
-  if (https) {
-    const tlsCertificate = new X509Certificate(String(https.cert));
+  if (tlsCertificate) {
     readiness.add('tlsCertificate', async () => {
-      const notAfter = new Date(tlsCertificate.validTo);
+      const notAfter = tlsCertificate.notAfter;
       const days = daysUntil(notAfter);
-      const subject = tlsCertificate.subject.replace(/\n/g, ', ');
+      const subject = tlsCertificate.subject;
       const mode = `client certificates ${config.tls!.clientAuth}`;
       if (days < 0) return { status: 'fail', detail: `HTTPS: ${subject} expired on ${notAfter.toISOString()}`, daysUntilExpiry: days, clientAuth: config.tls!.clientAuth };
-      return { status: days < EXPIRY_WARNING_DAYS ? 'warn' : 'pass', detail: `HTTPS (${mode}): ${subject} valid until ${notAfter.toISOString()}`, daysUntilExpiry: days, clientAuth: config.tls!.clientAuth };
+      return { status: days < warnDays ? 'warn' : 'pass', detail: `HTTPS (${mode}): ${subject} valid until ${notAfter.toISOString()}`, daysUntilExpiry: days, clientAuth: config.tls!.clientAuth };
     });
   }
 
@@ -159,7 +179,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens);
-  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, gatewayCertificatePem: identity.certificatePem, maintenance: () => readiness.maintenance.on, soapInFlight: () => access.inFlightNow, ocsp });
+  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => access.inFlightNow, ocsp });
   const access = new SoapAccess({
     clientAuth: config.tls?.clientAuth ?? 'off',
     partners,
@@ -181,7 +201,9 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     crlSet,
     // A token's key is used by this thread only: the lane's threads ask it to sign (see pkcs11-signer.ts).
     eventLoopSigner: config.gatewayKey.kind === 'pkcs11' ? signer : null,
+    keyFingerprint: () => keys.certificate.fingerprintSha256,
   });
+  const reloadKeys = keyReloader({ keys, lane, readiness, logger });
   if (lane) {
     readiness.add('largeMessages', async () => {
       const ready = lane.readyThreads;
@@ -201,7 +223,14 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
       registerQueryRoutes(a, ctx, auth);
       registerJournalRoutes(a, ctx, auth);
       registerMetricsRoute(a, metrics);
-      registerMaintenanceRoutes(a, readiness, auth);
+      registerMaintenanceRoutes(a, readiness, auth, {
+        reloadKeys: async () => {
+          const report = await reloadKeys('api');
+          if (report.ok) hooks.keysReloaded?.('api');
+          return report;
+        },
+        clustered: config.workers > 1,
+      });
       registerOpsDashboard(a, ctx, auth);
     },
   });
@@ -241,6 +270,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     identity,
     trust,
     signer,
+    keys,
+    reloadKeys,
     trustAnchors,
     onClose: (stop) => void stops.push(stop),
     listen: () => app.listen({ port: config.port, host: config.host }),
@@ -253,6 +284,12 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
       return closing;
     },
   };
+}
+
+/** The first certificate of a PEM file (the outbound TLS client certificate; the file was read and checked already). */
+function firstCertificate(file: string): Certificate | null {
+  const pem = splitPem(readFileSync(file, 'utf8'))[0];
+  return pem ? parseCertificate(pem) : null;
 }
 
 /**

@@ -6,10 +6,14 @@
  * With WORKERS > 1 this process becomes a supervisor: it forks that many
  * gateway processes (node:cluster; they share the port and the Redis store),
  * restarts one that dies, and forwards the shutdown signal to all.
+ *
+ * SIGHUP reloads the gateway's key and certificate (a renewal, README "Keys"):
+ * the supervisor forwards it to every worker; a reload asked through the API
+ * of one worker is passed on to the others the same way.
  */
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config/env.js';
-import { createGateway } from './gateway.js';
+import { createGateway, type Gateway } from './gateway.js';
 import { createLogger, type Logger } from './log.js';
 
 function readConfig(): Config {
@@ -24,17 +28,32 @@ function readConfig(): Config {
   }
 }
 
+/** A worker asks the supervisor to make the other workers reload their keys. */
+const RELOAD_OTHERS = 'okno:reload-keys';
+
 async function serve(config: Config, logger: Logger): Promise<void> {
-  let gateway;
+  let gateway: Gateway | null = null;
+  let reloadWhenUp = false;
+  // Until the gateway is up, SIGHUP must not end the process (its default): the reload runs once it is up.
+  process.on('SIGHUP', () => {
+    if (gateway) void gateway.reloadKeys('SIGHUP');
+    else reloadWhenUp = true;
+  });
   try {
-    gateway = await createGateway(config, logger);
+    gateway = await createGateway(config, logger, {
+      keysReloaded: () => {
+        if (cluster.isWorker) process.send?.({ type: RELOAD_OTHERS });
+      },
+    });
   } catch (error) {
     logger.fatal({ err: error }, (error as Error).message);
     process.stderr.write(`okno: ${(error as Error).message}\n`);
     process.exit(78);
   }
-  const address = await gateway.listen();
-  logger.info({ url: address, store: gateway.store.kind, pid: process.pid }, `okno gateway listening on ${address}`);
+  const running = gateway;
+  if (reloadWhenUp) void running.reloadKeys('SIGHUP');
+  const address = await running.listen();
+  logger.info({ url: address, store: running.store.kind, pid: process.pid }, `okno gateway listening on ${address}`);
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -46,7 +65,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    gateway.close().then(
+    running.close().then(
       () => {
         logger.info('stopped');
         process.exit(0);
@@ -90,6 +109,18 @@ function supervise(config: Config, logger: Logger): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Key reloads: each worker reloads itself and logs the outcome.
+  const reloadAll = (except: number | null) => {
+    for (const w of Object.values(cluster.workers ?? {})) if (w && w.id !== except) w.process.kill('SIGHUP');
+  };
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    logger.info({ workers: Object.keys(cluster.workers ?? {}).length }, 'SIGHUP: every worker reloads the gateway key');
+    reloadAll(null);
+  });
+  cluster.on('message', (worker, message: { type?: string } | null) => {
+    if (message?.type === RELOAD_OTHERS && !stopping) reloadAll(worker.id);
+  });
 }
 
 const config = readConfig();

@@ -94,6 +94,8 @@ export interface Config {
   crlFiles: string[];
   /** Revocation beyond CRL_FILES: OCSP for partners' signing certificates, and CRLs refreshed while running. */
   revocation: RevocationConfig;
+  /** /ready and okno_certificate_expiry_days: a certificate in use expiring within this many days is a warning. */
+  certExpiryWarningDays: number;
   partnersFile: string;
   servicesDir: string;
   /** The gateway's public base URL (for the WSDL's soap:address); null: taken from each request's Host. */
@@ -209,6 +211,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisKeyPrefix,
     gatewayKey,
     trustCaFile: file('TRUST_CA_FILE', 'certs-sample/ca.crt.pem')!,
+    certExpiryWarningDays: v.int('CERT_EXPIRY_WARNING_DAYS', 30, 1, 3650),
     crlFiles: (v.str('CRL_FILES') ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(cwd, f)),
     revocation: {
       ocsp: {

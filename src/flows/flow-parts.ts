@@ -7,7 +7,8 @@ import type { Config } from '../config/env.js';
 import { loadPartners } from '../config/partners.js';
 import { loadCatalogue } from '../catalogue/load.js';
 import { Lifecycle } from '../city/lifecycle.js';
-import { ENV_KEY_NAMES, loadGatewayIdentity } from '../pki/gateway-identity.js';
+import { ENV_KEY_NAMES, loadGatewayIdentity, type GatewayIdentity } from '../pki/gateway-identity.js';
+import { GatewayKeys } from '../pki/gateway-keys.js';
 import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import { loadCrls } from '../pki/crl.js';
 import { CrlSet, distributionPoints } from '../pki/crl-set.js';
@@ -40,8 +41,31 @@ function loadSharedParts(config: Config, logger: PartsLog) {
 
 /** The gateway's parts, its signing identity included (a token is opened here; `logger` hears of its outages). */
 export function loadFlowParts(config: Config, logger: PartsLog = quiet) {
+  const initialKey = loadGatewayKey(config, logger);
+  const shared = loadSharedParts(config, logger);
+  // The key can be replaced while running (renewal): everything signs through keys.signer.
+  const keys = new GatewayKeys({
+    initial: initialKey,
+    load: config.gatewayKey.kind === 'pkcs11' ? refuseTokenReload : () => loadGatewayKey(config, logger),
+    trustAnchors: shared.trustAnchors,
+    refuseSample: config.production && !config.allow.sampleKeys,
+  });
+  return { ...shared, identity: initialKey.identity, signer: keys.signer, keys };
+}
+
+/** The gateway's key and certificate as configured: start-up and every reload read them this way. */
+export function loadGatewayKey(config: Config, logger: PartsLog = quiet): { signer: Signer; identity: GatewayIdentity } {
   const identity = loadGatewayIdentity(config.gatewayKey, ENV_KEY_NAMES, logger);
-  return { ...loadSharedParts(config, logger), identity, signer: identity.signer };
+  return { identity, signer: identity.signer };
+}
+
+/**
+ * A token's module keeps process-wide state (C_Initialize/C_Finalize): a second session set opened
+ * beside the live one would end it. A key renewed in a token is taken up by a restart (with
+ * WORKERS > 1, one worker at a time).
+ */
+function refuseTokenReload(): never {
+  throw new Error('a PKCS#11 key is not reloaded while running: restart the gateway (with WORKERS > 1 the workers restart one by one)');
 }
 
 /**
@@ -51,7 +75,8 @@ export function loadFlowParts(config: Config, logger: PartsLog = quiet) {
  */
 export function loadLaneFlowParts(config: Config, signer: Signer | null, logger: PartsLog = quiet) {
   if (!signer) return loadFlowParts(config, logger);
-  return { ...loadSharedParts(config, logger), signer };
+  const keys = new GatewayKeys({ initial: { signer, identity: { keyDescription: 'PKCS#11 (signed by the event loop)', source: 'event loop', isSample: false, chainPems: [] } }, load: refuseTokenReload });
+  return { ...loadSharedParts(config, logger), signer: keys.signer, keys };
 }
 
 /** How the gateway names itself in MessageMetadata. */

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { getSignatureAlgorithm } from '../signature/algorithms/index.js';
 import type { Signer } from '../signature/signer.js';
+import { snapshotOf } from '../signature/swappable-signer.js';
 import type { TrustAnchorSet } from '../signature/trust.js';
 import type { JsonValue } from '../store/types.js';
 
@@ -105,7 +106,8 @@ export function signedBytes(seq: number, hash: string): Buffer {
   return Buffer.from(`okno-journal:${seq}:${hash}`, 'utf8');
 }
 
-export async function signChain(signer: Signer, seq: number, hash: string, at: Date): Promise<ChainSignature> {
+export async function signChain(anySigner: Signer, seq: number, hash: string, at: Date): Promise<ChainSignature> {
+  const signer = snapshotOf(anySigner);
   const signature = await signer.sign(signedBytes(seq, hash));
   return {
     signedAt: at.toISOString(),

@@ -19,6 +19,7 @@
  */
 import type { Logger } from '../log.js';
 import type { Signer } from '../signature/signer.js';
+import { certificatesOf } from '../signature/swappable-signer.js';
 import type { TrustAnchorSet } from '../signature/trust.js';
 import type { DocDelete, DocWrite, JsonValue, Store } from '../store/types.js';
 import {
@@ -292,7 +293,7 @@ export class JournalSealer {
     const upTo = end.seq;
     const batch = chosen.filter((c) => c.seq <= upTo);
     const report = await verifyJournal(this.store, {
-      gatewayCertificates: [this.signer.certificate],
+      gatewayCertificates: certificatesOf(this.signer),
       trustAnchors: this.options.trustAnchors ?? null,
       upTo,
       now: this.now(),

@@ -11,7 +11,8 @@
  * - the store's queue statistics, read on each scrape with a time limit, so a
  *   slow store makes the queue series go missing (and okno_queue_stats_up 0)
  *   instead of hanging the scrape;
- * - the gateway's and the partners' certificates: days until each expires.
+ * - every certificate in use (ops/certificates.ts): days until each expires,
+ *   read on each scrape (the gateway's follows key reloads).
  *
  * The event bus is one per process, so with several gateways in one process
  * (tests only) each one's message metrics count the others' messages too;
@@ -26,8 +27,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { ServiceCatalogue } from '../catalogue/types.js';
-import { parseCertificate } from '../pki/certificate.js';
 import type { OcspOutcomeEvent } from '../pki/ocsp-client.js';
+import { SELF, type CertificateInUse } from './certificates.js';
 import type { QueueStats, Store } from '../store/types.js';
 import { WEBHOOK_QUEUE } from '../flows/context.js';
 import { QUERY_DEADLINES, QUERY_QUEUE } from '../flows/queries.js';
@@ -60,8 +61,8 @@ const MESSAGE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export const GATEWAY_QUEUES: readonly string[] = [STATUS_QUEUE, QUERY_QUEUE, QUERY_DEADLINES, RESPONSE_QUEUE, WEBHOOK_QUEUE];
 
 export const UNKNOWN = 'unknown';
-/** The `partner` label of the gateway's own certificate. */
-export const SELF = 'self';
+/** The `partner` label of the gateway's own certificates. */
+export { SELF };
 
 export interface MetricsSources {
   store: Store;
@@ -69,8 +70,8 @@ export interface MetricsSources {
   queues: readonly string[];
   partners: PartnerRegistry;
   catalogue: ServiceCatalogue;
-  /** The gateway's own certificate (PEM). */
-  gatewayCertificatePem: string;
+  /** Every certificate in use now (ops/certificates.ts certificatesInUse), read on each scrape. */
+  certificates: () => readonly CertificateInUse[];
   /** Time limit for reading the queue statistics on a scrape (default 1 s). */
   queueStatsTimeoutMs?: number;
   /** Where message events come from (default: the process's ops event bus). */
@@ -98,13 +99,6 @@ export interface GatewayMetrics {
 /** Which limit refused a message: the partner's quota, the client address's, or the in-flight cap. */
 export type RateLimitKind = 'partner' | 'client' | 'in_flight';
 const RATE_LIMIT_KINDS: readonly RateLimitKind[] = ['partner', 'client', 'in_flight'];
-
-interface CertificateEntry {
-  subject: string;
-  partner: string;
-  serial: string;
-  notAfter: Date;
-}
 
 export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
   const registry = new Registry();
@@ -221,15 +215,16 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
     },
   });
 
-  const certificates = certificateEntries(sources.gatewayCertificatePem, sources.partners);
   const expiry = new Gauge({
     name: 'okno_certificate_expiry_days',
-    help: `Days until a certificate expires (negative once expired): the gateway's own (partner="${SELF}") and each partner's`,
-    labelNames: ['subject', 'partner', 'serial'] as const,
+    help: `Days until a certificate in use expires (negative once expired), by role: gateway (the signing certificate in use), https, outbound-tls (partner="${SELF}"), partner, partner-tls (partner=<id>), exchange (partner=<exchange id>), ca (the trust anchors, partner="trust")`,
+    labelNames: ['subject', 'partner', 'serial', 'role'] as const,
     registers: [registry],
     collect() {
       const t = now();
-      for (const c of certificates) expiry.set({ subject: c.subject, partner: c.partner, serial: c.serial }, (c.notAfter.getTime() - t) / 86_400_000);
+      // Reset: a reloaded gateway key leaves no series of the certificate it replaced.
+      expiry.reset();
+      for (const c of sources.certificates()) expiry.set({ subject: c.subject, partner: c.owner, serial: c.serial, role: c.role }, (c.notAfter.getTime() - t) / 86_400_000);
     },
   });
 
@@ -316,14 +311,6 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
       for (const stop of unsubscribe.splice(0)) stop();
     },
   };
-}
-
-function certificateEntries(gatewayPem: string, partners: PartnerRegistry): CertificateEntry[] {
-  const own = parseCertificate(gatewayPem);
-  return [
-    { subject: own.subject, partner: SELF, serial: own.serialHex, notAfter: own.notAfter },
-    ...partners.partners.flatMap((p) => [...p.certificates, ...(p.tlsCertificates ?? [])].map((c) => ({ subject: c.subject, partner: p.id, serial: c.certificate.serialHex, notAfter: c.notAfter }))),
-  ];
 }
 
 /** The value, or null when it failed or took longer than `ms`. */

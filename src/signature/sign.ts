@@ -12,6 +12,7 @@ import type { XmlDocument, XmlElement } from '../xml/types.js';
 import { DSIG_NS, ENVELOPED_SIGNATURE } from './dsig.js';
 import { referenceDigest } from './reference-digest.js';
 import type { Signer } from './signer.js';
+import { snapshotOf } from './swappable-signer.js';
 import type { Transform } from './structure.js';
 
 export type SignatureProfile = 'smev' | 'xmldsig';
@@ -33,7 +34,9 @@ export function idOf(el: XmlElement): string | null {
  * enveloped-signature transform is listed; the digest is computed before
  * placement, which is what that transform reproduces).
  */
-export async function buildSignature(target: XmlElement, signer: Signer, profile: SignatureProfile, enveloped: boolean): Promise<string> {
+export async function buildSignature(target: XmlElement, anySigner: Signer, profile: SignatureProfile, enveloped: boolean): Promise<string> {
+  // One key, certificate and algorithm for the whole signature, even if the key is swapped meanwhile.
+  const signer = snapshotOf(anySigner);
   const id = idOf(target);
   if (!id) throw new Error(`<${target.qName}> has no Id attribute to reference`);
   const transforms = profileTransforms(profile, enveloped);

@@ -54,6 +54,8 @@ export type ToLane =
   | { type: 'crls'; crls: Array<{ source: string; der: Uint8Array }> }
   | { type: 'signed'; id: number; signature: Uint8Array }
   | { type: 'signed'; id: number; error: string }
+  /** Reload the gateway key from the configured files (the event loop already did, and got `fingerprint`). */
+  | { type: 'reload-keys'; id: number; fingerprint: string }
   | { type: 'close' };
 
 /** What a lane thread is started with. */
@@ -66,7 +68,9 @@ export interface LaneWorkerData {
 
 /** Lane thread → main thread. */
 export type FromLane =
-  | { type: 'ready' }
+  /** `fingerprint`: of the gateway certificate the thread signs with. */
+  | { type: 'ready'; fingerprint: string }
+  | { type: 'keys-reloaded'; id: number; ok: boolean; problem: string | null; fingerprint: string }
   | { type: 'failed'; message: string }
   | { type: 'answer'; id: number; answer: SmevAnswer }
   | { type: 'error'; id: number; message: string }
@@ -90,6 +94,15 @@ export interface LaneOptions {
   crlSet?: CrlSet;
   /** Signs for the threads (a PKCS#11 token's signer); null: each thread signs with the key files itself. */
   eventLoopSigner?: Signer | null;
+  /** SHA-256 of the gateway certificate the event loop signs with now (a thread that started with another reloads). */
+  keyFingerprint(): string;
+}
+
+/** One thread's answer to a key reload. */
+export interface LaneReload {
+  thread: number;
+  ok: boolean;
+  problem: string | null;
 }
 
 /** Gives up restarting a thread after this many failed starts in a row. */
@@ -100,6 +113,8 @@ type Pending = { resolve(answer: SmevAnswer): void; reject(error: Error): void }
 class LaneThread {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
+  private readonly reloads = new Map<number, (r: LaneReload) => void>();
+  private nextReload = 1;
   private failedStarts = 0;
   private everReady = false;
   ready = false;
@@ -131,7 +146,19 @@ class LaneThread {
         this.everReady = true;
         this.failedStarts = 0;
         this.o.logger.debug({ thread: this.index }, 'large-message thread ready');
+        // It read the key files while starting: if the key was reloaded meanwhile, it follows.
+        if (m.fingerprint !== this.o.keyFingerprint()) {
+          void this.reloadKeys(this.o.keyFingerprint()).then((r) => {
+            if (!r.ok) this.o.logger.error({ thread: this.index, problem: r.problem }, `large-message thread could not load the gateway key in use: ${r.problem}`);
+          });
+        }
         return;
+      case 'keys-reloaded': {
+        const done = this.reloads.get(m.id);
+        this.reloads.delete(m.id);
+        done?.({ thread: this.index, ok: m.ok, problem: m.problem });
+        return;
+      }
       case 'failed':
         this.o.logger.error({ thread: this.index, problem: m.message }, `large-message thread could not start: ${m.message}`);
         return;
@@ -190,6 +217,9 @@ class LaneThread {
     this.worker = null;
     for (const p of this.pending.values()) p.reject(new Error(`large-message thread exited (${code})`));
     this.pending.clear();
+    // A restarted thread reads the key files afresh (and follows the key in use when it is ready).
+    for (const done of this.reloads.values()) done({ thread: this.index, ok: true, problem: null });
+    this.reloads.clear();
     this.inFlight = 0;
     if (this.isClosing()) return;
     if (this.failedStarts >= MAX_FAILED_STARTS) {
@@ -213,6 +243,17 @@ class LaneThread {
       this.pending.set(id, { resolve, reject });
       this.inFlight += 1;
       this.worker!.postMessage({ type: 'process', id, post } satisfies ToLane);
+    });
+  }
+
+  /** Asks the thread to reload its key; a thread not running now loads the files when it starts. */
+  reloadKeys(fingerprint: string): Promise<LaneReload> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve({ thread: this.index, ok: true, problem: null });
+    return new Promise((resolve) => {
+      const id = this.nextReload++;
+      this.reloads.set(id, resolve);
+      worker.postMessage({ type: 'reload-keys', id, fingerprint } satisfies ToLane);
     });
   }
 
@@ -268,6 +309,11 @@ export class LargeMessageLane {
       log.warn({ err: error }, 'large-message thread could not process the message; processing it on the event loop');
       return this.o.fallback(post, log);
     }
+  }
+
+  /** Every thread reloads the gateway key (after the event loop did, to `fingerprint`). */
+  reloadKeys(fingerprint: string): Promise<LaneReload[]> {
+    return Promise.all(this.threads.map((t) => t.reloadKeys(fingerprint)));
   }
 
   /** After the HTTP server has closed (no message in flight): the threads close their stores and exit. */

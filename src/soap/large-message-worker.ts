@@ -14,6 +14,7 @@ import type { CrlSet } from '../pki/crl-set.js';
 import type { RevocationVerdict } from '../pki/ocsp-client.js';
 import { ForwardingSigner } from '../signature/forwarding-signer.js';
 import { SignerError } from '../signature/signer.js';
+import type { GatewayKeys } from '../pki/gateway-keys.js';
 import { createStore } from '../store/index.js';
 import { SoapAccess } from './access.js';
 import { SmevFault } from './faults.js';
@@ -30,6 +31,7 @@ const logger = createLogger({ level: config.logLevel, destination: { write: (lin
 async function main(): Promise<void> {
   let ctx: FlowContext;
   let gate: SmevGate;
+  let keys: GatewayKeys;
   const quotas = new Map<number, { resolve(): void; reject(e: Error): void }>();
   let nextQuota = 1;
   const revocations = new Map<number, (verdict: RevocationVerdict) => void>();
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     const parts = loadLaneFlowParts(config, remoteSigner, logger);
     // Never refreshed here (no start()): the event loop hands over its CRLs ('crls' messages).
     crlSet = parts.crlSet;
+    keys = parts.keys;
     const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
     ctx = {
       config,
@@ -131,6 +134,14 @@ async function main(): Promise<void> {
         else s.reject(new SignerError(m.error));
         return;
       }
+      case 'reload-keys':
+        // The event loop checked the files and swapped already; this thread reads them the same way.
+        void keys.reload().then((r) => {
+          const fingerprint = keys.certificate.fingerprintSha256;
+          const problem = !r.ok ? r.problem : fingerprint !== m.fingerprint ? `the key files changed again while reloading (this thread has ${fingerprint.slice(0, 16)}…)` : null;
+          send({ type: 'keys-reloaded', id: m.id, ok: problem === null, problem, fingerprint });
+        });
+        return;
       case 'close':
         void ctx.store.close().finally(() => {
           send({ type: 'closed' });
@@ -139,7 +150,7 @@ async function main(): Promise<void> {
         return;
     }
   });
-  send({ type: 'ready' });
+  send({ type: 'ready', fingerprint: keys.certificate.fingerprintSha256 });
 }
 
 /**

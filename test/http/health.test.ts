@@ -33,13 +33,15 @@ describe('health and readiness with the embedded store', () => {
     const { status, body } = await ready(gw.url);
     expect(status).toBe(200);
     expect(body.status).toBe('ready');
-    expect(body.checks.map((c) => c.name)).toEqual(['store', 'signingKey', 'gatewayCertificate', 'partners', 'services', 'trustAnchors', 'crls']);
+    expect(body.checks.map((c) => c.name)).toEqual(['store', 'signingKey', 'gatewayCertificate', 'certificates', 'partners', 'services', 'trustAnchors', 'crls']);
     expect(check(body.checks, 'store')).toMatchObject({ status: 'pass', kind: 'memory', durable: false });
     expect(check(body.checks, 'signingKey')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/^rsa-2048 from /) });
     const cert = check(body.checks, 'gatewayCertificate');
     expect(cert.status).toBe('pass');
     expect(cert.daysUntilExpiry).toBeGreaterThan(5 * 365);
     expect(check(body.checks, 'partners').detail).toBe('2 partners: portal, agency');
+    // The sample PKI lasts decades: every certificate in use (gateway, partners, CA) is far from expiry.
+    expect(check(body.checks, 'certificates')).toMatchObject({ status: 'pass', detail: '4 certificates in use, none expires within 30 days', expiring: [] });
   });
 
   it('warns at start that the in-memory store keeps nothing across restarts', () => {

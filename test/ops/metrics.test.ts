@@ -112,15 +112,19 @@ describe('GET /metrics', () => {
 
   it('reports days until the gateway’s and each partner’s certificate expires', async () => {
     const exp = await scrape(gw.url);
-    const own = select(exp, 'okno_certificate_expiry_days', { partner: 'self' });
+    const own = select(exp, 'okno_certificate_expiry_days', { role: 'gateway' });
     expect(own).toHaveLength(1);
     expect(own[0]!.labels.subject).toMatch(/CN=okno-gateway/);
     expect(own[0]!.value).toBeGreaterThan(5 * 365);
     for (const partner of gw.gateway.partners.partners) {
-      const certs = select(exp, 'okno_certificate_expiry_days', { partner: partner.id });
+      const certs = select(exp, 'okno_certificate_expiry_days', { partner: partner.id, role: 'partner' });
       expect(certs).toHaveLength(partner.certificates.length);
       for (const c of certs) expect(c.value).toBeGreaterThan(0);
     }
+    // The trust anchors too.
+    const anchors = select(exp, 'okno_certificate_expiry_days', { role: 'ca' });
+    expect(anchors.map((a) => a.labels.subject)).toEqual([expect.stringMatching(/CN=Okno Test CA/)]);
+    expect(anchors[0]!.labels.partner).toBe('trust');
   });
 
   it('shows a store that does not answer as okno_queue_stats_up 0 instead of hanging the scrape', async () => {

@@ -43,6 +43,7 @@ const PUBLIC: Record<string, string> = {
 /** Which roles each JSON API route must admit, by path; a route matching none fails the audit. */
 const ROLE_RULES: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   [/^\/api\/v1\/ops(\/|$)/, ['ops']],
+  [/^\/api\/v1\/maintenance(\/|$)/, ['ops']],
   [/^\/api\/v1\/journal(\/|$)/, ['ops']],
   [/^\/api\/v1\/deliveries\/:id$/, ['city', 'ops']],
   [/^\/api\/v1\/(inbox|applications|queries|requests|attachments)(\/|$)/, ['city']],
@@ -95,7 +96,7 @@ describe('access: every route of the real app', () => {
     const keys = routes.map((r) => `${r.method} ${r.url}`);
     // A sanity floor, so that an empty table cannot pass everything below.
     expect(routes.length).toBeGreaterThan(30);
-    for (const expected of ['GET /api/v1/inbox', 'POST /api/v1/inbox/:id/ack', 'GET /api/v1/journal', 'POST /api/v1/ops/maintenance', 'GET /api/v1/ops/events', 'POST /ws/smev3', 'GET /metrics']) {
+    for (const expected of ['GET /api/v1/inbox', 'POST /api/v1/inbox/:id/ack', 'GET /api/v1/journal', 'POST /api/v1/ops/maintenance', 'POST /api/v1/maintenance/reload-keys', 'GET /api/v1/ops/events', 'POST /ws/smev3', 'GET /metrics']) {
       expect(keys).toContain(expected);
     }
     expect(keys).toContain('HEAD /api/v1/inbox');

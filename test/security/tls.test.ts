@@ -130,7 +130,12 @@ describe('TLS_CLIENT_AUTH=required', () => {
     expect(check).toMatchObject({ status: 'warn', clientAuth: 'required' }); // the test certificate lasts 30 days: under the 30-day warning
     expect(check!.detail).toMatch(/^HTTPS \(client certificates required\): .*CN=okno-tls-server/);
     const metrics = (await request(gw.url, { path: '/metrics' })).body;
-    expect(metrics).toMatch(/okno_certificate_expiry_days\{subject="[^"]*CN=agency-tls-client[^"]*",partner="agency",serial="[0-9a-f]+"\} \d/);
+    expect(metrics).toMatch(/okno_certificate_expiry_days\{subject="[^"]*CN=agency-tls-client[^"]*",partner="agency",serial="[0-9a-f]+",role="partner-tls"\} \d/);
+    expect(metrics).toMatch(/okno_certificate_expiry_days\{subject="[^"]*CN=okno-tls-server[^"]*",partner="self",serial="[0-9a-f]+",role="https"\} \d/);
+    // The HTTPS certificate expires within 30 days: the `certificates` check lists it too (a warning, not a failure).
+    const certificates = ready.checks.find((c) => c.name === 'certificates') as unknown as { status: string; expiring: Array<{ role: string; subject: string }> };
+    expect(certificates.status).toBe('warn');
+    expect(certificates.expiring).toEqual(expect.arrayContaining([expect.objectContaining({ role: 'https', subject: expect.stringMatching(/CN=okno-tls-server/) })]));
   });
 
   it('the portal, connecting with its signing certificate (it lists no TLS certificates), is accepted', async () => {

@@ -10,6 +10,7 @@ import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../../journal/ch
 import { EVIDENCE, JOURNAL, type JournalRecord } from '../../journal/records.js';
 import { searchJournal, type JournalFilter } from '../../journal/search.js';
 import { verifyJournal } from '../../journal/verify.js';
+import { certificatesOf } from '../../signature/swappable-signer.js';
 import type { JsonValue } from '../../store/types.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
@@ -183,7 +184,7 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
         response: { 200: reportSchema },
       },
     },
-    async () => verifyJournal(store, { gatewayCertificates: [ctx.signer.certificate], trustAnchors: ctx.trustAnchors, now: ctx.now() }),
+    async () => verifyJournal(store, { gatewayCertificates: certificatesOf(ctx.signer), trustAnchors: ctx.trustAnchors, now: ctx.now() }),
   );
 
   app.get<{ Params: { id: string } }>(

@@ -5,11 +5,19 @@
  * the work in flight (queue deliveries go on). Switch it on, wait for the
  * balancer to drain, then stop or upgrade the process. The switch lives in
  * the process's memory: a restart starts with it off.
+ *
+ * POST /api/v1/maintenance/reload-keys (role ops) reloads the gateway's key
+ * and certificate from the configured files, as SIGHUP does (README "Keys",
+ * "Renewal"): 200 with the old and the new certificate; 422 naming the
+ * problem when the new key is refused (the key in use stays).
  */
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
+import type { KeyReloadReport } from '../../ops/key-reload.js';
 import type { Readiness } from '../../ops/readiness.js';
 import type { TokenAuth } from '../auth.js';
+import { HttpError } from '../errors.js';
+import { errorSchema } from './schemas.js';
 
 const stateSchema = {
   type: 'object',
@@ -20,7 +28,38 @@ const stateSchema = {
   required: ['on', 'since'],
 } as const;
 
-export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readiness, auth: TokenAuth): void {
+const certificateSchema = {
+  type: 'object',
+  properties: {
+    subject: { type: 'string' },
+    serial: { type: 'string', description: 'hex' },
+    notAfter: { type: 'string' },
+    fingerprint: { type: 'string', description: 'SHA-256 of the DER, hex' },
+    algorithm: { type: 'string' },
+    source: { type: 'string' },
+  },
+  required: ['subject', 'serial', 'notAfter', 'fingerprint', 'algorithm', 'source'],
+} as const;
+
+const reloadSchema = {
+  type: 'object',
+  properties: {
+    changed: { type: 'boolean', description: 'false when the files held the certificate already in use' },
+    previous: certificateSchema,
+    current: certificateSchema,
+    threads: { type: 'integer', description: 'large-message threads of this process that reloaded too' },
+    otherProcesses: { type: 'boolean', description: 'with WORKERS > 1: the other worker processes were asked to reload (they log the outcome)' },
+  },
+  required: ['changed', 'previous', 'current', 'threads', 'otherProcesses'],
+} as const;
+
+export interface KeyReloadRoute {
+  reloadKeys(): Promise<KeyReloadReport>;
+  /** True when other processes (WORKERS > 1) are asked to reload as well. */
+  clustered?: boolean;
+}
+
+export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readiness, auth: TokenAuth, keys?: KeyReloadRoute): void {
   const security = [{ bearer: [] }];
   const ops = auth.require('ops');
 
@@ -49,6 +88,30 @@ export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readi
         request.log.warn({ maintenance: state.on }, state.on ? 'maintenance on: /ready answers 503; work in flight goes on' : 'maintenance off: /ready reports the checks again');
       }
       return state;
+    },
+  );
+
+  if (!keys) return;
+  app.post(
+    '/api/v1/maintenance/reload-keys',
+    {
+      onRequest: ops,
+      schema: {
+        tags: ['ops'],
+        summary: "Reload the gateway's key and certificate from the configured files (as SIGHUP); a refused key keeps the one in use (422)",
+        security,
+        response: { 200: reloadSchema, 422: errorSchema, 500: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const report = await keys.reloadKeys();
+      if (!report.ok) throw new HttpError(422, 'KEY_RELOAD_FAILED', `the new key was refused; the key in use stays ("${report.current.subject}", serial ${report.current.serial}): ${report.problem}`);
+      const failed = report.threads.filter((t) => !t.ok);
+      if (failed.length > 0) {
+        // The event loop signs with the new key, some threads with the old one: say so (not the generic 500).
+        return reply.status(500).send({ error: { code: 'KEY_RELOAD_PARTIAL', message: `the key was reloaded, but ${failed.length} large-message thread(s) kept the old one: ${failed[0]!.problem}`, correlationId: request.id } });
+      }
+      return { changed: report.changed, previous: report.previous, current: report.current, threads: report.threads.length, otherProcesses: keys.clustered === true };
     },
   );
 }
