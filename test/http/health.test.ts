@@ -33,7 +33,7 @@ describe('health and readiness with the embedded store', () => {
     const { status, body } = await ready(gw.url);
     expect(status).toBe(200);
     expect(body.status).toBe('ready');
-    expect(body.checks.map((c) => c.name)).toEqual(['store', 'signingKey', 'gatewayCertificate', 'certificates', 'partners', 'services', 'trustAnchors', 'crls']);
+    expect(body.checks.map((c) => c.name)).toEqual(['store', 'signingKey', 'gatewayCertificate', 'certificates', 'partners', 'services', 'trustAnchors', 'crls', 'ocsp']);
     expect(check(body.checks, 'store')).toMatchObject({ status: 'pass', kind: 'memory', durable: false });
     expect(check(body.checks, 'signingKey')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/^rsa-2048 from /) });
     const cert = check(body.checks, 'gatewayCertificate');

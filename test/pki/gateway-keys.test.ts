@@ -114,11 +114,11 @@ describe('a key reload', () => {
   });
 
   const refused: Array<[string, () => void, RegExp]> = [
-    ['a key that does not belong to the certificate', () => { copyFileSync(other.keyFile, keyFile()); copyFileSync(renewed.certFile, certFile()); }, /GATEWAY_CERT_FILE: the private key does not belong to the certificate/],
+    ['a key that does not belong to the certificate', () => { copyFileSync(other.keyFile, keyFile()); copyFileSync(renewed.certFile, certFile()); }, /GATEWAY_KEY_FILE: the private key in .* does not belong to the certificate in GATEWAY_CERT_FILE/],
     ['an expired certificate', () => install({ keyFile: expired.keyFile, certFile: expired.certFile }), /certificate "[^"]*CN=okno-gateway-expired" expired on/],
     ['a certificate no trusted CA issued (the one in use chains to TRUST_CA_FILE)', () => install({ keyFile: selfSigned.keyFile, certFile: selfSigned.certFile }), /the certificate in use chains to TRUST_CA_FILE, the new one does not: certificate "[^"]*CN=okno-gateway-self" is self-signed/],
     ['a missing file', () => rmSync(keyFile()), /GATEWAY_KEY_FILE: cannot read .*ENOENT/],
-    ['a file that holds no key', () => writeFileSync(keyFile(), 'not a key'), /GATEWAY_KEY_FILE: .* holds no readable/],
+    ['a file that holds no key', () => writeFileSync(keyFile(), 'not a key'), /GATEWAY_KEY_FILE: .* holds neither a PEM nor a DER private key/],
   ];
   for (const [what, replace, problem] of refused) {
     it(`refuses ${what} and keeps the key in use`, async () => {

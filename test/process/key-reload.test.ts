@@ -264,7 +264,7 @@ describe('key renewal on a running gateway (node dist/main.js, WORKERS=2, Redis)
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(res.status).toBe(422);
     expect(body.error.code).toBe('KEY_RELOAD_FAILED');
-    expect(body.error.message).toMatch(/the key in use stays \("[^"]*CN=okno-gateway-ends-soon", serial [0-9a-f]+\): GATEWAY_CERT_FILE: the private key does not belong to the certificate/);
+    expect(body.error.message).toMatch(/the key in use stays \("[^"]*CN=okno-gateway-ends-soon", serial [0-9a-f]+\): GATEWAY_KEY_FILE: the private key in .* does not belong to the certificate in GATEWAY_CERT_FILE/);
     await waitFor('the refusal logged', () => logged(/^gateway key reload refused/, from).length === 1);
     expect(logged(/^gateway key reload refused/, from)[0]).toMatchObject({ level: 'error', trigger: 'api', problem: expect.stringMatching(/does not belong/) });
 

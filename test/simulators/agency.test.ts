@@ -500,7 +500,7 @@ describe('npx okno simulate agency', () => {
       let err = '';
       child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
       expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(2);
-      expect(err).toMatch(/usage: okno simulate portal .* \| simulate agency --gateway URL/);
+      expect(err).toMatch(/usage: okno simulate portal\|agency\|smev .* \| simulate agency --gateway URL/);
     }
   });
 });

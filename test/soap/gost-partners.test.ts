@@ -7,7 +7,7 @@
  * (GATEWAY_KEY_FILE=certs-sample/gost/gateway.key.pem) and `okno send --key …gost/portal.key.pem`:
  * it needs GATEWAY_KEY_FILE to read GOST PKCS#8 keys (issue 18 point 1, branch gost-keys).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -86,7 +86,7 @@ describe('a GOST-signing portal (GOST CA, config/partners.gost.json)', () => {
   });
 });
 
-describe('the README GOST walk-through: the gateway signs with its GOST key (needs GATEWAY_KEY_FILE to read GOST keys, branch gost-keys)', () => {
+describe('the README GOST walk-through: the gateway signs with its GOST key from GATEWAY_KEY_FILE', () => {
   let gw: RunningGateway;
   const env = {
     GATEWAY_KEY_FILE: path.join(gostDir, 'gateway.key.pem'),
@@ -99,16 +99,20 @@ describe('the README GOST walk-through: the gateway signs with its GOST key (nee
   });
   afterAll(() => gw?.close());
 
-  it('okno send --key certs-sample/gost/portal.key.pem: a GOST SendRequest, a GOST-signed reply that verifies against the GOST CA', () => {
-    const result = spawnSync(
-      process.execPath,
-      [
-        path.join(projectRoot, 'bin/okno.js'), 'send', 'config/services/kindergarten-enrollment/example.request.json',
-        '--service', 'kindergarten-enrollment', '--to', `${gw.url}/ws/smev3`,
-        '--key', 'certs-sample/gost/portal.key.pem', '--cert', 'certs-sample/gost/portal.crt.pem',
-      ],
-      { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, TRUST_CA_FILE: env.TRUST_CA_FILE } },
-    );
+  it('okno send --key certs-sample/gost/portal.key.pem: a GOST SendRequest, a GOST-signed reply that verifies against the GOST CA', async () => {
+    // Asynchronously: the gateway runs in this process and must answer while okno send waits.
+    const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [
+          path.join(projectRoot, 'bin/okno.js'), 'send', 'config/services/kindergarten-enrollment/example.request.json',
+          '--service', 'kindergarten-enrollment', '--to', `${gw.url}/ws/smev3`,
+          '--key', 'certs-sample/gost/portal.key.pem', '--cert', 'certs-sample/gost/portal.crt.pem',
+        ],
+        { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, TRUST_CA_FILE: env.TRUST_CA_FILE }, timeout: 30_000 },
+        (_error, stdout, stderr) => resolve({ status: child.exitCode, stdout, stderr }),
+      );
+    });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/reply: requestIsQueued; signed by "CN=okno-gateway \(GOST\), O=Okno Sample PKI \(TEST ONLY\), C=RU" \(valid\)/);
     expect(result.stdout).toMatch(/gostr34102012-gostr34112012-256/);
