@@ -132,6 +132,8 @@ describe('Redis outage under load', () => {
     const settled = rssBytes(pid)!;
     // The delivery workers notice the outage once per queue (not a log line per loop per 250 ms) and resume by themselves.
     const workerFailures = gw.logsAt('error').filter((l) => l.msg === 'queue worker step failed; retrying').length;
+    // A worker notices the recovery on its next step after its back-off pause: wait for that line (a busy machine delays it).
+    await until('a queue worker resumed', async () => gw.logsAt('info').filter((l) => l.msg === 'queue worker steps succeed again').length, (n) => n > 0, 30_000);
     const resumed = new Set(gw.logsAt('info').filter((l) => l.msg === 'queue worker steps succeed again').map((l) => l.queue));
     expect(workerFailures).toBeLessThanOrEqual(5 * OUTAGES * (1 + Math.ceil(OUTAGE_MS / 60_000)));
     expect(resumed.size).toBeGreaterThan(0);
