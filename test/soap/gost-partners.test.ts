@@ -13,30 +13,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboxItem } from '../../src/city/model.js';
-import { children, decodeOid, expectTag, readDer } from '../../src/pki/asn1.js';
-import { GOST_KEY_OIDS, gostPrivateKey, type GostPrivateKey } from '../../src/signature/algorithms/index.js';
-import { LocalKeySigner } from '../../src/signature/signer.js';
+import { loadGatewayIdentity } from '../../src/pki/gateway-identity.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { CITY, faultOf, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';
 
 const gostDir = path.join(projectRoot, 'certs-sample/gost');
 
-/**
- * Test-only reader of the sample's PKCS#8 GOST key (PrivateKeyInfo with the scalar as a bare
- * OCTET STRING): enough to sign as the portal without depending on the gateway's key loader.
- */
-function readGostKey(file: string): GostPrivateKey {
-  const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
-  const [version, algId, privateKey] = children(expectTag(readDer(der), 0x30, 'PrivateKeyInfo'));
-  expect(version?.contents[0]).toBe(0);
-  const [keyOid, params] = children(expectTag(algId, 0x30, 'algorithm'));
-  expect(decodeOid(expectTag(keyOid, 0x06, 'key OID'))).toBe(GOST_KEY_OIDS['gost2012-256']);
-  const curveOid = decodeOid(expectTag(children(expectTag(params, 0x30, 'parameters'))[0], 0x06, 'curve'));
-  return gostPrivateKey('gost2012-256', curveOid, expectTag(privateKey, 0x04, 'privateKey').contents);
-}
-
+/** The sample partner's GOST key through the same reader the gateway and `okno --key` use. */
 const gostSigner = (name: string) =>
-  new LocalKeySigner(readGostKey(path.join(gostDir, `${name}.key.pem`)), readFileSync(path.join(gostDir, `${name}.crt.pem`), 'utf8'));
+  loadGatewayIdentity({ kind: 'pem', keyFile: path.join(gostDir, `${name}.key.pem`), certFile: path.join(gostDir, `${name}.crt.pem`) }).signer;
 
 async function inbox(url: string): Promise<InboxItem[]> {
   const res = await fetch(`${url}/api/v1/inbox?after=0&limit=500`, { headers: CITY });
