@@ -11,7 +11,14 @@
 import { createDecipheriv, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import { gost89CfbDecrypt, hmacStreebog, pbkdf2Streebog } from '../signature/algorithms/gost-engine.js';
 import { children, decodeInteger, decodeOid, DerError, expectTag, readDer, type Der } from './asn1.js';
-import type { Pkcs12Contents } from './pkcs12.js';
+
+/** A PKCS#12 bundle's raw parts (pkcs12.ts gives the same for the other encryptions). */
+export interface Pkcs12Contents {
+  /** PKCS#8 PrivateKeyInfo, DER. */
+  keys: Buffer[];
+  /** Certificates, DER, in the bundle's order. */
+  certificates: Buffer[];
+}
 
 const OID = {
   data: '1.2.840.113549.1.7.1',

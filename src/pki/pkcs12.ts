@@ -7,14 +7,9 @@
  * A bundle whose MAC is GOST (Streebog) goes to pkcs12-gost.ts, which forge cannot read.
  */
 import forge from 'node-forge';
-import { hasGostMac, readGostPkcs12 } from './pkcs12-gost.js';
+import { hasGostMac, readGostPkcs12, type Pkcs12Contents } from './pkcs12-gost.js';
 
-export interface Pkcs12Contents {
-  /** PKCS#8 PrivateKeyInfo, DER. */
-  keys: Buffer[];
-  /** Certificates, DER, in the bundle's order. */
-  certificates: Buffer[];
-}
+export type { Pkcs12Contents };
 
 const toBuffer = (asn1: forge.asn1.Asn1): Buffer => Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
 
