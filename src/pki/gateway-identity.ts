@@ -12,6 +12,7 @@ import type { GatewayKeySource, KeySource, P12Source } from '../config/env.js';
 import type { PrivateKey } from '../signature/algorithms/index.js';
 import { keyMatchesCertificate, LocalKeySigner, type Signer } from '../signature/signer.js';
 import { CertificateError, parseCertificate, type Certificate } from './certificate.js';
+import { pem } from './der-writer.js';
 import { KeyMaterialError } from './key-material-error.js';
 import { openPkcs11Identity, type Pkcs11Log } from './pkcs11-signer.js';
 import { readPkcs12 } from './pkcs12.js';
@@ -88,8 +89,7 @@ export function daysUntil(date: Date, now: Date = new Date()): number {
 }
 
 export function pemOf(der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+  return pem('CERTIFICATE', der);
 }
 
 interface Loaded {

@@ -23,7 +23,7 @@
  * loop to sign over their MessagePort (soap/large-message-lane.ts). Signatures
  * run in libuv's thread pool (C_SignAsync) on up to MAX_SESSIONS sessions at once.
  */
-import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as P11 from 'pkcs11js';
@@ -42,6 +42,7 @@ import {
 } from '../signature/algorithms/index.js';
 import { SignerError, type Signer, type SignerHealth } from '../signature/signer.js';
 import { parseCertificate, type Certificate } from './certificate.js';
+import { pem as pemArmour } from './der-writer.js';
 import { KeyMaterialError } from './key-material-error.js';
 import { plansFor, type KeyPlans, type SignPlan } from './pkcs11-mechanisms.js';
 
@@ -318,12 +319,7 @@ function readCertificate(link: TokenLink, source: Pkcs11Source): { certificatePe
       throw new KeyMaterialError('GATEWAY_CERT_FILE', `is not set, and token "${source.token}" holds ${certs.length === 0 ? 'no certificate' : 'several certificates'} for key ${keyName(source)} (same CKA_ID or label); set GATEWAY_CERT_FILE`);
     }
     const [value] = p11.C_GetAttributeValue(session, certs[0]!, [{ type: lib.CKA_VALUE }]);
-    try {
-      pem = new X509Certificate(value!.value as Buffer).toString();
-    } catch {
-      // GOST certificates: node:crypto may not read them; wrap the DER as PEM ourselves.
-      pem = `-----BEGIN CERTIFICATE-----\n${(value!.value as Buffer).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
-    }
+    pem = pemArmour('CERTIFICATE', value!.value as Buffer);
   }
   try {
     return { certificatePem: pem, certificate: parseCertificate(pem), fromToken };
