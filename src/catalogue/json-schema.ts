@@ -32,9 +32,11 @@ export function isCalendarDate(s: string): boolean {
 const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-function newAjv(): Ajv2020 {
+function newAjv(derived = false): Ajv2020 {
   // multipleOfPrecision: "multipleOf": 0.01 must accept 0.29, which plain float division does not.
-  const ajv = new Ajv2020({ allErrors: true, strict: true, multipleOfPrecision: 9 });
+  // A derived schema's choices name, in `required` inside anyOf/not, properties declared beside
+  // them (derive/json-schema.ts): strict mode's strictRequired would refuse that idiom.
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: !derived, multipleOfPrecision: 9 });
   ajv.addFormat('date', { type: 'string', validate: isCalendarDate });
   ajv.addFormat('email', { type: 'string', validate: (s: string) => EMAIL.test(s) });
   ajv.addFormat('uuid', { type: 'string', validate: (s: string) => UUID.test(s) });
@@ -44,6 +46,11 @@ function newAjv(): Ajv2020 {
 /** Compiles a content schema; throws ajv's error (schema invalid, unknown keyword or format…). */
 export function compileJsonSchema(schema: unknown): ValidateFunction {
   return newAjv().compile(schema as object);
+}
+
+/** Compiles a schema derived from an XSD (derive/json-schema.ts). */
+export function compileDerivedJsonSchema(schema: unknown): ValidateFunction {
+  return newAjv(true).compile(schema as object);
 }
 
 const LIMIT_KEYWORDS = new Set([

@@ -1,0 +1,309 @@
+// XML ↔ JSON for a derived content, driven by its shape (shape.ts). Reading matches children by
+// namespace and local name in schema order (so the prefixes a sender chose do not matter);
+// writing declares every namespace once on the root with prefixes of its own. Both directions
+// expect content that is valid for the XSD (reading) or the derived JSON Schema (writing);
+// derived-content.ts checks the XML a writing produced against the XSD as well.
+
+import { canonicalize, escapeAttr, escapeText } from '../../xml/c14n.js';
+import { parseXml, XmlError } from '../../xml/parser.js';
+import type { XmlElement, XmlNode } from '../../xml/types.js';
+import { XML_NS } from '../../xml/types.js';
+import type { JsonValue } from '../../store/types.js';
+import { MappingError } from '../errors.js';
+import type { ElementDecl, Wildcard } from '../schema-set/model.js';
+import { clark } from '../schema-set/model.js';
+import { fromLexical, toLexical } from './scalars.js';
+import { ANY_ATTRIBUTES_KEY, type Member, type ObjectShape, type ShapeBuilder, type ValueShape } from './shape.js';
+
+export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+
+type JsonObject = { [key: string]: JsonValue };
+
+function pointerTo(parent: string, key: string | number): string {
+  return `${parent}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+function isNil(el: XmlElement): boolean {
+  for (const a of el.attributes) {
+    if (a.namespaceURI === XSI_NS && a.localName === 'nil') return a.value.trim() === 'true' || a.value.trim() === '1';
+  }
+  return false;
+}
+
+function ownText(el: XmlElement): string {
+  let s = '';
+  for (const c of el.children) if (c.type === 'text') s += c.value;
+  return s;
+}
+
+function wildcardAllows(w: Wildcard, ns: string): boolean {
+  switch (w.namespaces.kind) {
+    case 'any':
+      return true;
+    case 'other':
+      return ns !== '' && ns !== w.namespaces.not;
+    case 'list':
+      return w.namespaces.list.includes(ns);
+  }
+}
+
+const EXC = { exclusive: true } as const;
+
+/** Content of an element as XML text: its child nodes, each element self-contained (exclusive c14n). */
+function contentAsXml(el: XmlElement): string {
+  let s = '';
+  for (const c of el.children) {
+    if (c.type === 'text') s += escapeText(c.value);
+    else if (c.type === 'element') s += canonicalize(c, EXC);
+  }
+  return s;
+}
+
+/** Checks that a string from the city is a well-formed XML fragment before it is written out. */
+function checkFragment(xml: string, pointer: string): void {
+  try {
+    parseXml(`<x>${xml}</x>`);
+  } catch (e) {
+    if (e instanceof XmlError) throw new MappingError(pointer, `is not well-formed XML (${e.message})`);
+    throw e;
+  }
+}
+
+export class Translator {
+  private readonly prefixes = new Map<string, string>();
+  private readonly declarations: string;
+
+  constructor(
+    private readonly shapes: ShapeBuilder,
+    private readonly root: ElementDecl,
+  ) {
+    const namespaces = new Set<string>();
+    let unqualified = false;
+    const seen = new Set<ObjectShape>();
+    const visitValue = (v: ValueShape): void => {
+      if (v.kind !== 'object' || seen.has(v.object)) return;
+      visitObject(v.object);
+    };
+    const visitObject = (o: ObjectShape): void => {
+      seen.add(o);
+      for (const a of o.attributes) if (a.ns !== '' && a.ns !== XML_NS) namespaces.add(a.ns);
+      for (const m of o.members) {
+        if (m.kind === 'element') {
+          if (m.decl.ns === '') unqualified = true;
+          else namespaces.add(m.decl.ns);
+          visitValue(m.value());
+        } else if (m.kind === 'group') visitObject(m.object);
+      }
+    };
+    if (root.ns !== '') namespaces.add(root.ns);
+    else unqualified = true;
+    visitValue(shapes.valueOf(root));
+    const decls: string[] = [];
+    let n = 1;
+    for (const ns of namespaces) {
+      // The root's namespace is the default one unless some element has no namespace.
+      const prefix = ns === root.ns && !unqualified ? '' : `ns${n++}`;
+      this.prefixes.set(ns, prefix);
+      decls.push(prefix === '' ? ` xmlns="${escapeAttr(ns)}"` : ` xmlns:${prefix}="${escapeAttr(ns)}"`);
+    }
+    decls.push(` xmlns:xsi="${XSI_NS}"`);
+    this.declarations = decls.join('');
+  }
+
+  // ---------------------------------------------------------------- XML → JSON
+
+  toJson(el: XmlElement): JsonValue {
+    if (el.namespaceURI !== this.root.ns || el.localName !== this.root.local) {
+      throw new MappingError(`/${el.localName}`, `expected the element ${clark(this.root.ns, this.root.local)}`);
+    }
+    return this.readElement(this.root, el, `/${el.localName}`);
+  }
+
+  private readElement(decl: ElementDecl, el: XmlElement, path: string): JsonValue {
+    if (decl.nillable && isNil(el)) return null;
+    const shape = this.shapes.valueOf(decl);
+    if (shape.kind === 'scalar') return fromLexical(shape.type, ownText(el), path);
+    if (shape.kind === 'xml') return contentAsXml(el);
+    return this.readObject(shape.object, el, path);
+  }
+
+  private readObject(obj: ObjectShape, el: XmlElement, path: string): JsonObject {
+    const out: JsonObject = {};
+    const known = new Set<string>();
+    for (const a of obj.attributes) {
+      known.add(clark(a.ns, a.local));
+      const found = el.attributes.find((x) => x.namespaceURI === a.ns && x.localName === a.local);
+      if (found !== undefined) out[a.key] = fromLexical(a.type, found.value, `${path}/@${a.local}`);
+    }
+    if (obj.anyAttribute !== null) {
+      const extra: JsonObject = {};
+      for (const x of el.attributes) {
+        if (x.namespaceURI === XSI_NS || known.has(clark(x.namespaceURI, x.localName))) continue;
+        extra[x.namespaceURI === '' ? x.localName : clark(x.namespaceURI, x.localName)] = x.value;
+      }
+      if (Object.keys(extra).length > 0) out[ANY_ATTRIBUTES_KEY] = extra;
+    }
+    if (obj.text !== null) out[obj.text.key] = fromLexical(obj.text.type, ownText(el), path);
+    if (obj.members.length > 0) {
+      const kids = el.children.filter((c: XmlNode): c is XmlElement => c.type === 'element');
+      const counts = new Map<string, number>();
+      const end = this.readMembers(obj, kids, 0, out, path, counts);
+      if (end < kids.length) {
+        const k = kids[end] as XmlElement;
+        throw new MappingError(`${path}/${k.localName}`, 'is not expected here by the schema');
+      }
+    }
+    return out;
+  }
+
+  private matches(m: Member, el: XmlElement): boolean {
+    if (m.kind === 'element') return m.decl.ns === el.namespaceURI && m.decl.local === el.localName;
+    if (m.kind === 'any') return wildcardAllows(m.wildcard, el.namespaceURI);
+    return m.object.members.some((x) => this.matches(x, el));
+  }
+
+  /** Reads children from index i into `out` for the members of obj; returns the index of the first child not taken. */
+  private readMembers(obj: ObjectShape, kids: XmlElement[], i: number, out: JsonObject, path: string, counts: Map<string, number>): number {
+    let cursor = 0;
+    while (i < kids.length) {
+      const el = kids[i] as XmlElement;
+      let taken = -1;
+      for (let m = obj.all ? 0 : cursor; m < obj.members.length; m++) {
+        const member = obj.members[m] as Member;
+        if (!this.matches(member, el)) continue;
+        // A member that occurs once and is already read leaves the child to a later member.
+        const single = member.kind === 'group' ? false : !member.array;
+        if (single && Object.hasOwn(out, member.key)) continue;
+        if (member.kind !== 'group' && member.array && Array.isArray(out[member.key]) && (out[member.key] as JsonValue[]).length >= member.max) continue;
+        taken = m;
+        break;
+      }
+      if (taken === -1) return i;
+      const member = obj.members[taken] as Member;
+      const step = (name: string): string => {
+        const n = (counts.get(name) ?? 0) + 1;
+        counts.set(name, n);
+        return `${path}/${name}[${n}]`;
+      };
+      if (member.kind === 'group') {
+        const items: JsonValue[] = (out[member.key] as JsonValue[] | undefined) ?? [];
+        for (;;) {
+          if (items.length >= member.max || i >= kids.length || !this.matches(member, kids[i] as XmlElement)) break;
+          const item: JsonObject = {};
+          const next = this.readMembers(member.object, kids, i, item, path, counts);
+          if (next === i) break;
+          items.push(item);
+          i = next;
+        }
+        out[member.key] = items;
+      } else {
+        const value = member.kind === 'any' ? canonicalize(el, EXC) : this.readElement(member.decl, el, step(el.localName));
+        if (member.array) ((out[member.key] as JsonValue[] | undefined) ?? (out[member.key] = [])).push(value);
+        else out[member.key] = value;
+        i++;
+      }
+      cursor = taken;
+    }
+    return i;
+  }
+
+  // ---------------------------------------------------------------- JSON → XML
+
+  toXml(value: JsonValue): string {
+    const out: string[] = [];
+    this.writeElement(this.root, value, '', out, true);
+    return out.join('');
+  }
+
+  private qname(ns: string, local: string): string {
+    if (ns === XML_NS) return `xml:${local}`;
+    const p = ns === '' ? '' : (this.prefixes.get(ns) as string);
+    return p === '' ? local : `${p}:${local}`;
+  }
+
+  private writeElement(decl: ElementDecl, value: JsonValue | undefined, pointer: string, out: string[], root = false): void {
+    const name = this.qname(decl.ns, decl.local);
+    out.push('<', name);
+    if (root) out.push(this.declarations);
+    if (value === null) {
+      if (!decl.nillable) throw new MappingError(pointer, 'may not be null');
+      out.push(' xsi:nil="true"></', name, '>');
+      return;
+    }
+    const shape = this.shapes.valueOf(decl);
+    if (shape.kind === 'scalar') {
+      out.push('>', escapeText(toLexical(shape.type, value, pointer)), '</', name, '>');
+      return;
+    }
+    if (shape.kind === 'xml') {
+      if (typeof value !== 'string') throw new MappingError(pointer, 'expected a string of XML');
+      checkFragment(value, pointer);
+      out.push('>', value, '</', name, '>');
+      return;
+    }
+    const obj = asObject(value, pointer);
+    this.writeObject(shape.object, obj, pointer, out);
+    out.push('</', name, '>');
+  }
+
+  /** Writes the attributes (closing the start tag) and content of one object. */
+  private writeObject(o: ObjectShape, obj: JsonObject, pointer: string, out: string[]): void {
+    for (const a of o.attributes) {
+      if (!Object.hasOwn(obj, a.key)) continue;
+      const text = toLexical(a.type, obj[a.key], pointerTo(pointer, a.key));
+      out.push(' ', this.qname(a.ns, a.local), '="', escapeAttr(text), '"');
+    }
+    if (o.anyAttribute !== null && Object.hasOwn(obj, ANY_ATTRIBUTES_KEY)) {
+      const extra = asObject(obj[ANY_ATTRIBUTES_KEY], pointerTo(pointer, ANY_ATTRIBUTES_KEY));
+      for (const [k, v] of Object.entries(extra)) {
+        if (typeof v !== 'string' || k.startsWith('{')) throw new MappingError(pointerTo(pointer, ANY_ATTRIBUTES_KEY), 'only unqualified string attributes can be written');
+        out.push(' ', k, '="', escapeAttr(v), '"');
+      }
+    }
+    out.push('>');
+    if (o.text !== null && Object.hasOwn(obj, o.text.key)) {
+      out.push(escapeText(toLexical(o.text.type, obj[o.text.key], pointerTo(pointer, o.text.key))));
+    }
+    this.writeMembers(o, obj, pointer, out);
+  }
+
+  private writeMembers(o: ObjectShape, obj: JsonObject, pointer: string, out: string[]): void {
+    // xs:all: in the JSON object's key order (what reading produced), so the order round-trips.
+    const members = o.all ? orderByKeys(o.members, obj) : o.members;
+    for (const m of members) {
+      if (!Object.hasOwn(obj, m.key)) continue;
+      const here = pointerTo(pointer, m.key);
+      const value = obj[m.key];
+      const items = m.kind === 'group' || m.array ? asArray(value, here) : [value];
+      items.forEach((v, i) => {
+        const at = m.kind === 'group' || m.array ? pointerTo(here, i) : here;
+        if (m.kind === 'element') this.writeElement(m.decl, v, at, out);
+        else if (m.kind === 'any') {
+          if (typeof v !== 'string') throw new MappingError(at, 'expected a string of XML');
+          checkFragment(v, at);
+          out.push(v);
+        } else this.writeMembers(m.object, asObject(v, at), at, out);
+      });
+    }
+  }
+}
+
+function orderByKeys(members: readonly Member[], obj: JsonObject): Member[] {
+  const byKey = new Map(members.map((m) => [m.key, m]));
+  const out: Member[] = [];
+  for (const k of Object.keys(obj)) {
+    const m = byKey.get(k);
+    if (m !== undefined) out.push(m);
+  }
+  return out;
+}
+
+function asObject(value: JsonValue | undefined, pointer: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MappingError(pointer, 'expected an object');
+  return value;
+}
+
+function asArray(value: JsonValue | undefined, pointer: string): JsonValue[] {
+  if (!Array.isArray(value)) throw new MappingError(pointer, 'expected an array');
+  return value;
+}
