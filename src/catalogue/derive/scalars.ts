@@ -50,6 +50,8 @@ function integerBounds(t: SimpleType): { min: bigint | null; max: bigint | null 
 export function jsonKindOf(t: SimpleType): JsonKind {
   if (t.variety === 'list') return 'list';
   if (t.variety === 'union') return 'string';
+  // A pattern constrains the lexical form ("08"), which a JSON number cannot keep: a string then.
+  if (t.facets.patterns !== undefined) return 'string';
   if (t.builtin === 'boolean') return 'boolean';
   const b = integerBounds(t);
   if (b !== null && b.min !== null && b.max !== null && b.min >= -MAX_SAFE && b.max <= MAX_SAFE) return 'integer';
@@ -75,6 +77,8 @@ function normalise(s: string, ws: 'preserve' | 'replace' | 'collapse'): string {
 const TZ = '(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))?';
 const YEAR = '-?(?:[1-9][0-9]{4,}|[0-9]{4})';
 const MONTH = '(?:0[1-9]|1[0-2])';
+/** Month and day together, each month with its own length (29 February is left to the XSD check). */
+const MONTH_DAY = '(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-9]))';
 const DAY = '(?:0[1-9]|[12][0-9]|3[01])';
 const TIME = '(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?|24:00:00(?:\\.0+)?)';
 const LEXICAL: Readonly<Record<string, string>> = {
@@ -82,14 +86,14 @@ const LEXICAL: Readonly<Record<string, string>> = {
   integer: '^[+-]?[0-9]+$',
   float: '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN)$',
   double: '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN)$',
-  date: `^${YEAR}-${MONTH}-${DAY}${TZ}$`,
-  dateTime: `^${YEAR}-${MONTH}-${DAY}T${TIME}${TZ}$`,
+  date: `^${YEAR}-${MONTH_DAY}${TZ}$`,
+  dateTime: `^${YEAR}-${MONTH_DAY}T${TIME}${TZ}$`,
   time: `^${TIME}${TZ}$`,
   gYear: `^${YEAR}${TZ}$`,
   gYearMonth: `^${YEAR}-${MONTH}${TZ}$`,
   gMonth: `^--${MONTH}${TZ}$`,
   gDay: `^---${DAY}${TZ}$`,
-  gMonthDay: `^--${MONTH}-${DAY}${TZ}$`,
+  gMonthDay: `^--${MONTH_DAY}${TZ}$`,
   duration: '^-?P(?=[0-9T])(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+D)?(?:T(?=[0-9])(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\\.[0-9]+)?S)?)?$',
   hexBinary: '^(?:[0-9a-fA-F]{2})*$',
   base64Binary: '^[A-Za-z0-9+/= ]*$',
@@ -160,11 +164,9 @@ export function scalarSchema(t: SimpleType, fixed: string | null = null): Schema
     if (f.enumeration !== undefined) s = { type: 'string', enum: [...new Set(f.enumeration.map((v) => normalise(v, 'collapse')))] };
   } else {
     s = { type: 'string' };
-    if (f.enumeration !== undefined) {
-      s.enum = [...new Set(f.enumeration.map((v) => normalise(v, whiteSpaceOf(t))))];
-    } else {
-      stringFacets(t, f, s);
-    }
+    // Both: a restriction may narrow an enumerated base with a pattern or a length.
+    if (f.enumeration !== undefined) s.enum = [...new Set(f.enumeration.map((v) => normalise(v, whiteSpaceOf(t))))];
+    stringFacets(t, f, s);
   }
   if (fixed !== null) {
     const v = fromLexical(t, normalise(fixed, whiteSpaceOf(t)), '');
@@ -179,7 +181,7 @@ function unionMemberSchema(t: SimpleType): Schema {
   if (t.variety === 'list') return { type: 'string' };
   const s: Schema = { type: 'string' };
   if (t.facets.enumeration !== undefined) s.enum = [...new Set(t.facets.enumeration.map((v) => normalise(v, whiteSpaceOf(t))))];
-  else stringFacets(t, t.facets, s);
+  stringFacets(t, t.facets, s);
   return s;
 }
 
