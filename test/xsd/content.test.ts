@@ -72,15 +72,18 @@ describe('content models', () => {
     expect(pr(s.validate(root(`<R xmlns="${TNS}">a<!-- comment -->b</R>`)))).toEqual([]);
   });
 
-  it('refuses xsi attributes, xsi:nil and xsi:schemaLocation included', () => {
+  it('xsi: nil only where nillable, never a type of the document\'s choosing; schemaLocation hints are ignored', () => {
     const s = compile(`<xs:element name="R" type="xs:string"/>`);
     const xsi = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
-    expect(pr(s.validate(root(`<R xmlns="${TNS}" ${xsi} xsi:nil="true"/>`)))).toEqual([
-      { path: '/R/@xsi:nil', rule: 'unexpected attribute xsi:nil' },
+    expect(pr(s.validate(root(`<R xmlns="${TNS}" ${xsi} xsi:nil="true"/>`)))).toEqual([{ path: '/R/@xsi:nil', rule: 'nillable' }]);
+    expect(pr(s.validate(root(`<R xmlns="${TNS}" ${xsi} xsi:type="xs:string"/>`)))).toEqual([
+      { path: '/R/@xsi:type', rule: 'unexpected attribute xsi:type' },
     ]);
-    expect(pr(s.validate(root(`<R xmlns="${TNS}" ${xsi} xsi:schemaLocation="${TNS} x.xsd"/>`)))).toEqual([
-      { path: '/R/@xsi:schemaLocation', rule: 'unexpected attribute xsi:schemaLocation' },
-    ]);
+    expect(pr(s.validate(root(`<R xmlns="${TNS}" ${xsi} xsi:schemaLocation="${TNS} x.xsd"/>`)))).toEqual([]);
+    const n = compile(`<xs:element name="R"><xs:complexType><xs:sequence><xs:element name="D" type="xs:date" nillable="true"/></xs:sequence><xs:attribute name="a" type="xs:int"/></xs:complexType></xs:element>`);
+    expect(pr(n.validate(root(`<R xmlns="${TNS}" ${xsi}><D xsi:nil="true"/></R>`)))).toEqual([]);
+    expect(pr(n.validate(root(`<R xmlns="${TNS}" ${xsi}><D xsi:nil="true">2026-01-01</D></R>`)))).toEqual([{ path: '/R/D', rule: 'nil' }]);
+    expect(pr(n.validate(root(`<R xmlns="${TNS}" ${xsi}><D/></R>`)))).toEqual([{ path: '/R/D', rule: 'type xs:date' }]);
   });
 
   it('attributes: no-namespace only, whitespace per type, fixed in the value space', () => {

@@ -32,6 +32,8 @@ export interface Facets {
 
 export interface AtomicType {
   readonly kind: 'simple';
+  /** Where it is declared ("file:line"), for messages. */
+  readonly place?: Place;
   readonly variety: 'atomic';
   /** Name for messages ("xs:date", a named type, or "anonymous type of X"). */
   readonly name: string;
@@ -42,6 +44,8 @@ export interface AtomicType {
 
 export interface ListType {
   readonly kind: 'simple';
+  /** Where it is declared ("file:line"), for messages. */
+  readonly place?: Place;
   readonly variety: 'list';
   readonly name: string;
   readonly item: SimpleType;
@@ -50,6 +54,8 @@ export interface ListType {
 
 export interface UnionType {
   readonly kind: 'simple';
+  /** Where it is declared ("file:line"), for messages. */
+  readonly place?: Place;
   readonly variety: 'union';
   readonly name: string;
   readonly members: readonly SimpleType[];
@@ -73,6 +79,14 @@ export interface AttributeUse {
   readonly defaultValue: string | null;
 }
 
+/** An xs:key / xs:keyref / xs:unique as written, compiled by the validator (../xsd/identity.ts). */
+export interface RawIdentityConstraint {
+  readonly el: import('../../xml/types.js').XmlElement;
+  readonly tns: string;
+  readonly file: string;
+  readonly line: number;
+}
+
 export interface ElementDecl {
   readonly ns: string;
   readonly local: string;
@@ -82,6 +96,7 @@ export interface ElementDecl {
   readonly fixed: string | null;
   readonly defaultValue: string | null;
   readonly place: Place;
+  readonly identity: readonly RawIdentityConstraint[];
 }
 
 export interface ElementParticle {

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { TextDecoder } from 'node:util';
 import { parseXml, XmlError } from '../../xml/parser.js';
 import type { XmlDocument } from '../../xml/types.js';
 import { XsdCompileError } from '../xsd/errors.js';
@@ -42,7 +43,7 @@ function reDeclare(text: string, _file: string): string {
 }
 
 export interface SchemaFile {
-  /** Absolute path. */
+  /** Path as reached from the package folder given (absolute when that was). */
   readonly abs: string;
   /** Path relative to the package folder, for messages and provenance. */
   readonly rel: string;
@@ -61,12 +62,27 @@ export class PackageFiles {
     if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(loc) && !/^[A-Za-z]:\//.test(loc)) {
       throw new XsdCompileError(at.file, `schemaLocation "${location}"`, 'is a URL: copy the schema into the service folder and refer to it by a relative path', at.line);
     }
-    const abs = path.resolve(fromDir, decodeURI(loc));
-    const rel = path.relative(this.root, abs);
+    // Joined, not resolved: messages keep the folder as it was given (relative stays relative).
+    const abs = path.join(fromDir, decodeURI(loc));
+    const rel = path.relative(path.resolve(this.root), path.resolve(abs));
     if (rel.startsWith('..') || path.isAbsolute(rel)) {
       throw new XsdCompileError(at.file, `schemaLocation "${location}"`, 'points outside the service folder', at.line);
     }
     return abs;
+  }
+
+  /** A file given as text (not read from disk), e.g. a schema compiled from a string. */
+  preload(abs: string, text: string): void {
+    this.files.set(abs, { abs, rel: path.relative(path.resolve(this.root), path.resolve(abs)), doc: this.parse(abs, text) });
+  }
+
+  private parse(abs: string, text: string): XmlDocument {
+    try {
+      return parseXml(text);
+    } catch (e) {
+      if (e instanceof XmlError) throw new XsdCompileError(abs, 'XML', `the schema is not well-formed: ${e.message}`);
+      throw e;
+    }
   }
 
   load(abs: string, referencedFrom?: { file: string; line: number | undefined }): SchemaFile {
@@ -82,15 +98,8 @@ export class PackageFiles {
       }
       throw new XsdCompileError(abs, 'file', `cannot read the file (${code})`);
     }
-    const text = decodeSchemaText(bytes, abs);
-    let doc: XmlDocument;
-    try {
-      doc = parseXml(text);
-    } catch (e) {
-      if (e instanceof XmlError) throw new XsdCompileError(abs, 'XML', `the schema is not well-formed: ${e.message}`);
-      throw e;
-    }
-    const file: SchemaFile = { abs, rel: path.relative(this.root, abs), doc };
+    const doc = this.parse(abs, decodeSchemaText(bytes, abs));
+    const file: SchemaFile = { abs, rel: path.relative(path.resolve(this.root), path.resolve(abs)), doc };
     this.files.set(abs, file);
     return file;
   }

@@ -74,8 +74,12 @@ function builtinType(local: string): SimpleType {
 }
 
 export interface SchemaSet {
+  /** The package folder (absolute). */
+  readonly dir: string;
   /** Global element declarations of every namespace, by clark name. */
   readonly elements: ReadonlyMap<Clark, ElementDecl>;
+  /** Global attribute declarations, by clark name. */
+  readonly attributes: ReadonlyMap<Clark, AttributeUse>;
   /** Every file of the package that was read, relative to the package folder. */
   readonly files: readonly string[];
   /** Namespaces that have components. */
@@ -122,13 +126,24 @@ class Resolver {
     return undefined;
   }
 
-  /** XML Schema children, annotations skipped; elements of other namespaces (tool extensions, appinfo) are ignored. */
+  /** XML Schema children, annotations skipped (anything may sit in xs:appinfo; nowhere else may a foreign element). */
   private kids(el: XmlElement): XmlElement[] {
     const out: XmlElement[] = [];
     for (const c of el.children) {
-      if (c.type === 'element' && c.namespaceURI === XSD_NS && c.localName !== 'annotation') out.push(c);
+      if (c.type !== 'element') continue;
+      if (c.namespaceURI !== XSD_NS) this.failAt(el, c, `element ${c.qName}`, 'only XML Schema elements are allowed in a schema (outside xs:appinfo)');
+      if (c.localName !== 'annotation') out.push(c);
     }
     return out;
+  }
+
+  /** fail() for a node whose document is found from the tree (kids() has no context at hand). */
+  private failAt(parent: XmlElement, at: XmlElement, construct: string, detail: string): never {
+    let root = parent;
+    while (root.parent !== null) root = root.parent;
+    const file = this.files.all().find((f) => f.doc.root === root);
+    if (file === undefined) throw new XsdCompileError('(schema)', construct, detail);
+    this.fail(file, at, construct, detail);
   }
 
   private qname(ctx: DocCtx, el: XmlElement, value: string): { ns: string; local: string } {
@@ -240,6 +255,9 @@ class Resolver {
     if (this.attr(el, 'substitutionGroup') !== undefined) {
       this.fail(ctx, el, `element ${this.attr(el, 'name')} substitutionGroup`, 'substitution groups are not supported');
     }
+    if (isTrue(this.attr(el, 'abstract'))) {
+      this.fail(ctx, el, `element ${this.attr(el, 'name')} abstract="true"`, 'abstract elements are not supported (they need substitution groups)');
+    }
     const decl = this.newDecl(ctx, el, ctx.tns, (this.attr(el, 'name') ?? '').trim());
     this.elements.set(k, decl);
     decl.type = this.elementType(ctx, el);
@@ -248,7 +266,11 @@ class Resolver {
 
   private newDecl(ctx: DocCtx, el: XmlElement, ns: string, local: string): ElementDecl {
     const nillable = this.attr(el, 'nillable');
+    const identity = this.kids(el)
+      .filter((k) => k.localName === 'key' || k.localName === 'keyref' || k.localName === 'unique')
+      .map((k) => ({ el: k, tns: ctx.tns, file: ctx.file.abs, line: ctx.file.doc.position(k.start).line }));
     return {
+      identity,
       ns,
       local,
       type: ANY_TYPE,
@@ -365,7 +387,7 @@ class Resolver {
         base = this.simpleType(ctx, rest[0], `base of ${name}`);
         rest = rest.slice(1);
       } else this.fail(ctx, body, 'xs:restriction', 'needs a base');
-      return this.restrict(ctx, base, rest, name);
+      return { ...this.restrict(ctx, base, rest, name), place: this.place(ctx, el) };
     }
     if (body.localName === 'list') {
       const itemName = this.attr(body, 'itemType');
@@ -375,7 +397,7 @@ class Resolver {
       else if (itemName === undefined && inner.length === 1 && inner[0]?.localName === 'simpleType') item = this.simpleType(ctx, inner[0], `item of ${name}`);
       else this.fail(ctx, body, 'xs:list', 'needs either an itemType or one anonymous xs:simpleType');
       if (item.variety === 'list') this.fail(ctx, body, 'xs:list', 'a list of lists is not allowed');
-      return { kind: 'simple', variety: 'list', name, item, facets: {} };
+      return { kind: 'simple', variety: 'list', name, item, facets: {}, place: this.place(ctx, el) };
     }
     if (body.localName === 'union') {
       const members: SimpleType[] = [];
@@ -387,7 +409,7 @@ class Resolver {
         members.push(this.simpleType(ctx, k, `member of ${name}`));
       }
       if (members.length === 0) this.fail(ctx, body, 'xs:union', 'has no member types');
-      return { kind: 'simple', variety: 'union', name, members, facets: {} };
+      return { kind: 'simple', variety: 'union', name, members, facets: {}, place: this.place(ctx, el) };
     }
     this.fail(ctx, body, `xs:${body.localName}`, 'is not allowed in xs:simpleType');
   }
@@ -695,12 +717,21 @@ class Resolver {
       case 'choice':
       case 'all': {
         const occ = this.occurs(ctx, el);
+        if (el.localName === 'all') {
+          // XSD 1.0: xs:all is a whole content model (directly, or as a model group's body), of elements that occur at most once.
+          const parent = el.parent;
+          const top = parent !== null && parent.namespaceURI === XSD_NS && ['complexType', 'extension', 'restriction', 'group'].includes(parent.localName);
+          if (!top || depth > 1) this.fail(ctx, el, 'xs:all', 'must be the whole content model of a complex type (XSD 1.0)');
+          if (occ.min > 1 || occ.max !== 1) this.fail(ctx, el, 'xs:all', 'allows only minOccurs 0 or 1 and maxOccurs 1');
+        }
         const items: Particle[] = [];
         for (const k of this.kids(el)) {
-          if (!['element', 'any', 'group', 'sequence', 'choice', 'all'].includes(k.localName)) {
-            this.fail(ctx, k, `xs:${k.localName}`, `is not allowed in xs:${el.localName}`);
+          const allowed = el.localName === 'all' ? ['element'] : ['element', 'any', 'group', 'sequence', 'choice'];
+          if (!allowed.includes(k.localName)) {
+            this.fail(ctx, k, `xs:${k.localName}`, k.localName === 'all' ? 'must be the whole content model of a complex type (XSD 1.0)' : `is not allowed in xs:${el.localName}`);
           }
           const p = this.particle(ctx, k, depth + 1);
+          if (el.localName === 'all' && p !== null && p.max > 1) this.fail(ctx, k, 'element in xs:all', 'may occur at most once');
           if (p !== null) items.push(p);
         }
         return occ.max === 0 ? null : { kind: el.localName, ...occ, items };
@@ -717,8 +748,12 @@ class Resolver {
     // Named types no element uses are still read, so their mistakes surface at start-up too.
     for (const [k, raw] of this.typesRaw) this.namedType(k, raw.ctx, raw.el);
     this.drainPending();
+    const attributes = new Map<Clark, AttributeUse>();
+    for (const [k, raw] of this.attributesRaw) attributes.set(k, { ...this.attributeDecl(raw.ctx, raw.el), required: false });
     return {
+      dir: this.files.root,
       elements: this.elements,
+      attributes,
       files: this.files.all().map((f) => f.rel),
       namespaces: [...new Set([...this.ctxs.values()].map((c) => c.tns))],
     };
@@ -733,11 +768,12 @@ function isTrue(v: string | undefined): boolean {
  * Reads the package in `dir` starting from `entryFiles` (paths relative to dir): every file they
  * import or include is read too. Throws XsdCompileError for the first problem.
  */
-export function readSchemaSet(dir: string, entryFiles: readonly string[]): SchemaSet {
-  const files = new PackageFiles(path.resolve(dir));
+export function readSchemaSet(dir: string, entryFiles: readonly string[], preloaded?: { file: string; text: string }): SchemaSet {
+  const files = new PackageFiles(dir);
+  if (preloaded !== undefined) files.preload(path.join(dir, preloaded.file), preloaded.text);
   const r = new Resolver(files);
   for (const entry of entryFiles) {
-    const file = files.load(files.resolve(path.resolve(dir), entry, { file: path.join(dir, 'service.json'), line: undefined }));
+    const file = files.load(files.resolve(dir, entry, { file: path.join(dir, 'service.json'), line: undefined }));
     r.readDocument(file, null);
   }
   return r.finish();

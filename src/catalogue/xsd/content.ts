@@ -5,14 +5,23 @@
 // and compile.ts checks (loosely) with checkUpa. Recursion here follows the schema's group
 // nesting (bounded by the schema), never the document's depth; time is linear in the children.
 
-import type { ElementDecl, ElementParticle, GroupParticle, Particle } from './model.js';
-import { collectDecls } from './particles.js';
+import type { AnyParticle, ElementDecl, ElementParticle, GroupParticle, Particle } from './model.js';
+import { canStart, collectDecls } from './particles.js';
+
+/** A child element as the matcher sees it: its namespace and clark key. */
+export interface ChildName {
+  readonly ns: string;
+  readonly key: string;
+}
 
 export type ContentIssue =
   /** Ran out of children, or met one that belongs later: `expected` names what had to come. */
   | {
       readonly kind: 'missing';
+      /** Local names, for messages. */
       readonly expected: readonly string[];
+      /** Clark keys of the same. */
+      readonly expectedKeys: readonly string[];
       readonly found: number;
       /** Names the enclosing sequences still allow after the missing particle. */
       readonly later: ReadonlySet<string>;
@@ -23,8 +32,10 @@ export type ContentIssue =
   | { readonly kind: 'maxOccurs'; readonly index: number; readonly max: number };
 
 export interface MatchResult {
-  /** Declaration for each child that was matched (undefined for children after an error). */
+  /** Declaration for each child that was matched (undefined for children after an error or matched by a wildcard). */
   readonly decls: (ElementDecl | undefined)[];
+  /** The wildcard particle that took each child matched by xs:any. */
+  readonly wildcards: (AnyParticle | undefined)[];
   readonly issue: ContentIssue | null;
 }
 
@@ -33,14 +44,19 @@ class Matcher {
   issue: ContentIssue | null = null;
   /** Index of a child that repeated an xs:all member, if that is where the all-group stopped. */
   allRepeat = -1;
-  readonly by: (ElementParticle | undefined)[];
+  readonly by: (ElementParticle | AnyParticle | undefined)[];
   /** Enclosing sequences and the item being matched in each, to word a missing-element error. */
   private readonly seqs: { g: GroupParticle; i: number }[] = [];
 
   constructor(
-    private readonly names: readonly (string | null)[],
+    private readonly names: readonly ChildName[],
   ) {
-    this.by = new Array<ElementParticle | undefined>(names.length);
+    this.by = new Array<ElementParticle | AnyParticle | undefined>(names.length);
+  }
+
+  private starts(p: Particle, at: number): boolean {
+    const n = this.names[at];
+    return n !== undefined && canStart(p.first, n.ns, n.key);
   }
 
   private missing(expected: Iterable<string>, within?: GroupParticle): false {
@@ -51,36 +67,46 @@ class Matcher {
     for (const { g, i } of this.seqs) {
       for (let k = i + 1; k < g.items.length; k++) collectDecls(g.items[k] as Particle, later);
       // A repeated sequence may start over after this iteration.
-      if (g.max > 1) for (const n of g.first) names.add(n);
+      if (g.max > 1) for (const n of g.first.names) names.add(n);
     }
     for (const n of later.keys()) names.add(n);
-    this.issue = { kind: 'missing', expected: [...expected], found: this.pos, later: names };
+    const keys = [...expected];
+    this.issue = { kind: 'missing', expected: keys.map(localName), expectedKeys: keys, found: this.pos, later: names };
     return false;
   }
 
   particle(p: Particle): boolean {
     if (p.kind === 'element') return this.element(p);
+    if (p.kind === 'any') return this.any(p);
     let count = 0;
     while (count < p.max) {
-      const n = this.names[this.pos];
-      if (n === undefined || n === null || !p.first.has(n)) break;
+      if (!this.starts(p, this.pos)) break;
       const before = this.pos;
       if (!this.iteration(p)) return false;
       count++;
       if (this.pos === before) break;
     }
-    if (count < p.min && !p.emptyIteration) return this.missing(p.first, count === 0 ? p : undefined);
+    if (count < p.min && !p.emptyIteration) return this.missing(expectedOf(p), count === 0 ? p : undefined);
     return true;
   }
 
   private element(p: ElementParticle): boolean {
-    const name = p.decl.name;
+    const key = p.decl.key;
     let count = 0;
-    while (count < p.max && this.names[this.pos] === name) {
+    while (count < p.max && this.names[this.pos]?.key === key) {
       this.by[this.pos++] = p;
       count++;
     }
-    return count < p.min ? this.missing([name]) : true;
+    return count < p.min ? this.missing([key]) : true;
+  }
+
+  private any(p: AnyParticle): boolean {
+    let count = 0;
+    while (count < p.max && this.starts(p, this.pos)) {
+      this.by[this.pos++] = p;
+      count++;
+    }
+    return count < p.min ? this.missing([`{*}any element (${p.wildcard.text})`]) : true;
   }
 
   private iteration(g: GroupParticle): boolean {
@@ -92,63 +118,74 @@ class Matcher {
       return true;
     }
     if (g.kind === 'choice') {
-      const n = this.names[this.pos];
       for (const it of g.items) {
-        if (n !== undefined && n !== null && it.first.has(n)) return this.particle(it);
+        if (this.starts(it, this.pos)) return this.particle(it);
       }
-      return g.emptyIteration ? true : this.missing(g.first);
+      return g.emptyIteration ? true : this.missing(expectedOf(g));
     }
     // xs:all: members in any order, each at most once (compile.ts enforces maxOccurs ≤ 1).
     const taken = new Set<ElementParticle>();
     for (;;) {
-      const n = this.names[this.pos];
-      const it = g.items.find((x) => x.kind === 'element' && x.decl.name === n && !taken.has(x)) as
+      const n = this.names[this.pos]?.key;
+      const it = g.items.find((x) => x.kind === 'element' && x.decl.key === n && !taken.has(x)) as
         | ElementParticle
         | undefined;
       if (it === undefined) {
-        if (g.items.some((x) => x.kind === 'element' && x.decl.name === n)) this.allRepeat = this.pos;
+        if (g.items.some((x) => x.kind === 'element' && x.decl.key === n)) this.allRepeat = this.pos;
         break;
       }
       taken.add(it);
       this.by[this.pos++] = it;
     }
     for (const it of g.items) {
-      if (it.kind === 'element' && it.min > 0 && !taken.has(it)) return this.missing([it.decl.name]);
+      if (it.kind === 'element' && it.min > 0 && !taken.has(it)) return this.missing([it.decl.key]);
     }
     return true;
   }
 }
 
 /**
- * Matches children (given by their local names, or null for a name outside the target namespace)
+ * Matches children (given by namespace and clark key)
  * against the model. When a required element is missing, the child found in its place decides the
  * wording: if that child may still come later and the required one is really absent, the missing
  * element is reported (the sender left a field out); otherwise the child itself is reported as
  * unexpected (wrong order, a typo, a stray or a second choice branch).
  */
-export function matchContent(model: GroupParticle, names: readonly (string | null)[]): MatchResult {
+export function matchContent(model: GroupParticle, names: readonly ChildName[]): MatchResult {
   const m = new Matcher(names);
   const ok = m.particle(model);
-  const decls = m.by.map((p) => p?.decl);
+  const decls = m.by.map((p) => (p?.kind === 'element' ? p.decl : undefined));
+  const wildcards = m.by.map((p) => (p?.kind === 'any' ? p : undefined));
   let issue = m.issue;
   if (ok && m.pos < names.length) {
     issue = unexpected(m, names, m.pos);
   } else if (!ok && issue !== null && issue.kind === 'missing') {
     const n = names[issue.found];
-    if (n === null || (n !== undefined && (!issue.later.has(n) || presentAfter(names, issue.found, issue.expected)))) {
+    if (n !== undefined && (!issue.later.has(n.key) || presentAfter(names, issue.found, issue.expectedKeys))) {
       issue = unexpected(m, names, issue.found);
     }
   }
-  return { decls, issue };
+  return { decls, wildcards, issue };
 }
 
 /** Whether an expected element does occur, just further on: then the order is wrong, nothing is missing. */
-function presentAfter(names: readonly (string | null)[], from: number, expected: readonly string[]): boolean {
+function presentAfter(names: readonly ChildName[], from: number, expected: readonly string[]): boolean {
   for (let j = from + 1; j < names.length; j++) {
     const n = names[j];
-    if (n !== null && n !== undefined && expected.includes(n)) return true;
+    if (n !== undefined && expected.includes(n.key)) return true;
   }
   return false;
+}
+
+function localName(key: string): string {
+  return key.startsWith('{') ? key.slice(key.indexOf('}') + 1) : key;
+}
+
+/** The names a group expects first, for messages (wildcards said as such). */
+function expectedOf(p: GroupParticle): string[] {
+  const out = [...p.first.names];
+  for (const w of p.first.wildcards) out.push(`{*}any element (${w.text})`);
+  return out;
 }
 
 /**
@@ -156,9 +193,9 @@ function presentAfter(names: readonly (string | null)[], from: number, expected:
  * particle (exactly maxOccurs), or repeats a member of xs:all, it is one too many: say maxOccurs.
  * Otherwise the limit was an enclosing group's or the order was wrong: say unexpected.
  */
-function unexpected(m: Matcher, names: readonly (string | null)[], at: number): ContentIssue {
+function unexpected(m: Matcher, names: readonly ChildName[], at: number): ContentIssue {
   if (m.allRepeat === at) return { kind: 'maxOccurs', index: at, max: 1 };
-  const prev = at > 0 && names[at - 1] === names[at] ? m.by[at - 1] : undefined;
+  const prev = at > 0 && names[at - 1]?.key === names[at]?.key ? m.by[at - 1] : undefined;
   if (prev !== undefined) {
     let run = 0;
     for (let j = at - 1; j >= 0 && m.by[j] === prev; j--) run++;

@@ -1,15 +1,18 @@
 // Validates a parsed element tree against a compiled schema. The walk uses an explicit stack,
 // so a hostile document's depth can never reach the JavaScript call stack, and it stops after
-// MAX_ERRORS errors. Each element is visited once and each child list matched once: linear time.
-// Paths are computed only when an error is reported.
+// MAX_ERRORS errors. Each element is visited once and each child list matched once: linear time
+// (identity constraints add a pass over the elements that declare them). Paths are computed only
+// when an error is reported.
 
+import type { XmlAttribute, XmlElement } from '../../xml/types.js';
 import type { ContentError } from '../types.js';
-import type { XmlElement } from '../../xml/types.js';
-import type { SchemaModel } from './compile.js';
-import { matchContent, type ContentIssue } from './content.js';
+import { matchContent, type ChildName, type ContentIssue } from './content.js';
 import { ErrorCollector } from './errors.js';
-import type { ComplexType, TypeDef } from './model.js';
+import { checkIdentityConstraints, type IdentityContext } from './identity.js';
+import { clarkKey, type ComplexType, type ElementDecl, type SchemaModel, type TypeDef, type Wildcard } from './model.js';
 import { checkSimple, simpleKey, type SimpleType } from './simple-types.js';
+
+export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
 function isXmlWhitespace(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -20,7 +23,7 @@ function isXmlWhitespace(s: string): boolean {
 }
 
 /** Path from the validation root, e.g. /Application/Structures/Structure[2]/Area (index only among same-named siblings). */
-function pathOf(el: XmlElement, root: XmlElement): string {
+export function pathOf(el: XmlElement, root: XmlElement): string {
   const steps: string[] = [];
   for (let cur: XmlElement = el; ; ) {
     const parent = cur.parent;
@@ -41,13 +44,21 @@ function pathOf(el: XmlElement, root: XmlElement): string {
   return '/' + steps.reverse().join('/');
 }
 
+/** What one stack entry validates an element against: a declaration's type, or lax "anything" (xs:anyType and lax wildcards). */
+type Task = { el: XmlElement; type: TypeDef; decl: ElementDecl | null } | { el: XmlElement; type: null; decl: null };
+
 class Validator {
   readonly out = new ErrorCollector();
+  /** Declarations by element, kept only when the schema has identity constraints to check. */
+  private readonly declOf: Map<XmlElement, ElementDecl> | null;
+  private readonly scopes: XmlElement[] = [];
 
   constructor(
     private readonly model: SchemaModel,
     private readonly root: XmlElement,
-  ) {}
+  ) {
+    this.declOf = model.hasIdentity ? new Map() : null;
+  }
 
   private path(el: XmlElement): string {
     return pathOf(el, this.root);
@@ -55,29 +66,42 @@ class Validator {
 
   run(): ContentError[] {
     const root = this.root;
-    const decl = root.namespaceURI === this.model.targetNamespace ? this.model.roots.get(root.localName) : undefined;
+    const decl = this.model.globals.get(clarkKey(root.namespaceURI, root.localName));
     if (decl === undefined) {
-      const nsNote =
-        root.namespaceURI === this.model.targetNamespace ? '' : ` in namespace ${root.namespaceURI || '(none)'}`;
+      const nsNote = ` in namespace ${root.namespaceURI || '(none)'}`;
       this.out.add(
         this.path(root),
         `unexpected element ${root.localName}`,
-        `Root element ${root.localName}${nsNote} is not declared by this schema (expected ${[...this.model.roots.keys()].join(' or ')} in namespace ${this.model.targetNamespace}).`,
+        `Root element ${root.localName}${nsNote} is not declared by this schema (expected ${this.model.rootNames.join(' or ')}).`,
       );
       return this.out.errors;
     }
-    const stack: { el: XmlElement; type: TypeDef }[] = [{ el: root, type: decl.type }];
+    const stack: Task[] = [{ el: root, type: decl.type, decl }];
     while (stack.length > 0 && !this.out.full) {
-      const { el, type } = stack.pop() as { el: XmlElement; type: TypeDef };
+      const task = stack.pop() as Task;
+      if (task.type === null) {
+        this.lax(task.el, stack);
+        continue;
+      }
+      const { el, type, decl: d } = task;
+      if (d !== null) {
+        this.declOf?.set(el, d);
+        if (d.identity.length > 0) this.scopes.push(el);
+      }
+      if (d !== null && this.nil(el, d, type)) continue;
       if (type.kind === 'simple') {
         this.attributes(el, null);
-        this.simpleValue(el, type.type);
+        this.simpleValue(el, type.type, d);
         continue;
       }
       this.attributes(el, type);
       const content = type.content;
       if (content.kind === 'simple') {
-        this.simpleValue(el, content.type);
+        this.simpleValue(el, content.type, d);
+        continue;
+      }
+      if (content.kind === 'any') {
+        this.lax(el, stack, true);
         continue;
       }
       const kids: XmlElement[] = [];
@@ -86,7 +110,7 @@ class Validator {
         if (c.type === 'element') kids.push(c);
         else if (c.type === 'text' && !text && !isXmlWhitespace(c.value)) text = true;
       }
-      if (text) {
+      if (text && !(content.kind === 'elements' && content.mixed)) {
         this.out.add(this.path(el), 'text not allowed', `Element ${el.localName} has element-only content; text is not allowed in it.`);
       }
       if (content.kind === 'empty') {
@@ -96,20 +120,79 @@ class Validator {
         }
         continue;
       }
-      const tns = this.model.targetNamespace;
-      const names = kids.map((k) => (k.namespaceURI === tns ? k.localName : null));
-      const { decls, issue } = matchContent(content.particle, names);
+      const names: ChildName[] = kids.map((k) => ({ ns: k.namespaceURI, key: clarkKey(k.namespaceURI, k.localName) }));
+      const { decls, wildcards, issue } = matchContent(content.particle, names);
       if (issue !== null) this.contentIssue(el, kids, issue);
       // Reverse push: children are then checked in document order, so errors come out in order.
       // After a content-model error, children the model knows by name are still checked (their
       // type is unambiguous), so one misplaced element doesn't hide the rest of the problems.
       for (let i = kids.length - 1; i >= 0; i--) {
-        const n = names[i];
-        const d = decls[i] ?? (issue !== null && n !== null && n !== undefined ? content.decls.get(n) : undefined);
-        if (d !== undefined) stack.push({ el: kids[i] as XmlElement, type: d.type });
+        const k = kids[i] as XmlElement;
+        const w = wildcards[i];
+        if (w !== undefined) {
+          this.wildcardChild(k, w.wildcard, stack);
+          continue;
+        }
+        const n = names[i] as ChildName;
+        const cd = decls[i] ?? (issue !== null ? content.decls.get(n.key) : undefined);
+        if (cd !== undefined) stack.push({ el: k, type: cd.type, decl: cd });
       }
     }
+    if (this.scopes.length > 0 && !this.out.full) this.identity();
     return this.out.errors;
+  }
+
+  /** An element taken by xs:any: strict needs a global declaration, lax uses one if there is one, skip checks nothing. */
+  private wildcardChild(k: XmlElement, w: Wildcard, stack: Task[]): void {
+    if (w.process === 'skip') return;
+    const g = this.model.globals.get(clarkKey(k.namespaceURI, k.localName));
+    if (g !== undefined) {
+      stack.push({ el: k, type: g.type, decl: g });
+      return;
+    }
+    if (w.process === 'strict') {
+      this.out.add(this.path(k), `declaration of ${k.localName}`, `Element ${k.localName} in namespace ${k.namespaceURI || '(none)'} matches a wildcard with strict processing but no schema of the package declares it.`);
+      return;
+    }
+    stack.push({ el: k, type: null, decl: null });
+  }
+
+  /** Lax assessment (xs:anyType content, lax wildcards): children with a global declaration are validated, others laxly in turn. */
+  private lax(el: XmlElement, stack: Task[], declaredAnyType = false): void {
+    if (!declaredAnyType) this.declaredAttributesOnly(el);
+    const kids: XmlElement[] = [];
+    for (const c of el.children) if (c.type === 'element') kids.push(c);
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const k = kids[i] as XmlElement;
+      const g = this.model.globals.get(clarkKey(k.namespaceURI, k.localName));
+      stack.push(g !== undefined ? { el: k, type: g.type, decl: g } : { el: k, type: null, decl: null });
+    }
+  }
+
+  /** Attributes of a laxly assessed element: those with a global declaration are checked. */
+  private declaredAttributesOnly(el: XmlElement): void {
+    for (const a of el.attributes) {
+      const g = this.model.globalAttributes.get(clarkKey(a.namespaceURI, a.localName));
+      if (g !== undefined) this.attributeValue(el, a, g.type, g.fixed);
+    }
+  }
+
+  /** xsi:nil: true on a nillable element means empty content and no further checks; elsewhere an error. */
+  private nil(el: XmlElement, d: ElementDecl, type: TypeDef): boolean {
+    const a = el.attributes.find((x) => x.namespaceURI === XSI_NS && x.localName === 'nil');
+    if (a === undefined) return false;
+    const v = a.value.trim();
+    if (v !== 'true' && v !== '1') return false;
+    if (!d.nillable) {
+      this.out.add(`${this.path(el)}/@${a.qName}`, 'nillable', `Element ${el.localName} is not nillable; xsi:nil is not allowed on it.`);
+      return true;
+    }
+    if (el.children.some((c) => c.type === 'element' || (c.type === 'text' && c.value !== ''))) {
+      this.out.add(this.path(el), 'nil', `Element ${el.localName} has xsi:nil="true" and must be empty.`);
+    }
+    if (d.fixed !== null) this.out.add(this.path(el), 'nil', `Element ${el.localName} has a fixed value and cannot be nil.`);
+    this.attributes(el, type.kind === 'complex' ? type : null);
+    return true;
   }
 
   private contentIssue(el: XmlElement, kids: XmlElement[], issue: ContentIssue): void {
@@ -132,43 +215,57 @@ class Validator {
       );
       return;
     }
-    const tns = this.model.targetNamespace;
-    const why =
-      k.namespaceURI !== tns
-        ? ` (it is in namespace ${k.namespaceURI || '(none)'}; elements must be in ${tns})`
-        : '';
+    const expected = el.namespaceURI;
+    const why = k.namespaceURI !== expected ? ` (it is in namespace ${k.namespaceURI || '(none)'})` : '';
     this.out.add(this.path(k), `unexpected element ${k.localName}`, `Element ${k.localName} is not allowed here in ${el.localName}${why}.`);
   }
 
   private attributes(el: XmlElement, type: ComplexType | null): void {
     const decls = type?.attributes;
     for (const a of el.attributes) {
-      const d = a.namespaceURI === '' ? decls?.get(a.localName) : undefined;
-      if (d === undefined) {
-        // xsi:type, xsi:nil and xsi:schemaLocation included: we never let a document pick its own type.
-        this.out.add(`${this.path(el)}/@${a.qName}`, `unexpected attribute ${a.qName}`, `Element ${el.localName} does not allow attribute ${a.qName}.`);
+      if (a.namespaceURI === XSI_NS) {
+        // xsi:nil is handled above; schemaLocation hints are ignored; a document never picks its own type.
+        if (a.localName === 'nil' || a.localName === 'schemaLocation' || a.localName === 'noNamespaceSchemaLocation') continue;
+        this.out.add(`${this.path(el)}/@${a.qName}`, `unexpected attribute ${a.qName}`, `Element ${el.localName} does not allow attribute ${a.qName} (a document may not choose its own type).`);
         continue;
       }
-      const issue = checkSimple(d.type, a.value);
-      if (issue !== null) {
-        this.out.add(`${this.path(el)}/@${a.qName}`, issue.rule, `Value of attribute ${a.qName} of element ${el.localName} ${issue.detail}.`);
-      } else if (d.fixed !== null) {
-        const k = checkFixed(d.type, a.value);
-        if (k !== d.fixed.key) {
-          this.out.add(`${this.path(el)}/@${a.qName}`, `fixed ${d.fixed.lexical}`, `Attribute ${a.qName} of element ${el.localName} must have the fixed value ${d.fixed.lexical}.`);
-        }
+      const key = clarkKey(a.namespaceURI, a.localName);
+      const d = decls?.get(key);
+      if (d !== undefined) {
+        this.attributeValue(el, a, d.type, d.fixed);
+        continue;
       }
+      const w = type?.anyAttribute ?? null;
+      if (w !== null && w.allows(a.namespaceURI)) {
+        if (w.process === 'skip') continue;
+        const g = this.model.globalAttributes.get(key);
+        if (g !== undefined) this.attributeValue(el, a, g.type, g.fixed);
+        else if (w.process === 'strict') {
+          this.out.add(`${this.path(el)}/@${a.qName}`, `declaration of ${a.qName}`, `Attribute ${a.qName} of element ${el.localName} matches a wildcard with strict processing but no schema of the package declares it.`);
+        }
+        continue;
+      }
+      this.out.add(`${this.path(el)}/@${a.qName}`, `unexpected attribute ${a.qName}`, `Element ${el.localName} does not allow attribute ${a.qName}.`);
     }
     if (decls === undefined) return;
     for (const d of decls.values()) {
       if (!d.required) continue;
-      if (!el.attributes.some((a) => a.namespaceURI === '' && a.localName === d.name)) {
+      if (!el.attributes.some((a) => a.namespaceURI === d.ns && a.localName === d.name)) {
         this.out.add(this.path(el), `required attribute ${d.name}`, `Element ${el.localName} is missing required attribute ${d.name}.`);
       }
     }
   }
 
-  private simpleValue(el: XmlElement, st: SimpleType): void {
+  private attributeValue(el: XmlElement, a: XmlAttribute, type: SimpleType, fixed: { key: string; lexical: string } | null): void {
+    const issue = checkSimple(type, a.value);
+    if (issue !== null) {
+      this.out.add(`${this.path(el)}/@${a.qName}`, issue.rule, `Value of attribute ${a.qName} of element ${el.localName} ${issue.detail}.`);
+    } else if (fixed !== null && keyOf(type, a.value) !== fixed.key) {
+      this.out.add(`${this.path(el)}/@${a.qName}`, `fixed ${fixed.lexical}`, `Attribute ${a.qName} of element ${el.localName} must have the fixed value ${fixed.lexical}.`);
+    }
+  }
+
+  private simpleValue(el: XmlElement, st: SimpleType, d: ElementDecl | null): void {
     let text = '';
     for (const c of el.children) {
       if (c.type === 'element') {
@@ -177,13 +274,46 @@ class Validator {
       }
       if (c.type === 'text') text += c.value;
     }
+    // An empty element takes its default or fixed value (XSD 1.0 §3.3.4, Schema-Validity Assessment).
+    if (text === '' && d !== null) {
+      if (d.fixed !== null) return;
+      if (d.defaultValue !== null) text = d.defaultValue;
+    }
     const issue = checkSimple(st, text);
-    if (issue !== null) this.out.add(this.path(el), issue.rule, `Value of element ${el.localName} ${issue.detail}.`);
+    if (issue !== null) {
+      this.out.add(this.path(el), issue.rule, `Value of element ${el.localName} ${issue.detail}.`);
+    } else if (d !== null && d.fixed !== null && keyOf(st, text) !== d.fixed.key) {
+      this.out.add(this.path(el), `fixed ${d.fixed.lexical}`, `Element ${el.localName} must have the fixed value ${d.fixed.lexical}.`);
+    }
+  }
+
+  private identity(): void {
+    const declOf = this.declOf as Map<XmlElement, ElementDecl>;
+    const ctx: IdentityContext = {
+      constraintsOf: (el) => declOf.get(el)?.identity ?? [],
+      typeOfElement: (el) => {
+        const t = declOf.get(el)?.type;
+        if (t === undefined) return null;
+        if (t.kind === 'simple') return t.type;
+        return t.content.kind === 'simple' ? t.content.type : null;
+      },
+      typeOfAttribute: (el, attr) => {
+        const t = declOf.get(el)?.type;
+        if (t === undefined || t.kind !== 'complex') return null;
+        return t.attributes.get(clarkKey(attr.namespaceURI, attr.localName))?.type ?? this.model.globalAttributes.get(clarkKey(attr.namespaceURI, attr.localName))?.type ?? null;
+      },
+      add: (path, rule, message) => this.out.add(path, rule, message),
+      pathOf: (el) => this.path(el),
+    };
+    for (const scope of this.scopes) {
+      if (this.out.full) break;
+      checkIdentityConstraints(scope, ctx);
+    }
   }
 }
 
-/** Value-space key of an attribute value: fixed="1.0" accepts "1.00" for a decimal. */
-function checkFixed(st: SimpleType, raw: string): string | null {
+/** Value-space key of a value: fixed="1.0" accepts "1.00" for a decimal. */
+function keyOf(st: SimpleType, raw: string): string | null {
   const r = simpleKey(st, raw);
   return 'key' in r ? r.key : null;
 }
