@@ -26,7 +26,12 @@ import { checkMappingAgainstSchema, schemaHasPointer } from './mapping-check.js'
 import { normaliseMapping } from './mapping-format.js';
 import { serviceFileSchema, type PartFile, type ServiceFile } from './service-schema.js';
 import type { ContentDefinition, MessagePart, ServiceCatalogue, ServiceDefinition } from './types.js';
-import { compileXsd } from './xsd/index.js';
+import { compileXsd, compileXsdPackage, type CompiledSchema } from './xsd/index.js';
+import { derivedContent } from './derived-content.js';
+import { NO_OVERRIDES, parseOverrides, type Overrides } from './derive/overrides.js';
+import { DeriveError } from './derive/scalars.js';
+import { ShapeBuilder } from './derive/shape.js';
+import { clark as clarkName } from './schema-set/model.js';
 
 export { CatalogueError } from './errors.js';
 
@@ -65,10 +70,53 @@ interface LoadedPart {
   def: ContentDefinition;
   schema: unknown;
   xsdFile: string;
+  /** Derived from the XSD package (no hand-written schema and mapping). */
+  derived: boolean;
+}
+
+/** What the derived parts of one service share: the shape builder (with the overrides) and each compiled package. */
+interface DerivedScope {
+  readonly shapes: ShapeBuilder;
+  readonly packages: Map<string, CompiledSchema | null>;
+}
+
+/** A part derived from its XSD package: the package compiled once per entry file and service. */
+function loadDerivedPart(dir: string, serviceFile: string, part: MessagePart, spec: PartFile, scope: DerivedScope, title: string, problems: string[]): LoadedPart | null {
+  const xsdFile = path.join(dir, spec.xsd);
+  let compiled = scope.packages.get(spec.xsd);
+  if (compiled === undefined) {
+    try {
+      compiled = compileXsdPackage(dir, [spec.xsd], spec.namespace);
+    } catch (error) {
+      const text = errorText(error);
+      problems.push(text.startsWith(dir) ? text : `${xsdFile}: ${text}`);
+      compiled = null;
+    }
+    scope.packages.set(spec.xsd, compiled);
+  }
+  if (compiled === null) return null;
+  const decl = compiled.set.elements.get(clarkName(spec.namespace, spec.rootElement));
+  if (decl === undefined) {
+    const roots = [...compiled.set.elements.values()].filter((d) => d.ns === spec.namespace).map((d) => d.local);
+    problems.push(`${xsdFile}: no global element "${spec.rootElement}" in namespace "${spec.namespace}" (${serviceFile} /${part}); the package declares ${roots.join(', ') || 'none'} there`);
+    return null;
+  }
+  try {
+    const d = derivedContent(scope.shapes, decl, compiled, title);
+    return { def: d.def, schema: d.schema, xsdFile, derived: true };
+  } catch (error) {
+    if (error instanceof DeriveError) {
+      problems.push(`${xsdFile}: ${error.message}`);
+      return null;
+    }
+    problems.push(`${xsdFile}: the JSON Schema derived for ${spec.rootElement} does not compile: ${errorText(error)}`);
+    return null;
+  }
 }
 
 /** Compiles one part (request or response); null when it has problems (all reported). */
-function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: PartFile, problems: string[]): LoadedPart | null {
+function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: PartFile, problems: string[], scope: DerivedScope, title: string): LoadedPart | null {
+  if (spec.schema === undefined || spec.mapping === undefined) return loadDerivedPart(dir, serviceFile, part, spec, scope, title, problems);
   const before = problems.length;
   const xsdFile = path.join(dir, spec.xsd);
   const schemaFile = path.join(dir, spec.schema);
@@ -133,7 +181,7 @@ function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: Par
     toJson: m.toJson,
     toXml: m.toXml,
   });
-  return { def, schema, xsdFile };
+  return { def, schema, xsdFile, derived: false };
 }
 
 function exampleFiles(list: string | string[] | undefined): string[] {
@@ -199,8 +247,21 @@ function loadService(dir: string, folder: string, problems: string[]): ServiceDe
   checkServiceRules(s, file, folder, problems);
   if (problems.length > before) return null;
 
-  const request = loadPart(dir, file, 'request', s.request, problems);
-  const response = s.response === undefined ? null : loadPart(dir, file, 'response', s.response, problems);
+  let overrides: Overrides = NO_OVERRIDES;
+  if (s.overrides !== undefined) {
+    const overridesFile = path.join(dir, s.overrides);
+    const data = readJson(overridesFile, problems);
+    if (data === undefined) return null;
+    const o = parseOverrides(data);
+    if ('problems' in o) {
+      problems.push(...o.problems.map((p) => `${overridesFile}: ${p}`));
+      return null;
+    }
+    overrides = o;
+  }
+  const scope: DerivedScope = { shapes: new ShapeBuilder(overrides), packages: new Map() };
+  const request = loadPart(dir, file, 'request', s.request, problems, scope, `${s.id} request`);
+  const response = s.response === undefined ? null : loadPart(dir, file, 'response', s.response, problems, scope, `${s.id} response`);
   if (request === null || (s.response !== undefined && response === null)) return null;
 
   const schemas = [request.schema, ...(response === null ? [] : [response.schema])];
@@ -223,6 +284,9 @@ function loadService(dir: string, folder: string, problems: string[]): ServiceDe
     registrationPrefix: s.registrationPrefix ?? null,
     personalData: Object.freeze([...s.personalData]) as string[],
     dir,
+    jsonSchemas: { request: request.schema, response: response === null ? null : response.schema },
+    derived: request.derived,
+    provenance: s.provenance ?? null,
   });
 }
 

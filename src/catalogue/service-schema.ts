@@ -8,14 +8,22 @@ export const SERVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,63}$';
 /** A file next to service.json: no directories, no dot-files, so a service cannot read outside its folder. */
 const FILE = { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' } as const;
 
+/** A file inside the service folder, subfolders allowed (an agency's package keeps its layout); never "..". */
+const PATH = { type: 'string', pattern: '^(?!.*(^|/)\\.\\.?(/|$))[A-Za-z0-9_][A-Za-z0-9_./-]{0,255}$' } as const;
+
+/**
+ * A part is hand-written (xsd + schema + mapping, one namespace) or derived (xsd only: the JSON
+ * Schema and the mapping come from the XSD package, see derived-content.ts).
+ */
 const part = {
   type: 'object',
   additionalProperties: false,
-  required: ['namespace', 'rootElement', 'xsd', 'schema', 'mapping'],
+  required: ['namespace', 'rootElement', 'xsd'],
+  dependencies: { schema: ['mapping'], mapping: ['schema'] },
   properties: {
-    namespace: { type: 'string', pattern: '^(urn:|https?://)[^\\s]+$', maxLength: 300 },
-    rootElement: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' },
-    xsd: FILE,
+    namespace: { type: 'string', pattern: '^$|^(urn:|https?://)[^\\s]+$', maxLength: 300 },
+    rootElement: { type: 'string', pattern: '^[\\p{L}_][\\p{L}\\p{N}_.-]*$' },
+    xsd: PATH,
     schema: FILE,
     mapping: FILE,
   },
@@ -46,6 +54,18 @@ export const serviceFileSchema = {
     },
     request: part,
     response: part,
+    overrides: FILE,
+    provenance: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['repository', 'path', 'commit'],
+      properties: {
+        repository: { type: 'string', minLength: 1 },
+        path: { type: 'string' },
+        commit: { type: 'string', pattern: '^[0-9a-f]{7,40}$' },
+        note: { type: 'string' },
+      },
+    },
     examples: {
       type: 'object',
       additionalProperties: false,
@@ -59,8 +79,9 @@ export interface PartFile {
   namespace: string;
   rootElement: string;
   xsd: string;
-  schema: string;
-  mapping: string;
+  /** Both or neither: without them the part is derived from the XSD. */
+  schema?: string;
+  mapping?: string;
 }
 
 export interface ServiceFile {
@@ -73,4 +94,6 @@ export interface ServiceFile {
   request: PartFile;
   response?: PartFile;
   examples: { request: string | string[]; response?: string | string[] };
+  overrides?: string;
+  provenance?: { repository: string; path: string; commit: string; note?: string };
 }

@@ -58,6 +58,12 @@ export interface ServiceDefinition {
   personalData: string[];
   /** Where its files are (for messages). */
   dir: string;
+  /** The JSON Schema of each part: written by hand, or derived from the XSD package. */
+  jsonSchemas: { request: unknown; response: unknown | null };
+  /** Whether the JSON side is derived from the XSD package (no hand-written schema and mapping). */
+  derived: boolean;
+  /** Where an agency's XSD package was taken from (repository, path, commit), when service.json says. */
+  provenance: { repository: string; path: string; commit: string; note?: string } | null;
 }
 
 export interface ServiceCatalogue {

@@ -1,0 +1,100 @@
+/**
+ * A content (request or response part) whose JSON side is derived from its XSD package alone:
+ * the JSON Schema and both translations come from one shape (derive/shape.ts), so there is no
+ * hand-written mapping to keep in agreement.
+ *
+ * JSON is checked twice: against the derived JSON Schema (its errors name JSON pointers), and,
+ * when that passes, the XML it becomes is validated against the XSD itself. The second check
+ * catches what JSON Schema cannot say (key/keyref/unique, 29 February in a common year, digit
+ * counts of long decimals); its errors are translated back to the JSON pointer of the element.
+ */
+import type { JsonValue } from '../store/types.js';
+import { parseXml } from '../xml/parser.js';
+import type { XmlElement } from '../xml/types.js';
+import { JsonSchemaWriter } from './derive/json-schema.js';
+import type { ShapeBuilder, ValueShape } from './derive/shape.js';
+import { Translator } from './derive/translate.js';
+import { MappingError } from './errors.js';
+import { compileDerivedJsonSchema, jsonValidator } from './json-schema.js';
+import type { ElementDecl } from './schema-set/model.js';
+import type { ContentDefinition, ContentError } from './types.js';
+import type { CompiledSchema } from './xsd/index.js';
+
+export interface DerivedContent {
+  readonly def: ContentDefinition;
+  /** The derived JSON Schema (2020-12, with $defs), for the OpenAPI and `okno catalogue schema`. */
+  readonly schema: Record<string, unknown>;
+  readonly decl: ElementDecl;
+}
+
+function escapeKey(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * The JSON pointer of an XML path (/Root/A[2]/B/@c) in the shape's JSON, as far as it can be
+ * followed (a repeated group's items are not told apart: the pointer stops at the group).
+ */
+export function pointerOfXmlPath(shapes: ShapeBuilder, root: ElementDecl, xmlPath: string): string {
+  const steps = xmlPath.split('/').slice(2); // '' and the root
+  let value: ValueShape = shapes.valueOf(root);
+  let pointer = '';
+  for (const step of steps) {
+    if (value.kind !== 'object') break;
+    const obj = value.object;
+    if (step.startsWith('@')) {
+      const local = step.slice(1).replace(/^[^:]*:/, '');
+      const a = obj.attributes.find((x) => x.local === local);
+      if (a !== undefined) pointer += `/${escapeKey(a.key)}`;
+      break;
+    }
+    const m = /^([^[]+)(?:\[(\d+)\])?$/.exec(step);
+    if (m === null) break;
+    const local = m[1] as string;
+    const index = m[2] === undefined ? 1 : Number(m[2]);
+    const member = obj.members.find((x) => x.kind === 'element' && x.decl.local === local);
+    if (member === undefined || member.kind !== 'element') break;
+    pointer += `/${escapeKey(member.key)}`;
+    if (member.array) pointer += `/${index - 1}`;
+    value = member.value();
+  }
+  return pointer;
+}
+
+export function derivedContent(shapes: ShapeBuilder, decl: ElementDecl, xsd: CompiledSchema, title: string): DerivedContent {
+  const schema = new JsonSchemaWriter(shapes).document(decl, title);
+  const validate = compileDerivedJsonSchema(schema);
+  const bySchema = jsonValidator(validate);
+  const translator = new Translator(shapes, decl);
+  const { ns, local } = decl;
+
+  const validateXml = (el: XmlElement): ContentError[] => {
+    if (el.namespaceURI !== ns || el.localName !== local) {
+      return [{ path: `/${el.localName}`, rule: 'root', message: `expected the element ${local} in ${ns || '(no namespace)'}` }];
+    }
+    return xsd.validate(el);
+  };
+
+  const validateJson = (value: unknown): ContentError[] => {
+    const errors = bySchema(value);
+    if (errors.length > 0) return errors;
+    let xml: string;
+    try {
+      xml = translator.toXml(value as JsonValue);
+    } catch (e) {
+      if (e instanceof MappingError) return [{ path: e.path, rule: 'mapping', message: e.message }];
+      throw e;
+    }
+    return xsd.validate(parseXml(xml).root).map((e) => ({ ...e, path: pointerOfXmlPath(shapes, decl, e.path) }));
+  };
+
+  const def: ContentDefinition = Object.freeze({
+    namespace: ns,
+    rootElement: local,
+    validateXml,
+    validateJson,
+    toJson: (el: XmlElement) => translator.toJson(el),
+    toXml: (value: JsonValue) => translator.toXml(value),
+  });
+  return { def, schema, decl };
+}
