@@ -12,8 +12,14 @@ import { simpleKey, type SimpleType } from './simple-types.js';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
-/** Node visits (selector and field steps) allowed per document before identity checking gives up. */
-export const IDENTITY_WORK_LIMIT = 10_000_000;
+/**
+ * Work units allowed per document (one per element visited by a step, per attribute tested, and
+ * KEY_SEQUENCE_COST per key-sequence built) before identity checking gives up with one error. A 100 000-node
+ * message with the Rosreestr EGRN constraints (unions of .// paths) needs about 1-2 million; nested scopes
+ * that re-walk a large subtree at every level (quadratic) hit the cap after about a second of CPU.
+ */
+export const IDENTITY_WORK_LIMIT = 5_000_000;
+const KEY_SEQUENCE_COST = 4;
 
 /** A name test; null parts match anything ('*', 'p:*'). The namespace '' is "no namespace". */
 interface NameTest {
@@ -58,7 +64,8 @@ function expandedName(ns: string, local: string): string {
 class XPathSyntax extends Error {}
 
 type Token =
-  | { readonly t: '|' | '/' | '//' | '.' | '..' | '@' | '*' | '::' | '(' | ')' | '[' | ']' | 'other' }
+  | { readonly t: '|' | '/' | '//' | '.' | '..' | '@' | '*' | '::' | '(' | ')' | '[' | ']' }
+  | { readonly t: 'other'; readonly char: string }
   | { readonly t: 'name'; readonly prefix: string; readonly local: string | null };
 
 /** End of the NCName starting at i (i itself when there is none); surrogate pairs count as name characters. */
@@ -118,7 +125,12 @@ function tokenize(s: string): Token[] {
     }
     // NCName, QName or NCName:* — read an NCName by code points.
     const j = scanNCName(s, i);
-    if (j === i) throw new XPathSyntax(`unexpected character '${c}'`);
+    if (j === i) {
+      // Reported by the parser, which knows what it expected there.
+      out.push({ t: 'other', char: String.fromCodePoint(s.codePointAt(i) as number) });
+      i += c.length;
+      continue;
+    }
     const first = s.slice(i, j);
     if (s[j] === ':' && s[j + 1] !== ':') {
       if (s[j + 1] === '*') {
@@ -144,7 +156,13 @@ function parseXPath(text: string, isField: boolean, resolve: (prefix: string) =>
   let p = 0;
   const peek = (): Token | undefined => toks[p];
   const describe = (t: Token | undefined): string =>
-    t === undefined ? 'the end' : t.t === 'name' ? `'${t.prefix === '' ? '' : `${t.prefix}:`}${t.local ?? '*'}'` : `'${t.t}'`;
+    t === undefined
+      ? 'the end'
+      : t.t === 'name'
+        ? `'${t.prefix === '' ? '' : `${t.prefix}:`}${t.local ?? '*'}'`
+        : t.t === 'other'
+          ? `character '${t.char}'`
+          : `'${t.t}'`;
 
   const nameTest = (): NameTest => {
     const t = peek();
@@ -180,6 +198,7 @@ function parseXPath(text: string, isField: boolean, resolve: (prefix: string) =>
         if (!isField) throw new XPathSyntax('a selector selects elements; an attribute step is not allowed in it');
         p += t.t === '@' ? 1 : 2;
         attribute = nameTest();
+        if (peek()?.t === '[') throw new XPathSyntax('predicates ([...]) are not allowed');
         if (peek()?.t === '/' || peek()?.t === '//') throw new XPathSyntax('an attribute step must be the last step of a field');
         break;
       } else if (t?.t === 'name' && t.prefix === '' && toks[p + 1]?.t === '::') {
@@ -362,12 +381,13 @@ function matches(t: NameTest, ns: string, local: string): boolean {
   return (t.ns === null || t.ns === ns) && (t.local === null || t.local === local);
 }
 
-function descendantsOrSelf(el: XmlElement, st: DocState): XmlElement[] {
+/** Descendants of el (and el itself when withSelf) passing the test (null: all), in document order. */
+function descendants(el: XmlElement, withSelf: boolean, test: NameTest | null, st: DocState): XmlElement[] {
   const out: XmlElement[] = [];
   const stack: XmlElement[] = [el];
   while (stack.length > 0) {
     const e = stack.pop() as XmlElement;
-    out.push(e);
+    if ((withSelf || e !== el) && (test === null || matches(test, e.namespaceURI, e.localName))) out.push(e);
     tick(st, 1);
     for (let i = e.children.length - 1; i >= 0; i--) {
       const c = e.children[i];
@@ -378,9 +398,18 @@ function descendantsOrSelf(el: XmlElement, st: DocState): XmlElement[] {
 }
 
 function evalSteps(start: XmlElement, p: XPathPath, st: DocState): XmlElement[] {
-  let cur = p.descendant ? descendantsOrSelf(start, st) : [start];
-  for (const step of p.steps) {
-    if (step === null) continue;
+  let cur: XmlElement[];
+  let from = 0;
+  if (!p.descendant) cur = [start];
+  else if (p.steps[0] === null || p.steps[0] === undefined) cur = descendants(start, true, null, st);
+  else {
+    // './/a' is descendant::a: one walk instead of descendant-or-self followed by a child step.
+    cur = descendants(start, false, p.steps[0], st);
+    from = 1;
+  }
+  for (let i = from; i < p.steps.length; i++) {
+    const step = p.steps[i];
+    if (step === null || step === undefined) continue;
     const next: XmlElement[] = [];
     for (const e of cur) {
       tick(st, e.children.length + 1);
@@ -408,6 +437,18 @@ type FieldNode =
   | { readonly kind: 'attribute'; readonly el: XmlElement; readonly attr: XmlAttribute };
 
 function evalField(node: XmlElement, xp: IdentityXPath, st: DocState): FieldNode {
+  const only = xp.paths.length === 1 ? xp.paths[0] : undefined;
+  if (only !== undefined && !only.descendant && only.steps.length === 0 && only.attribute !== null) {
+    // The common '@name' field: no node sets to build.
+    tick(st, node.attributes.length);
+    let hit: XmlAttribute | null = null;
+    for (const a of node.attributes) {
+      if (!matches(only.attribute, a.namespaceURI, a.localName)) continue;
+      if (hit !== null) return { kind: 'many' };
+      hit = a;
+    }
+    return hit === null ? { kind: 'none' } : { kind: 'attribute', el: node, attr: hit };
+  }
   let found: FieldNode = { kind: 'none' };
   for (const p of xp.paths) {
     for (const e of evalSteps(node, p, st)) {
@@ -466,6 +507,7 @@ function fieldLabel(c: IdentityConstraint, i: number): string {
  * (a field selects nothing, or an element that is nilled). Reports field errors when `report`.
  */
 function keySequence(node: XmlElement, c: IdentityConstraint, ctx: IdentityContext, st: DocState, report: boolean): string | null {
+  tick(st, KEY_SEQUENCE_COST);
   const parts: string[] = [];
   let qualified = true;
   for (let i = 0; i < c.fields.length; i++) {
