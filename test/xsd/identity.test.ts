@@ -29,6 +29,7 @@ import { requireTool } from '../helpers/tools.js';
 const XS = 'http://www.w3.org/2001/XMLSchema';
 const T = 'urn:okno:identity';
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+const O = 'urn:okno:identity:other';
 
 function xsElements(root: XmlElement, names: ReadonlySet<string>): XmlElement[] {
   const out: XmlElement[] = [];
@@ -177,17 +178,19 @@ interface Harness {
   check(instance: string): { path: string; rule: string; message: string }[];
 }
 
-/** Compiles the identity constraints of a one-file schema; xs:element/@name → the constraints declared on it. */
-function harness(schema: string, types: Types = {}): Harness {
-  const doc = parseXml(schema);
-  const tns = doc.root.attributes.find((a) => a.localName === 'targetNamespace')?.value ?? '';
+/** Compiles the identity constraints of a schema set's files; xs:element/@name → the constraints declared on it. */
+function harness(schema: string, types: Types = {}, more: readonly string[] = []): Harness {
   const byElement = new Map<string, IdentityConstraint[]>();
   const all = new Map<string, IdentityConstraint>();
-  for (const el of xsElements(doc.root, IC_NAMES)) {
-    const c = compileIdentityConstraint(el, tns, 'test.xsd', doc.position(el.start).line);
-    all.set(c.name, c);
-    const owner = el.parent?.attributes.find((a) => a.localName === 'name')?.value ?? '';
-    byElement.set(owner, [...(byElement.get(owner) ?? []), c]);
+  for (const text of [schema, ...more]) {
+    const doc = parseXml(text);
+    const tns = doc.root.attributes.find((a) => a.localName === 'targetNamespace')?.value ?? '';
+    for (const el of xsElements(doc.root, IC_NAMES)) {
+      const c = compileIdentityConstraint(el, tns, 'test.xsd', doc.position(el.start).line);
+      all.set(c.name, c);
+      const owner = el.parent?.attributes.find((a) => a.localName === 'name')?.value ?? '';
+      byElement.set(owner, [...(byElement.get(owner) ?? []), c]);
+    }
   }
   linkIdentityConstraints(all, 'test.xsd');
   return {
@@ -240,6 +243,8 @@ interface Case {
   readonly name: string;
   readonly schema: string;
   readonly types?: Types;
+  /** Other schema files of the set (file name → text), imported by the main schema. */
+  readonly imports?: Readonly<Record<string, string>>;
   readonly instances: readonly Instance[];
 }
 
@@ -433,6 +438,28 @@ const DIFF: readonly Case[] = [
     ],
   },
   {
+    name: 'two namespaces (an imported schema), as in the Rosreestr EGRN request: union of .// paths, keyref by element value',
+    schema: `<xs:schema xmlns:xs="${XS}" xmlns:t="${T}" xmlns:o="${O}" targetNamespace="${T}" elementFormDefault="qualified">
+       <xs:import namespace="${O}" schemaLocation="other-ns.xsd"/>
+       <xs:element name="list"><xs:complexType><xs:sequence>
+         <xs:element name="subject" minOccurs="0" maxOccurs="unbounded"><xs:complexType><xs:sequence><xs:element ref="o:doc" minOccurs="0" maxOccurs="unbounded"/></xs:sequence><xs:attribute name="_id" type="xs:string"/></xs:complexType></xs:element>
+         <xs:element ref="o:payer" minOccurs="0" maxOccurs="unbounded"/>
+       </xs:sequence></xs:complexType>
+       <xs:key name="anyKey"><xs:selector xpath="t:subject | .//o:doc"/><xs:field xpath="@_id"/></xs:key>
+       <xs:keyref name="payerRef" refer="t:anyKey"><xs:selector xpath="o:payer"/><xs:field xpath="."/></xs:keyref></xs:element></xs:schema>`,
+    imports: {
+      'other-ns.xsd': `<xs:schema xmlns:xs="${XS}" targetNamespace="${O}" elementFormDefault="qualified">
+         <xs:element name="doc"><xs:complexType><xs:attribute name="_id" type="xs:string"/></xs:complexType></xs:element>
+         <xs:element name="payer" type="xs:string"/></xs:schema>`,
+    },
+    instances: [
+      { xml: root(`<t:subject _id="s1"><o:doc _id="d1"/></t:subject><t:subject _id="s2"/><o:payer>d1</o:payer><o:payer>s2</o:payer>`, ` xmlns:o="${O}"`), expect: null },
+      { xml: root(`<t:subject _id="s1"><o:doc _id="s1"/></t:subject>`, ` xmlns:o="${O}"`), expect: 'key anyKey' },
+      { xml: root(`<t:subject _id="s1"><o:doc _id="d1"/></t:subject><o:payer>d2</o:payer>`, ` xmlns:o="${O}"`), expect: 'keyref payerRef' },
+      { xml: root(`<t:subject _id="s1"><o:doc/></t:subject>`, ` xmlns:o="${O}"`), expect: 'key anyKey' },
+    ],
+  },
+  {
     // Only the key: libxml2 2.9.14 refuses every nilled field ("No precomputed value available"), also for
     // xs:unique, where XSD 1.0 gives a nilled element no value to compare (see the unit test below).
     name: 'a nilled element as a key field',
@@ -473,13 +500,14 @@ describe('identity constraints: differential against xmllint --schema', () => {
     const c = DIFF[index] as Case;
     const schemaFile = `case${index}.xsd`;
     writeFileSync(path.join(dir, schemaFile), c.schema);
+    for (const [name, text] of Object.entries(c.imports ?? {})) writeFileSync(path.join(dir, name), text);
     const files = c.instances.map((inst, j) => {
       const f = `case${index}-${j}.xml`;
       writeFileSync(path.join(dir, f), inst.xml);
       return f;
     });
     const lint = xmllintVerdicts(dir, schemaFile, files);
-    const h = harness(c.schema, c.types);
+    const h = harness(c.schema, c.types, Object.values(c.imports ?? {}));
     c.instances.forEach((inst, j) => {
       const errors = h.check(inst.xml);
       const ours = errors.length === 0;

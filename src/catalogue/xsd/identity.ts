@@ -424,7 +424,11 @@ function evalSteps(start: XmlElement, p: XPathPath, st: DocState): XmlElement[] 
 /** The elements a selector picks from scope, without duplicates, in document order. */
 function select(scope: XmlElement, xp: IdentityXPath, st: DocState): XmlElement[] {
   const first = xp.paths[0] as XPathPath;
-  if (xp.paths.length === 1) return evalSteps(scope, first, st);
+  if (xp.paths.length === 1) {
+    const out = evalSteps(scope, first, st);
+    // './/a/b' yields b's grouped by their a, which is not document order when a's nest.
+    return first.descendant && first.steps.length > 1 ? out.sort((a, b) => a.start - b.start) : out;
+  }
   const seen = new Set<XmlElement>();
   for (const p of xp.paths) for (const e of evalSteps(scope, p, st)) seen.add(e);
   return [...seen].sort((a, b) => a.start - b.start);
@@ -512,7 +516,7 @@ function keySequence(node: XmlElement, c: IdentityConstraint, ctx: IdentityConte
   let qualified = true;
   for (let i = 0; i < c.fields.length; i++) {
     const f = evalField(node, c.fields[i] as IdentityXPath, st);
-    const rule = `${c.kind} ${c.label.slice(c.label.indexOf(' ') + 1)}`;
+    const rule = ruleOf(c);
     if (f.kind === 'many') {
       if (report) ctx.add(ctx.pathOf(node), rule, `The ${fieldLabel(c, i)} of ${c.label} selects more than one node in element ${node.localName}; it must select at most one.`);
       qualified = false;
