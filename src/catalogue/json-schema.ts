@@ -36,7 +36,15 @@ function newAjv(derived = false): Ajv2020 {
   // multipleOfPrecision: "multipleOf": 0.01 must accept 0.29, which plain float division does not.
   // A derived schema's choices name, in `required` inside anyOf/not, properties declared beside
   // them (derive/json-schema.ts): strict mode's strictRequired would refuse that idiom.
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: !derived, multipleOfPrecision: 9 });
+  // Derived schemas are large (a federal package: tens of KB, hundreds of $defs): without code
+  // optimisation and $ref inlining ajv compiles them about 3x faster, which start-up feels.
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    strictRequired: !derived,
+    multipleOfPrecision: 9,
+    ...(derived ? { code: { optimize: false }, inlineRefs: false } : {}),
+  });
   ajv.addFormat('date', { type: 'string', validate: isCalendarDate });
   ajv.addFormat('email', { type: 'string', validate: (s: string) => EMAIL.test(s) });
   ajv.addFormat('uuid', { type: 'string', validate: (s: string) => UUID.test(s) });

@@ -301,8 +301,46 @@ function listServiceFolders(dir: string): string[] {
   return names.filter((n) => !n.startsWith('.') && statSync(path.join(dir, n)).isDirectory()).sort();
 }
 
+/**
+ * What identifies a catalogue's contents without reading them: every file's path, size and
+ * modification time. Equal signatures, equal catalogues.
+ */
+function signatureOf(dir: string): string {
+  const parts: string[] = [];
+  const walk = (d: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = path.join(d, n);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (st === undefined) continue;
+      if (st.isDirectory()) walk(p);
+      else parts.push(`${p}\u0000${st.size}\u0000${st.mtimeMs}`);
+    }
+  };
+  walk(dir);
+  return parts.join('\n');
+}
+
+/** Catalogues already loaded in this process (several gateways, lane threads' parents, the CLI): compiling a federal package is not free. */
+const loaded = new Map<string, { signature: string; catalogue: ServiceCatalogue }>();
+
 /** Reads, compiles and cross-checks the catalogue; throws CatalogueError listing every problem. */
 export function loadCatalogue(dir = 'config/services'): ServiceCatalogue {
+  const key = path.resolve(dir);
+  const signature = signatureOf(dir);
+  const cached = loaded.get(key);
+  if (cached !== undefined && cached.signature === signature) return cached.catalogue;
+  const catalogue = compileCatalogue(dir);
+  loaded.set(key, { signature, catalogue });
+  return catalogue;
+}
+
+function compileCatalogue(dir: string): ServiceCatalogue {
   const problems: string[] = [];
   const folders = listServiceFolders(dir);
   if (folders.length === 0) problems.push(`${dir}: no service folders`);

@@ -305,9 +305,11 @@ class Validator {
       add: (path, rule, message) => this.out.add(path, rule, message),
       pathOf: (el) => this.path(el),
     };
-    for (const scope of this.scopes) {
+    // Descendants before ancestors (preorder reversed): a scope's keyref may use the tables of
+    // descendant scopes, which must be computed first.
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
       if (this.out.full) break;
-      checkIdentityConstraints(scope, ctx);
+      checkIdentityConstraints(this.scopes[i] as XmlElement, ctx);
     }
   }
 }
