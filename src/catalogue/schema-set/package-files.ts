@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { TextDecoder } from 'node:util';
 import { parseXml, XmlError } from '../../xml/parser.js';
 import type { XmlDocument } from '../../xml/types.js';
 import { XsdCompileError } from '../xsd/errors.js';
