@@ -110,7 +110,7 @@ const CASES: Case[] = [
     ...plain('duration'),
     valid: [
       'P1Y', 'P1Y2M3DT4H5M6.7S', '-P1D', 'PT0S', 'P0D', 'PT1.5S', 'P1M', 'PT36H', 'P0Y0M0DT0H0M0S',
-      ' P1D ', 'PT0.000001S', 'P12345678901234567890Y',
+      ' P1D ', 'PT0.000001S', 'P12345678901234567890Y', 'PT1.S', 'PT.5S', 'P0000000000000000000000000000000000000001D',
     ],
     invalid: [
       'P', 'PT', 'P1YT', '+P1Y', 'P-1Y', '1Y', 'P1S', 'PT1D', 'P1M1Y', 'P1.5Y', '', 'P 1Y', 'p1y', 'P1Y1Y',

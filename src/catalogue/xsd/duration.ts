@@ -9,6 +9,14 @@ export interface Duration {
   readonly scale: number;
 }
 
+/**
+ * Part 2 §5.4 lets a processor limit the infinite datatypes (minimum: four-digit years, millisecond
+ * precision) if it says so. Ours: at most 30 significant digits per component and 30 significant
+ * fraction digits of seconds; a longer literal is refused as not a valid xs:duration. Without a limit
+ * BigInt conversion makes a 16 MB literal cost minutes (it is superlinear in the digit count).
+ */
+export const DURATION_MAX_DIGITS = 30;
+
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
@@ -32,7 +40,7 @@ export function parseDuration(s: string): Duration | null {
   let anyInTime = false;
   let months = 0n;
   let secInt = 0n; // whole seconds from D, H, M and the integer part of S
-  let frac = '';
+  let frac = ''; // without trailing zeros
   while (i < s.length) {
     const c = s.charCodeAt(i);
     if (c === 0x54) {
@@ -45,15 +53,23 @@ export function parseDuration(s: string): Duration | null {
     }
     const start = i;
     while (i < s.length && isDigit(s.charCodeAt(i))) i++;
-    const intDigits = s.slice(start, i);
+    const hadInt = i > start;
+    let z = start;
+    while (z < i && s.charCodeAt(z) === 0x30) z++;
+    if (i - z > DURATION_MAX_DIGITS) return null;
+    const intDigits = s.slice(z, i);
     let fracDigits: string | null = null;
     if (s.charCodeAt(i) === 0x2e) {
       i++;
       const f = i;
       while (i < s.length && isDigit(s.charCodeAt(i))) i++;
-      fracDigits = s.slice(f, i);
-    }
-    if (intDigits === '' && (fracDigits === null || fracDigits === '')) return null;
+      let t = i;
+      while (t > f && s.charCodeAt(t - 1) === 0x30) t--;
+      if (t - f > DURATION_MAX_DIGITS) return null;
+      // Trailing zeros dropped; '' still tells "a fraction point was there" apart from null.
+      fracDigits = i > f ? s.slice(f, t) : '';
+      if (!hadInt && i === f) return null; // ".S"
+    } else if (!hadInt) return null;
     const designator = s[i];
     if (designator === undefined) return null;
     i++;
@@ -77,9 +93,6 @@ export function parseDuration(s: string): Duration | null {
     }
   }
   if (!any || (inTime && !anyInTime)) return null;
-  let f = frac.length;
-  while (f > 0 && frac.charCodeAt(f - 1) === 0x30) f--;
-  frac = frac.slice(0, f);
   const num = secInt * 10n ** BigInt(frac.length) + BigInt(frac === '' ? '0' : frac);
   const sign = neg ? -1n : 1n;
   // -P0D is the zero duration, the same value as P0D.
