@@ -26,6 +26,7 @@ const CASES: [string, string, RegExp][] = [
   ['xs:redefine', `<xs:redefine schemaLocation="x.xsd"/>${ROOT}`, /xs:redefine: is not supported/],
   ['substitution group', `${ROOT}<xs:element name="S" type="xs:string" substitutionGroup="t:R"/>`, /substitution groups are not supported/],
   ['abstract element', `<xs:element name="R" type="xs:string" abstract="true"/>`, /abstract elements are not supported/],
+  ['unsupported built-in', `<xs:element name="R" type="xs:dateTimeStamp"/>`, /type xs:dateTimeStamp: is not an XML Schema built-in type/],
   ['unknown type', `<xs:element name="R" type="t:Nope"/>`, /type \{urn:okno:test\}Nope: is not declared by any schema of the package/],
   ['unknown group', seq('<xs:group ref="t:G"/>'), /group ref t:G: is not declared/],
   ['unknown attribute group', ct('<xs:attributeGroup ref="t:A"/>'), /attributeGroup ref t:A: is not declared/],

@@ -1,14 +1,29 @@
-// The built-in datatypes we support, each with its exact XSD 1.0 lexical check and a value
-// mapping for facets. Everything here runs on hostile input: no regex with nested quantifiers.
+// Every XSD 1.0 built-in simple type (Part 2 §3.2 and §3.3), each with its exact lexical check and
+// a value mapping for facets. The list types NMTOKENS, IDREFS and ENTITIES are lists of NMTOKEN,
+// IDREF and ENTITY: see builtinSimple() in simple-types.ts. Everything here runs on hostile input:
+// one pass or anchored regexes without nested quantifiers.
 
 import { isNameCode, isNameStartCode } from '../../xml/chars.js';
 import { compareDec, decKey, parseDecimal, parseInteger, type Dec } from './decimal.js';
-import { compareMoment, momentKey, parseDate, parseDateTime, parseGYear, parseTime, type Moment } from './datetime.js';
+import {
+  compareMoment,
+  momentKey,
+  parseDate,
+  parseDateTime,
+  parseGDay,
+  parseGMonth,
+  parseGMonthDay,
+  parseGYear,
+  parseGYearMonth,
+  parseTime,
+  type Moment,
+} from './datetime.js';
+import { compareDuration, durationKey, parseDuration, type Duration } from './duration.js';
 
 export type WhiteSpace = 'preserve' | 'replace' | 'collapse';
 
 /** Which facets apply, and how values compare, follows from the primitive family. */
-export type Family = 'string' | 'boolean' | 'decimal' | 'moment' | 'binary';
+export type Family = 'string' | 'boolean' | 'decimal' | 'float' | 'moment' | 'duration' | 'binary' | 'qname';
 
 interface BuiltinBase<V> {
   /** Display name used in rules, e.g. "xs:date" (whatever prefix the schema used). */
@@ -33,12 +48,36 @@ export interface DecimalBuiltin extends BuiltinBase<Dec> {
 export interface MomentBuiltin extends BuiltinBase<Moment> {
   readonly family: 'moment';
 }
-/** base64Binary: the value is its octet count plus a canonical (space-free) text for equality. */
+/** float and double: an IEEE 754 value (a JS number, rounded to single precision for float). */
+export interface FloatBuiltin extends BuiltinBase<number> {
+  readonly family: 'float';
+}
+export interface DurationBuiltin extends BuiltinBase<Duration> {
+  readonly family: 'duration';
+}
+/** base64Binary, hexBinary: the value is its octet count plus a canonical text for equality. */
 export interface BinaryBuiltin extends BuiltinBase<{ octets: number; text: string }> {
   readonly family: 'binary';
 }
+/**
+ * QName and NOTATION. Their value is {namespace name, local name}, which needs the in-scope
+ * namespaces of the instance element; this check has only the text, so values compare by their
+ * (whitespace-collapsed) lexical form: "t:a" and "u:a" with t and u bound to one namespace are
+ * different enumeration values here, and an undeclared prefix is not detected.
+ */
+export interface QNameBuiltin extends BuiltinBase<string> {
+  readonly family: 'qname';
+}
 
-export type Builtin = StringBuiltin | BooleanBuiltin | DecimalBuiltin | MomentBuiltin | BinaryBuiltin;
+export type Builtin =
+  | StringBuiltin
+  | BooleanBuiltin
+  | DecimalBuiltin
+  | FloatBuiltin
+  | MomentBuiltin
+  | DurationBuiltin
+  | BinaryBuiltin
+  | QNameBuiltin;
 
 export const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
 
@@ -64,6 +103,51 @@ export function isNCName(s: string): boolean {
     if (i === 0 ? !isNameStartCode(c) : !isNameCode(c)) return false;
   }
   return true;
+}
+
+/** XML 1.0 (5th ed.) Name (colons allowed); with `nmtoken`, a Nmtoken (any name characters). */
+export function isName(s: string, nmtoken = false): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const lo = s.charCodeAt(i + 1);
+      if (!(lo >= 0xdc00 && lo <= 0xdfff) || c > 0xdb7f) return false;
+      i++;
+      continue;
+    }
+    if (i === 0 && !nmtoken ? !isNameStartCode(c) : !isNameCode(c)) return false;
+  }
+  return true;
+}
+
+/** QName per Namespaces in XML: NCName (':' NCName)?. */
+export function isQName(s: string): boolean {
+  const colon = s.indexOf(':');
+  if (colon === -1) return isNCName(s);
+  return isNCName(s.slice(0, colon)) && isNCName(s.slice(colon + 1));
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+/** XSD 1.0 language: [a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*, checked in one pass. */
+export function isLanguage(s: string): boolean {
+  let run = 0;
+  let first = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2d) {
+      if (run === 0) return false;
+      run = 0;
+      first = false;
+      continue;
+    }
+    if (!(isAsciiLetter(c) || (!first && c >= 0x30 && c <= 0x39))) return false;
+    if (++run > 8) return false;
+  }
+  return run > 0;
 }
 
 function isHex(c: number): boolean {
@@ -150,6 +234,13 @@ export function parseBase64(s: string): { octets: number; text: string } | null 
   return { octets: (n / 4) * 3 - pad, text: stripSpaces(s) };
 }
 
+/** XSD 1.0 hexBinary: an even number of hex digits (no spaces); the canonical form is upper case. */
+export function parseHex(s: string): { octets: number; text: string } | null {
+  if (s.length % 2 !== 0) return null;
+  for (let i = 0; i < s.length; i++) if (!isHex(s.charCodeAt(i))) return null;
+  return { octets: s.length / 2, text: s.toUpperCase() };
+}
+
 function stripSpaces(s: string): string {
   return s.indexOf(' ') === -1 ? s : s.split(' ').join('');
 }
@@ -172,6 +263,45 @@ function integerRange(name: string, min: string | null, max: string | null): Dec
   });
 }
 
+// Linear: the alternatives consume distinct characters and nothing is nested.
+const FLOAT = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
+/**
+ * XSD 1.0 float/double lexical space: a decimal mantissa with an optional exponent, or INF, -INF,
+ * NaN (no "+INF", no "inf"); "-0" is zero. The value is the nearest IEEE double (JS Number's rounding); for float
+ * that double is rounded again to single precision (Math.fround), which can differ from direct
+ * decimal-to-single rounding only for literals within a hair of a halfway point between two floats.
+ * Literals beyond the range map to ±INF, tiny ones to ±0 (the nearest value).
+ */
+function parseFloating(single: boolean): (s: string) => number | null {
+  return (s) => {
+    if (s === 'INF') return Infinity;
+    if (s === '-INF') return -Infinity;
+    if (s === 'NaN') return NaN;
+    if (!FLOAT.test(s)) return null;
+    const v = Number(s);
+    return single ? Math.fround(v) : v;
+  };
+}
+
+/**
+ * Equal values, equal keys. XSD 1.0 Second Edition (erratum to §3.2.4/§3.2.5) has a single zero, so
+ * "-0" and "0" are one value; NaN equals itself, so an enumeration may list it.
+ */
+function floatKey(v: number): string {
+  return v === 0 ? '0' : String(v);
+}
+
+/**
+ * XSD 1.0 Second Edition order: numeric order (one zero), INF above all other non-NaN values, and NaN
+ * equal to itself but incomparable with every other value (NaN result), so it fails any ordering
+ * facet whose bound is not NaN. (The First Edition put NaN above INF; libxml2 still does.)
+ */
+export function compareFloat(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : NaN;
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
 function momentType(name: string, parse: (s: string) => Moment | null): MomentBuiltin {
   return { name, family: 'moment', whiteSpace: 'collapse', parse, key: momentKey };
 }
@@ -189,6 +319,20 @@ const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>(
       stringType('xs:anyURI', 'collapse', isAnyURI),
       stringType('xs:NCName', 'collapse', isNCName),
       stringType('xs:ID', 'collapse', isNCName),
+      stringType('xs:IDREF', 'collapse', isNCName),
+      // Part 2 §3.3.11: the value space of ENTITY is the NCNames declared as unparsed entities in the
+      // document's DTD. Okno's parser refuses DTDs, so no value is ever valid (as xmllint finds for an
+      // instance without a DTD); the type exists so that schemas mentioning it compile.
+      stringType('xs:ENTITY', 'collapse', () => false),
+      stringType('xs:Name', 'collapse', (s) => isName(s)),
+      stringType('xs:NMTOKEN', 'collapse', (s) => isName(s, true)),
+      stringType('xs:language', 'collapse', isLanguage),
+      // The ur-type of simple types: any string, no whitespace processing.
+      stringType('xs:anySimpleType', 'preserve', () => true),
+      { name: 'xs:QName', family: 'qname', whiteSpace: 'collapse', parse: (s: string) => (isQName(s) ? s : null), key: (v: string) => v } satisfies QNameBuiltin,
+      // Schemas may only use NOTATION through an enumerated restriction (Part 2 §3.2.19); the
+      // compiler's business, the lexical check is that of QName.
+      { name: 'xs:NOTATION', family: 'qname', whiteSpace: 'collapse', parse: (s: string) => (isQName(s) ? s : null), key: (v: string) => v } satisfies QNameBuiltin,
       {
         name: 'xs:boolean',
         family: 'boolean',
@@ -205,10 +349,23 @@ const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>(
       // "-0" and "+0" are valid nonNegativeIntegers: the sign rule is about the value, not the text.
       integerRange('xs:nonNegativeInteger', '0', null),
       integerRange('xs:positiveInteger', '1', null),
+      integerRange('xs:nonPositiveInteger', null, '0'),
+      integerRange('xs:negativeInteger', null, '-1'),
+      integerRange('xs:unsignedLong', '0', '18446744073709551615'),
+      integerRange('xs:unsignedInt', '0', '4294967295'),
+      integerRange('xs:unsignedShort', '0', '65535'),
+      integerRange('xs:unsignedByte', '0', '255'),
+      { name: 'xs:float', family: 'float', whiteSpace: 'collapse', parse: parseFloating(true), key: floatKey } satisfies FloatBuiltin,
+      { name: 'xs:double', family: 'float', whiteSpace: 'collapse', parse: parseFloating(false), key: floatKey } satisfies FloatBuiltin,
+      { name: 'xs:duration', family: 'duration', whiteSpace: 'collapse', parse: parseDuration, key: durationKey } satisfies DurationBuiltin,
       momentType('xs:date', parseDate),
       momentType('xs:dateTime', parseDateTime),
       momentType('xs:time', parseTime),
       momentType('xs:gYear', parseGYear),
+      momentType('xs:gYearMonth', parseGYearMonth),
+      momentType('xs:gMonth', parseGMonth),
+      momentType('xs:gDay', parseGDay),
+      momentType('xs:gMonthDay', parseGMonthDay),
       {
         name: 'xs:base64Binary',
         family: 'binary',
@@ -216,11 +373,18 @@ const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>(
         parse: parseBase64,
         key: (v: { octets: number; text: string }) => v.text,
       } satisfies BinaryBuiltin,
+      {
+        name: 'xs:hexBinary',
+        family: 'binary',
+        whiteSpace: 'collapse',
+        parse: parseHex,
+        key: (v: { octets: number; text: string }) => v.text,
+      } satisfies BinaryBuiltin,
     ] as Builtin[]
   ).map((b) => [b.name.slice(3), b]),
 );
 
-/** A supported built-in by local name in the XML Schema namespace, or undefined. */
+/** An XSD 1.0 atomic built-in by local name in the XML Schema namespace, or undefined (list built-ins: builtinSimple). */
 export function builtin(localName: string): Builtin | undefined {
   return BUILTINS.get(localName);
 }
@@ -229,6 +393,8 @@ export function builtin(localName: string): Builtin | undefined {
 export function compareValues(b: Builtin, x: unknown, y: unknown): number {
   if (b.family === 'decimal') return compareDec(x as Dec, y as Dec);
   if (b.family === 'moment') return compareMoment(x as Moment, y as Moment);
+  if (b.family === 'float') return compareFloat(x as number, y as number);
+  if (b.family === 'duration') return compareDuration(x as Duration, y as Duration);
   return NaN;
 }
 

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type * as S from '../schema-set/model.js';
 import type { SchemaSet } from '../schema-set/resolve.js';
-import { builtin, normalizeWhiteSpace } from './builtins.js';
+import { normalizeWhiteSpace } from './builtins.js';
 import { XsdCompileError } from './errors.js';
 import { compileIdentityConstraint, linkIdentityConstraints, type IdentityConstraint } from './identity.js';
 import {
@@ -23,7 +23,7 @@ import {
   type Wildcard,
 } from './model.js';
 import { anyParticle, checkUpa, collectDecls, elementParticle, groupParticle, inconsistentDeclaration } from './particles.js';
-import { builtinSimpleType, FacetError, listType, restrict, simpleKey, type RawFacet, type SimpleType } from './simple-types.js';
+import { builtinSimple, FacetError, listType, restrict, simpleKey, unionType, type RawFacet, type SimpleType } from './simple-types.js';
 
 /** "file.xsd:12" → the file (absolute, under dir) and the line, for XsdCompileError. */
 function splitPlace(dir: string, place: string | undefined): { file: string; line: number | undefined } {
@@ -72,18 +72,13 @@ class Converter {
   private simpleUncached(t: S.SimpleType): SimpleType {
     let base: SimpleType;
     if (t.variety === 'atomic') {
-      const b = builtin(t.builtin);
-      if (b === undefined) {
-        if (t.builtin !== 'anySimpleType') this.fail(t.place, `built-in type xs:${t.builtin}`, 'is not supported by the validator');
-        base = builtinSimpleType(builtin('string') as NonNullable<ReturnType<typeof builtin>>);
-      } else {
-        base = builtinSimpleType(b);
-      }
+      const b = builtinSimple(t.builtin);
+      if (b === undefined) this.fail(t.place, `built-in type xs:${t.builtin}`, 'is not supported by the validator');
+      base = b;
     } else if (t.variety === 'list') {
       base = listType(this.simple(t.item), t.name);
     } else {
-      // Unions: until the validator knows them, a union accepts any string its members' patterns would.
-      base = builtinSimpleType(builtin('string') as NonNullable<ReturnType<typeof builtin>>);
+      base = unionType(t.members.map((m) => this.simple(m)), t.name);
     }
     const f = t.facets;
     // Enumerations and bounds first, against the built-in; then every pattern step (a derived

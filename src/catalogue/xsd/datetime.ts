@@ -1,4 +1,5 @@
-// Lexical forms of xs:date, xs:dateTime, xs:time and xs:gYear exactly per XSD 1.0 (Second Edition):
+// Lexical forms of xs:date, xs:dateTime, xs:time, xs:gYear, xs:gYearMonth, xs:gMonth, xs:gDay and
+// xs:gMonthDay exactly per XSD 1.0 (Second Edition):
 // years of four or more digits (no leading zero beyond four, no year 0000, optional leading '-'),
 // real calendar days (2026-02-30 is refused), 24:00:00 as end of day, and an optional timezone
 // Z or ±hh:mm up to ±14:00. Values map to a point on a millisecond timeline for min/max facets.
@@ -19,6 +20,11 @@ const DATE = new RegExp(`^${YEAR}-${MD}${TZ}$`);
 const DATE_TIME = new RegExp(`^${YEAR}-${MD}T${HMS}${TZ}$`);
 const TIME = new RegExp(`^${HMS}${TZ}$`);
 const G_YEAR = new RegExp(`^${YEAR}${TZ}$`);
+const G_YEAR_MONTH = new RegExp(`^${YEAR}-(0[1-9]|1[0-2])${TZ}$`);
+// XSD 1.0 Second Edition (erratum E2-12) spells gMonth "--MM"; the First Edition's "--MM--" is not accepted.
+const G_MONTH = new RegExp(`^--(0[1-9]|1[0-2])${TZ}$`);
+const G_DAY = new RegExp(`^---(0[1-9]|[12][0-9]|3[01])${TZ}$`);
+const G_MONTH_DAY = new RegExp(`^--${MD}${TZ}$`);
 
 const DAY_MS = 86_400_000;
 
@@ -107,6 +113,42 @@ export function parseGYear(s: string): Moment | null {
   if (!yearOk(g[2] ?? '')) return null;
   const y = astronomical(g[1] ?? '', g[2] ?? '');
   return { ms: daysFromCivil(y, 1, 1) * DAY_MS - tzOffsetMs(g[3]), tz: g[3] !== undefined };
+}
+
+export function parseGYearMonth(s: string): Moment | null {
+  const g = G_YEAR_MONTH.exec(s);
+  if (!g) return null;
+  if (!yearOk(g[2] ?? '')) return null;
+  const y = astronomical(g[1] ?? '', g[2] ?? '');
+  return { ms: daysFromCivil(y, Number(g[3]), 1) * DAY_MS - tzOffsetMs(g[4]), tz: g[4] !== undefined };
+}
+
+/**
+ * The recurring types (gMonth, gDay, gMonthDay) have no year; for ordering facets and equality they
+ * are placed in the leap year 1972 (the reference year XSD 1.1 names; any leap year orders the same),
+ * gDay also in its January. --02-29 is a valid gMonthDay (it exists in some year); --04-31 is not.
+ */
+const REFERENCE_YEAR = 1972;
+
+export function parseGMonth(s: string): Moment | null {
+  const g = G_MONTH.exec(s);
+  if (!g) return null;
+  return { ms: daysFromCivil(REFERENCE_YEAR, Number(g[1]), 1) * DAY_MS - tzOffsetMs(g[2]), tz: g[2] !== undefined };
+}
+
+export function parseGDay(s: string): Moment | null {
+  const g = G_DAY.exec(s);
+  if (!g) return null;
+  return { ms: daysFromCivil(REFERENCE_YEAR, 1, Number(g[1])) * DAY_MS - tzOffsetMs(g[2]), tz: g[2] !== undefined };
+}
+
+export function parseGMonthDay(s: string): Moment | null {
+  const g = G_MONTH_DAY.exec(s);
+  if (!g) return null;
+  const m = Number(g[1]);
+  const d = Number(g[2]);
+  if (d > daysInMonth(REFERENCE_YEAR, m)) return null;
+  return { ms: daysFromCivil(REFERENCE_YEAR, m, d) * DAY_MS - tzOffsetMs(g[3]), tz: g[3] !== undefined };
 }
 
 const FOURTEEN_HOURS = 14 * 3_600_000;

@@ -1,8 +1,10 @@
-// Simple types: a built-in (or a list of an item type) narrowed by restriction steps with facets.
+// Simple types: a built-in, a list of an item type or a union of member types, narrowed by
+// restriction steps with facets.
 // Built once at compile time; checkSimple() is the per-value hot path and never echoes the value
 // in what it returns (values may be personal data).
 
 import {
+  builtin,
   compareValues,
   normalizeWhiteSpace,
   type Builtin,
@@ -40,10 +42,12 @@ interface FacetStep {
 export interface SimpleType {
   /** For messages: "xs:date", a named type's name, or "anonymous". */
   readonly name: string;
-  readonly variety: 'atomic' | 'list';
-  /** The built-in at the root of the derivation (atomic), or of the item type (list). */
+  readonly variety: 'atomic' | 'list' | 'union';
+  /** The built-in at the root of the derivation (atomic), of the item type (list), or xs:anySimpleType (union). */
   readonly builtin: Builtin;
   readonly item: SimpleType | null;
+  /** The member types of a union, in order (the first that accepts a value gives its value). */
+  readonly members?: readonly SimpleType[];
   readonly whiteSpace: WhiteSpace;
   readonly steps: readonly FacetStep[];
 }
@@ -61,10 +65,46 @@ export function builtinSimpleType(b: Builtin): SimpleType {
   return { name: b.name, variety: 'atomic', builtin: b, item: null, whiteSpace: b.whiteSpace, steps: [] };
 }
 
+/** True when the type is a list or a union with a list among its (transitive) members. */
+function hasList(t: SimpleType): boolean {
+  if (t.variety === 'list') return true;
+  return t.variety === 'union' && (t.members ?? []).some(hasList);
+}
+
 export function listType(item: SimpleType, name: string): SimpleType {
-  if (item.variety === 'list') throw new FacetError('a list of lists is not allowed');
+  if (hasList(item)) {
+    throw new FacetError(item.variety === 'list' ? 'a list of lists is not allowed' : 'a list of a union that has a list member is not allowed');
+  }
   return { name, variety: 'list', builtin: item.builtin, item, whiteSpace: 'collapse', steps: [] };
 }
+
+const ANY_SIMPLE = builtin('anySimpleType') as Builtin;
+
+/**
+ * A union (XSD 1.0 Part 2 §2.5.1.3): a value is valid when one of the members accepts it, each
+ * member applying its own whiteSpace to the raw value; the first member that accepts it gives the
+ * value. The union itself does no whitespace processing (whiteSpace preserve).
+ */
+export function unionType(members: SimpleType[], name: string): SimpleType {
+  if (members.length === 0) throw new FacetError('a union needs at least one member type');
+  return { name, variety: 'union', builtin: ANY_SIMPLE, item: null, members: [...members], whiteSpace: 'preserve', steps: [] };
+}
+
+/**
+ * Every XSD 1.0 built-in simple type by local name: the atomic ones (builtins.ts) and the list
+ * types NMTOKENS, IDREFS and ENTITIES (lists of NMTOKEN, IDREF, ENTITY with minLength 1).
+ */
+export function builtinSimple(localName: string): SimpleType | undefined {
+  const list = LIST_BUILTINS[localName];
+  if (list !== undefined) {
+    const item = builtin(list) as Builtin;
+    return restrict(listType(builtinSimpleType(item), `xs:${localName}`), [{ name: 'minLength', value: '1' }], `xs:${localName}`);
+  }
+  const b = builtin(localName);
+  return b === undefined ? undefined : builtinSimpleType(b);
+}
+
+const LIST_BUILTINS: Readonly<Record<string, string>> = { NMTOKENS: 'NMTOKEN', IDREFS: 'IDREF', ENTITIES: 'ENTITY' };
 
 /** Counts code points, not UTF-16 units: maxLength 200 means 200 characters, Cyrillic or emoji. */
 function codePointLength(s: string): number {
@@ -83,6 +123,7 @@ function codePointLength(s: string): number {
 }
 
 function parseValue(st: SimpleType, raw: string): Parsed | SimpleIssue {
+  if (st.variety === 'union') return parseUnion(st, raw);
   const s = normalizeWhiteSpace(raw, st.whiteSpace);
   if (st.variety === 'list') {
     const item = st.item as SimpleType;
@@ -103,6 +144,16 @@ function parseValue(st: SimpleType, raw: string): Parsed | SimpleIssue {
   const length =
     b.family === 'string' ? codePointLength(s) : b.family === 'binary' ? (v as { octets: number }).octets : -1;
   return { s, key, length, value: v };
+}
+
+function parseUnion(st: SimpleType, raw: string): Parsed | SimpleIssue {
+  const members = st.members ?? [];
+  for (let i = 0; i < members.length; i++) {
+    const r = checkSimpleParsed(members[i] as SimpleType, raw);
+    // Pattern facets of a union restriction see the member's normalized lexical form.
+    if (!('rule' in r)) return { s: r.s, key: `${i}:${r.key}`, length: -1, value: r.value };
+  }
+  return { rule: `type ${st.name}`, detail: `is not valid for any member type of ${st.name}` };
 }
 
 function checkSimpleParsed(st: SimpleType, raw: string): Parsed | SimpleIssue {
@@ -145,8 +196,14 @@ const WS_ORDER: Record<WhiteSpace, number> = { preserve: 0, replace: 1, collapse
 const FACETS_BY_FAMILY: Readonly<Record<string, ReadonlySet<string>>> = {
   string: new Set(['length', 'minLength', 'maxLength', 'pattern', 'enumeration', 'whiteSpace']),
   binary: new Set(['length', 'minLength', 'maxLength', 'pattern', 'enumeration', 'whiteSpace']),
+  // Length facets on QName and NOTATION are allowed by XSD 1.0 but deprecated and without effect
+  // (Part 2 §4.3.1.3 note; XSD 1.1 and libxml2 treat them as always satisfied): they add no check.
+  qname: new Set(['length', 'minLength', 'maxLength', 'pattern', 'enumeration', 'whiteSpace']),
   list: new Set(['length', 'minLength', 'maxLength', 'pattern', 'enumeration', 'whiteSpace']),
+  union: new Set(['pattern', 'enumeration']),
   boolean: new Set(['pattern', 'whiteSpace']),
+  float: new Set(['pattern', 'enumeration', 'whiteSpace', 'minInclusive', 'maxInclusive', 'minExclusive', 'maxExclusive']),
+  duration: new Set(['pattern', 'enumeration', 'whiteSpace', 'minInclusive', 'maxInclusive', 'minExclusive', 'maxExclusive']),
   decimal: new Set([
     'pattern', 'enumeration', 'whiteSpace', 'minInclusive', 'maxInclusive', 'minExclusive', 'maxExclusive',
     'totalDigits', 'fractionDigits',
@@ -174,13 +231,14 @@ function unit(st: SimpleType, variety: 'atomic' | 'list'): string {
 
 /** Derives a new simple type from `base` by restriction with these facets (one step). */
 export function restrict(base: SimpleType, facets: readonly RawFacet[], name: string): SimpleType {
-  const family = base.variety === 'list' ? 'list' : base.builtin.family;
+  const family = base.variety === 'atomic' ? base.builtin.family : base.variety;
   const allowed = FACETS_BY_FAMILY[family] as ReadonlySet<string>;
   const seen = new Set<string>();
   for (const f of facets) {
     if (!KNOWN_FACETS.has(f.name)) throw new FacetError(`facet xs:${f.name} is not supported`);
     if (!allowed.has(f.name)) {
-      throw new FacetError(`facet xs:${f.name} does not apply to ${base.variety === 'list' ? 'a list type' : base.builtin.name}`);
+      const what = base.variety === 'atomic' ? base.builtin.name : `a ${base.variety} type`;
+      throw new FacetError(`facet xs:${f.name} does not apply to ${what}`);
     }
     if (f.name !== 'pattern' && f.name !== 'enumeration') {
       if (seen.has(f.name)) throw new FacetError(`facet xs:${f.name} is given twice`);
@@ -228,8 +286,13 @@ export function restrict(base: SimpleType, facets: readonly RawFacet[], name: st
   }
 
   const checks: Check[] = [];
-  const variety = base.variety;
+  const variety = base.variety === 'list' ? 'list' : 'atomic';
+  const lengthless = base.variety === 'atomic' && base.builtin.family === 'qname';
   for (const f of facets) {
+    if (lengthless && (f.name === 'length' || f.name === 'minLength' || f.name === 'maxLength')) {
+      nonNegative(f, false);
+      continue;
+    }
     switch (f.name) {
       case 'length': {
         const n = nonNegative(f, false);
