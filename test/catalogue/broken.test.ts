@@ -144,7 +144,8 @@ describe('a broken service folder gives CatalogueError naming the file and the p
       `${svc}/service.json: /: required title (must have required property 'title')`,
       `${svc}/service.json: /: additionalProperties owner (must NOT have additional properties)`,
       `${svc}/service.json: /kind: enum application|query|status (must be equal to one of the allowed values)`,
-      `${svc}/service.json: /request/xsd: pattern ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (must match pattern "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")`,
+      // A package keeps its subfolders, but ".." never leaves the service folder.
+      `${svc}/service.json: /request/xsd: pattern ^(?!.*(^|/)\\.\\.?(/|$))[A-Za-z0-9_][A-Za-z0-9_./-]{0,255}$ (must match pattern "^(?!.*(^|/)\\.\\.?(/|$))[A-Za-z0-9_][A-Za-z0-9_./-]{0,255}$")`,
     ]);
   });
 
