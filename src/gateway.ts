@@ -201,6 +201,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     crlSet,
     // A token's key is used by this thread only: the lane's threads ask it to sign (see pkcs11-signer.ts).
     eventLoopSigner: config.gatewayKey.kind === 'pkcs11' ? signer : null,
+    signerFor: (fingerprint) => keys.signerFor(fingerprint),
     keyFingerprint: () => keys.certificate.fingerprintSha256,
   });
   const reloadKeys = keyReloader({ keys, lane, readiness, logger });
@@ -236,7 +237,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   });
   // Stops run in reverse: the lane's threads close their stores last.
   // The signer closes last of all (the lane's threads and the workers sign through it until they stop).
-  const stops: Array<() => Promise<void>> = [async () => signer.close?.(), async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
+  const stops: Array<() => Promise<void>> = [async () => keys.close(), async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
   stops.push(() => sealer.stop());

@@ -22,7 +22,9 @@ import type { FromLane, LaneWorkerData, ToLane } from './large-message-lane.js';
 import { processSmevPost, type SmevGate, type SmevPost } from './smev-intake.js';
 
 const port = parentPort!;
-const { config, index, forwardedKey } = workerData as LaneWorkerData;
+const { config, index } = workerData as LaneWorkerData;
+/** The event loop's key (PKCS#11) as last announced: at start, then with each reload. */
+let forwardedKey = (workerData as LaneWorkerData).forwardedKey;
 const send = (m: FromLane) => port.postMessage(m);
 
 // Its lines carry `lane` (the thread's number), so ops can tell where a message was processed.
@@ -40,17 +42,15 @@ async function main(): Promise<void> {
   // Signatures the event loop makes for this thread (the key is in a PKCS#11 token there).
   const signatures = new Map<number, { resolve(signature: Buffer): void; reject(e: Error): void }>();
   let nextSignature = 1;
-  const remoteSigner = forwardedKey
-    ? new ForwardingSigner(forwardedKey, (data) =>
-        new Promise<Buffer>((resolve, reject) => {
-          const id = nextSignature++;
-          signatures.set(id, { resolve, reject });
-          send({ type: 'sign', id, data: new Uint8Array(data) });
-        }),
-      )
-    : null;
+  const forward = (data: Uint8Array, fingerprint: string) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const id = nextSignature++;
+      signatures.set(id, { resolve, reject });
+      send({ type: 'sign', id, fingerprint, data: new Uint8Array(data) });
+    });
+  const forwarded = forwardedKey ? { initial: new ForwardingSigner(forwardedKey, forward), current: () => new ForwardingSigner(forwardedKey!, forward) } : null;
   try {
-    const parts = loadLaneFlowParts(config, remoteSigner, logger);
+    const parts = loadLaneFlowParts(config, forwarded, logger);
     // Never refreshed here (no start()): the event loop hands over its CRLs ('crls' messages).
     crlSet = parts.crlSet;
     keys = parts.keys;
@@ -135,7 +135,9 @@ async function main(): Promise<void> {
         return;
       }
       case 'reload-keys':
-        // The event loop checked the files and swapped already; this thread reads them the same way.
+        // The event loop checked the files and swapped already; this thread reads them the same way
+        // (or, with a token, takes the event loop's new certificate and algorithm).
+        if (m.forwardedKey) forwardedKey = m.forwardedKey;
         void keys.reload().then((r) => {
           const fingerprint = keys.certificate.fingerprintSha256;
           const problem = !r.ok ? r.problem : fingerprint !== m.fingerprint ? `the key files changed again while reloading (this thread has ${fingerprint.slice(0, 16)}…)` : null;
