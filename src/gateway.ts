@@ -40,6 +40,7 @@ import type { GatewayKeys } from './pki/gateway-keys.js';
 import { parseCertificate, type Certificate } from './pki/certificate.js';
 import { certificateExpiryCheck, certificatesInUse } from './ops/certificates.js';
 import { keyReloader, type KeyReloadReport, type ReloadTrigger } from './ops/key-reload.js';
+import { partnersReload } from './ops/partners-reload.js';
 import type { TrustAnchors } from './pki/trust-anchors.js';
 import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
 import type { Signer } from './signature/signer.js';
@@ -204,7 +205,23 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     signerFor: (fingerprint) => keys.signerFor(fingerprint),
     keyFingerprint: () => keys.certificate.fingerprintSha256,
   });
-  const reloadKeys = keyReloader({ keys, lane, readiness, logger });
+  // A reload takes PARTNERS_FILE too (renewed partner certificates), checked as at start-up.
+  const partnersReloader = partnersReload({
+    file: config.partnersFile,
+    portalUrl: config.portalUrl,
+    registry: partners,
+    check: (next) => {
+      try {
+        checkExchangeCertificates(next, trustAnchors, logger);
+        checkProductionSafety(config, keys.identity, trust, next);
+        return [];
+      } catch (error) {
+        if (error instanceof StartupError) return error.problems;
+        throw error;
+      }
+    },
+  });
+  const reloadKeys = keyReloader({ keys, lane, readiness, logger, partners: partnersReloader });
   if (lane) {
     readiness.add('largeMessages', async () => {
       const ready = lane.readyThreads;

@@ -58,7 +58,8 @@ export type ToLane =
   | { type: 'signed'; id: number; signature: Uint8Array }
   | { type: 'signed'; id: number; error: string }
   /** Reload the gateway key from the configured files (the event loop already did, and got `fingerprint`). */
-  | { type: 'reload-keys'; id: number; fingerprint: string; forwardedKey: ForwardedKey | null }
+  /** `partners`: read PARTNERS_FILE again too (the event loop took it). */
+  | { type: 'reload-keys'; id: number; fingerprint: string; forwardedKey: ForwardedKey | null; partners: boolean }
   | { type: 'close' };
 
 /** What a lane thread is started with. */
@@ -255,14 +256,14 @@ class LaneThread {
   }
 
   /** Asks the thread to reload its key; a thread not running now loads the files when it starts. */
-  reloadKeys(fingerprint: string): Promise<LaneReload> {
+  reloadKeys(fingerprint: string, partners = false): Promise<LaneReload> {
     const worker = this.worker;
     if (!worker) return Promise.resolve({ thread: this.index, ok: true, problem: null });
     return new Promise((resolve) => {
       const id = this.nextReload++;
       this.reloads.set(id, resolve);
       const signer = this.o.eventLoopSigner;
-      worker.postMessage({ type: 'reload-keys', id, fingerprint, forwardedKey: signer ? forwardedKeyOf(snapshotOf(signer)) : null } satisfies ToLane);
+      worker.postMessage({ type: 'reload-keys', id, fingerprint, forwardedKey: signer ? forwardedKeyOf(snapshotOf(signer)) : null, partners } satisfies ToLane);
     });
   }
 
@@ -320,9 +321,9 @@ export class LargeMessageLane {
     }
   }
 
-  /** Every thread reloads the gateway key (after the event loop did, to `fingerprint`). */
-  reloadKeys(fingerprint: string): Promise<LaneReload[]> {
-    return Promise.all(this.threads.map((t) => t.reloadKeys(fingerprint)));
+  /** Every thread reloads the gateway key (after the event loop did, to `fingerprint`), and PARTNERS_FILE when `partners`. */
+  reloadKeys(fingerprint: string, partners = false): Promise<LaneReload[]> {
+    return Promise.all(this.threads.map((t) => t.reloadKeys(fingerprint, partners)));
   }
 
   /** After the HTTP server has closed (no message in flight): the threads close their stores and exit. */

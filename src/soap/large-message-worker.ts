@@ -6,7 +6,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Partner } from '../config/partners.js';
+import { loadPartners, reloadProblem, type Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { GATEWAY_SELF, loadLaneFlowParts } from '../flows/flow-parts.js';
 import { createLogger } from '../log.js';
@@ -29,6 +29,9 @@ const send = (m: FromLane) => port.postMessage(m);
 
 // Its lines carry `lane` (the thread's number), so ops can tell where a message was processed.
 const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => send({ type: 'log', line }) } }).child({ lane: index });
+
+/** The thread's part of a registry reload; the problem, or null. */
+let reloadPartners: () => string | null = () => null;
 
 async function main(): Promise<void> {
   let ctx: FlowContext;
@@ -54,6 +57,17 @@ async function main(): Promise<void> {
     // Never refreshed here (no start()): the event loop hands over its CRLs ('crls' messages).
     crlSet = parts.crlSet;
     keys = parts.keys;
+    reloadPartners = () => {
+      try {
+        const { registry: next } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
+        const problem = reloadProblem(parts.partners, next);
+        if (problem) return `PARTNERS_FILE: ${problem}`;
+        parts.partners.adopt(next);
+        return null;
+      } catch (error) {
+        return `PARTNERS_FILE: ${(error as Error).message}`;
+      }
+    };
     const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
     ctx = {
       config,
@@ -140,7 +154,9 @@ async function main(): Promise<void> {
         if (m.forwardedKey) forwardedKey = m.forwardedKey;
         void keys.reload().then((r) => {
           const fingerprint = keys.certificate.fingerprintSha256;
-          const problem = !r.ok ? r.problem : fingerprint !== m.fingerprint ? `the key files changed again while reloading (this thread has ${fingerprint.slice(0, 16)}…)` : null;
+          let problem = !r.ok ? r.problem : fingerprint !== m.fingerprint ? `the key files changed again while reloading (this thread has ${fingerprint.slice(0, 16)}…)` : null;
+          // The event loop checked PARTNERS_FILE and took it; this thread reads it the same way.
+          if (m.partners) problem ??= reloadPartners();
           send({ type: 'keys-reloaded', id: m.id, ok: problem === null, problem, fingerprint });
         });
         return;
