@@ -4,6 +4,7 @@
  * partner registry, the store connection. A problem stops start-up with a
  * message that names it.
  */
+import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
@@ -59,6 +60,7 @@ export interface Gateway {
   catalogue: ServiceCatalogue;
   /** How the key in use at start-up was loaded (after a reload: keys.identity). */
   identity: GatewayIdentity;
+  /** TRUST_CA_FILE as read at start-up (a reload may change the anchors in use: trustAnchors.anchors). */
   trust: TrustAnchors;
   /** Signs what the gateway sends (the only holder of the private key); its key follows reloads. */
   signer: Signer;
@@ -110,8 +112,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   // Every certificate in use, for the `certificates` check and okno_certificate_expiry_days (the gateway's is read each time).
   const tlsCertificate = https ? parseCertificate(String(https.cert)) : null;
   const outboundCertificate = config.outboundTls?.certFile ? firstCertificate(config.outboundTls.certFile) : null;
-  const anchorCertificates = trustAnchors.anchors;
-  const inUse = () => certificatesInUse({ gateway: () => keys.certificate, https: tlsCertificate, outboundTls: outboundCertificate, partners, trustAnchors: anchorCertificates });
+  // The anchors of the moment: a reload may change them (TRUST_CA_FILE).
+  const inUse = () => certificatesInUse({ gateway: () => keys.certificate, https: tlsCertificate, outboundTls: outboundCertificate, partners, trustAnchors: trustAnchors.anchors });
   const warnDays = config.certExpiryWarningDays;
   checkExchangeCertificates(partners, trustAnchors, logger);
   // Revocation beyond CRL_FILES: distribution-point CRLs fetched now (a failure only warns) and on a schedule; OCSP per partner certificate.
@@ -151,7 +153,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     .add('certificates', async () => certificateExpiryCheck(inUse(), new Date(), warnDays))
     .add('partners', async () => ({ status: 'pass', detail: `${partners.partners.length} partners: ${partners.partners.map((p) => p.id).join(', ')}` }))
     .add('services', async () => ({ status: 'pass', detail: `${catalogue.services.length} services: ${catalogue.services.map((s) => s.id).join(', ')}` }))
-    .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }))
+    .add('trustAnchors', async () => ({ status: 'pass', detail: `${trustAnchors.anchors.length} trusted CA certificate(s)` }))
     .add('crls', async () => crlReadiness(crlSet))
     .add('ocsp', async () => ocspReadiness(ocsp, partners));
   if (tlsCertificate) {
@@ -205,15 +207,22 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     signerFor: (fingerprint) => keys.signerFor(fingerprint),
     keyFingerprint: () => keys.certificate.fingerprintSha256,
   });
-  // A reload takes PARTNERS_FILE too (renewed partner certificates), checked as at start-up.
+  // A reload takes TRUST_CA_FILE and PARTNERS_FILE too (renewed partner certificates, a new CA), checked as at start-up.
+  const tlsClientCa = config.tls && config.tls.clientAuth !== 'off' && path.resolve(config.tls.clientCaFile) === path.resolve(config.trustCaFile);
   const partnersReloader = partnersReload({
     file: config.partnersFile,
     portalUrl: config.portalUrl,
     registry: partners,
-    check: (next) => {
+    trust: {
+      file: config.trustCaFile,
+      set: trustAnchors,
+      crlSet,
+      sharedWithTls: tlsClientCa ? 'the HTTPS server checks client certificates against it (TLS_CLIENT_CA_FILE unset), and its TLS context is made at start-up: restart, or set TLS_CLIENT_CA_FILE' : null,
+    },
+    check: (next, nextTrust, anchors) => {
       try {
-        checkExchangeCertificates(next, trustAnchors, logger);
-        checkProductionSafety(config, keys.identity, trust, next);
+        checkExchangeCertificates(next, anchors, logger);
+        checkProductionSafety(config, keys.identity, nextTrust, next);
         return [];
       } catch (error) {
         if (error instanceof StartupError) return error.problems;

@@ -17,7 +17,7 @@ export type ReloadTrigger = 'SIGHUP' | 'api';
 
 export type KeyReloadReport =
   | { ok: true; trigger: ReloadTrigger; changed: boolean; previous: CertificateSummary; current: CertificateSummary; threads: LaneReload[]; partners: PartnersOutcome | null }
-  | { ok: false; trigger: ReloadTrigger; refused: 'key' | 'partners'; problem: string; current: CertificateSummary; threads: LaneReload[] };
+  | { ok: false; trigger: ReloadTrigger; refused: 'key' | 'registry'; problem: string; current: CertificateSummary; threads: LaneReload[] };
 
 /** The partner registry's part: whether PARTNERS_FILE changed anything, and how many partners it has. */
 export interface PartnersOutcome {
@@ -44,8 +44,8 @@ export function keyReloader(o: KeyReloaderOptions): (trigger: ReloadTrigger) => 
     } catch (error) {
       const problem = (error as Error).message;
       const current = o.keys.summary();
-      o.logger.error({ trigger, pid: process.pid, problem, current: brief(current) }, `gateway reload refused; the key and the partner registry in use stay: ${problem}`);
-      return { ok: false, trigger, refused: 'partners', problem, current, threads: [] };
+      o.logger.error({ trigger, pid: process.pid, problem, current: brief(current) }, `gateway reload refused; the key, the partner registry and the trust anchors in use stay: ${problem}`);
+      return { ok: false, trigger, refused: 'registry', problem, current, threads: [] };
     }
     const result = await o.keys.reload();
     if (!result.ok) {

@@ -10,7 +10,9 @@ import { loadPartners, reloadProblem, type Partner } from '../config/partners.js
 import type { FlowContext } from '../flows/context.js';
 import { GATEWAY_SELF, loadLaneFlowParts } from '../flows/flow-parts.js';
 import { createLogger } from '../log.js';
+import type { Certificate } from '../pki/certificate.js';
 import type { CrlSet } from '../pki/crl-set.js';
+import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import type { RevocationVerdict } from '../pki/ocsp-client.js';
 import { ForwardingSigner } from '../signature/forwarding-signer.js';
 import { SignerError } from '../signature/signer.js';
@@ -58,10 +60,20 @@ async function main(): Promise<void> {
     crlSet = parts.crlSet;
     keys = parts.keys;
     reloadPartners = () => {
+      let anchors: Certificate[];
+      try {
+        anchors = loadTrustAnchors(config.trustCaFile).certificates;
+      } catch (error) {
+        return (error as Error).message;
+      }
       try {
         const { registry: next } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
         const problem = reloadProblem(parts.partners, next);
         if (problem) return `PARTNERS_FILE: ${problem}`;
+        if (anchors.map((c) => c.fingerprintSha256).join() !== parts.trustAnchors.anchors.map((c) => c.fingerprintSha256).join()) {
+          parts.trustAnchors.adopt(anchors);
+          parts.crlSet.setAnchors(anchors);
+        }
         parts.partners.adopt(next);
         return null;
       } catch (error) {
@@ -155,7 +167,7 @@ async function main(): Promise<void> {
         void keys.reload().then((r) => {
           const fingerprint = keys.certificate.fingerprintSha256;
           let problem = !r.ok ? r.problem : fingerprint !== m.fingerprint ? `the key files changed again while reloading (this thread has ${fingerprint.slice(0, 16)}…)` : null;
-          // The event loop checked PARTNERS_FILE and took it; this thread reads it the same way.
+          // The event loop checked TRUST_CA_FILE and PARTNERS_FILE and took them; this thread reads them the same way.
           if (m.partners) problem ??= reloadPartners();
           send({ type: 'keys-reloaded', id: m.id, ok: problem === null, problem, fingerprint });
         });

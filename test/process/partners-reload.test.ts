@@ -1,13 +1,16 @@
 /**
  * A partner's renewed certificate taken while the gateway runs: PARTNERS_FILE
- * is read again by the same reload as the key (SIGHUP, POST
+ * and TRUST_CA_FILE are read again by the same reload as the key (SIGHUP, POST
  * /api/v1/maintenance/reload-keys), on `node dist/main.js` with Redis and a
- * large-message thread (which reads the file too). Before the reload a message
+ * large-message thread (which reads the files too). Before the reload a message
  * signed with the partner's new certificate is refused; after it, it is accepted
  * on the event loop and in the thread, and so is the old one (the overlap). A
- * registry that is invalid, or that changes what needs a restart, is refused as
- * a whole (422 PARTNERS_RELOAD_FAILED, nothing reloaded) and the registry in use stays.
+ * partner certificate from a new CA is trusted once TRUST_CA_FILE holds that CA.
+ * A registry or anchor file that is invalid, or that changes what needs a
+ * restart, is refused as a whole (422 REGISTRY_RELOAD_FAILED, nothing reloaded)
+ * and what is in use stays.
  */
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,6 +38,11 @@ describe('reloading PARTNERS_FILE with the key (node dist/main.js, Redis, a larg
   let renewed: IssuedPem;
   let renewedSigner: Signer;
   const file = () => path.join(dir, 'partners.json');
+  const trustFile = () => path.join(dir, 'trust.pem');
+  const writeTrust = (...pems: string[]) => {
+    writeFileSync(`${trustFile()}.new`, pems.map((f) => readFileSync(f, 'utf8')).join(''));
+    renameSync(`${trustFile()}.new`, trustFile());
+  };
   const original = JSON.parse(readFileSync(path.join(projectRoot, 'config/partners.json'), 'utf8')) as Registry;
   const sample = (name: string) => path.join(projectRoot, 'certs-sample', name);
 
@@ -73,10 +81,11 @@ describe('reloading PARTNERS_FILE with the key (node dist/main.js, Redis, a larg
   beforeAll(async () => {
     dir = tempDir('okno-partners-reload-');
     write();
+    writeTrust(sample('ca.crt.pem'));
     renewed = issueCertificate(dir, { cn: 'portal-2027', days: 400 });
     renewedSigner = new LocalKeySigner(createPrivateKey(renewed.keyPem), renewed.certPem);
     redis = await startRedisServer();
-    gw = await startGatewayProcess({ PORT: String(await freePort()), REDIS_URL: redis.url, PARTNERS_FILE: file(), LARGE_MESSAGE_THREADS: '1', LARGE_MESSAGE_BYTES: String(LARGE), LOG_LEVEL: 'info' });
+    gw = await startGatewayProcess({ PORT: String(await freePort()), REDIS_URL: redis.url, PARTNERS_FILE: file(), TRUST_CA_FILE: trustFile(), LARGE_MESSAGE_THREADS: '1', LARGE_MESSAGE_BYTES: String(LARGE), LOG_LEVEL: 'info' });
     const deadline = Date.now() + 30_000;
     for (;;) {
       const r = (await (await fetch(`${gw.url}/ready`)).json()) as { checks: Array<{ name: string; detail: string }> };
@@ -119,24 +128,30 @@ describe('reloading PARTNERS_FILE with the key (node dist/main.js, Redis, a larg
     expect(metrics).toMatch(/okno_certificate_expiry_days\{[^}]*CN=portal-2027/);
   }, 60_000);
 
-  it('an invalid registry, or one that removes a partner, is refused as a whole (422 PARTNERS_RELOAD_FAILED); the registry in use stays', async () => {
+  it('an invalid registry, or one that removes a partner, or a trust file holding no CA, is refused as a whole (422 REGISTRY_RELOAD_FAILED); what is in use stays', async () => {
     const cases: Array<[() => void, RegExp]> = [
       [() => write(undefined, '{ "partners": [ '), /PARTNERS_FILE: partner registry .* is invalid: - not valid JSON/],
       [() => write((r) => r.partners.find((p) => p.id === 'portal')!.certificates.push(path.join(dir, 'missing.crt.pem'))), /PARTNERS_FILE: partner registry .* is invalid: .*missing\.crt\.pem/],
       [() => write((r) => (r.partners = r.partners.filter((p) => p.id !== 'agency'))), /PARTNERS_FILE: the partners differ \(agency, portal → portal\); adding or removing a partner needs a restart/],
+      // A trust file holding a partner's (non-CA) certificate, with a registry change that would be fine: neither is taken.
+      [() => {
+        write((r) => r.partners.find((p) => p.id === 'portal')!.certificates.push(renewed.certFile));
+        writeTrust(sample('ca.crt.pem'), sample('agency.crt.pem'));
+      }, /TRUST_CA_FILE: certificate #2 in .* is not a CA certificate/],
     ];
     for (const [prepare, problem] of cases) {
       prepare();
       const from = gw.lines.length;
       const res = await reload();
       expect(res.status, JSON.stringify(res.body)).toBe(422);
-      expect(res.body.error!.code).toBe('PARTNERS_RELOAD_FAILED');
-      expect(res.body.error!.message).toMatch(/^the partner registry was refused; nothing was reloaded/);
+      expect(res.body.error!.code).toBe('REGISTRY_RELOAD_FAILED');
+      expect(res.body.error!.message).toMatch(/^the partner registry or trust anchors were refused; nothing was reloaded/);
       expect(res.body.error!.message).toMatch(problem);
       await waitFor('the refusal logged', () => gw.lines.slice(from).some((l) => /^gateway reload refused/.test(String(l.msg))));
       // The registry in use, with the renewed certificate, still serves both paths.
       for (const large of [false, true]) expect((await send(renewedSigner, large)).status).toBe(200);
     }
+    writeTrust(sample('ca.crt.pem'));
     // Dropping the old certificate once the partner has switched: the API reload takes it.
     write((r) => (r.partners.find((p) => p.id === 'portal')!.certificates = [renewed.certFile]));
     const res = await reload();
@@ -148,5 +163,36 @@ describe('reloading PARTNERS_FILE with the key (node dist/main.js, Redis, a larg
       expect(old.status).toBe(500);
       expect(faultOf(old.body).fault).toBe('SenderIsNotRegistered');
     }
+  }, 60_000);
+
+  it('a partner certificate from a new CA: refused until TRUST_CA_FILE holds the CA, then trusted on the event loop and in the thread', async () => {
+    const ca = path.join(dir, 'ca2');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-subj', '/O=Okno reload test/CN=Okno second CA', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' });
+    const leaf = path.join(dir, 'portal-ca2');
+    execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${leaf}.key`, '-out', `${leaf}.csr`, '-subj', '/O=Okno reload test/CN=portal-ca2'], { stdio: 'ignore' });
+    writeFileSync(`${leaf}.ext`, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n');
+    execFileSync('openssl', ['x509', '-req', '-in', `${leaf}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '30', '-extfile', `${leaf}.ext`, '-out', `${leaf}.crt`], { stdio: 'ignore' });
+    const signer = new LocalKeySigner(createPrivateKey(readFileSync(`${leaf}.key`)), readFileSync(`${leaf}.crt`, 'utf8'));
+
+    write((r) => (r.partners.find((p) => p.id === 'portal')!.certificates = [renewed.certFile, `${leaf}.crt`]));
+    expect((await reload()).status).toBe(200);
+    for (const large of [false, true]) {
+      const r = await send(signer, large);
+      expect(r.status).toBe(500);
+      expect(faultOf(r.body).reason).toBe('CertificateIsNotFound');
+    }
+    writeTrust(sample('ca.crt.pem'), `${ca}.crt`);
+    const from = gw.lines.length;
+    gw.child.kill('SIGHUP');
+    await waitFor('the reload', () => gw.lines.slice(from).some((l) => /^gateway key reloaded/.test(String(l.msg))));
+    for (const large of [false, true]) {
+      const r = await send(signer, large);
+      expect(r.status, r.body).toBe(200);
+      expect(await acceptedIn(r.messageId)).toBe(large ? 'thread' : 'event loop');
+      // The sample CA's partners stay trusted.
+      expect((await send(renewedSigner, large)).status).toBe(200);
+    }
+    const ready = (await (await fetch(`${gw.url}/ready`)).json()) as { checks: Array<{ name: string; detail: string }> };
+    expect(ready.checks.find((c) => c.name === 'trustAnchors')?.detail).toBe('2 trusted CA certificate(s)');
   }, 60_000);
 });

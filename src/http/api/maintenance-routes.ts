@@ -111,7 +111,7 @@ export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readi
     },
     async (request, reply) => {
       const report = await keys.reloadKeys();
-      if (!report.ok && report.refused === 'partners') throw new HttpError(422, 'PARTNERS_RELOAD_FAILED', `the partner registry was refused; nothing was reloaded, the registry and the key in use stay ("${report.current.subject}", serial ${report.current.serial}): ${report.problem}`);
+      if (!report.ok && report.refused === 'registry') throw new HttpError(422, 'REGISTRY_RELOAD_FAILED', `the partner registry or trust anchors were refused; nothing was reloaded, they and the key in use stay ("${report.current.subject}", serial ${report.current.serial}): ${report.problem}`);
       if (!report.ok) throw new HttpError(422, 'KEY_RELOAD_FAILED', `the new key was refused; the key in use stays ("${report.current.subject}", serial ${report.current.serial}): ${report.problem}`);
       const failed = report.threads.filter((t) => !t.ok);
       if (failed.length > 0) {
