@@ -155,6 +155,7 @@ describe('renewing a token key on a running gateway (node dist/main.js, SoftHSM2
     await waitFor('30 replies under key B', () => replies.filter((r) => r.started > reloadedAt).length >= 30, 60_000);
     stop = true;
     await Promise.all(loops);
+    if (process.env.KEY_RELOAD_STATS) console.log(JSON.stringify({ replies: replies.length, duringReload: replies.filter((r) => r.finished >= swappedAt && r.started <= reloadedAt).length, reloadMs: reloadedAt - swappedAt, p100Ms: Math.max(...replies.map((r) => r.finished - r.started)) }));
 
     const failed = replies.filter((r) => r.status !== 200 || !r.body.includes('requestIsQueued'));
     expect(failed.map((r) => `${r.status} ${r.body.slice(0, 300)}`)).toEqual([]);
@@ -228,5 +229,31 @@ describe('renewing a token key on a running gateway (node dist/main.js, SoftHSM2
     token.deleteKey('01');
     token.deleteKey('02');
     for (let i = 0; i < 4; i++) expect(replySigner((await send(i % 2 === 0)).body)).toBe(C);
+  }, 60_000);
+
+  it('WORKERS=2: SIGHUP to the supervisor, each process opens key D beside its own key in use and swaps', async () => {
+    const two = await startGatewayProcess({ PORT: String(await freePort()), REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'okno-p11w2:', WORKERS: '2', LARGE_MESSAGE_THREADS: '0', LOG_LEVEL: 'info', ...token.env('okno-gw', certFile) });
+    try {
+      const pids = (pattern: RegExp, from = 0) => new Set(two.lines.slice(from).filter((l) => pattern.test(String(l.msg))).map((l) => l.pid));
+      for (let i = 0; i < 200 && pids(/^okno gateway listening/).size < 2; i++) await sleep(50);
+      expect(pids(/^okno gateway listening/).size).toBe(2);
+      const certD = token.generateKey('rsa', 'okno-gw', '04').certFile;
+      install(certD);
+      const from = two.lines.length;
+      two.child.kill('SIGHUP');
+      for (let i = 0; i < 200 && pids(/^gateway key reloaded/, from).size < 2; i++) await sleep(50);
+      expect(pids(/^gateway key reloaded/, from).size, two.stderr()).toBe(2);
+      const D = derOf(certD);
+      // (The workers share the port: which one answers is the kernel's choice; both reloaded above.)
+      const replies = await Promise.all(Array.from({ length: 12 }, async () => postSoap(two.url, (await signedSendRequest({ catalogue, service: 'advertising-permit' })).xml)));
+      for (const r of replies) {
+        expect(r.status, r.body).toBe(200);
+        expect(replySigner(r.body)).toBe(D);
+      }
+      expect(two.lines.slice(from).filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);
+    } finally {
+      two.child.kill('SIGTERM');
+      expect(await two.exited).toBe(0);
+    }
   }, 60_000);
 });
