@@ -4,6 +4,7 @@
  * partner registry, the store connection. A problem stops start-up with a
  * message that names it.
  */
+import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
@@ -40,6 +41,7 @@ import type { GatewayKeys } from './pki/gateway-keys.js';
 import { parseCertificate, type Certificate } from './pki/certificate.js';
 import { certificateExpiryCheck, certificatesInUse } from './ops/certificates.js';
 import { keyReloader, type KeyReloadReport, type ReloadTrigger } from './ops/key-reload.js';
+import { partnersReload } from './ops/partners-reload.js';
 import type { TrustAnchors } from './pki/trust-anchors.js';
 import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
 import type { Signer } from './signature/signer.js';
@@ -58,6 +60,7 @@ export interface Gateway {
   catalogue: ServiceCatalogue;
   /** How the key in use at start-up was loaded (after a reload: keys.identity). */
   identity: GatewayIdentity;
+  /** TRUST_CA_FILE as read at start-up (a reload may change the anchors in use: trustAnchors.anchors). */
   trust: TrustAnchors;
   /** Signs what the gateway sends (the only holder of the private key); its key follows reloads. */
   signer: Signer;
@@ -109,8 +112,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   // Every certificate in use, for the `certificates` check and okno_certificate_expiry_days (the gateway's is read each time).
   const tlsCertificate = https ? parseCertificate(String(https.cert)) : null;
   const outboundCertificate = config.outboundTls?.certFile ? firstCertificate(config.outboundTls.certFile) : null;
-  const anchorCertificates = trustAnchors.anchors;
-  const inUse = () => certificatesInUse({ gateway: () => keys.certificate, https: tlsCertificate, outboundTls: outboundCertificate, partners, trustAnchors: anchorCertificates });
+  // The anchors of the moment: a reload may change them (TRUST_CA_FILE).
+  const inUse = () => certificatesInUse({ gateway: () => keys.certificate, https: tlsCertificate, outboundTls: outboundCertificate, partners, trustAnchors: trustAnchors.anchors });
   const warnDays = config.certExpiryWarningDays;
   checkExchangeCertificates(partners, trustAnchors, logger);
   // Revocation beyond CRL_FILES: distribution-point CRLs fetched now (a failure only warns) and on a schedule; OCSP per partner certificate.
@@ -150,7 +153,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     .add('certificates', async () => certificateExpiryCheck(inUse(), new Date(), warnDays))
     .add('partners', async () => ({ status: 'pass', detail: `${partners.partners.length} partners: ${partners.partners.map((p) => p.id).join(', ')}` }))
     .add('services', async () => ({ status: 'pass', detail: `${catalogue.services.length} services: ${catalogue.services.map((s) => s.id).join(', ')}` }))
-    .add('trustAnchors', async () => ({ status: 'pass', detail: `${trust.certificates.length} trusted CA certificate(s)` }))
+    .add('trustAnchors', async () => ({ status: 'pass', detail: `${trustAnchors.anchors.length} trusted CA certificate(s)` }))
     .add('crls', async () => crlReadiness(crlSet))
     .add('ocsp', async () => ocspReadiness(ocsp, partners));
   if (tlsCertificate) {
@@ -201,9 +204,33 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     crlSet,
     // A token's key is used by this thread only: the lane's threads ask it to sign (see pkcs11-signer.ts).
     eventLoopSigner: config.gatewayKey.kind === 'pkcs11' ? signer : null,
+    signerFor: (fingerprint) => keys.signerFor(fingerprint),
     keyFingerprint: () => keys.certificate.fingerprintSha256,
   });
-  const reloadKeys = keyReloader({ keys, lane, readiness, logger });
+  // A reload takes TRUST_CA_FILE and PARTNERS_FILE too (renewed partner certificates, a new CA), checked as at start-up.
+  const tlsClientCa = config.tls && config.tls.clientAuth !== 'off' && path.resolve(config.tls.clientCaFile) === path.resolve(config.trustCaFile);
+  const partnersReloader = partnersReload({
+    file: config.partnersFile,
+    portalUrl: config.portalUrl,
+    registry: partners,
+    trust: {
+      file: config.trustCaFile,
+      set: trustAnchors,
+      crlSet,
+      sharedWithTls: tlsClientCa ? 'the HTTPS server checks client certificates against it (TLS_CLIENT_CA_FILE unset), and its TLS context is made at start-up: restart, or set TLS_CLIENT_CA_FILE' : null,
+    },
+    check: (next, nextTrust, anchors) => {
+      try {
+        checkExchangeCertificates(next, anchors, logger);
+        checkProductionSafety(config, keys.identity, nextTrust, next);
+        return [];
+      } catch (error) {
+        if (error instanceof StartupError) return error.problems;
+        throw error;
+      }
+    },
+  });
+  const reloadKeys = keyReloader({ keys, lane, readiness, logger, partners: partnersReloader });
   if (lane) {
     readiness.add('largeMessages', async () => {
       const ready = lane.readyThreads;
@@ -236,7 +263,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   });
   // Stops run in reverse: the lane's threads close their stores last.
   // The signer closes last of all (the lane's threads and the workers sign through it until they stop).
-  const stops: Array<() => Promise<void>> = [async () => signer.close?.(), async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
+  const stops: Array<() => Promise<void>> = [async () => keys.close(), async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
   stops.push(() => sealer.stop());

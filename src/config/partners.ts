@@ -1,7 +1,9 @@
 /**
  * The partner registry: who may talk to the gateway, with which certificates,
  * about which services, and where the gateway reaches them. Loaded and checked
- * once at start-up; the result is frozen.
+ * at start-up; the result is frozen. A reload (SIGHUP, the API) reads the file
+ * again and, when only certificates and names changed, the registry adopts the
+ * new one at once (reloadProblem).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -66,31 +68,41 @@ export class PartnerRegistryError extends Error {
 }
 
 export class PartnerRegistry {
-  private readonly byId: Map<string, Partner>;
-  private readonly byFingerprint: Map<string, Partner>;
-  private readonly byTlsFingerprint: Map<string, Partner>;
+  private state: RegistryState;
 
-  constructor(
-    readonly partners: readonly Partner[],
-    readonly exchanges: readonly Exchange[] = [],
-  ) {
-    this.byId = new Map(partners.map((p) => [p.id, p]));
-    this.byFingerprint = new Map(partners.flatMap((p) => p.certificates.map((c) => [c.fingerprint256, p] as const)));
-    this.byTlsFingerprint = new Map(partners.flatMap((p) => tlsCertificatesOf(p).map((c) => [c.fingerprint256, p] as const)));
+  constructor(partners: readonly Partner[], exchanges: readonly Exchange[] = []) {
+    this.state = indexed(partners, exchanges);
+  }
+
+  get partners(): readonly Partner[] {
+    return this.state.partners;
+  }
+
+  get exchanges(): readonly Exchange[] {
+    return this.state.exchanges;
+  }
+
+  /**
+   * Takes `next`'s partners and exchanges at once (a reload: SIGHUP, the API). Everything that
+   * holds this registry sees them from the next lookup on. The caller checks first that `next`
+   * differs only in what may change while running (reloadProblem).
+   */
+  adopt(next: PartnerRegistry): void {
+    this.state = next.state;
   }
 
   /** The partner a TLS client certificate (by SHA-256 fingerprint, lower-case hex) is registered to. */
   byTlsCertificate(fingerprint256: string): Partner | undefined {
-    return this.byTlsFingerprint.get(fingerprint256);
+    return this.state.byTlsFingerprint.get(fingerprint256);
   }
 
   get(id: string): Partner | undefined {
-    return this.byId.get(id);
+    return this.state.byId.get(id);
   }
 
   /** The partner a certificate (by SHA-256 fingerprint) is registered to. */
   byCertificate(fingerprint256: string): Partner | undefined {
-    return this.byFingerprint.get(fingerprint256);
+    return this.state.byFingerprint.get(fingerprint256);
   }
 
   /** The portal partner (status messages go there). */
@@ -104,13 +116,63 @@ export class PartnerRegistry {
 
   /** The pull-mode partners reached through `exchange`. */
   pullPartnersOf(exchange: Exchange): Partner[] {
-    return this.partners.filter((p) => p.transport.mode === 'pull' && p.transport.exchange === exchange);
+    return this.partners.filter((p) => p.transport.mode === 'pull' && p.transport.exchange.id === exchange.id);
   }
 
   /** Partners the city may send a request for `service` to. */
   receiversOf(service: string): Partner[] {
     return this.partners.filter((p) => p.receives.has(service));
   }
+}
+
+interface RegistryState {
+  partners: readonly Partner[];
+  exchanges: readonly Exchange[];
+  byId: Map<string, Partner>;
+  byFingerprint: Map<string, Partner>;
+  byTlsFingerprint: Map<string, Partner>;
+}
+
+function indexed(partners: readonly Partner[], exchanges: readonly Exchange[]): RegistryState {
+  return {
+    partners,
+    exchanges,
+    byId: new Map(partners.map((p) => [p.id, p])),
+    byFingerprint: new Map(partners.flatMap((p) => p.certificates.map((c) => [c.fingerprint256, p] as const))),
+    byTlsFingerprint: new Map(partners.flatMap((p) => tlsCertificatesOf(p).map((c) => [c.fingerprint256, p] as const))),
+  };
+}
+
+/**
+ * Why `next` cannot replace `current` while the gateway runs; null when it can. A reload takes
+ * what a renewal changes — certificates (signing and TLS) and names; partners or exchanges added
+ * or removed, and a changed role, endpoint, URL, transport, services, signature profile or rate
+ * limit, need a restart (rate-limit buckets, metric series and pull-mode pollers are made once).
+ */
+export function reloadProblem(current: PartnerRegistry, next: PartnerRegistry): string | null {
+  const ids = (list: ReadonlyArray<{ id: string }>) => list.map((x) => x.id).sort().join(', ');
+  if (ids(current.partners) !== ids(next.partners)) return `the partners differ (${ids(current.partners)} → ${ids(next.partners)}); adding or removing a partner needs a restart`;
+  if (ids(current.exchanges) !== ids(next.exchanges)) return `the exchanges differ (${ids(current.exchanges)} → ${ids(next.exchanges)}); adding or removing an exchange needs a restart`;
+  const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+  for (const before of current.partners) {
+    const after = next.get(before.id)!;
+    const changed = [
+      before.role !== after.role && 'role',
+      before.endpoint !== after.endpoint && 'endpoint',
+      before.signatureProfile !== after.signatureProfile && 'signatureProfile',
+      (before.transport.mode !== after.transport.mode || (before.transport.mode === 'pull' && after.transport.mode === 'pull' && before.transport.exchange.id !== after.transport.exchange.id)) && 'transport',
+      !sameSet(before.sends, after.sends) && 'sends',
+      !sameSet(before.receives, after.receives) && 'receives',
+      JSON.stringify(before.rateLimit) !== JSON.stringify(after.rateLimit) && 'rateLimit',
+    ].filter((x): x is string => typeof x === 'string');
+    if (changed.length > 0) return `partner "${before.id}": ${changed.join(', ')} changed; only certificates and names are taken while running, the rest needs a restart`;
+  }
+  for (const before of current.exchanges) {
+    const after = next.exchange(before.id)!;
+    const changed = [before.url !== after.url && 'url', before.signatureProfile !== after.signatureProfile && 'signatureProfile'].filter((x): x is string => typeof x === 'string');
+    if (changed.length > 0) return `exchange "${before.id}": ${changed.join(', ')} changed; only certificates and names are taken while running, the rest needs a restart`;
+  }
+  return null;
 }
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile(partnersSchema);

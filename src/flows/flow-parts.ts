@@ -46,7 +46,8 @@ export function loadFlowParts(config: Config, logger: PartsLog = quiet) {
   // The key can be replaced while running (renewal): everything signs through keys.signer.
   const keys = new GatewayKeys({
     initial: initialKey,
-    load: config.gatewayKey.kind === 'pkcs11' ? refuseTokenReload : () => loadGatewayKey(config, logger),
+    // A token key too: its module is shared (pkcs11-signer.ts), so the new key opens beside the one in use.
+    load: () => loadGatewayKey(config, logger),
     trustAnchors: shared.trustAnchors,
     refuseSample: config.production && !config.allow.sampleKeys,
   });
@@ -59,23 +60,23 @@ export function loadGatewayKey(config: Config, logger: PartsLog = quiet): { sign
   return { identity, signer: identity.signer };
 }
 
-/**
- * A token's module keeps process-wide state (C_Initialize/C_Finalize): a second session set opened
- * beside the live one would end it. A key renewed in a token is taken up by a restart (with
- * WORKERS > 1, one worker at a time).
- */
-function refuseTokenReload(): never {
-  throw new Error('a PKCS#11 key is not reloaded while running: restart the gateway (with WORKERS > 1 the workers restart one by one)');
+/** A lane thread's signer that asks the event loop to sign: the one to start with, and the one after a reload. */
+export interface ForwardedSigning {
+  initial: Signer;
+  /** A signer for the event loop's key in use now (after it reloaded). */
+  current(): Signer;
 }
 
 /**
  * A lane thread's parts. With a key held in the process (files) the thread loads
  * and signs with it itself; with a PKCS#11 token it is given a signer that asks
- * the event loop to sign (one token session per process, see pkcs11-signer.ts).
+ * the event loop to sign (one token module per process, see pkcs11-signer.ts),
+ * and on a reload one for the event loop's new key.
  */
-export function loadLaneFlowParts(config: Config, signer: Signer | null, logger: PartsLog = quiet) {
-  if (!signer) return loadFlowParts(config, logger);
-  const keys = new GatewayKeys({ initial: { signer, identity: { keyDescription: 'PKCS#11 (signed by the event loop)', source: 'event loop', isSample: false, chainPems: [] } }, load: refuseTokenReload });
+export function loadLaneFlowParts(config: Config, forwarded: ForwardedSigning | null, logger: PartsLog = quiet) {
+  if (!forwarded) return loadFlowParts(config, logger);
+  const identity = { keyDescription: 'PKCS#11 (signed by the event loop)', source: 'event loop', isSample: false, chainPems: [] };
+  const keys = new GatewayKeys({ initial: { signer: forwarded.initial, identity }, load: () => ({ signer: forwarded.current(), identity }) });
   return { ...loadSharedParts(config, logger), signer: keys.signer, keys };
 }
 

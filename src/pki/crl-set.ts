@@ -74,7 +74,10 @@ export class CrlSet implements CrlLookup {
   private running: Promise<void> | null = null;
   private readonly fetchImpl: typeof fetch;
 
+  private anchors: readonly Certificate[];
+
   constructor(private readonly o: CrlSetOptions) {
+    this.anchors = o.anchors;
     this.fetchImpl = o.fetchImpl ?? fetch;
     const now = Date.now();
     this.sources = [
@@ -110,11 +113,16 @@ export class CrlSet implements CrlLookup {
   }
 
   /** Replaces the whole set with CRLs another thread fetched (each checked again against the anchors). */
+  /** The CA certificates later CRLs must be signed by (TRUST_CA_FILE reloaded); the CRLs held stay. */
+  setAnchors(anchors: readonly Certificate[]): void {
+    this.anchors = anchors;
+  }
+
   replace(list: ReadonlyArray<{ source: string; der: Uint8Array }>): void {
     this.sources.length = 0;
     for (const item of list) {
       try {
-        const crl = trustCrl(item.der, item.source, this.o.anchors);
+        const crl = trustCrl(item.der, item.source, this.anchors);
         this.sources.push({ source: item.source, kind: /^https?:/i.test(item.source) ? 'url' : 'file', crl, lastAttemptMs: Date.now(), lastSuccessMs: Date.now(), lastError: null, stamp: null });
       } catch (error) {
         this.o.logger.warn({ crl: item.source, problem: (error as Error).message }, 'a CRL handed over is not trusted; ignored');
@@ -182,7 +190,7 @@ export class CrlSet implements CrlLookup {
   private take(s: SourceState, read: () => Buffer, now: number): boolean {
     s.lastAttemptMs = now;
     try {
-      const crl = trustCrl(read(), s.source, this.o.anchors);
+      const crl = trustCrl(read(), s.source, this.anchors);
       if (s.crl && crl.thisUpdate < s.crl.thisUpdate) throw new Error(`its thisUpdate ${crl.thisUpdate.toISOString()} is older than the CRL in use (${s.crl.thisUpdate.toISOString()})`);
       const same = s.crl?.der.equals(crl.der) ?? false;
       s.crl = crl;

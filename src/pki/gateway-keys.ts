@@ -9,6 +9,12 @@
  * to TRUST_CA_FILE — the new one does too (a partner would refuse the rest).
  * Only then is the key swapped, at once for every later signature (see
  * signature/swappable-signer.ts); any problem keeps the key in use.
+ *
+ * The replaced signer is retired, not dropped: a signature begun with it (a
+ * snapshot taken just before the swap, a large-message thread that built
+ * SignedInfo with the old certificate) still signs with it for RETIRE_GRACE_MS,
+ * and then it is closed once its signatures end (a token signer closes its
+ * sessions then; see pki/pkcs11-signer.ts).
  */
 import type { Signer } from '../signature/signer.js';
 import { SwappableSigner } from '../signature/swappable-signer.js';
@@ -52,7 +58,12 @@ export interface GatewayKeysOptions<I extends KeyDescription> {
   /** Refuse the committed sample key (NODE_ENV=production without OKNO_ALLOW_SAMPLE_KEYS), as start-up does. */
   refuseSample?: boolean;
   now?: () => Date;
+  /** RETIRE_GRACE_MS unless set (tests). */
+  retireGraceMs?: number;
 }
+
+/** How long a replaced key still signs what was begun with it (a large message's SignedInfo takes well under this). */
+export const RETIRE_GRACE_MS = 30_000;
 
 export class GatewayKeys<I extends KeyDescription = KeyDescription> {
   /** The one signer everything signs with; its key follows reloads. */
@@ -60,6 +71,8 @@ export class GatewayKeys<I extends KeyDescription = KeyDescription> {
   private active: I;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => Date;
+  /** Replaced signers still accepting signatures begun with them, until their grace ends. */
+  private readonly retiring = new Map<Signer, NodeJS.Timeout>();
 
   constructor(private readonly o: GatewayKeysOptions<I>) {
     this.signer = new SwappableSigner(o.initial.signer);
@@ -97,10 +110,41 @@ export class GatewayKeys<I extends KeyDescription = KeyDescription> {
       return { ok: false, problem: (error as Error).message, current: previous };
     }
     const problem = this.problemWith(loaded, before);
-    if (problem) return { ok: false, problem: `${loaded.identity.source}: ${problem}`, current: previous };
-    this.signer.swap(loaded.signer);
+    if (problem) {
+      await loaded.signer.close?.().catch(() => undefined);
+      return { ok: false, problem: `${loaded.identity.source}: ${problem}`, current: previous };
+    }
+    this.retire(this.signer.swap(loaded.signer));
     this.active = loaded.identity;
     return { ok: true, changed: !before.certificate.der.equals(loaded.signer.certificate.der), previous, current: summarize(loaded.signer, loaded.identity.source) };
+  }
+
+  /**
+   * The signer whose certificate has this SHA-256 fingerprint: the one in use, or one replaced
+   * within the grace period (a signature begun before the swap); null when there is none.
+   */
+  signerFor(fingerprint: string): Signer | null {
+    const current = this.signer.current();
+    if (current.certificate.fingerprintSha256 === fingerprint) return current;
+    return [...this.retiring.keys()].find((s) => s.certificate.fingerprintSha256 === fingerprint) ?? null;
+  }
+
+  /** Closes the key in use and every retiring one (the gateway stops). */
+  async close(): Promise<void> {
+    const retiring = [...this.retiring.keys()];
+    for (const timer of this.retiring.values()) clearTimeout(timer);
+    this.retiring.clear();
+    await Promise.all([this.signer.close(), ...retiring.map((s) => s.close?.())]);
+  }
+
+  private retire(previous: Signer): void {
+    if (!previous.close || previous === this.signer.current()) return;
+    const timer = setTimeout(() => {
+      this.retiring.delete(previous);
+      void previous.close!().catch(() => undefined);
+    }, this.o.retireGraceMs ?? RETIRE_GRACE_MS);
+    timer.unref();
+    this.retiring.set(previous, timer);
   }
 
   private problemWith(candidate: { signer: Signer; identity: I }, before: Signer): string | null {

@@ -50,6 +50,8 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
   const { intervalMs, maxIntervalMs, concurrency } = ctx.config.pull;
   const pollers: Poller[] = [];
   for (const exchange of exchanges) {
+    // The registry's exchange of this moment: a reload may have renewed its certificates (same id and URL).
+    const live = () => ctx.partners.exchange(exchange.id) ?? exchange;
     // PULL_CONCURRENCY loops per filter: the exchange hands each message to one caller at a time.
     for (const filter of requestFilters(ctx, exchange)) {
       for (let i = 1; i <= concurrency; i++) {
@@ -61,7 +63,7 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
             logger: ctx.logger,
             pollOnce: async (signal) => {
               const reply = await callExchange(ctx, exchange, 'GetRequest', pollEnvelope('GetRequest', '1.1', ctx.now(), filter), signal);
-              return handleDelivery(ctx, exchange, 'GetRequest', reply, signal);
+              return handleDelivery(ctx, live(), 'GetRequest', reply, signal);
             },
           }),
         );
@@ -76,7 +78,7 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
           logger: ctx.logger,
           pollOnce: async (signal) => {
             const reply = await callExchange(ctx, exchange, 'GetResponse', pollEnvelope('GetResponse', '1.1', ctx.now()), signal);
-            return handleDelivery(ctx, exchange, 'GetResponse', reply, signal);
+            return handleDelivery(ctx, live(), 'GetResponse', reply, signal);
           },
         }),
       );
@@ -88,7 +90,7 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
         maxIntervalMs,
         logger: ctx.logger,
         pollOnce: async (signal) => {
-          const status = await fetchExchangeStatus(ctx, exchange, signal);
+          const status = await fetchExchangeStatus(ctx, live(), signal);
           if (!status) return false;
           await recordExchangeStatus(ctx.store, status);
           ctx.logger.info({ exchange: exchange.id, messageId: status.originalMessageId, status: status.status }, 'status from the exchange');

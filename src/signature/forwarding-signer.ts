@@ -2,7 +2,9 @@
  * A signer that signs nothing itself: it hands the bytes to whoever holds the
  * key (a large-message thread asks the event loop, whose PKCS#11 session holds
  * the token's key) and waits for the signature. Certificate and algorithm are
- * known up front, so building SignedInfo needs no round trip.
+ * known up front, so building SignedInfo needs no round trip. Each request
+ * names the certificate it was built for: after a key reload the holder signs
+ * a signature begun before it with the key it was begun with.
  */
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { getDigestAlgorithm, getSignatureAlgorithm, type DigestAlgorithm, type SignatureAlgorithm } from './algorithms/index.js';
@@ -25,7 +27,8 @@ export class ForwardingSigner implements Signer {
 
   constructor(
     key: ForwardedKey,
-    private readonly forward: (data: Uint8Array) => Promise<Buffer>,
+    /** `fingerprint`: SHA-256 of this signer's certificate, so that the holder signs with that key (a reload may have replaced it). */
+    private readonly forward: (data: Uint8Array, fingerprint: string) => Promise<Buffer>,
   ) {
     this.certificate = parseCertificate(Buffer.from(key.certificateDer));
     this.signatureAlgorithm = getSignatureAlgorithm(key.signatureAlgorithmUri);
@@ -33,6 +36,6 @@ export class ForwardingSigner implements Signer {
   }
 
   sign(data: Uint8Array): Promise<Buffer> {
-    return this.forward(data);
+    return this.forward(data, this.certificate.fingerprintSha256);
   }
 }

@@ -21,7 +21,7 @@ export interface TrustResult {
 }
 
 export class TrustAnchorSet {
-  readonly anchors: readonly Certificate[];
+  private current: readonly Certificate[];
   /**
    * Chains found (or not) by the signatures on them, per leaf and offered
    * intermediates: that mathematics never changes, so it is done once. Dates,
@@ -36,8 +36,23 @@ export class TrustAnchorSet {
   private readonly crls: CrlLookup;
 
   constructor(anchors: Iterable<Certificate | string>, crls: readonly TrustedCrl[] | CrlLookup = []) {
-    this.anchors = [...anchors].map((a) => (typeof a === 'string' ? parseCertificate(a) : a));
+    this.current = [...anchors].map((a) => (typeof a === 'string' ? parseCertificate(a) : a));
     this.crls = Array.isArray(crls) ? CrlSet.fixed(crls) : (crls as CrlLookup);
+  }
+
+  get anchors(): readonly Certificate[] {
+    return this.current;
+  }
+
+  /** The same CRLs with other anchors: a candidate to check a reloaded TRUST_CA_FILE against. */
+  withAnchors(anchors: readonly Certificate[]): TrustAnchorSet {
+    return new TrustAnchorSet(anchors, this.crls);
+  }
+
+  /** Takes other anchors (TRUST_CA_FILE reloaded) for every later evaluation; chains found before are forgotten. */
+  adopt(anchors: readonly Certificate[]): void {
+    this.current = anchors;
+    this.chains.clear();
   }
 
   /**

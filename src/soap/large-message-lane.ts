@@ -24,7 +24,9 @@
  * Signing: with a key held in the process (files), each thread loads and uses
  * it itself. With a PKCS#11 token, only the event loop talks to the token (one
  * module instance and login per process); a thread sends SignedInfo over its
- * MessagePort and gets the signature back (`sign` / `signed` messages).
+ * MessagePort and gets the signature back (`sign` / `signed` messages); each
+ * request names the certificate it was built for, and a key reload hands the
+ * threads the new certificate (`reload-keys`).
  *
  * Needs Redis (threads cannot share the in-memory store). When a thread is
  * not ready, fails or dies, the message is processed on the event loop instead
@@ -42,6 +44,7 @@ import type { CrlSet } from '../pki/crl-set.js';
 import type { RevocationChecker, RevocationVerdict } from '../pki/ocsp-client.js';
 import { forwardedKeyOf, type ForwardedKey } from '../signature/forwarding-signer.js';
 import type { Signer } from '../signature/signer.js';
+import { snapshotOf } from '../signature/swappable-signer.js';
 import { SmevFault } from './faults.js';
 import type { IntakeLog, SmevAnswer, SmevPost } from './smev-intake.js';
 
@@ -55,7 +58,8 @@ export type ToLane =
   | { type: 'signed'; id: number; signature: Uint8Array }
   | { type: 'signed'; id: number; error: string }
   /** Reload the gateway key from the configured files (the event loop already did, and got `fingerprint`). */
-  | { type: 'reload-keys'; id: number; fingerprint: string }
+  /** `partners`: read PARTNERS_FILE again too (the event loop took it). */
+  | { type: 'reload-keys'; id: number; fingerprint: string; forwardedKey: ForwardedKey | null; partners: boolean }
   | { type: 'close' };
 
 /** What a lane thread is started with. */
@@ -76,7 +80,8 @@ export type FromLane =
   | { type: 'error'; id: number; message: string }
   | { type: 'quota'; id: number; partnerId: string }
   | { type: 'revocation'; id: number; leaf: Uint8Array; issuer: Uint8Array; now: number }
-  | { type: 'sign'; id: number; data: Uint8Array }
+  /** `fingerprint`: of the certificate the thread built the signature for. */
+  | { type: 'sign'; id: number; fingerprint: string; data: Uint8Array }
   | { type: 'log'; line: string }
   | { type: 'closed' };
 
@@ -94,6 +99,8 @@ export interface LaneOptions {
   crlSet?: CrlSet;
   /** Signs for the threads (a PKCS#11 token's signer); null: each thread signs with the key files itself. */
   eventLoopSigner?: Signer | null;
+  /** The event loop's signer for a certificate (SHA-256): the key in use, or one a reload just replaced. */
+  signerFor?(fingerprint: string): Signer | null;
   /** SHA-256 of the gateway certificate the event loop signs with now (a thread that started with another reloads). */
   keyFingerprint(): string;
 }
@@ -130,7 +137,7 @@ class LaneThread {
 
   private start(): void {
     const signer = this.o.eventLoopSigner ?? null;
-    const worker = startWorker({ config: this.o.config, index: this.index, forwardedKey: signer ? forwardedKeyOf(signer) : null });
+    const worker = startWorker({ config: this.o.config, index: this.index, forwardedKey: signer ? forwardedKeyOf(snapshotOf(signer)) : null });
     this.everReady = false;
     this.worker = worker;
     worker.on('message', (m: FromLane) => this.onMessage(m));
@@ -192,9 +199,11 @@ class LaneThread {
       }
       case 'sign': {
         const worker = this.worker;
-        const signer = this.o.eventLoopSigner;
+        // The key the thread built SignedInfo for (its certificate is in KeyInfo): the one in use, or one just replaced.
+        const signer = this.o.signerFor ? this.o.signerFor(m.fingerprint) : this.o.eventLoopSigner;
         if (!signer) {
-          worker?.postMessage({ type: 'signed', id: m.id, error: 'no signer on the event loop' } satisfies ToLane);
+          const error = this.o.eventLoopSigner ? `the gateway key ${m.fingerprint.slice(0, 16)}… this signature was begun with is no longer in use` : 'no signer on the event loop';
+          worker?.postMessage({ type: 'signed', id: m.id, error } satisfies ToLane);
           return;
         }
         signer.sign(m.data).then(
@@ -247,13 +256,14 @@ class LaneThread {
   }
 
   /** Asks the thread to reload its key; a thread not running now loads the files when it starts. */
-  reloadKeys(fingerprint: string): Promise<LaneReload> {
+  reloadKeys(fingerprint: string, partners = false): Promise<LaneReload> {
     const worker = this.worker;
     if (!worker) return Promise.resolve({ thread: this.index, ok: true, problem: null });
     return new Promise((resolve) => {
       const id = this.nextReload++;
       this.reloads.set(id, resolve);
-      worker.postMessage({ type: 'reload-keys', id, fingerprint } satisfies ToLane);
+      const signer = this.o.eventLoopSigner;
+      worker.postMessage({ type: 'reload-keys', id, fingerprint, forwardedKey: signer ? forwardedKeyOf(snapshotOf(signer)) : null, partners } satisfies ToLane);
     });
   }
 
@@ -311,9 +321,9 @@ export class LargeMessageLane {
     }
   }
 
-  /** Every thread reloads the gateway key (after the event loop did, to `fingerprint`). */
-  reloadKeys(fingerprint: string): Promise<LaneReload[]> {
-    return Promise.all(this.threads.map((t) => t.reloadKeys(fingerprint)));
+  /** Every thread reloads the gateway key (after the event loop did, to `fingerprint`), and PARTNERS_FILE when `partners`. */
+  reloadKeys(fingerprint: string, partners = false): Promise<LaneReload[]> {
+    return Promise.all(this.threads.map((t) => t.reloadKeys(fingerprint, partners)));
   }
 
   /** After the HTTP server has closed (no message in flight): the threads close their stores and exit. */

@@ -6,11 +6,13 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Partner } from '../config/partners.js';
+import { loadPartners, reloadProblem, type Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { GATEWAY_SELF, loadLaneFlowParts } from '../flows/flow-parts.js';
 import { createLogger } from '../log.js';
+import type { Certificate } from '../pki/certificate.js';
 import type { CrlSet } from '../pki/crl-set.js';
+import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import type { RevocationVerdict } from '../pki/ocsp-client.js';
 import { ForwardingSigner } from '../signature/forwarding-signer.js';
 import { SignerError } from '../signature/signer.js';
@@ -22,11 +24,16 @@ import type { FromLane, LaneWorkerData, ToLane } from './large-message-lane.js';
 import { processSmevPost, type SmevGate, type SmevPost } from './smev-intake.js';
 
 const port = parentPort!;
-const { config, index, forwardedKey } = workerData as LaneWorkerData;
+const { config, index } = workerData as LaneWorkerData;
+/** The event loop's key (PKCS#11) as last announced: at start, then with each reload. */
+let forwardedKey = (workerData as LaneWorkerData).forwardedKey;
 const send = (m: FromLane) => port.postMessage(m);
 
 // Its lines carry `lane` (the thread's number), so ops can tell where a message was processed.
 const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => send({ type: 'log', line }) } }).child({ lane: index });
+
+/** The thread's part of a registry reload; the problem, or null. */
+let reloadPartners: () => string | null = () => null;
 
 async function main(): Promise<void> {
   let ctx: FlowContext;
@@ -40,20 +47,39 @@ async function main(): Promise<void> {
   // Signatures the event loop makes for this thread (the key is in a PKCS#11 token there).
   const signatures = new Map<number, { resolve(signature: Buffer): void; reject(e: Error): void }>();
   let nextSignature = 1;
-  const remoteSigner = forwardedKey
-    ? new ForwardingSigner(forwardedKey, (data) =>
-        new Promise<Buffer>((resolve, reject) => {
-          const id = nextSignature++;
-          signatures.set(id, { resolve, reject });
-          send({ type: 'sign', id, data: new Uint8Array(data) });
-        }),
-      )
-    : null;
+  const forward = (data: Uint8Array, fingerprint: string) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const id = nextSignature++;
+      signatures.set(id, { resolve, reject });
+      send({ type: 'sign', id, fingerprint, data: new Uint8Array(data) });
+    });
+  const forwarded = forwardedKey ? { initial: new ForwardingSigner(forwardedKey, forward), current: () => new ForwardingSigner(forwardedKey!, forward) } : null;
   try {
-    const parts = loadLaneFlowParts(config, remoteSigner, logger);
+    const parts = loadLaneFlowParts(config, forwarded, logger);
     // Never refreshed here (no start()): the event loop hands over its CRLs ('crls' messages).
     crlSet = parts.crlSet;
     keys = parts.keys;
+    reloadPartners = () => {
+      let anchors: Certificate[];
+      try {
+        anchors = loadTrustAnchors(config.trustCaFile).certificates;
+      } catch (error) {
+        return (error as Error).message;
+      }
+      try {
+        const { registry: next } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
+        const problem = reloadProblem(parts.partners, next);
+        if (problem) return `PARTNERS_FILE: ${problem}`;
+        if (anchors.map((c) => c.fingerprintSha256).join() !== parts.trustAnchors.anchors.map((c) => c.fingerprintSha256).join()) {
+          parts.trustAnchors.adopt(anchors);
+          parts.crlSet.setAnchors(anchors);
+        }
+        parts.partners.adopt(next);
+        return null;
+      } catch (error) {
+        return `PARTNERS_FILE: ${(error as Error).message}`;
+      }
+    };
     const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
     ctx = {
       config,
@@ -135,10 +161,14 @@ async function main(): Promise<void> {
         return;
       }
       case 'reload-keys':
-        // The event loop checked the files and swapped already; this thread reads them the same way.
+        // The event loop checked the files and swapped already; this thread reads them the same way
+        // (or, with a token, takes the event loop's new certificate and algorithm).
+        if (m.forwardedKey) forwardedKey = m.forwardedKey;
         void keys.reload().then((r) => {
           const fingerprint = keys.certificate.fingerprintSha256;
-          const problem = !r.ok ? r.problem : fingerprint !== m.fingerprint ? `the key files changed again while reloading (this thread has ${fingerprint.slice(0, 16)}…)` : null;
+          let problem = !r.ok ? r.problem : fingerprint !== m.fingerprint ? `the key files changed again while reloading (this thread has ${fingerprint.slice(0, 16)}…)` : null;
+          // The event loop checked TRUST_CA_FILE and PARTNERS_FILE and took them; this thread reads them the same way.
+          if (m.partners) problem ??= reloadPartners();
           send({ type: 'keys-reloaded', id: m.id, ok: problem === null, problem, fingerprint });
         });
         return;

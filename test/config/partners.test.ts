@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPartners, parsePartners, PartnerRegistryError } from '../../src/config/partners.js';
+import { loadPartners, parsePartners, PartnerRegistryError, reloadProblem } from '../../src/config/partners.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const defaultFile = path.join(root, 'config/partners.json');
@@ -110,5 +110,27 @@ describe('partner registry', () => {
     expect(problemsOf({ partners: [partner()] }, 'http://x/ws')).toEqual([
       'PORTAL_URL is set, but the registry has 0 partners with role "portal" (exactly one is needed to know whose endpoint it overrides)',
     ]);
+  });
+});
+
+describe('a reloaded registry (SIGHUP): what may change while running', () => {
+  const registry = (over: Record<string, unknown> = {}, more: Array<Record<string, unknown>> = []) => parsePartners({ partners: [partner(over), ...more] }, 'partners.json').registry;
+
+  it('certificates and names: adopted at once by the same registry object', () => {
+    const current = registry();
+    const next = registry({ name: 'Agency (renewed)', certificates: [path.join(certs, 'agency.crt.pem'), path.join(certs, 'portal.crt.pem')] });
+    expect(reloadProblem(current, next)).toBeNull();
+    const portalFingerprint = next.get('agency')!.certificates[1]!.fingerprint256;
+    expect(current.byCertificate(portalFingerprint)).toBeUndefined();
+    current.adopt(next);
+    expect(current.byCertificate(portalFingerprint)?.id).toBe('agency');
+    expect(current.get('agency')!.name).toBe('Agency (renewed)');
+  });
+
+  it('anything else needs a restart, and says what changed', () => {
+    const current = registry();
+    expect(reloadProblem(current, registry({ endpoint: 'http://127.0.0.1:2/ws', receives: [] }))).toBe('partner "agency": endpoint, receives changed; only certificates and names are taken while running, the rest needs a restart');
+    expect(reloadProblem(current, registry({ rateLimit: { perSecond: 5, burst: 10 } }))).toMatch(/^partner "agency": rateLimit changed/);
+    expect(reloadProblem(current, registry({}, [partner({ id: 'other', certificates: [path.join(certs, 'portal.crt.pem')] })]))).toBe('the partners differ (agency → agency, other); adding or removing a partner needs a restart');
   });
 });

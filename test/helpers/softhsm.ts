@@ -22,8 +22,15 @@ export interface SoftHsmToken {
   pinFile: string;
   /** The environment a gateway needs for this token and key (certificate from a file). */
   env(keyLabel: string, certFile: string | null): Record<string, string>;
-  /** Generates a key pair inside the token; returns the certificate the sample CA issues for its public key. */
-  generateKey(kind: 'rsa' | 'ec', label: string, id: string, options?: { writeCertificate?: boolean }): { certFile: string };
+  /**
+   * Generates a key pair inside the token (or `options.token`, one made by addToken); returns the
+   * certificate the sample CA issues for its public key (a file named after label and id).
+   */
+  generateKey(kind: 'rsa' | 'ec', label: string, id: string, options?: { writeCertificate?: boolean; token?: string }): { certFile: string };
+  /** A further token in the same SoftHSM2 directory (a new token at renewal), with the same PIN. */
+  addToken(label: string): void;
+  /** Deletes a key pair (private and public key objects) by its CKA_ID. */
+  deleteKey(id: string, options?: { token?: string }): void;
   /** Takes the token's directory away (the token stops answering) and brings it back. */
   takeAway(): void;
   bringBack(): void;
@@ -51,7 +58,7 @@ export function createSoftHsmToken(label = 'okno-test'): SoftHsmToken {
   execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', '13579'], { env, stdio: 'ignore' });
   const pinFile = path.join(dir, 'pin');
   writeFileSync(pinFile, `${pin}\n`, { mode: 0o600 });
-  const tool = (args: string[]) => execFileSync('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', label, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tool = (args: string[], on = label) => execFileSync('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', on, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tokenDir: string | null = null;
 
   return {
@@ -69,19 +76,29 @@ export function createSoftHsmToken(label = 'okno-test'): SoftHsmToken {
       ...(certFile ? { GATEWAY_CERT_FILE: certFile } : {}),
     }),
     generateKey(kind, keyLabel, id, options = {}) {
-      tool(['--login', '--pin', pin, '--keypairgen', '--key-type', kind === 'rsa' ? 'rsa:2048' : 'EC:prime256v1', '--label', keyLabel, '--id', id]);
-      const pubDer = path.join(dir, `${keyLabel}.pub.der`);
-      tool(['--read-object', '--type', 'pubkey', '--label', keyLabel, '-o', pubDer]);
-      const pubPem = path.join(dir, `${keyLabel}.pub.pem`);
+      const on = options.token ?? label;
+      // Named by token, label and id: two keys may share a label (a renewal's successor).
+      const base = on === label ? keyLabel : `${on}-${keyLabel}`;
+      const name = existsSync(path.join(dir, `${base}.crt.pem`)) ? `${base}-${id}` : base;
+      tool(['--login', '--pin', pin, '--keypairgen', '--key-type', kind === 'rsa' ? 'rsa:2048' : 'EC:prime256v1', '--label', keyLabel, '--id', id], on);
+      const pubDer = path.join(dir, `${name}.pub.der`);
+      tool(['--read-object', '--type', 'pubkey', '--id', id, '-o', pubDer], on);
+      const pubPem = path.join(dir, `${name}.pub.pem`);
       execFileSync('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', pubDer, '-out', pubPem]);
-      const certFile = path.join(dir, `${keyLabel}.crt.pem`);
-      issueForPublicKey(dir, pubPem, `/O=Okno PKCS11 test/CN=${keyLabel}`, certFile);
+      const certFile = path.join(dir, `${name}.crt.pem`);
+      issueForPublicKey(dir, pubPem, `/O=Okno PKCS11 test/CN=${name}`, certFile);
       if (options.writeCertificate) {
-        const der = path.join(dir, `${keyLabel}.crt.der`);
+        const der = path.join(dir, `${name}.crt.der`);
         execFileSync('openssl', ['x509', '-in', certFile, '-outform', 'DER', '-out', der]);
-        tool(['--login', '--pin', pin, '--write-object', der, '--type', 'cert', '--id', id, '--label', keyLabel]);
+        tool(['--login', '--pin', pin, '--write-object', der, '--type', 'cert', '--id', id, '--label', keyLabel], on);
       }
       return { certFile };
+    },
+    addToken(newLabel) {
+      execFileSync('softhsm2-util', ['--init-token', '--free', '--label', newLabel, '--pin', pin, '--so-pin', '13579'], { env, stdio: 'ignore' });
+    },
+    deleteKey(id, options = {}) {
+      for (const type of ['privkey', 'pubkey']) tool(['--login', '--pin', pin, '--delete-object', '--type', type, '--id', id], options.token ?? label);
     },
     takeAway() {
       const [only] = readdirSync(tokens);

@@ -49,6 +49,12 @@ const reloadSchema = {
     current: certificateSchema,
     threads: { type: 'integer', description: 'large-message threads of this process that reloaded too' },
     otherProcesses: { type: 'boolean', description: 'with WORKERS > 1: the other worker processes were asked to reload (they log the outcome)' },
+    partners: {
+      type: ['object', 'null'],
+      description: 'PARTNERS_FILE, read again with the key: whether its certificates or names changed, and how many partners it has',
+      properties: { changed: { type: 'boolean' }, partners: { type: 'integer' } },
+      required: ['changed', 'partners'],
+    },
   },
   required: ['changed', 'previous', 'current', 'threads', 'otherProcesses'],
 } as const;
@@ -98,20 +104,21 @@ export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readi
       onRequest: ops,
       schema: {
         tags: ['ops'],
-        summary: "Reload the gateway's key and certificate from the configured files (as SIGHUP); a refused key keeps the one in use (422)",
+        summary: "Reload the gateway's key and certificate, and PARTNERS_FILE, from the configured files (as SIGHUP); a refused key or registry keeps both in use (422)",
         security,
         response: { 200: reloadSchema, 422: errorSchema, 500: errorSchema },
       },
     },
     async (request, reply) => {
       const report = await keys.reloadKeys();
+      if (!report.ok && report.refused === 'registry') throw new HttpError(422, 'REGISTRY_RELOAD_FAILED', `the partner registry or trust anchors were refused; nothing was reloaded, they and the key in use stay ("${report.current.subject}", serial ${report.current.serial}): ${report.problem}`);
       if (!report.ok) throw new HttpError(422, 'KEY_RELOAD_FAILED', `the new key was refused; the key in use stays ("${report.current.subject}", serial ${report.current.serial}): ${report.problem}`);
       const failed = report.threads.filter((t) => !t.ok);
       if (failed.length > 0) {
         // The event loop signs with the new key, some threads with the old one: say so (not the generic 500).
         return reply.status(500).send({ error: { code: 'KEY_RELOAD_PARTIAL', message: `the key was reloaded, but ${failed.length} large-message thread(s) kept the old one: ${failed[0]!.problem}`, correlationId: request.id } });
       }
-      return { changed: report.changed, previous: report.previous, current: report.current, threads: report.threads.length, otherProcesses: keys.clustered === true };
+      return { changed: report.changed, previous: report.previous, current: report.current, threads: report.threads.length, otherProcesses: keys.clustered === true, partners: report.partners };
     },
   );
 }
