@@ -123,7 +123,11 @@ export class ExampleGenerator {
     for (const a of o.attributes) {
       if (a.required || a.fixed !== null ? a.required || this.chance(0.5) : this.chance(0.5)) out[a.key] = this.scalar(a.type, a.fixed);
     }
-    if (o.anyAttribute !== null && this.chance(0.2)) out[ANY_ATTRIBUTES_KEY] = { example: 'x' };
+    if (o.anyAttribute !== null && this.chance(0.2)) {
+      const ns = o.anyAttribute.namespaces;
+      const allowed = ns.kind === 'any' ? '' : ns.kind === 'other' ? 'urn://okno/example/other' : (ns.list[0] ?? '');
+      out[ANY_ATTRIBUTES_KEY] = { [allowed === '' ? 'example' : `{${allowed}}example`]: 'x' };
+    }
     return out;
   }
 

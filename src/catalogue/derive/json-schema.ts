@@ -2,7 +2,7 @@
 // become $defs (so recursive types stay finite); objects close with additionalProperties false;
 // choices are anyOf alternatives that exclude the other branches' properties.
 
-import type { ElementDecl } from '../schema-set/model.js';
+import type { ElementDecl, Wildcard } from '../schema-set/model.js';
 import { scalarSchema } from './scalars.js';
 import { ANY_ATTRIBUTES_KEY, type Member, type ObjectShape, type ShapeBuilder, type ValueShape } from './shape.js';
 
@@ -47,7 +47,7 @@ export class JsonSchemaWriter {
     for (const m of obj.members) properties[m.key] = this.member(m);
     if (obj.text !== null) properties[obj.text.key] = scalarSchema(obj.text.type);
     for (const a of obj.attributes) properties[a.key] = scalarSchema(a.type, a.fixed);
-    if (obj.anyAttribute !== null) properties[ANY_ATTRIBUTES_KEY] = { type: 'object', additionalProperties: { type: 'string' } };
+    if (obj.anyAttribute !== null) properties[ANY_ATTRIBUTES_KEY] = { type: 'object', propertyNames: { pattern: attributeNamePattern(obj.anyAttribute) }, additionalProperties: { type: 'string' } };
     const s: Schema = { type: 'object', additionalProperties: false, properties };
     if (obj.required.length > 0) s.required = [...new Set(obj.required)];
     const all: Schema[] = [];
@@ -83,4 +83,17 @@ export class JsonSchemaWriter {
     if (Number.isFinite(m.max)) s.maxItems = m.max;
     return s;
   }
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Names in $attributes: `local` (no namespace) or `{namespace}local`, as the wildcard admits them. */
+export function attributeNamePattern(w: Wildcard): string {
+  const ns = w.namespaces;
+  if (ns.kind === 'any') return '^(?:[^{}]+|\\{[^}]+\\}[^{}]+)$';
+  if (ns.kind === 'other') return `^\\{(?!${escapeRe(ns.not)}\\})[^}]+\\}[^{}]+$`;
+  const alternatives = ns.list.map((x) => (x === '' ? '[^{}]+' : `\\{${escapeRe(x)}\\}[^{}]+`));
+  return `^(?:${alternatives.join('|')})$`;
 }

@@ -10,6 +10,8 @@ import type { XmlElement, XmlNode } from '../../xml/types.js';
 import { XML_NS } from '../../xml/types.js';
 import type { JsonValue } from '../../store/types.js';
 import { MappingError } from '../errors.js';
+import { isXmlText } from '../mapping.js';
+import { isNCName } from '../xsd/builtins.js';
 import type { ElementDecl, Wildcard } from '../schema-set/model.js';
 import { clark } from '../schema-set/model.js';
 import { fromLexical, toLexical } from './scalars.js';
@@ -78,7 +80,10 @@ export class Translator {
     private readonly root: ElementDecl,
   ) {
     const namespaces = new Set<string>();
-    let unqualified = false;
+    // The root's namespace becomes the default one unless an element has no namespace (it would
+    // then need xmlns="") or an attribute is qualified in it (a default namespace never applies
+    // to attributes).
+    let noDefault = false;
     const seen = new Set<ObjectShape>();
     const visitValue = (v: ValueShape): void => {
       if (v.kind !== 'object' || seen.has(v.object)) return;
@@ -86,23 +91,26 @@ export class Translator {
     };
     const visitObject = (o: ObjectShape): void => {
       seen.add(o);
-      for (const a of o.attributes) if (a.ns !== '' && a.ns !== XML_NS) namespaces.add(a.ns);
+      for (const a of o.attributes) {
+        if (a.ns === '' || a.ns === XML_NS) continue;
+        namespaces.add(a.ns);
+        if (a.ns === root.ns) noDefault = true;
+      }
       for (const m of o.members) {
         if (m.kind === 'element') {
-          if (m.decl.ns === '') unqualified = true;
+          if (m.decl.ns === '') noDefault = true;
           else namespaces.add(m.decl.ns);
           visitValue(m.value());
         } else if (m.kind === 'group') visitObject(m.object);
       }
     };
     if (root.ns !== '') namespaces.add(root.ns);
-    else unqualified = true;
+    else noDefault = true;
     visitValue(shapes.valueOf(root));
     const decls: string[] = [];
     let n = 1;
     for (const ns of namespaces) {
-      // The root's namespace is the default one unless some element has no namespace.
-      const prefix = ns === root.ns && !unqualified ? '' : `ns${n++}`;
+      const prefix = ns === root.ns && !noDefault ? '' : `ns${n++}`;
       this.prefixes.set(ns, prefix);
       decls.push(prefix === '' ? ` xmlns="${escapeAttr(ns)}"` : ` xmlns:${prefix}="${escapeAttr(ns)}"`);
     }
@@ -255,9 +263,21 @@ export class Translator {
     }
     if (o.anyAttribute !== null && Object.hasOwn(obj, ANY_ATTRIBUTES_KEY)) {
       const extra = asObject(obj[ANY_ATTRIBUTES_KEY], pointerTo(pointer, ANY_ATTRIBUTES_KEY));
+      let n = 0;
       for (const [k, v] of Object.entries(extra)) {
-        if (typeof v !== 'string' || k.startsWith('{')) throw new MappingError(pointerTo(pointer, ANY_ATTRIBUTES_KEY), 'only unqualified string attributes can be written');
-        out.push(' ', k, '="', escapeAttr(v), '"');
+        const at = pointerTo(pointerTo(pointer, ANY_ATTRIBUTES_KEY), k);
+        if (typeof v !== 'string') throw new MappingError(at, 'expected a string');
+        if (!isXmlText(v)) throw new MappingError(at, 'contains a character XML cannot carry');
+        const q = /^\{([^}]*)\}(.+)$/.exec(k);
+        const local = q === null ? k : (q[2] as string);
+        if (!isNCName(local)) throw new MappingError(at, 'is not an XML attribute name');
+        if (q === null || q[1] === '') {
+          out.push(' ', local, '="', escapeAttr(v), '"');
+        } else {
+          // A namespace of its own, declared right here (the wildcard admits any namespace).
+          const prefix = `a${++n}`;
+          out.push(' xmlns:', prefix, '="', escapeAttr(q[1] as string), '" ', prefix, ':', local, '="', escapeAttr(v), '"');
+        }
       }
     }
     out.push('>');
