@@ -27,7 +27,7 @@ const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
 const trust = new TrustAnchorSet(splitPem(readFileSync(path.join(projectRoot, 'certs-sample/ca.crt.pem'), 'utf8')));
 const gatewayKey = sampleSigner('gateway');
 const agencyKey = sampleSigner('agency');
-const QUERIES = ['egrn-extract', 'zags-birth-record', 'egrul-extract'] as const;
+const QUERIES = ['egrn-extract', 'zags-birth-record', 'egrul-extract', 'zags-rogdinf', 'fns-inn', 'pfr-snils', 'mvd-living-place', 'giszhkh-debt', 'rosreestr-egrn-land'] as const;
 const CITY_QUERY = 'advertising-permit-register-extract';
 
 function find(el: XmlElement, localName: string): XmlElement | null {
