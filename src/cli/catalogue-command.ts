@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CatalogueError, loadCatalogue } from '../catalogue/load.js';
+import { CatalogueError, loadCatalogue, loadOneService } from '../catalogue/load.js';
 import { generateExample, openDerivedPart, xmlDocumentText } from '../catalogue/derived-part.js';
 import { ScaffoldError, scaffoldService } from '../catalogue/scaffold.js';
 import { SERVICE_ID_PATTERN } from '../catalogue/service-schema.js';
@@ -41,22 +41,35 @@ function err(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** The catalogue, or null after printing its problems (each with its file and place). */
+function printCatalogueProblems(servicesDir: string, error: unknown): null {
+  if (!(error instanceof CatalogueError)) throw error;
+  err(`okno catalogue: ${servicesDir}: ${error.problems.length} problem(s):`);
+  for (const p of error.problems) err(`  ${p}`);
+  return null;
+}
+
+/** The whole catalogue, or null after printing its problems (each with its file and place). */
 function load(servicesDir: string): ServiceCatalogue | null {
   try {
     return loadCatalogue(servicesDir);
   } catch (error) {
-    if (!(error instanceof CatalogueError)) throw error;
-    err(`okno catalogue: ${servicesDir}: ${error.problems.length} problem(s):`);
-    for (const p of error.problems) err(`  ${p}`);
-    return null;
+    return printCatalogueProblems(servicesDir, error);
   }
 }
 
-function serviceOf(catalogue: ServiceCatalogue, id: string): ServiceDefinition {
-  const s = catalogue.get(id);
-  if (s === undefined) throw new Usage(`no service "${id}" in the catalogue; it has ${catalogue.services.map((x) => x.id).join(', ')}`);
-  return s;
+/**
+ * One service, compiled as the gateway compiles it (its neighbours are not loaded: `check` is
+ * for the whole catalogue), or null after printing its problems. Unknown id: a usage error.
+ */
+function loadService(servicesDir: string, id: string): ServiceDefinition | null {
+  let service: ServiceDefinition | undefined;
+  try {
+    service = loadOneService(servicesDir, id);
+  } catch (error) {
+    return printCatalogueProblems(servicesDir, error);
+  }
+  if (service === undefined) throw new Usage(`no service "${id}" in ${servicesDir}`);
+  return service;
 }
 
 function partOf(values: Values): MessagePart {
@@ -184,9 +197,9 @@ const subcommands: Record<string, Subcommand> = {
     options: xmlOptions,
     positionals: 2,
     run([id, file], v, servicesDir) {
-      const catalogue = load(servicesDir);
-      if (catalogue === null) return 1;
-      const def = contentOf(serviceOf(catalogue, id as string), partOf(v));
+      const service = loadService(servicesDir, id as string);
+      if (service === null) return 1;
+      const def = contentOf(service, partOf(v));
       readInput(file as string);
       const root = validXml(file as string, def);
       if (typeof root === 'number') return root;
@@ -201,9 +214,9 @@ const subcommands: Record<string, Subcommand> = {
     options: xmlOptions,
     positionals: 2,
     run([id, file], v, servicesDir) {
-      const catalogue = load(servicesDir);
-      if (catalogue === null) return 1;
-      const def = contentOf(serviceOf(catalogue, id as string), partOf(v));
+      const service = loadService(servicesDir, id as string);
+      if (service === null) return 1;
+      const def = contentOf(service, partOf(v));
       readInput(file as string);
       const root = validXml(file as string, def);
       if (typeof root === 'number') return root;
@@ -218,9 +231,9 @@ const subcommands: Record<string, Subcommand> = {
     options: xmlOptions,
     positionals: 2,
     run([id, file], v, servicesDir) {
-      const catalogue = load(servicesDir);
-      if (catalogue === null) return 1;
-      const def = contentOf(serviceOf(catalogue, id as string), partOf(v));
+      const service = loadService(servicesDir, id as string);
+      if (service === null) return 1;
+      const def = contentOf(service, partOf(v));
       const text = readInput(file as string);
       let value: unknown;
       try {
@@ -248,9 +261,8 @@ const subcommands: Record<string, Subcommand> = {
       const seedText = v.seed as string | undefined;
       if (seedText !== undefined && !/^\d{1,9}$/.test(seedText)) throw new Usage(`--seed "${seedText}": a whole number`);
       const seed = seedText === undefined ? null : Number(seedText);
-      const catalogue = load(servicesDir);
-      if (catalogue === null) return 1;
-      const service = serviceOf(catalogue, id as string);
+      const service = loadService(servicesDir, id as string);
+      if (service === null) return 1;
       const part = partOf(v);
       const def = contentOf(service, part);
       let json: JsonValue;
@@ -282,9 +294,8 @@ const subcommands: Record<string, Subcommand> = {
     options: { response: { type: 'boolean' } },
     positionals: 1,
     run([id], v, servicesDir) {
-      const catalogue = load(servicesDir);
-      if (catalogue === null) return 1;
-      const service = serviceOf(catalogue, id as string);
+      const service = loadService(servicesDir, id as string);
+      if (service === null) return 1;
       const part = partOf(v);
       contentOf(service, part);
       out(JSON.stringify(service.jsonSchemas[part], null, 2));
