@@ -95,24 +95,24 @@ describe('okno catalogue', () => {
       expect(readFileSync(at('zags-rogdinf', 'service.json'), 'utf8')).toBe(before);
     });
 
-    it('usage errors exit 2: missing options, an unknown root, an application without a prefix, a response for an application', () => {
-      const src = path.join(federal, 'fns-snilspfr');
-      const cases: [string[], RegExp][] = [
-        [['--root', 'SNILSPFRRequest'], /--id and --root are required/],
-        [['--id', 'x1', '--root', 'NoSuchElement', '--response', 'SNILSPFRResponse'], /no global element of that name.*SNILSPFRRequest/],
-        [['--id', 'x1', '--root', 'SNILSPFRRequest'], /--prefix: an application needs a registration prefix/],
-        [['--id', 'x1', '--root', 'SNILSPFRRequest', '--kind', 'application', '--response', 'SNILSPFRResponse'], /an application has no response part/],
-        [['--id', 'Bad_Id', '--root', 'SNILSPFRRequest'], /--id "Bad_Id"/],
-        [['--id', 'x1', '--root', 'SNILSPFRRequest', '--bogus'], /Unknown option '--bogus'/],
-      ];
-      for (const [args, message] of cases) {
+    const src = path.join(federal, 'fns-snilspfr');
+    const addUsage: [string[], RegExp][] = [
+      [['--root', 'SNILSPFRRequest'], /--id and --root are required/],
+      [['--id', 'x1', '--root', 'NoSuchElement', '--response', 'SNILSPFRResponse'], /no global element of that name.*SNILSPFRRequest/],
+      [['--id', 'x1', '--root', 'SNILSPFRRequest'], /--prefix: an application needs a registration prefix/],
+      [['--id', 'x1', '--root', 'SNILSPFRRequest', '--kind', 'application', '--response', 'SNILSPFRResponse'], /an application has no response part/],
+      [['--id', 'Bad_Id', '--root', 'SNILSPFRRequest'], /--id "Bad_Id"/],
+      [['--id', 'x1', '--root', 'SNILSPFRRequest', '--bogus'], /Unknown option '--bogus'/],
+    ];
+    for (const [args, message] of addUsage) {
+      it(`usage error, exit 2, nothing written: ${message.source}`, () => {
         const r = okno(['catalogue', 'add', src, '--services', services, ...args]);
         expect(r.stderr).toMatch(message);
         expect(r.status).toBe(2);
-      }
-      expect(existsSync(at('x1'))).toBe(false);
-      expect(readdirSync(services).filter((n) => n.startsWith('.'))).toEqual([]);
-    });
+        expect(existsSync(at('x1'))).toBe(false);
+        expect(readdirSync(services).filter((n) => n.startsWith('.'))).toEqual([]);
+      });
+    }
 
     it('an application: kind and direction by default, the prefix in service.json, one example part', () => {
       const r = okno(['catalogue', 'add', path.join(federal, 'fns-snilspfr'), '--id', 'snilspfr-application', '--root', '{urn://x-artefacts-fns-snilspfr/root/311-32/4.0.2}SNILSPFRResponse', '--prefix', 'СП', '--title', 'Проверка: заявление'], { SERVICES_DIR: services });
@@ -212,35 +212,39 @@ describe('okno catalogue', () => {
   });
 
   describe('usage', () => {
-    it('every subcommand answers --help or -h with its usage (exit 0)', () => {
-      const subs = ['add', 'check', 'validate', 'to-json', 'to-xml', 'example', 'schema'];
-      subs.forEach((sub, i) => {
-        const r = okno(['catalogue', sub, i % 2 === 0 ? '--help' : '-h']);
+    ['add', 'check', 'validate', 'to-json', 'to-xml', 'example', 'schema'].forEach((sub, i) => {
+      const flag = i % 2 === 0 ? '--help' : '-h';
+      it(`${sub} ${flag}: its usage, exit 0`, () => {
+        const r = okno(['catalogue', sub, flag]);
         expect(r.status).toBe(0);
         expect(r.stdout).toMatch(new RegExp(`^usage: okno catalogue ${sub}`));
       });
+    });
+
+    it('okno catalogue --help lists the subcommands and the exit codes; okno --help names the command', () => {
       const top = okno(['catalogue', '--help']);
       expect(top.status).toBe(0);
       expect(top.stdout).toMatch(/Exit codes: 0 .* 2 usage error/);
       expect(okno(['--help']).stdout).toMatch(/okno catalogue/);
     });
 
-    it('usage errors exit 2: no subcommand, unknown subcommand, wrong arguments, unknown service, no response part', () => {
-      const good = path.join(federal, 'pfr-snils', 'valid-request.xml');
-      for (const args of [
-        [],
-        ['frobnicate'],
-        ['validate', 'pfr-snils'],
-        ['validate', 'no-such-service', good],
-        ['validate', 'advertising-permit', good, '--response'],
-        ['example', 'pfr-snils', '--seed', 'many'],
-        ['schema', 'pfr-snils', '--bogus'],
-        ['to-json', 'pfr-snils', path.join(work, 'missing.xml')],
-      ]) {
+    const good = path.join(federal, 'pfr-snils', 'valid-request.xml');
+    const usageCases: [string, string[]][] = [
+      ['no subcommand', []],
+      ['an unknown subcommand', ['frobnicate']],
+      ['a missing argument', ['validate', 'pfr-snils']],
+      ['an unknown service', ['validate', 'no-such-service', good]],
+      ['--response of an application', ['validate', 'advertising-permit', good, '--response']],
+      ['a seed that is not a number', ['example', 'pfr-snils', '--seed', 'many']],
+      ['an unknown option', ['schema', 'pfr-snils', '--bogus']],
+      ['a file that cannot be read', ['to-json', 'pfr-snils', '/nonexistent/missing.xml']],
+    ];
+    for (const [what, args] of usageCases) {
+      it(`usage error, exit 2: ${what}`, () => {
         const r = okno(['catalogue', ...args, '--services', services]);
-        expect({ args, status: r.status }).toEqual({ args, status: 2 });
+        expect(r.status).toBe(2);
         expect(r.stderr).toMatch(/usage: okno catalogue/);
-      }
-    });
+      });
+    }
   });
 });
