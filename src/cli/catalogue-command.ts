@@ -168,7 +168,7 @@ const subcommands: Record<string, Subcommand> = {
         return 1;
       }
       const s = catalogue.get(id);
-      out(`the catalogue loads: ${catalogue.services.length} service(s); ${id} is a ${s?.kind ?? '?'} (${s?.direction ?? '?'}), its JSON derived from the XSD`);
+      out(`the catalogue loads: ${catalogue.services.length} service(s); ${id} is ${s?.kind === 'application' ? 'an application' : `a ${s?.kind ?? '?'}`} (${s?.direction ?? '?'}), its JSON derived from the XSD`);
       out(`review ${path.join(result.dir, 'service.json')}: personalData and the title`);
       return 0;
     },

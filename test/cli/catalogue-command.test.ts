@@ -6,7 +6,7 @@
  * and round-trip; check / validate / to-json / to-xml / example / schema and their exit codes.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,50 @@ describe('okno catalogue', () => {
       const service = JSON.parse(readFileSync(at('snilspfr-application', 'service.json'), 'utf8')) as Record<string, unknown>;
       expect(service).toMatchObject({ kind: 'application', direction: 'inbound', registrationPrefix: 'СП', title: 'Проверка: заявление', examples: { request: 'example.request.json' } });
       rmSync(at('snilspfr-application'), { recursive: true });
+    });
+  });
+
+  describe('add: roots in several namespaces, and a minimal example the schema refuses', () => {
+    const A = `<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:t="urn:example:a" targetNamespace="urn:example:a" elementFormDefault="qualified">
+  <xs:element name="Заявление">
+    <xs:complexType><xs:sequence><xs:element name="Номер" type="xs:string" minOccurs="2" maxOccurs="5"/></xs:sequence></xs:complexType>
+    <xs:unique name="РазныеНомера"><xs:selector xpath="t:Номер"/><xs:field xpath="."/></xs:unique>
+  </xs:element>
+</xs:schema>
+`;
+    const B = `<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:example:b" elementFormDefault="qualified">
+  <xs:element name="Заявление"><xs:complexType><xs:sequence><xs:element name="Дата" type="xs:date"/></xs:sequence></xs:complexType></xs:element>
+</xs:schema>
+`;
+    let src: string;
+    let empty: string;
+    beforeAll(() => {
+      src = path.join(work, 'two-namespaces');
+      mkdirSync(path.join(src, 'b'), { recursive: true });
+      writeFileSync(path.join(src, 'a.xsd'), A);
+      writeFileSync(path.join(src, 'b', 'b.xsd'), B);
+      empty = path.join(work, 'empty-catalogue');
+      mkdirSync(empty);
+    });
+
+    it('a local name declared in two namespaces: exit 2, naming both with file and line', () => {
+      const r = okno(['catalogue', 'add', src, '--services', empty, '--id', 'ab', '--root', 'Заявление', '--prefix', 'АБ']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain("say which with --root '{namespace}Заявление': {urn:example:a}Заявление (a.xsd:3), {urn:example:b}Заявление (b/b.xsd:3)");
+      expect(readdirSync(empty)).toEqual([]);
+    });
+
+    it('{ns}local picks one; when the minimal example breaks xs:unique, a seeded one is written and said so', () => {
+      const r = okno(['catalogue', 'add', src, '--services', empty, '--id', 'ab', '--root', '{urn:example:a}Заявление', '--prefix', 'АБ']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/request: the minimal example fails \(.*unique РазныеНомера.*\); wrote the one of seed \d+/);
+      expect(r.stdout).toMatch(/ab is an application \(inbound\)/);
+      expect(JSON.parse(readFileSync(path.join(empty, 'ab', 'service.json'), 'utf8'))).toMatchObject({ kind: 'application', direction: 'inbound', registrationPrefix: 'АБ', request: { namespace: 'urn:example:a', xsd: 'xsd/a.xsd' } });
+      const lint = xmllint(path.join(empty, 'ab', 'xsd', 'a.xsd'), path.join(empty, 'ab', 'example.request.xml'));
+      expect(lint.stderr).toMatch(/validates/);
     });
   });
 
