@@ -227,7 +227,7 @@ describe('okno catalogue', () => {
   });
 
   describe('example and schema', () => {
-    it('example: minimal and seeded, JSON and XML; each valid for its part', () => {
+    it('example of a derived part: minimal and seeded, JSON and XML; each valid for its part', () => {
       const minimal = okno(['catalogue', 'example', 'fns-snilspfr', '--services', services]);
       expect(minimal.status).toBe(0);
       expect(JSON.parse(minimal.stdout)).toEqual(JSON.parse(readFileSync(at('fns-snilspfr', 'example.request.json'), 'utf8')));
@@ -239,10 +239,13 @@ describe('okno catalogue', () => {
         expect(xmllint(at('pfr-snils', 'xsd', 'snils-by-additionalData-1.0.1.xsd'), file).status).toBe(0);
         expect(okno(['catalogue', 'validate', 'pfr-snils', file, '--response', '--services', services]).status).toBe(0);
       }
-      // A hand-written service prints its first example.
-      const hand = okno(['catalogue', 'example', 'zags-birth-record', '--services', services]);
+    });
+
+    it('example of a hand-written part: its first example file; --seed is a usage error there', () => {
+      const hand = okno(['catalogue', 'example', 'advertising-permit', '--services', services]);
       expect(hand.status).toBe(0);
-      expect(okno(['catalogue', 'example', 'zags-birth-record', '--seed', '3', '--services', services]).status).toBe(2);
+      expect(JSON.parse(hand.stdout)).toEqual(JSON.parse(readFileSync(at('advertising-permit', 'example.request.organization.json'), 'utf8')));
+      expect(okno(['catalogue', 'example', 'advertising-permit', '--seed', '3', '--services', services]).status).toBe(2);
     });
 
     it('schema: the derived JSON Schema (2020-12) and the hand-written one', () => {
