@@ -40,6 +40,8 @@ export interface ScaffoldOptions {
   readonly direction: 'inbound' | 'outbound';
   readonly registrationPrefix: string | null;
   readonly title: string | null;
+  /** Where the package was taken from (service.json /provenance). */
+  readonly provenance: { repository: string; path: string; commit: string } | null;
 }
 
 export interface ScaffoldResult {
@@ -181,7 +183,7 @@ export function scaffoldService(o: ScaffoldOptions): ScaffoldResult {
 
     const personal = [...derived.values()].flatMap(topLevelPointers).filter((p, i, all) => all.indexOf(p) === i);
     const service: ServiceFile & { $comment: string } = {
-      $comment: 'Scaffolded by `okno catalogue add`. REVIEW personalData: it defaults to every top-level property of the request and response (kept out of logs); narrow it to what is personal. Add provenance (repository, path, commit) of the package.',
+      $comment: `Scaffolded by \`okno catalogue add\`. REVIEW personalData: it defaults to every top-level property of the request and response (kept out of logs); narrow it to what is personal.${o.provenance === null ? ' Add provenance (repository, path, commit) of the package.' : ''}`,
       id: o.id,
       title,
       kind: o.kind,
@@ -192,6 +194,7 @@ export function scaffoldService(o: ScaffoldOptions): ScaffoldResult {
       ...(responseDecl === null ? {} : { response: partFile(responseDecl) }),
       overrides: 'overrides.json',
       examples: examples as ServiceFile['examples'],
+      ...(o.provenance === null ? {} : { provenance: o.provenance }),
     };
     writeFileSync(path.join(staging, 'service.json'), `${JSON.stringify(service, null, 2)}\n`);
     files.push('service.json');

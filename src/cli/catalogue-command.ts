@@ -119,7 +119,7 @@ const xmlOptions: Options = { response: { type: 'boolean' } };
 const subcommands: Record<string, Subcommand> = {
   add: {
     summary: 'scaffold a service folder from a folder of XSDs as the agency published them',
-    usage: 'add DIR --id ID --root ELEMENT [--response ELEMENT] [--kind application|query] [--direction inbound|outbound] [--prefix РК] [--title TEXT]',
+    usage: 'add DIR --id ID --root ELEMENT [--response ELEMENT] [--kind application|query] [--direction inbound|outbound] [--prefix РК] [--title TEXT] [--repository URL --commit SHA [--path P]]',
     options: {
       id: { type: 'string' },
       root: { type: 'string' },
@@ -128,6 +128,9 @@ const subcommands: Record<string, Subcommand> = {
       direction: { type: 'string' },
       prefix: { type: 'string' },
       title: { type: 'string' },
+      repository: { type: 'string' },
+      commit: { type: 'string' },
+      path: { type: 'string' },
     },
     positionals: 1,
     run([source], v, servicesDir) {
@@ -150,9 +153,15 @@ const subcommands: Record<string, Subcommand> = {
       const title = (v.title as string | undefined) ?? null;
       if (title !== null && (title.length < 3 || title.length > 300)) throw new Usage('--title: 3 to 300 characters');
 
+      const repository = v.repository as string | undefined;
+      const commit = v.commit as string | undefined;
+      if ((repository === undefined) !== (commit === undefined) || (repository === undefined && v.path !== undefined)) throw new Usage('--repository and --commit go together (--path with them)');
+      if (commit !== undefined && !/^[0-9a-f]{7,40}$/.test(commit)) throw new Usage(`--commit "${commit}": a git commit id (7 to 40 hex digits)`);
+      const provenance = repository === undefined || commit === undefined ? null : { repository, path: (v.path as string | undefined) ?? '', commit };
+
       let result;
       try {
-        result = scaffoldService({ source: source as string, servicesDir, id, root, response, kind, direction, registrationPrefix: prefix, title });
+        result = scaffoldService({ source: source as string, servicesDir, id, root, response, kind, direction, registrationPrefix: prefix, title, provenance });
       } catch (error) {
         if (!(error instanceof ScaffoldError)) throw error;
         if (error.usage) throw new Usage(error.message);

@@ -53,7 +53,13 @@ describe('okno catalogue', () => {
   describe('add', () => {
     for (const p of PACKAGES) {
       it(`${p.id}: scaffolds a loading service from the agency's folder, XSDs byte for byte`, () => {
-        const r = okno(['catalogue', 'add', path.join(federal, p.dir), '--services', services, '--id', p.id, '--root', p.root, '--response', p.response]);
+        const provenance = Object.fromEntries(
+          [...readFileSync(path.join(federal, p.dir, 'PROVENANCE.txt'), 'utf8').matchAll(/^(repository|commit|folder): (\S+)/gm)].map((m) => [m[1] as string, m[2] as string]),
+        );
+        const r = okno([
+          'catalogue', 'add', path.join(federal, p.dir), '--services', services, '--id', p.id, '--root', p.root, '--response', p.response,
+          '--repository', provenance.repository as string, '--commit', provenance.commit as string, '--path', provenance.folder as string,
+        ]);
         expect(r.stderr).toBe('');
         expect(r.status).toBe(0);
         expect(r.stdout).toMatch(new RegExp(`declared in ${p.entry.replace(/\./g, '\\.')}:\\d+`));
@@ -63,6 +69,7 @@ describe('okno catalogue', () => {
         const service = JSON.parse(readFileSync(at(p.id, 'service.json'), 'utf8')) as Record<string, unknown>;
         expect(service).toMatchObject({ id: p.id, kind: 'query', direction: 'outbound', request: { xsd: `xsd/${p.entry}` }, response: { xsd: `xsd/${p.entry}` }, overrides: 'overrides.json' });
         expect(service.$comment).toMatch(/REVIEW personalData/);
+        expect(service.provenance).toEqual({ repository: 'https://github.com/DeusExPerceptron/egisso_schema', commit: 'dfa62f7e2194039e8452ea221250e977ff74e17a', path: provenance.folder });
         expect((service.personalData as string[]).length).toBeGreaterThan(0);
         expect(JSON.parse(readFileSync(at(p.id, 'overrides.json'), 'utf8'))).toMatchObject({ rename: {} });
       });
@@ -103,6 +110,7 @@ describe('okno catalogue', () => {
       [['--id', 'x1', '--root', 'SNILSPFRRequest', '--kind', 'application', '--response', 'SNILSPFRResponse'], /an application has no response part/],
       [['--id', 'Bad_Id', '--root', 'SNILSPFRRequest'], /--id "Bad_Id"/],
       [['--id', 'x1', '--root', 'SNILSPFRRequest', '--bogus'], /Unknown option '--bogus'/],
+      [['--id', 'x1', '--root', 'SNILSPFRRequest', '--response', 'SNILSPFRResponse', '--repository', 'https://example.org/r'], /--repository and --commit go together/],
     ];
     for (const [args, message] of addUsage) {
       it(`usage error, exit 2, nothing written: ${message.source}`, () => {
