@@ -14,6 +14,7 @@ import { startCityWebhook } from './delivery/city-webhook.js';
 import type { FlowContext } from './flows/context.js';
 import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './http/api/inbox-routes.js';
+import { serviceSchemaComponents } from './http/api/service-schemas.js';
 import { registerStatusRoutes } from './http/api/status-routes.js';
 import { registerQueryRoutes } from './http/api/query-routes.js';
 import { registerJournalRoutes } from './http/api/journal-routes.js';
@@ -242,10 +243,11 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     logger,
     readiness,
     https,
+    serviceSchemas: serviceSchemaComponents(ctx.catalogue),
     routes: (a) => {
       registerWsdlRoute(a, config.publicUrl);
       registerSmevEndpoint(a, ctx, access, lane);
-      registerInboxRoutes(a, store, auth);
+      registerInboxRoutes(a, store, auth, ctx.catalogue);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
       registerJournalRoutes(a, ctx, auth);

@@ -377,3 +377,16 @@ function compileCatalogue(dir: string): ServiceCatalogue {
     byRoot: (namespace: string, localName: string) => byRoot.get(clark(namespace, localName)),
   });
 }
+
+/**
+ * One service of the catalogue, compiled and checked as loadCatalogue does but without its
+ * neighbours (for tools that work on one service: `okno catalogue validate` and the like).
+ * Throws CatalogueError with its problems; the cross-service checks (ids, roots) are check's.
+ */
+export function loadOneService(dir: string, id: string): ServiceDefinition | undefined {
+  if (!listServiceFolders(dir).includes(id)) return undefined;
+  const problems: string[] = [];
+  const service = loadService(path.join(dir, id), id, problems);
+  if (service === null || problems.length > 0) throw new CatalogueError(problems);
+  return service;
+}

@@ -2,6 +2,7 @@
  * `okno <command>`: the command line. Each command is a small module with
  * `run(args) → exit code`; exit 2 is always a usage error.
  */
+import { catalogueCommand } from './catalogue-command.js';
 import { certsCommand } from './certs-command.js';
 import { journalCommand } from './journal-command.js';
 import { pollCommand } from './poll-command.js';
@@ -24,6 +25,7 @@ const commands: Record<string, Command> = {
   poll: pollCommand,
   simulate: simulateCommand,
   journal: journalCommand,
+  catalogue: catalogueCommand,
 };
 
 export function usage(): string {

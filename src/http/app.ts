@@ -29,6 +29,8 @@ export interface AppParts {
   readiness: Readiness;
   /** Registers the gateway's routes (SOAP endpoint, city API). */
   routes?: (app: FastifyInstance) => void;
+  /** Named JSON Schemas of the services' content for the OpenAPI document (src/http/api/service-schemas.ts). */
+  serviceSchemas?: Record<string, Record<string, unknown>>;
   /** HTTPS instead of HTTP (src/http/tls.ts loadHttpsOptions). */
   https?: HttpsOptions | null;
 }
@@ -87,8 +89,10 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   });
   await app.register(swagger, {
     openapi: {
+      // 3.1: its Schema Object is JSON Schema 2020-12, the dialect of the services' derived schemas.
+      openapi: '3.1.0',
       info: { title: 'Okno gateway — city API', version: '1', description: 'JSON API for the city document-management system and operations. See README.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: parts.serviceSchemas ?? {} },
     },
     // Only the JSON API belongs in the OpenAPI document; the SOAP side has its WSDL.
     hideUntagged: true,

@@ -6,16 +6,25 @@
 import type {} from '@fastify/swagger'; // adds tags, summary, security to route schemas
 import type { FastifyInstance } from 'fastify';
 import type { Application, InboxItem } from '../../city/model.js';
+import type { ServiceCatalogue } from '../../catalogue/types.js';
 import { asJson } from '../../city/model.js';
 import type { Store } from '../../store/types.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { applicationSchema, idParams, inboxItemSchema } from './schemas.js';
 import { statusQueue, type StatusEvent } from '../../flows/inbound-other.js';
+import { contentComponentsDescription } from './service-schemas.js';
 
-export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: TokenAuth): void {
+export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: TokenAuth, catalogue?: ServiceCatalogue): void {
   const city = auth.require('city');
   const security = [{ bearer: [] }];
+  // What the city receives: applications and agencies' queries (their request), answers to the city's queries (their response).
+  const received = (catalogue?.services ?? []).filter((s) => s.kind === 'application' || s.kind === 'query');
+  const inboxDescription = contentComponentsDescription(
+    "Each item's `content` follows the JSON Schema of its `service`:",
+    received,
+    (s) => (s.kind === 'query' && s.direction === 'outbound' ? 'response' : 'request'),
+  );
 
   app.get<{ Querystring: { after?: string; limit?: number } }>(
     '/api/v1/inbox',
@@ -24,6 +33,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
       schema: {
         tags: ['inbox'],
         summary: 'Items accepted for the city, oldest first',
+        description: inboxDescription,
         security,
         querystring: {
           type: 'object',

@@ -7,11 +7,14 @@ import { createQuery, queryView, type QueryInput } from '../../flows/queries.js'
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { idParams } from './schemas.js';
+import { contentComponentsDescription } from './service-schemas.js';
 
 export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth: TokenAuth): void {
   const security = [{ bearer: [] }];
   const city = auth.require('city');
-  const outbound = ctx.catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'outbound').map((s) => s.id);
+  const outboundServices = ctx.catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'outbound');
+  const outbound = outboundServices.map((s) => s.id);
+  const inboundServices = ctx.catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'inbound');
 
   app.post<{ Body: QueryInput }>(
     '/api/v1/queries',
@@ -20,12 +23,13 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
       schema: {
         tags: ['queries'],
         summary: 'Send an interagency query to the agency that serves the service (signed SendRequest)',
+        description: contentComponentsDescription('`data` follows the request schema of its `service`:', outboundServices, 'request'),
         security,
         body: {
           type: 'object',
           properties: {
             service: { type: 'string', enum: outbound },
-            data: { type: 'object', description: "the query in the service's JSON model (config/services/<service>/request.schema.json)" },
+            data: { type: 'object', description: "the query in the service's JSON model: the component service.<service>.request (see the operation's description)" },
             applicationId: { type: 'string', minLength: 1, maxLength: 100 },
             partner: { type: 'string', minLength: 1, maxLength: 64, description: 'the agency, when several receive the service' },
             deadline: { type: 'string', format: 'date-time', description: 'when to give up waiting (default now + QUERY_DEADLINE_HOURS)' },
@@ -70,6 +74,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
       schema: {
         tags: ['queries'],
         summary: "Answer an agency's query: content, or a rejection (sent as a signed SendResponse)",
+        description: contentComponentsDescription("`data` follows the response schema of the query's service:", inboundServices, 'response'),
         security,
         params: idParams,
         body: {
