@@ -63,8 +63,10 @@ export function pointerOfXmlPath(shapes: ShapeBuilder, root: ElementDecl, xmlPat
 
 export function derivedContent(shapes: ShapeBuilder, decl: ElementDecl, xsd: CompiledSchema, title: string): DerivedContent {
   const schema = new JsonSchemaWriter(shapes).document(decl, title);
-  const validate = compileDerivedJsonSchema(schema);
-  const bySchema = jsonValidator(validate);
+  // Compiled on first use: a federal package's schema is large (the Rosreestr request's is
+  // 227 KB, about half a second in ajv), and a lane thread, which only reads XML, never needs it.
+  let bySchema: ((value: unknown) => ContentError[]) | null = null;
+  const schemaCheck = (value: unknown): ContentError[] => (bySchema ??= jsonValidator(compileDerivedJsonSchema(schema)))(value);
   const translator = new Translator(shapes, decl);
   const { ns, local } = decl;
 
@@ -76,7 +78,7 @@ export function derivedContent(shapes: ShapeBuilder, decl: ElementDecl, xsd: Com
   };
 
   const validateJson = (value: unknown): ContentError[] => {
-    const errors = bySchema(value);
+    const errors = schemaCheck(value);
     if (errors.length > 0) return errors;
     let xml: string;
     try {

@@ -25,7 +25,7 @@ import { compileMapping } from './mapping.js';
 import { checkMappingAgainstSchema, schemaHasPointer } from './mapping-check.js';
 import { normaliseMapping } from './mapping-format.js';
 import { serviceFileSchema, type PartFile, type ServiceFile } from './service-schema.js';
-import type { ContentDefinition, MessagePart, ServiceCatalogue, ServiceDefinition } from './types.js';
+import type { ContentDefinition, ContentError, MessagePart, ServiceCatalogue, ServiceDefinition } from './types.js';
 import { compileXsd, compileXsdPackage, type CompiledSchema } from './xsd/index.js';
 import { derivedContent } from './derived-content.js';
 import { NO_OVERRIDES, parseOverrides, type Overrides } from './derive/overrides.js';
@@ -115,7 +115,7 @@ function loadDerivedPart(dir: string, serviceFile: string, part: MessagePart, sp
 }
 
 /** Compiles one part (request or response); null when it has problems (all reported). */
-function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: PartFile, problems: string[], scope: DerivedScope, title: string): LoadedPart | null {
+function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: PartFile, problems: string[], scope: DerivedScope, title: string, options: LoadOptions): LoadedPart | null {
   if (spec.schema === undefined || spec.mapping === undefined) return loadDerivedPart(dir, serviceFile, part, spec, scope, title, problems);
   const before = problems.length;
   const xsdFile = path.join(dir, spec.xsd);
@@ -143,10 +143,15 @@ function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: Par
   }
 
   const schema = readJson(schemaFile, problems);
+  // Checked loads compile the schema now (a schema ajv refuses stops the start); an unchecked
+  // one (a lane thread, after its event loop checked the same files) on first use.
+  const eager = options.checkExamples !== false;
   let validate: ReturnType<typeof compileJsonSchema> | null = null;
-  if (schema !== undefined) {
+  let validator: ((value: unknown) => ContentError[]) | null = null;
+  if (schema !== undefined && eager) {
     try {
       validate = compileJsonSchema(schema);
+      validator = jsonValidator(validate);
     } catch (error) {
       problems.push(`${schemaFile}: ${errorText(error)}`);
     }
@@ -159,11 +164,13 @@ function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: Par
     if ('problems' in r) problems.push(...r.problems.map((p) => `${mappingFile} ${p}`));
     else mapping = r.mapping;
   }
-  if (mapping !== null && schema !== undefined && validate !== null) {
+  if (mapping !== null && schema !== undefined && (validate !== null || !eager)) {
     problems.push(...checkMappingAgainstSchema(mapping, schema, { mapping: mappingFile, schema: schemaFile }));
   }
 
-  if (problems.length > before || xsd === null || validate === null || mapping === null) return null;
+  if (problems.length > before || xsd === null || schema === undefined || (eager && validate === null) || mapping === null) return null;
+  const lazySchema = schema;
+  const validateJson = (value: unknown): ContentError[] => (validator ??= jsonValidator(compileJsonSchema(lazySchema)))(value);
   const compiledXsd = xsd;
   const { namespace, rootElement } = spec;
   const m = compileMapping(mapping, namespace, rootElement);
@@ -177,7 +184,7 @@ function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: Par
       }
       return compiledXsd.validate(el);
     },
-    validateJson: jsonValidator(validate),
+    validateJson,
     toJson: m.toJson,
     toXml: m.toXml,
   });
@@ -232,7 +239,17 @@ function checkServiceRules(s: ServiceFile, file: string, folder: string, problem
   }
 }
 
-function loadService(dir: string, folder: string, problems: string[]): ServiceDefinition | null {
+/** How much a load checks: the examples (every JSON Schema compiled and exercised), or only what reading needs. */
+export interface LoadOptions {
+  /**
+   * Check every example (default). A lane thread loads the catalogue the event loop of its
+   * process has already checked, and passes false: derived JSON Schemas are then compiled only
+   * when first used.
+   */
+  readonly checkExamples?: boolean;
+}
+
+function loadService(dir: string, folder: string, problems: string[], options: LoadOptions = {}): ServiceDefinition | null {
   const before = problems.length;
   const file = path.join(dir, 'service.json');
   const data = readJson(file, problems);
@@ -260,8 +277,8 @@ function loadService(dir: string, folder: string, problems: string[]): ServiceDe
     overrides = o;
   }
   const scope: DerivedScope = { shapes: new ShapeBuilder(overrides), packages: new Map() };
-  const request = loadPart(dir, file, 'request', s.request, problems, scope, `${s.id} request`);
-  const response = s.response === undefined ? null : loadPart(dir, file, 'response', s.response, problems, scope, `${s.id} response`);
+  const request = loadPart(dir, file, 'request', s.request, problems, scope, `${s.id} request`, options);
+  const response = s.response === undefined ? null : loadPart(dir, file, 'response', s.response, problems, scope, `${s.id} response`, options);
   if (request === null || (s.response !== undefined && response === null)) return null;
 
   const schemas = [request.schema, ...(response === null ? [] : [response.schema])];
@@ -270,8 +287,10 @@ function loadService(dir: string, folder: string, problems: string[]): ServiceDe
       problems.push(`${file}: /personalData/${i}: "${pointer}" names no property of the ${response === null ? 'request' : 'request or response'} schema`);
     }
   });
-  for (const ex of exampleFiles(s.examples.request)) checkExample(path.join(dir, ex), request, problems);
-  if (response !== null) for (const ex of exampleFiles(s.examples.response)) checkExample(path.join(dir, ex), response, problems);
+  if (options.checkExamples !== false) {
+    for (const ex of exampleFiles(s.examples.request)) checkExample(path.join(dir, ex), request, problems);
+    if (response !== null) for (const ex of exampleFiles(s.examples.response)) checkExample(path.join(dir, ex), response, problems);
+  }
   if (problems.length > before) return null;
 
   return Object.freeze({
@@ -327,26 +346,28 @@ function signatureOf(dir: string): string {
 }
 
 /** Catalogues already loaded in this process (several gateways, lane threads' parents, the CLI): compiling a federal package is not free. */
-const loaded = new Map<string, { signature: string; catalogue: ServiceCatalogue }>();
+const loaded = new Map<string, { signature: string; checked: boolean; catalogue: ServiceCatalogue }>();
 
 /** Reads, compiles and cross-checks the catalogue; throws CatalogueError listing every problem. */
-export function loadCatalogue(dir = 'config/services'): ServiceCatalogue {
+export function loadCatalogue(dir = 'config/services', options: LoadOptions = {}): ServiceCatalogue {
   const key = path.resolve(dir);
   const signature = signatureOf(dir);
+  const checked = options.checkExamples !== false;
   const cached = loaded.get(key);
-  if (cached !== undefined && cached.signature === signature) return cached.catalogue;
-  const catalogue = compileCatalogue(dir);
-  loaded.set(key, { signature, catalogue });
+  // A checked catalogue serves an unchecked load too, not the other way round.
+  if (cached !== undefined && cached.signature === signature && (cached.checked || !checked)) return cached.catalogue;
+  const catalogue = compileCatalogue(dir, options);
+  loaded.set(key, { signature, checked, catalogue });
   return catalogue;
 }
 
-function compileCatalogue(dir: string): ServiceCatalogue {
+function compileCatalogue(dir: string, options: LoadOptions): ServiceCatalogue {
   const problems: string[] = [];
   const folders = listServiceFolders(dir);
   if (folders.length === 0) problems.push(`${dir}: no service folders`);
   const services: ServiceDefinition[] = [];
   for (const folder of folders) {
-    const service = loadService(path.join(dir, folder), folder, problems);
+    const service = loadService(path.join(dir, folder), folder, problems, options);
     if (service !== null) services.push(service);
   }
 

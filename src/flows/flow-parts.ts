@@ -23,9 +23,10 @@ type PartsLog = Pick<Logger, 'info' | 'warn' | 'error'>;
 const quiet: PartsLog = { info() {}, warn() {}, error() {} } as unknown as PartsLog;
 
 /** Everything but the signing key. */
-function loadSharedParts(config: Config, logger: PartsLog) {
+function loadSharedParts(config: Config, logger: PartsLog, thread = false) {
   const { registry: partners, warnings } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
-  const catalogue = loadCatalogue(config.servicesDir);
+  // A lane thread reads the files its event loop has just checked: no need to exercise every example again.
+  const catalogue = loadCatalogue(config.servicesDir, { checkExamples: !thread });
   const lifecycle = Lifecycle.load(config.lifecycleFile);
   const trust = loadTrustAnchors(config.trustCaFile);
   const anchorCertificates = trust.certificates;
@@ -40,9 +41,9 @@ function loadSharedParts(config: Config, logger: PartsLog) {
 }
 
 /** The gateway's parts, its signing identity included (a token is opened here; `logger` hears of its outages). */
-export function loadFlowParts(config: Config, logger: PartsLog = quiet) {
+export function loadFlowParts(config: Config, logger: PartsLog = quiet, thread = false) {
   const initialKey = loadGatewayKey(config, logger);
-  const shared = loadSharedParts(config, logger);
+  const shared = loadSharedParts(config, logger, thread);
   // The key can be replaced while running (renewal): everything signs through keys.signer.
   const keys = new GatewayKeys({
     initial: initialKey,
@@ -74,10 +75,10 @@ export interface ForwardedSigning {
  * and on a reload one for the event loop's new key.
  */
 export function loadLaneFlowParts(config: Config, forwarded: ForwardedSigning | null, logger: PartsLog = quiet) {
-  if (!forwarded) return loadFlowParts(config, logger);
+  if (!forwarded) return loadFlowParts(config, logger, true);
   const identity = { keyDescription: 'PKCS#11 (signed by the event loop)', source: 'event loop', isSample: false, chainPems: [] };
   const keys = new GatewayKeys({ initial: { signer: forwarded.initial, identity }, load: () => ({ signer: forwarded.current(), identity }) });
-  return { ...loadSharedParts(config, logger), signer: keys.signer, keys };
+  return { ...loadSharedParts(config, logger, true), signer: keys.signer, keys };
 }
 
 /** How the gateway names itself in MessageMetadata. */

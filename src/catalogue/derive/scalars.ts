@@ -77,8 +77,12 @@ function normalise(s: string, ws: 'preserve' | 'replace' | 'collapse'): string {
 const TZ = '(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))?';
 const YEAR = '-?(?:[1-9][0-9]{4,}|[0-9]{4})';
 const MONTH = '(?:0[1-9]|1[0-2])';
-/** Month and day together, each month with its own length (29 February is left to the XSD check). */
-const MONTH_DAY = '(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-9]))';
+/** Month and day together, each month with its own length; 29 February only in a leap year (LEAP_YEAR). */
+const MONTH_DAY = '(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))';
+/** A year divisible by 4 and not by 100, or divisible by 400 (at least four digits, as YEAR). */
+const LEAP_YEAR = '-?(?:[0-9]{2,}(?:0[48]|[2468][048]|[13579][26])|[0-9]*(?:[02468][048]|[13579][26])00)';
+/** A calendar date: YEAR-MONTH_DAY, or 29 February of a leap year. */
+const CALENDAR = `(?:${YEAR}-${MONTH_DAY}|${LEAP_YEAR}-02-29)`;
 const DAY = '(?:0[1-9]|[12][0-9]|3[01])';
 const TIME = '(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]+)?|24:00:00(?:\\.0+)?)';
 const LEXICAL: Readonly<Record<string, string>> = {
@@ -86,14 +90,14 @@ const LEXICAL: Readonly<Record<string, string>> = {
   integer: '^[+-]?[0-9]+$',
   float: '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN)$',
   double: '^(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN)$',
-  date: `^${YEAR}-${MONTH_DAY}${TZ}$`,
-  dateTime: `^${YEAR}-${MONTH_DAY}T${TIME}${TZ}$`,
+  date: `^${CALENDAR}${TZ}$`,
+  dateTime: `^${CALENDAR}T${TIME}${TZ}$`,
   time: `^${TIME}${TZ}$`,
   gYear: `^${YEAR}${TZ}$`,
   gYearMonth: `^${YEAR}-${MONTH}${TZ}$`,
   gMonth: `^--${MONTH}${TZ}$`,
   gDay: `^---${DAY}${TZ}$`,
-  gMonthDay: `^--${MONTH_DAY}${TZ}$`,
+  gMonthDay: `^--(?:${MONTH_DAY}|02-29)${TZ}$`,
   duration: '^-?P(?=[0-9T])(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+D)?(?:T(?=[0-9])(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\\.[0-9]+)?S)?)?$',
   hexBinary: '^(?:[0-9a-fA-F]{2})*$',
   base64Binary: '^[A-Za-z0-9+/= ]*$',

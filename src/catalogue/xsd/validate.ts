@@ -181,8 +181,11 @@ class Validator {
   private nil(el: XmlElement, d: ElementDecl, type: TypeDef): boolean {
     const a = el.attributes.find((x) => x.namespaceURI === XSI_NS && x.localName === 'nil');
     if (a === undefined) return false;
-    const v = a.value.trim();
-    if (v !== 'true' && v !== '1') return false;
+    const v = a.value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+    if (v !== 'true' && v !== '1') {
+      if (v !== 'false' && v !== '0') this.out.add(`${this.path(el)}/@${a.qName}`, 'type xs:boolean', `Value of attribute ${a.qName} of element ${el.localName} is not a valid xs:boolean.`);
+      return false;
+    }
     if (!d.nillable) {
       this.out.add(`${this.path(el)}/@${a.qName}`, 'nillable', `Element ${el.localName} is not nillable; xsi:nil is not allowed on it.`);
       return true;
