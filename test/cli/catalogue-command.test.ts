@@ -1,7 +1,7 @@
 /**
  * `okno catalogue` as a user runs it (the compiled CLI, bin/okno.js) on a temporary copy of the
  * shipped catalogue: `add` onboards two federal packages that are not in config/services (FNS
- * SNILS-PFR and PFR SNILS, test/fixtures/federal/, copied byte for byte from a public repository,
+ * SNILS-PFR and PFR benefits for care, test/fixtures/federal/, copied byte for byte from a public repository,
  * see their PROVENANCE.txt) without any hand-written mapping; the generated examples pass xmllint
  * and round-trip; check / validate / to-json / to-xml / example / schema and their exit codes.
  */
@@ -28,12 +28,13 @@ function xmllint(schema: string, file: string) {
 const PACKAGES = [
   { id: 'fns-snilspfr', dir: 'fns-snilspfr', root: 'SNILSPFRRequest', response: 'SNILSPFRResponse', entry: 'fns-snilspfr-ru-root.xsd', files: ['commons/fns-snilspfr-types.xsd', 'fns-snilspfr-ru-root.xsd'] },
   {
-    id: 'pfr-snils',
-    dir: 'pfr-snils',
-    root: '{http://kvs.pfr.com/snils-by-additionalData/1.0.1}SnilsByAdditionalDataRequest',
-    response: 'SnilsByAdditionalDataResponse',
-    entry: 'snils-by-additionalData-1.0.1.xsd',
-    files: ['schemas/pfr/pfr-common-types-1.0.0.xsd', 'schemas/smev3/smev-supplementary-commons-1.0.1.xsd', 'snils-by-additionalData-1.0.1.xsd'],
+    // Written with the default XSD namespace (no xs: prefix), xs:group refs into the SMEV commons.
+    id: 'pfr-benefits-care',
+    dir: 'pfr-benefits-care',
+    root: '{http://kvs.pfr.com/benefits-care-for-period/1.0.1}BenefitsCareForPeriodRequest',
+    response: 'BenefitsCareForPeriodResponse',
+    entry: '30094.xsd',
+    files: ['30094.xsd', '30094/benefits-common-1.0.0.xsd', '30094/smev-supplementary-commons-1.0.1.xsd'],
   },
 ] as const;
 
@@ -69,7 +70,8 @@ describe('okno catalogue', () => {
         const service = JSON.parse(readFileSync(at(p.id, 'service.json'), 'utf8')) as Record<string, unknown>;
         expect(service).toMatchObject({ id: p.id, kind: 'query', direction: 'outbound', request: { xsd: `xsd/${p.entry}` }, response: { xsd: `xsd/${p.entry}` }, overrides: 'overrides.json' });
         expect(service.$comment).toMatch(/REVIEW personalData/);
-        expect(service.provenance).toEqual({ repository: 'https://github.com/DeusExPerceptron/egisso_schema', commit: 'dfa62f7e2194039e8452ea221250e977ff74e17a', path: provenance.folder });
+        expect(service.provenance).toEqual({ repository: provenance.repository, commit: provenance.commit, path: provenance.folder });
+        expect(service.provenance).toMatchObject({ repository: expect.stringMatching(/^https:\/\/github\.com\//), commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
         expect((service.personalData as string[]).length).toBeGreaterThan(0);
         expect(JSON.parse(readFileSync(at(p.id, 'overrides.json'), 'utf8'))).toMatchObject({ rename: {} });
       });
