@@ -20,6 +20,12 @@ export interface MessageEvent {
   applicationId: string | null;
   registrationNumber: string | null;
   durationMs: number;
+  /**
+   * Pull mode: the exchange the message went through. With partner null this
+   * is the gateway's own traffic with the exchange (an Ack, a poll), not a
+   * message from an unknown sender.
+   */
+  exchange?: string | null;
   /** Time spent per stage, when measured (parse, verify, translate, store, sign, deliver). */
   stages: Partial<Record<Stage, number>>;
 }
