@@ -14,6 +14,8 @@ export interface FlowBucket {
   /** Start of the bucket (ms since epoch, a multiple of BUCKET_MS). */
   t: number;
   partner: string | null;
+  /** Pull mode: with partner null, the gateway's own traffic with this exchange (Acks). */
+  exchange: string | null;
   direction: 'inbound' | 'outbound';
   total: number;
   errors: number;
@@ -33,10 +35,11 @@ export class RecentFlow {
   add(event: MessageEvent): void {
     const at = Date.parse(event.at);
     const t = Math.floor((Number.isNaN(at) ? this.now() : at) / BUCKET_MS) * BUCKET_MS;
-    const key = `${t}|${event.direction}|${event.partner ?? ''}`;
+    const exchange = event.partner === null ? (event.exchange ?? null) : null;
+    const key = `${t}|${event.direction}|${event.partner ?? ''}|${exchange ?? ''}`;
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = { t, partner: event.partner, direction: event.direction, total: 0, errors: 0 };
+      bucket = { t, partner: event.partner, exchange, direction: event.direction, total: 0, errors: 0 };
       this.buckets.set(key, bucket);
     }
     bucket.total += 1;
