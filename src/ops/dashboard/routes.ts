@@ -238,6 +238,8 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
         'cache-control': 'no-store',
         'x-accel-buffering': 'no',
         'x-content-type-options': 'nosniff',
+        // A stream ends only when the reader goes or the gateway closes: never reuse its connection (close() must not wait for it).
+        connection: 'close',
       });
       // HEAD gets the headers only: a stream that never ends would hold the connection for ever.
       if (request.method === 'HEAD') return void res.end();
