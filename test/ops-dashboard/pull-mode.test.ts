@@ -6,9 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
+import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { eventually, startPullWorld, type PullWorld } from '../helpers/pull.js';
 import { CITY, OPS, serviceExample } from '../helpers/smev.js';
 
@@ -63,6 +64,10 @@ describe('GET /ops in pull mode: the exchange is a node, the Acks are the gatewa
     expect(await page.locator('#flow text.unknown').textContent()).toBe('');
     await page.locator('#rates-body tr[data-partner="exchange:smev"]').waitFor({ timeout: UI_MS });
     expect(await page.locator('#rates-body tr[data-partner=""]').count()).toBe(0);
+    // The polls are the gateway's own traffic too: counted beside the exchange, not listed as events, not red.
+    await expect.poll(async () => Number(await page.locator('#flow [data-exchange-polls="smev"]').getAttribute('data-polls')), { timeout: UI_MS }).toBeGreaterThan(0);
+    expect(await page.locator('#flow [data-exchange-polls="smev"]').getAttribute('class')).not.toMatch(/bad/);
+    expect(await page.locator('#events-body tr td', { hasText: /^GetRequest$/ }).count()).toBe(1);
     // The inbound message is the portal's, through the exchange.
     const inbound = page.locator(`#events-body tr[data-message-id="${sent.messageId}"][data-direction="inbound"]`);
     expect(await inbound.getAttribute('data-partner')).toBe('portal');
@@ -74,6 +79,7 @@ describe('GET /ops in pull mode: the exchange is a node, the Acks are the gatewa
     await page.locator('#proof .envelope[data-part="request"] [data-verdict]').waitFor({ timeout: UI_MS });
     expect(await page.locator('#proof .envelope[data-part="request"]').textContent()).toMatch(/signed by gateway/);
     expect(problems).toEqual([]);
+    await page.locator('#flow').screenshot({ path: path.join(projectRoot, 'docs/ops-dashboard-pull.png'), animations: 'disabled' });
   });
 
   it('the event stream names the exchanges and each pull partner\'s exchange; the series count the Acks under the exchange', async () => {
@@ -102,5 +108,11 @@ describe('GET /ops in pull mode: the exchange is a node, the Acks are the gatewa
     expect(line.points.reduce((n, p) => n + p.messages, 0)).toBeGreaterThanOrEqual(1);
     expect(line.points.reduce((n, p) => n + p.errors, 0)).toBe(0);
     expect(series.partners.some((p) => p.partner === '(unknown)')).toBe(false);
+
+    const polls = (await (await fetch(`${gw.url}/api/v1/ops/exchanges`, { headers: OPS })).json()) as { exchanges: Array<{ id: string; polls5m: number; failed5m: number; lastPollAt: string | null }> };
+    expect(polls.exchanges).toEqual([expect.objectContaining({ id: 'smev', failed5m: 0 })]);
+    expect(polls.exchanges[0]!.polls5m).toBeGreaterThan(3);
+    expect(Date.parse(polls.exchanges[0]!.lastPollAt!)).toBeGreaterThan(Date.now() - 60_000);
+    for (const headers of [{}, CITY]) expect((await fetch(`${gw.url}/api/v1/ops/exchanges`, { headers })).status).toBe(headers === CITY ? 403 : 401);
   });
 });

@@ -113,6 +113,8 @@ svg.chart .lat { fill: none; stroke: #8a5a00; stroke-width: 1.5; }
 svg.chart .axis { stroke: #c9d2dc; stroke-width: 1; }
 svg.chart text { font-size: 10px; fill: var(--muted); }
 #flow .node.exchange rect { fill: #f5f0e6; stroke: #8a5a00; }
+#flow text.sub { font-size: 11px; fill: var(--muted); }
+#flow text.bad-text { font-size: 11px; fill: var(--bad); font-weight: 600; }
 </style>
 </head>
 <body>
@@ -288,7 +290,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     partners: [], queues: [], buckets: new Map(), bucketMs: 10000, windowMs: 300000,
     offset: 0, events: [], abort: null, retryMs: 1000, lastData: 0, total: 0,
     trailId: null, trailTimer: null, timers: [], queueStats: {}, pulses: {}, renderQueued: false,
-    exchanges: [], filters: { partner: '', service: '', direction: '', outcome: '' }
+    exchanges: [], polls: {}, filters: { partner: '', service: '', direction: '', outcome: '' }
   };
 
   function $(id) { return document.getElementById(id); }
@@ -627,7 +629,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
   }
 
   // ---- the flow picture -------------------------------------------------------
-  var flow = { edges: {} };
+  var flow = { edges: {}, polls: {} };
   function edgeFor(e) { return e.partner === null ? (e.exchange ? 'x:' + e.exchange : 'unknown') : (e.direction === 'inbound' ? 'in:' : 'out:') + e.partner; }
   function marker(id, color) {
     return sv('marker', { id: id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
@@ -650,6 +652,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     var svg = $('flow');
     Array.prototype.slice.call(svg.childNodes).forEach(function (c) { if (c.nodeName !== 'title' && c.nodeName !== 'desc') svg.removeChild(c); });
     flow.edges = {};
+    flow.polls = {};
     var portals = st.partners.filter(function (p) { return p.role === 'portal'; });
     var agencies = st.partners.filter(function (p) { return p.role !== 'portal'; });
     var rows = Math.max(1, portals.length);
@@ -677,6 +680,8 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     st.exchanges.forEach(function (x, i) {
       var ey = gy + gh / 2 + 60 + i * 85;
       svg.appendChild(node(710, ey, 170, 70, x.id, 'биржа СМЭВ / SMEV exchange', 'exchange', 'exchange:' + x.id));
+      flow.polls[x.id] = sv('text', { x: 795, y: ey + 84, 'text-anchor': 'middle', class: 'sub', 'data-exchange-polls': x.id, text: '' });
+      svg.appendChild(flow.polls[x.id]);
       svg.appendChild(edge('x:' + x.id, gx + gw, gy + gh - 12 - i * 8, 710, ey + 35, 625, ey + 10));
     });
     flow.unknown = sv('text', { x: gx + gw / 2, y: gy - 12, 'text-anchor': 'middle', class: 'unknown', text: '' });
@@ -715,7 +720,21 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
   }
 
   // ---- queues and deliveries ---------------------------------------------------
-  function refreshQueues() { api('/api/v1/ops/queues').then(renderQueues, function () {}); }
+  function refreshQueues() {
+    api('/api/v1/ops/queues').then(renderQueues, function () {});
+    if (st.exchanges.length) api('/api/v1/ops/exchanges').then(renderPolls, function () {});
+  }
+  function renderPolls(r) {
+    r.exchanges.forEach(function (x) {
+      st.polls[x.id] = x;
+      var label = flow.polls && flow.polls[x.id];
+      if (label) {
+        label.textContent = 'опросов 5 мин / polls 5 min: ' + x.polls5m + (x.failed5m ? ' (сбоев / failed ' + x.failed5m + ')' : '');
+        label.setAttribute('class', 'sub' + (x.failed1m ? ' bad-text' : ''));
+        label.setAttribute('data-polls', x.polls5m);
+      }
+    });
+  }
   var queuesTimer = null;
   function refreshQueuesSoon() {
     if (queuesTimer) return;
@@ -997,7 +1016,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
   function renderCharts(s) {
     var body = $('charts-body');
     clear(body);
-    $('charts-note').textContent = '(шаг / step ' + Math.round(s.bucketMs / 60000) + ' мин / min, ' + hms(s.from) + '–' + hms(s.to) + ')';
+    $('charts-note').textContent = '(шаг / step ' + Math.round(s.bucketMs / 60000) + ' мин / min, ' + dayTime(s.from) + ' – ' + dayTime(s.to) + ')';
     if (s.partners.length === 0) { body.appendChild(el('tr', null, el('td', { colspan: 4, class: 'empty', text: 'Пока нет данных / No data yet' }))); return; }
     s.partners.forEach(function (line) {
       body.appendChild(el('tr', { 'data-series': line.partner },

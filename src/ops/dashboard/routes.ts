@@ -192,10 +192,15 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
 
   const recent = new RecentFlow(() => ctx.now().getTime());
   const series = new SeriesRecorder(ctx.store, () => ctx.now().getTime(), (error) => ctx.logger.warn({ error: error.message }, 'ops charts: writing the counters failed'));
-  const stopRecording = opsEvents.subscribe((e) => {
+  const stopMessages = opsEvents.subscribe((e) => {
     recent.add(e);
     series.add(e);
   });
+  const stopPolls = opsEvents.subscribePolls((p) => recent.addPoll(p));
+  const stopRecording = () => {
+    stopMessages();
+    stopPolls();
+  };
   const streams = new Set<() => void>();
   // Open streams would keep close() waiting for ever: end them first.
   app.addHook('preClose', async () => {
@@ -483,5 +488,42 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
       },
     },
     async (request) => series.read((request.query.hours ?? 24) * 3_600_000),
+  );
+
+  app.get(
+    '/api/v1/ops/exchanges',
+    {
+      onRequest: ops,
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: "Pull mode: the gateway's polls of each SMEV exchange (GetRequest, GetResponse, GetStatus) in the last minute and five minutes, failed ones apart (this process)",
+        security,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              exchanges: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { id: { type: 'string' }, name: { type: 'string' }, polls1m: { type: 'integer' }, polls5m: { type: 'integer' }, failed1m: { type: 'integer' }, failed5m: { type: 'integer' }, lastPollAt: timeOrNull },
+                },
+              },
+            },
+            required: ['exchanges'],
+          },
+        },
+      },
+    },
+    async () => {
+      const counts = new Map(recent.pollCounts().map((c) => [c.exchange, c]));
+      return {
+        exchanges: ctx.partners.exchanges.map((x) => {
+          const c = counts.get(x.id);
+          return { id: x.id, name: x.name, polls1m: c?.polls1m ?? 0, polls5m: c?.polls5m ?? 0, failed1m: c?.failed1m ?? 0, failed5m: c?.failed5m ?? 0, lastPollAt: c?.lastPollAt ?? null };
+        }),
+      };
+    },
   );
 }
