@@ -382,6 +382,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
     async (request) => {
       const { direction, operation, at, messageId } = request.query;
       const t = Date.parse(at);
+      if (Number.isNaN(t)) throw new HttpError(400, 'BAD_REQUEST', `invalid request: at is not a date-time, got "${at.slice(0, 60)}"`);
       const page = await searchJournal(ctx.store, { direction, messageId, from: t, to: t + 1 }, { limit: 20 });
       const hit = page.items.find((i) => i.record.operation === operation) ?? page.items[0];
       if (!hit) throw new HttpError(404, 'NOT_FOUND', `no journal record for ${direction} ${operation} at ${at}`);
