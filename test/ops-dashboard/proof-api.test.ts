@@ -21,12 +21,14 @@ import { loadCatalogue } from '../../src/catalogue/load.js';
 import { EVIDENCE } from '../../src/journal/records.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { AgencySimulator } from '../../src/simulators/agency.js';
 import { PortalSimulator } from '../../src/simulators/portal.js';
+import { partnersFileFor } from '../chaos/harness.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
 import { freePort } from '../helpers/net.js';
 import { startGatewayProcess } from '../helpers/process.js';
-import { CITY, OPS, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';
+import { CITY, OPS, postSoap, sampleSigner, serviceExample, signedSendRequest } from '../helpers/smev.js';
 
 const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
 const trust = new TrustAnchorSet([readFileSync(path.join(projectRoot, 'certs-sample/ca.crt.pem'), 'utf8')]);
@@ -81,17 +83,23 @@ interface TrailBody {
 describe('ops dashboard API: evidence, proof, trail history, series (real Redis)', () => {
   let redis: RedisTestServer;
   let portal: PortalSimulator;
+  let agency: AgencySimulator;
+  let partnersFile: string;
   let gw: RunningGateway;
   const prefix = `okno-dash-${process.pid}:`;
-  const env = () => ({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, PORTAL_URL: `${portal.url}/ws/smev3`, LOG_LEVEL: 'warn', ...FAST_DELIVERY });
+  const env = () => ({ PARTNERS_FILE: partnersFile, REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, PORTAL_URL: `${portal.url}/ws/smev3`, LOG_LEVEL: 'warn', ...FAST_DELIVERY });
   let sent: { xml: string; messageId: string; applicationId: string; registrationNumber: string; journalId: string };
 
   beforeAll(async () => {
     redis = await startRedisServer();
     portal = await PortalSimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('portal'), catalogue });
+    agency = await AgencySimulator.start({ port: 0, trust, expectedSigner: gatewayFingerprint, signer: sampleSigner('agency'), catalogue });
+    partnersFile = partnersFileFor(agency.endpoint);
     gw = await startGateway(env());
+    agency.setGatewayUrl(gw.url);
   });
   afterAll(async () => {
+    await agency?.close();
     await gw?.close();
     await portal?.close();
     await redis?.dispose();
@@ -224,6 +232,21 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
     expect((await fetch(`${gw.url}/api/v1/ops/deliveries/${deliveryId}/discard`, { method: 'POST', headers: OPS })).status).toBe(409);
   });
 
+  it("a query and its answer in the trail lead to their journal records: the gateway's SendRequest, the agency's signed answer", async () => {
+    const res = await fetch(`${gw.url}/api/v1/queries`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ service: 'egrn-extract', data: serviceExample('egrn-extract'), applicationId: sent.applicationId }) });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const trail = await until('the answer in the trail', () => trailOf(sent.applicationId), (t) => t.entries.some((e) => e.kind === 'answer' && e.journal.length > 0));
+    const query = trail.entries.find((e) => e.kind === 'query')!;
+    const answer = trail.entries.find((e) => e.kind === 'answer')!;
+    expect(query.journal).toEqual([expect.objectContaining({ direction: 'outbound', operation: 'SendRequest', succeeded: true })]);
+    expect(answer.journal).toEqual([expect.objectContaining({ direction: 'inbound', operation: 'SendResponse', succeeded: true })]);
+    const q = await json<Proof>(`${gw.url}/api/v1/ops/journal/${query.journal[0]!.id}/proof`);
+    expect(q.body.request!.signatures[0]).toMatchObject({ signer: 'gateway', valid: true });
+    const a = await json<Proof>(`${gw.url}/api/v1/ops/journal/${answer.journal[0]!.id}/proof`);
+    expect(a.body.request).toMatchObject({ verdict: 'valid' });
+    expect(a.body.request!.signatures[0]).toMatchObject({ signer: 'agency', valid: true });
+  });
+
   it('keeps 24 hours of per-partner series in Redis: a restart and a second process see and add to the same counts', async () => {
     type Series = { bucketMs: number; from: string; to: string; partners: Array<{ partner: string; points: Array<{ t: string; messages: number; errors: number; p95Ms: number | null }> }> };
     const total = (s: Series, partner: string, f: 'messages' | 'errors') => s.partners.find((p) => p.partner === partner)?.points.reduce((n, p) => n + p[f], 0) ?? 0;
@@ -241,6 +264,7 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
     // Restart: the counts are still there (they live in Redis, not in the process).
     await gw.close();
     gw = await startGateway(env());
+    agency.setGatewayUrl(gw.url);
     const restarted = (await json<Series>(`${gw.url}/api/v1/ops/series`)).body;
     expect(total(restarted, 'portal', 'messages')).toBe(portalIn);
 

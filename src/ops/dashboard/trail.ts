@@ -230,7 +230,19 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
       state: q.state,
       journal: recordsOf(q.messageId, 'outbound'),
     });
-    if (q.answeredAt) entries.push({ at: q.answeredAt, kind: 'answer', title: q.service, partner: q.partner, messageId: null, delivery: null, state: q.state, journal: [] });
+    if (q.answeredAt) {
+      // The answer's own MessageID is its inbox item's; its journal record may not name the application, so look it up by that id.
+      const answer = q.responseInboxItemId ? await getDoc<InboxItem>(ctx.store, 'inbox', q.responseInboxItemId) : null;
+      let journal = recordsOf(answer?.messageId, 'inbound');
+      if (answer?.messageId && journal.length === 0) {
+        const found = await searchJournal(ctx.store, { messageId: answer.messageId, direction: 'inbound' }, { limit: 10 });
+        journal = found.items.reverse().map(({ record }) => {
+          const t = recordTime(record);
+          return { id: record.id, at: t === null ? null : new Date(t).toISOString(), direction: record.direction, operation: record.operation, succeeded: record.succeeded, faultCode: record.faultCode };
+        });
+      }
+      entries.push({ at: q.answeredAt, kind: 'answer', title: q.service, partner: q.partner, messageId: answer?.messageId ?? null, delivery: null, state: q.state, journal });
+    }
   }
   // Stable: entries of the same instant keep the order above (received before its first status).
   entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
