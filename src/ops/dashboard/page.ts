@@ -679,7 +679,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     });
     st.exchanges.forEach(function (x, i) {
       var ey = gy + gh / 2 + 60 + i * 85;
-      svg.appendChild(node(710, ey, 170, 70, x.id, 'биржа СМЭВ / SMEV exchange', 'exchange', 'exchange:' + x.id));
+      svg.appendChild(node(710, ey, 170, 70, x.id, 'биржа СМЭВ / exchange', 'exchange', 'exchange:' + x.id));
       flow.polls[x.id] = sv('text', { x: 795, y: ey + 84, 'text-anchor': 'middle', class: 'sub', 'data-exchange-polls': x.id, text: '' });
       svg.appendChild(flow.polls[x.id]);
       svg.appendChild(edge('x:' + x.id, gx + gw, gy + gh - 12 - i * 8, 710, ey + 35, 625, ey + 10));
