@@ -20,15 +20,39 @@ export interface MessageEvent {
   applicationId: string | null;
   registrationNumber: string | null;
   durationMs: number;
+  /**
+   * Pull mode: the exchange the message went through. With partner null this
+   * is the gateway's own traffic with the exchange (an Ack, a poll), not a
+   * message from an unknown sender.
+   */
+  exchange?: string | null;
   /** Time spent per stage, when measured (parse, verify, translate, store, sign, deliver). */
   stages: Partial<Record<Stage, number>>;
 }
 
 export type Stage = 'parse' | 'verify' | 'translate' | 'store' | 'sign' | 'deliver';
 
+/** Pull mode: one poll of an exchange (GetRequest, GetResponse, GetStatus) — the gateway's own traffic, counted, not listed. */
+export interface PollEvent {
+  at: string;
+  exchange: string;
+  operation: string;
+  /** message: the exchange handed something over; empty: nothing waiting; failed: the exchange did not answer properly. */
+  outcome: 'message' | 'empty' | 'failed';
+}
+
 class OpsEvents extends EventEmitter {
   publish(event: MessageEvent): void {
     this.emit('message', event);
+  }
+
+  publishPoll(event: PollEvent): void {
+    this.emit('poll', event);
+  }
+
+  subscribePolls(listener: (event: PollEvent) => void): () => void {
+    this.on('poll', listener);
+    return () => this.off('poll', listener);
   }
 
   subscribe(listener: (event: MessageEvent) => void): () => void {

@@ -78,7 +78,7 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
     const fault = new SmevFault('SignatureVerificationFault', `the exchange's SMEVSignature: ${exchangeVerdict.message}`, { signatureReason: exchangeVerdict.reason ?? 'SignatureIsInvalid' });
     await journalRefusal(ctx, { raw: xml, receivedAt, operation, message, verification: null, partner: null, fault });
     log.warn({ reason: exchangeVerdict.reason, outcome: 'refused' }, `${operation}: the exchange's signature is not valid; Ack accepted=false`);
-    publish(operation, null, null, message.messageId, 'fault', fault, receivedAt, started);
+    publish(exchange.id, operation, null, null, message.messageId, 'fault', fault, receivedAt, started);
     await ack(ctx, exchange, message, false, signal);
     return true;
   }
@@ -107,17 +107,17 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
     if (error instanceof RevocationUnavailable) {
       // Not the sender's fault and not final: journaled, no Ack, so the exchange delivers it again later.
       await journalRefusal(ctx, { raw: xml, receivedAt, operation, message, verification, partner, fault: error });
-      publish(operation, partner?.id ?? null, null, message.messageId, 'fault', error, receivedAt, started);
+      publish(exchange.id, operation, partner?.id ?? null, null, message.messageId, 'fault', error, receivedAt, started);
       throw new ExchangeError(`${operation}: ${error.message}`);
     }
     await refuse(ctx, exchange, { raw: xml, receivedAt, operation, message, verification, partner, fault: error });
     log.warn({ partner: partner?.id ?? null, fault: error.fault, outcome: 'refused' }, `${operation} refused: ${error.fault}${message.kind === 'request' && message.replyTo ? ' (RequestRejected queued to the sender)' : ''}`);
-    publish(operation, partner?.id ?? null, null, message.messageId, 'fault', error, receivedAt, started);
+    publish(exchange.id, operation, partner?.id ?? null, null, message.messageId, 'fault', error, receivedAt, started);
     await ack(ctx, exchange, message, true, signal);
     return true;
   }
   log.info({ partner: partner.id, service: result.service, duplicate: result.duplicate, registrationNumber: result.registrationNumber, outcome: 'accepted' }, `${operation}: message accepted`);
-  publish(operation, partner.id, result, message.messageId, result.duplicate ? 'duplicate' : 'accepted', null, receivedAt, started);
+  publish(exchange.id, operation, partner.id, result, message.messageId, result.duplicate ? 'duplicate' : 'accepted', null, receivedAt, started);
   // Stored durably; only now may the exchange forget it.
   await ack(ctx, exchange, message, true, signal);
   return true;
@@ -211,7 +211,7 @@ async function ack(ctx: FlowContext, exchange: Exchange, message: DeliveredMessa
   const started = performance.now();
   const envelope = ackEnvelope(message.version, message.messageId, accepted);
   const event = (outcome: 'delivered' | 'retry', faultCode: string | null) =>
-    opsEvents.publish({ at: startedAt.toISOString(), direction: 'outbound', operation: 'Ack', partner: null, service: null, messageId: message.messageId || null, outcome, faultCode, signatureReason: null, applicationId: null, registrationNumber: null, durationMs: performance.now() - started, stages: {} });
+    opsEvents.publish({ at: startedAt.toISOString(), direction: 'outbound', operation: 'Ack', partner: null, service: null, messageId: message.messageId || null, outcome, faultCode, signatureReason: null, applicationId: null, registrationNumber: null, durationMs: performance.now() - started, stages: {}, exchange: exchange.id });
   try {
     const reply = await callExchange(ctx, exchange, 'Ack', envelope, signal);
     await journalExchangeCall(ctx, { exchange, operation: 'Ack', messageId: message.messageId, partner: null, service: null, sent: reply.sent, reply: reply.raw, startedAt, succeeded: true });
@@ -228,7 +228,7 @@ async function ack(ctx: FlowContext, exchange: Exchange, message: DeliveredMessa
   }
 }
 
-function publish(operation: string, partner: string | null, result: InboundResult | null, messageId: string, outcome: 'accepted' | 'duplicate' | 'fault', fault: SmevFault | null, at: Date, started: number): void {
+function publish(exchange: string, operation: string, partner: string | null, result: InboundResult | null, messageId: string, outcome: 'accepted' | 'duplicate' | 'fault', fault: SmevFault | null, at: Date, started: number): void {
   opsEvents.publish({
     at: at.toISOString(),
     direction: 'inbound',
@@ -243,5 +243,6 @@ function publish(operation: string, partner: string | null, result: InboundResul
     registrationNumber: result?.registrationNumber ?? null,
     durationMs: performance.now() - started,
     stages: {},
+    exchange,
   });
 }

@@ -26,6 +26,22 @@ import { callExchange } from './exchange-client.js';
 import { fetchExchangeStatus, recordExchangeStatus } from './exchange-status.js';
 import { handleDelivery, REJECTION_QUEUE, type RejectionJob } from './intake.js';
 import { startPoller, type Poller, type PollerState } from './poller.js';
+import { opsEvents } from '../ops/events.js';
+
+/** Every poll is the gateway's own traffic with the exchange: told to the ops bus (counted per exchange, not listed as messages). */
+function counted(ctx: FlowContext, exchange: string, operation: string, poll: (signal: AbortSignal) => Promise<boolean>): (signal: AbortSignal) => Promise<boolean> {
+  return async (signal) => {
+    const at = ctx.now().toISOString();
+    try {
+      const got = await poll(signal);
+      opsEvents.publishPoll({ at, exchange, operation, outcome: got ? 'message' : 'empty' });
+      return got;
+    } catch (error) {
+      if (!signal.aborted) opsEvents.publishPoll({ at, exchange, operation, outcome: 'failed' });
+      throw error;
+    }
+  };
+}
 
 export interface PullMode {
   pollers(): PollerState[];
@@ -61,10 +77,10 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
             intervalMs,
             maxIntervalMs,
             logger: ctx.logger,
-            pollOnce: async (signal) => {
+            pollOnce: counted(ctx, exchange.id, 'GetRequest', async (signal) => {
               const reply = await callExchange(ctx, exchange, 'GetRequest', pollEnvelope('GetRequest', '1.1', ctx.now(), filter), signal);
               return handleDelivery(ctx, live(), 'GetRequest', reply, signal);
-            },
+            }),
           }),
         );
       }
@@ -76,10 +92,10 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
           intervalMs,
           maxIntervalMs,
           logger: ctx.logger,
-          pollOnce: async (signal) => {
+          pollOnce: counted(ctx, exchange.id, 'GetResponse', async (signal) => {
             const reply = await callExchange(ctx, exchange, 'GetResponse', pollEnvelope('GetResponse', '1.1', ctx.now()), signal);
             return handleDelivery(ctx, live(), 'GetResponse', reply, signal);
-          },
+          }),
         }),
       );
     }
@@ -89,13 +105,13 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
         intervalMs,
         maxIntervalMs,
         logger: ctx.logger,
-        pollOnce: async (signal) => {
+        pollOnce: counted(ctx, exchange.id, 'GetStatus', async (signal) => {
           const status = await fetchExchangeStatus(ctx, live(), signal);
           if (!status) return false;
           await recordExchangeStatus(ctx.store, status);
           ctx.logger.info({ exchange: exchange.id, messageId: status.originalMessageId, status: status.status }, 'status from the exchange');
           return true;
-        },
+        }),
       }),
     );
   }

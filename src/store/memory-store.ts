@@ -45,6 +45,7 @@ export class MemoryStore implements Store {
   private readonly docs = new Map<string, Map<string, string>>();
   private readonly idempotency = new Map<string, string>();
   private readonly sequences = new Map<string, number>();
+  private readonly counters = new Map<string, { expiresAt: number; values: Map<string, number> }>();
   private readonly feeds = new Map<string, Feed>();
   private readonly queues: MemoryQueues;
   private closed = false;
@@ -121,6 +122,31 @@ export class MemoryStore implements Store {
     const next = (this.sequences.get(name) ?? 0) + 1;
     this.sequences.set(name, next);
     return next;
+  }
+
+  async addCounters(key: string, increments: Record<string, number>, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    assertName(key, 'counters');
+    const now = this.options.clock.now();
+    let hash = this.counters.get(key);
+    if (!hash || hash.expiresAt <= now) {
+      hash = { expiresAt: 0, values: new Map() };
+      this.counters.set(key, hash);
+    }
+    for (const [field, by] of Object.entries(increments)) if (by !== 0) hash.values.set(field, (hash.values.get(field) ?? 0) + Math.round(by));
+    hash.expiresAt = now + Math.max(1, Math.round(ttlMs));
+    // Expired hashes go when others are written (bounded by the number of live buckets).
+    for (const [k, h] of this.counters) if (h.expiresAt <= now) this.counters.delete(k);
+  }
+
+  async readCounters(keys: string[]): Promise<Array<Record<string, number>>> {
+    this.assertOpen();
+    const now = this.options.clock.now();
+    return keys.map((key) => {
+      assertName(key, 'counters');
+      const hash = this.counters.get(key);
+      return hash && hash.expiresAt > now ? Object.fromEntries(hash.values) : {};
+    });
   }
 
   async readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]> {

@@ -206,6 +206,33 @@ export class RedisStore implements Store {
     return this.client.incr(`${this.keyPrefix}seq:${name}`);
   }
 
+  async addCounters(key: string, increments: Record<string, number>, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    assertName(key, 'counters');
+    const k = `${this.keyPrefix}counters:${key}`;
+    const multi = this.client.multi();
+    for (const [field, by] of Object.entries(increments)) if (by !== 0) multi.hincrby(k, field, Math.round(by));
+    multi.pexpire(k, Math.max(1, Math.round(ttlMs)));
+    await multi.exec();
+  }
+
+  async readCounters(keys: string[]): Promise<Array<Record<string, number>>> {
+    this.assertOpen();
+    if (keys.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const key of keys) {
+      assertName(key, 'counters');
+      pipeline.hgetall(`${this.keyPrefix}counters:${key}`);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, hash]) => {
+      if (error) throw error;
+      const out: Record<string, number> = {};
+      for (const [field, value] of Object.entries((hash ?? {}) as Record<string, string>)) out[field] = Number(value);
+      return out;
+    });
+  }
+
   async readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]> {
     this.assertOpen();
     assertName(feed, 'feed');

@@ -213,6 +213,15 @@ export interface Store {
    */
   nextSequence(name: string): Promise<number>;
 
+  /**
+   * Adds to named counters of a hash that expires `ttlMs` after its last
+   * update (time series for the ops dashboard's charts: one hash per time
+   * bucket). Atomic across processes; no part of a commit.
+   */
+  addCounters(key: string, increments: Record<string, number>, ttlMs: number): Promise<void>;
+  /** The counters of each key (an empty object for a missing or expired key). */
+  readCounters(keys: string[]): Promise<Array<Record<string, number>>>;
+
   /** Entries with seq > after, oldest first. */
   readFeed(feed: string, after: number, limit: number): Promise<FeedEntry[]>;
   /** Entries with seq < before, newest first (for "latest" views). */

@@ -30,7 +30,7 @@ export function resolveOptions(partial: Partial<StoreOptions> = {}): StoreOption
  */
 const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
-export function assertName(name: string, what: 'collection' | 'feed' | 'queue' | 'sequence'): void {
+export function assertName(name: string, what: 'collection' | 'feed' | 'queue' | 'sequence' | 'counters'): void {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new TypeError(`invalid ${what} name ${JSON.stringify(name)}: use 1-128 of [A-Za-z0-9_.-]`);
   }

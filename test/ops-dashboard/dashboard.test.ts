@@ -8,6 +8,7 @@
  * README's screenshot, docs/ops-dashboard.png.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { EVIDENCE } from '../../src/journal/records.js';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -28,7 +29,7 @@ const FAST_DELIVERY = { DELIVERY_BACKOFF_MS: '50', DELIVERY_BACKOFF_CAP_MS: '200
 /** How long the page may take to show something by itself (the stream is live; polls run every 3 s). */
 const UI_MS = 8_000;
 
-async function submitApplication(url: string, orderId: number): Promise<{ applicationId: string; registrationNumber: string; messageId: string }> {
+async function submitApplication(url: string, orderId: number): Promise<{ applicationId: string; registrationNumber: string; messageId: string; xml: string }> {
   const service = 'advertising-permit';
   const example = { ...(JSON.parse(readFileSync(path.join(projectRoot, 'config/services', service, 'example.request.person.json'), 'utf8')) as object), orderId };
   const { xml, messageId } = await signedSendRequest({ catalogue, service, content: example });
@@ -36,7 +37,7 @@ async function submitApplication(url: string, orderId: number): Promise<{ applic
   expect(res.status, res.body).toBe(200);
   const inbox = (await (await fetch(`${url}/api/v1/inbox?limit=500`, { headers: CITY })).json()) as { items: Array<{ messageId: string; applicationId: string; registrationNumber: string }> };
   const item = inbox.items.find((i) => i.messageId === messageId)!;
-  return { applicationId: item.applicationId, registrationNumber: item.registrationNumber, messageId };
+  return { applicationId: item.applicationId, registrationNumber: item.registrationNumber, messageId, xml };
 }
 
 async function setStatus(url: string, applicationId: string, code: string): Promise<string> {
@@ -67,7 +68,7 @@ describe('GET /ops: the live dashboard in headless Chromium', () => {
   let page: Page;
   /** Console errors and warnings, page errors, failed requests: the page must make none. */
   const problems: string[] = [];
-  let app: { applicationId: string; registrationNumber: string; messageId: string };
+  let app: { applicationId: string; registrationNumber: string; messageId: string; xml: string };
 
   beforeAll(async () => {
     // Never skipped: a machine without the browser fails here, saying how to get it.
@@ -79,7 +80,7 @@ describe('GET /ops: the live dashboard in headless Chromium', () => {
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: 'ru-RU' });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: 'ru-RU', acceptDownloads: true });
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
     });
@@ -194,6 +195,35 @@ describe('GET /ops: the live dashboard in headless Chromium', () => {
     expect((await fetch(`${gw.url}/api/v1/ops/applications/00000000-0000-0000-0000-000000000000/trail`, { headers: OPS })).status).toBe(404);
   });
 
+  it("leads from an event to its journal record; the envelope downloads byte for byte with its verdict", async () => {
+    const row = page.locator(`#events-body tr[data-message-id="${app.messageId}"]`);
+    await row.locator('[data-journal-event]').click();
+    const proof = page.locator('#proof dl[data-record]');
+    await proof.waitFor({ timeout: UI_MS });
+    const recordId = (await proof.getAttribute('data-record'))!;
+    expect(await proof.textContent()).toContain(app.messageId);
+    const request = page.locator('#proof .envelope[data-part="request"]');
+    await request.locator('[data-verdict="valid"]').waitFor({ timeout: UI_MS });
+    expect(await request.textContent()).toMatch(/CallerInformationSystemSignature · подписал \/ signed by portal/);
+    await page.locator('#proof .envelope[data-part="response"] [data-verdict="valid"]').waitFor({ timeout: UI_MS });
+    // Sealed within about a second: the panel says so once reopened.
+    await expect.poll(async () => {
+      await row.locator('[data-journal-event]').click();
+      await page.locator('#proof [data-seal]').waitFor({ timeout: UI_MS });
+      return page.locator('#proof [data-seal]').getAttribute('data-seal');
+    }, { timeout: UI_MS }).toBe('intact');
+
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_MS }), page.locator('#proof .envelope[data-part="request"] [data-download]').click()]);
+    expect(download.suggestedFilename()).toBe(`okno-inbound-SendRequest-${recordId}.request.xml`);
+    const bytes = readFileSync((await download.path())!);
+    const stored = (await gw.gateway.store.getDoc(EVIDENCE, `${recordId}.request`)) as { encoding: string; text: string };
+    expect(bytes.equals(Buffer.from(stored.text, 'utf8'))).toBe(true);
+    expect(bytes.equals(Buffer.from(app.xml, 'utf8'))).toBe(true);
+    expect(await request.textContent()).toContain((await import('node:crypto')).createHash('sha256').update(bytes).digest('hex'));
+    // The trail's received entry leads to the same record.
+    await page.locator(`#trail li[data-kind="received"] [data-journal="${recordId}"]`).waitFor({ timeout: UI_MS });
+  });
+
   it('shows a status change in the trail with its delivery, without being asked', async () => {
     const deliveryId = await setStatus(gw.url, app.applicationId, 'registered');
     const status = page.locator('#trail li[data-kind="status"]').filter({ hasText: 'registered' });
@@ -222,8 +252,83 @@ describe('GET /ops: the live dashboard in headless Chromium', () => {
     await button.click();
     await row.waitFor({ state: 'detached', timeout: UI_MS });
     await until('delivered', () => deliveryState(gw.url, deliveryId), (s) => s === 'delivered');
-    await expect.poll(() => page.locator('#trail li[data-kind="status"]').filter({ hasText: 'in_progress' }).textContent(), { timeout: UI_MS }).toMatch(/доставлено \/ delivered/);
+    const entry = page.locator('#trail li[data-kind="status"]').filter({ hasText: 'in_progress' });
+    await expect.poll(() => entry.textContent(), { timeout: UI_MS }).toMatch(/доставлено \/ delivered/);
     await expect.poll(() => page.locator('#dead-body').textContent(), { timeout: UI_MS }).toMatch(/Nothing stuck/);
+    // Not "attempts 1, delivered" alone: it says it was dead, and lists both attempts with their journal records.
+    await entry.locator('[data-history="replay"]').waitFor({ timeout: UI_MS });
+    expect(await entry.locator('[data-history="replay"]').textContent()).toMatch(/было мёртвым \/ was dead.*after attempts: 1.*replayed/s);
+    expect(await entry.locator('.attempts').first().textContent()).toMatch(/attempts: 1 \(всего \/ in all 2\)/);
+    await expect.poll(() => entry.locator('ul.attempts li').count(), { timeout: UI_MS }).toBe(2);
+    expect(await entry.locator('ul.attempts li').first().textContent()).toMatch(/attempt 1.*✗ InvalidContent/s);
+    expect(await entry.locator('ul.attempts li').nth(1).textContent()).toMatch(/attempt 2.*✓/s);
+    await entry.locator('ul.attempts li').first().locator('[data-journal]').click();
+    await page.locator('#proof .envelope[data-part="request"] [data-verdict="valid"]').waitFor({ timeout: UI_MS });
+    expect(await page.locator('#proof .envelope[data-part="request"]').textContent()).toMatch(/signed by gateway/);
+    expect(await page.locator('#proof dl').textContent()).toMatch(/ошибка \/ failed: InvalidContent/);
+  });
+
+  it('discards a dead delivery only after a confirmation; the trail says it was discarded', async () => {
+    portal.failNext(1, 'fault:InvalidContent');
+    const deliveryId = await setStatus(gw.url, app.applicationId, 'waiting_for_answers');
+    await until('dead', () => deliveryState(gw.url, deliveryId), (s) => s === 'failed');
+    const row = page.locator(`#dead-body tr[data-delivery="${deliveryId}"]`);
+    const discard = row.getByRole('button', { name: /Discard/ });
+    await discard.waitFor({ timeout: UI_MS });
+    await row.getByRole('button', { name: /Replay/ }).waitFor();
+    // Cancel: nothing happens.
+    await discard.click();
+    const dialog = page.getByRole('dialog', { name: /Discard the delivery/ });
+    await dialog.waitFor({ timeout: UI_MS });
+    expect(await dialog.textContent()).toContain(app.registrationNumber);
+    await dialog.getByRole('button', { name: /Cancel/ }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: UI_MS });
+    expect(await deliveryState(gw.url, deliveryId)).toBe('failed');
+    expect(await row.count()).toBe(1);
+    // Confirm: discarded, gone from the list, and the trail keeps the story.
+    await discard.click();
+    await dialog.getByRole('button', { name: /^Отказаться \/ Discard$/ }).click();
+    await row.waitFor({ state: 'detached', timeout: UI_MS });
+    const entry = page.locator('#trail li[data-kind="status"]').filter({ hasText: 'waiting_for_answers' });
+    await entry.locator('[data-state="discarded"]').waitFor({ timeout: UI_MS });
+    await entry.locator('[data-history="discard"]').waitFor({ timeout: UI_MS });
+  });
+
+  it('filters the events list by partner, service, direction and outcome', async () => {
+    const rows = page.locator('#events-body tr[data-direction]');
+    const all = await rows.count();
+    expect(all).toBeGreaterThan(3);
+    const attrs = () => rows.evaluateAll((trs) => trs.map((tr) => ({ partner: tr.getAttribute('data-partner'), service: tr.getAttribute('data-service'), direction: tr.getAttribute('data-direction'), outcome: tr.getAttribute('data-outcome') })));
+    await page.locator('#f-direction').selectOption('outbound');
+    await expect.poll(async () => (await attrs()).every((r) => r.direction === 'outbound') && (await rows.count()) > 0, { timeout: UI_MS }).toBe(true);
+    await page.locator('#f-direction').selectOption('inbound');
+    await page.locator('#f-outcome').selectOption('fault');
+    await expect.poll(async () => (await attrs()).map((r) => `${r.direction}:${r.outcome}:${r.partner}`), { timeout: UI_MS }).toEqual(expect.arrayContaining(['inbound:fault:(unknown)']));
+    expect((await attrs()).every((r) => r.direction === 'inbound' && r.outcome === 'fault')).toBe(true);
+    await page.locator('#f-outcome').selectOption('');
+    await page.locator('#f-partner').selectOption('portal');
+    await page.locator('#f-service').selectOption('advertising-permit');
+    await expect.poll(async () => (await attrs()).every((r) => r.partner === 'portal' && r.service === 'advertising-permit' && r.direction === 'inbound'), { timeout: UI_MS }).toBe(true);
+    expect(await rows.count()).toBeGreaterThan(0);
+    expect(await page.locator('#filter-count').textContent()).toMatch(/показано \/ shown \d+ из \/ of \d+/);
+    // A new event that does not match stays out of the list until the filter is cleared.
+    await postSoap(gw.url, '<not-soap/>');
+    await sleep(500);
+    expect((await attrs()).every((r) => r.partner === 'portal')).toBe(true);
+    await page.getByRole('button', { name: /Clear/ }).click();
+    await expect.poll(() => rows.count(), { timeout: UI_MS }).toBeGreaterThan(all);
+  });
+
+  it('draws 24-hour charts per partner from the series kept in the store', async () => {
+    const messages = page.locator('#charts-body tr[data-series="portal"] svg[data-chart="portal:messages"]');
+    await expect.poll(async () => Number(await messages.getAttribute('data-total', { timeout: UI_MS })), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    const errors = page.locator('svg[data-chart="portal:errors"]');
+    // Two refused status messages so far (in_progress, waiting_for_answers); the page refreshes its charts a few seconds after events.
+    await expect.poll(async () => Number(await errors.getAttribute('data-total')), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect(Number(await page.locator('svg[data-chart="portal:p95"]').getAttribute('data-total'))).toBeGreaterThan(0);
+    expect(await messages.getAttribute('aria-label')).toMatch(/portal: сообщений \/ messages за 24 ч \/ in 24 h: \d+/);
+    expect(await messages.locator('path').getAttribute('d')).toMatch(/^M0,\d+ L/);
+    await page.locator('#charts-body tr[data-series="(unknown)"]').waitFor({ timeout: UI_MS });
   });
 
   it('made no console errors, page errors or failed requests; the screenshot goes to docs/', async () => {
@@ -238,6 +343,9 @@ describe('GET /ops: the live dashboard in headless Chromium', () => {
     await page.getByRole('button', { name: /Find/ }).click();
     await page.locator('#trail li[data-kind="status"]').nth(1).waitFor({ timeout: UI_MS });
     await page.locator('#queues-body tr[data-queue="portal-status"] td.bad').waitFor({ timeout: UI_MS });
+    // The evidence of the latest status delivery, open beside the trail.
+    await page.locator('#trail li[data-kind="status"] [data-journal]').first().click();
+    await page.locator('#proof [data-verdict]').first().waitFor({ timeout: UI_MS });
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true, animations: 'disabled' });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);

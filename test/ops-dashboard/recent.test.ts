@@ -48,6 +48,6 @@ describe('RecentFlow', () => {
     const s = flow.snapshot();
     expect(s.events).toHaveLength(50);
     expect(s.events[0]!.messageId).toBe('70');
-    expect(s.buckets).toEqual([{ t: 0, partner: 'portal', direction: 'inbound', total: 120, errors: 0 }]);
+    expect(s.buckets).toEqual([{ t: 0, partner: 'portal', exchange: null, direction: 'inbound', total: 120, errors: 0 }]);
   });
 });

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Lifecycle } from '../../city/lifecycle.js';
 import type { FlowContext } from '../../flows/context.js';
 import { changeStatus, STATUS_QUEUE, type Delivery } from '../../flows/status-reporting.js';
+import { recordDeliveryAction } from '../../ops/delivery-actions.js';
 import type { Job } from '../../store/types.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
@@ -145,8 +146,11 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
       async (request) => {
         const d = (await ctx.store.getDoc('deliveries', request.params.id)) as unknown as Delivery | null;
         if (!d) throw new HttpError(404, 'NOT_FOUND', `no delivery ${request.params.id}`);
+        const before = await queue.get(d.id);
         const ok = action === 'replay' ? await queue.replay(d.id) : await queue.discard(d.id);
         if (!ok) throw new HttpError(409, 'NOT_DEAD', `delivery ${d.id} is not dead; only dead deliveries can be ${action === 'replay' ? 'replayed' : 'discarded'}`);
+        // The queue forgets the dead attempts (replay starts over; discard removes the job): the trail must not.
+        await recordDeliveryAction(ctx.store, d.id, { action, at: ctx.now().toISOString(), attempts: before?.attempts ?? 0, lastError: before?.lastError ?? null, deadAt: before ? new Date(before.updatedAt).toISOString() : null });
         request.log.warn({ deliveryId: d.id, applicationId: d.applicationId, action, role: request.role }, `ops: delivery ${action}`);
         const job = await queue.get(d.id);
         return deliveryView({ ...d, state: action === 'discard' ? 'failed' : 'pending' }, job);
@@ -154,3 +158,4 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
     );
   }
 }
+

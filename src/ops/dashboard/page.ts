@@ -90,6 +90,31 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
 .summary { margin: 8px 0 0; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .linklike { background: none; border: none; color: var(--accent); padding: 0; text-decoration: underline; }
+button.danger { background: var(--bad); border-color: var(--bad); }
+.actions { display: flex; gap: 6px; }
+form.filters { display: flex; gap: 10px; flex-wrap: wrap; align-items: flex-end; margin-bottom: 8px; }
+form.filters label { display: flex; flex-direction: column; gap: 2px; font-size: 12px; font-weight: 600; color: var(--muted); }
+select { font: inherit; border: 1px solid #8a96a3; border-radius: 4px; padding: 4px 6px; background: #fff; }
+dialog { border: 1px solid var(--line); border-radius: 6px; padding: 16px 18px; max-width: 520px; }
+dialog::backdrop { background: rgba(23, 32, 43, .45); }
+dialog .actions { justify-content: flex-end; margin-top: 14px; }
+ul.attempts { list-style: none; margin: 4px 0 0; padding: 0; }
+ul.attempts li { padding: 1px 0; }
+.history { margin-top: 2px; }
+dl.proof { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 6px 0; }
+dl.proof dt { color: var(--muted); font-weight: 600; }
+dl.proof dd { margin: 0; }
+.envelope { border-top: 1px solid #e3e8ee; padding-top: 8px; margin-top: 8px; }
+table.charts td { vertical-align: middle; }
+svg.chart { width: 260px; height: 56px; display: block; }
+svg.chart .area { fill: #cfe0f3; stroke: #1f5fa8; stroke-width: 1; }
+svg.chart .err { fill: #f3c9c6; stroke: #b3261e; stroke-width: 1; }
+svg.chart .lat { fill: none; stroke: #8a5a00; stroke-width: 1.5; }
+svg.chart .axis { stroke: #c9d2dc; stroke-width: 1; }
+svg.chart text { font-size: 10px; fill: var(--muted); }
+#flow .node.exchange rect { fill: #f5f0e6; stroke: #8a5a00; }
+#flow text.sub { font-size: 11px; fill: var(--muted); }
+#flow text.bad-text { font-size: 11px; fill: var(--bad); font-weight: 600; }
 </style>
 </head>
 <body>
@@ -152,6 +177,19 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     <p id="queues-at" class="note"></p>
   </section>
 
+  <section class="panel wide" aria-labelledby="charts-title">
+    <h2 id="charts-title">За 24 часа <span class="en" lang="en">/ Last 24 hours</span> <span class="muted" id="charts-note"></span></h2>
+    <table class="charts">
+      <thead><tr>
+        <th scope="col">Партнёр <span lang="en">/ Partner</span></th>
+        <th scope="col">Сообщения <span lang="en">/ Messages</span></th>
+        <th scope="col">Ошибки <span lang="en">/ Errors</span></th>
+        <th scope="col">p95, мс <span lang="en">/ p95 latency, ms</span></th>
+      </tr></thead>
+      <tbody id="charts-body"></tbody>
+    </table>
+  </section>
+
   <section class="panel wide" aria-labelledby="dead-title">
     <h2 id="dead-title">Застрявшие и недоставленные статусы <span class="en" lang="en">/ Stuck and dead status deliveries</span></h2>
     <table>
@@ -181,8 +219,21 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     <div id="trail"></div>
   </section>
 
+  <section class="panel wide" aria-labelledby="proof-title" id="proof-panel" hidden>
+    <h2 id="proof-title" tabindex="-1">Запись журнала и доказательства <span class="en" lang="en">/ Journal record and evidence</span></h2>
+    <div id="proof" aria-live="polite"></div>
+  </section>
+
   <section class="panel wide" aria-labelledby="events-title">
     <h2 id="events-title">Последние события <span class="en" lang="en">/ Latest events</span> <span class="muted" id="events-count"></span></h2>
+    <form id="filters" class="filters" aria-label="Фильтр событий / Event filter">
+      <label for="f-partner">Партнёр <span lang="en">/ Partner</span><select id="f-partner"><option value="">все / all</option></select></label>
+      <label for="f-service">Услуга <span lang="en">/ Service</span><select id="f-service"><option value="">все / all</option></select></label>
+      <label for="f-direction">Направление <span lang="en">/ Direction</span><select id="f-direction"><option value="">все / all</option><option value="inbound">вход / in</option><option value="outbound">исх. / out</option></select></label>
+      <label for="f-outcome">Итог <span lang="en">/ Outcome</span><select id="f-outcome"><option value="">все / all</option><option value="errors">ошибки / errors</option><option value="accepted">принято / accepted</option><option value="duplicate">повтор / duplicate</option><option value="fault">отказ / fault</option><option value="delivered">доставлено / delivered</option><option value="retry">повтор попытки / retry</option><option value="refused">отклонено / refused</option></select></label>
+      <button type="reset" class="secondary">Сбросить <span lang="en">/ Clear</span></button>
+      <span id="filter-count" class="muted" aria-live="polite"></span>
+    </form>
     <table>
       <thead><tr>
         <th scope="col">Время <span lang="en">/ Time</span></th>
@@ -194,12 +245,24 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
         <th scope="col">Рег. номер <span lang="en">/ Reg. number</span></th>
         <th scope="col">ID сообщения <span lang="en">/ Message id</span></th>
         <th scope="col" class="num">мс <span lang="en">/ ms</span></th>
+        <th scope="col"><span class="visually-hidden">Журнал / Journal</span></th>
       </tr></thead>
       <tbody id="events-body"></tbody>
     </table>
     <p id="dropped" class="note"></p>
   </section>
 </main>
+
+<dialog id="confirm" aria-labelledby="confirm-title" aria-describedby="confirm-text">
+  <div>
+    <h2 id="confirm-title">Отказаться от доставки? <span class="en" lang="en">/ Discard the delivery?</span></h2>
+    <p id="confirm-text"></p>
+    <div class="actions">
+      <button type="button" class="secondary" id="confirm-cancel" autofocus>Отмена <span lang="en">/ Cancel</span></button>
+      <button type="button" class="danger" id="confirm-ok">Отказаться <span lang="en">/ Discard</span></button>
+    </div>
+  </div>
+</dialog>
 
 <script>
 (function () {
@@ -215,13 +278,19 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     received: 'получено / received', acknowledged: 'забрано городом / taken by the city',
     status: 'статус / status', query: 'запрос / query', answer: 'ответ / answer'
   };
-  var STATES = { pending: 'в очереди / pending', delivered: 'доставлено / delivered', failed: 'не доставлено / failed' };
+  var STATES = { pending: 'в очереди / pending', delivered: 'доставлено / delivered', failed: 'не доставлено / failed', discarded: 'отказались / discarded' };
+  var KEEP_EVENTS = 200;
+  var VERDICTS = {
+    valid: 'подпись верна / signature valid', invalid: 'ПОДПИСЬ НЕВЕРНА / signature INVALID',
+    unsigned: 'без подписи / unsigned', unreadable: 'не читается как XML / unreadable'
+  };
 
   var st = {
     token: sessionStorage.getItem(TOKEN_KEY),
     partners: [], queues: [], buckets: new Map(), bucketMs: 10000, windowMs: 300000,
     offset: 0, events: [], abort: null, retryMs: 1000, lastData: 0, total: 0,
-    trailId: null, trailTimer: null, timers: [], queueStats: {}, pulses: {}, renderQueued: false
+    trailId: null, trailTimer: null, timers: [], queueStats: {}, pulses: {}, renderQueued: false,
+    exchanges: [], polls: {}, filters: { partner: '', service: '', direction: '', outcome: '' }
   };
 
   function $(id) { return document.getElementById(id); }
@@ -274,8 +343,11 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
   }
   function now() { return Date.now() + st.offset; }
   function isError(e) { return e.outcome === 'fault' || e.outcome === 'refused' || e.outcome === 'retry'; }
+  /** The line an event or bucket belongs to: its partner, the exchange (the gateway's own pull-mode traffic), or unknown. */
+  function lineOf(x) { return x.partner !== null && x.partner !== undefined ? x.partner : x.exchange ? 'exchange:' + x.exchange : null; }
   function partnerName(id) {
-    if (id === null || id === undefined) return 'неизвестный отправитель / unknown sender';
+    if (id === null || id === undefined || id === '(unknown)') return 'неизвестный отправитель / unknown sender';
+    if (id.indexOf('exchange:') === 0) return 'биржа / exchange ' + id.slice(9) + ' (шлюз / gateway: Ack)';
     for (var i = 0; i < st.partners.length; i++) if (st.partners[i].id === id) return st.partners[i].id;
     return id;
   }
@@ -336,7 +408,9 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     st.timers.push(setInterval(refreshDeliveries, 3000));
     st.timers.push(setInterval(function () { scheduleRender(); }, 2000));
     st.timers.push(setInterval(watchdog, 5000));
+    st.timers.push(setInterval(refreshCharts, 60000));
     refreshDeliveries();
+    refreshCharts();
   }
   function stop() {
     st.timers.forEach(clearInterval);
@@ -420,10 +494,12 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
   function onSnapshot(s) {
     st.offset = Date.parse(s.at) - Date.now();
     st.partners = s.partners || [];
+    st.exchanges = s.exchanges || [];
+    fillPartnerFilter();
     st.bucketMs = s.bucketMs;
     st.windowMs = s.windowMs;
     st.buckets = new Map();
-    (s.buckets || []).forEach(function (b) { st.buckets.set(b.t + '|' + b.direction + '|' + (b.partner || ''), b); });
+    (s.buckets || []).forEach(function (b) { st.buckets.set(b.t + '|' + b.direction + '|' + (b.partner || '') + '|' + (b.exchange || ''), b); });
     st.events = [];
     clear($('events-body'));
     (s.events || []).forEach(function (e) { onEvent(e, false); });
@@ -434,9 +510,10 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     if (live) {
       var at = Date.parse(e.at);
       var t = Math.floor((isNaN(at) ? now() : at) / st.bucketMs) * st.bucketMs;
-      var key = t + '|' + e.direction + '|' + (e.partner || '');
+      var ex = e.partner === null ? (e.exchange || null) : null;
+      var key = t + '|' + e.direction + '|' + (e.partner || '') + '|' + (ex || '');
       var b = st.buckets.get(key);
-      if (!b) { b = { t: t, partner: e.partner, direction: e.direction, total: 0, errors: 0 }; st.buckets.set(key, b); }
+      if (!b) { b = { t: t, partner: e.partner, exchange: ex, direction: e.direction, total: 0, errors: 0 }; st.buckets.set(key, b); }
       b.total += 1;
       if (isError(e)) b.errors += 1;
       pulse(edgeFor(e));
@@ -444,27 +521,70 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
       if (st.trailId && e.applicationId === st.trailId) reloadTrailSoon();
       if (e.direction === 'outbound' && e.operation === 'SendRequest') refreshDeliveriesSoon();
       refreshQueuesSoon();
+      refreshChartsSoon();
     }
     st.total += 1;
     st.events.unshift(e);
-    var body = $('events-body');
-    body.insertBefore(eventRow(e, live), body.firstChild);
-    while (st.events.length > MAX_EVENTS) { st.events.pop(); body.removeChild(body.lastChild); }
+    if (st.events.length > KEEP_EVENTS) st.events.length = KEEP_EVENTS;
+    addOption('f-partner', lineOf(e) || '(unknown)', partnerName(lineOf(e)));
+    if (e.service) addOption('f-service', e.service, e.service);
+    if (matches(e)) {
+      var body = $('events-body');
+      body.insertBefore(eventRow(e, live), body.firstChild);
+      while (body.rows.length > MAX_EVENTS) body.removeChild(body.lastChild);
+    }
     $('events-count').textContent = '(' + st.total + ')';
+    filterCount();
     scheduleRender();
+  }
+
+  // ---- event filters ----------------------------------------------------------
+  function addOption(selectId, value, label) {
+    var select = $(selectId);
+    for (var i = 0; i < select.options.length; i++) if (select.options[i].value === value) return;
+    select.appendChild(el('option', { value: value, text: label }));
+  }
+  function fillPartnerFilter() {
+    st.partners.forEach(function (p) { addOption('f-partner', p.id, p.id + ' — ' + p.name); });
+    st.exchanges.forEach(function (x) { addOption('f-partner', 'exchange:' + x.id, partnerName('exchange:' + x.id)); });
+  }
+  function matches(e) {
+    var f = st.filters;
+    if (f.partner && (lineOf(e) || '(unknown)') !== f.partner) return false;
+    if (f.service && e.service !== f.service) return false;
+    if (f.direction && e.direction !== f.direction) return false;
+    if (f.outcome === 'errors') return isError(e);
+    if (f.outcome && e.outcome !== f.outcome) return false;
+    return true;
+  }
+  function filtering() { var f = st.filters; return !!(f.partner || f.service || f.direction || f.outcome); }
+  function filterCount() {
+    $('filter-count').textContent = filtering() ? 'показано / shown ' + $('events-body').rows.length + ' из / of ' + st.events.length : '';
+  }
+  function renderEvents() {
+    var body = $('events-body');
+    clear(body);
+    st.events.filter(matches).slice(0, MAX_EVENTS).forEach(function (e) { body.appendChild(eventRow(e, false)); });
+    if (body.rows.length === 0 && filtering()) body.appendChild(el('tr', { class: 'no-match' }, el('td', { colspan: 10, class: 'empty', text: 'Нет событий по фильтру / No events match the filter' })));
+    filterCount();
+  }
+  function readFilters() {
+    st.filters = { partner: $('f-partner').value, service: $('f-service').value, direction: $('f-direction').value, outcome: $('f-outcome').value };
+    renderEvents();
   }
   function eventRow(e, live) {
     var bad = isError(e);
-    return el('tr', { class: live ? 'fresh' : null, 'data-message-id': e.messageId || '' },
+    return el('tr', { class: live ? 'fresh' : null, 'data-message-id': e.messageId || '', 'data-partner': lineOf(e) || '(unknown)', 'data-service': e.service || '', 'data-direction': e.direction, 'data-outcome': e.outcome },
       el('td', null, timeEl(e.at)),
       el('td', { text: e.direction === 'inbound' ? '→ вход / in' : '← исх. / out' }),
-      el('td', { text: partnerName(e.partner) }),
+      el('td', { text: partnerName(lineOf(e)) }),
       el('td', { text: e.operation }),
       el('td', { text: e.service || '—' }),
       el('td', { class: bad ? 'bad' : 'good' }, OUTCOMES[e.outcome] || e.outcome, e.faultCode ? el('div', { class: 'mono', text: e.faultCode + (e.signatureReason ? ' (' + e.signatureReason + ')' : '') }) : null),
       el('td', null, e.registrationNumber ? el('button', { type: 'button', class: 'linklike', text: e.registrationNumber, on: { click: function () { runSearch(e.registrationNumber); } } }) : '—'),
       el('td', null, e.messageId ? el('button', { type: 'button', class: 'linklike mono', text: e.messageId, on: { click: function () { runSearch(e.messageId); } } }) : '—'),
-      el('td', { class: 'num', text: Math.round(e.durationMs) }));
+      el('td', { class: 'num', text: Math.round(e.durationMs) }),
+      el('td', null, el('button', { type: 'button', class: 'linklike', 'data-journal-event': '', 'aria-label': 'Запись журнала / Journal record ' + e.operation + ' ' + hms(e.at), text: 'журнал / journal', on: { click: function () { openEventRecord(e); } } })));
   }
 
   // ---- counts ---------------------------------------------------------------
@@ -486,12 +606,12 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
   function renderRates() {
     var ids = st.partners.map(function (p) { return p.id; });
     var unknown = false;
-    st.buckets.forEach(function (b) { if (b.partner === null) unknown = true; else if (ids.indexOf(b.partner) < 0) ids.push(b.partner); });
+    st.buckets.forEach(function (b) { var id = lineOf(b); if (id === null) unknown = true; else if (ids.indexOf(id) < 0) ids.push(id); });
     if (unknown) ids.push(null);
     var body = $('rates-body');
     clear(body);
     ids.forEach(function (id) {
-      var of = function (dir) { return function (b) { return b.partner === id && (!dir || b.direction === dir); }; };
+      var of = function (dir) { return function (b) { return lineOf(b) === id && (!dir || b.direction === dir); }; };
       var in1 = count(of('inbound'), 60000), in5 = count(of('inbound'), 300000);
       var out1 = count(of('outbound'), 60000), out5 = count(of('outbound'), 300000);
       var all1 = count(of(null), 60000), all5 = count(of(null), 300000);
@@ -509,8 +629,8 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
   }
 
   // ---- the flow picture -------------------------------------------------------
-  var flow = { edges: {} };
-  function edgeFor(e) { return e.partner === null ? 'unknown' : (e.direction === 'inbound' ? 'in:' : 'out:') + e.partner; }
+  var flow = { edges: {}, polls: {} };
+  function edgeFor(e) { return e.partner === null ? (e.exchange ? 'x:' + e.exchange : 'unknown') : (e.direction === 'inbound' ? 'in:' : 'out:') + e.partner; }
   function marker(id, color) {
     return sv('marker', { id: id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
       sv('path', { d: 'M0,0 L10,5 L0,10 z', fill: color }));
@@ -532,6 +652,7 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     var svg = $('flow');
     Array.prototype.slice.call(svg.childNodes).forEach(function (c) { if (c.nodeName !== 'title' && c.nodeName !== 'desc') svg.removeChild(c); });
     flow.edges = {};
+    flow.polls = {};
     var portals = st.partners.filter(function (p) { return p.role === 'portal'; });
     var agencies = st.partners.filter(function (p) { return p.role !== 'portal'; });
     var rows = Math.max(1, portals.length);
@@ -556,6 +677,13 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
       svg.appendChild(edge('out:' + p.id, fromX - 8, gy + gh, cx - 8, ay, (fromX + cx) / 2 - 14, (gy + gh + ay) / 2, 'end'));
       svg.appendChild(edge('in:' + p.id, cx + 8, ay, fromX + 8, gy + gh, (fromX + cx) / 2 + 14, (gy + gh + ay) / 2 + 14, 'start'));
     });
+    st.exchanges.forEach(function (x, i) {
+      var ey = gy + gh / 2 + 60 + i * 85;
+      svg.appendChild(node(710, ey, 170, 70, x.id, 'биржа СМЭВ / exchange', 'exchange', 'exchange:' + x.id));
+      flow.polls[x.id] = sv('text', { x: 795, y: ey + 84, 'text-anchor': 'middle', class: 'sub', 'data-exchange-polls': x.id, text: '' });
+      svg.appendChild(flow.polls[x.id]);
+      svg.appendChild(edge('x:' + x.id, gx + gw, gy + gh - 12 - i * 8, 710, ey + 35, 625, ey + 10));
+    });
     flow.unknown = sv('text', { x: gx + gw / 2, y: gy - 12, 'text-anchor': 'middle', class: 'unknown', text: '' });
     svg.appendChild(flow.unknown);
     renderFlow();
@@ -579,7 +707,11 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     var webhook = st.queueStats['city-webhook'];
     var cityEdge = { total: toCity.total - toCity.errors, errors: 0 };
     setEdge('city', cityEdge, { total: 0, errors: 0 }, webhook && webhook.dead > 0);
-    var unknown = count(function (b) { return b.partner === null; }, 300000);
+    st.exchanges.forEach(function (x) {
+      var f = function (b) { return b.partner === null && b.exchange === x.id; };
+      setEdge('x:' + x.id, count(f, 300000), count(f, 60000));
+    });
+    var unknown = count(function (b) { return b.partner === null && !b.exchange; }, 300000);
     if (flow.unknown) flow.unknown.textContent = unknown.total > 0 ? 'отклонено от неизвестных / refused from unknown: ' + unknown.total : '';
   }
   function pulse(id) {
@@ -588,7 +720,21 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
   }
 
   // ---- queues and deliveries ---------------------------------------------------
-  function refreshQueues() { api('/api/v1/ops/queues').then(renderQueues, function () {}); }
+  function refreshQueues() {
+    api('/api/v1/ops/queues').then(renderQueues, function () {});
+    if (st.exchanges.length) api('/api/v1/ops/exchanges').then(renderPolls, function () {});
+  }
+  function renderPolls(r) {
+    r.exchanges.forEach(function (x) {
+      st.polls[x.id] = x;
+      var label = flow.polls && flow.polls[x.id];
+      if (label) {
+        label.textContent = 'опросов 5 мин / polls 5 min: ' + x.polls5m + (x.failed5m ? ' (сбоев / failed ' + x.failed5m + ')' : '');
+        label.setAttribute('class', 'sub' + (x.failed1m ? ' bad-text' : ''));
+        label.setAttribute('data-polls', x.polls5m);
+      }
+    });
+  }
   var queuesTimer = null;
   function refreshQueuesSoon() {
     if (queuesTimer) return;
@@ -638,7 +784,38 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
         el('td', { class: 'num', text: d.attempts }),
         el('td', { class: 'mono', text: d.lastError || '—' }),
         el('td', null, timeEl(d.createdAt, true)),
-        el('td', null, isDead ? el('button', { type: 'button', 'data-replay': d.id, 'aria-label': 'Повторить доставку / Replay delivery ' + d.registrationNumber + ' ' + d.code, text: 'Повторить / Replay', on: { click: function (ev) { replay(d, ev.currentTarget); } } }) : null)));
+        el('td', null, isDead ? el('div', { class: 'actions' },
+          el('button', { type: 'button', 'data-replay': d.id, 'aria-label': 'Повторить доставку / Replay delivery ' + d.registrationNumber + ' ' + d.code, text: 'Повторить / Replay', on: { click: function (ev) { replay(d, ev.currentTarget); } } }),
+          el('button', { type: 'button', class: 'secondary', 'data-discard': d.id, 'aria-label': 'Отказаться от доставки / Discard delivery ' + d.registrationNumber + ' ' + d.code, text: 'Отказаться / Discard', on: { click: function (ev) { discard(d, ev.currentTarget); } } })) : null)));
+    });
+  }
+  function confirmDialog(text) {
+    var dlg = $('confirm');
+    $('confirm-text').textContent = text;
+    return new Promise(function (resolve) {
+      function done(answer) {
+        $('confirm-ok').onclick = null;
+        $('confirm-cancel').onclick = null;
+        dlg.oncancel = null;
+        if (dlg.open) dlg.close();
+        resolve(answer);
+      }
+      $('confirm-ok').onclick = function () { done(true); };
+      $('confirm-cancel').onclick = function () { done(false); };
+      dlg.oncancel = function (ev) { ev.preventDefault(); done(false); };
+      dlg.showModal();
+    });
+  }
+  function discard(d, button) {
+    var text = 'Статус «' + d.code + '» заявления ' + d.registrationNumber + ' не будет доставлен порталу; следующие статусы пойдут дальше. / ' +
+      'The status "' + d.code + '" of ' + d.registrationNumber + ' will never reach the portal; later statuses go on.';
+    confirmDialog(text).then(function (ok) {
+      if (!ok) { button.focus(); return; }
+      button.disabled = true;
+      $('dead-error').textContent = '';
+      api('/api/v1/ops/deliveries/' + encodeURIComponent(d.id) + '/discard', { method: 'POST' })
+        .then(function () { refreshDeliveries(); refreshQueues(); if (st.trailId === d.applicationId) reloadTrailSoon(); },
+          function (err) { button.disabled = false; $('dead-error').textContent = 'Не удалось / Failed: ' + err.message; });
     });
   }
   function replay(d, button) {
@@ -683,12 +860,29 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     });
   }
   function deliveryText(d) {
-    var parts = [el('span', { class: 'badge ' + (d.state === 'delivered' ? 'good' : d.state === 'failed' ? 'bad' : 'warn'), text: STATES[d.state] || d.state })];
+    var parts = [el('span', { class: 'badge ' + (d.state === 'delivered' ? 'good' : d.state === 'failed' || d.state === 'discarded' ? 'bad' : 'warn'), 'data-state': d.state, text: STATES[d.state] || d.state })];
     if (d.deliveredAt) parts.push(' ', timeEl(d.deliveredAt));
-    parts.push(' · попыток / attempts: ' + d.attempts);
+    parts.push(el('span', { class: 'attempts', text: ' · попыток / attempts: ' + d.attempts + (d.totalAttempts > d.attempts ? ' (всего / in all ' + d.totalAttempts + ')' : '') }));
     if (d.ackedAt) parts.push(' · Ack ', timeEl(d.ackedAt));
+    (d.history || []).forEach(function (h) {
+      parts.push(el('div', { class: 'history', 'data-history': h.action },
+        el('span', { class: 'badge bad', text: 'было мёртвым / was dead' }),
+        ' после попыток / after attempts: ' + h.attempts + (h.deadAt ? ' · ' : ''), h.deadAt ? timeEl(h.deadAt, true) : null,
+        ' → ', el('strong', { text: h.action === 'replay' ? 'повторено / replayed' : 'отказались / discarded' }), ' ', timeEl(h.at, true),
+        h.lastError ? el('div', { class: 'mono muted', text: h.lastError }) : null));
+    });
     if (d.lastError && d.state !== 'delivered') parts.push(el('div', { class: 'mono bad', text: d.lastError }));
     return parts;
+  }
+  function journalList(e) {
+    if (!e.journal || e.journal.length === 0) return null;
+    return el('ul', { class: 'attempts' }, e.journal.map(function (j, k) {
+      return el('li', { 'data-record': j.id },
+        e.delivery ? 'попытка / attempt ' + (k + 1) + ' · ' : j.operation + ' · ',
+        j.at ? timeEl(j.at) : '—', ' ',
+        el('span', { class: j.succeeded ? 'good' : 'bad', text: j.succeeded ? '✓ успех / ok' : '✗ ' + (j.faultCode || 'ошибка / failed') }), ' ',
+        el('button', { type: 'button', class: 'linklike', 'data-journal': j.id, 'aria-label': 'Запись журнала / Journal record ' + (k + 1), text: 'журнал / journal', on: { click: function () { showProof(j.id); } } }));
+    }));
   }
   function renderTrail(t) {
     var box = $('trail');
@@ -697,7 +891,7 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
     append(box, el('h3', { id: 'trail-title' }, 'Заявление / Application ', el('span', { class: 'mono', text: a.registrationNumber })),
       el('p', { class: 'muted' }, a.serviceTitle + ' · ' + a.partner + ' · текущий статус / current status: ', el('strong', { text: a.status }), ' · id ', el('code', { text: a.id })));
     append(box, el('ol', { class: 'trail', 'aria-labelledby': 'trail-title', 'data-application': a.id }, t.entries.map(function (e) {
-      var failed = e.delivery && e.delivery.state === 'failed';
+      var failed = e.delivery && (e.delivery.state === 'failed' || e.delivery.state === 'discarded');
       return el('li', { class: failed ? 'failed' : null, 'data-kind': e.kind },
         el('span', { class: 'when' }, timeEl(e.at, true)),
         el('span', { class: 'what', text: KINDS[e.kind] || e.kind }),
@@ -705,8 +899,132 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
         e.partner ? el('span', { class: 'muted', text: ' · ' + e.partner }) : null,
         e.state ? el('span', { class: 'muted', text: ' · ' + e.state }) : null,
         e.messageId ? el('div', { class: 'mono muted', text: 'MessageID ' + e.messageId }) : null,
-        e.delivery ? el('div', null, deliveryText(e.delivery)) : null);
+        e.delivery ? el('div', null, deliveryText(e.delivery)) : null,
+        journalList(e));
     })));
+  }
+
+  // ---- journal records and their evidence ---------------------------------------
+  function openEventRecord(e) {
+    var q = '?direction=' + e.direction + '&operation=' + encodeURIComponent(e.operation) + '&at=' + encodeURIComponent(e.at) + (e.messageId ? '&messageId=' + encodeURIComponent(e.messageId) : '');
+    showPanel();
+    api('/api/v1/ops/journal-of-event' + q).then(function (r) { showProof(r.id); }, proofError);
+  }
+  function showPanel() {
+    $('proof-panel').hidden = false;
+    clear($('proof'));
+    append($('proof'), el('p', { class: 'muted', text: 'Загрузка… / Loading…' }));
+  }
+  function proofError(err) {
+    clear($('proof'));
+    append($('proof'), el('p', { class: 'error', text: 'Ошибка / Error: ' + err.message }));
+  }
+  function showProof(id) {
+    showPanel();
+    return api('/api/v1/ops/journal/' + encodeURIComponent(id) + '/proof').then(function (p) {
+      renderProof(p);
+      $('proof-title').focus();
+      $('proof-panel').scrollIntoView({ block: 'nearest' });
+    }, proofError);
+  }
+  function row(term, value) { return [el('dt', { text: term }), el('dd', null, value)]; }
+  function renderProof(p) {
+    var box = $('proof'), r = p.record;
+    clear(box);
+    var at = r.requestInTs || r.requestOutTs;
+    var seal = p.sealVerified === true ? el('span', { class: 'good', 'data-seal': 'intact', text: 'запись цела, печать № ' + p.seal.seq + ' / record intact, seal #' + p.seal.seq })
+      : p.sealVerified === false ? el('span', { class: 'bad', 'data-seal': 'changed', text: 'ЗАПИСЬ ИЗМЕНЕНА после печати / record CHANGED after sealing' })
+      : el('span', { class: 'warn', 'data-seal': 'unsealed', text: 'ещё не опечатана / not sealed yet' });
+    append(box, el('dl', { class: 'proof', 'data-record': r.id },
+      row('Запись / Record', el('code', { text: r.id })),
+      row('Обмен / Exchange', (r.direction === 'inbound' ? '→ вход / in ' : '← исх. / out ') + r.operation),
+      row('Партнёр / Partner', r.partner || '—'),
+      row('Услуга / Service', r.service || '—'),
+      row('MessageID', el('code', { text: r.messageId || '—' })),
+      row('Время / Time', at ? timeEl(at, true) : '—'),
+      row('Итог / Outcome', el('span', { class: r.succeeded ? 'good' : 'bad', text: r.succeeded ? 'успех / succeeded' : 'ошибка / failed: ' + (r.faultCode || '') + (r.faultString ? ' — ' + r.faultString : '') })),
+      row('Печать / Seal', seal)));
+    ['request', 'response'].forEach(function (part) {
+      var v = p[part];
+      var title = part === 'request' ? 'Запрос / Request' : 'Ответ / Reply';
+      if (!v) { append(box, el('div', { class: 'envelope', 'data-part': part }, el('h3', { text: title }), el('p', { class: 'muted', text: 'не хранится / not kept' }))); return; }
+      append(box, el('div', { class: 'envelope', 'data-part': part },
+        el('h3', { text: title }),
+        el('p', null, el('span', { class: 'badge ' + (v.verdict === 'valid' ? 'good' : v.verdict === 'invalid' || v.verdict === 'unreadable' ? 'bad' : 'warn'), 'data-verdict': v.verdict, text: VERDICTS[v.verdict] || v.verdict }),
+          ' ', el('span', { class: 'muted', text: v.message })),
+        v.signatures.length ? el('ul', null, v.signatures.map(function (g) {
+          return el('li', null, el('strong', { text: g.element }), ' · ', g.signer ? 'подписал / signed by ' + g.signer : 'подписант не зарегистрирован / signer not registered',
+            ' · математика / mathematics: ' + g.math + ' · ' + (g.trusted === null ? '' : g.trusted ? 'доверие / trusted' : 'нет доверия / NOT trusted: ' + (g.trust || '')),
+            g.certificateSubject ? el('div', { class: 'mono muted', text: g.certificateSubject }) : null);
+        })) : null,
+        el('p', null,
+          el('button', { type: 'button', 'data-download': part, text: 'Скачать / Download (' + v.bytes + ' байт / bytes)', on: { click: function (ev) { download(r.id, part, ev.currentTarget); } } }),
+          ' SHA-256 ', el('code', { text: v.sha256 }),
+          el('span', { class: 'note', text: ' проверено на момент обмена / checked as of ' + hms(v.checkedAt) }))));
+    });
+  }
+  function download(id, part, button) {
+    button.disabled = true;
+    fetch('/api/v1/ops/journal/' + encodeURIComponent(id) + '/evidence/' + part, { headers: headers({ accept: '*/*' }), cache: 'no-store' })
+      .then(function (res) {
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        var m = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '');
+        return res.blob().then(function (blob) {
+          var url = URL.createObjectURL(blob);
+          var a = el('a', { href: url, download: m ? m[1] : id + '.' + part + '.xml', hidden: 'hidden' });
+          document.body.appendChild(a);
+          a.click();
+          document.body.removeChild(a);
+          setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+        });
+      })
+      .catch(function (err) { append($('proof'), el('p', { class: 'error', text: 'Не удалось скачать / Download failed: ' + err.message })); })
+      .then(function () { button.disabled = false; });
+  }
+
+  // ---- 24-hour charts ------------------------------------------------------------
+  var chartsTimer = null;
+  function refreshChartsSoon() {
+    if (chartsTimer) return;
+    chartsTimer = setTimeout(function () { chartsTimer = null; refreshCharts(); }, 3000);
+  }
+  function refreshCharts() { api('/api/v1/ops/series?hours=24').then(renderCharts, function () {}); }
+  function chart(line, metric) {
+    var pts = line.points, n = pts.length, W = 260, H = 56, top = 12, h = H - top - 2;
+    var values = pts.map(function (p) { return metric === 'p95' ? p.p95Ms : p[metric]; });
+    var max = 0, total = 0;
+    values.forEach(function (v) { if (v !== null && v > max) max = v; if (metric !== 'p95' && v) total += v; });
+    var x = function (i) { return (i + 0.5) * W / n; };
+    var y = function (v) { return top + h - (max > 0 ? v / max * h : 0); };
+    var d = '';
+    if (metric === 'p95') {
+      var pen = false;
+      values.forEach(function (v, i) { if (v === null) { pen = false; return; } d += (pen ? ' L' : ' M') + x(i).toFixed(1) + ',' + y(v).toFixed(1); pen = true; });
+    } else {
+      d = 'M0,' + (top + h);
+      values.forEach(function (v, i) { d += ' L' + x(i).toFixed(1) + ',' + y(v).toFixed(1); });
+      d += ' L' + W + ',' + (top + h) + ' Z';
+    }
+    var names = { messages: 'сообщений / messages', errors: 'ошибок / errors', p95: 'p95, мс / ms' };
+    var label = partnerName(line.partner) + ': ' + names[metric] + (metric === 'p95' ? ', макс. / max ' + max : ' за 24 ч / in 24 h: ' + total + ', макс. за 5 мин / max per 5 min: ' + max);
+    return sv('svg', { class: 'chart', viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': label, 'data-chart': line.partner + ':' + metric, 'data-total': metric === 'p95' ? max : total, preserveAspectRatio: 'none' },
+      sv('title', { text: label }),
+      sv('line', { class: 'axis', x1: 0, y1: top + h, x2: W, y2: top + h }),
+      d ? sv('path', { class: metric === 'messages' ? 'area' : metric === 'errors' ? 'err' : 'lat', d: d }) : null,
+      sv('text', { x: 2, y: 9, text: metric === 'p95' ? 'макс. / max ' + max : 'Σ ' + total + ' · макс. / max ' + max }));
+  }
+  function renderCharts(s) {
+    var body = $('charts-body');
+    clear(body);
+    $('charts-note').textContent = '(шаг / step ' + Math.round(s.bucketMs / 60000) + ' мин / min, ' + dayTime(s.from) + ' – ' + dayTime(s.to) + ')';
+    if (s.partners.length === 0) { body.appendChild(el('tr', null, el('td', { colspan: 4, class: 'empty', text: 'Пока нет данных / No data yet' }))); return; }
+    s.partners.forEach(function (line) {
+      body.appendChild(el('tr', { 'data-series': line.partner },
+        el('th', { scope: 'row', text: partnerName(line.partner) }),
+        el('td', null, chart(line, 'messages')),
+        el('td', null, chart(line, 'errors')),
+        el('td', null, chart(line, 'p95'))));
+    });
   }
 
   // ---- wiring -----------------------------------------------------------------
@@ -718,6 +1036,9 @@ ol.trail .what { font-weight: 600; margin-right: 6px; }
   });
   $('signout').addEventListener('click', function () { signOut(''); });
   $('search').addEventListener('submit', function (ev) { ev.preventDefault(); search($('q').value); });
+  ['f-partner', 'f-service', 'f-direction', 'f-outcome'].forEach(function (id) { $(id).addEventListener('change', readFilters); });
+  $('filters').addEventListener('submit', function (ev) { ev.preventDefault(); });
+  $('filters').addEventListener('reset', function () { setTimeout(readFilters, 0); });
   if (st.token) signIn(st.token); else { showBoard(false); $('token').focus(); }
 })();
 </script>

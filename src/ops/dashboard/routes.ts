@@ -23,6 +23,11 @@ import { opsEvents } from '../events.js';
 import { DASHBOARD_HTML } from './page.js';
 import { RecentFlow } from './recent.js';
 import { applicationTrail, searchMessages } from './trail.js';
+import { loadEvidence, loadRecord, sha256Hex, verifyEvidence, type EvidencePart } from './evidence.js';
+import { SeriesRecorder, SERIES_BUCKET_MS, SERIES_WINDOW_MS } from './series.js';
+import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../../journal/chain.js';
+import { searchJournal } from '../../journal/search.js';
+import type { JsonValue } from '../../store/types.js';
 
 /** The gateway's queues, as the dashboard lists them. */
 export const DASHBOARD_QUEUES = [STATUS_QUEUE, QUERY_QUEUE, QUERY_DEADLINES, RESPONSE_QUEUE, WEBHOOK_QUEUE] as const;
@@ -49,6 +54,46 @@ function contentSecurityPolicy(html: string): string {
 }
 
 const timeOrNull = { type: ['string', 'null'] } as const;
+
+const signatureVerdictSchema = {
+  type: 'object',
+  properties: {
+    element: { type: 'string' },
+    signer: { type: ['string', 'null'], description: 'a partner id, `gateway`, `exchange:<id>`, or null' },
+    certificateSubject: { type: ['string', 'null'] },
+    math: { type: 'string', enum: ['valid', 'invalid', 'not checked'] },
+    trusted: { type: ['boolean', 'null'] },
+    trust: { type: ['string', 'null'] },
+    valid: { type: 'boolean' },
+    reason: { type: ['string', 'null'] },
+    message: { type: 'string' },
+  },
+} as const;
+
+const envelopeVerdictSchema = {
+  type: ['object', 'null'],
+  properties: {
+    part: { type: 'string', enum: ['request', 'response'] },
+    bytes: { type: 'integer' },
+    sha256: { type: 'string', description: 'of the bytes the download returns' },
+    encoding: { type: 'string', enum: ['utf8', 'base64'] },
+    verdict: { type: 'string', enum: ['valid', 'invalid', 'unsigned', 'unreadable'] },
+    message: { type: 'string' },
+    checkedAt: { type: 'string' },
+    signatures: { type: 'array', items: signatureVerdictSchema },
+  },
+} as const;
+
+const seriesPointSchema = {
+  type: 'object',
+  properties: { t: { type: 'string' }, messages: { type: 'integer' }, errors: { type: 'integer' }, p95Ms: { type: ['number', 'null'] } },
+} as const;
+
+const partParams = {
+  type: 'object',
+  properties: { id: idParams.properties.id, part: { type: 'string', enum: ['request', 'response'] } },
+  required: ['id', 'part'],
+} as const;
 
 const queueSchema = {
   type: 'object',
@@ -110,11 +155,28 @@ const trailSchema = {
             type: ['object', 'null'],
             properties: {
               id: { type: 'string' },
-              state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
-              attempts: { type: 'integer' },
+              state: { type: 'string', enum: ['pending', 'delivered', 'failed', 'discarded'] },
+              attempts: { type: 'integer', description: 'since the last replay' },
+              totalAttempts: { type: 'integer', description: 'over its whole life, dead rounds included' },
               lastError: { type: ['string', 'null'] },
               deliveredAt: timeOrNull,
               ackedAt: timeOrNull,
+              history: {
+                type: 'array',
+                description: 'each time it was dead and what ops did (replay, discard), oldest first',
+                items: {
+                  type: 'object',
+                  properties: { action: { type: 'string', enum: ['replay', 'discard'] }, at: { type: 'string' }, attempts: { type: 'integer' }, lastError: { type: ['string', 'null'] }, deadAt: timeOrNull },
+                },
+              },
+            },
+          },
+          journal: {
+            type: 'array',
+            description: "the entry's journal records (each delivery attempt is one), oldest first",
+            items: {
+              type: 'object',
+              properties: { id: { type: 'string' }, at: timeOrNull, direction: { type: 'string' }, operation: { type: 'string' }, succeeded: { type: 'boolean' }, faultCode: { type: ['string', 'null'] } },
             },
           },
         },
@@ -129,13 +191,25 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
   const csp = contentSecurityPolicy(DASHBOARD_HTML);
 
   const recent = new RecentFlow(() => ctx.now().getTime());
-  const stopRecording = opsEvents.subscribe((e) => recent.add(e));
+  const series = new SeriesRecorder(ctx.store, () => ctx.now().getTime(), (error) => ctx.logger.warn({ error: error.message }, 'ops charts: writing the counters failed'));
+  const stopMessages = opsEvents.subscribe((e) => {
+    recent.add(e);
+    series.add(e);
+  });
+  const stopPolls = opsEvents.subscribePolls((p) => recent.addPoll(p));
+  const stopRecording = () => {
+    stopMessages();
+    stopPolls();
+  };
   const streams = new Set<() => void>();
   // Open streams would keep close() waiting for ever: end them first.
   app.addHook('preClose', async () => {
     for (const end of [...streams]) end();
   });
-  app.addHook('onClose', async () => stopRecording());
+  app.addHook('onClose', async () => {
+    stopRecording();
+    await series.close();
+  });
 
   app.get('/ops', { logLevel: 'warn' }, async (_request, reply) =>
     reply
@@ -169,6 +243,8 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
         'cache-control': 'no-store',
         'x-accel-buffering': 'no',
         'x-content-type-options': 'nosniff',
+        // A stream ends only when the reader goes or the gateway closes: never reuse its connection (close() must not wait for it).
+        connection: 'close',
       });
       // HEAD gets the headers only: a stream that never ends would hold the connection for ever.
       if (request.method === 'HEAD') return void res.end();
@@ -187,7 +263,8 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
       };
       send('snapshot', {
         ...recent.snapshot(),
-        partners: ctx.partners.partners.map((p) => ({ id: p.id, name: p.name, role: p.role })),
+        partners: ctx.partners.partners.map((p) => ({ id: p.id, name: p.name, role: p.role, exchange: p.transport.mode === 'pull' ? p.transport.exchange.id : null })),
+        exchanges: ctx.partners.exchanges.map((x) => ({ id: x.id, name: x.name })),
         queues: DASHBOARD_QUEUES,
         heartbeatMs: HEARTBEAT_MS,
       });
@@ -277,6 +354,177 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
       const trail = await applicationTrail(ctx, request.params.id);
       if (!trail) throw new HttpError(404, 'NOT_FOUND', `no application ${request.params.id}`);
       return trail;
+    },
+  );
+
+  app.get<{ Querystring: { direction: 'inbound' | 'outbound'; operation: string; at: string; messageId?: string } }>(
+    '/api/v1/ops/journal-of-event',
+    {
+      onRequest: ops,
+      schema: {
+        tags: ['operations'],
+        summary: "The journal record of a dashboard event: same direction, operation and MessageID, begun at the event's instant",
+        security,
+        querystring: {
+          type: 'object',
+          properties: {
+            direction: { type: 'string', enum: ['inbound', 'outbound'] },
+            operation: { type: 'string', minLength: 1, maxLength: 100 },
+            at: { type: 'string', format: 'date-time' },
+            messageId: { type: 'string', minLength: 1, maxLength: 200 },
+          },
+          required: ['direction', 'operation', 'at'],
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } },
+      },
+    },
+    async (request) => {
+      const { direction, operation, at, messageId } = request.query;
+      const t = Date.parse(at);
+      if (Number.isNaN(t)) throw new HttpError(400, 'BAD_REQUEST', `invalid request: at is not a date-time, got "${at.slice(0, 60)}"`);
+      const page = await searchJournal(ctx.store, { direction, messageId, from: t, to: t + 1 }, { limit: 20 });
+      const hit = page.items.find((i) => i.record.operation === operation) ?? page.items[0];
+      if (!hit) throw new HttpError(404, 'NOT_FOUND', `no journal record for ${direction} ${operation} at ${at}`);
+      return { id: hit.record.id };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/ops/journal/:id/proof',
+    {
+      onRequest: ops,
+      schema: {
+        tags: ['operations'],
+        summary: "A journal record's proof: its seal (does the record still hash to it?) and a verdict on each stored envelope, re-verified with the gateway's verifier at the time of the exchange",
+        security,
+        params: idParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              record: { type: 'object', additionalProperties: true },
+              seal: { type: ['object', 'null'], properties: { seq: { type: 'integer' }, hash: { type: 'string' }, prevHash: { type: 'string' } } },
+              sealVerified: { type: ['boolean', 'null'], description: 'null: not sealed yet (about a second)' },
+              request: envelopeVerdictSchema,
+              response: envelopeVerdictSchema,
+            },
+            required: ['record', 'seal', 'sealVerified', 'request', 'response'],
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const record = await loadRecord(ctx, id);
+      if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
+      const index = (await ctx.store.getDoc(SEAL_INDEX, id)) as { seq: number } | null;
+      const seal = index ? ((await ctx.store.getDoc(SEALS, seqId(index.seq))) as unknown as Seal | null) : null;
+      const verdict = async (part: EvidencePart) => {
+        const evidence = await loadEvidence(ctx, record, part);
+        return evidence ? verifyEvidence(ctx, record, part, evidence) : null;
+      };
+      return {
+        record,
+        seal: seal ? { seq: seal.seq, hash: seal.hash, prevHash: seal.prevHash } : null,
+        sealVerified: seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record as unknown as JsonValue) === seal.hash : null,
+        request: await verdict('request'),
+        response: await verdict('response'),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string; part: EvidencePart } }>(
+    '/api/v1/ops/journal/:id/evidence/:part',
+    {
+      onRequest: ops,
+      schema: {
+        tags: ['operations'],
+        summary: 'Download a stored envelope (request or response) byte for byte, as the gateway received or sent it; its SHA-256 in `x-content-sha256`, the verdict at …/proof',
+        security,
+        params: partParams,
+        produces: ['application/xml', 'application/octet-stream'],
+      },
+    },
+    async (request, reply) => {
+      const { id, part } = request.params;
+      const record = await loadRecord(ctx, id);
+      if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
+      const evidence = await loadEvidence(ctx, record, part);
+      if (!evidence) throw new HttpError(404, 'NOT_FOUND', `journal record ${id} keeps no ${part} envelope`);
+      request.log.info({ journalRecord: id, part, role: request.role }, 'ops: evidence downloaded');
+      const name = `okno-${record.direction}-${record.operation}-${id}.${part}.${evidence.encoding === 'utf8' ? 'xml' : 'bin'}`.replace(/[^A-Za-z0-9._-]/g, '_');
+      return reply
+        .type(evidence.encoding === 'utf8' ? 'application/xml' : 'application/octet-stream')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .header('x-content-sha256', sha256Hex(evidence.bytes))
+        .header('cache-control', 'no-store')
+        .header('x-content-type-options', 'nosniff')
+        .send(evidence.bytes);
+    },
+  );
+
+  app.get<{ Querystring: { hours?: number } }>(
+    '/api/v1/ops/series',
+    {
+      onRequest: ops,
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: `Per partner, per ${SERIES_BUCKET_MS / 60_000}-minute bucket: messages, errors, p95 latency — kept in the store (Redis) for ${SERIES_WINDOW_MS / 3_600_000} h, every worker process counted`,
+        security,
+        querystring: { type: 'object', properties: { hours: { type: 'integer', minimum: 1, maximum: 24, default: 24 } }, additionalProperties: false },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              bucketMs: { type: 'integer' },
+              from: { type: 'string' },
+              to: { type: 'string' },
+              partners: { type: 'array', items: { type: 'object', properties: { partner: { type: 'string' }, points: { type: 'array', items: seriesPointSchema } } } },
+            },
+            required: ['bucketMs', 'from', 'to', 'partners'],
+          },
+        },
+      },
+    },
+    async (request) => series.read((request.query.hours ?? 24) * 3_600_000),
+  );
+
+  app.get(
+    '/api/v1/ops/exchanges',
+    {
+      onRequest: ops,
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: "Pull mode: the gateway's polls of each SMEV exchange (GetRequest, GetResponse, GetStatus) in the last minute and five minutes, failed ones apart (this process)",
+        security,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              exchanges: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { id: { type: 'string' }, name: { type: 'string' }, polls1m: { type: 'integer' }, polls5m: { type: 'integer' }, failed1m: { type: 'integer' }, failed5m: { type: 'integer' }, lastPollAt: timeOrNull },
+                },
+              },
+            },
+            required: ['exchanges'],
+          },
+        },
+      },
+    },
+    async () => {
+      const counts = new Map(recent.pollCounts().map((c) => [c.exchange, c]));
+      return {
+        exchanges: ctx.partners.exchanges.map((x) => {
+          const c = counts.get(x.id);
+          return { id: x.id, name: x.name, polls1m: c?.polls1m ?? 0, polls5m: c?.polls5m ?? 0, failed1m: c?.failed1m ?? 0, failed5m: c?.failed5m ?? 0, lastPollAt: c?.lastPollAt ?? null };
+        }),
+      };
     },
   );
 }

@@ -13,6 +13,8 @@ import { idempotencyKey } from '../../flows/inbound-message.js';
 import { applicationQueriesFeed, QUERY_QUEUE, type QueryDelivery, type StoredQuery } from '../../flows/queries.js';
 import { STATUS_QUEUE, type Delivery } from '../../flows/status-reporting.js';
 import { JOURNAL, type JournalRecord } from '../../journal/records.js';
+import { recordTime, searchJournal } from '../../journal/search.js';
+import { deliveryActions, type DeliveryAction } from '../delivery-actions.js';
 import type { Store } from '../../store/types.js';
 
 /** How many of the newest inbox items / journal records a search looks through (no index by these keys). */
@@ -115,9 +117,35 @@ export interface TrailEntry {
   partner: string | null;
   messageId: string | null;
   /** For statuses and queries: how sending it goes. */
-  delivery: null | { id: string; state: 'pending' | 'delivered' | 'failed'; attempts: number; lastError: string | null; deliveredAt: string | null; ackedAt: string | null };
+  delivery: null | TrailDelivery;
+  /** The journal records of this entry (each attempt of a delivery is one), oldest first. */
+  journal: TrailRecord[];
   /** For queries and answers: the query's state (sent, answered, rejected, failed). */
   state: string | null;
+}
+
+export interface TrailRecord {
+  id: string;
+  at: string | null;
+  direction: 'inbound' | 'outbound';
+  operation: string;
+  succeeded: boolean;
+  faultCode: string | null;
+}
+
+export interface TrailDelivery {
+  id: string;
+  /** discarded: it was dead and ops gave it up. */
+  state: 'pending' | 'delivered' | 'failed' | 'discarded';
+  /** Attempts since the last replay (the queue's count). */
+  attempts: number;
+  /** Attempts over its whole life, dead rounds before replays included. */
+  totalAttempts: number;
+  lastError: string | null;
+  deliveredAt: string | null;
+  ackedAt: string | null;
+  /** Each time it went dead and what ops did about it, oldest first. */
+  history: DeliveryAction[];
 }
 
 export interface Trail {
@@ -128,11 +156,22 @@ export interface Trail {
 export async function applicationTrail(ctx: FlowContext, id: string): Promise<Trail | null> {
   const app = await getDoc<Application>(ctx.store, 'applications', id);
   if (!app) return null;
+  // One scan for every record of the application (inbound request, each delivery attempt), grouped by MessageID.
+  const page = await searchJournal(ctx.store, { applicationId: app.id }, { limit: 500 });
+  const byMessage = new Map<string, TrailRecord[]>();
+  for (const { record } of [...page.items].reverse()) {
+    if (!record.messageId) continue;
+    const list = byMessage.get(record.messageId) ?? [];
+    const t = recordTime(record);
+    list.push({ id: record.id, at: t === null ? null : new Date(t).toISOString(), direction: record.direction, operation: record.operation, succeeded: record.succeeded, faultCode: record.faultCode });
+    byMessage.set(record.messageId, list);
+  }
+  const recordsOf = (messageId: string | null | undefined, direction: 'inbound' | 'outbound') => (messageId ? (byMessage.get(messageId) ?? []).filter((r) => r.direction === direction) : []);
   const entries: TrailEntry[] = [
-    { at: app.receivedAt, kind: 'received', title: app.serviceTitle, partner: app.partner, messageId: app.messageId, delivery: null, state: null },
+    { at: app.receivedAt, kind: 'received', title: app.serviceTitle, partner: app.partner, messageId: app.messageId, delivery: null, state: null, journal: recordsOf(app.messageId, 'inbound') },
   ];
   const item = await getDoc<InboxItem>(ctx.store, 'inbox', app.inboxItemId);
-  if (item?.ackedAt) entries.push({ at: item.ackedAt, kind: 'acknowledged', title: 'city', partner: null, messageId: null, delivery: null, state: null });
+  if (item?.ackedAt) entries.push({ at: item.ackedAt, kind: 'acknowledged', title: 'city', partner: null, messageId: null, delivery: null, state: null, journal: [] });
 
   const statusQueue = ctx.store.queue(STATUS_QUEUE);
   for (const h of app.statusHistory) {
@@ -140,7 +179,11 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
     const d = await getDoc<Delivery>(ctx.store, 'deliveries', h.delivery);
     const job = await statusQueue.get(h.delivery);
     const outbound = d ? await getDoc<OutboundMessage>(ctx.store, 'outbound', d.messageId) : null;
-    const state = job ? (job.state === 'done' ? 'delivered' : job.state === 'dead' ? 'failed' : 'pending') : (d?.state ?? 'pending');
+    const history = await deliveryActions(ctx.store, h.delivery);
+    const discarded = !job && history.at(-1)?.action === 'discard';
+    const state = discarded ? 'discarded' : job ? (job.state === 'done' ? 'delivered' : job.state === 'dead' ? 'failed' : 'pending') : (d?.state ?? 'pending');
+    const attempts = job?.attempts ?? (d?.state === 'pending' ? 0 : 1);
+    const journal = recordsOf(d?.messageId, 'outbound');
     entries.push({
       at: h.at,
       kind: 'status',
@@ -150,12 +193,15 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
       delivery: {
         id: h.delivery,
         state,
-        attempts: job?.attempts ?? (d?.state === 'pending' ? 0 : 1),
+        attempts,
+        totalAttempts: Math.max(journal.length, attempts + history.filter((a) => a.action === 'replay').reduce((n, a) => n + a.attempts, 0)),
         lastError: job?.lastError ?? d?.lastError ?? null,
         deliveredAt: d?.deliveredAt ?? (state === 'delivered' && job ? new Date(job.updatedAt).toISOString() : null),
         ackedAt: outbound?.ackedAt ?? null,
+        history,
       },
       state: null,
+      journal,
     });
   }
 
@@ -175,13 +221,28 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
         id: q.id,
         state: qd?.state ?? (job?.state === 'dead' ? 'failed' : job?.state === 'done' ? 'delivered' : 'pending'),
         attempts: job?.attempts ?? qd?.attempts ?? 0,
+        totalAttempts: Math.max(recordsOf(q.messageId, 'outbound').length, job?.attempts ?? qd?.attempts ?? 0),
         lastError: job?.lastError ?? qd?.lastError ?? null,
         deliveredAt: qd?.deliveredAt ?? null,
         ackedAt: null,
+        history: [],
       },
       state: q.state,
+      journal: recordsOf(q.messageId, 'outbound'),
     });
-    if (q.answeredAt) entries.push({ at: q.answeredAt, kind: 'answer', title: q.service, partner: q.partner, messageId: null, delivery: null, state: q.state });
+    if (q.answeredAt) {
+      // The answer's own MessageID is its inbox item's; its journal record may not name the application, so look it up by that id.
+      const answer = q.responseInboxItemId ? await getDoc<InboxItem>(ctx.store, 'inbox', q.responseInboxItemId) : null;
+      let journal = recordsOf(answer?.messageId, 'inbound');
+      if (answer?.messageId && journal.length === 0) {
+        const found = await searchJournal(ctx.store, { messageId: answer.messageId, direction: 'inbound' }, { limit: 10 });
+        journal = found.items.reverse().map(({ record }) => {
+          const t = recordTime(record);
+          return { id: record.id, at: t === null ? null : new Date(t).toISOString(), direction: record.direction, operation: record.operation, succeeded: record.succeeded, faultCode: record.faultCode };
+        });
+      }
+      entries.push({ at: q.answeredAt, kind: 'answer', title: q.service, partner: q.partner, messageId: answer?.messageId ?? null, delivery: null, state: q.state, journal });
+    }
   }
   // Stable: entries of the same instant keep the order above (received before its first status).
   entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
