@@ -15,8 +15,8 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config/env.js';
 import { checkConfiguredPaths } from './config/files.js';
 import { failureLine } from './config/startup-failure.js';
-import { createGateway, type Gateway } from './gateway.js';
-import { createLogger, type Logger } from './log.js';
+import type { Gateway } from './gateway.js';
+import type { Logger } from './log.js';
 
 /** EX_CONFIG: the configuration is wrong; a supervisor should not restart the process as it is. */
 const EX_CONFIG = 78;
@@ -74,6 +74,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     if (gateway) void gateway.reloadKeys('SIGHUP');
     else reloadWhenUp = true;
   });
+  const { createGateway } = await import('./gateway.js');
   try {
     gateway = await createGateway(config, logger, {
       keysReloaded: () => {
@@ -176,7 +177,9 @@ function supervise(config: Config, logger: Logger): void {
   });
 }
 
+// The environment is checked before the gateway's modules are loaded: a bad value is refused in a blink.
 const config = readConfig();
+const { createLogger } = await import('./log.js');
 const logger = createLogger({ level: config.logLevel });
 if (config.workers > 1 && cluster.isPrimary) {
   supervise(config, logger);
