@@ -19,7 +19,7 @@ describe('npm start, literally', () => {
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     try {
       let ok = false;
-      // npm start compiles the project first (prestart): on a loaded 2-core CI machine that alone can take a minute.
+      // npm start compiles first when the sources are newer than dist/ (prestart): on a loaded 2-core CI machine that alone can take a minute.
       const deadline = Date.now() + 150_000;
       while (!ok && child.exitCode === null && Date.now() < deadline) {
         ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
