@@ -31,8 +31,9 @@ function refuse(error: unknown, logger: Logger | null, level = 'info'): never {
     const verbose = level === 'debug' || level === 'trace';
     logger.fatal({ err: verbose ? error : { type: (error as Error)?.name ?? typeof error } }, line);
   }
-  if (cluster.isWorker && process.send) {
+  if (logger && cluster.isWorker && process.send) {
     // WORKERS > 1: every worker would print the same line; the supervisor prints it once.
+    // (Only from serve(), whose caller expects WorkerRefused: the environment was checked by the supervisor already.)
     process.send({ type: REFUSED, line }, () => process.exit(EX_CONFIG));
     throw new WorkerRefused();
   }
