@@ -10,6 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +146,20 @@ async function fatalRun(level: string): Promise<{ code: number | null; stderr: s
 }
 const fatalRuns: Partial<Record<'info' | 'debug', ReturnType<typeof fatalRun>>> = {};
 
+/** A port another process holds: the gateway loads everything, then cannot listen. */
+async function portTaken(): Promise<{ code: number | null; stderr: string; port: number }> {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const port = (holder.address() as AddressInfo).port;
+  try {
+    const proc = spawnGateway({ PORT: String(port) });
+    return { code: await proc.exited, stderr: proc.stderr(), port };
+  } finally {
+    holder.close();
+  }
+}
+let portTakenRun: ReturnType<typeof portTaken>;
+
 const variables = readmeVariables();
 const outcomes = new Map<string, Outcome>();
 let cases: Record<string, Record<string, string>> = {};
@@ -152,6 +167,7 @@ let cases: Record<string, Record<string, string>> = {};
 beforeAll(async () => {
   fatalRuns.info = fatalRun('info');
   fatalRuns.debug = fatalRun('debug');
+  portTakenRun = portTaken();
   requireTool('openssl', ['version'], 'openssl');
   dir = mkdtempSync(path.join(tmpdir(), 'okno-config-'));
   token = createSoftHsmToken();
@@ -173,7 +189,7 @@ beforeAll(async () => {
     4,
   );
   for (const [name, outcome] of results) outcomes.set(name, outcome);
-  await Promise.all(Object.values(fatalRuns));
+  await Promise.all([...Object.values(fatalRuns), portTakenRun]);
 }, 120_000);
 
 afterAll(() => {
@@ -239,5 +255,13 @@ describe('the fatal log line', () => {
     expect(code).toBe(78);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(fatal).toMatch(/"stack":".*\\n\s+at /);
+  });
+});
+
+describe('a port in use', () => {
+  it('stops start-up with one line naming PORT / HOST (exit 78)', async () => {
+    const { code, stderr, port } = await portTakenRun;
+    expect(stderr).toBe(`okno: PORT / HOST: cannot listen on 127.0.0.1:${port}: EADDRINUSE (the port is in use)\n`);
+    expect(code).toBe(78);
   });
 });
