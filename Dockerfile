@@ -2,7 +2,7 @@
 # Okno gateway image: build stage compiles TypeScript, runtime stage carries
 # only production dependencies and runs as the unprivileged `node` user.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The `okno` command is a workspace (bin/), so npm ci needs its package.json.
@@ -13,7 +13,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
+import { namingAsync, StartupError } from './config/startup-failure.js';
 import type { PartnerRegistry } from './config/partners.js';
 import type { ServiceCatalogue } from './catalogue/types.js';
 import { startCityWebhook } from './delivery/city-webhook.js';
@@ -78,12 +79,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export class StartupError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`refusing to start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'StartupError';
-  }
-}
+export { StartupError };
 
 export interface GatewayHooks {
   /** After a reload asked through the API succeeded here (main.ts: the other worker processes reload too). */
@@ -127,7 +123,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   if (!config.redisUrl) {
     logger.warn('REDIS_URL is not set: using the in-memory store; nothing survives a restart');
   }
-  const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
+  const store = await namingAsync('REDIS_URL', () => createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix }));
 
   const readiness = new Readiness()
     .add('store', async () => {

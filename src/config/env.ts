@@ -3,6 +3,7 @@
  * Every problem is collected and reported together, each naming the variable
  * and why it is wrong, so an operator fixes a bad deployment in one go.
  */
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { OcspSettings } from '../pki/ocsp-client.js';
 import path from 'node:path';
@@ -175,6 +176,8 @@ export class ConfigError extends Error {
   }
 }
 
+/** NODE_ENV's values: `production` turns the safeguards on; the other two are the same as each other. */
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const TRUE = new Set(['1', 'true', 'yes']);
 const FALSE = new Set(['0', 'false', 'no', '']);
@@ -186,10 +189,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const problems: string[] = [];
   const v = new Reader(env, problems);
 
-  const nodeEnv = v.str('NODE_ENV') ?? 'development';
+  // A typo (`prod`) must not silently run with every production safeguard off.
+  const nodeEnv = v.oneOf('NODE_ENV', [...NODE_ENVS], 'development');
   const production = nodeEnv === 'production';
   const port = v.int('PORT', 8080, 0, 65535);
-  const host = v.str('HOST') ?? '127.0.0.1';
+  const host = v.host('HOST') ?? '127.0.0.1';
   const redisUrl = v.url('REDIS_URL', ['redis:', 'rediss:']);
   const redisKeyPrefix = v.str('REDIS_KEY_PREFIX') ?? 'okno:';
   const file = (name: string, fallback: string | null): string | null => {
@@ -432,6 +436,18 @@ class Reader {
     if (!allowed.includes(raw)) {
       this.problems.push(`${name}: must be one of ${allowed.join(', ')}, got "${raw}"`);
       return fallback;
+    }
+    return raw;
+  }
+
+  /** An IP address or a DNS host name (what `listen` takes), not a URL or `host:port`. */
+  host(name: string): string | null {
+    const raw = this.str(name);
+    if (raw === null) return null;
+    const hostName = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+    if (isIP(raw) === 0 && !hostName.test(raw)) {
+      this.problems.push(`${name}: must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::), got "${raw}"`);
+      return null;
     }
     return raw;
   }

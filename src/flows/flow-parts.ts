@@ -6,6 +6,7 @@
 import type { Config } from '../config/env.js';
 import { loadPartners } from '../config/partners.js';
 import { loadCatalogue } from '../catalogue/load.js';
+import { naming } from '../config/startup-failure.js';
 import { Lifecycle } from '../city/lifecycle.js';
 import { ENV_KEY_NAMES, loadGatewayIdentity, type GatewayIdentity } from '../pki/gateway-identity.js';
 import { GatewayKeys } from '../pki/gateway-keys.js';
@@ -24,13 +25,14 @@ const quiet: PartsLog = { info() {}, warn() {}, error() {} } as unknown as Parts
 
 /** Everything but the signing key. */
 function loadSharedParts(config: Config, logger: PartsLog, thread = false) {
-  const { registry: partners, warnings } = loadPartners(config.partnersFile, { portalUrl: config.portalUrl });
+  // Each loader's error names the variable that led to it (one line at start-up, see config/startup-failure.ts).
+  const { registry: partners, warnings } = naming('PARTNERS_FILE', () => loadPartners(config.partnersFile, { portalUrl: config.portalUrl }));
   // A lane thread reads the files its event loop has just checked: no need to exercise every example again.
-  const catalogue = loadCatalogue(config.servicesDir, { checkExamples: !thread });
-  const lifecycle = Lifecycle.load(config.lifecycleFile);
-  const trust = loadTrustAnchors(config.trustCaFile);
+  const catalogue = naming('SERVICES_DIR', () => loadCatalogue(config.servicesDir, { checkExamples: !thread }));
+  const lifecycle = naming('LIFECYCLE_FILE', () => Lifecycle.load(config.lifecycleFile));
+  const trust = naming('TRUST_CA_FILE', () => loadTrustAnchors(config.trustCaFile));
   const anchorCertificates = trust.certificates;
-  const crls = loadCrls(config.crlFiles, anchorCertificates);
+  const crls = naming('CRL_FILES', () => loadCrls(config.crlFiles, anchorCertificates));
   const { revocation } = config;
   const registered = [...partners.partners, ...partners.exchanges].flatMap((p) => p.certificates.map((c) => c.certificate));
   const urls = [...new Set([...(revocation.crlDownload ? distributionPoints([...registered, ...anchorCertificates]) : []), ...revocation.crlUrls])];

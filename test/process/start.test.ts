@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,7 @@ describe('npm start, literally', () => {
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     try {
       let ok = false;
-      // npm start compiles the project first (prestart): on a loaded 2-core CI machine that alone can take a minute.
+      // npm start compiles first when the sources are newer than dist/ (prestart): on a loaded 2-core CI machine that alone can take a minute.
       const deadline = Date.now() + 150_000;
       while (!ok && child.exitCode === null && Date.now() < deadline) {
         ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
@@ -125,6 +126,13 @@ describe('npm start (node dist/main.js)', () => {
       gw.child.kill('SIGTERM');
       expect(await gw.exited).toBe(0);
       expect(gw.lines.map((l) => l.msg)).toContain('all workers stopped');
+    });
+
+    it('WORKERS=2: a setting both workers refuse is printed once, one line, exit 78', async () => {
+      const proc = spawnGateway({ REDIS_URL: redis.url, WORKERS: '2', PORT: String(await freePort()), LIFECYCLE_FILE: path.join(projectRoot, 'package.json') });
+      expect(await proc.exited).toBe(78);
+      expect(proc.stderr().trim().split('\n'), proc.stderr()).toHaveLength(1);
+      expect(proc.stderr()).toMatch(/^okno: LIFECYCLE_FILE: lifecycle .*package\.json is invalid: /);
     });
 
     it('WORKERS>1 without REDIS_URL is refused by name', async () => {
