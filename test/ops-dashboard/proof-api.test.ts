@@ -235,7 +235,8 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
   it("a query and its answer in the trail lead to their journal records: the gateway's SendRequest, the agency's signed answer", async () => {
     const res = await fetch(`${gw.url}/api/v1/queries`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ service: 'egrn-extract', data: serviceExample('egrn-extract'), applicationId: sent.applicationId }) });
     expect(res.status, await res.clone().text()).toBe(202);
-    const trail = await until('the answer in the trail', () => trailOf(sent.applicationId), (t) => t.entries.some((e) => e.kind === 'answer' && e.journal.length > 0));
+    // The agency may answer before the gateway's own SendRequest record is written: wait for both.
+    const trail = await until('the query and the answer in the trail', () => trailOf(sent.applicationId), (t) => t.entries.some((e) => e.kind === 'answer' && e.journal.length > 0) && t.entries.some((e) => e.kind === 'query' && e.journal.length > 0));
     const query = trail.entries.find((e) => e.kind === 'query')!;
     const answer = trail.entries.find((e) => e.kind === 'answer')!;
     expect(query.journal).toEqual([expect.objectContaining({ direction: 'outbound', operation: 'SendRequest', succeeded: true })]);
@@ -250,7 +251,8 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
   it('keeps 24 hours of per-partner series in Redis: a restart and a second process see and add to the same counts', async () => {
     type Series = { bucketMs: number; from: string; to: string; partners: Array<{ partner: string; points: Array<{ t: string; messages: number; errors: number; p95Ms: number | null }> }> };
     const total = (s: Series, partner: string, f: 'messages' | 'errors') => s.partners.find((p) => p.partner === partner)?.points.reduce((n, p) => n + p[f], 0) ?? 0;
-    const first = (await json<Series>(`${gw.url}/api/v1/ops/series`)).body;
+    // Each process writes its counts every couple of seconds: wait for the portal's to arrive.
+    const first = await until('the portal in the series', async () => (await json<Series>(`${gw.url}/api/v1/ops/series`)).body, (s) => total(s, 'portal', 'messages') > 0);
     expect(first.bucketMs).toBe(300_000);
     expect(Date.parse(first.to) - Date.parse(first.from)).toBe(24 * 3_600_000);
     expect(first.partners.find((p) => p.partner === 'portal')!.points).toHaveLength(288);
