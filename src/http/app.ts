@@ -6,7 +6,7 @@
  * Layers, in order: external plugins (OpenAPI), the app's own cross-cutting
  * concerns (correlation ids, errors), then routes.
  */
-import swagger from '@fastify/swagger';
+import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { registerJsonBody } from './json-body.js';
 import { buildValidator } from './validators.js';
@@ -92,7 +92,14 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       // 3.1: its Schema Object is JSON Schema 2020-12, the dialect of the services' derived schemas.
       openapi: '3.1.0',
       info: { title: 'Okno gateway — city API', version: '1', description: 'JSON API for the city document-management system and operations. See README.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: parts.serviceSchemas ?? {} },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    // The services' schemas (half a megabyte with the federal packages) are added to the finished
+    // document, not given to the plugin: its schema preparation walked them for 25 s on the first
+    // request, and they are already complete OpenAPI components (api/service-schemas.ts).
+    transformObject: (document) => {
+      const openapi = (document as { openapiObject: { components?: { schemas?: Record<string, unknown> } } }).openapiObject;
+      return { ...openapi, components: { ...openapi.components, schemas: { ...(openapi.components?.schemas ?? {}), ...(parts.serviceSchemas ?? {}) } } } as ReturnType<SwaggerTransformObject>;
     },
     // Only the JSON API belongs in the OpenAPI document; the SOAP side has its WSDL.
     hideUntagged: true,
