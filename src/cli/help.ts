@@ -80,13 +80,14 @@ export const HELP: Record<string, CommandHelp> = {
     notes: ['Exit codes: 0 signed, 1 signing failed, 2 usage error.'],
   },
   verify: {
-    usage: ['verify FILE [--trust CA.pem] [--partners FILE] [--ignore-trust] [--at ISO-DATE]'],
+    usage: ['verify FILE [--trust CA.pem] [--partners FILE] [--ignore-trust] [--at ISO-DATE] [--save-certs FILE]'],
     about: 'Verify every ds:Signature in an XML file: algorithm, digest, transforms, reference, certificate, the mathematics, trust, partner, verdict.',
     options: [
       ['--trust CA.pem', 'trusted CA(s), PEM (default TRUST_CA_FILE, else certs-sample/ca.crt.pem); a self-signed certificate can be its own anchor'],
       ['--partners FILE', 'partner registry naming the signer (default PARTNERS_FILE, else config/partners.json)'],
       ['--ignore-trust', 'check the mathematics only'],
       ['--at ISO-DATE', 'check validity periods at that moment instead of now (for old samples)'],
+      ['--save-certs FILE', 'write the signers\' certificates there, PEM (e.g. to pass a self-signed one as --trust)'],
       HELP_OPTION,
     ],
     notes: ['Exit codes: 0 every signature valid, 1 one is not, 2 usage error or an unreadable file.'],
