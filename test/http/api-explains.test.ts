@@ -4,6 +4,7 @@
  * header called malformed; and /docs/json documents every operation's error answers with the
  * one Error component, the operations routes under one tag.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { CITY, OPS } from '../helpers/smev.js';
@@ -133,4 +134,35 @@ describe('OpenAPI: error answers and tags', () => {
     expect([...tags].sort()).toEqual(['applications', 'inbox', 'operations', 'queries']);
   });
 
+
+  it('the documented 503: a request that arrives while the gateway shuts down gets the Error body', async () => {
+    const other = await startGateway();
+    const url = new URL(other.url);
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(ok(), what).toBe(true);
+    };
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('utf8')));
+    const closed = new Promise((r) => socket.once('close', r));
+    // A request in flight (its body half sent) keeps this connection open through close().
+    const body = '{"on":false}';
+    socket.write(`POST /api/v1/ops/maintenance HTTP/1.1\r\nHost: x\r\nAuthorization: ${OPS.authorization}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 4)}`);
+    await until('the request reached the gateway', () => other.logs.some((l) => l.msg === 'incoming request' && (l.req as { url?: string } | undefined)?.url === '/api/v1/ops/maintenance'));
+    const closing = other.close();
+    await until('the gateway stopped listening', () => !other.gateway.app.server.listening);
+    // The rest of the body, then a second request on the same connection.
+    socket.write(`${body.slice(4)}GET /api/v1/inbox HTTP/1.1\r\nHost: x\r\nAuthorization: ${CITY.authorization}\r\n\r\n`);
+    await closed;
+    await closing;
+    const [first, second] = received.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 200 /);
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second).toMatch(/\r\nconnection: close\r\n/i);
+    const error = JSON.parse(second!.split('\r\n\r\n')[1]!) as ErrorBody;
+    expect(error.error.code).toBe('SHUTTING_DOWN');
+    expect(error.error.message).toBe('the gateway is shutting down; retry on another instance');
+  });
 });
