@@ -37,6 +37,7 @@ const HELP_OPTION: [string, string] = ['-h, --help', 'this help'];
 const SIM_COMMON: Array<[string, string]> = [
   ['--certs DIR', 'sample PKI the defaults come from (default certs-sample; certs-sample/gost for GOST)'],
   ['--trust CA.pem', 'trusted CA(s) for incoming signatures (default TRUST_CA_FILE, else DIR/ca.crt.pem)'],
+  ['--services DIR', 'the service catalogue (default SERVICES_DIR, else config/services)'],
 ];
 
 export function formatHelp(h: CommandHelp): string {
@@ -163,7 +164,6 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
         ['--reject SERVICE[:CODE]', 'reject queries of SERVICE (* for all), with CODE (repeatable)'],
         ['--late SERVICE:MS', 'answer SERVICE after MS milliseconds (repeatable)'],
         ['--silent SERVICE', 'never answer SERVICE (repeatable)'],
-        ['--services DIR', 'the service catalogue (default SERVICES_DIR, else config/services)'],
         ...KEY_OPTIONS,
         ['', 'default key: DIR/agency.key.pem, DIR/agency.crt.pem'],
         HELP_OPTION,

@@ -19,10 +19,9 @@ import type { Readiness } from '../ops/readiness.js';
 import { apiSchemas } from './api/inbox-routes.js';
 import { errorSchema } from './api/schemas.js';
 import { correlationIdFor, registerCorrelation } from './correlation.js';
-import { registerErrorHandling } from './errors.js';
+import { registerErrorHandling, type ErrorBody } from './errors.js';
 import { authRolesOf } from './auth.js';
 import { documentErrorResponses } from './openapi-errors.js';
-import { HttpError } from './errors.js';
 import type { Role } from '../config/env.js';
 
 export interface AppParts {
@@ -95,10 +94,11 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
+  // Sent here, not thrown: every route (the SOAP endpoint's too, whose error handler answers faults) gets it as is.
+  app.addHook('onRequest', async (request, reply) => {
     if (!closing) return;
-    reply.header('connection', 'close');
-    throw new HttpError(503, 'SHUTTING_DOWN', 'the gateway is shutting down; retry on another instance');
+    const body: ErrorBody = { error: { code: 'SHUTTING_DOWN', message: 'the gateway is shutting down; retry on another instance', correlationId: request.id } };
+    return reply.status(503).header('connection', 'close').send(body);
   });
   await app.register(swagger, {
     openapi: {

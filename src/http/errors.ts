@@ -25,7 +25,7 @@ export class HttpError extends Error {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const status = error.statusCode ?? 500;
-    if (status >= 500 && !(error instanceof HttpError)) {
+    if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
       const body: ErrorBody = { error: { code: 'INTERNAL', message: 'internal error; quote the correlation id to operations', correlationId: request.id } };
       return reply.status(500).send(body);
