@@ -10,6 +10,7 @@ import { sendCommand } from './send-command.js';
 import { signCommand } from './sign-command.js';
 import { simulateCommand } from './simulate-command.js';
 import { verifyCommand } from './verify-command.js';
+import { helpFor, packageVersion, wantsHelp } from './help.js';
 
 export interface Command {
   summary: string;
@@ -29,8 +30,16 @@ const commands: Record<string, Command> = {
 };
 
 export function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  okno ${c.usage.padEnd(44)} ${c.summary}`);
-  return ['usage: okno <command> [options]', '', 'commands:', ...lines, ''].join('\n');
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return [
+    'usage: okno <command> [options]',
+    '       okno <command> --help     the command\'s usage and options',
+    '       okno --version',
+    '',
+    'commands:',
+    ...lines,
+    '',
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -39,10 +48,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return name ? 0 : 2;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`okno ${packageVersion()}\n`);
+    return 0;
+  }
   const command = commands[name];
   if (!command) {
     process.stderr.write(`okno: unknown command "${name}"\n\n${usage()}`);
     return 2;
+  }
+  // okno catalogue answers --help itself (per subcommand); the others from src/cli/help.ts.
+  if (name !== 'catalogue' && wantsHelp(args)) {
+    const help = helpFor(name, args);
+    if (help) {
+      process.stdout.write(help);
+      return 0;
+    }
   }
   return command.run(args);
 }

@@ -5,7 +5,8 @@
  * default) and submits it; prints the gateway's reply and checks the reply's
  * signature.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalogue } from '../catalogue/load.js';
 import type { JsonValue } from '../store/types.js';
@@ -25,7 +26,7 @@ import type { Command } from './main.js';
 
 export const sendCommand: Command = {
   summary: 'submit a JSON application to a gateway as a signed SendRequest (the portal simulator)',
-  usage: 'send FILE.json --to URL [--service ID] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C | --p12 F --password P]',
+  usage: 'send FILE.json --to URL [--service ID] [--out FILE] [--dry-run] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C | --p12 F --password P]',
   async run(args) {
     let values: Record<string, string | boolean | undefined>;
     let positionals: string[];
@@ -41,6 +42,8 @@ export const sendCommand: Command = {
           test: { type: 'boolean' },
           services: { type: 'string' },
           service: { type: 'string' },
+          out: { type: 'string' },
+          'dry-run': { type: 'boolean' },
           ...KEY_OPTION_SPEC,
         },
       }));
@@ -50,27 +53,35 @@ export const sendCommand: Command = {
     }
     const profile = (values.profile ?? 'smev') as SignatureProfile;
     const version = (values.version as string | undefined) ?? '1.1';
-    if (positionals.length !== 1 || typeof values.to !== 'string' || !PROFILES.includes(profile) || !isSmevVersion(version)) {
-      process.stderr.write(`usage: okno ${this.usage}\n`);
+    const dryRun = values['dry-run'] === true;
+    const problem =
+      positionals.length !== 1 ? 'expected one FILE.json'
+      : typeof values.to !== 'string' && !dryRun ? '--to URL is required (or --dry-run)'
+      : !PROFILES.includes(profile) ? `--profile must be one of: ${PROFILES.join(', ')}`
+      : !isSmevVersion(version) ? '--version must be 1.1, 1.2 or 1.3'
+      : null;
+    if (problem || !isSmevVersion(version)) {
+      process.stderr.write(`okno send: ${problem ?? 'bad --version'}\nusage: okno ${this.usage}\n(okno send --help for the options)\n`);
       return 2;
     }
-    let input: { service?: unknown; content?: unknown };
+    const file = positionals[0]!;
+    let json: unknown;
     try {
-      const json = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as unknown;
-      // With --service the file is the content itself (e.g. a service's example); else { service, content }.
-      input = typeof values.service === 'string' ? { service: values.service, content: json } : (json as typeof input);
+      json = JSON.parse(readFileSync(file, 'utf8')) as unknown;
     } catch (error) {
-      process.stderr.write(`okno send: cannot read ${positionals[0]}: ${(error as Error).message}\n`);
+      process.stderr.write(`okno send: cannot read ${file}: ${(error as Error).message}\n`);
       return 2;
     }
     const catalogue = loadCatalogue((values.services as string | undefined) ?? process.env.SERVICES_DIR ?? 'config/services');
     // Only what partners send the city makes sense here (not the city's own queries or statuses).
     const sendable = catalogue.services.filter((s) => s.direction === 'inbound');
+    const input = inputOf(json, values.service as string | undefined, file, sendable.map((s) => s.id));
     const service = typeof input.service === 'string' ? sendable.find((s) => s.id === input.service) : undefined;
     if (!service) {
-      process.stderr.write(`okno send: "service" must name one of: ${sendable.map((s) => s.id).join(', ')}\n`);
+      process.stderr.write(`okno send: "service" must name one of: ${sendable.map((s) => s.id).join(', ')} (in the file, with --service ID, or by the example's folder config/services/<id>/)\n`);
       return 1;
     }
+    if (input.from === 'folder') process.stderr.write(`okno send: service ${service.id} (from the folder of ${file})\n`);
     const errors = service.request.validateJson(input.content);
     if (errors.length > 0) {
       process.stderr.write(`okno send: the content does not fit service ${service.id}:\n${errors.map((e) => `  ${e.path}: ${e.message} (${e.rule})`).join('\n')}\n`);
@@ -81,6 +92,21 @@ export const sendCommand: Command = {
     const messageId = (values['message-id'] as string | undefined) ?? uuidV1();
     const envelope = sendRequestEnvelope({ version, messageId, contentXml: service.request.toXml(input.content as JsonValue), test: values.test === true });
     const signed = await signDocument(envelope, { signer, profile });
+    if (typeof values.out === 'string') {
+      try {
+        writeFileSync(values.out, signed);
+      } catch (error) {
+        process.stderr.write(`okno send: cannot write ${values.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+        return 2;
+      }
+      process.stderr.write(`okno send: wrote the signed envelope (${Buffer.byteLength(signed)} bytes, MessageID ${messageId}) to ${values.out}\n`);
+    }
+    if (dryRun) {
+      if (typeof values.out !== 'string') process.stdout.write(signed);
+      process.stderr.write(`okno send: --dry-run: nothing sent\n`);
+      return 0;
+    }
+    if (typeof values.to !== 'string') throw new Error('unreachable: --to is checked above');
 
     let res: Response;
     try {
@@ -96,6 +122,20 @@ export const sendCommand: Command = {
     return res.status === 200 ? 0 : 1;
   },
 };
+
+/**
+ * What to send: with --service the file is the content; a file with a "service" is
+ * { service, content }; otherwise a service's example names its service by its folder
+ * (config/services/<id>/example….json).
+ */
+export function inputOf(json: unknown, serviceOption: string | undefined, file: string, known: readonly string[]): { service?: unknown; content?: unknown; from: 'option' | 'file' | 'folder' } {
+  if (serviceOption !== undefined) return { service: serviceOption, content: json, from: 'option' };
+  const wrapped = json !== null && typeof json === 'object' && !Array.isArray(json) && 'service' in json && typeof (json as { service: unknown }).service === 'string';
+  if (wrapped) return { ...(json as { service: unknown; content?: unknown }), from: 'file' };
+  const folder = path.basename(path.dirname(path.resolve(file)));
+  if (known.includes(folder)) return { service: folder, content: json, from: 'folder' };
+  return { from: 'file' };
+}
 
 function stringsOf(values: Record<string, string | boolean | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

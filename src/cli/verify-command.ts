@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Certificate } from '../pki/certificate.js';
 import { parseArgs } from 'node:util';
 import { loadPartners } from '../config/partners.js';
 import { splitPem } from '../pki/gateway-identity.js';
@@ -20,15 +21,15 @@ const SHORT: Record<string, string> = {
 
 export const verifyCommand: Command = {
   summary: 'verify every signature in an XML file; exit 0 valid, 1 invalid',
-  usage: 'verify FILE [--trust CA.pem] [--partners FILE] [--ignore-trust] [--at ISO-DATE]',
+  usage: 'verify FILE [--trust CA.pem] [--partners FILE] [--ignore-trust] [--at ISO-DATE] [--save-certs FILE]',
   async run(args) {
-    let values: { trust?: string; partners?: string; 'ignore-trust'?: boolean; at?: string };
+    let values: { trust?: string; partners?: string; 'ignore-trust'?: boolean; at?: string; 'save-certs'?: string };
     let positionals: string[];
     try {
       ({ values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { trust: { type: 'string' }, partners: { type: 'string' }, 'ignore-trust': { type: 'boolean' }, at: { type: 'string' } },
+        options: { trust: { type: 'string' }, partners: { type: 'string' }, 'ignore-trust': { type: 'boolean' }, at: { type: 'string' }, 'save-certs': { type: 'string' } },
       }));
     } catch (error) {
       process.stderr.write(`okno verify: ${(error as Error).message}\nusage: okno ${this.usage}\n`);
@@ -77,6 +78,8 @@ export const verifyCommand: Command = {
     const expected = expectedTargets(doc);
     let allGood = true;
     process.stdout.write(`${file}\n`);
+    const hints: string[] = [];
+    const certificates: Certificate[] = [];
     signatures.forEach((signature, i) => {
       const verdict = verifySignature(doc, signature, expected.get(signature) ?? null, {
         trust,
@@ -85,8 +88,15 @@ export const verifyCommand: Command = {
       });
       const good = ignoreTrust ? verdict.math === 'valid' : verdict.valid;
       allGood &&= good;
+      if (verdict.details.certificate && !certificates.includes(verdict.details.certificate)) certificates.push(verdict.details.certificate);
       process.stdout.write(describe(verdict, `signature ${i + 1} of ${signatures.length} in ${signature.parent?.localName ?? 'document'}`, ignoreTrust, good));
+      if (!good && onlyTrustFails(verdict)) for (const h of trustHints(verdict, file, values['save-certs'], now)) if (!hints.includes(h)) hints.push(h);
     });
+    if (values['save-certs']) {
+      writeFileSync(values['save-certs'], certificates.map(pemOf).join(''));
+      process.stdout.write(`wrote ${certificates.length} signer certificate(s) to ${values['save-certs']}\n`);
+    }
+    if (hints.length > 0) process.stdout.write(`\nThe signature is mathematically valid; only trust failed. To accept it:\n${hints.map((h) => `  ${h}\n`).join('')}`);
     return allGood ? 0 : 1;
   },
 };
@@ -133,6 +143,40 @@ function describe(v: Verdict<string>, title: string, ignoreTrust: boolean, good:
   if (ignoreTrust) lines.push('  trust        not checked (--ignore-trust)');
   else if (v.trust) lines.push(`  trust        ${v.trust.trusted ? `trusted: ${v.trust.message}` : `NOT trusted: ${v.trust.message}`}`);
   if (v.partner) lines.push(`  partner      ${v.partner}`);
-  lines.push(`  verdict      ${good ? 'VALID' : `INVALID (${v.reason ?? 'SignatureIsInvalid'}: ${v.message})`}`);
+  const verdict = good ? 'VALID' : onlyTrustFails(v) ? `INVALID: mathematically valid; certificate not trusted: ${v.message} (${v.reason ?? 'CertificateIsNotFound'})` : `INVALID (${v.reason ?? 'SignatureIsInvalid'}: ${v.message})`;
+  lines.push(`  verdict      ${verdict}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The mathematics holds and what failed is the certificate: not trusted, out of its validity, or registered to no partner. */
+function onlyTrustFails(v: Verdict<string>): boolean {
+  return !v.valid && v.math === 'valid' && v.details.certificate !== undefined && v.trust !== null && (!v.trust.trusted || v.partner === null);
+}
+
+/** What to pass so that this signature's certificate is accepted, each a ready command line. */
+function trustHints(v: Verdict<string>, file: string, saveCerts: string | undefined, at: Date): string[] {
+  const cert = v.details.certificate!;
+  const hints: string[] = [];
+  const selfSigned = cert.subject === cert.issuer;
+  const certFile = saveCerts ?? 'signer.pem';
+  if (v.trust && !v.trust.trusted && v.reason !== 'CertificateIsExpired') {
+    hints.push(
+      selfSigned
+        ? `the certificate is self-signed: it is its own anchor. Save it and trust it: okno verify ${file} --save-certs ${certFile}, then okno verify ${file} --trust ${certFile}`
+        : `pass --trust CA.pem with the CA that issued it ("${cert.issuer}"): okno verify ${file} --trust CA.pem`,
+    );
+  }
+  const now = at.getTime();
+  if (cert.notAfter.getTime() < now || cert.notBefore.getTime() > now || v.reason === 'CertificateIsExpired') {
+    const inside = new Date(Math.max(cert.notBefore.getTime(), cert.notAfter.getTime() - 86_400_000)).toISOString().slice(0, 10);
+    hints.push(`the certificate is valid from ${cert.notBefore.toISOString().slice(0, 10)} to ${cert.notAfter.toISOString().slice(0, 10)}: check it at a moment inside, --at ${inside}`);
+  }
+  if (v.trust?.trusted && v.partner === null) hints.push(`the certificate is trusted but no partner registers it: --partners FILE with a registry that lists it`);
+  hints.push(`or check the mathematics only: okno verify ${file} --ignore-trust`);
+  return hints;
+}
+
+function pemOf(cert: Certificate): string {
+  const b64 = cert.der.toString('base64').replace(/.{1,64}/g, '$&\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n`;
 }

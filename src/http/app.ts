@@ -19,8 +19,9 @@ import type { Readiness } from '../ops/readiness.js';
 import { apiSchemas } from './api/inbox-routes.js';
 import { errorSchema } from './api/schemas.js';
 import { correlationIdFor, registerCorrelation } from './correlation.js';
-import { registerErrorHandling } from './errors.js';
+import { registerErrorHandling, type ErrorBody } from './errors.js';
 import { authRolesOf } from './auth.js';
+import { documentErrorResponses } from './openapi-errors.js';
 import type { Role } from '../config/env.js';
 
 export interface AppParts {
@@ -58,7 +59,8 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     bodyLimit: parts.config.maxBodyBytes,
     // On close, drop idle keep-alive sockets at once; in-flight requests finish.
     forceCloseConnections: 'idle' as const,
-    return503OnClosing: true,
+    // While closing, new requests get a 503 with the API's error body (the hook below), not fastify's own.
+    return503OnClosing: false,
     // Slow clients (slowloris) and idle connections are cut: a request must arrive whole within
     // requestTimeout, its headers within headersTimeout; Node checks open connections every
     // connectionsCheckingInterval, so that is derived from the shortest limit.
@@ -87,6 +89,17 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     if (route.url.startsWith('/api/') && !roles) throw new Error(`route ${String(route.method)} ${route.url} has no token check (TokenAuth.require as its onRequest hook)`);
     for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url, roles });
   });
+  documentErrorResponses(app, authRolesOf);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // Sent here, not thrown: every route (the SOAP endpoint's too, whose error handler answers faults) gets it as is.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    const body: ErrorBody = { error: { code: 'SHUTTING_DOWN', message: 'the gateway is shutting down; retry on another instance', correlationId: request.id } };
+    return reply.status(503).header('connection', 'close').send(body);
+  });
   await app.register(swagger, {
     openapi: {
       // 3.1: its Schema Object is JSON Schema 2020-12, the dialect of the services' derived schemas.
@@ -103,6 +116,8 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     },
     // Only the JSON API belongs in the OpenAPI document; the SOAP side has its WSDL.
     hideUntagged: true,
+    // Components named by their $id (Error, InboxItem, Application), not def-0, def-1.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.addSchema(errorSchema);

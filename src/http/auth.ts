@@ -2,7 +2,7 @@
  * Bearer tokens with roles (API_TOKENS). The presented token's SHA-256 is
  * compared with every known token's in constant time (timingSafeEqual, no
  * early exit), so the answer's timing says nothing about how close a guess
- * was. 401 for a missing, malformed or unknown token, 403 for a known token
+ * was. 401 for a missing, malformed (not "Bearer <token>") or unknown token, 403 for a known token
  * with the wrong role.
  *
  * The check runs as an onRequest hook: before the body is read or the
@@ -45,12 +45,12 @@ export class TokenAuth {
   /** An onRequest hook that admits the given roles only. */
   require(...allowed: Role[]): onRequestAsyncHookHandler {
     const hook: AuthHook = async (request: FastifyRequest, reply: FastifyReply) => {
-      const header = request.headers.authorization ?? '';
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      const header = request.headers.authorization;
+      const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
       const role = match ? this.roleOf(match[1]!) : undefined;
       if (!role) {
         reply.header('www-authenticate', 'Bearer realm="okno"');
-        throw new HttpError(401, 'UNAUTHORIZED', match ? 'unknown token' : 'missing Authorization: Bearer <token>');
+        throw new HttpError(401, 'UNAUTHORIZED', match ? 'unknown token' : header === undefined || header.trim() === '' ? 'missing Authorization: Bearer <token>' : malformed(header));
       }
       if (!allowed.includes(role)) throw new HttpError(403, 'FORBIDDEN', `role ${role} may not do this (needs ${allowed.join(' or ')})`);
       request.role = role;
@@ -58,6 +58,17 @@ export class TokenAuth {
     hook[ROLES] = Object.freeze([...allowed]);
     return hook;
   }
+}
+
+/** Other HTTP authentication schemes (IANA registry): named back to the client; anything else may be a credential and is not. */
+const OTHER_SCHEMES = new Set(['basic', 'digest', 'hoba', 'mutual', 'negotiate', 'ntlm', 'oauth', 'privatetoken', 'scram-sha-1', 'scram-sha-256', 'vapid', 'token', 'dpop', 'gnap', 'concealed']);
+
+/** Why an Authorization header is not "Bearer <token>", without echoing a credential. */
+function malformed(header: string): string {
+  const scheme = /^\s*(\S+)/.exec(header)?.[1] ?? '';
+  const bearer = /^bearer$/i.test(scheme);
+  const why = bearer && header.trim().length === scheme.length ? 'the token after Bearer is missing' : bearer ? 'one token after Bearer, with no spaces in it' : OTHER_SCHEMES.has(scheme.toLowerCase()) ? `scheme ${scheme} is not accepted` : 'it does not start with Bearer';
+  return `malformed Authorization header (${why}); send Authorization: Bearer <token>`;
 }
 
 /** The roles a route's onRequest hooks admit, or null when no TokenAuth hook guards it. */

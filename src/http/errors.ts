@@ -30,8 +30,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const body: ErrorBody = { error: { code: 'INTERNAL', message: 'internal error; quote the correlation id to operations', correlationId: request.id } };
       return reply.status(500).send(body);
     }
+    if (status === 415 && !(error instanceof HttpError)) {
+      // Fastify's own message ("Unsupported Media Type: text/plain") does not say what to send.
+      const sent = request.headers['content-type'];
+      const body: ErrorBody = { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${sent ? `Content-Type ${sent} is not accepted` : 'the body has no Content-Type'}; send Content-Type: application/json`, correlationId: request.id } };
+      return reply.status(415).send(body);
+    }
     const code = error instanceof HttpError ? error.code : (error.code ?? 'BAD_REQUEST');
-    const message = 'validation' in error && error.validation ? `invalid request: ${error.message}${unknownProperties(error.validation)}` : error.message;
+    const message = 'validation' in error && error.validation ? `invalid request: ${error.message}${validationDetails(error.validation)}` : error.message;
     const body: ErrorBody = { error: { code, message, correlationId: request.id } };
     return reply.status(status).send(body);
   });
@@ -41,8 +47,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 }
 
-/** Ajv's additionalProperties message does not say which property; the client needs to know. */
-function unknownProperties(validation: FastifySchemaValidationError[]): string {
+/**
+ * What Ajv's messages leave out and the client needs: additionalProperties does not say which
+ * property, enum ("must be equal to one of the allowed values") does not say which values.
+ */
+function validationDetails(validation: FastifySchemaValidationError[]): string {
   const names = validation.flatMap((v) => (v.keyword === 'additionalProperties' && typeof v.params.additionalProperty === 'string' ? [`"${v.params.additionalProperty}"`] : []));
-  return names.length > 0 ? ` ${names.join(', ')}` : '';
+  const allowed = validation.flatMap((v) => (v.keyword === 'enum' && Array.isArray(v.params.allowedValues) ? [`: ${v.params.allowedValues.map((x) => JSON.stringify(x)).join(', ')}`] : []));
+  return `${names.length > 0 ? ` ${names.join(', ')}` : ''}${allowed.slice(0, 1).join('')}`;
 }

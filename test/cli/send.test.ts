@@ -118,7 +118,7 @@ describe('okno send', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
       // Only services partners send the city (not the city's own queries and statuses).
-      'okno send: "service" must name one of: advertising-permit, advertising-permit-register-extract, dwelling-replanning, kindergarten-enrollment\n',
+      'okno send: "service" must name one of: advertising-permit, advertising-permit-register-extract, dwelling-replanning, kindergarten-enrollment (in the file, with --service ID, or by the example\'s folder config/services/<id>/)\n',
     );
     expect(await readInbox(gw.url)).toEqual(before);
   });
@@ -139,7 +139,7 @@ describe('okno send', () => {
     const result = await okno(['send', file('app3.json', { service: 'advertising-permit', content: person })]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^usage: okno send FILE\.json --to URL /);
+    expect(result.stderr).toMatch(/^okno send: --to URL is required \(or --dry-run\)\nusage: okno send FILE\.json --to URL /);
   });
 
   it('an unreachable gateway: exit 1 and says so', async () => {

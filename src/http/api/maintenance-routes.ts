@@ -17,7 +17,7 @@ import type { KeyReloadReport } from '../../ops/key-reload.js';
 import type { Readiness } from '../../ops/readiness.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { errorSchema } from './schemas.js';
+import { errorResponse } from '../openapi-errors.js';
 
 const stateSchema = {
   type: 'object',
@@ -71,7 +71,7 @@ export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readi
 
   app.get(
     '/api/v1/ops/maintenance',
-    { onRequest: ops, schema: { tags: ['ops'], summary: 'Whether the maintenance switch is on', security, response: { 200: stateSchema } } },
+    { onRequest: ops, schema: { tags: ['operations'], summary: 'Whether the maintenance switch is on', security, response: { 200: stateSchema } } },
     async () => readiness.maintenance,
   );
 
@@ -80,7 +80,7 @@ export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readi
     {
       onRequest: ops,
       schema: {
-        tags: ['ops'],
+        tags: ['operations'],
         summary: 'Switch maintenance on (GET /ready answers 503 while work in flight finishes) or off',
         security,
         body: { type: 'object', properties: { on: { type: 'boolean' } }, required: ['on'], additionalProperties: false },
@@ -103,10 +103,10 @@ export function registerMaintenanceRoutes(app: FastifyInstance, readiness: Readi
     {
       onRequest: ops,
       schema: {
-        tags: ['ops'],
+        tags: ['operations'],
         summary: "Reload the gateway's key and certificate, and PARTNERS_FILE, from the configured files (as SIGHUP); a refused key or registry keeps both in use (422)",
         security,
-        response: { 200: reloadSchema, 422: errorSchema, 500: errorSchema },
+        response: { 200: reloadSchema, 422: errorResponse('The new key or registry was refused; the ones in use stay'), 500: errorResponse('Internal error, or some large-message threads kept the old key (KEY_RELOAD_PARTIAL)') },
       },
     },
     async (request, reply) => {

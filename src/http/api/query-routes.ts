@@ -5,6 +5,7 @@ import { answerRequest, REJECT_CODES, requestView, type CityAnswer } from '../..
 import type { FlowContext } from '../../flows/context.js';
 import { createQuery, queryView, type QueryInput } from '../../flows/queries.js';
 import type { TokenAuth } from '../auth.js';
+import { errorResponse } from '../openapi-errors.js';
 import { HttpError } from '../errors.js';
 import { idParams } from './schemas.js';
 import { contentComponentsDescription } from './service-schemas.js';
@@ -37,7 +38,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
           required: ['service', 'data'],
           additionalProperties: false,
         },
-        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] } },
+        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] }, 409: errorResponse('No agency, or several, receive the service (NO_AGENCY, SEVERAL_AGENCIES)') },
       },
     },
     async (request, reply) => {
@@ -95,7 +96,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
             },
           ],
         },
-        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] } },
+        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] }, 409: errorResponse('The request was already answered, or its service has no response content') },
       },
     },
     async (request, reply) => {

@@ -14,6 +14,7 @@ import type { Job } from '../../store/types.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { idParams } from './schemas.js';
+import { errorResponse } from '../openapi-errors.js';
 
 const deliverySchema = {
   type: 'object',
@@ -81,7 +82,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
           required: ['code'],
           additionalProperties: false,
         },
-        response: { 202: { type: 'object', properties: { deliveryId: { type: 'string' } }, required: ['deliveryId'] } },
+        response: { 202: { type: 'object', properties: { deliveryId: { type: 'string' } }, required: ['deliveryId'] }, 409: errorResponse('The transition is not allowed from the current status, or the portal cannot be told (the code says which)') },
       },
     },
     async (request, reply) => {
@@ -140,7 +141,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
           summary: action === 'replay' ? 'Send a dead delivery again (attempts start over)' : 'Give up a dead delivery; later statuses of the application go on',
           security,
           params: idParams,
-          response: { 200: deliverySchema },
+          response: { 200: deliverySchema, 409: errorResponse('The delivery is not dead (NOT_DEAD)') },
         },
       },
       async (request) => {

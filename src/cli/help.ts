@@ -1,0 +1,213 @@
+/**
+ * `okno <command> [<subcommand>] --help` and `okno --version`: the usage and options of every
+ * command (and simulate's and journal's subcommands), printed on stdout with exit 0. The texts
+ * live here, beside each other, so they read alike; `okno catalogue` answers --help itself.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The package's version, from package.json (two folders up, in src/cli and dist/cli alike). */
+export function packageVersion(): string {
+  const file = path.resolve(import.meta.dirname, '../../package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/** True when the arguments ask for help (before a `--` that ends the options). */
+export function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+export interface CommandHelp {
+  /** The usage line(s), after "usage: okno ". */
+  usage: string[];
+  /** What it does, a few lines. */
+  about: string;
+  /** [option, meaning] pairs. */
+  options: Array<[string, string]>;
+  /** Lines after the options: exit codes, examples. */
+  notes?: string[];
+}
+
+const KEY_OPTIONS: Array<[string, string]> = [
+  ['--key FILE --cert FILE', 'private key and certificate, PEM or DER (GOST R 34.10-2012, RSA, ECDSA P-256)'],
+  ['--p12 FILE --password P', 'or a PKCS#12 file and its password'],
+];
+const HELP_OPTION: [string, string] = ['-h, --help', 'this help'];
+const SIM_COMMON: Array<[string, string]> = [
+  ['--certs DIR', 'sample PKI the defaults come from (default certs-sample; certs-sample/gost for GOST)'],
+  ['--trust CA.pem', 'trusted CA(s) for incoming signatures (default TRUST_CA_FILE, else DIR/ca.crt.pem)'],
+  ['--services DIR', 'the service catalogue (default SERVICES_DIR, else config/services)'],
+];
+
+export function formatHelp(h: CommandHelp): string {
+  const width = Math.min(30, Math.max(...h.options.map(([o]) => o.length)) + 2);
+  const lines = [
+    ...h.usage.map((u, i) => `${i === 0 ? 'usage: ' : '       '}okno ${u}`),
+    '',
+    h.about,
+    '',
+    'options:',
+    ...h.options.map(([o, m]) => (o.length + 2 > width ? `  ${o}\n  ${' '.repeat(width)}${m}` : `  ${o.padEnd(width)}${m}`)),
+    ...(h.notes && h.notes.length > 0 ? ['', ...h.notes] : []),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export const HELP: Record<string, CommandHelp> = {
+  certs: {
+    usage: ['certs [--out DIR] [--years N] [--rsa-only | --gost-only]'],
+    about: 'Make the sample PKI (TEST ONLY): CA, gateway, portal, agency, exchange keys; RSA in DIR, GOST in DIR/gost.',
+    options: [
+      ['--out DIR', 'where to write (default certs-sample)'],
+      ['--years N', 'validity of the certificates, 1 to 100 (default 20)'],
+      ['--rsa-only', 'remake the RSA side only; the GOST files stay'],
+      ['--gost-only', 'remake the GOST side only; the RSA files stay'],
+      HELP_OPTION,
+    ],
+  },
+  sign: {
+    usage: ['sign FILE [--profile smev|xmldsig] [--id ID] [--key K --cert C | --p12 F --password P] [--out OUT]'],
+    about: 'Sign an XML file: a SMEV envelope (into its empty CallerInformationSystemSignature) or any element with an Id (enveloped).',
+    options: [
+      ['--profile smev|xmldsig', 'smev (default): the SMEV 3 profile; xmldsig: a plain enveloped signature'],
+      ['--id ID', 'the Id of the element to sign (default: the profile finds it)'],
+      ...KEY_OPTIONS,
+      ['', "default key: the gateway's (GATEWAY_KEY_FILE/GATEWAY_CERT_FILE or GATEWAY_P12_FILE, else the sample)"],
+      ['--out OUT', 'write the signed document there (default stdout)'],
+      HELP_OPTION,
+    ],
+    notes: ['Exit codes: 0 signed, 1 signing failed, 2 usage error.'],
+  },
+  verify: {
+    usage: ['verify FILE [--trust CA.pem] [--partners FILE] [--ignore-trust] [--at ISO-DATE] [--save-certs FILE]'],
+    about: 'Verify every ds:Signature in an XML file: algorithm, digest, transforms, reference, certificate, the mathematics, trust, partner, verdict.',
+    options: [
+      ['--trust CA.pem', 'trusted CA(s), PEM (default TRUST_CA_FILE, else certs-sample/ca.crt.pem); a self-signed certificate can be its own anchor'],
+      ['--partners FILE', 'partner registry naming the signer (default PARTNERS_FILE, else config/partners.json)'],
+      ['--ignore-trust', 'check the mathematics only'],
+      ['--at ISO-DATE', 'check validity periods at that moment instead of now (for old samples)'],
+      ['--save-certs FILE', 'write the signers\' certificates there, PEM (e.g. to pass a self-signed one as --trust)'],
+      HELP_OPTION,
+    ],
+    notes: ['Exit codes: 0 every signature valid, 1 one is not, 2 usage error or an unreadable file.'],
+  },
+  send: {
+    usage: ['send FILE.json --to URL [--service ID] [--out FILE] [--dry-run] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C | --p12 F --password P]'],
+    about:
+      'The portal simulator: a JSON application → the service\'s XML → a signed SendRequest → POST to the gateway; prints the reply and checks its signature.\n' +
+      'FILE.json is { "service", "content" }, or the content itself with --service, or a service\'s example (config/services/<id>/example…json: the folder names the service).',
+    options: [
+      ['--to URL', "the gateway's SOAP endpoint, e.g. http://127.0.0.1:8080/smev (not needed with --dry-run)"],
+      ['--service ID', 'the service; FILE.json is then the content itself'],
+      ['--services DIR', 'the service catalogue (default SERVICES_DIR, else config/services)'],
+      ['--out FILE', 'write the signed envelope sent, byte for byte'],
+      ['--dry-run', 'sign and write the envelope (to --out, else stdout), send nothing'],
+      ['--profile smev|xmldsig', 'signature profile (default smev)'],
+      ['--version 1.1|1.2|1.3', 'SMEV 3 message-exchange schema version (default 1.1)'],
+      ['--message-id UUID', 'the MessageID (default a new UUIDv1)'],
+      ['--test', 'mark the message as a test message'],
+      ...KEY_OPTIONS,
+      ['', 'default key: certs-sample/portal.key.pem, certs-sample/portal.crt.pem'],
+      HELP_OPTION,
+    ],
+    notes: ['Exit codes: 0 the gateway answered 200 (or --dry-run wrote the envelope), 1 refused or unreachable, 2 usage error.'],
+  },
+  poll: {
+    usage: ['poll --to URL [--responses] [--no-ack] [--key K --cert C | --p12 F --password P]'],
+    about: "Take the next message addressed to you from a SMEV exchange (GetRequest, or GetResponse), print it with the verdicts of the sender's and the exchange's signatures, and Ack it.",
+    options: [
+      ['--to URL', "the exchange's endpoint"],
+      ['--responses', 'GetResponse instead of GetRequest'],
+      ['--no-ack', 'leave the message in the queue'],
+      ...KEY_OPTIONS,
+      ['', 'default key: the portal sample key'],
+      HELP_OPTION,
+    ],
+  },
+  simulate: {
+    usage: ['simulate portal [options]', 'simulate agency --gateway URL [options]', 'simulate smev [options]'],
+    about: "Run a simulated partner in the foreground: the portal receiving ELK statuses, an agency answering the city's queries, or the SMEV 3 exchange.\n`okno simulate <portal|agency|smev> --help` lists each one's options.",
+    options: [...SIM_COMMON, HELP_OPTION],
+  },
+  journal: {
+    usage: ['journal verify [--redis URL] [--prefix P] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]'],
+    about: "Check the journal's hash chain and signed checkpoints in Redis.",
+    options: [['verify', 'the only subcommand; `okno journal verify --help` for its options'], HELP_OPTION],
+  },
+};
+
+/** Help of subcommands, by command then name. */
+export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
+  simulate: {
+    portal: {
+      usage: ['simulate portal [--port 8091] [--certs DIR] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]'],
+      about: 'The portal (EPGU) receiving the gateway\'s signed ELK status messages; prints each one with its signature\'s verdict.',
+      options: [
+        ['--port N', 'listen port (default 8091; 0 for any free one)'],
+        ...SIM_COMMON,
+        ['--expect-cert FILE', "accept only signatures by this certificate (the gateway's)"],
+        ...KEY_OPTIONS,
+        ['', 'default key: DIR/portal.key.pem, DIR/portal.crt.pem'],
+        HELP_OPTION,
+      ],
+    },
+    agency: {
+      usage: ['simulate agency --gateway URL [--port 8092] [--certs DIR] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE] [--key K --cert C | --p12 F --password P]'],
+      about: "An agency answering the city's queries: receives each signed SendRequest and POSTs a signed answer to the gateway.",
+      options: [
+        ['--gateway URL', 'where the agency POSTs its answers, e.g. http://127.0.0.1:8080 (required)'],
+        ['--port N', 'listen port (default 8092)'],
+        ...SIM_COMMON,
+        ['--expect-cert FILE', "accept only signatures by this certificate (the gateway's)"],
+        ['--reject SERVICE[:CODE]', 'reject queries of SERVICE (* for all), with CODE (repeatable)'],
+        ['--late SERVICE:MS', 'answer SERVICE after MS milliseconds (repeatable)'],
+        ['--silent SERVICE', 'never answer SERVICE (repeatable)'],
+        ...KEY_OPTIONS,
+        ['', 'default key: DIR/agency.key.pem, DIR/agency.crt.pem'],
+        HELP_OPTION,
+      ],
+    },
+    smev: {
+      usage: ['simulate smev [--port 8093] [--certs DIR] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE] [--system MNEMONIC=CERT.pem[:NS,…]]… [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages]'],
+      about: 'The SMEV 3 exchange: queues per system, GetRequest / Ack / SendRequest / SendResponse / GetResponse / GetStatus; prints each event.',
+      options: [
+        ['--port N', 'listen port (default 8093)'],
+        ...SIM_COMMON,
+        ...KEY_OPTIONS,
+        ['--ca-cert FILE --ca-key FILE', 'or issue the exchange\'s certificate at start-up from this CA (default DIR/ca.*)'],
+        ['--cert-out FILE', "where the issued certificate is written (default a file in the temp folder; printed)"],
+        ['--system M=CERT.pem[:NS,…]', 'register another information system with its certificate and the namespaces it serves (repeatable)'],
+        ['--visibility-timeout MS', 'how long a taken, un-Acked message stays invisible'],
+        ['--inline-attachments', 'deliver attachments inline instead of MTOM'],
+        ['--deliver-test-messages', 'deliver messages marked as test too'],
+        HELP_OPTION,
+      ],
+    },
+  },
+  journal: {
+    verify: {
+      usage: ['journal verify [--redis URL] [--prefix P] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]'],
+      about: "Check the journal's hash chain and signed checkpoints in Redis. The in-memory journal is checked through GET /api/v1/journal/verify.",
+      options: [
+        ['--redis URL', 'the Redis (default REDIS_URL)'],
+        ['--prefix P', 'key prefix (default REDIS_KEY_PREFIX, else okno:)'],
+        ['--cert FILE', "a gateway certificate whose checkpoint signatures count (repeatable; default the gateway's)"],
+        ['--trust CA.pem', 'trusted CA(s) (default TRUST_CA_FILE, else certs-sample/ca.crt.pem)'],
+        ['--json', 'print the report as JSON'],
+        HELP_OPTION,
+      ],
+      notes: ['Exit codes: 0 intact, 1 problems found (each with its seq), 2 usage error or the store unreadable.'],
+    },
+  },
+};
+
+/** The help text for `okno <command> args… --help`: a subcommand's when args name one. */
+export function helpFor(command: string, args: readonly string[]): string | null {
+  const subs = SUBCOMMAND_HELP[command];
+  const first = args.find((a) => !a.startsWith('-'));
+  const sub = subs && first !== undefined ? subs[first] : undefined;
+  const help = sub ?? HELP[command];
+  return help ? formatHelp(help) : null;
+}
