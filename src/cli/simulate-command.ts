@@ -31,13 +31,17 @@ import { splitPem } from '../pki/gateway-identity.js';
 import { issueLeafCertificate } from '../pki/sample-pki.js';
 import { LocalKeySigner, type Signer } from '../signature/signer.js';
 import { readPrivateKey } from '../pki/private-key.js';
-import { SmevExchangeSimulator, type ExchangeEvent, type ExchangeSystem } from '../simulators/smev-exchange.js';
+import { SmevExchangeSimulator, type ExchangeSystem } from '../simulators/smev-exchange.js';
 import { defaultExchangeSystems, parseSystemOption } from '../simulators/smev-exchange-systems.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
 import { identityFromOptions, KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions, type KeyOptions } from './key-options.js';
 import type { Command } from './main.js';
+import { ExchangeLog } from './exchange-log.js';
+import { untilStopped } from './until-stopped.js';
+
+export { exchangeLine } from './exchange-log.js';
 
 const DEFAULT_PORTAL_PORT = 8091;
 const DEFAULT_AGENCY_PORT = 8092;
@@ -126,13 +130,6 @@ function catalogueFrom(values: Values) {
   return loadCatalogue((values.services as string | undefined) ?? process.env.SERVICES_DIR ?? 'config/services');
 }
 
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-}
-
 /** --reject SERVICE[:CODE], --late SERVICE:MS, --silent SERVICE (each repeatable; SERVICE may be *) as modes, in that order. */
 export function agencyModes(values: Values): Array<[string, AgencyMode]> {
   const list = (name: string): string[] => (values[name] as string[] | undefined) ?? [];
@@ -157,7 +154,7 @@ export const simulateCommand: Command = {
     ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]' +
     ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
     ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
-    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages]',
+    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--verbose] [--poll-summary SECONDS (60)]',
   async run(args) {
     let values: Values;
     let positionals: string[];
@@ -182,6 +179,8 @@ export const simulateCommand: Command = {
           'visibility-timeout': { type: 'string' },
           'inline-attachments': { type: 'boolean' },
           'deliver-test-messages': { type: 'boolean' },
+          verbose: { type: 'boolean', short: 'v' },
+          'poll-summary': { type: 'string' },
           ...KEY_OPTION_SPEC,
         },
       }));
@@ -231,7 +230,7 @@ async function runPortal(values: Values, port: number): Promise<number> {
     return 1;
   }
   process.stdout.write(`portal simulator listening on ${sim.endpoint}${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`);
-  await untilSignal();
+  await untilStopped();
   await sim.close();
   process.stdout.write(`portal simulator stopped: ${sim.statuses().length} status messages, ${sim.duplicates} duplicates\n`);
   return 0;
@@ -264,17 +263,10 @@ async function runAgency(values: Values, port: number, gatewayUrl: string, modes
     `agency simulator listening on ${sim.endpoint} (answers ${sim.answeredServices.join(', ')}; to ${sim.gatewayEndpointUrl})` +
       `${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`,
   );
-  await untilSignal();
+  await untilStopped();
   await sim.close();
   process.stdout.write(`agency simulator stopped: ${sim.queries().length} queries, ${sim.answers().length} answers sent, ${sim.duplicates} duplicates\n`);
   return 0;
-}
-
-/** One line per exchange event: when, what, operation, MessageID, from → to, detail. */
-export function exchangeLine(e: ExchangeEvent): string {
-  return [e.at.toISOString(), e.kind, e.operation, e.messageId ?? '—', e.from || e.to ? `${e.from ?? '?'} → ${e.to ?? '?'}` : '', e.detail ?? '']
-    .filter((x) => x !== '')
-    .join('  ');
 }
 
 /**
@@ -311,6 +303,7 @@ function exchangeSigner(values: Values): { signer: Signer; certFile: string | nu
 async function runSmev(values: Values, port: number): Promise<number> {
   let sim: SmevExchangeSimulator;
   let certFile: string | null;
+  let log: ExchangeLog;
   try {
     const visibility = values['visibility-timeout'] === undefined ? undefined : Number(values['visibility-timeout']);
     if (visibility !== undefined && (!Number.isInteger(visibility) || visibility < 0)) throw new UsageError('--visibility-timeout takes milliseconds (a non-negative integer)');
@@ -320,6 +313,14 @@ async function runSmev(values: Values, port: number): Promise<number> {
       const s = parseSystemOption(v);
       systems.set(s.mnemonic, s);
     }
+    const summarySeconds = values['poll-summary'] === undefined ? 60 : Number(values['poll-summary']);
+    if (!Number.isFinite(summarySeconds) || summarySeconds <= 0) throw new UsageError('--poll-summary takes seconds (a positive number)');
+    log = new ExchangeLog({
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+      verbose: values.verbose === true,
+      summaryEveryMs: summarySeconds * 1000,
+    });
     const identity = exchangeSigner(values);
     certFile = identity.certFile;
     sim = await SmevExchangeSimulator.start({
@@ -331,18 +332,25 @@ async function runSmev(values: Values, port: number): Promise<number> {
       ...(visibility !== undefined ? { visibilityTimeoutMs: visibility } : {}),
       attachmentDelivery: values['inline-attachments'] ? 'inline' : 'mtom',
       deliverTestMessages: values['deliver-test-messages'] === true,
-      onEvent: (e) => (e.kind === 'refused' ? process.stderr : process.stdout).write(`${exchangeLine(e)}\n`),
+      onEvent: (e) => log.event(e),
     });
     process.stdout.write(`SMEV exchange simulator listening on ${sim.endpoint}; Ctrl-C to stop\n`);
     for (const s of systems.values()) process.stdout.write(`  system ${s.mnemonic}: provides ${s.provides?.length ? s.provides.join(', ') : 'nothing (sends and polls only)'}\n`);
     if (certFile) process.stdout.write(`  the exchange's certificate (SMEVSignature): ${certFile}\n`);
+    process.stdout.write(
+      values.verbose ? '  every poll is printed (--verbose)\n' : `  empty polls are summed up every ${summarySeconds} s (--verbose prints each)\n`,
+    );
+    log.start();
   } catch (error) {
     process.stderr.write(`okno simulate smev: ${(error as Error).message}\n`);
     return error instanceof UsageError ? 2 : 1;
   }
-  await untilSignal();
+  await untilStopped();
   await sim.close();
+  log.stop();
   const c = sim.counts;
-  process.stdout.write(`SMEV exchange simulator stopped: ${c.sent} sent, ${c.delivered} delivered (${c.redelivered} again), ${c.acked} acked, ${c.faults} faults\n`);
+  process.stdout.write(
+    `SMEV exchange simulator stopped: ${c.sent} sent, ${c.delivered} delivered (${c.redelivered} again), ${c.acked} acked, ${c.faults} faults, ${log.emptyPolls} empty polls\n`,
+  );
   return 0;
 }
