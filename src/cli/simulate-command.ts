@@ -36,6 +36,7 @@ import { defaultExchangeSystems, parseSystemOption } from '../simulators/smev-ex
 import { TrustAnchorSet } from '../signature/trust.js';
 import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
+import { AgencyExchangePoller } from '../simulators/agency-exchange-poller.js';
 import { identityFromOptions, KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions, type KeyOptions } from './key-options.js';
 import type { Command } from './main.js';
 import { ExchangeLog } from './exchange-log.js';
@@ -152,7 +153,7 @@ export const simulateCommand: Command = {
   usage:
     'simulate portal|agency|smev [--certs DIR (certs-sample; certs-sample/gost for GOST)] …' +
     ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]' +
-    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
+    ' | simulate agency --gateway URL | --exchange URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
     ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
     ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--verbose] [--poll-summary SECONDS (60)]',
   async run(args) {
@@ -169,6 +170,7 @@ export const simulateCommand: Command = {
           'expect-cert': { type: 'string' },
           services: { type: 'string' },
           gateway: { type: 'string' },
+          exchange: { type: 'string' },
           reject: { type: 'string', multiple: true },
           late: { type: 'string', multiple: true },
           silent: { type: 'string', multiple: true },
@@ -197,8 +199,15 @@ export const simulateCommand: Command = {
     if (which === 'portal') return runPortal(values, port);
     if (which === 'smev') return runSmev(values, port);
     // The agency must know where to answer: there is no default gateway address to guess.
-    if (typeof values.gateway !== 'string') {
-      process.stderr.write(`okno simulate agency: --gateway URL is required (where the agency POSTs its answers, e.g. http://127.0.0.1:8080)\nusage: okno ${this.usage}\n`);
+    if (typeof values.gateway === 'string' && typeof values.exchange === 'string') {
+      process.stderr.write(`okno simulate agency: --gateway (push) or --exchange (pull), not both\nusage: okno ${this.usage}\n`);
+      return 2;
+    }
+    const answerTo = (values.exchange ?? values.gateway) as string | undefined;
+    if (typeof answerTo !== 'string') {
+      process.stderr.write(
+        `okno simulate agency: --gateway URL (push: where the agency POSTs its answers, e.g. http://127.0.0.1:8080) or --exchange URL (pull: the SMEV exchange it polls and answers through, e.g. http://127.0.0.1:8093/ws/smev3) is required\nusage: okno ${this.usage}\n`,
+      );
       return 2;
     }
     let modes: Array<[string, AgencyMode]>;
@@ -208,7 +217,7 @@ export const simulateCommand: Command = {
       process.stderr.write(`okno simulate agency: ${(error as Error).message}\nusage: okno ${this.usage}\n`);
       return 2;
     }
-    return runAgency(values, port, values.gateway, modes);
+    return runAgency(values, port, answerTo, modes);
   },
 };
 
@@ -263,7 +272,21 @@ async function runAgency(values: Values, port: number, gatewayUrl: string, modes
     `agency simulator listening on ${sim.endpoint} (answers ${sim.answeredServices.join(', ')}; to ${sim.gatewayEndpointUrl})` +
       `${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`,
   );
+  let poller: AgencyExchangePoller | undefined;
+  if (typeof values.exchange === 'string') {
+    poller = new AgencyExchangePoller({
+      agency: sim,
+      exchangeUrl: sim.gatewayEndpointUrl!,
+      signer: partnerSigner(values, 'agency'),
+      trust: trustFrom(values),
+      expectedSigner: expectedSignerFrom(values),
+      onRefused: (id, message) => process.stderr.write(`${new Date().toISOString()}  refused  ${id}: ${message} (Ack accepted=false)\n`),
+      onError: (message) => process.stderr.write(`${new Date().toISOString()}  exchange: ${message}\n`),
+    }).start();
+    process.stdout.write(`  pull mode: takes queries from ${sim.gatewayEndpointUrl} (GetRequest, Ack) and answers there (SendResponse)\n`);
+  }
   await untilStopped();
+  await poller?.stop();
   await sim.close();
   process.stdout.write(`agency simulator stopped: ${sim.queries().length} queries, ${sim.answers().length} answers sent, ${sim.duplicates} duplicates\n`);
   return 0;
