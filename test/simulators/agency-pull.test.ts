@@ -11,8 +11,14 @@ import { loadCatalogue } from '../../src/catalogue/load.js';
 import { childElements, textContent } from '../../src/xml/helpers.js';
 import { spawnOkno, type OknoProcess } from '../helpers/cli-process.js';
 import { ExchangeClient } from '../helpers/exchange.js';
-import { projectRoot } from '../helpers/gateway.js';
-import { sampleSigner, serviceExample } from '../helpers/smev.js';
+import { projectRoot, startGateway } from '../helpers/gateway.js';
+import { eventually, startPullWorld } from '../helpers/pull.js';
+import { CITY, sampleSigner, serviceExample } from '../helpers/smev.js';
+
+/** What the agency simulator answers the example egrn-extract query with: the service's response example (it matches on cadastralNumber). */
+function agencyFixtureAnswer() {
+  return serviceExample('egrn-extract', 'response');
+}
 
 const started: OknoProcess[] = [];
 afterEach(() => {
@@ -59,6 +65,34 @@ describe('okno simulate agency --exchange (pull mode)', () => {
     expect(agency.out).toMatch(/agency simulator stopped: 1 queries, 1 answers sent, 0 duplicates/);
     expect(smev.out).toMatch(/stopped: 2 sent, 2 delivered \(0 again\), 2 acked, 0 faults/);
   }, 40_000);
+
+  it('answers the gateway in pull mode: POST /api/v1/queries → exchange → agency (CLI) → exchange → the query answered', async () => {
+    const world = await startPullWorld();
+    const gw = await startGateway(world.env);
+    try {
+      const agency = spawnOkno(['simulate', 'agency', '--port', '0', '--exchange', world.sim.endpoint], 15_000);
+      started.push(agency);
+      await agency.until(/pull mode: takes queries from /);
+      const created = await fetch(`${gw.url}/api/v1/queries`, {
+        method: 'POST',
+        headers: { ...CITY, 'content-type': 'application/json' },
+        body: JSON.stringify({ service: 'egrn-extract', data: serviceExample('egrn-extract') }),
+      });
+      expect(created.status).toBe(202);
+      const { id, messageId } = (await created.json()) as { id: string; messageId: string };
+      const query = await eventually(async () => {
+        const q = (await (await fetch(`${gw.url}/api/v1/queries/${id}`, { headers: CITY })).json()) as Record<string, unknown>;
+        return q.state === 'answered' ? q : null;
+      }, 'the query answered by the agency simulator through the exchange', 20_000);
+      expect(query.answer).toEqual(agencyFixtureAnswer());
+      expect(agency.out).toMatch(new RegExp(`query {2}egrn-extract {2}${messageId} {2}accepted`));
+      agency.child.kill('SIGTERM');
+      expect(await agency.exited).toBe(0);
+    } finally {
+      await gw.close();
+      await world.sim.close();
+    }
+  }, 60_000);
 
   it('exits 2 with --gateway and --exchange together, and names both when neither is given', async () => {
     const both = spawnOkno(['simulate', 'agency', '--port', '0', '--gateway', 'http://127.0.0.1:8080', '--exchange', 'http://127.0.0.1:8093/ws/smev3']);
