@@ -97,6 +97,11 @@ export function cityResponseLine(r: CityResponse): string {
   return [r.receivedAt.toISOString(), 'city response', r.service, r.messageId, `to ${r.to}`, what].join('  ');
 }
 
+/** --host ADDRESS: where the simulator listens (default loopback; 0.0.0.0 in a container, see docker-compose.yml). */
+function hostFrom(values: Values): string {
+  return (values.host as string | undefined) ?? '127.0.0.1';
+}
+
 /** --certs DIR: the sample PKI the simulators take their defaults from (certs-sample, or certs-sample/gost). */
 function certsDir(values: Values): string {
   return (values.certs as string | undefined) ?? 'certs-sample';
@@ -151,7 +156,7 @@ export function agencyModes(values: Values): Array<[string, AgencyMode]> {
 export const simulateCommand: Command = {
   summary: 'run a simulated partner: the portal receiving ELK statuses, an agency answering the city\'s queries, or the SMEV 3 exchange',
   usage:
-    'simulate portal|agency|smev [--certs DIR (certs-sample; certs-sample/gost for GOST)] …' +
+    'simulate portal|agency|smev [--host 127.0.0.1] [--certs DIR (certs-sample; certs-sample/gost for GOST)] …' +
     ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]' +
     ' | simulate agency --gateway URL | --exchange URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
     ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
@@ -165,6 +170,7 @@ export const simulateCommand: Command = {
         allowPositionals: true,
         options: {
           port: { type: 'string' },
+          host: { type: 'string' },
           trust: { type: 'string' },
           certs: { type: 'string' },
           'expect-cert': { type: 'string' },
@@ -226,6 +232,7 @@ async function runPortal(values: Values, port: number): Promise<number> {
   try {
     sim = await PortalSimulator.start({
       port,
+      host: hostFrom(values),
       trust: trustFrom(values),
       expectedSigner: expectedSignerFrom(values),
       signer: partnerSigner(values, 'portal'),
@@ -250,6 +257,7 @@ async function runAgency(values: Values, port: number, gatewayUrl: string, modes
   try {
     started = await AgencySimulator.start({
       port,
+      host: hostFrom(values),
       trust: trustFrom(values),
       expectedSigner: expectedSignerFrom(values),
       signer: partnerSigner(values, 'agency'),
@@ -348,6 +356,7 @@ async function runSmev(values: Values, port: number): Promise<number> {
     certFile = identity.certFile;
     sim = await SmevExchangeSimulator.start({
       port,
+      host: hostFrom(values),
       trust: trustFrom(values),
       signer: identity.signer,
       systems: [...systems.values()],

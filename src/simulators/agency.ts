@@ -195,7 +195,8 @@ export interface CityResponse {
 export interface AgencySimulatorOptions {
   /** 0 (default): a free port. */
   port?: number;
-  host?: '127.0.0.1';
+  /** Listen address (default 127.0.0.1; 0.0.0.0 in a container). */
+  host?: string;
   /** The CAs the gateway's certificate must chain to. */
   trust: TrustAnchorSet;
   /** SHA-256 fingerprint (lower-case hex, as Certificate.fingerprintSha256) of the only certificate accepted (the gateway's); unset: any trusted one. */
