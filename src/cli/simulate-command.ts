@@ -228,6 +228,8 @@ export const simulateCommand: Command = {
 };
 
 async function runPortal(values: Values, port: number): Promise<number> {
+  // listening for SIGINT/SIGTERM before "listening on" is printed: a signal sent right after it still stops the simulator cleanly
+  const stopped = untilStopped();
   let sim: PortalSimulator;
   try {
     sim = await PortalSimulator.start({
@@ -246,13 +248,15 @@ async function runPortal(values: Values, port: number): Promise<number> {
     return 1;
   }
   process.stdout.write(`portal simulator listening on ${sim.endpoint}${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`);
-  await untilStopped();
+  await stopped;
   await sim.close();
   process.stdout.write(`portal simulator stopped: ${sim.statuses().length} status messages, ${sim.duplicates} duplicates\n`);
   return 0;
 }
 
 async function runAgency(values: Values, port: number, gatewayUrl: string, modes: Array<[string, AgencyMode]>): Promise<number> {
+  // listening for SIGINT/SIGTERM before "listening on" is printed: a signal sent right after it still stops the simulator cleanly
+  const stopped = untilStopped();
   let started: AgencySimulator | undefined;
   try {
     started = await AgencySimulator.start({
@@ -293,7 +297,7 @@ async function runAgency(values: Values, port: number, gatewayUrl: string, modes
     }).start();
     process.stdout.write(`  pull mode: takes queries from ${sim.gatewayEndpointUrl} (GetRequest, Ack) and answers there (SendResponse)\n`);
   }
-  await untilStopped();
+  await stopped;
   await poller?.stop();
   await sim.close();
   process.stdout.write(`agency simulator stopped: ${sim.queries().length} queries, ${sim.answers().length} answers sent, ${sim.duplicates} duplicates\n`);
@@ -332,6 +336,8 @@ function exchangeSigner(values: Values): { signer: Signer; certFile: string | nu
 }
 
 async function runSmev(values: Values, port: number): Promise<number> {
+  // listening for SIGINT/SIGTERM before "listening on" is printed: a signal sent right after it still stops the simulator cleanly
+  const stopped = untilStopped();
   let sim: SmevExchangeSimulator;
   let certFile: string | null;
   let log: ExchangeLog;
@@ -377,7 +383,7 @@ async function runSmev(values: Values, port: number): Promise<number> {
     process.stderr.write(`okno simulate smev: ${(error as Error).message}\n`);
     return error instanceof UsageError ? 2 : 1;
   }
-  await untilStopped();
+  await stopped;
   await sim.close();
   log.stop();
   const c = sim.counts;

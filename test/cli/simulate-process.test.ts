@@ -110,6 +110,19 @@ describe('okno simulate: stopping frees the port', () => {
   }, 40_000);
 });
 
+describe('okno simulate --host', () => {
+  it('listens where it is told (0.0.0.0 in a container: every interface), answering on loopback too', async () => {
+    const cli = okno(['simulate', 'portal', '--host', '0.0.0.0', '--port', '0']);
+    const port = Number((await cli.until(/listening on http:\/\/0\.0\.0\.0:(\d+)\/ws\/smev3/))[1]);
+    // not a SOAP envelope: refused with a SMEV fault, but answered
+    const res = await fetch(`http://127.0.0.1:${port}/ws/smev3`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<x/>' });
+    expect(res.status).toBe(500);
+    expect(await res.text()).toContain('SignatureVerificationFault');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  }, 20_000);
+});
+
 describe('okno simulate smev: what it prints while a gateway polls', () => {
   it('prints no line per empty poll; sums them up per period and at stop', async () => {
     const port = await freePort();
