@@ -293,7 +293,8 @@ async function runAgency(values: Values, port: number, gatewayUrl: string, modes
       trust: trustFrom(values),
       expectedSigner: expectedSignerFrom(values),
       onRefused: (id, message) => process.stderr.write(`${new Date().toISOString()}  refused  ${id}: ${message} (Ack accepted=false)\n`),
-      onError: (message) => process.stderr.write(`${new Date().toISOString()}  exchange: ${message}\n`),
+      onError: (message) => process.stderr.write(`${new Date().toISOString()}  exchange: ${message} (retrying every second, said once)\n`),
+      onRecovered: () => process.stdout.write(`${new Date().toISOString()}  exchange: reachable again\n`),
     }).start();
     process.stdout.write(`  pull mode: takes queries from ${sim.gatewayEndpointUrl} (GetRequest, Ack) and answers there (SendResponse)\n`);
   }

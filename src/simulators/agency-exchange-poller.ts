@@ -38,14 +38,17 @@ export interface AgencyExchangePollerOptions {
   intervalMs?: number;
   /** A delivered message the agency refused (it is Acked with accepted=false). */
   onRefused?: (messageId: string, message: string) => void;
-  /** A poll or Ack that failed (network, HTTP status, fault). */
+  /** A poll or Ack that failed (network, HTTP status, fault) — once per distinct failure in a row, not at every retry. */
   onError?: (message: string) => void;
+  /** The first successful poll after failures. */
+  onRecovered?: () => void;
 }
 
 export class AgencyExchangePoller {
   private readonly aborter = new AbortController();
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private lastError: string | null = null;
   /** Polls made, and messages taken. */
   polls = 0;
   taken = 0;
@@ -68,9 +71,13 @@ export class AgencyExchangePoller {
       let took = false;
       try {
         took = await this.pollOnce();
+        if (this.lastError !== null) this.options.onRecovered?.();
+        this.lastError = null;
       } catch (error) {
         if (this.aborter.signal.aborted) return;
-        this.options.onError?.((error as Error).message);
+        const message = (error as Error).message;
+        if (message !== this.lastError) this.options.onError?.(message);
+        this.lastError = message;
       }
       if (!took) await this.sleep(this.options.intervalMs ?? 1000);
     }

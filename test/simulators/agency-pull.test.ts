@@ -12,6 +12,7 @@ import { childElements, textContent } from '../../src/xml/helpers.js';
 import { spawnOkno, type OknoProcess } from '../helpers/cli-process.js';
 import { ExchangeClient } from '../helpers/exchange.js';
 import { projectRoot, startGateway } from '../helpers/gateway.js';
+import { freePort } from '../helpers/net.js';
 import { eventually, startPullWorld } from '../helpers/pull.js';
 import { CITY, sampleSigner, serviceExample } from '../helpers/smev.js';
 
@@ -93,6 +94,34 @@ describe('okno simulate agency --exchange (pull mode)', () => {
       await world.sim.close();
     }
   }, 60_000);
+
+  it('an unreachable exchange is said once, not at every retry; then "reachable again"', async () => {
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}/ws/smev3`;
+    const agency = spawnOkno(['simulate', 'agency', '--port', '0', '--exchange', endpoint], 20_000);
+    started.push(agency);
+    await agency.until(/pull mode: takes queries from /);
+    const firstError = async () => {
+      const deadline = Date.now() + 10_000;
+      while (!/exchange: .*retrying every second, said once/.test(agency.err)) {
+        if (Date.now() > deadline || agency.child.exitCode !== null) throw new Error(`no exchange error: ${agency.err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await firstError();
+    // the exchange comes up on that port while the agency keeps retrying (every second)
+    const smev = spawnOkno(['simulate', 'smev', '--port', String(port)], 20_000);
+    started.push(smev);
+    await smev.until(/listening on /);
+    await agency.until(/exchange: reachable again\n/);
+    expect(smev.out).not.toMatch(/ {2}empty {2}/);
+    expect(agency.err.match(/exchange: /g)).toHaveLength(1);
+    agency.child.kill('SIGTERM');
+    smev.child.kill('SIGTERM');
+    expect(await agency.exited).toBe(0);
+    expect(await smev.exited).toBe(0);
+    expect(smev.out).toMatch(/[1-9]\d* empty polls\n/);
+  }, 40_000);
 
   it('exits 2 with --gateway and --exchange together, and names both when neither is given', async () => {
     const both = spawnOkno(['simulate', 'agency', '--port', '0', '--gateway', 'http://127.0.0.1:8080', '--exchange', 'http://127.0.0.1:8093/ws/smev3']);
