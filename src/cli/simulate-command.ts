@@ -31,13 +31,18 @@ import { splitPem } from '../pki/gateway-identity.js';
 import { issueLeafCertificate } from '../pki/sample-pki.js';
 import { LocalKeySigner, type Signer } from '../signature/signer.js';
 import { readPrivateKey } from '../pki/private-key.js';
-import { SmevExchangeSimulator, type ExchangeEvent, type ExchangeSystem } from '../simulators/smev-exchange.js';
+import { SmevExchangeSimulator, type ExchangeSystem } from '../simulators/smev-exchange.js';
 import { defaultExchangeSystems, parseSystemOption } from '../simulators/smev-exchange-systems.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
+import { AgencyExchangePoller } from '../simulators/agency-exchange-poller.js';
 import { identityFromOptions, KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions, type KeyOptions } from './key-options.js';
 import type { Command } from './main.js';
+import { ExchangeLog } from './exchange-log.js';
+import { untilStopped } from './until-stopped.js';
+
+export { exchangeLine } from './exchange-log.js';
 
 const DEFAULT_PORTAL_PORT = 8091;
 const DEFAULT_AGENCY_PORT = 8092;
@@ -92,6 +97,11 @@ export function cityResponseLine(r: CityResponse): string {
   return [r.receivedAt.toISOString(), 'city response', r.service, r.messageId, `to ${r.to}`, what].join('  ');
 }
 
+/** --host ADDRESS: where the simulator listens (default loopback; 0.0.0.0 in a container, see docker-compose.yml). */
+function hostFrom(values: Values): string {
+  return (values.host as string | undefined) ?? '127.0.0.1';
+}
+
 /** --certs DIR: the sample PKI the simulators take their defaults from (certs-sample, or certs-sample/gost). */
 function certsDir(values: Values): string {
   return (values.certs as string | undefined) ?? 'certs-sample';
@@ -126,13 +136,6 @@ function catalogueFrom(values: Values) {
   return loadCatalogue((values.services as string | undefined) ?? process.env.SERVICES_DIR ?? 'config/services');
 }
 
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-}
-
 /** --reject SERVICE[:CODE], --late SERVICE:MS, --silent SERVICE (each repeatable; SERVICE may be *) as modes, in that order. */
 export function agencyModes(values: Values): Array<[string, AgencyMode]> {
   const list = (name: string): string[] => (values[name] as string[] | undefined) ?? [];
@@ -153,11 +156,11 @@ export function agencyModes(values: Values): Array<[string, AgencyMode]> {
 export const simulateCommand: Command = {
   summary: 'run a simulated partner: the portal receiving ELK statuses, an agency answering the city\'s queries, or the SMEV 3 exchange',
   usage:
-    'simulate portal|agency|smev [--certs DIR (certs-sample; certs-sample/gost for GOST)] …' +
+    'simulate portal|agency|smev [--host 127.0.0.1] [--certs DIR (certs-sample; certs-sample/gost for GOST)] …' +
     ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]' +
-    ' | simulate agency --gateway URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
+    ' | simulate agency --gateway URL | --exchange URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
     ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
-    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages]',
+    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--verbose] [--poll-summary SECONDS (60)]',
   async run(args) {
     let values: Values;
     let positionals: string[];
@@ -167,11 +170,13 @@ export const simulateCommand: Command = {
         allowPositionals: true,
         options: {
           port: { type: 'string' },
+          host: { type: 'string' },
           trust: { type: 'string' },
           certs: { type: 'string' },
           'expect-cert': { type: 'string' },
           services: { type: 'string' },
           gateway: { type: 'string' },
+          exchange: { type: 'string' },
           reject: { type: 'string', multiple: true },
           late: { type: 'string', multiple: true },
           silent: { type: 'string', multiple: true },
@@ -182,6 +187,8 @@ export const simulateCommand: Command = {
           'visibility-timeout': { type: 'string' },
           'inline-attachments': { type: 'boolean' },
           'deliver-test-messages': { type: 'boolean' },
+          verbose: { type: 'boolean', short: 'v' },
+          'poll-summary': { type: 'string' },
           ...KEY_OPTION_SPEC,
         },
       }));
@@ -198,8 +205,15 @@ export const simulateCommand: Command = {
     if (which === 'portal') return runPortal(values, port);
     if (which === 'smev') return runSmev(values, port);
     // The agency must know where to answer: there is no default gateway address to guess.
-    if (typeof values.gateway !== 'string') {
-      process.stderr.write(`okno simulate agency: --gateway URL is required (where the agency POSTs its answers, e.g. http://127.0.0.1:8080)\nusage: okno ${this.usage}\n`);
+    if (typeof values.gateway === 'string' && typeof values.exchange === 'string') {
+      process.stderr.write(`okno simulate agency: --gateway (push) or --exchange (pull), not both\nusage: okno ${this.usage}\n`);
+      return 2;
+    }
+    const answerTo = (values.exchange ?? values.gateway) as string | undefined;
+    if (typeof answerTo !== 'string') {
+      process.stderr.write(
+        `okno simulate agency: --gateway URL (push: where the agency POSTs its answers, e.g. http://127.0.0.1:8080) or --exchange URL (pull: the SMEV exchange it polls and answers through, e.g. http://127.0.0.1:8093/ws/smev3) is required\nusage: okno ${this.usage}\n`,
+      );
       return 2;
     }
     let modes: Array<[string, AgencyMode]>;
@@ -209,15 +223,18 @@ export const simulateCommand: Command = {
       process.stderr.write(`okno simulate agency: ${(error as Error).message}\nusage: okno ${this.usage}\n`);
       return 2;
     }
-    return runAgency(values, port, values.gateway, modes);
+    return runAgency(values, port, answerTo, modes);
   },
 };
 
 async function runPortal(values: Values, port: number): Promise<number> {
+  // listening for SIGINT/SIGTERM before "listening on" is printed: a signal sent right after it still stops the simulator cleanly
+  const stopped = untilStopped();
   let sim: PortalSimulator;
   try {
     sim = await PortalSimulator.start({
       port,
+      host: hostFrom(values),
       trust: trustFrom(values),
       expectedSigner: expectedSignerFrom(values),
       signer: partnerSigner(values, 'portal'),
@@ -231,17 +248,20 @@ async function runPortal(values: Values, port: number): Promise<number> {
     return 1;
   }
   process.stdout.write(`portal simulator listening on ${sim.endpoint}${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`);
-  await untilSignal();
+  await stopped;
   await sim.close();
   process.stdout.write(`portal simulator stopped: ${sim.statuses().length} status messages, ${sim.duplicates} duplicates\n`);
   return 0;
 }
 
 async function runAgency(values: Values, port: number, gatewayUrl: string, modes: Array<[string, AgencyMode]>): Promise<number> {
+  // listening for SIGINT/SIGTERM before "listening on" is printed: a signal sent right after it still stops the simulator cleanly
+  const stopped = untilStopped();
   let started: AgencySimulator | undefined;
   try {
     started = await AgencySimulator.start({
       port,
+      host: hostFrom(values),
       trust: trustFrom(values),
       expectedSigner: expectedSignerFrom(values),
       signer: partnerSigner(values, 'agency'),
@@ -264,17 +284,25 @@ async function runAgency(values: Values, port: number, gatewayUrl: string, modes
     `agency simulator listening on ${sim.endpoint} (answers ${sim.answeredServices.join(', ')}; to ${sim.gatewayEndpointUrl})` +
       `${values['expect-cert'] ? ` (only ${String(values['expect-cert'])})` : ''}; Ctrl-C to stop\n`,
   );
-  await untilSignal();
+  let poller: AgencyExchangePoller | undefined;
+  if (typeof values.exchange === 'string') {
+    poller = new AgencyExchangePoller({
+      agency: sim,
+      exchangeUrl: sim.gatewayEndpointUrl!,
+      signer: partnerSigner(values, 'agency'),
+      trust: trustFrom(values),
+      expectedSigner: expectedSignerFrom(values),
+      onRefused: (id, message) => process.stderr.write(`${new Date().toISOString()}  refused  ${id}: ${message} (Ack accepted=false)\n`),
+      onError: (message) => process.stderr.write(`${new Date().toISOString()}  exchange: ${message} (retrying every second, said once)\n`),
+      onRecovered: () => process.stdout.write(`${new Date().toISOString()}  exchange: reachable again\n`),
+    }).start();
+    process.stdout.write(`  pull mode: takes queries from ${sim.gatewayEndpointUrl} (GetRequest, Ack) and answers there (SendResponse)\n`);
+  }
+  await stopped;
+  await poller?.stop();
   await sim.close();
   process.stdout.write(`agency simulator stopped: ${sim.queries().length} queries, ${sim.answers().length} answers sent, ${sim.duplicates} duplicates\n`);
   return 0;
-}
-
-/** One line per exchange event: when, what, operation, MessageID, from → to, detail. */
-export function exchangeLine(e: ExchangeEvent): string {
-  return [e.at.toISOString(), e.kind, e.operation, e.messageId ?? '—', e.from || e.to ? `${e.from ?? '?'} → ${e.to ?? '?'}` : '', e.detail ?? '']
-    .filter((x) => x !== '')
-    .join('  ');
 }
 
 /**
@@ -309,8 +337,11 @@ function exchangeSigner(values: Values): { signer: Signer; certFile: string | nu
 }
 
 async function runSmev(values: Values, port: number): Promise<number> {
+  // listening for SIGINT/SIGTERM before "listening on" is printed: a signal sent right after it still stops the simulator cleanly
+  const stopped = untilStopped();
   let sim: SmevExchangeSimulator;
   let certFile: string | null;
+  let log: ExchangeLog;
   try {
     const visibility = values['visibility-timeout'] === undefined ? undefined : Number(values['visibility-timeout']);
     if (visibility !== undefined && (!Number.isInteger(visibility) || visibility < 0)) throw new UsageError('--visibility-timeout takes milliseconds (a non-negative integer)');
@@ -320,10 +351,19 @@ async function runSmev(values: Values, port: number): Promise<number> {
       const s = parseSystemOption(v);
       systems.set(s.mnemonic, s);
     }
+    const summarySeconds = values['poll-summary'] === undefined ? 60 : Number(values['poll-summary']);
+    if (!Number.isFinite(summarySeconds) || summarySeconds <= 0) throw new UsageError('--poll-summary takes seconds (a positive number)');
+    log = new ExchangeLog({
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+      verbose: values.verbose === true,
+      summaryEveryMs: summarySeconds * 1000,
+    });
     const identity = exchangeSigner(values);
     certFile = identity.certFile;
     sim = await SmevExchangeSimulator.start({
       port,
+      host: hostFrom(values),
       trust: trustFrom(values),
       signer: identity.signer,
       systems: [...systems.values()],
@@ -331,18 +371,25 @@ async function runSmev(values: Values, port: number): Promise<number> {
       ...(visibility !== undefined ? { visibilityTimeoutMs: visibility } : {}),
       attachmentDelivery: values['inline-attachments'] ? 'inline' : 'mtom',
       deliverTestMessages: values['deliver-test-messages'] === true,
-      onEvent: (e) => (e.kind === 'refused' ? process.stderr : process.stdout).write(`${exchangeLine(e)}\n`),
+      onEvent: (e) => log.event(e),
     });
     process.stdout.write(`SMEV exchange simulator listening on ${sim.endpoint}; Ctrl-C to stop\n`);
     for (const s of systems.values()) process.stdout.write(`  system ${s.mnemonic}: provides ${s.provides?.length ? s.provides.join(', ') : 'nothing (sends and polls only)'}\n`);
     if (certFile) process.stdout.write(`  the exchange's certificate (SMEVSignature): ${certFile}\n`);
+    process.stdout.write(
+      values.verbose ? '  every poll is printed (--verbose)\n' : `  empty polls are summed up every ${summarySeconds} s (--verbose prints each)\n`,
+    );
+    log.start();
   } catch (error) {
     process.stderr.write(`okno simulate smev: ${(error as Error).message}\n`);
     return error instanceof UsageError ? 2 : 1;
   }
-  await untilSignal();
+  await stopped;
   await sim.close();
+  log.stop();
   const c = sim.counts;
-  process.stdout.write(`SMEV exchange simulator stopped: ${c.sent} sent, ${c.delivered} delivered (${c.redelivered} again), ${c.acked} acked, ${c.faults} faults\n`);
+  process.stdout.write(
+    `SMEV exchange simulator stopped: ${c.sent} sent, ${c.delivered} delivered (${c.redelivered} again), ${c.acked} acked, ${c.faults} faults, ${log.emptyPolls} empty polls\n`,
+  );
   return 0;
 }

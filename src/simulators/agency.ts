@@ -133,6 +133,8 @@ export interface ReceivedQuery {
   version: SmevVersion;
   /** The mode it was accepted under. */
   mode: AgencyMode;
+  /** Pull mode: the exchange's ReplyTo, which the answers' To carries (push mode: the answers' To is messageId). */
+  replyTo?: string;
 }
 
 export type ResponseKind = 'content' | 'rejected' | 'status';
@@ -140,7 +142,7 @@ export type ResponseKind = 'content' | 'rejected' | 'status';
 /** One SendResponse POSTed to the gateway (one entry per POST: a duplicate-answer makes two). */
 export interface SentAnswer {
   service: string;
-  /** The MessageID of the gateway's SendRequest this answers. */
+  /** The MessageID of the gateway's SendRequest this answers (pull mode: the exchange's ReplyTo for it). */
   to: string;
   /** The SendResponse's own MessageID. */
   messageId: string;
@@ -193,7 +195,8 @@ export interface CityResponse {
 export interface AgencySimulatorOptions {
   /** 0 (default): a free port. */
   port?: number;
-  host?: '127.0.0.1';
+  /** Listen address (default 127.0.0.1; 0.0.0.0 in a container). */
+  host?: string;
   /** The CAs the gateway's certificate must chain to. */
   trust: TrustAnchorSet;
   /** SHA-256 fingerprint (lower-case hex, as Certificate.fingerprintSha256) of the only certificate accepted (the gateway's); unset: any trusted one. */
@@ -422,6 +425,19 @@ export class AgencySimulator extends SimulatorServer {
     await Promise.allSettled([...this.running]);
   }
 
+  /**
+   * A query taken from a SMEV exchange (pull mode, AgencyExchangePoller): its
+   * SenderProvidedRequestData, whose signature the caller verified. Recorded
+   * and answered as a pushed SendRequest would be; throws SmevFault when the
+   * agency refuses it.
+   */
+  async acceptDelivered(senderData: XmlElement, signerSubject: string, version: SmevVersion, replyTo: string): Promise<void> {
+    if (this.closed) throw new Error('acceptDelivered: the simulator is closed');
+    const accepted = this.acceptQuery(senderData, signerSubject, version, this.now(), replyTo);
+    await accepted.reply;
+    accepted.afterReply?.();
+  }
+
   // ---------------------------------------------------------------- server
 
   private get profile(): SignatureProfile {
@@ -477,7 +493,7 @@ export class AgencySimulator extends SimulatorServer {
     return operation === 'SendRequestRequest' ? this.acceptQuery(verified.signed, verified.signerSubject, verified.version, now) : this.acceptCityResponse(verified.signed, verified.signerSubject, verified.version, now);
   }
 
-  private acceptQuery(signed: XmlElement, signerSubject: string, version: SmevVersion, now: Date): Accepted {
+  private acceptQuery(signed: XmlElement, signerSubject: string, version: SmevVersion, now: Date, replyTo?: string): Accepted {
     const messageId = readMessageId(signed);
     const content = primaryContent(signed);
     const found = this.options.catalogue.byRoot(content.namespaceURI, content.localName);
@@ -503,7 +519,7 @@ export class AgencySimulator extends SimulatorServer {
     const mode = this.modeOf(service.id);
     if (mode.kind === 'fault') throw new SmevFault(mode.fault, `${mode.fault} (scripted for ${service.id} by the agency simulator)`);
 
-    const query: ReceivedQuery = { messageId, service: service.id, content: json, receivedAt: now, signerSubject, version, mode };
+    const query: ReceivedQuery = { messageId, service: service.id, content: json, receivedAt: now, signerSubject, version, mode, ...(replyTo ? { replyTo } : {}) };
     const reply = messageAccepted('SendRequestResponse', version, {
       messageId,
       messageType: 'REQUEST',
@@ -655,7 +671,7 @@ export class AgencySimulator extends SimulatorServer {
   private async respond(query: ReceivedQuery, what: ResponseBody | (() => { body: ResponseBody; content: JsonValue; fixture: string | null }), times = 1): Promise<void> {
     if (this.closed) return;
     const messageId = uuidV1();
-    const base = { service: query.service, to: query.messageId, messageId, repeat: false, sentAt: this.now(), httpStatus: null, replyBody: '', envelope: '' } as const;
+    const base = { service: query.service, to: query.replyTo ?? query.messageId, messageId, repeat: false, sentAt: this.now(), httpStatus: null, replyBody: '', envelope: '' } as const;
     let record: SentAnswer;
     let envelope: string;
     try {
@@ -665,7 +681,7 @@ export class AgencySimulator extends SimulatorServer {
       if (body.kind === 'content') Object.assign(record, { content: made.content, fixture: made.fixture });
       else if (body.kind === 'rejected') record.rejection = body.rejections[0]!;
       else record.status = { code: body.code, description: body.description };
-      envelope = await signDocument(sendResponseEnvelope({ version: query.version, messageId, to: query.messageId, body }), { signer: this.options.signer, profile: this.profile });
+      envelope = await signDocument(sendResponseEnvelope({ version: query.version, messageId, to: query.replyTo ?? query.messageId, body }), { signer: this.options.signer, profile: this.profile });
     } catch (error) {
       this.record({ ...base, kind: 'content', error: (error as Error).message });
       return;

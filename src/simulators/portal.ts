@@ -79,7 +79,8 @@ export const SCRIPTED_ANSWERS: readonly ScriptedAnswer[] = ['fault:InvalidConten
 export interface PortalSimulatorOptions {
   /** 0 (default): a free port. */
   port?: number;
-  host?: '127.0.0.1';
+  /** Listen address (default 127.0.0.1; 0.0.0.0 in a container). */
+  host?: string;
   /** The CAs the gateway's certificate must chain to. */
   trust: TrustAnchorSet;
   /** SHA-256 fingerprint (lower-case hex, as Certificate.fingerprintSha256) of the only certificate accepted; unset: any trusted one. */

@@ -142,7 +142,8 @@ export const EXCHANGE_SCRIPTED_ANSWERS: readonly ExchangeScriptedAnswer[] = [
 export interface SmevExchangeOptions {
   /** 0 (default): a free port. */
   port?: number;
-  host?: '127.0.0.1';
+  /** Listen address (default 127.0.0.1; 0.0.0.0 in a container). */
+  host?: string;
   /** The CAs callers' certificates must chain to. */
   trust: TrustAnchorSet;
   /** The exchange's own key (SMEVSignature). */

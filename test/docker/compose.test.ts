@@ -1,0 +1,114 @@
+/**
+ * docker-compose.yml as the README ships it. Where the docker compose plugin
+ * exists, `docker compose --profile demo config` (compose's own reading:
+ * merge keys, profiles, variable interpolation) is what is checked; otherwise
+ * the file is parsed with a YAML parser (merge keys on) and the same checks
+ * run on that. Checked: the services and variables the README names, the
+ * demo profile (portal, agency and exchange simulators from the gateway's
+ * image), that the gateway's registry reaches the partners by service name
+ * and port — nothing points a container at its own 127.0.0.1 — and that the
+ * simulators listen on every interface of their container.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadPartners } from '../../src/config/partners.js';
+import { projectRoot } from '../helpers/gateway.js';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  profiles?: string[];
+  command?: string[];
+  environment?: Record<string, string | null>;
+  ports?: Array<string | { target: number; published: string | number }>;
+  depends_on?: unknown;
+  healthcheck?: { disable?: boolean };
+}
+
+const composeFile = path.join(projectRoot, 'docker-compose.yml');
+const raw = readFileSync(composeFile, 'utf8');
+const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+const API_TOKENS = 'city-secret-token:city,ops-secret-token:ops';
+
+function composePlugin(): boolean {
+  return spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** The compose model with the demo profile on: compose's own when it exists, else the YAML file itself. */
+function model(): { how: string; services: Record<string, Service> } {
+  if (composePlugin()) {
+    const json = execFileSync('docker', ['compose', '-f', composeFile, '--profile', 'demo', 'config', '--format', 'json'], {
+      cwd: projectRoot,
+      env: { ...process.env, API_TOKENS },
+      encoding: 'utf8',
+    });
+    return { how: 'docker compose config', services: (JSON.parse(json) as { services: Record<string, Service> }).services };
+  }
+  const doc = parse(raw, { merge: true }) as { services: Record<string, Service> };
+  return { how: 'YAML', services: doc.services };
+}
+
+/** "8091:8091" or compose's long form → the container port. */
+function containerPorts(s: Service): number[] {
+  return (s.ports ?? []).map((p) => (typeof p === 'string' ? Number(p.split(':').at(-1)) : p.target));
+}
+
+function optionOf(command: string[] | undefined, name: string): string | undefined {
+  const i = command?.indexOf(name) ?? -1;
+  return i >= 0 ? command![i + 1] : undefined;
+}
+
+describe('docker-compose.yml', () => {
+  const { how, services } = model();
+
+  it(`has redis and okno by default and portal, agency, smev under the demo profile (${how})`, () => {
+    expect(Object.keys(services).sort()).toEqual(['agency', 'okno', 'portal', 'redis', 'smev']);
+    expect(services.redis!.profiles ?? []).toEqual([]);
+    expect(services.okno!.profiles ?? []).toEqual([]);
+    for (const sim of ['portal', 'agency', 'smev']) {
+      expect(services[sim]!.profiles, sim).toEqual(['demo']);
+      // the simulators run from the gateway's own image
+      expect(services[sim]!.image, sim).toBe(services.okno!.image);
+      expect(services[sim]!.command?.slice(0, 4), sim).toEqual(['node', 'bin/okno.js', 'simulate', sim]);
+      // the image's HEALTHCHECK asks the gateway's /health: not theirs
+      expect(services[sim]!.healthcheck?.disable, sim).toBe(true);
+    }
+  });
+
+  it('gives the gateway the variables the README names; API_TOKENS must be set', () => {
+    const env = services.okno!.environment!;
+    expect(env.REDIS_URL).toBe('redis://redis:6379');
+    expect(env.PARTNERS_FILE).toBe('config/partners.docker.json');
+    expect(env.OKNO_ALLOW_SAMPLE_KEYS).toBe('true');
+    expect(raw).toMatch(/API_TOKENS: \$\{API_TOKENS:\?/);
+    for (const name of ['API_TOKENS', 'PARTNERS_FILE', 'OKNO_ALLOW_SAMPLE_KEYS', 'config/partners.docker.json']) expect(readme, `README names ${name}`).toContain(name);
+    expect(readme).toContain(`API_TOKENS='${API_TOKENS}' docker compose up --build`);
+    expect(readme).toContain(`API_TOKENS='${API_TOKENS}' docker compose --profile demo up --build`);
+    expect(containerPorts(services.okno!)).toEqual([8080]);
+  });
+
+  it("the gateway's registry reaches each partner by its service name and the port it listens on; no container is pointed at its own loopback", () => {
+    const { registry } = loadPartners(path.join(projectRoot, services.okno!.environment!.PARTNERS_FILE!));
+    expect(registry.partners.length).toBeGreaterThan(0);
+    for (const partner of registry.partners) {
+      const url = new URL(partner.endpoint!);
+      expect(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']).not.toContain(url.hostname);
+      const service = services[url.hostname];
+      expect(service, `${partner.id}: ${url.hostname} is a compose service`).toBeDefined();
+      expect(optionOf(service!.command, '--port'), partner.id).toBe(url.port);
+      expect(optionOf(service!.command, '--host'), `${partner.id} listens on every interface`).toBe('0.0.0.0');
+      expect(containerPorts(service!)).toContain(Number(url.port));
+    }
+    // the agency answers the gateway by its service name and container port
+    const gateway = new URL(optionOf(services.agency!.command, '--gateway')!);
+    expect(gateway.hostname).toBe('okno');
+    expect(Number(gateway.port)).toBe(8080);
+    expect(optionOf(services.smev!.command, '--host')).toBe('0.0.0.0');
+    // nowhere in the file (comments aside) does a container get a loopback address
+    const uncommented = raw.split('\n').map((l) => l.replace(/(^|\s)#.*$/, '')).join('\n');
+    expect(uncommented).not.toMatch(/127\.0\.0\.1|localhost/);
+  });
+});
