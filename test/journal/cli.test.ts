@@ -83,6 +83,7 @@ describe('okno journal verify', () => {
     const badCert = okno(['journal', 'verify', '--redis', redis.url, '--cert', 'no/such.pem']);
     expect(badCert.status).toBe(2);
     expect(badCert.stderr).toContain('cannot read no/such.pem');
-    expect(okno(['--help']).stdout).toContain('okno journal verify');
+    expect(okno(['--help']).stdout).toMatch(/^ {2}journal +check the journal/m);
+    expect(okno(['journal', '--help']).stdout).toContain('okno journal verify');
   });
 });

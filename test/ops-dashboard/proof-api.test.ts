@@ -283,7 +283,7 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
       expect(servedBy.size).toBeGreaterThanOrEqual(1);
       expect(servedBy.has(process.pid)).toBe(false);
       // Each worker writes its counts within FLUSH_MS.
-      await until('both workers counted', async () => total((await json<Series>(`${gw.url}/api/v1/ops/series`)).body, 'portal', 'messages'), (n) => n === portalIn + N, 10_000);
+      await until(`both workers counted (${portalIn} + ${N})`, async () => total((await json<Series>(`${gw.url}/api/v1/ops/series`)).body, 'portal', 'messages'), (n) => n === portalIn + N, 20_000);
     } finally {
       workers.child.kill('SIGTERM');
       await workers.exited;
