@@ -26,15 +26,16 @@ const ONLY = process.env.FUZZ_ONLY !== undefined ? Number(process.env.FUZZ_ONLY)
 const MB = 1024 * 1024;
 /** Allowed growth over the warmed-up baseline once the process is idle again. */
 const HEAP_MARGIN = 32 * MB;
-// Node 24 keeps more of the run's memory mapped once idle than Node 20 did: in CI (2026-12-07) the
-// heap came back below its baseline (98.9 → 69.8 MB) while RSS stayed 99 MB above it (495.8 →
-// 595.0 MB). The heap margin is the leak check; RSS guards buffers outside it, with that headroom.
-const RSS_MARGIN = 128 * MB;
+// Memory outside the JS heap (Buffers, ArrayBuffers) is checked as V8 reports it, not through RSS:
+// on Node 24 the allocator keeps a run's pages mapped once idle (CI, 2026-12-07: the heap came back
+// below its baseline, 113.6 → 92.1 MB, while RSS stayed 221 MB above it), so RSS no longer tells a
+// leak from retention. RSS is still printed.
+const EXTERNAL_MARGIN = 64 * MB;
 
-async function memory(url: string): Promise<{ rss: number; heap: number }> {
+async function memory(url: string): Promise<{ rss: number; heap: number; external: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
-  return { rss: value('okno_process_resident_memory_bytes'), heap: value('okno_nodejs_heap_size_used_bytes') };
+  return { rss: value('okno_process_resident_memory_bytes'), heap: value('okno_nodejs_heap_size_used_bytes'), external: value('okno_nodejs_external_memory_bytes') };
 }
 
 async function inboxMessageIds(url: string): Promise<string[]> {
@@ -55,7 +56,7 @@ describe(`seeded fuzzer against the gateway process (seed ${SEED}, ${ONLY !== un
   let gw: GatewayProcess;
   let catalogue: ServiceCatalogue;
   let report: FuzzReport;
-  let baseline: { rss: number; heap: number };
+  let baseline: { rss: number; heap: number; external: number };
   /** Every MessageID the gateway answered with a success, warm-up included. */
   const succeeded = new Set<string>();
 
@@ -119,12 +120,13 @@ describe(`seeded fuzzer against the gateway process (seed ${SEED}, ${ONLY !== un
     let now = peak;
     // V8 shrinks the heap only after some idle time (its memory reducer): give it up to a minute.
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && (now.heap > baseline.heap + HEAP_MARGIN || now.rss > baseline.rss + RSS_MARGIN)) {
+    while (Date.now() < deadline && (now.heap > baseline.heap + HEAP_MARGIN || now.external > baseline.external + EXTERNAL_MARGIN)) {
       await new Promise((r) => setTimeout(r, 1000));
       now = await memory(gw.url);
     }
-    process.stdout.write(`fuzz: memory baseline rss ${mb(baseline.rss)} heap ${mb(baseline.heap)}; right after the run rss ${mb(peak.rss)} heap ${mb(peak.heap)}; idle rss ${mb(now.rss)} heap ${mb(now.heap)}\n`);
+    process.stdout.write(`fuzz: memory baseline rss ${mb(baseline.rss)} heap ${mb(baseline.heap)} external ${mb(baseline.external)}; right after the run rss ${mb(peak.rss)} heap ${mb(peak.heap)} external ${mb(peak.external)}; idle rss ${mb(now.rss)} heap ${mb(now.heap)} external ${mb(now.external)}\n`);
     expect(now.heap).toBeLessThanOrEqual(baseline.heap + HEAP_MARGIN);
-    expect(now.rss).toBeLessThanOrEqual(baseline.rss + RSS_MARGIN);
+    expect(Number.isFinite(now.external) && Number.isFinite(baseline.external)).toBe(true);
+    expect(now.external).toBeLessThanOrEqual(baseline.external + EXTERNAL_MARGIN);
   }, 90_000);
 });
