@@ -3,6 +3,11 @@
 # only production dependencies and runs as the unprivileged `node` user.
 
 FROM node:24-slim AS build
+# pkcs11js (the PKCS#11 signer, GATEWAY_PKCS11_*) is a native addon: node-gyp builds it with
+# python3, make and g++ against the image's own Node headers (/usr/local/include/node).
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+    && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr/local
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The `okno` command is a workspace (bin/), so npm ci needs its package.json.
@@ -11,7 +16,7 @@ COPY bin/package.json bin/package.json
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+RUN npm run build && npm rebuild pkcs11js && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
