@@ -33,6 +33,9 @@ COPY wsdl ./wsdl
 # unless OKNO_ALLOW_SAMPLE_KEYS=true. Mount real keys and point GATEWAY_* and
 # TRUST_CA_FILE at them.
 COPY certs-sample ./certs-sample
+# Pull mode in compose: the exchange simulator's certificate, on a volume the gateway reads
+# (docker-compose.yml, profile pull); created here so the volume belongs to `node`.
+RUN mkdir -p /app/exchange && chown node:node /app/exchange
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

@@ -10,7 +10,8 @@
  * simulators listen on every interface of their container.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -26,6 +27,7 @@ interface Service {
   ports?: Array<string | { target: number; published: string | number }>;
   depends_on?: unknown;
   healthcheck?: { disable?: boolean; test?: string[] };
+  volumes?: Array<string | { type?: string; source: string; target: string; read_only?: boolean }>;
 }
 
 const composeFile = path.join(projectRoot, 'docker-compose.yml');
@@ -43,18 +45,31 @@ function succeeds(cmd: string, args: string[]): boolean {
  * In CI compose's own reading is required.
  */
 function model(): { how: string; services: Record<string, Service> } {
-  const env = { ...process.env, API_TOKENS };
+  const env: NodeJS.ProcessEnv = { ...process.env, API_TOKENS };
+  delete env.PARTNERS_FILE;
   if (succeeds('docker', ['compose', 'version'])) {
-    const json = execFileSync('docker', ['compose', '-f', composeFile, '--profile', 'demo', 'config', '--format', 'json'], { cwd: projectRoot, env, encoding: 'utf8' });
+    const json = execFileSync('docker', ['compose', '-f', composeFile, '--profile', 'demo', '--profile', 'pull', 'config', '--format', 'json'], { cwd: projectRoot, env, encoding: 'utf8' });
     return { how: 'docker compose config', services: (JSON.parse(json) as { services: Record<string, Service> }).services };
   }
   if (succeeds('docker-compose', ['version'])) {
-    const yaml = execFileSync('docker-compose', ['-f', composeFile, '--profile', 'demo', 'config'], { cwd: projectRoot, env, encoding: 'utf8' });
+    const yaml = execFileSync('docker-compose', ['-f', composeFile, '--profile', 'demo', '--profile', 'pull', 'config'], { cwd: projectRoot, env, encoding: 'utf8' });
     return { how: 'docker-compose config', services: (parse(yaml) as { services: Record<string, Service> }).services };
   }
   if (process.env.CI === 'true') throw new Error('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose): CI checks the file with compose itself');
   const doc = parse(raw, { merge: true }) as { services: Record<string, Service> };
   return { how: 'YAML', services: doc.services };
+}
+
+/** Named volumes a service mounts: target path → volume name. */
+function namedVolumes(s: Service): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of s.volumes ?? []) {
+    if (typeof v === 'string') {
+      const [source, target] = v.split(':');
+      if (source && target && !source.startsWith('.') && !source.startsWith('/')) out.set(target, source);
+    } else if (v.type === undefined || v.type === 'volume') out.set(v.target, v.source);
+  }
+  return out;
 }
 
 /** "8091:8091" or compose's long form → the container port. */
@@ -70,19 +85,61 @@ function optionOf(command: string[] | undefined, name: string): string | undefin
 describe('docker-compose.yml', () => {
   const { how, services } = model();
 
-  it(`has redis and okno by default and portal, agency, smev under the demo profile (${how})`, () => {
-    expect(Object.keys(services).sort()).toEqual(['agency', 'okno', 'portal', 'redis', 'smev']);
+  it(`has redis and okno by default, portal, agency, smev under the demo profile and smev, agency-pull under the pull profile (${how})`, () => {
+    expect(Object.keys(services).sort()).toEqual(['agency', 'agency-pull', 'okno', 'portal', 'redis', 'smev']);
     expect(services.redis!.profiles ?? []).toEqual([]);
     expect(services.okno!.profiles ?? []).toEqual([]);
-    for (const sim of ['portal', 'agency', 'smev']) {
-      expect(services[sim]!.profiles, sim).toEqual(['demo']);
+    for (const sim of ['portal', 'agency', 'smev', 'agency-pull']) {
+      expect(services[sim]!.profiles, sim).toEqual(sim === 'smev' ? ['demo', 'pull'] : sim === 'agency-pull' ? ['pull'] : ['demo']);
       // the simulators run from the gateway's own image
       expect(services[sim]!.image, sim).toBe(services.okno!.image);
-      expect(services[sim]!.command?.slice(0, 4), sim).toEqual(['node', 'bin/okno.js', 'simulate', sim]);
-      // the image's HEALTHCHECK asks the gateway's /health: not theirs
-      // (`disable: true`; compose v1 writes it as the test NONE)
+      expect(services[sim]!.command?.slice(0, 4), sim).toEqual(['node', 'bin/okno.js', 'simulate', sim.replace('-pull', '')]);
       const hc = services[sim]!.healthcheck;
-      expect(hc?.disable === true || hc?.test?.[0] === 'NONE', sim).toBe(true);
+      if (sim === 'smev') {
+        // healthy once its certificate is on the shared volume
+        expect(hc?.test).toEqual(['CMD', 'test', '-s', optionOf(services.smev!.command, '--cert-out')]);
+      } else {
+        // the image's HEALTHCHECK asks the gateway's /health: not theirs
+        // (`disable: true`; compose v1 writes it as the test NONE)
+        expect(hc?.disable === true || hc?.test?.[0] === 'NONE', sim).toBe(true);
+      }
+    }
+  });
+
+  it("pull mode: the gateway's pull registry reaches the exchange by its service name and reads the certificate the exchange writes to a volume both mount", () => {
+    expect(raw).toMatch(/PARTNERS_FILE: \$\{PARTNERS_FILE:-config\/partners\.docker\.json\}/);
+    const file = path.join(projectRoot, 'config/partners.pull.docker.json');
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { exchanges: Array<{ url: string; certificates: string[] }>; partners: Array<{ certificates: string[]; transport: { mode: string } }> };
+    const exchange = doc.exchanges[0]!;
+    const url = new URL(exchange.url);
+    expect(url.hostname).toBe('smev');
+    expect(optionOf(services.smev!.command, '--port')).toBe(url.port);
+    expect(containerPorts(services.smev!)).toContain(Number(url.port));
+    for (const p of doc.partners) expect(p.transport.mode).toBe('pull');
+    // the certificate the registry names is the one the exchange writes, on the same named volume
+    const certOut = optionOf(services.smev!.command, '--cert-out')!;
+    expect(exchange.certificates).toEqual([certOut]);
+    const dir = path.posix.dirname(certOut);
+    const smevVolume = namedVolumes(services.smev!).get(dir);
+    expect(smevVolume, `smev mounts a named volume at ${dir}`).toBeDefined();
+    expect(namedVolumes(services.okno!).get(dir), 'the gateway mounts the same volume').toBe(smevVolume);
+    // the image makes that directory the unprivileged user's, so a fresh volume is writable by it
+    expect(readFileSync(path.join(projectRoot, 'Dockerfile'), 'utf8')).toContain(`chown node:node ${dir}`);
+    // the pull agency takes its queries from the exchange by service name
+    const agencyExchange = new URL(optionOf(services['agency-pull']!.command, '--exchange')!);
+    expect(agencyExchange.hostname).toBe('smev');
+    expect(agencyExchange.port).toBe(url.port);
+    // the registry itself loads once the certificate exists (here: the sample CA's gateway cert in its place)
+    const dirOut = mkdtempSync(path.join(tmpdir(), 'okno-compose-'));
+    try {
+      const absolute = (c: string) => (c.startsWith('/') ? path.join(projectRoot, 'certs-sample/gateway.crt.pem') : path.resolve(path.dirname(file), c));
+      const local = { ...doc, exchanges: doc.exchanges.map((e) => ({ ...e, url: e.url, certificates: e.certificates.map(absolute) })), partners: doc.partners.map((p) => ({ ...p, certificates: p.certificates.map(absolute) })) };
+      writeFileSync(path.join(dirOut, 'partners.json'), JSON.stringify(local));
+      const { registry } = loadPartners(path.join(dirOut, 'partners.json'));
+      expect(registry.partners.map((p) => p.id).sort()).toEqual(['agency', 'portal']);
+      expect(readme).toContain('PARTNERS_FILE=config/partners.pull.docker.json');
+    } finally {
+      rmSync(dirOut, { recursive: true, force: true });
     }
   });
 
