@@ -178,7 +178,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     outboundAgent,
     now: () => new Date(),
   };
-  const auth = new TokenAuth(config.apiTokens);
+  const auth = new TokenAuth(config.apiTokens, { rateLimit: config.limits.perApiToken, workers: config.workers });
   const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => access.inFlightNow, ocsp });
   const access = new SoapAccess({
     clientAuth: config.tls?.clientAuth ?? 'off',

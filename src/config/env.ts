@@ -146,6 +146,8 @@ export interface Config {
     perClient: RateLimit | null;
     /** SOAP requests processed at once by one process; more are refused at once (0 = no cap). */
     maxInFlight: number;
+    /** JSON API requests per bearer token (API_RATE_LIMIT; null = none): 429 with Retry-After beyond it. */
+    perApiToken: RateLimit | null;
   };
   /** Pull mode (partners reached through a SMEV exchange): how often the pollers ask when the queue is empty. */
   pull: { intervalMs: number; maxIntervalMs: number; concurrency: number };
@@ -281,6 +283,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       perPartner: v.rateLimit('RATE_LIMIT_PER_PARTNER'),
       perClient: v.rateLimit('RATE_LIMIT_PER_CLIENT'),
       maxInFlight: v.int('SOAP_MAX_IN_FLIGHT', 256, 0, 1_000_000),
+      perApiToken: v.rateLimit('API_RATE_LIMIT'),
     },
     cwd,
   };

@@ -3,7 +3,10 @@
  * compared with every known token's in constant time (timingSafeEqual, no
  * early exit), so the answer's timing says nothing about how close a guess
  * was. 401 for a missing, malformed (not "Bearer <token>") or unknown token, 403 for a known token
- * with the wrong role.
+ * with the wrong role. With API_RATE_LIMIT each token has its own bucket
+ * (src/http/rate-limit.ts; one process's share with WORKERS > 1): a request
+ * beyond it is a 429 with Retry-After, counted after the token is known, so
+ * an unknown token cannot spend a real one's allowance.
  *
  * The check runs as an onRequest hook: before the body is read or the
  * parameters are validated, so an unauthenticated client costs no parsing
@@ -12,8 +15,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { ApiToken, Role } from '../config/env.js';
+import type { ApiToken, RateLimit, Role } from '../config/env.js';
 import { HttpError } from './errors.js';
+import { perProcess, TokenBucket } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,19 +31,38 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
 const ROLES = Symbol('okno.auth.roles');
 type AuthHook = onRequestAsyncHookHandler & { [ROLES]?: readonly Role[] };
 
-export class TokenAuth {
-  private readonly tokens: ReadonlyArray<{ digest: Buffer; role: Role }>;
+export interface TokenAuthOptions {
+  /** Requests per token (API_RATE_LIMIT), or null for none. */
+  rateLimit: RateLimit | null;
+  /** Processes sharing the limit (WORKERS): each keeps its own buckets. */
+  workers: number;
+  now?: () => number;
+}
 
-  constructor(tokens: readonly ApiToken[]) {
-    this.tokens = tokens.map((t) => ({ digest: digest(t.token), role: t.role }));
+interface KnownToken {
+  digest: Buffer;
+  role: Role;
+  bucket: TokenBucket | null;
+}
+
+export class TokenAuth {
+  private readonly tokens: readonly KnownToken[];
+  private readonly now: () => number;
+  private readonly limit: RateLimit | null;
+
+  constructor(tokens: readonly ApiToken[], options: TokenAuthOptions = { rateLimit: null, workers: 1 }) {
+    this.now = options.now ?? Date.now;
+    this.limit = options.rateLimit ? perProcess(options.rateLimit, options.workers) : null;
+    const start = this.now();
+    this.tokens = tokens.map((t) => ({ digest: digest(t.token), role: t.role, bucket: this.limit ? new TokenBucket(this.limit, start) : null }));
   }
 
-  /** The role of a presented token, or undefined; looks at every known token whatever matches. */
-  private roleOf(token: string): Role | undefined {
+  /** The presented token's entry, or undefined; looks at every known token whatever matches. */
+  private known(token: string): KnownToken | undefined {
     const presented = digest(token);
-    let role: Role | undefined;
-    for (const t of this.tokens) if (timingSafeEqual(presented, t.digest) && role === undefined) role = t.role;
-    return role;
+    let found: KnownToken | undefined;
+    for (const t of this.tokens) if (timingSafeEqual(presented, t.digest) && found === undefined) found = t;
+    return found;
   }
 
   /** An onRequest hook that admits the given roles only. */
@@ -47,12 +70,19 @@ export class TokenAuth {
     const hook: AuthHook = async (request: FastifyRequest, reply: FastifyReply) => {
       const header = request.headers.authorization;
       const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-      const role = match ? this.roleOf(match[1]!) : undefined;
-      if (!role) {
+      const token = match ? this.known(match[1]!) : undefined;
+      const role = token?.role;
+      if (!token || !role) {
         reply.header('www-authenticate', 'Bearer realm="okno"');
         throw new HttpError(401, 'UNAUTHORIZED', match ? 'unknown token' : header === undefined || header.trim() === '' ? 'missing Authorization: Bearer <token>' : malformed(header));
       }
       if (!allowed.includes(role)) throw new HttpError(403, 'FORBIDDEN', `role ${role} may not do this (needs ${allowed.join(' or ')})`);
+      const take = token.bucket?.take(this.now());
+      if (take && !take.ok) {
+        const seconds = Math.max(1, Math.ceil(take.retryAfterMs / 1000));
+        reply.header('retry-after', String(seconds));
+        throw new HttpError(429, 'RATE_LIMITED', `more than API_RATE_LIMIT allows for this token (${this.limit!.perSecond} requests/s, burst ${this.limit!.burst} in this process); retry after ${seconds} s`);
+      }
       request.role = role;
     };
     hook[ROLES] = Object.freeze([...allowed]);

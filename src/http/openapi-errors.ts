@@ -6,12 +6,12 @@
  *
  * - 400 when it takes parameters, a query string or a body (schema validation, bad JSON);
  * - 401 for every route with a token check; 403 when it does not admit every role;
+ * - 429 for every route with a token check (API_RATE_LIMIT, per token; off by default);
  * - 404 when its path has a parameter (an id that does not exist);
  * - 413 and 415 for POST, PUT and PATCH (body over MAX_BODY_BYTES, a content type other than JSON);
  * - 500 and 503 (shutting down) for all.
  *
  * A status only some routes answer (409) is declared by the route with `errorResponse`.
- * There is no 429 here: the JSON API has no rate limit (the SOAP endpoint's limits answer faults).
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Role } from '../config/env.js';
@@ -32,6 +32,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'The request conflicts with the current state',
   413: 'The body is larger than MAX_BODY_BYTES',
   415: 'The body is not JSON: send Content-Type: application/json',
+  429: 'More requests than API_RATE_LIMIT allows for this token; Retry-After says in how many seconds to try again',
   500: 'Internal error; the correlation id leads to the log line',
   503: 'The gateway is shutting down; retry on another instance',
 };
@@ -49,6 +50,7 @@ export function errorStatusesOf(route: Pick<RouteOptions, 'method' | 'url' | 'sc
   if (roles && ALL_ROLES.some((r) => !roles.includes(r))) statuses.push(403);
   if (route.url.includes(':')) statuses.push(404);
   if (hasBody) statuses.push(413, 415);
+  if (roles) statuses.push(429);
   statuses.push(500, 503);
   return statuses;
 }

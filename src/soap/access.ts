@@ -25,7 +25,7 @@ import type { Partner, PartnerRegistry } from '../config/partners.js';
 import { tlsClientOf, type TlsClient } from '../http/tls.js';
 import type { RateLimitKind } from '../ops/metrics.js';
 import { faultEnvelope, SmevFault } from './faults.js';
-import { KeyedBuckets, perProcess, type Take } from './rate-limit.js';
+import { KeyedBuckets, perProcess, type Take } from '../http/rate-limit.js';
 
 export type LimitKind = RateLimitKind;
 

@@ -106,7 +106,7 @@ describe('OpenAPI: error answers and tags', () => {
       const statuses = Object.keys(op.responses);
       expect(statuses.some((s) => s.startsWith('2')), `${where}: a success answer`).toBe(true);
       // Every /api/ route has a token check, and every route can fail inside or be refused while shutting down.
-      for (const s of ['401', '500', '503']) expect(statuses, where).toContain(s);
+      for (const s of ['401', '429', '500', '503']) expect(statuses, where).toContain(s);
       if (method === 'POST') for (const s of ['400', '413', '415']) expect(statuses, where).toContain(s);
       if (url.includes('{')) for (const s of ['400', '404']) expect(statuses, where).toContain(s);
       for (const status of statuses.filter((s) => /^[45]/.test(s))) {
@@ -117,7 +117,7 @@ describe('OpenAPI: error answers and tags', () => {
       }
     }
     // Across the document: every error status the API answers.
-    for (const s of ['400', '401', '403', '404', '409', '413', '415', '422', '500', '503']) expect([...seen]).toContain(s);
+    for (const s of ['400', '401', '403', '404', '409', '413', '415', '422', '429', '500', '503']) expect([...seen]).toContain(s);
   });
 
   it('409 where a route can conflict', () => {
@@ -164,5 +164,32 @@ describe('OpenAPI: error answers and tags', () => {
     const error = JSON.parse(second!.split('\r\n\r\n')[1]!) as ErrorBody;
     expect(error.error.code).toBe('SHUTTING_DOWN');
     expect(error.error.message).toBe('the gateway is shutting down; retry on another instance');
+  });
+});
+
+describe('API_RATE_LIMIT', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    // 1 a second, burst 3: the fourth request at once is refused; per token, so the other token still passes.
+    gw = await startGateway({ API_RATE_LIMIT: '1/s:3' });
+  });
+  afterAll(() => gw.close());
+
+  it('a token over its limit gets 429 with Retry-After and the Error body; another token is not affected; an unknown token spends nothing', async () => {
+    for (let i = 0; i < 5; i++) expect((await fetch(`${gw.url}/api/v1/inbox`, { headers: { authorization: 'Bearer not-a-real-token' } })).status).toBe(401);
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${gw.url}/api/v1/inbox`, { headers: CITY });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+      else await res.arrayBuffer();
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const message = await errorOf(limited!, 429, 'RATE_LIMITED');
+    expect(message).toContain('API_RATE_LIMIT');
+    expect(message).not.toContain('dev-city-token');
+    expect((await fetch(`${gw.url}/api/v1/ops/deliveries`, { headers: OPS })).status).toBe(200);
   });
 });

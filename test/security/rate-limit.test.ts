@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseRateLimit } from '../../src/config/env.js';
 import { parsePartners, PartnerRegistryError } from '../../src/config/partners.js';
-import { perProcess, TokenBucket, KeyedBuckets } from '../../src/soap/rate-limit.js';
+import { perProcess, TokenBucket, KeyedBuckets } from '../../src/http/rate-limit.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { faultOf, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';
 import { tempDir } from '../helpers/tls-pki.js';
@@ -255,8 +255,9 @@ describe('limits: configuration and arithmetic', () => {
     expect(parseRateLimit('30/min')).toEqual({ perSecond: 0.5, burst: 1 });
     expect(parseRateLimit('0.5/s:3')).toEqual({ perSecond: 0.5, burst: 3 });
     for (const bad of ['50', '50/h', '-1/s', '0/s', '50/s:0', 'fast']) expect(parseRateLimit(bad), bad).toBeNull();
-    expect(loadConfig({}, projectRoot).limits).toEqual({ perPartner: null, perClient: null, maxInFlight: 256 });
-    expect(loadConfig({ RATE_LIMIT_PER_PARTNER: '0', SOAP_MAX_IN_FLIGHT: '0' }, projectRoot).limits).toEqual({ perPartner: null, perClient: null, maxInFlight: 0 });
+    expect(loadConfig({}, projectRoot).limits).toEqual({ perPartner: null, perClient: null, maxInFlight: 256, perApiToken: null });
+    expect(loadConfig({ API_RATE_LIMIT: '10/s:20' }, projectRoot).limits.perApiToken).toEqual({ perSecond: 10, burst: 20 });
+    expect(loadConfig({ RATE_LIMIT_PER_PARTNER: '0', SOAP_MAX_IN_FLIGHT: '0' }, projectRoot).limits).toEqual({ perPartner: null, perClient: null, maxInFlight: 0, perApiToken: null });
     try {
       loadConfig({ RATE_LIMIT_PER_PARTNER: '50/h', RATE_LIMIT_PER_CLIENT: 'lots', SOAP_MAX_IN_FLIGHT: '-3' }, projectRoot);
       expect.unreachable();

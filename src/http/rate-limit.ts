@@ -1,5 +1,6 @@
 /**
- * Token buckets for the SOAP endpoint's rate limits. A bucket holds up to
+ * Token buckets for the rate limits of the SOAP endpoint (src/soap/access.ts) and the
+ * JSON API (per bearer token, src/http/auth.ts). A bucket holds up to
  * `burst` tokens and refills `perSecond` a second; a message takes one. Kept
  * in the process's memory: with WORKERS=N each worker holds its own buckets,
  * so the limits are divided by N (node:cluster spreads connections over the
