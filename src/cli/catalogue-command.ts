@@ -14,7 +14,7 @@ import type { ContentDefinition, ContentError, MessagePart, ServiceCatalogue, Se
 import type { JsonValue } from '../store/types.js';
 import { parseXml, XmlError } from '../xml/parser.js';
 import type { XmlElement } from '../xml/types.js';
-import type { Command } from './main.js';
+import { UsageError, type Command } from './command.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -29,7 +29,6 @@ interface Subcommand {
 }
 
 /** A usage error inside a subcommand: printed with its usage line, exit 2. */
-class Usage extends Error {}
 
 const COMMON: Options = { services: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
 
@@ -68,7 +67,7 @@ function loadService(servicesDir: string, id: string): ServiceDefinition | null 
   } catch (error) {
     return printCatalogueProblems(servicesDir, error);
   }
-  if (service === undefined) throw new Usage(`no service "${id}" in ${servicesDir}`);
+  if (service === undefined) throw new UsageError(`no service "${id}" in ${servicesDir}`);
   return service;
 }
 
@@ -78,7 +77,7 @@ function partOf(values: Values): MessagePart {
 
 function contentOf(service: ServiceDefinition, part: MessagePart): ContentDefinition {
   const def = part === 'request' ? service.request : service.response;
-  if (def === null) throw new Usage(`service "${service.id}" is ${service.kind === 'application' ? 'an application' : `a ${service.kind}`}: it has no response part`);
+  if (def === null) throw new UsageError(`service "${service.id}" is ${service.kind === 'application' ? 'an application' : `a ${service.kind}`}: it has no response part`);
   return def;
 }
 
@@ -86,7 +85,7 @@ function readInput(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Usage(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
 }
 
@@ -136,27 +135,27 @@ const subcommands: Record<string, Subcommand> = {
     run([source], v, servicesDir) {
       const id = v.id as string | undefined;
       const root = v.root as string | undefined;
-      if (id === undefined || root === undefined) throw new Usage('--id and --root are required');
-      if (!new RegExp(SERVICE_ID_PATTERN).test(id)) throw new Usage(`--id "${id}": lower-case letters, digits and hyphens (${SERVICE_ID_PATTERN})`);
+      if (id === undefined || root === undefined) throw new UsageError('--id and --root are required');
+      if (!new RegExp(SERVICE_ID_PATTERN).test(id)) throw new UsageError(`--id "${id}": lower-case letters, digits and hyphens (${SERVICE_ID_PATTERN})`);
       const response = (v.response as string | undefined) ?? null;
       const kind = (v.kind as string | undefined) ?? (response === null ? 'application' : 'query');
-      if (kind !== 'application' && kind !== 'query') throw new Usage(`--kind "${kind}": application or query`);
-      if (kind === 'application' && response !== null) throw new Usage('--response: an application has no response part (a query has)');
-      if (kind === 'query' && response === null) throw new Usage('--kind query needs --response ELEMENT');
+      if (kind !== 'application' && kind !== 'query') throw new UsageError(`--kind "${kind}": application or query`);
+      if (kind === 'application' && response !== null) throw new UsageError('--response: an application has no response part (a query has)');
+      if (kind === 'query' && response === null) throw new UsageError('--kind query needs --response ELEMENT');
       const direction = (v.direction as string | undefined) ?? (kind === 'query' ? 'outbound' : 'inbound');
-      if (direction !== 'inbound' && direction !== 'outbound') throw new Usage(`--direction "${direction}": inbound or outbound`);
-      if (kind === 'application' && direction !== 'inbound') throw new Usage('--direction: an application comes in from the portal, so inbound');
+      if (direction !== 'inbound' && direction !== 'outbound') throw new UsageError(`--direction "${direction}": inbound or outbound`);
+      if (kind === 'application' && direction !== 'inbound') throw new UsageError('--direction: an application comes in from the portal, so inbound');
       const prefix = (v.prefix as string | undefined) ?? null;
-      if (kind === 'application' && prefix === null) throw new Usage('--prefix: an application needs a registration prefix (1 to 4 capital Cyrillic letters, e.g. РК)');
-      if (kind !== 'application' && prefix !== null) throw new Usage('--prefix: only applications are registered');
-      if (prefix !== null && !/^[А-ЯЁ]{1,4}$/.test(prefix)) throw new Usage(`--prefix "${prefix}": 1 to 4 capital Cyrillic letters`);
+      if (kind === 'application' && prefix === null) throw new UsageError('--prefix: an application needs a registration prefix (1 to 4 capital Cyrillic letters, e.g. РК)');
+      if (kind !== 'application' && prefix !== null) throw new UsageError('--prefix: only applications are registered');
+      if (prefix !== null && !/^[А-ЯЁ]{1,4}$/.test(prefix)) throw new UsageError(`--prefix "${prefix}": 1 to 4 capital Cyrillic letters`);
       const title = (v.title as string | undefined) ?? null;
-      if (title !== null && (title.length < 3 || title.length > 300)) throw new Usage('--title: 3 to 300 characters');
+      if (title !== null && (title.length < 3 || title.length > 300)) throw new UsageError('--title: 3 to 300 characters');
 
       const repository = v.repository as string | undefined;
       const commit = v.commit as string | undefined;
-      if ((repository === undefined) !== (commit === undefined) || (repository === undefined && v.path !== undefined)) throw new Usage('--repository and --commit go together (--path with them)');
-      if (commit !== undefined && !/^[0-9a-f]{7,40}$/.test(commit)) throw new Usage(`--commit "${commit}": a git commit id (7 to 40 hex digits)`);
+      if ((repository === undefined) !== (commit === undefined) || (repository === undefined && v.path !== undefined)) throw new UsageError('--repository and --commit go together (--path with them)');
+      if (commit !== undefined && !/^[0-9a-f]{7,40}$/.test(commit)) throw new UsageError(`--commit "${commit}": a git commit id (7 to 40 hex digits)`);
       const provenance = repository === undefined || commit === undefined ? null : { repository, path: (v.path as string | undefined) ?? '', commit };
 
       let result;
@@ -164,7 +163,7 @@ const subcommands: Record<string, Subcommand> = {
         result = scaffoldService({ source: source as string, servicesDir, id, root, response, kind, direction, registrationPrefix: prefix, title, provenance });
       } catch (error) {
         if (!(error instanceof ScaffoldError)) throw error;
-        if (error.usage) throw new Usage(error.message);
+        if (error.usage) throw new UsageError(error.message);
         err(`okno catalogue add: ${error.message}`);
         return 1;
       }
@@ -268,7 +267,7 @@ const subcommands: Record<string, Subcommand> = {
     positionals: 1,
     run([id], v, servicesDir) {
       const seedText = v.seed as string | undefined;
-      if (seedText !== undefined && !/^\d{1,9}$/.test(seedText)) throw new Usage(`--seed "${seedText}": a whole number`);
+      if (seedText !== undefined && !/^\d{1,9}$/.test(seedText)) throw new UsageError(`--seed "${seedText}": a whole number`);
       const seed = seedText === undefined ? null : Number(seedText);
       const service = loadService(servicesDir, id as string);
       if (service === null) return 1;
@@ -278,7 +277,7 @@ const subcommands: Record<string, Subcommand> = {
       const derived = openDerivedPart(service.dir, part);
       if (derived === null) {
         // A hand-written part: its first example file (checked when the catalogue loaded).
-        if (seed !== null) throw new Usage(`--seed: ${service.id} ${part} is hand-written; only derived parts generate examples`);
+        if (seed !== null) throw new UsageError(`--seed: ${service.id} ${part} is hand-written; only derived parts generate examples`);
         const s = JSON.parse(readFileSync(path.join(service.dir, 'service.json'), 'utf8')) as { examples: Record<string, string | string[]> };
         const list = s.examples[part];
         const first = (Array.isArray(list) ? list[0] : list) as string;
@@ -363,7 +362,7 @@ export const catalogueCommand: Command = {
     try {
       return await sub.run(positionals, values, servicesDir);
     } catch (error) {
-      if (!(error instanceof Usage)) throw error;
+      if (!(error instanceof UsageError)) throw error;
       err(`okno catalogue ${name}: ${error.message}\n${usageLine}`);
       return 2;
     }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeSamplePki } from '../pki/sample-pki.js';
 import { writeGostSamplePki } from '../pki/sample-pki-gost.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const certsCommand: Command = {
   summary: 'make the sample PKI (test only) in certs-sample/: RSA, and GOST in certs-sample/gost/',

@@ -11,7 +11,7 @@ import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { loadGatewayIdentity, splitPem } from '../pki/gateway-identity.js';
 import { TrustAnchorSet } from '../signature/trust.js';
 import { createStore } from '../store/index.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const USAGE = 'journal verify [--redis URL] [--prefix P] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
 

@@ -10,13 +10,8 @@ import { sendCommand } from './send-command.js';
 import { signCommand } from './sign-command.js';
 import { simulateCommand } from './simulate-command.js';
 import { verifyCommand } from './verify-command.js';
+import type { Command } from './command.js';
 import { helpFor, packageVersion, wantsHelp } from './help.js';
-
-export interface Command {
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
 
 const commands: Record<string, Command> = {
   certs: certsCommand,
@@ -67,6 +62,3 @@ export async function main(argv: string[]): Promise<number> {
   }
   return command.run(args);
 }
-
-/** A usage error: the command prints it with its usage line and exits 2. */
-export class UsageError extends Error {}

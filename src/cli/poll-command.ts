@@ -18,7 +18,7 @@ import { readSmevMessage, SmevMessageError } from '../soap/smev-message.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
 import { KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const pollCommand: Command = {
   summary: 'take the next message addressed to you from a SMEV exchange (GetRequest / GetResponse), check its signatures, Ack it',

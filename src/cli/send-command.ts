@@ -22,7 +22,7 @@ import { childElements, textContent } from '../xml/helpers.js';
 import { parseXml } from '../xml/parser.js';
 import type { XmlElement } from '../xml/types.js';
 import { KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const sendCommand: Command = {
   summary: 'submit a JSON application to a gateway as a signed SendRequest (the portal simulator)',

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PROFILES, signDocument, type SignatureProfile } from '../signature/sign.js';
 import { KEY_OPTION_SPEC, signerFromOptions } from './key-options.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const signCommand: Command = {
   summary: 'sign an XML file (SMEV envelope or any element with an Id)',

@@ -38,7 +38,7 @@ import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
 import { AgencyExchangePoller } from '../simulators/agency-exchange-poller.js';
 import { identityFromOptions, KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptions, type KeyOptions } from './key-options.js';
-import type { Command } from './main.js';
+import { UsageError, type Command } from './command.js';
 import { ExchangeLog } from './exchange-log.js';
 import { untilStopped } from './until-stopped.js';
 
@@ -50,8 +50,6 @@ const DEFAULT_SMEV_PORT = 8093;
 const REJECT_DESCRIPTION = 'Сведения по запросу не найдены (симулятор ведомства)';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
-
-class UsageError extends Error {}
 
 /** One line per status entry: when, create/update, order number, ELK code, status date, comment. */
 export function statusLines(s: ReceivedStatus): string[] {

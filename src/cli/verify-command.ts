@@ -9,7 +9,7 @@ import { TrustAnchorSet } from '../signature/trust.js';
 import { verifySignature, type Verdict } from '../signature/verify.js';
 import { parseXml, XmlError } from '../xml/parser.js';
 import type { XmlDocument, XmlElement } from '../xml/types.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const SHORT: Record<string, string> = {
   'http://www.w3.org/2001/10/xml-exc-c14n#': 'exc-c14n',
