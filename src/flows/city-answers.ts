@@ -6,7 +6,7 @@
  * from the durable queue, `To` = the agency's request MessageID.
  */
 import { asJson, type IncomingRequest, type OutboundMessage } from '../city/model.js';
-import { HttpError } from '../http/errors.js';
+import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
@@ -31,13 +31,13 @@ export interface ResponseDelivery {
 
 export async function answerRequest(ctx: FlowContext, requestId: string, answer: CityAnswer): Promise<AnsweredRequest> {
   const request = (await ctx.store.getDoc('requests', requestId)) as unknown as AnsweredRequest | null;
-  if (!request) throw new HttpError(404, 'NOT_FOUND', `no request ${requestId}`);
-  if (request.answer) throw new HttpError(409, 'ALREADY_ANSWERED', `request ${requestId} was already answered (${request.state}) at ${request.answeredAt}`);
+  if (!request) throw notFound(`no request ${requestId}`);
+  if (request.answer) throw conflict('ALREADY_ANSWERED', `request ${requestId} was already answered (${request.state}) at ${request.answeredAt}`);
   const service = ctx.catalogue.get(request.service);
-  if (!service?.response) throw new HttpError(409, 'NO_RESPONSE_MODEL', `service ${request.service} has no response content`);
+  if (!service?.response) throw conflict('NO_RESPONSE_MODEL', `service ${request.service} has no response content`);
   if ('data' in answer) {
     const problems = service.response.validateJson(answer.data);
-    if (problems.length > 0) throw new HttpError(400, 'INVALID_DATA', `body/data does not fit the ${service.id} response: ${problems.map((p) => `${p.path || '/'} ${p.rule}`).join('; ')}`);
+    if (problems.length > 0) throw invalid('INVALID_DATA', `body/data does not fit the ${service.id} response: ${problems.map((p) => `${p.path || '/'} ${p.rule}`).join('; ')}`);
   }
   const now = ctx.now().toISOString();
   const updated: AnsweredRequest = {
@@ -56,7 +56,7 @@ export async function answerRequest(ctx: FlowContext, requestId: string, answer:
     ],
     jobs: [{ queue: RESPONSE_QUEUE, id: request.id, payload: { requestId: request.id }, maxAttempts: ctx.config.delivery.maxAttempts }],
   });
-  if (!result.applied) throw new HttpError(409, 'ALREADY_ANSWERED', `request ${requestId} was answered at the same moment`);
+  if (!result.applied) throw conflict('ALREADY_ANSWERED', `request ${requestId} was answered at the same moment`);
   return updated;
 }
 

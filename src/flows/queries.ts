@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { asJson, type Application, type OutboundMessage, type OutboundQuery } from '../city/model.js';
 import type { Lifecycle } from '../city/lifecycle.js';
-import { HttpError } from '../http/errors.js';
+import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
 import type { DocWrite, FeedAppend, JsonValue, WriteBatch } from '../store/types.js';
 import type { FlowContext } from './context.js';
@@ -54,25 +54,25 @@ export interface StoredQuery extends OutboundQuery {
 
 export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input: QueryInput): Promise<StoredQuery> {
   const service = ctx.catalogue.get(input.service);
-  if (!service) throw new HttpError(400, 'UNKNOWN_SERVICE', `body/service: no service "${input.service}"; the city queries ${ctx.catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'outbound').map((s) => s.id).join(', ')}`);
-  if (service.kind !== 'query' || service.direction !== 'outbound') throw new HttpError(400, 'NOT_A_QUERY', `body/service: ${service.id} is not a query the city sends`);
+  if (!service) throw invalid('UNKNOWN_SERVICE', `body/service: no service "${input.service}"; the city queries ${ctx.catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'outbound').map((s) => s.id).join(', ')}`);
+  if (service.kind !== 'query' || service.direction !== 'outbound') throw invalid('NOT_A_QUERY', `body/service: ${service.id} is not a query the city sends`);
   const problems = service.request.validateJson(input.data);
   if (problems.length > 0) {
-    throw new HttpError(400, 'INVALID_DATA', `body/data does not fit ${service.id}: ${problems.map((p) => `${p.path || '/'} ${p.rule}`).join('; ')}`);
+    throw invalid('INVALID_DATA', `body/data does not fit ${service.id}: ${problems.map((p) => `${p.path || '/'} ${p.rule}`).join('; ')}`);
   }
   const candidates = ctx.partners.receiversOf(service.id).filter((p) => !input.partner || p.id === input.partner);
-  if (candidates.length === 0) throw new HttpError(409, 'NO_AGENCY', `no partner${input.partner ? ` "${input.partner}"` : ''} is registered to receive ${service.id}`);
-  if (candidates.length > 1) throw new HttpError(409, 'SEVERAL_AGENCIES', `several partners receive ${service.id} (${candidates.map((p) => p.id).join(', ')}); name one in body/partner`);
+  if (candidates.length === 0) throw conflict('NO_AGENCY', `no partner${input.partner ? ` "${input.partner}"` : ''} is registered to receive ${service.id}`);
+  if (candidates.length > 1) throw conflict('SEVERAL_AGENCIES', `several partners receive ${service.id} (${candidates.map((p) => p.id).join(', ')}); name one in body/partner`);
   const partner = candidates[0]!;
 
   let app: Application | null = null;
   if (input.applicationId) {
     app = (await ctx.store.getDoc('applications', input.applicationId)) as unknown as Application | null;
-    if (!app) throw new HttpError(404, 'NOT_FOUND', `body/applicationId: no application ${input.applicationId}`);
+    if (!app) throw notFound(`body/applicationId: no application ${input.applicationId}`);
   }
   const now = ctx.now();
   const deadline = input.deadline ? new Date(input.deadline) : new Date(now.getTime() + ctx.config.queryDeadlineHours * 3_600_000);
-  if (Number.isNaN(deadline.getTime()) || deadline <= now) throw new HttpError(400, 'INVALID_DEADLINE', 'body/deadline must be a date-time in the future');
+  if (Number.isNaN(deadline.getTime()) || deadline <= now) throw invalid('INVALID_DEADLINE', 'body/deadline must be a date-time in the future');
 
   const query: StoredQuery = {
     id: randomUUID(),

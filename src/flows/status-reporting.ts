@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { asJson, type Application, type OutboundMessage, type StatusEntry } from '../city/model.js';
 import type { Lifecycle } from '../city/lifecycle.js';
-import { HttpError } from '../http/errors.js';
+import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
@@ -54,15 +54,15 @@ export function portalOrderNumber(app: Application): string | null {
 
 export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, applicationId: string, change: StatusChange): Promise<Delivery> {
   const app = (await ctx.store.getDoc('applications', applicationId)) as unknown as Application | null;
-  if (!app) throw new HttpError(404, 'NOT_FOUND', `no application ${applicationId}`);
+  if (!app) throw notFound(`no application ${applicationId}`);
   const why = lifecycle.check(app.status, change.code);
-  if (why) throw new HttpError(409, 'INVALID_TRANSITION', why);
+  if (why) throw conflict('INVALID_TRANSITION', why);
   const portal = ctx.partners.portal();
   if (!portal || !portal.receives.has(ELK_SERVICE)) {
-    throw new HttpError(409, 'NO_PORTAL', `no portal partner is registered to receive ${ELK_SERVICE} (config/partners.json)`);
+    throw conflict('NO_PORTAL', `no portal partner is registered to receive ${ELK_SERVICE} (config/partners.json)`);
   }
   const orderNumber = portalOrderNumber(app);
-  if (!orderNumber) throw new HttpError(409, 'NO_ORDER_NUMBER', 'the application carries no portal order number (orderId), so the portal cannot be told');
+  if (!orderNumber) throw conflict('NO_ORDER_NUMBER', 'the application carries no portal order number (orderId), so the portal cannot be told');
 
   const state = lifecycle.state(change.code)!;
   const now = ctx.now().toISOString();
@@ -77,9 +77,9 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
   const order = { orderNumber, statusHistory: history.map((h) => (h.statusComment ? h : { status: h.status, statusDate: h.statusDate })) };
   const content = { env: 'EPGU', [first ? 'createOrders' : 'updateOrders']: { orders: [order] } };
   const elk = ctx.catalogue.get(ELK_SERVICE);
-  if (!elk) throw new HttpError(409, 'NO_ELK_SERVICE', `the service catalogue has no ${ELK_SERVICE}`);
+  if (!elk) throw conflict('NO_ELK_SERVICE', `the service catalogue has no ${ELK_SERVICE}`);
   const problems = elk.request.validateJson(content);
-  if (problems.length > 0) throw new HttpError(400, 'INVALID_STATUS', `the status message would be invalid: ${problems.map((p) => `${p.path} ${p.rule}`).join('; ')}`);
+  if (problems.length > 0) throw invalid('INVALID_STATUS', `the status message would be invalid: ${problems.map((p) => `${p.path} ${p.rule}`).join('; ')}`);
 
   const delivery: Delivery = {
     id: randomUUID(),
@@ -113,6 +113,6 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
     ],
     jobs: [{ queue: STATUS_QUEUE, id: delivery.id, payload: { deliveryId: delivery.id }, group: app.id, maxAttempts: ctx.config.delivery.maxAttempts }],
   });
-  if (!result.applied) throw new HttpError(409, 'CONCURRENT_CHANGE', 'the application\'s status changed at the same moment; read it again and retry');
+  if (!result.applied) throw conflict('CONCURRENT_CHANGE', 'the application\'s status changed at the same moment; read it again and retry');
   return delivery;
 }

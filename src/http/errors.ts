@@ -1,10 +1,12 @@
 /**
  * One error handler for the HTTP side: a client error answers with its status
- * and a message that names the problem; anything else is logged with the
+ * and a message that names the problem (a flow's DomainError is mapped to its
+ * status here, the one place that knows); anything else is logged with the
  * correlation id and answered with a generic 500 that carries the same id —
  * never a stack trace or an internal message.
  */
 import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify';
+import { DomainError, type DomainErrorKind } from '../flows/errors.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; correlationId: string };
@@ -22,8 +24,12 @@ export class HttpError extends Error {
   }
 }
 
+/** A flow's refusal as the JSON API answers it. */
+const STATUS_OF: Record<DomainErrorKind, number> = { 'not-found': 404, conflict: 409, invalid: 400, forbidden: 403 };
+
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError | HttpError | DomainError, request, reply) => {
+    const error = thrown instanceof DomainError ? new HttpError(STATUS_OF[thrown.kind], thrown.code, thrown.message) : thrown;
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
