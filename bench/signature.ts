@@ -19,7 +19,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization, findAncestorNs, SignedXml } from 'xml-crypto';
 import { parseCertificate, type Certificate } from '../src/pki/certificate.js';
 import { readPrivateKey } from '../src/pki/private-key.js';
-import { GOST2012_256_URI, getSignatureAlgorithm } from '../src/signature/algorithms/index.js';
+import { GOST2012_256_URI, getSignatureAlgorithm } from '../src/crypto/index.js';
 import { DSIG_NS } from '../src/signature/dsig.js';
 import { signDocument, type SignatureProfile } from '../src/signature/sign.js';
 import { LocalKeySigner } from '../src/signature/signer.js';

@@ -27,7 +27,7 @@ import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
 import { registerSmevEndpoint } from './soap/smev-endpoint.js';
 import { SoapAccess } from './soap/access.js';
-import { loadHttpsOptions } from './http/tls.js';
+import { loadHttpsOptions } from './pki/tls-material.js';
 import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { startPullMode } from './pull/pull-mode.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';

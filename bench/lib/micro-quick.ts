@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { readPrivateKey } from '../../src/pki/private-key.js';
-import { GOST2012_256_URI, getSignatureAlgorithm } from '../../src/signature/algorithms/index.js';
+import { GOST2012_256_URI, getSignatureAlgorithm } from '../../src/crypto/index.js';
 import { signDocument } from '../../src/signature/sign.js';
 import { LocalKeySigner } from '../../src/signature/signer.js';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { OutboundTlsConfig } from '../config/env.js';
-import { TlsSetupError } from '../http/tls.js';
+import { TlsSetupError } from '../pki/tls-material.js';
 
 export function createOutboundAgent(tls: OutboundTlsConfig): https.Agent {
   const problems: string[] = [];

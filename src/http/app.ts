@@ -32,7 +32,7 @@ export interface AppParts {
   routes?: (app: FastifyInstance) => void;
   /** Named JSON Schemas of the services' content for the OpenAPI document (src/http/api/service-schemas.ts). */
   serviceSchemas?: Record<string, Record<string, unknown>>;
-  /** HTTPS instead of HTTP (src/http/tls.ts loadHttpsOptions). */
+  /** HTTPS instead of HTTP (src/pki/tls-material.ts loadHttpsOptions). */
   https?: HttpsOptions | null;
 }
 

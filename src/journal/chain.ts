@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
-import { getSignatureAlgorithm } from '../signature/algorithms/index.js';
+import { getSignatureAlgorithm } from '../crypto/index.js';
 import type { Signer } from '../signature/signer.js';
 import { snapshotOf } from '../signature/swappable-signer.js';
 import type { TrustAnchorSet } from '../signature/trust.js';

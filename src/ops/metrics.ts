@@ -34,7 +34,7 @@ import { WEBHOOK_QUEUE } from '../flows/context.js';
 import { QUERY_DEADLINES, QUERY_QUEUE } from '../flows/queries.js';
 import { STATUS_QUEUE } from '../flows/status-reporting.js';
 import { RESPONSE_QUEUE } from '../flows/city-answers.js';
-import { opsEvents, type MessageEvent, type Stage } from './events.js';
+import { opsEvents, type MessageEvent, type Stage } from '../events.js';
 import { onQueueOutcome } from './queue-outcomes.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

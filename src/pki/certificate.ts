@@ -14,7 +14,7 @@ import {
   type GostKeyAlgorithm,
   type KeyAlgorithm,
   type PublicKey,
-} from '../signature/algorithms/index.js';
+} from '../crypto/index.js';
 import {
   bitStringBytes,
   children,

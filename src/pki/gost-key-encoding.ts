@@ -17,7 +17,7 @@ import {
   GOST_KEY_OIDS,
   type GostPrivateKey,
   type GostPublicKey,
-} from '../signature/algorithms/index.js';
+} from '../crypto/index.js';
 import { bitString, octetString, oid, pem, sequence, smallInteger } from './der-writer.js';
 
 const STREEBOG_256_OID = '1.2.643.7.1.1.2.2';

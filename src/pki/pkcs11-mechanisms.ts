@@ -19,14 +19,14 @@
  * which the TC26 2012 mechanisms follow) returns "the concatenation of the values
  * s and r', both represented as a 32 bytes octet string in big endian order with
  * the most significant byte first" (64 bytes per half for 512-bit keys) — exactly
- * XMLDSig's GOST SignatureValue (s ‖ r, big-endian; see signature/algorithms/gost3410.ts),
+ * XMLDSig's GOST SignatureValue (s ‖ r, big-endian; see src/crypto/gost3410.ts),
  * so the token's output is used as it is. The digest handed to CKM_GOSTR3410 /
  * CKM_GOSTR3410_512 is the Streebog output as the hash function produces it, the
  * same bytes a token's own CKM_GOSTR3411_12_* would return. None of the GOST paths
  * has run on a hardware token here: the start-up self-test (a signature the
  * certificate's key must verify) is what proves them on a real token.
  */
-import type { KeyAlgorithm } from '../signature/algorithms/index.js';
+import type { KeyAlgorithm } from '../crypto/index.js';
 
 /** pkcs11js' constants (standard PKCS#11 values), as far as they are used here. */
 export interface StandardConstants {

@@ -45,7 +45,7 @@ import {
   STREEBOG512_URI,
   type DigestAlgorithm,
   type SignatureAlgorithm,
-} from '../signature/algorithms/index.js';
+} from '../crypto/index.js';
 import { SignerError, type Signer, type SignerHealth } from '../signature/signer.js';
 import { parseCertificate, type Certificate } from './certificate.js';
 import { pem as pemArmour } from './der-writer.js';

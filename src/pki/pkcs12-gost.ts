@@ -9,7 +9,7 @@
  * Read with the project's DER reader; DER only (OpenSSL's output), no indefinite lengths.
  */
 import { createDecipheriv, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
-import { gost89CfbDecrypt, hmacStreebog, pbkdf2Streebog } from '../signature/algorithms/gost-engine.js';
+import { gost89CfbDecrypt, hmacStreebog, pbkdf2Streebog } from '../crypto/gost-engine.js';
 import { children, decodeInteger, decodeOid, DerError, expectTag, readDer, type Der } from './asn1.js';
 
 /** A PKCS#12 bundle's raw parts (pkcs12.ts gives the same for the other encryptions). */

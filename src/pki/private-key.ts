@@ -10,7 +10,7 @@
  * RSA and EC keys go to node:crypto. Anything else is refused with what it is, not "unreadable".
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { GOST_KEY_OIDS, findGostCurve, gostPrivateKey, type GostKeyAlgorithm, type PrivateKey } from '../signature/algorithms/index.js';
+import { GOST_KEY_OIDS, findGostCurve, gostPrivateKey, type GostKeyAlgorithm, type PrivateKey } from '../crypto/index.js';
 import { children, decodeOid, DerError, expectTag, readDer, type Der } from './asn1.js';
 
 export interface LoadedPrivateKey {

@@ -21,7 +21,7 @@ import {
   getSignatureAlgorithm,
   type GostPrivateKey,
   type GostPublicKey,
-} from '../signature/algorithms/index.js';
+} from '../crypto/index.js';
 import {
   bitString,
   boolean,

@@ -7,7 +7,7 @@
  * a signature begun before it with the key it was begun with.
  */
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
-import { getDigestAlgorithm, getSignatureAlgorithm, type DigestAlgorithm, type SignatureAlgorithm } from './algorithms/index.js';
+import { getDigestAlgorithm, getSignatureAlgorithm, type DigestAlgorithm, type SignatureAlgorithm } from '../crypto/index.js';
 import type { Signer } from './signer.js';
 
 /** What a thread needs to know of the key it cannot hold (plain data: it crosses threads). */

@@ -7,7 +7,7 @@ import { c14nOptionsFor, canonicalizeTo, C14N_10, isC14nAlgorithm } from '../xml
 import { ChunkedSink, type TextSink } from '../xml/sink.js';
 import { smevTransformTo, SMEV_TRANSFORM } from '../xml/smev-transform.js';
 import type { XmlElement } from '../xml/types.js';
-import { getDigestAlgorithm } from './algorithms/index.js';
+import { getDigestAlgorithm } from '../crypto/index.js';
 import { ENVELOPED_SIGNATURE } from './dsig.js';
 import type { Transform } from './structure.js';
 

@@ -19,7 +19,7 @@ import {
   type DigestAlgorithm,
   type PrivateKey,
   type SignatureAlgorithm,
-} from './algorithms/index.js';
+} from '../crypto/index.js';
 
 export interface Signer {
   readonly certificate: Certificate;

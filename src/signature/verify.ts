@@ -18,7 +18,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { CertificateError, parseCertificate, type Certificate } from '../pki/certificate.js';
 import { c14nOptionsFor, canonicalize } from '../xml/c14n.js';
 import type { XmlDocument, XmlElement } from '../xml/types.js';
-import { AlgorithmError, getDigestAlgorithm, getSignatureAlgorithm, isGostPublicKey, type SignatureAlgorithm } from './algorithms/index.js';
+import { AlgorithmError, getDigestAlgorithm, getSignatureAlgorithm, isGostPublicKey, type SignatureAlgorithm } from '../crypto/index.js';
 import { fail, SignatureFailure, type SignatureFaultReason } from './dsig.js';
 import { referenceDigest } from './reference-digest.js';
 import { readSignature, type SignatureParts } from './structure.js';

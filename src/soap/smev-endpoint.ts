@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { FlowContext } from '../flows/context.js';
-import { opsEvents } from '../ops/events.js';
+import { opsEvents } from '../events.js';
 import { faultEnvelope, SmevFault } from './faults.js';
 import type { SoapAccess } from './access.js';
 import type { LargeMessageLane } from './large-message-lane.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
-import { GOST2012_256_URI, GOST2012_512_URI } from '../../src/signature/algorithms/index.js';
+import { GOST2012_256_URI, GOST2012_512_URI } from '../../src/crypto/index.js';
 import { spawnOkno } from '../helpers/cli-process.js';
 import { ExchangeClient } from '../helpers/exchange.js';
 import { projectRoot } from '../helpers/gateway.js';

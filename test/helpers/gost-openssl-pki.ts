@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { requireOpensslGost } from '../algorithms/openssl-gost.js';
+import { requireOpensslGost } from '../crypto/openssl-gost.js';
 
 export type GostOpensslAlgorithm = 'gost2012_256' | 'gost2012_512';
 

@@ -11,7 +11,7 @@ import { children, readDer } from '../../src/pki/asn1.js';
 import { loadGatewayIdentity } from '../../src/pki/gateway-identity.js';
 import { hasGostMac } from '../../src/pki/pkcs12-gost.js';
 import { readPrivateKey } from '../../src/pki/private-key.js';
-import { GOST2012_256_URI, GOST2012_512_URI, getSignatureAlgorithm, isGostPrivateKey } from '../../src/signature/algorithms/index.js';
+import { GOST2012_256_URI, GOST2012_512_URI, getSignatureAlgorithm, isGostPrivateKey } from '../../src/crypto/index.js';
 import {
   genGostKey,
   gostTempDir,

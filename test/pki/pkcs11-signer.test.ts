@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Pkcs11Source } from '../../src/config/env.js';
 import { loadGatewayIdentity, KeyMaterialError, type GatewayIdentity } from '../../src/pki/gateway-identity.js';
-import { ECDSA_SHA256_URI, RSA_SHA256_URI } from '../../src/signature/algorithms/index.js';
+import { ECDSA_SHA256_URI, RSA_SHA256_URI } from '../../src/crypto/index.js';
 import { SignerError } from '../../src/signature/signer.js';
 import { createSoftHsmToken, SOFTHSM_MODULE, type SoftHsmToken } from '../helpers/softhsm.js';
 import { CKK_GOSTR3410_512, CKM_GOSTR3410_512, CKM_GOSTR3410_WITH_GOSTR3411_12_256, CKM_GOSTR3410_WITH_GOSTR3411_12_512, plansFor, type StandardConstants } from '../../src/pki/pkcs11-mechanisms.js';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { loadGatewayIdentity } from '../../src/pki/gateway-identity.js';
-import { GOST2012_256_URI, STREEBOG256_URI } from '../../src/signature/algorithms/index.js';
+import { GOST2012_256_URI, STREEBOG256_URI } from '../../src/crypto/index.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { gostTempDir, makeGostCa, makeGostLeaf, ossl, type GostFiles } from '../helpers/gost-openssl-pki.js';
 import { opensslVerifiesSignedInfo, signaturesByLxml } from '../helpers/independent-dsig.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { splitPem } from '../../src/pki/gateway-identity.js';
-import { GOST2012_256_URI } from '../../src/signature/algorithms/index.js';
+import { GOST2012_256_URI } from '../../src/crypto/index.js';
 import { TrustAnchorSet } from '../../src/signature/trust.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import type { ExchangeEvent } from '../../src/simulators/smev-exchange.js';

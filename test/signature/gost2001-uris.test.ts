@@ -19,7 +19,7 @@ import {
   getSignatureAlgorithm,
   type DigestAlgorithm,
   type SignatureAlgorithm,
-} from '../../src/signature/algorithms/index.js';
+} from '../../src/crypto/index.js';
 import { signDocument } from '../../src/signature/sign.js';
 import type { Signer } from '../../src/signature/signer.js';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { readPrivateKey } from '../../src/pki/private-key.js';
-import { generateGostKeyPair } from '../../src/signature/algorithms/index.js';
+import { generateGostKeyPair } from '../../src/crypto/index.js';
 import { DSIG_NS } from '../../src/signature/dsig.js';
 import { signDocument } from '../../src/signature/sign.js';
 import { LocalKeySigner, SignerError } from '../../src/signature/signer.js';

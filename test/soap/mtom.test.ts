@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { GOST2001_URI } from '../../src/signature/algorithms/index.js';
+import { GOST2001_URI } from '../../src/crypto/index.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import { buildMtom, decodeSoapBody, MtomError, parseContentType, resolveXop, xopInclude, XOP_NS } from '../../src/soap/mtom.js';
 import { readSmevMessage, SmevMessageError } from '../../src/soap/smev-message.js';

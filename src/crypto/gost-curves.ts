@@ -3,7 +3,7 @@
  * of prime order q), keyed by the parameter-set OID found in certificates.
  * Sources: RFC 4357 §11.4 (CryptoPro), RFC 7091 App. A (test curves), RFC 7836 / RFC 9215 App.
  * (TC26; the twisted-Edwards sets 256-A and 512-C in their Weierstrass form).
- * test/algorithms/gost-curves.test.ts checks every entry: base point on the curve and q·P = O.
+ * test/crypto/gost-curves.test.ts checks every entry: base point on the curve and q·P = O.
  */
 export interface GostCurve {
   readonly oid: string;

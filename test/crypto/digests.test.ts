@@ -8,7 +8,7 @@ import {
   STREEBOG256_URI,
   STREEBOG512_URI,
   getDigestAlgorithm,
-} from '../../src/signature/algorithms/index.js';
+} from '../../src/crypto/index.js';
 import { opensslDigestHex, requireOpensslGost, type OpensslGostMd } from './openssl-gost.js';
 
 const streebog256 = getDigestAlgorithm(STREEBOG256_URI);

@@ -13,7 +13,7 @@ import {
   isGostPrivateKey,
   isGostPublicKey,
   type GostPrivateKey,
-} from '../../src/signature/algorithms/index.js';
+} from '../../src/crypto/index.js';
 import { readPrivateKey } from '../../src/pki/private-key.js';
 import { openssl } from './openssl-gost.js';
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { describe, expect, it } from 'vitest';
-import { GOST2001_URI, GOST94_URI, getDigestAlgorithm, getSignatureAlgorithm } from '../../src/signature/algorithms/index.js';
+import { GOST2001_URI, GOST94_URI, getDigestAlgorithm, getSignatureAlgorithm } from '../../src/crypto/index.js';
 import { parseCertificate, verifyIssuedBy } from '../../src/pki/certificate.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/gost');

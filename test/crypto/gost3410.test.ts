@@ -16,7 +16,7 @@ import {
   gostSignDigest,
   gostVerifyDigest,
   type GostCurve,
-} from '../../src/signature/algorithms/index.js';
+} from '../../src/crypto/index.js';
 import { big, fromLe, le, mul } from './bigint-ec.js';
 
 const curve = (oid: string): GostCurve => {

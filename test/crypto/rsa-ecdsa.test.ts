@@ -6,7 +6,7 @@ import {
   RSA_SHA512_URI,
   getSignatureAlgorithm,
   signatureAlgorithmUris,
-} from '../../src/signature/algorithms/index.js';
+} from '../../src/crypto/index.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
