@@ -25,12 +25,12 @@ import { startQueryDelivery } from './delivery/query-delivery.js';
 import { startResponseDelivery } from './delivery/response-delivery.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
-import { registerSmevEndpoint } from './soap/smev-endpoint.js';
-import { SoapAccess } from './soap/access.js';
+import { registerSmevEndpoint } from './push/smev-endpoint.js';
+import { SoapAccess } from './push/access.js';
 import { loadHttpsOptions } from './pki/tls-material.js';
 import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { startPullMode } from './pull/pull-mode.js';
-import { registerWsdlRoute } from './soap/wsdl-route.js';
+import { registerWsdlRoute } from './push/wsdl-route.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
 import { Readiness, type CheckOutcome } from './ops/readiness.js';
@@ -50,8 +50,8 @@ import type { Signer } from './signature/signer.js';
 import type { TrustAnchorSet } from './signature/trust.js';
 import { createStore } from './store/index.js';
 import { GATEWAY_SELF, loadFlowParts } from './flows/flow-parts.js';
-import { LargeMessageLane } from './soap/large-message-lane.js';
-import { processSmevPost } from './soap/smev-intake.js';
+import { LargeMessageLane } from './push/large-message-lane.js';
+import { processSmevPost } from './push/smev-intake.js';
 import type { Store } from './store/types.js';
 
 export interface Gateway {

@@ -1,7 +1,7 @@
 /**
  * The parts a flow context is made of, read from the configuration's files:
  * the gateway (gateway.ts) and each large-message lane thread
- * (soap/large-message-worker.ts) load them the same way, once.
+ * (push/large-message-worker.ts) load them the same way, once.
  */
 import type { Config } from '../config/env.js';
 import { loadPartners } from '../config/partners.js';

@@ -1,5 +1,5 @@
 /**
- * Token buckets for the rate limits of the SOAP endpoint (src/soap/access.ts) and the
+ * Token buckets for the rate limits of the SOAP endpoint (src/push/access.ts) and the
  * JSON API (per bearer token, src/http/auth.ts). A bucket holds up to
  * `burst` tokens and refills `perSecond` a second; a message takes one. Kept
  * in the process's memory: with WORKERS=N each worker holds its own buckets,

@@ -10,7 +10,7 @@
 import type { Logger } from '../log.js';
 import type { CertificateSummary, GatewayKeys } from '../pki/gateway-keys.js';
 import type { PartnersReload, PreparedPartners } from './partners-reload.js';
-import type { LaneReload, LargeMessageLane } from '../soap/large-message-lane.js';
+import type { LaneReload, LargeMessageLane } from '../push/large-message-lane.js';
 import type { Readiness } from './readiness.js';
 
 export type ReloadTrigger = 'SIGHUP' | 'api';

@@ -26,7 +26,7 @@
  * the one in use and closes the old signer's sessions only once its signatures
  * have ended; only the last signer of a module finalizes it. The large-message
  * threads ask the event loop to sign over their MessagePort
- * (soap/large-message-lane.ts). Signatures run in libuv's thread pool
+ * (push/large-message-lane.ts). Signatures run in libuv's thread pool
  * (C_SignAsync) on up to MAX_SESSIONS sessions per signer at once.
  */
 import { createHash, randomBytes } from 'node:crypto';

@@ -5,7 +5,7 @@
  * With client authentication on, the server asks every client for a
  * certificate but does not refuse the handshake without one: the JSON API on
  * the same listener keeps its bearer tokens, and the SOAP endpoint decides
- * (src/soap/access.ts) — a missing or untrusted certificate there is an
+ * (src/push/access.ts) — a missing or untrusted certificate there is an
  * AccessDenied fault, journaled, instead of a bare handshake error.
  * Files are read and checked once, at start-up.
  */

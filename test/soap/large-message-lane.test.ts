@@ -1,5 +1,5 @@
 /**
- * The large-message lane (src/soap/large-message-lane.ts): bodies of
+ * The large-message lane (src/push/large-message-lane.ts): bodies of
  * LARGE_MESSAGE_BYTES or more are processed by a worker thread with its own
  * Redis connection, through real HTTP on a real Redis. The same promises as
  * on the event loop: a signed reply that verifies, stored once with one

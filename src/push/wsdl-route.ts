@@ -1,7 +1,7 @@
 /** GET /ws/smev3?wsdl (and ?xsd=NAME&v=VERSION): the service description, with every location pointing back here. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from '../http/errors.js';
-import { SOAP_PATH, wsdlQuery } from './wsdl-files.js';
+import { SOAP_PATH, wsdlQuery } from '../soap/wsdl-files.js';
 
 export function registerWsdlRoute(app: FastifyInstance, publicUrl: string | null): void {
   app.get(SOAP_PATH, async (request, reply) => {

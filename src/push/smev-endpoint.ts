@@ -16,14 +16,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { FlowContext } from '../flows/context.js';
 import { opsEvents } from '../events.js';
-import { faultEnvelope, SmevFault } from './faults.js';
+import { faultEnvelope, SmevFault } from '../soap/faults.js';
 import type { SoapAccess } from './access.js';
 import type { LargeMessageLane } from './large-message-lane.js';
 import { processSmevPost, type SmevAnswer, type SmevPost } from './smev-intake.js';
 
 export function registerSmevEndpoint(app: FastifyInstance, ctx: FlowContext, access?: SoapAccess, lane?: LargeMessageLane | null): void {
   app.register(async (scope) => {
-    // Floods are refused before their bodies are parsed (src/soap/access.ts).
+    // Floods are refused before their bodies are parsed (src/push/access.ts).
     if (access) {
       scope.addHook('onRequest', access.admitClient);
       scope.addHook('preHandler', access.admitInFlight);

@@ -21,8 +21,8 @@ import type { Logger } from '../log.js';
 import type { MessageEvent, Stage } from '../events.js';
 import { verifySmevEnvelope, type SmevVerification } from '../signature/smev-profile.js';
 import { parseXml, XmlError } from '../xml/parser.js';
-import { faultEnvelope, SmevFault } from './faults.js';
-import { isSmevVersion, type SmevVersion } from './namespaces.js';
+import { faultEnvelope, SmevFault } from '../soap/faults.js';
+import { isSmevVersion, type SmevVersion } from '../soap/namespaces.js';
 
 export const OPERATIONS: Record<string, string> = {
   SendRequestRequest: 'SendRequest',
@@ -56,7 +56,7 @@ export interface SmevPost {
   tlsClient: TlsClient;
 }
 
-/** The access checks that need the signer (src/soap/access.ts); the quota may be asked across threads. */
+/** The access checks that need the signer (src/push/access.ts); the quota may be asked across threads. */
 export interface SmevGate {
   requireTlsClient(client: TlsClient): void;
   checkTlsPartner(client: TlsClient, partner: Partner): void;

@@ -19,7 +19,7 @@ import { SignerError } from '../signature/signer.js';
 import type { GatewayKeys } from '../pki/gateway-keys.js';
 import { createStore } from '../store/index.js';
 import { SoapAccess } from './access.js';
-import { SmevFault } from './faults.js';
+import { SmevFault } from '../soap/faults.js';
 import type { FromLane, LaneWorkerData, ToLane } from './large-message-lane.js';
 import { processSmevPost, type SmevGate, type SmevPost } from './smev-intake.js';
 

@@ -45,7 +45,7 @@ import type { RevocationChecker, RevocationVerdict } from '../pki/ocsp-client.js
 import { forwardedKeyOf, type ForwardedKey } from '../signature/forwarding-signer.js';
 import type { Signer } from '../signature/signer.js';
 import { snapshotOf } from '../signature/swappable-signer.js';
-import { SmevFault } from './faults.js';
+import { SmevFault } from '../soap/faults.js';
 import type { IntakeLog, SmevAnswer, SmevPost } from './smev-intake.js';
 
 /** Main thread → lane thread. */

@@ -24,7 +24,7 @@ import type { Config, RateLimit, TlsClientAuth } from '../config/env.js';
 import type { Partner, PartnerRegistry } from '../config/partners.js';
 import { tlsClientOf, type TlsClient } from '../pki/tls-material.js';
 import type { RateLimitKind } from '../ops/metrics.js';
-import { faultEnvelope, SmevFault } from './faults.js';
+import { faultEnvelope, SmevFault } from '../soap/faults.js';
 import { KeyedBuckets, perProcess, type Take } from '../http/rate-limit.js';
 
 export type LimitKind = RateLimitKind;
