@@ -25,12 +25,10 @@ import { startQueryDelivery } from './delivery/query-delivery.js';
 import { startResponseDelivery } from './delivery/response-delivery.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
 import { TokenAuth } from './http/auth.js';
-import { registerSmevEndpoint } from './push/smev-endpoint.js';
-import { SoapAccess } from './push/access.js';
 import { loadHttpsOptions } from './pki/tls-material.js';
 import { createOutboundAgent } from './delivery/outbound-tls.js';
-import { startPullMode } from './pull/pull-mode.js';
-import { registerWsdlRoute } from './push/wsdl-route.js';
+import { startPullTransport } from './pull/pull-transport.js';
+import { startPushTransport } from './push/push-transport.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import type { Logger } from './log.js';
 import { Readiness, type CheckOutcome } from './ops/readiness.js';
@@ -50,8 +48,6 @@ import type { Signer } from './signature/signer.js';
 import type { TrustAnchorSet } from './signature/trust.js';
 import { createStore } from './store/index.js';
 import { GATEWAY_SELF, loadFlowParts } from './flows/flow-parts.js';
-import { LargeMessageLane } from './push/large-message-lane.js';
-import { processSmevPost } from './push/smev-intake.js';
 import type { Store } from './store/types.js';
 
 export interface Gateway {
@@ -179,31 +175,9 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens, { rateLimit: config.limits.perApiToken, workers: config.workers });
-  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => access.inFlightNow, ocsp });
-  const access = new SoapAccess({
-    clientAuth: config.tls?.clientAuth ?? 'off',
-    partners,
-    limits: config.limits,
-    workers: config.workers,
-    onLimited: (limit, partner) => metrics.rateLimited(limit, partner),
-  });
-  // Large messages in worker threads, so the event loop keeps serving small ones (LARGE_MESSAGE_*; needs Redis).
-  const lane = LargeMessageLane.start({
-    config,
-    partners,
-    logger,
-    takePartnerQuota: (partnerId) => {
-      const partner = partners.get(partnerId);
-      if (partner) access.takePartnerQuota(partner);
-    },
-    fallback: (post, log) => processSmevPost(ctx, access, post, log),
-    revocation: ocsp,
-    crlSet,
-    // A token's key is used by this thread only: the lane's threads ask it to sign (see pkcs11-signer.ts).
-    eventLoopSigner: config.gatewayKey.kind === 'pkcs11' ? signer : null,
-    signerFor: (fingerprint) => keys.signerFor(fingerprint),
-    keyFingerprint: () => keys.certificate.fingerprintSha256,
-  });
+  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => push.access.inFlightNow, ocsp });
+  // The transports: each one line (src/transport.ts). Push mode serves POST /ws/smev3 (pull-mode partners are refused there).
+  const push = startPushTransport({ ctx, keys, crlSet, onLimited: (limit, partner) => metrics.rateLimited(limit, partner) });
   // A reload takes TRUST_CA_FILE and PARTNERS_FILE too (renewed partner certificates, a new CA), checked as at start-up.
   const tlsClientCa = config.tls && config.tls.clientAuth !== 'off' && path.resolve(config.tls.clientCaFile) === path.resolve(config.trustCaFile);
   const partnersReloader = partnersReload({
@@ -227,13 +201,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
       }
     },
   });
-  const reloadKeys = keyReloader({ keys, lane, readiness, logger, partners: partnersReloader });
-  if (lane) {
-    readiness.add('largeMessages', async () => {
-      const ready = lane.readyThreads;
-      return { status: 'pass', detail: `${ready} of ${lane.size} large-message thread(s) ready (bodies of ${config.largeMessages.bytes} bytes or more)${ready === 0 ? '; meanwhile processed on the event loop' : ''}` };
-    });
-  }
+  const reloadKeys = keyReloader({ keys, threads: push.threads, readiness, logger, partners: partnersReloader });
+  for (const [name, check] of push.checks) readiness.add(name, check);
   const app = await buildApp({
     config,
     logger,
@@ -241,8 +210,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     https,
     serviceSchemas: serviceSchemaComponents(ctx.catalogue),
     routes: (a) => {
-      registerWsdlRoute(a, config.publicUrl);
-      registerSmevEndpoint(a, ctx, access, lane);
+      push.registerRoutes(a);
       registerInboxRoutes(a, store, auth, ctx.catalogue);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
@@ -259,9 +227,9 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
       registerOpsDashboard(a, ctx, auth);
     },
   });
-  // Stops run in reverse: the lane's threads close their stores last.
+  // Stops run in reverse: push mode's large-message threads close their stores last.
   // The signer closes last of all (the lane's threads and the workers sign through it until they stop).
-  const stops: Array<() => Promise<void>> = [async () => keys.close(), async () => lane?.close(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
+  const stops: Array<() => Promise<void>> = [async () => keys.close(), () => push.stop(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
   stops.push(() => sealer.stop());
@@ -271,18 +239,10 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     stops.push(() => webhook.stop());
   }
   // Pull mode: pollers of the SMEV exchange(s) pull-mode partners are reached through (none in push mode).
-  const pull = startPullMode(ctx);
+  const pull = startPullTransport(ctx);
   if (pull) {
     stops.push(() => pull.stop());
-    readiness.add('exchanges', async () => {
-      const states = pull.pollers();
-      const down = states.filter((p) => p.failures > 0);
-      return {
-        status: down.length > 0 ? 'warn' : 'pass',
-        detail: down.length > 0 ? `${down.length} of ${states.length} pollers cannot reach the exchange: ${down[0]!.lastError}` : `${states.length} pollers`,
-        pollers: states.map((p) => ({ name: p.name, delayMs: p.delayMs, failures: p.failures, messages: p.messages })),
-      };
-    });
+    for (const [name, check] of pull.checks) readiness.add(name, check);
   }
   let closing: Promise<void> | null = null;
 

@@ -10,14 +10,25 @@
 import type { Logger } from '../log.js';
 import type { CertificateSummary, GatewayKeys } from '../pki/gateway-keys.js';
 import type { PartnersReload, PreparedPartners } from './partners-reload.js';
-import type { LaneReload, LargeMessageLane } from '../push/large-message-lane.js';
 import type { Readiness } from './readiness.js';
 
 export type ReloadTrigger = 'SIGHUP' | 'api';
 
+/** One thread's part of a reload (a large-message thread holds its own copy of the key). */
+export interface ThreadReload {
+  thread: number;
+  ok: boolean;
+  problem: string | null;
+}
+
+/** Threads that sign with their own copy of the key and follow a reload (push mode's large-message lane). */
+export interface KeyHoldingThreads {
+  reloadKeys(fingerprint: string, partners: boolean): Promise<ThreadReload[]>;
+}
+
 export type KeyReloadReport =
-  | { ok: true; trigger: ReloadTrigger; changed: boolean; previous: CertificateSummary; current: CertificateSummary; threads: LaneReload[]; partners: PartnersOutcome | null }
-  | { ok: false; trigger: ReloadTrigger; refused: 'key' | 'registry'; problem: string; current: CertificateSummary; threads: LaneReload[] };
+  | { ok: true; trigger: ReloadTrigger; changed: boolean; previous: CertificateSummary; current: CertificateSummary; threads: ThreadReload[]; partners: PartnersOutcome | null }
+  | { ok: false; trigger: ReloadTrigger; refused: 'key' | 'registry'; problem: string; current: CertificateSummary; threads: ThreadReload[] };
 
 /** The partner registry's part: whether PARTNERS_FILE changed anything, and how many partners it has. */
 export interface PartnersOutcome {
@@ -27,7 +38,8 @@ export interface PartnersOutcome {
 
 export interface KeyReloaderOptions {
   keys: GatewayKeys;
-  lane: LargeMessageLane | null;
+  /** Threads with their own copy of the key, reloaded after the event loop's (none: null). */
+  threads: KeyHoldingThreads | null;
   readiness: Readiness;
   logger: Logger;
   /** PARTNERS_FILE, reloaded with the key (absent: the key only). */
@@ -57,7 +69,7 @@ export function keyReloader(o: KeyReloaderOptions): (trigger: ReloadTrigger) => 
       for (const warning of partners.warnings) o.logger.warn({ trigger, pid: process.pid }, warning);
     }
     const partnersOutcome = partners ? { changed: partners.changed, partners: partners.next.partners.length } : null;
-    const threads = o.lane ? await o.lane.reloadKeys(result.current.fingerprint, partners !== null) : [];
+    const threads = o.threads ? await o.threads.reloadKeys(result.current.fingerprint, partners !== null) : [];
     o.readiness.invalidate();
     const failed = threads.filter((t) => !t.ok);
     const what = result.changed ? `from "${result.previous.subject}" (serial ${result.previous.serial}, until ${result.previous.notAfter}) to "${result.current.subject}" (serial ${result.current.serial}, until ${result.current.notAfter})` : `unchanged ("${result.current.subject}", serial ${result.current.serial})`;
