@@ -32,6 +32,7 @@ import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { startPullMode } from './pull/pull-mode.js';
 import { registerWsdlRoute } from './soap/wsdl-route.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
+import { registerDeadMessageRoutes } from './ops/dead-messages-routes.js';
 import type { Logger } from './log.js';
 import { Readiness, type CheckOutcome } from './ops/readiness.js';
 import type { CrlSet } from './pki/crl-set.js';
@@ -257,6 +258,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
         clustered: config.workers > 1,
       });
       registerOpsDashboard(a, ctx, auth);
+      registerDeadMessageRoutes(a, ctx, auth);
     },
   });
   // Stops run in reverse: the lane's threads close their stores last.

@@ -784,13 +784,20 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
         el('td', { class: 'num', text: d.attempts }),
         el('td', { class: 'mono', text: d.lastError || '—' }),
         el('td', null, timeEl(d.createdAt, true)),
-        el('td', null, isDead ? el('div', { class: 'actions' },
-          el('button', { type: 'button', 'data-replay': d.id, 'aria-label': 'Повторить доставку / Replay delivery ' + d.registrationNumber + ' ' + d.code, text: 'Повторить / Replay', on: { click: function (ev) { replay(d, ev.currentTarget); } } }),
-          el('button', { type: 'button', class: 'secondary', 'data-discard': d.id, 'aria-label': 'Отказаться от доставки / Discard delivery ' + d.registrationNumber + ' ' + d.code, text: 'Отказаться / Discard', on: { click: function (ev) { discard(d, ev.currentTarget); } } })) : null)));
+        el('td', null, el('div', { class: 'actions' },
+          isDead ? el('button', { type: 'button', 'data-replay': d.id, 'aria-label': 'Повторить доставку / Replay delivery ' + d.registrationNumber + ' ' + d.code, text: 'Повторить / Replay', on: { click: function (ev) { replay(d, ev.currentTarget); } } }) : null,
+          el('button', { type: 'button', class: 'secondary', 'data-discard': d.id, 'aria-label': 'Отказаться от доставки / Discard delivery ' + d.registrationNumber + ' ' + d.code, text: 'Отказаться / Discard', on: { click: function (ev) { discard(d, ev.currentTarget); } } })))));
     });
   }
-  function confirmDialog(text) {
+  /** title / okLabel: [Russian, English]; default: discarding a delivery. */
+  function confirmDialog(text, title, okLabel) {
     var dlg = $('confirm');
+    title = title || ['Отказаться от доставки?', 'Discard the delivery?'];
+    okLabel = okLabel || ['Отказаться', 'Discard'];
+    clear($('confirm-title'));
+    append($('confirm-title'), [title[0] + ' ', el('span', { class: 'en', lang: 'en', text: '/ ' + title[1] })]);
+    clear($('confirm-ok'));
+    append($('confirm-ok'), [okLabel[0] + ' ', el('span', { lang: 'en', text: '/ ' + okLabel[1] })]);
     $('confirm-text').textContent = text;
     return new Promise(function (resolve) {
       function done(answer) {
@@ -807,8 +814,9 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     });
   }
   function discard(d, button) {
-    var text = 'Статус «' + d.code + '» заявления ' + d.registrationNumber + ' не будет доставлен порталу; следующие статусы пойдут дальше. / ' +
-      'The status "' + d.code + '" of ' + d.registrationNumber + ' will never reach the portal; later statuses go on.';
+    var retrying = d.state !== 'failed';
+    var text = 'Статус «' + d.code + '» заявления ' + d.registrationNumber + ' не будет доставлен порталу' + (retrying ? ' (попыток уже ' + d.attempts + ', следующих не будет)' : '') + '; следующие статусы пойдут дальше. / ' +
+      'The status "' + d.code + '" of ' + d.registrationNumber + ' will never reach the portal' + (retrying ? ' (' + d.attempts + ' attempts so far; no more will be made)' : '') + '; later statuses go on.';
     confirmDialog(text).then(function (ok) {
       if (!ok) { button.focus(); return; }
       button.disabled = true;
@@ -866,7 +874,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     if (d.ackedAt) parts.push(' · Ack ', timeEl(d.ackedAt));
     (d.history || []).forEach(function (h) {
       parts.push(el('div', { class: 'history', 'data-history': h.action },
-        el('span', { class: 'badge bad', text: 'было мёртвым / was dead' }),
+        h.from === 'retrying' ? el('span', { class: 'badge warn', text: 'застряло / was stuck' }) : el('span', { class: 'badge bad', text: 'было мёртвым / was dead' }),
         ' после попыток / after attempts: ' + h.attempts + (h.deadAt ? ' · ' : ''), h.deadAt ? timeEl(h.deadAt, true) : null,
         ' → ', el('strong', { text: h.action === 'replay' ? 'повторено / replayed' : 'отказались / discarded' }), ' ', timeEl(h.at, true),
         h.lastError ? el('div', { class: 'mono muted', text: h.lastError }) : null));
