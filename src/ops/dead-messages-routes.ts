@@ -27,6 +27,8 @@ const deadMessageSchema = {
     messageId: { ...nullableString, description: 'null: it could not be read (then neither Ack nor RequestRejected is possible)' },
     messageIdFrom: { type: ['string', 'null'], enum: ['envelope', 'salvaged', null], description: 'salvaged: found in bytes that do not parse' },
     replyTo: nullableString,
+    version: { type: 'string', enum: ['1.1', '1.2', '1.3'] },
+    digest: { type: 'string', description: 'SHA-256 (hex) of the bytes the exchange delivered (the journal record\'s request evidence)' },
     reason: { type: 'string', enum: ['unreadable', 'processing-failed', 'attachment-unavailable'] },
     detail: { type: 'string' },
     tries: { type: 'integer' },

@@ -162,7 +162,7 @@ export interface FailedTry {
  */
 export async function recordFailedTry(ctx: FlowContext, identity: DeliveredIdentity, failure: FailedTry): Promise<{ tries: number; dead: DeadMessage | null }> {
   const id = deadMessageId(identity);
-  const key = `pull-tries:${id}`;
+  const key = `pull-tries.${id}`;
   await ctx.store.addCounters(key, { tries: 1 }, TRIES_TTL_MS);
   const tries = (await ctx.store.readCounters([key]))[0]?.tries ?? 1;
   if (tries < ctx.config.pull.maxTries) return { tries, dead: null };
