@@ -43,6 +43,22 @@ const TRIES_TTL_MS = 7 * 24 * 3_600_000;
  */
 export type DeadReason = 'unreadable' | 'processing-failed' | 'attachment-unavailable';
 
+/**
+ * Thrown while a readable delivery is taken in, for a failure retrying will
+ * not cure by itself (e.g. an attachment in the exchange's file store that
+ * cannot be fetched): handleDelivery counts the try with this reason, as it
+ * counts any error that is not a SMEV fault while the store works.
+ */
+export class DeliveryNotProcessable extends Error {
+  constructor(
+    readonly reason: DeadReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeliveryNotProcessable';
+  }
+}
+
 /** What is known of a delivered message, however broken. */
 export interface DeliveredIdentity {
   exchange: string;
@@ -107,12 +123,13 @@ const REPLY_TO = /<(?:[A-Za-z_][\w.-]*:)?ReplyTo>([^<>]{1,2000})<\//g;
 const TYPES_VERSION = /urn:\/\/x-artefacts-smev-gov-ru\/services\/message-exchange\/types\/(1\.[123])/;
 
 /**
- * MessageID and ReplyTo found in bytes that do not parse — only when every
+ * MessageID and ReplyTo found in bytes that do not parse (`xml`: the SOAP
+ * part; `raw`: the reply as delivered, for the digest) — only when every
  * MessageID (sender's MessageID, exchange's MessageId) and every ReplyTo in
  * them agree, so a broken message is never taken for another.
  */
-export function salvageIdentity(exchange: Exchange, operation: 'GetRequest' | 'GetResponse', bytes: Buffer): DeliveredIdentity {
-  const text = bytes.subarray(0, 4 * 1024 * 1024).toString('latin1');
+export function salvageIdentity(exchange: Exchange, operation: 'GetRequest' | 'GetResponse', xml: Buffer, raw: Buffer): DeliveredIdentity {
+  const text = xml.subarray(0, 4 * 1024 * 1024).toString('latin1');
   const one = (re: RegExp, normalise: (v: string) => string) => {
     const found = new Set([...text.matchAll(re)].map((m) => normalise(m[1]!.trim())));
     return found.size === 1 ? [...found][0]! : null;
@@ -129,7 +146,7 @@ export function salvageIdentity(exchange: Exchange, operation: 'GetRequest' | 'G
     messageIdFrom: messageId ? 'salvaged' : null,
     replyTo,
     version: version && isSmevVersion(version) ? version : '1.1',
-    digest: digestOf(bytes),
+    digest: digestOf(raw),
   };
 }
 

@@ -43,7 +43,7 @@ import type { XmlDocument } from '../xml/types.js';
 import { locateDelivered, verifyExchangeSignature, verifySender, type DeliveredMessage } from './delivered-message.js';
 import { callExchange, ExchangeError, journalExchangeCall, type ExchangeReply } from './exchange-client.js';
 import { splitReply, type ReplyBody } from './reply-body.js';
-import { deadAlready, digestOf, recordFailedTry, salvageIdentity, type DeliveredIdentity } from './dead-deliveries.js';
+import { deadAlready, DeliveryNotProcessable, digestOf, recordFailedTry, salvageIdentity, type DeliveredIdentity } from './dead-deliveries.js';
 import { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
 
 export { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
@@ -93,7 +93,8 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
   } catch (error) {
     // ExchangeError: the exchange or revocation is down (not the message's fault); a store failure: no Ack, no count.
     if (signal.aborted || error instanceof ExchangeError || !(await storeWorks(ctx))) throw error;
-    const failed = await recordFailedTry(ctx, identity, { reason: 'processing-failed', detail: (error as Error).message, raw: reply.raw, receivedAt });
+    const reason = error instanceof DeliveryNotProcessable ? error.reason : 'processing-failed';
+    const failed = await recordFailedTry(ctx, identity, { reason, detail: (error as Error).message, raw: reply.raw, receivedAt });
     ctx.logger.error({ exchange: exchange.id, operation, messageId: message.messageId, tries: failed.tries, maxTries: ctx.config.pull.maxTries, error: (error as Error).message, stack: (error as Error).stack }, `${operation}: processing the delivered message failed${failed.dead ? '; it is dead now (see /ops)' : '; it will be delivered again'}`);
     if (!failed.dead) throw error;
     publish(exchange.id, operation, null, null, message.messageId, 'fault', null, receivedAt, started, 'DeadExchangeMessage');
@@ -118,8 +119,7 @@ async function storeWorks(ctx: FlowContext): Promise<boolean> {
  * again after its visibility timeout.
  */
 async function unreadable(ctx: FlowContext, exchange: Exchange, operation: 'GetRequest' | 'GetResponse', reply: ExchangeReply, xml: Buffer, why: string, receivedAt: Date, started: number): Promise<boolean> {
-  const identity = salvageIdentity(exchange, operation, xml);
-  identity.digest = digestOf(reply.raw);
+  const identity = salvageIdentity(exchange, operation, xml, reply.raw);
   if (await deadAlready(ctx.store, identity, receivedAt)) return true;
   await journalExchangeCall(ctx, { exchange, operation, messageId: identity.messageId, partner: null, service: null, sent: reply.sent, reply: xml, startedAt: receivedAt, succeeded: false, faultCode: 'PoorSOAPEnvelopeFormat', faultString: why });
   const failed = await recordFailedTry(ctx, identity, { reason: 'unreadable', detail: why, raw: reply.raw, receivedAt });

@@ -9,7 +9,11 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_MESSAGES, deadMessageId, type DeadMessage } from '../../src/pull/dead-deliveries.js';
+import type { FlowContext } from '../../src/flows/context.js';
+import { EVIDENCE, JOURNAL } from '../../src/journal/records.js';
+import { DEAD_MESSAGES, deadMessageId, listDeadMessages, recordFailedTry, type DeadMessage, type DeliveredIdentity } from '../../src/pull/dead-deliveries.js';
+import { uuidV1 } from '../../src/soap/message-id.js';
+import { createStore } from '../../src/store/index.js';
 import type { JsonValue } from '../../src/store/types.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { eventually, startPullWorld, type PullWorld } from '../helpers/pull.js';
@@ -199,5 +203,35 @@ describe('pull mode: a delivered message the gateway cannot process goes dead af
     expect((await deadList(gw.url)).some((d) => d.messageId === sent.messageId)).toBe(false);
     const inbox = (await (await fetch(`${gw.url}/api/v1/inbox?limit=500`, { headers: CITY })).json()) as { items: Array<{ messageId: string }> };
     expect(inbox.items.some((i) => i.messageId === sent.messageId)).toBe(true);
+  });
+});
+
+describe('recordFailedTry, the hook for failures retrying will not cure (an attachment that cannot be fetched)', () => {
+  it('counts the tries of two gateway processes on one Redis together; two reaching the limit at once record it dead once', async () => {
+    const redis = await startRedisServer();
+    const [a, b] = [await createStore({ redisUrl: redis.url }), await createStore({ redisUrl: redis.url })];
+    try {
+      // Only what recordFailedTry reads: the store, PULL_MAX_TRIES and the clock.
+      const ctxOf = (store: typeof a) => ({ store, config: { pull: { maxTries: 3 } }, now: () => new Date() }) as unknown as FlowContext;
+      const raw = Buffer.from('<soap:Envelope>…</soap:Envelope>');
+      const identity: DeliveredIdentity = { exchange: 'smev', operation: 'GetRequest', kind: 'request', messageId: uuidV1(), messageIdFrom: 'envelope', replyTo: 'reply-to', version: '1.1', digest: createHash('sha256').update(raw).digest('hex') };
+      const failure = { reason: 'attachment-unavailable' as const, detail: 'file 5e1f…: the file store answered 404', raw, receivedAt: new Date() };
+      expect(await recordFailedTry(ctxOf(a), identity, failure)).toEqual({ tries: 1, dead: null });
+      expect(await recordFailedTry(ctxOf(b), identity, failure)).toEqual({ tries: 2, dead: null });
+      const [x, y] = await Promise.all([recordFailedTry(ctxOf(a), identity, failure), recordFailedTry(ctxOf(b), identity, failure)]);
+      // Each reads the count after its own try (the other's may be in it already): 3 or 4, both at the limit.
+      expect(Math.max(x.tries, y.tries)).toBe(4);
+      expect(Math.min(x.tries, y.tries)).toBeGreaterThanOrEqual(3);
+      expect(x.dead).not.toBeNull();
+      expect(y.dead).toEqual(x.dead);
+      expect(x.dead).toMatchObject({ reason: 'attachment-unavailable', messageId: identity.messageId, state: 'dead' });
+      expect((await listDeadMessages(a, { open: true, limit: 10 })).map((d) => d.id)).toEqual([x.dead!.id]);
+      expect(await b.getDoc(JOURNAL, x.dead!.journalRecordId)).toMatchObject({ faultCode: 'DeadExchangeMessage', messageId: identity.messageId });
+      expect(await b.getDoc(EVIDENCE, `${x.dead!.journalRecordId}.request`)).toEqual({ encoding: 'utf8', text: raw.toString('utf8') });
+    } finally {
+      await a.close();
+      await b.close();
+      await redis.dispose();
+    }
   });
 });
