@@ -95,7 +95,8 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
     if (signal.aborted || error instanceof ExchangeError || !(await storeWorks(ctx))) throw error;
     const reason = error instanceof DeliveryNotProcessable ? error.reason : 'processing-failed';
     const failed = await recordFailedTry(ctx, identity, { reason, detail: (error as Error).message, raw: reply.raw, receivedAt });
-    ctx.logger.error({ exchange: exchange.id, operation, messageId: message.messageId, tries: failed.tries, maxTries: ctx.config.pull.maxTries, error: (error as Error).message, stack: (error as Error).stack }, `${operation}: processing the delivered message failed${failed.dead ? '; it is dead now (see /ops)' : '; it will be delivered again'}`);
+    ctx.logger.error({ exchange: exchange.id, operation, messageId: message.messageId, reason, tries: failed.tries, maxTries: ctx.config.pull.maxTries, error: (error as Error).message }, `${operation}: processing the delivered message failed${failed.dead ? '; it is dead now (see /ops)' : '; it will be delivered again'}`);
+    ctx.logger.debug({ messageId: message.messageId, stack: (error as Error).stack }, 'the failure of a delivered message');
     if (!failed.dead) throw error;
     publish(exchange.id, operation, null, null, message.messageId, 'fault', null, receivedAt, started, 'DeadExchangeMessage');
     return true;
