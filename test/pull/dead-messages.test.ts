@@ -3,10 +3,13 @@
  * is not taken again and again for ever. The case here is real: a request
  * nested so deep that the sender's SendRequest is within the XML depth limit
  * (128) but the exchange's delivery, which wraps it two levels deeper, is not.
- * Real exchange simulator (visibility timeout 300 ms), real Redis, two
- * gateway processes in a row (the count of tries survives the restart).
+ * The other case, an error that is not a SMEV fault while the store works,
+ * comes from a corrupt record in Redis. A store that is down is never
+ * counted. Real exchange simulator (visibility timeout 300 ms), real Redis,
+ * two gateways in a row (the count of tries survives the restart).
  */
 import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowContext } from '../../src/flows/context.js';
@@ -169,6 +172,25 @@ describe('pull mode: a delivered message the gateway cannot process goes dead af
     expect(again.rejection).toEqual(rejected.rejection);
     expect(again.actions.map((a) => a.action)).toEqual(['reject', 'ack']);
     expect(world.sim.messages().filter((m) => m.originalMessageId === sent.messageId)).toHaveLength(1);
+  });
+
+  it('an error that is not a SMEV fault while the store works (here: a corrupt record in Redis) is counted the same way', async () => {
+    const messageId = uuidV1();
+    // The idempotency record of this MessageID, corrupted: reading it throws, and Redis answers.
+    const client = new Redis(redis.url, { lazyConnect: true });
+    await client.connect();
+    await client.set(`okno:idem:smev:${messageId}`, '{corrupt');
+    await client.quit();
+    const contentXml = gw.gateway.catalogue.get('advertising-permit')!.request.toXml(serviceExample('advertising-permit'));
+    const sent = await world.portal.sendRequest({ contentXml, messageId });
+    expect(sent.status).toBe(200);
+    const dead = await eventually(async () => (await deadList(gw.url)).find((d) => d.messageId === messageId), 'the message dead', 15_000);
+    expect(dead).toMatchObject({ reason: 'processing-failed', messageIdFrom: 'envelope', tries: 3, canAck: true, canReject: true });
+    expect(dead.detail).toMatch(/JSON/);
+    expect(gw.logs.filter((l) => l.messageId === messageId && /processing the delivered message failed/.test(String(l.msg))).map((l) => l.tries)).toEqual([1, 2, 3]);
+    expect(world.sim.message(messageId)!.state).toBe('delivered');
+    expect((await post(gw.url, `/api/v1/ops/exchange-messages/${dead.id}/ack`)).status).toBe(200);
+    expect(world.sim.message(messageId)!.state).toBe('acked');
   });
 
   it('without a MessageID neither Ack nor RequestRejected is possible, and the answer says why', async () => {
