@@ -30,6 +30,7 @@ import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { startPullTransport } from './pull/pull-transport.js';
 import { startPushTransport } from './push/push-transport.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
+import { registerDeadMessageRoutes } from './ops/dead-messages-routes.js';
 import type { Logger } from './log.js';
 import { Readiness, type CheckOutcome } from './ops/readiness.js';
 import type { CrlSet } from './pki/crl-set.js';
@@ -225,6 +226,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
         clustered: config.workers > 1,
       });
       registerOpsDashboard(a, ctx, auth);
+      registerDeadMessageRoutes(a, ctx, auth);
     },
   });
   // Stops run in reverse: push mode's large-message threads close their stores last.

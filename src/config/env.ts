@@ -150,7 +150,7 @@ export interface Config {
     perApiToken: RateLimit | null;
   };
   /** Pull mode (partners reached through a SMEV exchange): how often the pollers ask when the queue is empty. */
-  pull: { intervalMs: number; maxIntervalMs: number; concurrency: number };
+  pull: { intervalMs: number; maxIntervalMs: number; concurrency: number; maxTries: number };
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
 }
@@ -267,6 +267,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       intervalMs: v.int('PULL_INTERVAL_MS', 1_000, 10, 3_600_000),
       maxIntervalMs: v.int('PULL_MAX_INTERVAL_MS', 30_000, 10, 3_600_000),
       concurrency: v.int('PULL_CONCURRENCY', 1, 1, 32),
+      // Failed tries of one delivered message before it is dead (journaled, listed on /ops, no longer processed).
+      maxTries: v.int('PULL_MAX_TRIES', 5, 1, 1_000),
     },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     largeMessages: {

@@ -17,6 +17,8 @@ export interface DeliveryAction {
   lastError: string | null;
   /** When it went dead (the queue's last update before the action). */
   deadAt: string | null;
+  /** What it was when ops acted: dead, or still retrying (a stuck delivery discarded before it went dead). Absent: dead. */
+  from?: 'dead' | 'retrying';
 }
 
 export async function deliveryActions(store: Store, id: string): Promise<DeliveryAction[]> {

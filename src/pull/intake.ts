@@ -19,6 +19,11 @@
  * through the exchange with a SendResponse carrying RequestRejected (queued in
  * the same commit), then acked. A store failure acks nothing: the exchange
  * delivers the message again.
+ *
+ * A delivery the gateway cannot process at all — unreadable, or an error that
+ * is not a SMEV fault while the store answers — is counted per message and,
+ * at PULL_MAX_TRIES, journaled and recorded dead (dead-deliveries.ts): not
+ * processed again, left to ops (Ack or RequestRejected on /ops).
  */
 import type { Exchange, Partner } from '../config/partners.js';
 import type { FlowContext } from '../flows/context.js';
@@ -37,20 +42,11 @@ import { parseXml, XmlError } from '../xml/parser.js';
 import type { XmlDocument } from '../xml/types.js';
 import { locateDelivered, verifyExchangeSignature, verifySender, type DeliveredMessage } from './delivered-message.js';
 import { callExchange, ExchangeError, journalExchangeCall, type ExchangeReply } from './exchange-client.js';
-import { splitReply } from './reply-body.js';
+import { splitReply, type ReplyBody } from './reply-body.js';
+import { deadAlready, DeliveryNotProcessable, digestOf, recordFailedTry, salvageIdentity, type DeliveredIdentity } from './dead-deliveries.js';
+import { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
 
-export const REJECTION_QUEUE = 'exchange-rejections';
-
-/** A RequestRejected SendResponse waiting to go to the exchange. */
-export interface RejectionJob {
-  exchange: string;
-  partner: string | null;
-  service: string | null;
-  replyTo: string;
-  messageId: string;
-  code: 'ACCESS_DENIED' | 'NO_DATA' | 'UNKNOWN_REQUEST_DESCRIPTION' | 'FAILURE';
-  description: string;
-}
+export { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
 
 const ENVELOPE_LIMITS = { maxDepth: 128, maxAttributes: 64 };
 
@@ -58,7 +54,14 @@ const ENVELOPE_LIMITS = { maxDepth: 128, maxAttributes: 64 };
 export async function handleDelivery(ctx: FlowContext, exchange: Exchange, operation: 'GetRequest' | 'GetResponse', reply: ExchangeReply, signal: AbortSignal): Promise<boolean> {
   const receivedAt = ctx.now();
   const started = performance.now();
-  const { xml, mtom } = splitReply(reply);
+  let body: ReplyBody;
+  try {
+    body = splitReply(reply);
+  } catch (error) {
+    if (!(error instanceof ExchangeError)) throw error;
+    return unreadable(ctx, exchange, operation, reply, reply.raw, error.message, receivedAt, started);
+  }
+  const { xml, mtom } = body;
   let doc: XmlDocument;
   let message: DeliveredMessage | null;
   try {
@@ -66,12 +69,78 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
     message = locateDelivered(doc, operation === 'GetRequest' ? 'GetRequestResponse' : 'GetResponseResponse');
   } catch (error) {
     if (!(error instanceof XmlError) && !(error instanceof SignatureFailure)) throw error;
-    // Nothing to Ack by: journal what came and let the poller back off.
-    await journalExchangeCall(ctx, { exchange, operation, messageId: null, partner: null, service: null, sent: reply.sent, reply: xml, startedAt: receivedAt, succeeded: false, faultCode: 'PoorSOAPEnvelopeFormat', faultString: error.message });
-    throw new ExchangeError(`${operation} reply of exchange ${exchange.id} is unreadable: ${error.message}`);
+    return unreadable(ctx, exchange, operation, reply, xml, error.message, receivedAt, started);
   }
   if (!message) return false;
 
+  const identity: DeliveredIdentity = {
+    exchange: exchange.id,
+    operation,
+    kind: message.kind,
+    messageId: message.messageId || null,
+    messageIdFrom: message.messageId ? 'envelope' : null,
+    replyTo: message.replyTo,
+    version: message.version,
+    digest: digestOf(reply.raw),
+  };
+  if (await deadAlready(ctx.store, identity, receivedAt)) {
+    // Dead: not processed again, and not acknowledged until ops decide (Ack or RequestRejected on /ops).
+    ctx.logger.debug({ exchange: exchange.id, operation, messageId: message.messageId }, `${operation}: a dead message delivered again; not processed`);
+    return true;
+  }
+  try {
+    return await processDelivered(ctx, exchange, operation, { doc, message, xml, mtom }, receivedAt, started, signal);
+  } catch (error) {
+    // ExchangeError: the exchange or revocation is down (not the message's fault); a store failure: no Ack, no count.
+    if (signal.aborted || error instanceof ExchangeError || !(await storeWorks(ctx))) throw error;
+    const reason = error instanceof DeliveryNotProcessable ? error.reason : 'processing-failed';
+    const failed = await recordFailedTry(ctx, identity, { reason, detail: (error as Error).message, raw: reply.raw, receivedAt });
+    ctx.logger.error({ exchange: exchange.id, operation, messageId: message.messageId, reason, tries: failed.tries, maxTries: ctx.config.pull.maxTries, error: (error as Error).message }, `${operation}: processing the delivered message failed${failed.dead ? '; it is dead now (see /ops)' : '; it will be delivered again'}`);
+    ctx.logger.debug({ messageId: message.messageId, stack: (error as Error).stack }, 'the failure of a delivered message');
+    if (!failed.dead) throw error;
+    publish(exchange.id, operation, null, null, message.messageId, 'fault', null, receivedAt, started, 'DeadExchangeMessage');
+    return true;
+  }
+}
+
+/** The store answers (so a failure was not the store's): a failed try may be counted. */
+async function storeWorks(ctx: FlowContext): Promise<boolean> {
+  try {
+    await ctx.store.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A reply that is not a readable delivery: journaled, counted by its MessageID
+ * when one can be found in the bytes (else by their digest); dead at
+ * PULL_MAX_TRIES. Until then the poller backs off and the exchange delivers it
+ * again after its visibility timeout.
+ */
+async function unreadable(ctx: FlowContext, exchange: Exchange, operation: 'GetRequest' | 'GetResponse', reply: ExchangeReply, xml: Buffer, why: string, receivedAt: Date, started: number): Promise<boolean> {
+  const identity = salvageIdentity(exchange, operation, xml, reply.raw);
+  if (await deadAlready(ctx.store, identity, receivedAt)) return true;
+  await journalExchangeCall(ctx, { exchange, operation, messageId: identity.messageId, partner: null, service: null, sent: reply.sent, reply: xml, startedAt: receivedAt, succeeded: false, faultCode: 'PoorSOAPEnvelopeFormat', faultString: why });
+  const failed = await recordFailedTry(ctx, identity, { reason: 'unreadable', detail: why, raw: reply.raw, receivedAt });
+  const message = `${operation} reply of exchange ${exchange.id} is unreadable (try ${failed.tries} of ${ctx.config.pull.maxTries}${identity.messageId ? `, MessageID ${identity.messageId}` : ''}): ${why}`;
+  if (!failed.dead) throw new ExchangeError(message);
+  ctx.logger.error({ exchange: exchange.id, operation, messageId: identity.messageId, tries: failed.tries, deadMessage: failed.dead.id }, `${message}; it is dead now: not processed again, listed on /ops for Ack or RequestRejected`);
+  publish(exchange.id, operation, null, null, identity.messageId ?? '', 'fault', null, receivedAt, started, 'DeadExchangeMessage');
+  return true;
+}
+
+interface Located {
+  doc: XmlDocument;
+  message: DeliveredMessage;
+  xml: Buffer;
+  mtom: boolean;
+}
+
+/** Verifies, takes in and acknowledges one readable delivery. Throws (no Ack) when the store fails. */
+async function processDelivered(ctx: FlowContext, exchange: Exchange, operation: 'GetRequest' | 'GetResponse', located: Located, receivedAt: Date, started: number, signal: AbortSignal): Promise<boolean> {
+  const { doc, message, xml, mtom } = located;
   const log = ctx.logger.child({ exchange: exchange.id, operation, messageId: message.messageId, correlationId: `pull:${message.messageId}` });
   const exchangeVerdict = verifyExchangeSignature(doc, message, exchange, ctx.trustAnchors, receivedAt);
   if (!exchangeVerdict.valid) {
@@ -103,7 +172,7 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
     await requireNotRevoked(ctx, verification, log);
     result = message.kind === 'request' ? await acceptSendRequest(ctx, input) : await acceptSendResponse(ctx, input);
   } catch (error) {
-    if (!(error instanceof SmevFault)) throw error; // the store is down: no Ack, the exchange delivers it again
+    if (!(error instanceof SmevFault)) throw error; // the store is down (no Ack, delivered again) or another failure: counted by handleDelivery
     if (error instanceof RevocationUnavailable) {
       // Not the sender's fault and not final: journaled, no Ack, so the exchange delivers it again later.
       await journalRefusal(ctx, { raw: xml, receivedAt, operation, message, verification, partner, fault: error });
@@ -228,7 +297,7 @@ async function ack(ctx: FlowContext, exchange: Exchange, message: DeliveredMessa
   }
 }
 
-function publish(exchange: string, operation: string, partner: string | null, result: InboundResult | null, messageId: string, outcome: 'accepted' | 'duplicate' | 'fault', fault: SmevFault | null, at: Date, started: number): void {
+function publish(exchange: string, operation: string, partner: string | null, result: InboundResult | null, messageId: string, outcome: 'accepted' | 'duplicate' | 'fault', fault: SmevFault | null, at: Date, started: number, faultCode?: string): void {
   opsEvents.publish({
     at: at.toISOString(),
     direction: 'inbound',
@@ -237,7 +306,7 @@ function publish(exchange: string, operation: string, partner: string | null, re
     service: result?.service ?? null,
     messageId: result?.messageId ?? (messageId || null),
     outcome,
-    faultCode: fault?.fault ?? null,
+    faultCode: faultCode ?? fault?.fault ?? null,
     signatureReason: fault?.extra.signatureReason ?? null,
     applicationId: result?.applicationId ?? null,
     registrationNumber: result?.registrationNumber ?? null,

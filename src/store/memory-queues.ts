@@ -182,8 +182,12 @@ export class MemoryQueues {
   discard(queue: string, id: string, now: number): boolean {
     const q = this.state(queue);
     const job = q.jobs.get(id);
-    if (!job || job.state !== 'dead') return false;
-    q.dead.remove(id);
+    if (!job || (job.state !== 'dead' && job.state !== 'pending')) return false;
+    if (job.state === 'dead') q.dead.remove(id);
+    else {
+      q.pending.remove(id);
+      q.open.remove(id);
+    }
     this.releaseGroup(q, job, now);
     q.jobs.delete(id);
     return true;

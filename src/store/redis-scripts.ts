@@ -316,7 +316,7 @@ return 1
 `,
 );
 
-/** ARGV[3] = queue, [4] id. Dead → removed, its group released. Returns 1 or 0. */
+/** ARGV[3] = queue, [4] id. Dead or pending → removed, its group released. Returns 1 or 0. */
 const DISCARD = script(
   COMMON,
   TRANSITIONS,
@@ -324,8 +324,14 @@ const DISCARD = script(
 local q = ARGV[3]
 local jk = jobKey(q, ARGV[4])
 local f = redis.call('HMGET', jk, 'state', 'm')
-if f[1] ~= 'dead' then return 0 end
-redis.call('ZREM', qkey(q, 'dead'), f[2])
+if f[1] == 'dead' then
+  redis.call('ZREM', qkey(q, 'dead'), f[2])
+elseif f[1] == 'pending' then
+  redis.call('ZREM', qkey(q, 'pending'), f[2])
+  redis.call('ZREM', qkey(q, 'open'), f[2])
+else
+  return 0
+end
 releaseGroup(q, jk, ARGV[4])
 redis.call('DEL', jk)
 return 1

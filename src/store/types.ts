@@ -175,7 +175,7 @@ export interface Queue {
   extend(id: string, leaseToken: string, leaseMs: number): Promise<boolean>;
   /** Dead → pending, attempts reset (ops action). */
   replay(id: string): Promise<boolean>;
-  /** Dead → removed; releases its group (ops action). */
+  /** Dead or pending (waiting for its next attempt) → removed; releases its group (ops action). Not in flight or waiting. */
   discard(id: string): Promise<boolean>;
   get(id: string): Promise<Job | null>;
   list(state: 'pending' | 'inflight' | 'dead' | 'done', limit: number): Promise<Job[]>;

@@ -121,7 +121,7 @@ describe('OpenAPI: error answers and tags', () => {
   });
 
   it('409 where a route can conflict', () => {
-    for (const [url, method] of [['/api/v1/queries', 'post'], ['/api/v1/requests/{id}/response', 'post'], ['/api/v1/applications/{id}/status', 'post'], ['/api/v1/ops/deliveries/{id}/replay', 'post'], ['/api/v1/ops/deliveries/{id}/discard', 'post']] as const) {
+    for (const [url, method] of [['/api/v1/queries', 'post'], ['/api/v1/requests/{id}/response', 'post'], ['/api/v1/applications/{id}/status', 'post'], ['/api/v1/ops/deliveries/{id}/replay', 'post'], ['/api/v1/ops/deliveries/{id}/discard', 'post'], ['/api/v1/ops/exchange-messages/{id}/ack', 'post'], ['/api/v1/ops/exchange-messages/{id}/reject', 'post']] as const) {
       expect(Object.keys(doc.paths[url]![method]!.responses), `${method} ${url}`).toContain('409');
     }
   });

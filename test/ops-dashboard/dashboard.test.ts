@@ -294,6 +294,55 @@ describe('GET /ops: the live dashboard in headless Chromium', () => {
     await entry.locator('[data-history="discard"]').waitFor({ timeout: UI_MS });
   });
 
+  it('a stuck delivery (retrying, not dead yet) gets Discard too, behind a confirmation; the trail says it was stuck', async () => {
+    // A gateway of its own whose next attempt is ten minutes away: the delivery stays stuck while the test looks.
+    const slow = await startGateway({ PORTAL_URL: `${portal.url}/ws/smev3`, DELIVERY_BACKOFF_MS: '600000', DELIVERY_BACKOFF_CAP_MS: '600000', DELIVERY_TIMEOUT_MS: '1000' });
+    const other = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: 'ru-RU' });
+    other.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()} (stuck): ${m.text()}`);
+    });
+    other.on('pageerror', (e) => problems.push(`page error (stuck): ${e.message}`));
+    try {
+      const a = await submitApplication(slow.url, 7100000003);
+      portal.failNext(1, 'http:503');
+      const deliveryId = await setStatus(slow.url, a.applicationId, 'registered');
+      await until('retrying', async () => (await (await fetch(`${slow.url}/api/v1/deliveries/${deliveryId}`, { headers: OPS })).json()) as { state: string; attempts: number }, (d) => d.state === 'pending' && d.attempts === 1);
+
+      await other.goto(`${slow.url}/ops`);
+      await other.getByLabel(/Ops token/).fill('dev-ops-token');
+      await other.getByRole('button', { name: /Sign in/ }).click();
+      const row = other.locator(`#dead-body tr[data-delivery="${deliveryId}"]`);
+      await row.waitFor({ timeout: UI_MS });
+      expect(await row.textContent()).toMatch(/повторяется \/ retrying/);
+      expect(await row.getByRole('button', { name: /Replay/ }).count()).toBe(0);
+      const discard = row.getByRole('button', { name: /Discard/ });
+      await discard.click();
+      const dialog = other.getByRole('dialog', { name: /Discard the delivery/ });
+      await dialog.waitFor({ timeout: UI_MS });
+      expect(await dialog.textContent()).toMatch(/1 attempts so far; no more will be made/);
+      await dialog.getByRole('button', { name: /Cancel/ }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: UI_MS });
+      expect(await deliveryState(slow.url, deliveryId)).toBe('pending');
+      await discard.click();
+      await dialog.getByRole('button', { name: /^Отказаться \/ Discard$/ }).click();
+      await row.waitFor({ state: 'detached', timeout: UI_MS });
+      expect(await deliveryState(slow.url, deliveryId)).toBe('failed');
+      // Gone from the queue: a second discard is refused, and says why.
+      const again = await fetch(`${slow.url}/api/v1/ops/deliveries/${deliveryId}/discard`, { method: 'POST', headers: OPS });
+      expect(again.status).toBe(409);
+      expect(await again.text()).toMatch(/NOT_DISCARDABLE/);
+
+      await other.getByLabel(/Message id or registration number/).fill(a.registrationNumber);
+      await other.getByRole('button', { name: /Find/ }).click();
+      const entry = other.locator('#trail li[data-kind="status"]').filter({ hasText: 'registered' });
+      await entry.locator('[data-state="discarded"]').waitFor({ timeout: UI_MS });
+      expect(await entry.locator('[data-history="discard"]').textContent()).toMatch(/застряло \/ was stuck.*after attempts: 1.*discarded/s);
+    } finally {
+      await other.close();
+      await slow.close();
+    }
+  });
+
   it('filters the events list by partner, service, direction and outcome', async () => {
     const rows = page.locator('#events-body tr[data-direction]');
     const all = await rows.count();

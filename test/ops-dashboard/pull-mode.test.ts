@@ -4,7 +4,7 @@
  * the gateway's traffic with the exchange — not as "refused from unknown",
  * not red. An Ack event leads to its journal record like any other.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -15,6 +15,14 @@ import { CITY, OPS, serviceExample } from '../helpers/smev.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const UI_MS = 8_000;
+const VISIBILITY_MS = 1_000;
+const DEAD_SCREENSHOT = path.join(projectRoot, 'docs/ops-dashboard-dead-exchange.png');
+
+/** A request of the service nested so deep that its SendRequest parses (depth 127) but the exchange's delivery, two levels deeper, does not. */
+function tooDeepWhenDelivered(g: RunningGateway, levels = 121): string {
+  const { namespace, rootElement } = g.gateway.catalogue.get('kindergarten-enrollment')!.request;
+  return `<d:${rootElement} xmlns:d="${namespace}">${'<d:n>'.repeat(levels)}x${'</d:n>'.repeat(levels)}</d:${rootElement}>`;
+}
 
 describe('GET /ops in pull mode: the exchange is a node, the Acks are the gateway\'s own traffic', () => {
   let world: PullWorld;
@@ -25,10 +33,11 @@ describe('GET /ops in pull mode: the exchange is a node, the Acks are the gatewa
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium with \`apt-get install -y chromium\` (.ci/run does this); the ops dashboard is tested in it`);
-    world = await startPullWorld();
-    gw = await startGateway(world.env);
+    // A short visibility timeout and PULL_MAX_TRIES=2: a message the gateway cannot process is dead within seconds.
+    world = await startPullWorld({ visibilityTimeoutMs: VISIBILITY_MS });
+    gw = await startGateway({ ...world.env, PULL_MAX_TRIES: '2' });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: 'ru-RU' });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: 'ru-RU', acceptDownloads: true });
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
     });
@@ -114,5 +123,64 @@ describe('GET /ops in pull mode: the exchange is a node, the Acks are the gatewa
     expect(polls.exchanges[0]!.polls5m).toBeGreaterThan(3);
     expect(Date.parse(polls.exchanges[0]!.lastPollAt!)).toBeGreaterThan(Date.now() - 60_000);
     for (const headers of [{}, CITY]) expect((await fetch(`${gw.url}/api/v1/ops/exchanges`, { headers })).status).toBe(headers === CITY ? 403 : 401);
+  });
+  it('lists a message the gateway cannot process as dead after PULL_MAX_TRIES tries; Ack stops the exchange delivering it, RequestRejected reaches the sender', async () => {
+    const forAck = await world.portal.sendRequest({ contentXml: tooDeepWhenDelivered(gw) });
+    const forReject = await world.portal.sendRequest({ contentXml: tooDeepWhenDelivered(gw) });
+    expect([forAck.status, forReject.status]).toEqual([200, 200]);
+    await page.locator('#xdead-panel').waitFor({ state: 'visible', timeout: UI_MS });
+    const ackRow = page.locator(`#xdead-body tr[data-message-id="${forAck.messageId}"]`);
+    const rejectRow = page.locator(`#xdead-body tr[data-message-id="${forReject.messageId}"]`);
+    await ackRow.waitFor({ timeout: 15_000 });
+    await rejectRow.waitFor({ timeout: 15_000 });
+    expect(await ackRow.textContent()).toMatch(/smev.*СМЭВ 3.*не читается \/ unreadable.*deeper than 128.*2/s);
+    expect(await ackRow.locator('td.num').textContent()).toBe('2');
+    // Dead, not acknowledged: the exchange still holds it.
+    expect(world.sim.message(forAck.messageId)!.state).toBe('delivered');
+
+    // The journal record keeps the bytes the exchange delivered.
+    await ackRow.locator('[data-journal]').click();
+    await page.locator('#proof dl[data-record]').waitFor({ timeout: UI_MS });
+    expect(await page.locator('#proof dl').textContent()).toMatch(/GetRequest.*DeadExchangeMessage — unreadable after 2 tries/s);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_MS }), page.locator('#proof .envelope[data-part="request"] [data-download]').click()]);
+    const bytes = readFileSync((await download.path())!, 'utf8');
+    expect(bytes).toContain('GetRequestResponse');
+    expect(bytes).toContain(`<t:MessageID>${forAck.messageId}</t:MessageID>`);
+    await page.locator('#xdead-panel').screenshot({ path: DEAD_SCREENSHOT, animations: 'disabled' });
+
+    // Ack, behind a confirmation: Cancel does nothing.
+    const ack = ackRow.getByRole('button', { name: /Ack/ });
+    await ack.click();
+    const ackDialog = page.getByRole('dialog', { name: /Acknowledge the message/ });
+    await ackDialog.waitFor({ timeout: UI_MS });
+    expect(await ackDialog.textContent()).toContain(forAck.messageId);
+    await ackDialog.getByRole('button', { name: /Cancel/ }).click();
+    await ackDialog.waitFor({ state: 'hidden', timeout: UI_MS });
+    expect(world.sim.message(forAck.messageId)!.state).toBe('delivered');
+    await ack.click();
+    await ackDialog.getByRole('button', { name: /^Подтвердить \/ Ack$/ }).click();
+    await ackRow.waitFor({ state: 'detached', timeout: UI_MS });
+    expect(world.sim.message(forAck.messageId)).toMatchObject({ state: 'acked', accepted: true });
+    const deliveries = world.sim.message(forAck.messageId)!.deliveries;
+
+    // RequestRejected, behind a confirmation: the sender gets it through the exchange.
+    await rejectRow.getByRole('button', { name: /RequestRejected/ }).click();
+    const rejectDialog = page.getByRole('dialog', { name: /Reject the request/ });
+    await rejectDialog.waitFor({ timeout: UI_MS });
+    await rejectDialog.getByRole('button', { name: /^Отказать \/ RequestRejected$/ }).click();
+    await rejectRow.waitFor({ state: 'detached', timeout: UI_MS });
+    expect(world.sim.message(forReject.messageId)!.state).toBe('acked');
+    const rejection = await eventually(async () => {
+      const r = await world.portal.poll('GetResponse');
+      return r.message && !r.message.empty ? r : null;
+    }, 'the RequestRejected at the portal');
+    expect(rejection.text).toContain(`OriginalMessageId>${forReject.messageId}<`);
+    expect(rejection.text).toMatch(/RequestRejected>.*RejectionReasonCode>FAILURE</s);
+    await page.locator('#xdead-body td.empty').waitFor({ timeout: UI_MS });
+
+    // Acknowledged: the exchange delivers it no more (two visibility timeouts later).
+    await new Promise((r) => setTimeout(r, VISIBILITY_MS * 2));
+    expect(world.sim.message(forAck.messageId)!.deliveries).toBe(deliveries);
+    expect(problems).toEqual([]);
   });
 });

@@ -65,7 +65,7 @@ describe('the registry in pull mode', () => {
   });
 
   it('PULL_INTERVAL_MS, PULL_MAX_INTERVAL_MS, PULL_CONCURRENCY: defaults, bounds, order', () => {
-    expect(loadConfig({}, projectRoot).pull).toEqual({ intervalMs: 1000, maxIntervalMs: 30000, concurrency: 1 });
+    expect(loadConfig({}, projectRoot).pull).toEqual({ intervalMs: 1000, maxIntervalMs: 30000, concurrency: 1, maxTries: 5 });
     expect(loadConfig({ PULL_CONCURRENCY: '4' }, projectRoot).pull.concurrency).toBe(4);
     expect(() => loadConfig({ PULL_CONCURRENCY: '0' }, projectRoot)).toThrow(/PULL_CONCURRENCY: must be a whole number from 1 to 32/);
     expect(() => loadConfig({ PULL_INTERVAL_MS: '5' }, projectRoot)).toThrow(ConfigError);

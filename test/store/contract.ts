@@ -572,10 +572,9 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await q.replay('missing')).toBe(false);
       });
 
-      it('discard removes a dead job only', async () => {
+      it('discard removes a dead job or a pending one (stuck before its next attempt), never one in flight or waiting behind its group', async () => {
         const q = store.queue('jobs');
         await q.enqueue({ id: 'j', payload: null });
-        expect(await q.discard('j')).toBe(false);
         const job = await reserveOrThrow(q);
         expect(await q.discard('j')).toBe(false);
         await q.fail('j', job.leaseToken ?? '', 'x');
@@ -583,6 +582,17 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await q.get('j')).toBeNull();
         expect(await q.stats()).toMatchObject({ dead: 0, pending: 0, inflight: 0 });
         expect(await q.discard('j')).toBe(false);
+
+        await q.enqueue({ id: 's1', payload: null, group: 'g' });
+        await q.enqueue({ id: 's2', payload: null, group: 'g' });
+        expect(await q.discard('s2')).toBe(false);
+        const s1 = await reserveOrThrow(q);
+        expect(await q.retry('s1', s1.leaseToken ?? '', clock.now() + 60_000, 'HTTP 503')).toBe('pending');
+        expect(await q.discard('s1')).toBe(true);
+        expect(await q.get('s1')).toBeNull();
+        // Its group goes on: the next job is pending now.
+        expect(await q.get('s2')).toMatchObject({ state: 'pending' });
+        expect(await q.stats()).toMatchObject({ waiting: 0, pending: 1, inflight: 0, dead: 0 });
       });
 
       it('keeps queues apart', async () => {

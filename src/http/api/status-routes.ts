@@ -10,7 +10,7 @@ import type { Lifecycle } from '../../city/lifecycle.js';
 import type { FlowContext } from '../../flows/context.js';
 import { changeStatus, STATUS_QUEUE, type Delivery } from '../../flows/status-reporting.js';
 import { recordDeliveryAction } from '../../ops/delivery-actions.js';
-import type { Job } from '../../store/types.js';
+import type { Job, JsonValue } from '../../store/types.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { idParams } from './schemas.js';
@@ -138,10 +138,10 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
         onRequest: auth.require('ops'),
         schema: {
           tags: ['operations'],
-          summary: action === 'replay' ? 'Send a dead delivery again (attempts start over)' : 'Give up a dead delivery; later statuses of the application go on',
+          summary: action === 'replay' ? 'Send a dead delivery again (attempts start over)' : 'Give up a dead or stuck (pending, retrying) delivery; later statuses of the application go on',
           security,
           params: idParams,
-          response: { 200: deliverySchema, 409: errorResponse('The delivery is not dead (NOT_DEAD)') },
+          response: { 200: deliverySchema, 409: errorResponse(action === 'replay' ? 'The delivery is not dead (NOT_DEAD)' : 'The delivery is neither dead nor waiting for its next attempt: delivered, or in flight right now (NOT_DISCARDABLE)') },
         },
       },
       async (request) => {
@@ -149,9 +149,22 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
         if (!d) throw new HttpError(404, 'NOT_FOUND', `no delivery ${request.params.id}`);
         const before = await queue.get(d.id);
         const ok = action === 'replay' ? await queue.replay(d.id) : await queue.discard(d.id);
-        if (!ok) throw new HttpError(409, 'NOT_DEAD', `delivery ${d.id} is not dead; only dead deliveries can be ${action === 'replay' ? 'replayed' : 'discarded'}`);
+        if (!ok && action === 'replay') throw new HttpError(409, 'NOT_DEAD', `delivery ${d.id} is not dead; only dead deliveries can be replayed`);
+        if (!ok) throw new HttpError(409, 'NOT_DISCARDABLE', `delivery ${d.id} is ${before?.state === 'inflight' ? 'being attempted right now; try again in a moment' : 'neither dead nor waiting for its next attempt'}; only dead or stuck deliveries can be discarded`);
         // The queue forgets the dead attempts (replay starts over; discard removes the job): the trail must not.
-        await recordDeliveryAction(ctx.store, d.id, { action, at: ctx.now().toISOString(), attempts: before?.attempts ?? 0, lastError: before?.lastError ?? null, deadAt: before ? new Date(before.updatedAt).toISOString() : null });
+        const wasDead = before?.state === 'dead';
+        if (action === 'discard' && !wasDead) {
+          // A stuck delivery never went dead, so nothing marked its record failed: the discard does.
+          await ctx.store.commit({ docs: [{ collection: 'deliveries', id: d.id, value: { ...(d as unknown as Record<string, JsonValue>), state: 'failed', lastError: before?.lastError ?? null, failedAt: ctx.now().toISOString() } }] });
+        }
+        await recordDeliveryAction(ctx.store, d.id, {
+          action,
+          at: ctx.now().toISOString(),
+          attempts: before?.attempts ?? 0,
+          lastError: before?.lastError ?? null,
+          deadAt: before && wasDead ? new Date(before.updatedAt).toISOString() : null,
+          from: wasDead ? 'dead' : 'retrying',
+        });
         request.log.warn({ deliveryId: d.id, applicationId: d.applicationId, action, role: request.role }, `ops: delivery ${action}`);
         const job = await queue.get(d.id);
         return deliveryView({ ...d, state: action === 'discard' ? 'failed' : 'pending' }, job);

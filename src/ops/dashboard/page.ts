@@ -207,6 +207,24 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     <p id="dead-error" class="error" role="alert"></p>
   </section>
 
+  <section class="panel wide" aria-labelledby="xdead-title" id="xdead-panel" hidden>
+    <h2 id="xdead-title">Сообщения биржи, которые шлюз не смог обработать <span class="en" lang="en">/ Dead exchange messages</span></h2>
+    <p class="note">Пока оператор не решит, биржа доставляет их снова, а шлюз их не обрабатывает. <span lang="en">Until ops decide, the exchange keeps delivering them and the gateway does not process them.</span></p>
+    <table>
+      <thead><tr>
+        <th scope="col">Биржа <span lang="en">/ Exchange</span></th>
+        <th scope="col">MessageID</th>
+        <th scope="col">Причина <span lang="en">/ Reason</span></th>
+        <th scope="col" class="num">Попытки <span lang="en">/ Tries</span></th>
+        <th scope="col">Мёртвое с <span lang="en">/ Dead since</span></th>
+        <th scope="col"><span class="visually-hidden">Журнал / Journal</span></th>
+        <th scope="col"><span class="visually-hidden">Действие / Action</span></th>
+      </tr></thead>
+      <tbody id="xdead-body"></tbody>
+    </table>
+    <p id="xdead-error" class="error" role="alert"></p>
+  </section>
+
   <section class="panel wide" aria-labelledby="search-title">
     <h2 id="search-title">Поиск и след заявления <span class="en" lang="en">/ Search and application trail</span></h2>
     <form id="search" class="search" role="search">
@@ -406,6 +424,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     stream();
     st.timers.push(setInterval(refreshQueues, 3000));
     st.timers.push(setInterval(refreshDeliveries, 3000));
+    st.timers.push(setInterval(refreshDeadMessages, 3000));
     st.timers.push(setInterval(function () { scheduleRender(); }, 2000));
     st.timers.push(setInterval(watchdog, 5000));
     st.timers.push(setInterval(refreshCharts, 60000));
@@ -505,6 +524,8 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     (s.events || []).forEach(function (e) { onEvent(e, false); });
     buildFlow();
     scheduleRender();
+    $('xdead-panel').hidden = st.exchanges.length === 0;
+    refreshDeadMessages();
   }
   function onEvent(e, live) {
     if (live) {
@@ -520,6 +541,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
       if (e.direction === 'inbound' && e.outcome === 'accepted') pulse('city');
       if (st.trailId && e.applicationId === st.trailId) reloadTrailSoon();
       if (e.direction === 'outbound' && e.operation === 'SendRequest') refreshDeliveriesSoon();
+      if (e.faultCode === 'DeadExchangeMessage') refreshDeadMessages();
       refreshQueuesSoon();
       refreshChartsSoon();
     }
@@ -784,13 +806,71 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
         el('td', { class: 'num', text: d.attempts }),
         el('td', { class: 'mono', text: d.lastError || '—' }),
         el('td', null, timeEl(d.createdAt, true)),
-        el('td', null, isDead ? el('div', { class: 'actions' },
-          el('button', { type: 'button', 'data-replay': d.id, 'aria-label': 'Повторить доставку / Replay delivery ' + d.registrationNumber + ' ' + d.code, text: 'Повторить / Replay', on: { click: function (ev) { replay(d, ev.currentTarget); } } }),
-          el('button', { type: 'button', class: 'secondary', 'data-discard': d.id, 'aria-label': 'Отказаться от доставки / Discard delivery ' + d.registrationNumber + ' ' + d.code, text: 'Отказаться / Discard', on: { click: function (ev) { discard(d, ev.currentTarget); } } })) : null)));
+        el('td', null, el('div', { class: 'actions' },
+          isDead ? el('button', { type: 'button', 'data-replay': d.id, 'aria-label': 'Повторить доставку / Replay delivery ' + d.registrationNumber + ' ' + d.code, text: 'Повторить / Replay', on: { click: function (ev) { replay(d, ev.currentTarget); } } }) : null,
+          el('button', { type: 'button', class: 'secondary', 'data-discard': d.id, 'aria-label': 'Отказаться от доставки / Discard delivery ' + d.registrationNumber + ' ' + d.code, text: 'Отказаться / Discard', on: { click: function (ev) { discard(d, ev.currentTarget); } } })))));
     });
   }
-  function confirmDialog(text) {
+  /** title / okLabel: [Russian, English]; default: discarding a delivery. */
+  // ---- dead exchange messages (pull mode) ----------------------------------------
+  var REASONS = {
+    unreadable: 'не читается / unreadable', 'processing-failed': 'ошибка обработки / processing failed',
+    'attachment-unavailable': 'вложение недоступно / attachment unavailable'
+  };
+  function refreshDeadMessages() {
+    if (st.exchanges.length === 0) return;
+    api('/api/v1/ops/exchange-messages?state=dead&limit=100').then(function (r) { renderDeadMessages(r.items); }, function () {});
+  }
+  function renderDeadMessages(items) {
+    var body = $('xdead-body');
+    clear(body);
+    if (items.length === 0) {
+      body.appendChild(el('tr', null, el('td', { colspan: 7, class: 'empty', text: 'Нет / None' })));
+      return;
+    }
+    items.forEach(function (d) {
+      var label = (d.messageId || d.digest.slice(0, 12));
+      var noId = 'MessageID не прочитан: биржа не примет Ack / MessageID unreadable: the exchange cannot be told';
+      body.appendChild(el('tr', { 'data-dead-message': d.id, 'data-message-id': d.messageId || '' },
+        el('td', null, el('strong', { class: 'mono', text: d.exchange }), el('div', { class: 'muted', text: exchangeName(d.exchange) })),
+        el('td', { class: 'mono' }, d.messageId ? d.messageId : el('span', { class: 'bad', text: '— (' + noId + ')' }), d.messageIdFrom === 'salvaged' ? el('div', { class: 'muted', text: 'найден в нечитаемых байтах / found in unreadable bytes' }) : null),
+        el('td', null, el('strong', { text: REASONS[d.reason] || d.reason }), el('div', { class: 'mono muted', text: d.detail }),
+          d.redeliveries ? el('div', { class: 'muted', text: 'доставлено снова, не обработано / delivered again, not processed: ' + d.redeliveries }) : null),
+        el('td', { class: 'num', text: d.tries }),
+        el('td', null, timeEl(d.deadAt, true)),
+        el('td', null, el('button', { type: 'button', class: 'linklike', 'data-journal': d.journalRecordId, 'aria-label': 'Запись журнала / Journal record ' + label, text: 'журнал / journal', on: { click: function () { showProof(d.journalRecordId); } } })),
+        el('td', null, el('div', { class: 'actions' },
+          el('button', { type: 'button', 'data-ack': d.id, disabled: d.canAck ? null : 'disabled', title: d.canAck ? null : noId, 'aria-label': 'Подтвердить получение / Ack ' + label, text: 'Ack', on: { click: function (ev) { deadAction(d, 'ack', ev.currentTarget); } } }),
+          el('button', { type: 'button', class: 'danger', 'data-reject': d.id, disabled: d.canReject ? null : 'disabled', title: d.canReject ? null : (d.messageId ? 'Нет ReplyTo или это ответ / No ReplyTo, or a response' : noId), 'aria-label': 'Отказать отправителю / RequestRejected ' + label, text: 'RequestRejected', on: { click: function (ev) { deadAction(d, 'reject', ev.currentTarget); } } })))));
+    });
+  }
+  function exchangeName(id) {
+    for (var i = 0; i < st.exchanges.length; i++) if (st.exchanges[i].id === id) return st.exchanges[i].name;
+    return '';
+  }
+  function deadAction(d, action, button) {
+    var text = action === 'ack'
+      ? 'Биржа удалит сообщение ' + d.messageId + ' из очереди шлюза; отправитель ответа не получит. / The exchange drops message ' + d.messageId + ' from the gateway’s queue; the sender gets no answer.'
+      : 'Отправитель сообщения ' + d.messageId + ' получит через биржу отказ (RequestRejected, FAILURE), затем биржа удалит сообщение. / The sender of ' + d.messageId + ' gets RequestRejected (FAILURE) through the exchange; then the message is acknowledged.';
+    var title = action === 'ack' ? ['Подтвердить получение (Ack)?', 'Acknowledge the message (Ack)?'] : ['Отказать отправителю?', 'Reject the request (RequestRejected)?'];
+    var ok = action === 'ack' ? ['Подтвердить', 'Ack'] : ['Отказать', 'RequestRejected'];
+    confirmDialog(text, title, ok).then(function (yes) {
+      if (!yes) { button.focus(); return; }
+      button.disabled = true;
+      $('xdead-error').textContent = '';
+      api('/api/v1/ops/exchange-messages/' + encodeURIComponent(d.id) + '/' + action, { method: 'POST' })
+        .then(function () { refreshDeadMessages(); }, function (err) { button.disabled = false; $('xdead-error').textContent = 'Не удалось / Failed: ' + err.message; });
+    });
+  }
+
+  function confirmDialog(text, title, okLabel) {
     var dlg = $('confirm');
+    title = title || ['Отказаться от доставки?', 'Discard the delivery?'];
+    okLabel = okLabel || ['Отказаться', 'Discard'];
+    clear($('confirm-title'));
+    append($('confirm-title'), [title[0] + ' ', el('span', { class: 'en', lang: 'en', text: '/ ' + title[1] })]);
+    clear($('confirm-ok'));
+    append($('confirm-ok'), [okLabel[0] + ' ', el('span', { lang: 'en', text: '/ ' + okLabel[1] })]);
     $('confirm-text').textContent = text;
     return new Promise(function (resolve) {
       function done(answer) {
@@ -807,8 +887,9 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     });
   }
   function discard(d, button) {
-    var text = 'Статус «' + d.code + '» заявления ' + d.registrationNumber + ' не будет доставлен порталу; следующие статусы пойдут дальше. / ' +
-      'The status "' + d.code + '" of ' + d.registrationNumber + ' will never reach the portal; later statuses go on.';
+    var retrying = d.state !== 'failed';
+    var text = 'Статус «' + d.code + '» заявления ' + d.registrationNumber + ' не будет доставлен порталу' + (retrying ? ' (попыток уже ' + d.attempts + ', следующих не будет)' : '') + '; следующие статусы пойдут дальше. / ' +
+      'The status "' + d.code + '" of ' + d.registrationNumber + ' will never reach the portal' + (retrying ? ' (' + d.attempts + ' attempts so far; no more will be made)' : '') + '; later statuses go on.';
     confirmDialog(text).then(function (ok) {
       if (!ok) { button.focus(); return; }
       button.disabled = true;
@@ -866,7 +947,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     if (d.ackedAt) parts.push(' · Ack ', timeEl(d.ackedAt));
     (d.history || []).forEach(function (h) {
       parts.push(el('div', { class: 'history', 'data-history': h.action },
-        el('span', { class: 'badge bad', text: 'было мёртвым / was dead' }),
+        h.from === 'retrying' ? el('span', { class: 'badge warn', text: 'застряло / was stuck' }) : el('span', { class: 'badge bad', text: 'было мёртвым / was dead' }),
         ' после попыток / after attempts: ' + h.attempts + (h.deadAt ? ' · ' : ''), h.deadAt ? timeEl(h.deadAt, true) : null,
         ' → ', el('strong', { text: h.action === 'replay' ? 'повторено / replayed' : 'отказались / discarded' }), ' ', timeEl(h.at, true),
         h.lastError ? el('div', { class: 'mono muted', text: h.lastError }) : null));

@@ -163,10 +163,10 @@ const trailSchema = {
               ackedAt: timeOrNull,
               history: {
                 type: 'array',
-                description: 'each time it was dead and what ops did (replay, discard), oldest first',
+                description: 'each time it was dead or stuck and what ops did (replay, discard), oldest first',
                 items: {
                   type: 'object',
-                  properties: { action: { type: 'string', enum: ['replay', 'discard'] }, at: { type: 'string' }, attempts: { type: 'integer' }, lastError: { type: ['string', 'null'] }, deadAt: timeOrNull },
+                  properties: { action: { type: 'string', enum: ['replay', 'discard'] }, at: { type: 'string' }, attempts: { type: 'integer' }, lastError: { type: ['string', 'null'] }, deadAt: timeOrNull, from: { type: 'string', enum: ['dead', 'retrying'], description: 'dead, or still retrying (a stuck delivery discarded)' } },
                 },
               },
             },

@@ -1,0 +1,13 @@
+/** RequestRejected answers the gateway sends through the exchange (pull mode): the queue and its jobs. */
+export const REJECTION_QUEUE = 'exchange-rejections';
+
+/** A RequestRejected SendResponse waiting to go to the exchange. */
+export interface RejectionJob {
+  exchange: string;
+  partner: string | null;
+  service: string | null;
+  replyTo: string;
+  messageId: string;
+  code: 'ACCESS_DENIED' | 'NO_DATA' | 'UNKNOWN_REQUEST_DESCRIPTION' | 'FAILURE';
+  description: string;
+}
