@@ -108,7 +108,7 @@ function loadDerivedPart(dir: string, serviceFile: string, part: MessagePart, sp
     return { def: d.def, schema: d.schema, xsdFile, derived: true };
   } catch (error) {
     if (error instanceof OverridesError) {
-      problems.push(`${scope.overridesFile ?? xsdFile}: ${error.message} (deriving ${spec.rootElement} of ${xsdFile})`);
+      problems.push(`${scope.overridesFile ?? xsdFile}: ${error.message}`);
       return null;
     }
     if (error instanceof DeriveError) {

@@ -160,7 +160,7 @@ export class ShapeBuilder {
   /** Overrides entries that matched something ('rename' / 'flatten' + name). */
   private readonly matched = new Set<string>();
   /** Wrappers being lifted (a wrapper that contains itself is refused). */
-  private readonly lifting = new Set<ElementDecl>();
+  private readonly lifting = new Set<ComplexType>();
   private wrappers = 0;
 
   constructor(private readonly overrides: Overrides) {}
@@ -350,10 +350,10 @@ export class ShapeBuilder {
     if (t.content.kind === 'any') throw refuse('is of xs:anyType: its content is XML, not properties');
     if (t.content.kind === 'empty') throw refuse('has no child elements: there is nothing to lift');
     if (t.content.mixed) throw refuse('has mixed content: its text would have no property');
-    if (this.lifting.has(decl)) throw refuse('contains itself: flattening would never end');
+    if (this.lifting.has(t)) throw refuse(`contains itself (type ${t.name ?? 'anonymous'}): flattening would never end`);
     const content = t.content.particle;
     const always = scope.local && p.min >= 1;
-    const guaranteed = this.guaranteesKey(content, new Set([decl]));
+    const guaranteed = this.guaranteesKey(content, new Set([t]));
     if (!always && !guaranteed) {
       const how = p.min === 0 ? 'is optional' : 'is in a choice or an optional group';
       throw refuse(`${how} and its content may have no property: an absent ${decl.local} and an empty one would be the same JSON`);
@@ -362,7 +362,7 @@ export class ShapeBuilder {
     const wrapper: WrapperMember = { kind: 'wrapper', decl, min: p.min, always, members: [], all: content.kind === 'all' && content.max === 1, keys: [] };
     scope.members.push(wrapper);
     const inner: Scope = { ...scope, members: wrapper.members, owner: `${decl.local}#${++this.wrappers}`, local: true, all: wrapper.all };
-    this.lifting.add(decl);
+    this.lifting.add(t);
     try {
       // The content is one group of the container, occurring as the wrapper does.
       if (p.min >= 1) this.flatten(content, inner);
@@ -372,13 +372,13 @@ export class ShapeBuilder {
         this.allOrNone(scope, together);
       } else this.flatten(content, { ...inner, required: false });
     } finally {
-      this.lifting.delete(decl);
+      this.lifting.delete(t);
     }
     wrapper.keys.push(...propertyMembers(wrapper.members).map((m) => m.key));
   }
 
   /** Whether content matching the particle always has at least one JSON property. */
-  private guaranteesKey(p: Particle, seen: Set<ElementDecl>): boolean {
+  private guaranteesKey(p: Particle, seen: Set<ComplexType>): boolean {
     if (p.min < 1) return false;
     if (p.kind === 'any') return true;
     if (p.kind === 'element') {
@@ -387,10 +387,10 @@ export class ShapeBuilder {
       if (!this.overrides.flatten.has(full) && !this.overrides.flatten.has(p.decl.local)) return true;
       // A nested flattened wrapper: a property only if its own content has one.
       const t = p.decl.type;
-      if (seen.has(p.decl) || t.kind !== 'complex' || t.content.kind !== 'elements') return false;
-      seen.add(p.decl);
+      if (t.kind !== 'complex' || seen.has(t) || t.content.kind !== 'elements') return false;
+      seen.add(t);
       const r = this.guaranteesKey(t.content.particle, seen);
-      seen.delete(p.decl);
+      seen.delete(t);
       return r;
     }
     if (p.max > 1) return true; // a repeated group: its array
