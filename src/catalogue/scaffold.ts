@@ -178,7 +178,7 @@ export function scaffoldService(o: ScaffoldOptions): ScaffoldResult {
     }
     writeFileSync(
       path.join(staging, 'overrides.json'),
-      `${JSON.stringify({ $comment: 'Property names the city prefers over the XML names: { "rename": { "Фамилия": "lastName" } }', rename: {} }, null, 2)}\n`,
+      `${JSON.stringify({ $comment: 'Property names the city prefers over the XML names: { "rename": { "Фамилия": "lastName" } }; wrapper elements whose children go one level up: { "flatten": ["ФИО"] } (README, "Adding a federal service")', rename: {}, flatten: [] }, null, 2)}\n`,
     );
     files.push('overrides.json');
 
