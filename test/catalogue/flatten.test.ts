@@ -16,6 +16,7 @@ import { loadCatalogue } from '../../src/catalogue/load.js';
 import type { JsonValue } from '../../src/store/types.js';
 import { parseXml } from '../../src/xml/parser.js';
 import { smevTransform } from '../../src/xml/smev-transform.js';
+import { spawnGateway } from '../helpers/process.js';
 import { requireXmllint, xmllintVerdicts } from '../helpers/xmllint.js';
 import { FIXTURES, problemsOf, removeTempCatalogues, tempCatalogue } from './helpers.js';
 
@@ -190,6 +191,17 @@ describe('flatten refused at load: one problem naming overrides.json, the wrappe
       `${overridesFile}: /rename: "{urn:other}Имя": no element or attribute of the derived parts has this name`,
       `${overridesFile}: /flatten: "НетТакой": no element of the derived parts has this name`,
     ]);
+  });
+
+  it('the gateway does not start: exit 78, one line naming overrides.json, the wrapper and why', async () => {
+    const dir = tempCatalogue(); // the shipped catalogue, zags-rogdinf's overrides spoilt
+    const file = path.join(dir, 'zags-rogdinf', 'overrides.json');
+    writeFileSync(file, JSON.stringify({ flatten: ['ФИО', 'СведФЛ'] }));
+    const gw = spawnGateway({ SERVICES_DIR: dir });
+    expect(await gw.exited).toBe(78);
+    expect(gw.stderr().trim()).toBe(
+      `okno: SERVICES_DIR: service catalogue: 1 problem: ${file}: flatten "СведФЛ": the element СведФЛ (xsd/zags-rogdinf-ru-root.xsd:81) has attributes (ТипУчАЗ, СНИЛС): they would have no object to go in`,
+    );
   });
 
   it('a flatten list that is not a list of names', () => {
