@@ -57,7 +57,8 @@ describe('flatten: lifted properties, wrappers written back', () => {
     expect(Object.keys(root.properties)).toEqual(['Фамилия', 'Имя', 'Отчество', 'ДатаРожд', 'ФИОПредст', 'phone', 'Серия', 'Номер', 'ИнойДок', 'Город', 'Улица', 'Ребенок', 'Ид']);
     // Required: what the always-written wrappers (СведФЛ, ФИО) require; the optional ones' required members come with any of theirs.
     expect(root.required).toEqual(['Фамилия', 'Имя', 'ДатаРожд', 'Ид']);
-    expect(root.dependentRequired).toEqual({ phone: ['ФИОПредст'], Улица: ['Город'] });
+    // (Паспорт's too, which its branch of the choice says as well.)
+    expect(root.dependentRequired).toEqual({ phone: ['ФИОПредст'], Серия: ['Номер'], Номер: ['Серия'], Улица: ['Город'] });
   });
 
   it('JSON → XML puts every wrapper back (an optional one only with its properties); xmllint accepts it; back to the same JSON and the same XML', () => {
@@ -147,6 +148,35 @@ describe('flatten: lifted properties, wrappers written back', () => {
       const back = d.toJson(parseXml(a.xml).root);
       expect(isDeepStrictEqual(back, a.json), a.xml).toBe(true);
     });
+  });
+});
+
+describe('flatten: an optional wrapper as a branch of a choice', () => {
+  it('the branch may be empty (no property), the wrapper, or the other branch; xmllint agrees; exact both ways', () => {
+    requireXmllint();
+    const { dir, svc } = fixtureCatalogue({ flatten: ['W'] }, 'ChoiceOptional');
+    const root = 'urn://okno/test/flatten/root';
+    // The fixture's example and personal data are Заявка's: this root's are an empty object and none.
+    const file = path.join(svc, 'service.json');
+    const s = JSON.parse(readFileSync(file, 'utf8')) as { personalData: string[] };
+    s.personalData = [];
+    writeFileSync(file, JSON.stringify(s));
+    writeFileSync(path.join(svc, 'example.request.json'), '{}');
+    const d = loadCatalogue(dir).get('person-check')!.request;
+    const cases: [JsonValue, string][] = [
+      [{}, `<ChoiceOptional xmlns="${root}"></ChoiceOptional>`],
+      [{ a: 'x' }, `<ChoiceOptional xmlns="${root}"><W><a>x</a></W></ChoiceOptional>`],
+      [{ a: 'x', c: 'y' }, `<ChoiceOptional xmlns="${root}"><W><a>x</a><c>y</c></W></ChoiceOptional>`],
+      [{ b: 'z' }, `<ChoiceOptional xmlns="${root}"><b>z</b></ChoiceOptional>`],
+    ];
+    expect(xmllintVerdicts(path.join(svc, 'xsd/root.xsd'), cases.map(([, xml]) => xml)).every((v) => v.valid)).toBe(true);
+    for (const [json, xml] of cases) {
+      expect(d.validateJson(json), xml).toEqual([]);
+      expect(d.toJson(parseXml(xml).root)).toStrictEqual(json);
+      expect(smevTransform(parseXml(d.toXml(json)).root)).toBe(smevTransform(parseXml(xml).root));
+    }
+    expect(d.validateJson({ a: 'x', b: 'z' }).length).toBeGreaterThan(0); // both branches
+    expect(d.validateJson({ c: 'y' }).map((e) => e.rule)).toContain('dependentRequired a'); // the wrapper's required child comes with any other
   });
 });
 

@@ -153,6 +153,11 @@ interface Scope {
   readonly required: boolean;
   /** Keys the enclosing optional sequence collects, or null. */
   readonly together: { keys: string[]; required: string[] } | null;
+  /**
+   * The flattened wrappers (not always written) this scope is inside, innermost last: each
+   * collects the keys it lifts, the innermost also those required whenever it is present.
+   */
+  readonly lifted: readonly { keys: string[]; required: string[] }[];
 }
 
 export class ShapeBuilder {
@@ -188,7 +193,7 @@ export class ShapeBuilder {
     this.objects.set(t, obj);
     const used = new Map<string, string>();
     const all = t.content.kind === 'elements' && t.content.particle.kind === 'all' && t.content.particle.max === 1;
-    const scope: Scope = { obj, members: obj.members, used, owner: '', local: true, all, branch: null, required: true, together: null };
+    const scope: Scope = { obj, members: obj.members, used, owner: '', local: true, all, branch: null, required: true, together: null, lifted: [] };
     if (t.content.kind === 'elements') {
       obj.all = all;
       this.flatten(t.content.particle, scope);
@@ -253,6 +258,10 @@ export class ShapeBuilder {
   }
 
   private note(scope: Scope, key: string, required: boolean): void {
+    // A wrapper that is not always written comes with its required members.
+    for (const w of scope.lifted) w.keys.push(key);
+    const wrapper = scope.lifted[scope.lifted.length - 1];
+    if (wrapper !== undefined && required && scope.local) wrapper.required.push(key);
     // Within a branch or an optional group, a member is required only if the groups between
     // them occur at least once (scope.required).
     if (scope.branch !== null) {
@@ -295,7 +304,7 @@ export class ShapeBuilder {
       const inner = newObject(null, null);
       const once: GroupParticle = { ...p, min: 1, max: 1 };
       if (p.kind === 'all') inner.all = true;
-      this.flatten(once, { obj: inner, members: inner.members, used: new Map(), owner: '', local: true, all: inner.all, branch: null, required: true, together: null });
+      this.flatten(once, { obj: inner, members: inner.members, used: new Map(), owner: '', local: true, all: inner.all, branch: null, required: true, together: null, lifted: [] });
       scope.members.push({ kind: 'group', key, min: p.min, max: p.max, object: inner });
       this.note(scope, key, p.min >= 1);
       return;
@@ -321,7 +330,7 @@ export class ShapeBuilder {
     // sequence or all, once
     if (p.min === 0 && scope.branch === null && scope.together === null) {
       const together = { keys: [] as string[], required: [] as string[] };
-      for (const item of p.items) this.flatten(item, { ...scope, together, local: false });
+      for (const item of p.items) this.flatten(item, { ...scope, together, local: false, required: true });
       this.allOrNone(scope, together);
       return;
     }
@@ -333,7 +342,7 @@ export class ShapeBuilder {
   private allOrNone(scope: Scope, together: { keys: string[]; required: string[] }): void {
     for (const k of together.keys) {
       const others = together.required.filter((r) => r !== k);
-      if (others.length > 0) scope.obj.dependentRequired.set(k, others);
+      if (others.length > 0) scope.obj.dependentRequired.set(k, [...new Set([...(scope.obj.dependentRequired.get(k) ?? []), ...others])]);
     }
   }
 
@@ -361,19 +370,20 @@ export class ShapeBuilder {
     if (scope.all && !guaranteed) throw refuse(`is in an xs:all and its content may have no property: its place among the others would be lost`);
     const wrapper: WrapperMember = { kind: 'wrapper', decl, min: p.min, always, members: [], all: content.kind === 'all' && content.max === 1, keys: [] };
     scope.members.push(wrapper);
-    const inner: Scope = { ...scope, members: wrapper.members, owner: `${decl.local}#${++this.wrappers}`, local: true, all: wrapper.all };
+    // The content is one group of the container, occurring as the wrapper does; one that is
+    // not always written collects its keys, whose required ones come with any of them.
+    const tracker = always ? null : { keys: [] as string[], required: [] as string[] };
+    const inner: Scope = {
+      ...scope, members: wrapper.members, owner: `${decl.local}#${++this.wrappers}`, local: true, all: wrapper.all,
+      required: scope.required && p.min >= 1, lifted: tracker === null ? scope.lifted : [...scope.lifted, tracker],
+    };
     this.lifting.add(t);
     try {
-      // The content is one group of the container, occurring as the wrapper does.
-      if (p.min >= 1) this.flatten(content, inner);
-      else if (scope.branch === null && scope.together === null) {
-        const together = { keys: [] as string[], required: [] as string[] };
-        this.flatten(content, { ...inner, together });
-        this.allOrNone(scope, together);
-      } else this.flatten(content, { ...inner, required: false });
+      this.flatten(content, inner);
     } finally {
       this.lifting.delete(t);
     }
+    if (tracker !== null) this.allOrNone(scope, tracker);
     wrapper.keys.push(...propertyMembers(wrapper.members).map((m) => m.key));
   }
 
