@@ -25,7 +25,10 @@ afterAll(removeTempCatalogues);
 const FIXTURE = path.join(FIXTURES, 'flatten/person-check');
 const GOOD_FLATTEN = ['СведФЛ', '{urn://okno/test/flatten/root}ФИО', 'Представитель', 'Паспорт', 'Адрес', 'Дети'];
 
-/** A catalogue with a copy of the fixture, its overrides (and root element) replaced when given. */
+/**
+ * A catalogue with a copy of the fixture, its overrides replaced when given; with another root,
+ * the example is `{}` and there is no personal data (the fixture's are Заявка's).
+ */
 function fixtureCatalogue(overrides?: unknown, root?: string): { dir: string; svc: string; overridesFile: string } {
   const dir = tempCatalogue({ shipped: false });
   const svc = path.join(dir, 'person-check');
@@ -34,9 +37,11 @@ function fixtureCatalogue(overrides?: unknown, root?: string): { dir: string; sv
   if (overrides !== undefined) writeFileSync(overridesFile, JSON.stringify(overrides));
   if (root !== undefined) {
     const file = path.join(svc, 'service.json');
-    const s = JSON.parse(readFileSync(file, 'utf8')) as { request: { rootElement: string } };
+    const s = JSON.parse(readFileSync(file, 'utf8')) as { request: { rootElement: string }; personalData: string[] };
     s.request.rootElement = root;
+    s.personalData = [];
     writeFileSync(file, JSON.stringify(s));
+    writeFileSync(path.join(svc, 'example.request.json'), '{}');
   }
   return { dir, svc, overridesFile };
 }
@@ -156,12 +161,6 @@ describe('flatten: an optional wrapper as a branch of a choice', () => {
     requireXmllint();
     const { dir, svc } = fixtureCatalogue({ flatten: ['W'] }, 'ChoiceOptional');
     const root = 'urn://okno/test/flatten/root';
-    // The fixture's example and personal data are Заявка's: this root's are an empty object and none.
-    const file = path.join(svc, 'service.json');
-    const s = JSON.parse(readFileSync(file, 'utf8')) as { personalData: string[] };
-    s.personalData = [];
-    writeFileSync(file, JSON.stringify(s));
-    writeFileSync(path.join(svc, 'example.request.json'), '{}');
     const d = loadCatalogue(dir).get('person-check')!.request;
     const cases: [JsonValue, string][] = [
       [{}, `<ChoiceOptional xmlns="${root}"></ChoiceOptional>`],
@@ -177,6 +176,26 @@ describe('flatten: an optional wrapper as a branch of a choice', () => {
     }
     expect(d.validateJson({ a: 'x', b: 'z' }).length).toBeGreaterThan(0); // both branches
     expect(d.validateJson({ c: 'y' }).map((e) => e.rule)).toContain('dependentRequired a'); // the wrapper's required child comes with any other
+  });
+});
+
+describe('an optional group inside an optional group (no flatten)', () => {
+  it("the inner group's required member is not required by the outer one", () => {
+    const { dir, svc } = fixtureCatalogue({}, 'NestedOptional');
+    writeFileSync(path.join(svc, 'example.request.json'), '{"z": "1"}');
+    const d = loadCatalogue(dir).get('person-check')!.request;
+    const ns = 'urn://okno/test/flatten/root';
+    const cases: [JsonValue, string][] = [
+      [{ z: '1' }, `<NestedOptional xmlns="${ns}"><z>1</z></NestedOptional>`],
+      [{ z: '1', x: '2' }, `<NestedOptional xmlns="${ns}"><z>1</z><x>2</x></NestedOptional>`],
+      [{ z: '1', x: '2', y: '3' }, `<NestedOptional xmlns="${ns}"><z>1</z><x>2</x><y>3</y></NestedOptional>`],
+    ];
+    expect(xmllintVerdicts(path.join(svc, 'xsd/root.xsd'), cases.map(([, xml]) => xml)).every((v) => v.valid)).toBe(true);
+    for (const [json, xml] of cases) {
+      expect(d.validateJson(json), xml).toEqual([]);
+      expect(d.toJson(parseXml(xml).root)).toStrictEqual(json);
+    }
+    expect(d.validateJson({ z: '1', y: '3' }).map((e) => e.rule)).toContain('dependentRequired x');
   });
 });
 
