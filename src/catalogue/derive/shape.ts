@@ -22,7 +22,8 @@
 //   {"СведФЛ": {"Фамилия": "…"}}. The XML keeps the wrapper: writing puts it back, around the
 //   lifted properties, in its place. It is written when its container is, if it is required
 //   there (minOccurs ≥ 1, outside any choice branch or optional group of the container), else
-//   exactly when one of its lifted properties is present. Refused (OverridesError), because the
+//   exactly when one of its lifted properties is present (the JSON Schema: its required members
+//   come with any of its properties, dependentRequired). Refused (OverridesError), because the
 //   JSON could not say what the XML said: a wrapper of simple type, with simple or mixed
 //   content, with attributes, nillable, repeated (maxOccurs > 1), containing itself, with no
 //   child elements; an optional one (or one in a choice branch or optional group, or in an
