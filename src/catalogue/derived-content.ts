@@ -12,7 +12,7 @@ import type { JsonValue } from '../store/types.js';
 import { parseXml } from '../xml/parser.js';
 import type { XmlElement } from '../xml/types.js';
 import { JsonSchemaWriter } from './derive/json-schema.js';
-import type { ShapeBuilder, ValueShape } from './derive/shape.js';
+import type { AttributeField, Member, ShapeBuilder } from './derive/shape.js';
 import { Translator } from './derive/translate.js';
 import { MappingError } from './errors.js';
 import { compileDerivedJsonSchema, jsonValidator } from './json-schema.js';
@@ -37,14 +37,17 @@ function escapeKey(key: string): string {
  */
 export function pointerOfXmlPath(shapes: ShapeBuilder, root: ElementDecl, xmlPath: string): string {
   const steps = xmlPath.split('/').slice(2); // '' and the root
-  let value: ValueShape = shapes.valueOf(root);
+  const start = shapes.valueOf(root);
+  if (start.kind !== 'object') return '';
+  // Where the next step is looked up: an object's members and attributes, or a flattened
+  // wrapper's members (a wrapper adds no step to the pointer: its properties are its parent's).
+  let members: readonly Member[] = start.object.members;
+  let attributes: readonly AttributeField[] = start.object.attributes;
   let pointer = '';
   for (const step of steps) {
-    if (value.kind !== 'object') break;
-    const obj = value.object;
     if (step.startsWith('@')) {
       const local = step.slice(1).replace(/^[^:]*:/, '');
-      const a = obj.attributes.find((x) => x.local === local);
+      const a = attributes.find((x) => x.local === local);
       if (a !== undefined) pointer += `/${escapeKey(a.key)}`;
       break;
     }
@@ -52,11 +55,20 @@ export function pointerOfXmlPath(shapes: ShapeBuilder, root: ElementDecl, xmlPat
     if (m === null) break;
     const local = m[1] as string;
     const index = m[2] === undefined ? 1 : Number(m[2]);
-    const member = obj.members.find((x) => x.kind === 'element' && x.decl.local === local);
-    if (member === undefined || member.kind !== 'element') break;
+    const member = members.find((x) => (x.kind === 'element' || x.kind === 'wrapper') && x.decl.local === local);
+    if (member === undefined) break;
+    if (member.kind === 'wrapper') {
+      members = member.members;
+      attributes = [];
+      continue;
+    }
+    if (member.kind !== 'element') break;
     pointer += `/${escapeKey(member.key)}`;
     if (member.array) pointer += `/${index - 1}`;
-    value = member.value();
+    const value = member.value();
+    if (value.kind !== 'object') break;
+    members = value.object.members;
+    attributes = value.object.attributes;
   }
   return pointer;
 }

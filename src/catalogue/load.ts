@@ -28,7 +28,7 @@ import { serviceFileSchema, type PartFile, type ServiceFile } from './service-sc
 import type { ContentDefinition, ContentError, MessagePart, ServiceCatalogue, ServiceDefinition } from './types.js';
 import { compileXsd, compileXsdPackage, type CompiledSchema } from './xsd/index.js';
 import { derivedContent } from './derived-content.js';
-import { NO_OVERRIDES, parseOverrides, type Overrides } from './derive/overrides.js';
+import { NO_OVERRIDES, OverridesError, parseOverrides, type Overrides } from './derive/overrides.js';
 import { DeriveError } from './derive/scalars.js';
 import { ShapeBuilder } from './derive/shape.js';
 import { clark as clarkName } from './schema-set/model.js';
@@ -77,6 +77,8 @@ interface LoadedPart {
 /** What the derived parts of one service share: the shape builder (with the overrides) and each compiled package. */
 interface DerivedScope {
   readonly shapes: ShapeBuilder;
+  /** The service's overrides file (problems its `flatten` causes are reported there), or null. */
+  readonly overridesFile: string | null;
   readonly packages: Map<string, CompiledSchema | null>;
 }
 
@@ -105,6 +107,10 @@ function loadDerivedPart(dir: string, serviceFile: string, part: MessagePart, sp
     const d = derivedContent(scope.shapes, decl, compiled, title);
     return { def: d.def, schema: d.schema, xsdFile, derived: true };
   } catch (error) {
+    if (error instanceof OverridesError) {
+      problems.push(`${scope.overridesFile ?? xsdFile}: ${error.message}`);
+      return null;
+    }
     if (error instanceof DeriveError) {
       problems.push(`${xsdFile}: ${error.message}`);
       return null;
@@ -265,8 +271,8 @@ function loadService(dir: string, folder: string, problems: string[], options: L
   if (problems.length > before) return null;
 
   let overrides: Overrides = NO_OVERRIDES;
-  if (s.overrides !== undefined) {
-    const overridesFile = path.join(dir, s.overrides);
+  const overridesFile = s.overrides === undefined ? null : path.join(dir, s.overrides);
+  if (overridesFile !== null) {
     const data = readJson(overridesFile, problems);
     if (data === undefined) return null;
     const o = parseOverrides(data);
@@ -276,10 +282,15 @@ function loadService(dir: string, folder: string, problems: string[], options: L
     }
     overrides = o;
   }
-  const scope: DerivedScope = { shapes: new ShapeBuilder(overrides), packages: new Map() };
+  const scope: DerivedScope = { shapes: new ShapeBuilder(overrides), overridesFile, packages: new Map() };
   const request = loadPart(dir, file, 'request', s.request, problems, scope, `${s.id} request`, options);
   const response = s.response === undefined ? null : loadPart(dir, file, 'response', s.response, problems, scope, `${s.id} response`, options);
   if (request === null || (s.response !== undefined && response === null)) return null;
+  // Every part derived: an overrides name that matched nothing is a typo or a stale entry.
+  for (const u of scope.shapes.unmatched()) {
+    const what = u.section === 'rename' ? 'no element or attribute of the derived parts has this name' : 'no element of the derived parts has this name';
+    problems.push(`${overridesFile ?? file}: /${u.section}: "${u.name}": ${what}`);
+  }
 
   const schemas = [request.schema, ...(response === null ? [] : [response.schema])];
   s.personalData.forEach((pointer, i) => {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { readSchemaSet, type SchemaSet } from './schema-set/resolve.js';
 import type { ElementDecl } from './schema-set/model.js';
 import { NO_OVERRIDES } from './derive/overrides.js';
+import { propertyMembers } from './derive/shape.js';
 import { derivePart, generateExample, xmlDocumentText, type DerivedPart } from './derived-part.js';
 import type { PartFile, ServiceFile } from './service-schema.js';
 import type { MessagePart } from './types.js';
@@ -119,7 +120,7 @@ function partFile(decl: ElementDecl): PartFile {
 function topLevelPointers(p: DerivedPart): string[] {
   const v = p.shapes.valueOf(p.decl);
   if (v.kind !== 'object') return [];
-  const keys = [...v.object.members.map((m) => m.key), ...v.object.attributes.map((a) => a.key), ...(v.object.text === null ? [] : [v.object.text.key])];
+  const keys = [...propertyMembers(v.object.members).map((m) => m.key), ...v.object.attributes.map((a) => a.key), ...(v.object.text === null ? [] : [v.object.text.key])];
   return keys.map((k) => `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
 }
 
@@ -177,7 +178,7 @@ export function scaffoldService(o: ScaffoldOptions): ScaffoldResult {
     }
     writeFileSync(
       path.join(staging, 'overrides.json'),
-      `${JSON.stringify({ $comment: 'Property names the city prefers over the XML names: { "rename": { "Фамилия": "lastName" } }', rename: {} }, null, 2)}\n`,
+      `${JSON.stringify({ $comment: 'Property names the city prefers over the XML names: { "rename": { "Фамилия": "lastName" } }; wrapper elements whose children go one level up: { "flatten": ["ФИО"] } (README, "Adding a federal service")', rename: {}, flatten: [] }, null, 2)}\n`,
     );
     files.push('overrides.json');
 

@@ -268,6 +268,59 @@ describe('okno catalogue', () => {
     });
   });
 
+  describe('flatten (overrides.json)', () => {
+    // zags-rogdinf ships with "flatten": ["ФИО", "ФИОРожд"]: a person's name sits next to the СНИЛС.
+    const entry = () => at('zags-rogdinf', 'xsd', 'zags-rogdinf-ru-root.xsd');
+
+    it('to-xml writes the flattened wrappers back, xmllint accepts the XML, to-json gives the same JSON', () => {
+      for (const [part, flag] of [['request', []], ['response', ['--response']]] as const) {
+        const json = at('zags-rogdinf', `example.${part}.json`);
+        const toXml = okno(['catalogue', 'to-xml', 'zags-rogdinf', json, ...flag, '--services', services]);
+        expect(toXml.status, toXml.stderr).toBe(0);
+        expect(toXml.stdout).toMatch(part === 'request' ? /<ФИО><ns1:Фамилия>Иванова<\/ns1:Фамилия><ns1:Имя>Анна<\/ns1:Имя>/ : /<ФИОРожд><ns1:Фамилия>Иванова<\/ns1:Фамилия>/);
+        const file = path.join(work, `rogdinf-${part}.xml`);
+        writeFileSync(file, toXml.stdout);
+        expect(xmllint(entry(), file).stderr).toMatch(/validates/);
+        const back = okno(['catalogue', 'to-json', 'zags-rogdinf', file, ...flag, '--services', services]);
+        expect(back.status, back.stdout).toBe(0);
+        expect(JSON.parse(back.stdout)).toEqual(JSON.parse(readFileSync(json, 'utf8')));
+      }
+    });
+
+    it('schema and example follow the flattening', () => {
+      const schema = JSON.parse(okno(['catalogue', 'schema', 'zags-rogdinf', '--services', services]).stdout) as { $ref: string; $defs: Record<string, { properties: Record<string, { $ref?: string; items?: { $ref: string } }> }> };
+      const def = (ref: string) => schema.$defs[ref.replace('#/$defs/', '')]!;
+      const query = def(def(schema.$ref).properties['СведЗапрос']!.items!.$ref);
+      const person = Object.keys(def(query.properties['СведФЛ']!.$ref!).properties);
+      expect(person).toEqual(expect.arrayContaining(['Фамилия', 'ПрФамилия', 'Имя', 'Отчество', 'СНИЛС', 'ТипУчАЗ']));
+      expect(person).not.toContain('ФИО');
+      for (const seed of ['2', '5']) {
+        const xml = okno(['catalogue', 'example', 'zags-rogdinf', '--xml', '--seed', seed, '--services', services]);
+        expect(xml.status).toBe(0);
+        expect(xml.stdout).toContain('<ФИО>');
+        const file = path.join(work, `rogdinf-seed-${seed}.xml`);
+        writeFileSync(file, xml.stdout);
+        expect(xmllint(entry(), file).stderr).toMatch(/validates/);
+        const json = JSON.parse(okno(['catalogue', 'example', 'zags-rogdinf', '--seed', seed, '--services', services]).stdout) as { СведЗапрос: Record<string, unknown>[] };
+        expect(Object.keys(json.СведЗапрос[0]?.['СведФЛ'] as object)).not.toContain('ФИО');
+      }
+    });
+
+    it('check: a wrapper that cannot be flattened exactly — exit 1, the problem with the overrides file', () => {
+      const broken = path.join(work, 'broken-flatten');
+      cpSync(at('zags-rogdinf'), path.join(broken, 'zags-rogdinf'), { recursive: true });
+      const file = path.join(broken, 'zags-rogdinf', 'overrides.json');
+      writeFileSync(file, JSON.stringify({ flatten: ['ФИО', 'СведФЛ'] }));
+      const r = okno(['catalogue', 'check', '--services', broken]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`${file}: flatten "СведФЛ": the element СведФЛ (xsd/zags-rogdinf-ru-root.xsd:81) has attributes (ТипУчАЗ, СНИЛС): they would have no object to go in`);
+      writeFileSync(file, JSON.stringify({ flatten: ['ФИО', 'ФИОРожд', 'ФИОО'] }));
+      const typo = okno(['catalogue', 'check', '--services', broken]);
+      expect(typo.status).toBe(1);
+      expect(typo.stderr).toContain(`${file}: /flatten: "ФИОО": no element of the derived parts has this name`);
+    });
+  });
+
   describe('usage', () => {
     ['add', 'check', 'validate', 'to-json', 'to-xml', 'example', 'schema'].forEach((sub, i) => {
       const flag = i % 2 === 0 ? '--help' : '-h';

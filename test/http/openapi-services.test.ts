@@ -91,6 +91,12 @@ describe('OpenAPI: the services’ JSON Schemas as components', () => {
     delete bad['ИдЗапрос'];
     expect(rogdinf(bad)).toBe(false);
     expect(rogdinf({ ...(good as Record<string, Json>), КолДок: 'many' })).toBe(false);
+    // zags-rogdinf flattens ФИО (overrides.json): the component has the name beside the СНИЛС, not in a wrapper.
+    const nested = JSON.parse(JSON.stringify(good)) as { СведЗапрос: { СведФЛ: Record<string, Json> }[] };
+    const person = nested.СведЗапрос[0]!.СведФЛ;
+    person['ФИО'] = { Фамилия: person['Фамилия']!, Имя: person['Имя']!, Отчество: person['Отчество']! };
+    for (const k of ['Фамилия', 'Имя', 'Отчество']) delete person[k];
+    expect(rogdinf(nested as unknown as Json)).toBe(false);
 
     const response = validator('service.zags-rogdinf.response');
     expect(response(example('zags-rogdinf', 'example.response.json')), JSON.stringify(response.errors)).toBe(true);

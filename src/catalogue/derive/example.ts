@@ -11,7 +11,7 @@ import type { SimpleType } from '../schema-set/model.js';
 import type { JsonValue } from '../../store/types.js';
 import { jsonKindOf } from './scalars.js';
 import { translatePattern } from '../xsd/regex.js';
-import { ANY_ATTRIBUTES_KEY, type Member, type ObjectShape, type ShapeBuilder, type ValueShape } from './shape.js';
+import { ANY_ATTRIBUTES_KEY, propertyMembers, type ObjectShape, type PropertyMember, type ShapeBuilder, type ValueShape } from './shape.js';
 import type { ElementDecl } from '../schema-set/model.js';
 
 type JsonObject = { [key: string]: JsonValue };
@@ -115,10 +115,12 @@ export class ExampleGenerator {
     const deep = depth >= this.maxDepth;
     const include = (key: string): boolean => !excluded.has(key) && (required.has(key) || (!deep && this.chance(0.5)));
     const chosenKeys = new Set<string>();
-    for (const m of o.members) if (include(m.key)) chosenKeys.add(m.key);
+    // Flattened wrappers' properties are the object's own, in schema order.
+    const members = propertyMembers(o.members);
+    for (const m of members) if (include(m.key)) chosenKeys.add(m.key);
     // An optional group's required members come with any of its members.
     for (const k of [...chosenKeys]) for (const d of o.dependentRequired.get(k) ?? []) if (!excluded.has(d)) chosenKeys.add(d);
-    for (const m of o.members) if (chosenKeys.has(m.key)) out[m.key] = this.member(m, depth);
+    for (const m of members) if (chosenKeys.has(m.key)) out[m.key] = this.member(m, depth);
     if (o.text !== null) out[o.text.key] = this.scalar(o.text.type, null);
     for (const a of o.attributes) {
       if (a.required || a.fixed !== null ? a.required || this.chance(0.5) : this.chance(0.5)) out[a.key] = this.scalar(a.type, a.fixed);
@@ -131,7 +133,7 @@ export class ExampleGenerator {
     return out;
   }
 
-  private member(m: Member, depth: number): JsonValue {
+  private member(m: PropertyMember, depth: number): JsonValue {
     if (m.kind === 'any') {
       const one = '<ex:Extension xmlns:ex="urn://example/extension">x</ex:Extension>';
       return m.array ? [one] : one;

@@ -4,7 +4,7 @@
 
 import type { ElementDecl, Wildcard } from '../schema-set/model.js';
 import { scalarSchema } from './scalars.js';
-import { ANY_ATTRIBUTES_KEY, type Member, type ObjectShape, type ShapeBuilder, type ValueShape } from './shape.js';
+import { ANY_ATTRIBUTES_KEY, propertyMembers, type ObjectShape, type PropertyMember, type ShapeBuilder, type ValueShape } from './shape.js';
 
 type Schema = Record<string, unknown>;
 
@@ -44,7 +44,8 @@ export class JsonSchemaWriter {
 
   private object(obj: ObjectShape): Schema {
     const properties: Record<string, Schema> = {};
-    for (const m of obj.members) properties[m.key] = this.member(m);
+    // A flattened wrapper's properties are the object's own (shape.ts refuses clashes).
+    for (const m of propertyMembers(obj.members)) properties[m.key] = this.member(m);
     if (obj.text !== null) properties[obj.text.key] = scalarSchema(obj.text.type);
     for (const a of obj.attributes) properties[a.key] = scalarSchema(a.type, a.fixed);
     if (obj.anyAttribute !== null) properties[ANY_ATTRIBUTES_KEY] = { type: 'object', propertyNames: { pattern: attributeNamePattern(obj.anyAttribute) }, additionalProperties: { type: 'string' } };
@@ -68,7 +69,7 @@ export class JsonSchemaWriter {
     return s;
   }
 
-  private member(m: Member): Schema {
+  private member(m: PropertyMember): Schema {
     let item: Schema;
     if (m.kind === 'element') item = this.value(m.value(), m.decl.nillable);
     else if (m.kind === 'any') item = { type: 'string', contentMediaType: 'application/xml' };

@@ -3,6 +3,9 @@
 // writing declares every namespace once on the root with prefixes of its own. Both directions
 // expect content that is valid for the XSD (reading) or the derived JSON Schema (writing);
 // derived-content.ts checks the XML a writing produced against the XSD as well.
+// A flattened wrapper (overrides `flatten`, shape.ts) is read into the enclosing JSON object and
+// written back around its lifted properties: always when it is required in its container,
+// otherwise exactly when one of them is present.
 
 import { canonicalize, escapeAttr, escapeText } from '../../xml/c14n.js';
 import { parseXml, XmlError } from '../../xml/parser.js';
@@ -89,6 +92,17 @@ export class Translator {
       if (v.kind !== 'object' || seen.has(v.object)) return;
       visitObject(v.object);
     };
+    const visitMembers = (members: readonly Member[]): void => {
+      for (const m of members) {
+        if (m.kind === 'element' || m.kind === 'wrapper') {
+          if (m.decl.ns === '') noDefault = true;
+          else namespaces.add(m.decl.ns);
+        }
+        if (m.kind === 'element') visitValue(m.value());
+        else if (m.kind === 'wrapper') visitMembers(m.members);
+        else if (m.kind === 'group') visitObject(m.object);
+      }
+    };
     const visitObject = (o: ObjectShape): void => {
       seen.add(o);
       for (const a of o.attributes) {
@@ -96,13 +110,7 @@ export class Translator {
         namespaces.add(a.ns);
         if (a.ns === root.ns) noDefault = true;
       }
-      for (const m of o.members) {
-        if (m.kind === 'element') {
-          if (m.decl.ns === '') noDefault = true;
-          else namespaces.add(m.decl.ns);
-          visitValue(m.value());
-        } else if (m.kind === 'group') visitObject(m.object);
-      }
+      visitMembers(o.members);
     };
     if (root.ns !== '') namespaces.add(root.ns);
     else noDefault = true;
@@ -154,32 +162,42 @@ export class Translator {
     if (obj.text !== null) out[obj.text.key] = fromLexical(obj.text.type, ownText(el), path);
     if (obj.members.length > 0) {
       const kids = el.children.filter((c: XmlNode): c is XmlElement => c.type === 'element');
-      const counts = new Map<string, number>();
-      const end = this.readMembers(obj, kids, 0, out, path, counts);
-      if (end < kids.length) {
-        const k = kids[end] as XmlElement;
-        throw new MappingError(`${path}/${k.localName}`, 'is not expected here by the schema');
-      }
+      this.readAll(obj.members, obj.all, kids, out, path);
     }
     return out;
   }
 
+  /** Reads every child element for the members (of an object or a flattened wrapper) into `out`. */
+  private readAll(members: readonly Member[], all: boolean, kids: XmlElement[], out: JsonObject, path: string): void {
+    const end = this.readMembers(members, all, kids, 0, out, path, new Map());
+    if (end < kids.length) {
+      const k = kids[end] as XmlElement;
+      throw new MappingError(`${path}/${k.localName}`, 'is not expected here by the schema');
+    }
+  }
+
   private matches(m: Member, el: XmlElement): boolean {
-    if (m.kind === 'element') return m.decl.ns === el.namespaceURI && m.decl.local === el.localName;
+    if (m.kind === 'element' || m.kind === 'wrapper') return m.decl.ns === el.namespaceURI && m.decl.local === el.localName;
     if (m.kind === 'any') return wildcardAllows(m.wildcard, el.namespaceURI);
     return m.object.members.some((x) => this.matches(x, el));
   }
 
-  /** Reads children from index i into `out` for the members of obj; returns the index of the first child not taken. */
-  private readMembers(obj: ObjectShape, kids: XmlElement[], i: number, out: JsonObject, path: string, counts: Map<string, number>): number {
+  /** Reads children from index i into `out` for the members; returns the index of the first child not taken. */
+  private readMembers(members: readonly Member[], all: boolean, kids: XmlElement[], i: number, out: JsonObject, path: string, counts: Map<string, number>): number {
     let cursor = 0;
+    const wrappersRead = new Set<Member>();
     while (i < kids.length) {
       const el = kids[i] as XmlElement;
       let taken = -1;
-      for (let m = obj.all ? 0 : cursor; m < obj.members.length; m++) {
-        const member = obj.members[m] as Member;
+      for (let m = all ? 0 : cursor; m < members.length; m++) {
+        const member = members[m] as Member;
         if (!this.matches(member, el)) continue;
         // A member that occurs once and is already read leaves the child to a later member.
+        if (member.kind === 'wrapper') {
+          if (wrappersRead.has(member)) continue;
+          taken = m;
+          break;
+        }
         const single = member.kind === 'group' ? false : !member.array;
         if (single && Object.hasOwn(out, member.key)) continue;
         if (member.kind !== 'group' && member.array && Array.isArray(out[member.key]) && (out[member.key] as JsonValue[]).length >= member.max) continue;
@@ -187,18 +205,24 @@ export class Translator {
         break;
       }
       if (taken === -1) return i;
-      const member = obj.members[taken] as Member;
+      const member = members[taken] as Member;
       const step = (name: string): string => {
         const n = (counts.get(name) ?? 0) + 1;
         counts.set(name, n);
         return `${path}/${name}[${n}]`;
       };
-      if (member.kind === 'group') {
+      if (member.kind === 'wrapper') {
+        // Its children's properties go into this same object.
+        wrappersRead.add(member);
+        const inner = el.children.filter((c: XmlNode): c is XmlElement => c.type === 'element');
+        this.readAll(member.members, member.all, inner, out, step(el.localName));
+        i++;
+      } else if (member.kind === 'group') {
         const items: JsonValue[] = (out[member.key] as JsonValue[] | undefined) ?? [];
         for (;;) {
           if (items.length >= member.max || i >= kids.length || !this.matches(member, kids[i] as XmlElement)) break;
           const item: JsonObject = {};
-          const next = this.readMembers(member.object, kids, i, item, path, counts);
+          const next = this.readMembers(member.object.members, member.object.all, kids, i, item, path, counts);
           if (next === i) break;
           items.push(item);
           i = next;
@@ -284,13 +308,21 @@ export class Translator {
     if (o.text !== null && Object.hasOwn(obj, o.text.key)) {
       out.push(escapeText(toLexical(o.text.type, obj[o.text.key], pointerTo(pointer, o.text.key))));
     }
-    this.writeMembers(o, obj, pointer, out);
+    this.writeMembers(o.members, o.all, obj, pointer, out);
   }
 
-  private writeMembers(o: ObjectShape, obj: JsonObject, pointer: string, out: string[]): void {
+  private writeMembers(list: readonly Member[], all: boolean, obj: JsonObject, pointer: string, out: string[]): void {
     // xs:all: in the JSON object's key order (what reading produced), so the order round-trips.
-    const members = o.all ? orderByKeys(o.members, obj) : o.members;
+    const members = all ? orderByKeys(list, obj) : list;
     for (const m of members) {
+      if (m.kind === 'wrapper') {
+        if (!m.always && !m.keys.some((k) => Object.hasOwn(obj, k))) continue;
+        const name = this.qname(m.decl.ns, m.decl.local);
+        out.push('<', name, '>');
+        this.writeMembers(m.members, m.all, obj, pointer, out);
+        out.push('</', name, '>');
+        continue;
+      }
       if (!Object.hasOwn(obj, m.key)) continue;
       const here = pointerTo(pointer, m.key);
       const value = obj[m.key];
@@ -302,20 +334,21 @@ export class Translator {
           if (typeof v !== 'string') throw new MappingError(at, 'expected a string of XML');
           checkFragment(v, at);
           out.push(v);
-        } else this.writeMembers(m.object, asObject(v, at), at, out);
+        } else this.writeMembers(m.object.members, m.object.all, asObject(v, at), at, out);
       });
     }
   }
 }
 
+/** The members present in `obj`, in its key order; a flattened wrapper stands where its first lifted property does (at the end when it has none but is always written). */
 function orderByKeys(members: readonly Member[], obj: JsonObject): Member[] {
-  const byKey = new Map(members.map((m) => [m.key, m]));
-  const out: Member[] = [];
-  for (const k of Object.keys(obj)) {
-    const m = byKey.get(k);
-    if (m !== undefined) out.push(m);
-  }
-  return out;
+  const index = new Map(Object.keys(obj).map((k, i) => [k, i]));
+  const at = (m: Member): number => (m.kind === 'wrapper' ? Math.min(...m.keys.map((k) => index.get(k) ?? Infinity), m.always ? index.size : Infinity) : (index.get(m.key) ?? Infinity));
+  return members
+    .map((m) => ({ m, i: at(m) }))
+    .filter((x) => x.i !== Infinity)
+    .sort((a, b) => a.i - b.i)
+    .map((x) => x.m);
 }
 
 function asObject(value: JsonValue | undefined, pointer: string): JsonObject {
