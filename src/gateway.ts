@@ -45,8 +45,8 @@ import { keyReloader, type KeyReloadReport, type ReloadTrigger } from './ops/key
 import { partnersReload } from './ops/partners-reload.js';
 import type { TrustAnchors } from './pki/trust-anchors.js';
 import { SAMPLE_ORGANIZATION } from './pki/sample-pki.js';
-import type { Signer } from './signature/signer.js';
-import type { TrustAnchorSet } from './signature/trust.js';
+import type { Signer } from './pki/signer.js';
+import type { TrustAnchorSet } from './pki/trust.js';
 import { createStore } from './store/index.js';
 import { GATEWAY_SELF, loadFlowParts } from './flows/flow-parts.js';
 import type { Store } from './store/types.js';

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DSIG_NS } from '../../src/signature/dsig.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import { parseXml } from '../../src/xml/parser.js';
 import type { XmlElement } from '../../src/xml/types.js';

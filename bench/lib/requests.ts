@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import type { ServiceDefinition } from '../../src/catalogue/types.js';
 import { signDocument, type SignatureProfile } from '../../src/signature/sign.js';
-import { LocalKeySigner } from '../../src/signature/signer.js';
+import { LocalKeySigner } from '../../src/pki/signer.js';
 import { sendRequestEnvelope } from '../../src/soap/envelope-builder.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
 import type { JsonValue } from '../../src/store/types.js';

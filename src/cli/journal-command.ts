@@ -9,7 +9,7 @@ import { redactUrl } from '../config/env.js';
 import { verifyJournal, type JournalReport } from '../journal/verify.js';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { loadGatewayIdentity, splitPem } from '../pki/gateway-identity.js';
-import { TrustAnchorSet } from '../signature/trust.js';
+import { TrustAnchorSet } from '../pki/trust.js';
 import { createStore } from '../store/index.js';
 import type { Command } from './command.js';
 

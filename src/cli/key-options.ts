@@ -4,7 +4,7 @@
  * accepts exactly the key files the gateway does. Errors name the option, not the variable.
  */
 import { ENV_KEY_NAMES, loadGatewayIdentity, type GatewayIdentity } from '../pki/gateway-identity.js';
-import type { Signer } from '../signature/signer.js';
+import type { Signer } from '../pki/signer.js';
 
 export interface KeyOptions {
   key?: string;

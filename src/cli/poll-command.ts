@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { splitPem } from '../pki/gateway-identity.js';
 import { signDocument } from '../signature/sign.js';
-import { TrustAnchorSet } from '../signature/trust.js';
+import { TrustAnchorSet } from '../pki/trust.js';
 import { verifySignature } from '../signature/verify.js';
 import { ackEnvelope, SIGNED_CALLER_ID } from '../soap/envelope-builder.js';
 import { pollEnvelope } from '../soap/exchange-envelopes.js';

@@ -13,7 +13,7 @@ import type { JsonValue } from '../store/types.js';
 import { splitPem } from '../pki/gateway-identity.js';
 import { DSIG_NS } from '../signature/dsig.js';
 import { signDocument, PROFILES, type SignatureProfile } from '../signature/sign.js';
-import { TrustAnchorSet } from '../signature/trust.js';
+import { TrustAnchorSet } from '../pki/trust.js';
 import { verifySignature } from '../signature/verify.js';
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import { uuidV1 } from '../soap/message-id.js';

@@ -5,7 +5,7 @@ import { loadPartners } from '../config/partners.js';
 import { splitPem } from '../pki/gateway-identity.js';
 import { DSIG_NS, SignatureFailure } from '../signature/dsig.js';
 import { locateSmevParts } from '../signature/smev-profile.js';
-import { TrustAnchorSet } from '../signature/trust.js';
+import { TrustAnchorSet } from '../pki/trust.js';
 import { verifySignature, type Verdict } from '../signature/verify.js';
 import { parseXml, XmlError } from '../xml/parser.js';
 import type { XmlDocument, XmlElement } from '../xml/types.js';

@@ -9,7 +9,7 @@ import type { Agent } from 'node:https';
 import type { PartnerCertificate } from '../config/partners.js';
 import { postWithAgent } from './outbound-tls.js';
 import { DSIG_NS } from '../signature/dsig.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 import { verifySignature } from '../signature/verify.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import { parseXml, XmlError } from '../xml/parser.js';

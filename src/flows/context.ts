@@ -5,8 +5,8 @@ import type { Config } from '../config/env.js';
 import type { PartnerRegistry } from '../config/partners.js';
 import type { Logger } from '../log.js';
 import type { RevocationChecker } from '../pki/ocsp-client.js';
-import type { Signer } from '../signature/signer.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { Signer } from '../pki/signer.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 import type { Store } from '../store/types.js';
 
 /** What the flows need, loaded once at start-up (see gateway.ts). */

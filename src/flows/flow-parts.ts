@@ -14,8 +14,8 @@ import { loadTrustAnchors } from '../pki/trust-anchors.js';
 import { loadCrls } from '../pki/crl.js';
 import { CrlSet, distributionPoints } from '../pki/crl-set.js';
 import type { Logger } from '../log.js';
-import type { Signer } from '../signature/signer.js';
-import { TrustAnchorSet } from '../signature/trust.js';
+import type { Signer } from '../pki/signer.js';
+import { TrustAnchorSet } from '../pki/trust.js';
 
 /** A CRL can be megabytes: more time than an OCSP answer. */
 const CRL_DOWNLOAD_TIMEOUT_MS = 30_000;

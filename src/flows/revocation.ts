@@ -2,7 +2,7 @@
  * The revocation step of an inbound message, after its signatures, chain and
  * partner were accepted and before anything is stored: the partner's signing
  * certificate is asked about at its CA's OCSP responder (pki/ocsp-client.ts;
- * CRLs were already applied by the chain check, signature/trust.ts).
+ * CRLs were already applied by the chain check, pki/trust.ts).
  *
  * The verdicts in the SMEV vocabulary (faults XSD 1.1):
  * - revoked → SignatureVerificationFault / CertificateIsExpired (SMEV has no

@@ -22,9 +22,9 @@
 import { createHash } from 'node:crypto';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { getSignatureAlgorithm } from '../crypto/index.js';
-import type { Signer } from '../signature/signer.js';
-import { snapshotOf } from '../signature/swappable-signer.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { Signer } from '../pki/signer.js';
+import { snapshotOf } from '../pki/swappable-signer.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 import type { JsonValue } from '../store/types.js';
 
 export const SEALS = 'journal-seals';

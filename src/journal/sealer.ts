@@ -18,9 +18,9 @@
  * head hint, and retention only removes.
  */
 import type { Logger } from '../log.js';
-import type { Signer } from '../signature/signer.js';
-import { certificatesOf } from '../signature/swappable-signer.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { Signer } from '../pki/signer.js';
+import { certificatesOf } from '../pki/swappable-signer.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 import type { DocDelete, DocWrite, JsonValue, Store } from '../store/types.js';
 import {
   ANCHOR,

@@ -11,7 +11,7 @@ import { loadPartners, reloadProblem, type PartnerRegistry } from '../config/par
 import type { Certificate } from '../pki/certificate.js';
 import type { CrlSet } from '../pki/crl-set.js';
 import { loadTrustAnchors, type TrustAnchors } from '../pki/trust-anchors.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 
 export interface PartnersReloadOptions {
   file: string;

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayKeySource, KeySource, P12Source } from '../config/env.js';
 import type { PrivateKey } from '../crypto/index.js';
-import { keyMatchesCertificate, LocalKeySigner, type Signer } from '../signature/signer.js';
+import { keyMatchesCertificate, LocalKeySigner, type Signer } from './signer.js';
 import { CertificateError, parseCertificate, type Certificate } from './certificate.js';
 import { pem } from './der-writer.js';
 import { KeyMaterialError } from './key-material-error.js';

@@ -8,7 +8,7 @@
  * now and allows digital signatures, is not the sample key in production, and — when the certificate in use chains
  * to TRUST_CA_FILE — the new one does too (a partner would refuse the rest).
  * Only then is the key swapped, at once for every later signature (see
- * signature/swappable-signer.ts); any problem keeps the key in use.
+ * pki/swappable-signer.ts); any problem keeps the key in use.
  *
  * The replaced signer is retired, not dropped: a signature begun with it (a
  * snapshot taken just before the swap, a large-message thread that built
@@ -16,9 +16,9 @@
  * and then it is closed once its signatures end (a token signer closes its
  * sessions then; see pki/pkcs11-signer.ts).
  */
-import type { Signer } from '../signature/signer.js';
-import { SwappableSigner } from '../signature/swappable-signer.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { Signer } from './signer.js';
+import { SwappableSigner } from './swappable-signer.js';
+import type { TrustAnchorSet } from './trust.js';
 import { parseCertificate, type Certificate } from './certificate.js';
 
 /** What the loader gives: a signer whose key was checked against its certificate, and how to describe it. */

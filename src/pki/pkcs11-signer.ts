@@ -46,7 +46,7 @@ import {
   type DigestAlgorithm,
   type SignatureAlgorithm,
 } from '../crypto/index.js';
-import { SignerError, type Signer, type SignerHealth } from '../signature/signer.js';
+import { SignerError, type Signer, type SignerHealth } from './signer.js';
 import { parseCertificate, type Certificate } from './certificate.js';
 import { pem as pemArmour } from './der-writer.js';
 import { KeyMaterialError } from './key-material-error.js';

@@ -17,7 +17,7 @@
 import type { Exchange, Partner } from '../config/partners.js';
 import { DSIG_NS, SignatureFailure } from '../signature/dsig.js';
 import { personalSignature, signatureIn, SOAP11_NS, type SmevEnvelopeParts, type SmevVerification } from '../signature/smev-profile.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 import { verifySignature, type Verdict } from '../signature/verify.js';
 import { isSmevVersion, type SmevVersion } from '../soap/namespaces.js';
 import { childElements, textContent } from '../xml/helpers.js';

@@ -42,9 +42,9 @@ import type { Logger } from '../log.js';
 import { parseCertificate } from '../pki/certificate.js';
 import type { CrlSet } from '../pki/crl-set.js';
 import type { RevocationChecker, RevocationVerdict } from '../pki/ocsp-client.js';
-import { forwardedKeyOf, type ForwardedKey } from '../signature/forwarding-signer.js';
-import type { Signer } from '../signature/signer.js';
-import { snapshotOf } from '../signature/swappable-signer.js';
+import { forwardedKeyOf, type ForwardedKey } from '../pki/forwarding-signer.js';
+import type { Signer } from '../pki/signer.js';
+import { snapshotOf } from '../pki/swappable-signer.js';
 import { SmevFault } from '../soap/faults.js';
 import type { IntakeLog, SmevAnswer, SmevPost } from './smev-intake.js';
 

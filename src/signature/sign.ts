@@ -11,8 +11,8 @@ import { SMEV_TRANSFORM } from '../xml/smev-transform.js';
 import type { XmlDocument, XmlElement } from '../xml/types.js';
 import { DSIG_NS, ENVELOPED_SIGNATURE } from './dsig.js';
 import { referenceDigest } from './reference-digest.js';
-import type { Signer } from './signer.js';
-import { snapshotOf } from './swappable-signer.js';
+import type { Signer } from '../pki/signer.js';
+import { snapshotOf } from '../pki/swappable-signer.js';
 import type { Transform } from './structure.js';
 
 export type SignatureProfile = 'smev' | 'xmldsig';

@@ -22,7 +22,7 @@ import { AlgorithmError, getDigestAlgorithm, getSignatureAlgorithm, isGostPublic
 import { fail, SignatureFailure, type SignatureFaultReason } from './dsig.js';
 import { referenceDigest } from './reference-digest.js';
 import { readSignature, type SignatureParts } from './structure.js';
-import type { TrustAnchorSet, TrustResult } from './trust.js';
+import type { TrustAnchorSet, TrustResult } from '../pki/trust.js';
 
 export interface VerifyOptions<P> {
   /** Decides whether to trust the signer (null: check the mathematics only). */

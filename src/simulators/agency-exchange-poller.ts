@@ -14,8 +14,8 @@
  * Library code: it never prints; hooks report what happened.
  */
 import { signDocument } from '../signature/sign.js';
-import type { Signer } from '../signature/signer.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { Signer } from '../pki/signer.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 import { verifySignature } from '../signature/verify.js';
 import { ackEnvelope, SIGNED_CALLER_ID } from '../soap/envelope-builder.js';
 import { pollEnvelope } from '../soap/exchange-envelopes.js';

@@ -18,8 +18,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SimulatorServer } from './simulator-server.js';
 import type { ServiceCatalogue } from '../catalogue/types.js';
-import type { Signer } from '../signature/signer.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { Signer } from '../pki/signer.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 import { SmevFault, type SmevFaultName } from '../soap/faults.js';
 import type { SmevVersion } from '../soap/namespaces.js';
 import { messageAccepted } from '../soap/reply.js';

@@ -9,7 +9,7 @@
  * parsed on its own and signed, and the envelope assembled around it.
  */
 import { buildSignature, type SignatureProfile } from '../signature/sign.js';
-import type { Signer } from '../signature/signer.js';
+import type { Signer } from '../pki/signer.js';
 import { buildMtom, xopInclude, type MimePart } from '../soap/mtom.js';
 import { ns, SOAP11_NS, xmlText, type SmevVersion } from '../soap/namespaces.js';
 import { SIGNED_REPLY_ID } from '../soap/reply.js';

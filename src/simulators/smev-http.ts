@@ -8,7 +8,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Certificate } from '../pki/certificate.js';
 import { verifySmevEnvelope, type SmevEnvelopeParts } from '../signature/smev-profile.js';
-import type { TrustAnchorSet } from '../signature/trust.js';
+import type { TrustAnchorSet } from '../pki/trust.js';
 import { faultEnvelope, SmevFault } from '../soap/faults.js';
 import { isSmevVersion, type SmevVersion } from '../soap/namespaces.js';
 import { childElements, textContent } from '../xml/helpers.js';

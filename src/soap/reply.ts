@@ -6,7 +6,7 @@
  * envelope is then assembled around it.
  */
 import { buildSignature, type SignatureProfile } from '../signature/sign.js';
-import type { Signer } from '../signature/signer.js';
+import type { Signer } from '../pki/signer.js';
 import { parseXml } from '../xml/parser.js';
 import { ns, SOAP11_NS, xmlText, type SmevVersion } from './namespaces.js';
 

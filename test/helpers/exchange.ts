@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createPrivateKey } from 'node:crypto';
 import { issueLeafCertificate } from '../../src/pki/sample-pki.js';
 import { signDocument } from '../../src/signature/sign.js';
-import { LocalKeySigner, type Signer } from '../../src/signature/signer.js';
+import { LocalKeySigner, type Signer } from '../../src/pki/signer.js';
 import { ackEnvelope, getStatusEnvelope, SIGNED_CALLER_ID, sendRequestEnvelope, sendResponseEnvelope, type AttachmentInput, type ResponseBody } from '../../src/soap/envelope-builder.js';
 import { pollEnvelope, type MessageTypeFilter } from '../../src/soap/exchange-envelopes.js';
 import { uuidV1 } from '../../src/soap/message-id.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { splitPem } from '../../src/pki/gateway-identity.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { SmevExchangeSimulator, type SmevExchangeOptions } from '../../src/simulators/smev-exchange.js';
 import { defaultExchangeSystems } from '../../src/simulators/smev-exchange-systems.js';
 import { ExchangeClient, issuedSigner } from './exchange.js';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ServiceCatalogue } from '../../src/catalogue/types.js';
 import { signDocument, type SignatureProfile } from '../../src/signature/sign.js';
-import { LocalKeySigner, type Signer } from '../../src/signature/signer.js';
+import { LocalKeySigner, type Signer } from '../../src/pki/signer.js';
 import { sendRequestEnvelope, type AttachmentInput } from '../../src/soap/envelope-builder.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
 import type { SmevVersion } from '../../src/soap/namespaces.js';

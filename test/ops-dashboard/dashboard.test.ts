@@ -15,7 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { PortalSimulator } from '../../src/simulators/portal.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { CITY, OPS, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';

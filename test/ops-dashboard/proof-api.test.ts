@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { EVIDENCE } from '../../src/journal/records.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { AgencySimulator } from '../../src/simulators/agency.js';
 import { PortalSimulator } from '../../src/simulators/portal.js';
 import { partnersFileFor } from '../chaos/harness.js';

@@ -1,6 +1,6 @@
 /**
  * Replacing the gateway key while it runs (pki/gateway-keys.ts,
- * signature/swappable-signer.ts): a signature in progress during a swap
+ * pki/swappable-signer.ts): a signature in progress during a swap
  * finishes with the key it started with; a reload checks the new key fully
  * and keeps the old one on any problem.
  */
@@ -12,9 +12,9 @@ import { loadGatewayKey } from '../../src/flows/flow-parts.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { GatewayKeys } from '../../src/pki/gateway-keys.js';
 import { signDocument } from '../../src/signature/sign.js';
-import type { Signer } from '../../src/signature/signer.js';
-import { SwappableSigner } from '../../src/signature/swappable-signer.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import type { Signer } from '../../src/pki/signer.js';
+import { SwappableSigner } from '../../src/pki/swappable-signer.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import { parseXml } from '../../src/xml/parser.js';
 import { projectRoot } from '../helpers/gateway.js';

@@ -16,7 +16,7 @@ import { SAMPLE_ORGANIZATION } from '../../src/pki/sample-pki.js';
 import { GOST_SAMPLE_CURVE, GOST_SAMPLE_DIR, GOST_SAMPLE_FILES, writeGostSamplePki } from '../../src/pki/sample-pki-gost.js';
 import { loadTrustAnchors } from '../../src/pki/trust-anchors.js';
 import { GOST2012_256_URI, getSignatureAlgorithm, isGostPublicKey } from '../../src/crypto/index.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { requireOpensslGost } from '../crypto/openssl-gost.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

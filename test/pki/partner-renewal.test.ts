@@ -10,7 +10,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalKeySigner } from '../../src/signature/signer.js';
+import { LocalKeySigner } from '../../src/pki/signer.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { faultOf, postSoap, signedSendRequest } from '../helpers/smev.js';
 import { issueCertificate, tempDir, type IssuedPem } from '../helpers/tls-pki.js';

@@ -18,8 +18,8 @@ import { loadGatewayKey } from '../../src/flows/flow-parts.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { GatewayKeys } from '../../src/pki/gateway-keys.js';
 import type { GatewayIdentity } from '../../src/pki/gateway-identity.js';
-import { snapshotOf } from '../../src/signature/swappable-signer.js';
-import type { Signer } from '../../src/signature/signer.js';
+import { snapshotOf } from '../../src/pki/swappable-signer.js';
+import type { Signer } from '../../src/pki/signer.js';
 import { createSoftHsmToken, SOFTHSM_MODULE, type SoftHsmToken } from '../helpers/softhsm.js';
 
 let token: SoftHsmToken;

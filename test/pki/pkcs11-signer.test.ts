@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Pkcs11Source } from '../../src/config/env.js';
 import { loadGatewayIdentity, KeyMaterialError, type GatewayIdentity } from '../../src/pki/gateway-identity.js';
 import { ECDSA_SHA256_URI, RSA_SHA256_URI } from '../../src/crypto/index.js';
-import { SignerError } from '../../src/signature/signer.js';
+import { SignerError } from '../../src/pki/signer.js';
 import { createSoftHsmToken, SOFTHSM_MODULE, type SoftHsmToken } from '../helpers/softhsm.js';
 import { CKK_GOSTR3410_512, CKM_GOSTR3410_512, CKM_GOSTR3410_WITH_GOSTR3411_12_256, CKM_GOSTR3410_WITH_GOSTR3411_12_512, plansFor, type StandardConstants } from '../../src/pki/pkcs11-mechanisms.js';
 import { createRequire } from 'node:module';

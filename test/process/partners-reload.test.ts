@@ -17,7 +17,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
-import { LocalKeySigner, type Signer } from '../../src/signature/signer.js';
+import { LocalKeySigner, type Signer } from '../../src/pki/signer.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/process.js';

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { PortalSimulator } from '../../src/simulators/portal.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { readInbox } from '../helpers/city.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';

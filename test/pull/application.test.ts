@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSmevMessage } from '../../src/soap/smev-message.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import { splitPem } from '../../src/pki/gateway-identity.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';

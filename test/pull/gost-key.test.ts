@@ -12,7 +12,7 @@ import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { splitPem } from '../../src/pki/gateway-identity.js';
 import { GOST2012_256_URI } from '../../src/crypto/index.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import type { ExchangeEvent } from '../../src/simulators/smev-exchange.js';
 import { defaultExchangeSystems } from '../../src/simulators/smev-exchange-systems.js';

@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { signDocument } from '../../src/signature/sign.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { AgencySimulator } from '../../src/simulators/agency.js';
 import { sendRequestEnvelope, sendResponseEnvelope } from '../../src/soap/envelope-builder.js';
 import { uuidV1 } from '../../src/soap/message-id.js';

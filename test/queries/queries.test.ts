@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { signDocument } from '../../src/signature/sign.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { AgencySimulator } from '../../src/simulators/agency.js';
 import { PortalSimulator } from '../../src/simulators/portal.js';
 import { sendResponseEnvelope } from '../../src/soap/envelope-builder.js';

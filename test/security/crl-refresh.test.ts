@@ -13,7 +13,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalKeySigner } from '../../src/signature/signer.js';
+import { LocalKeySigner } from '../../src/pki/signer.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { TestCa } from '../helpers/ocsp.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServiceCatalogue } from '../../src/catalogue/types.js';
 import { signDocument, type SignatureProfile } from '../../src/signature/sign.js';
-import type { Signer } from '../../src/signature/signer.js';
+import type { Signer } from '../../src/pki/signer.js';
 import { getStatusEnvelope, sendRequestEnvelope } from '../../src/soap/envelope-builder.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
 import type { SmevVersion } from '../../src/soap/namespaces.js';

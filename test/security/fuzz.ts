@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ServiceCatalogue } from '../../src/catalogue/types.js';
 import { DSIG_NS } from '../../src/signature/dsig.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
 import { parseXml } from '../../src/xml/parser.js';

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { OcspClient, type OcspSettings } from '../../src/pki/ocsp-client.js';
-import { LocalKeySigner } from '../../src/signature/signer.js';
+import { LocalKeySigner } from '../../src/pki/signer.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { gostOpensslConf, sampleCa, startCountingProxy, startOcspResponder, TestCa, type CountingProxy, type Responder } from '../helpers/ocsp.js';

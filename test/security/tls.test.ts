@@ -14,7 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortalSimulator } from '../../src/simulators/portal.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
 import { createGateway } from '../../src/gateway.js';

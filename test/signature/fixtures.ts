@@ -12,8 +12,8 @@ import path, { join } from 'node:path';
 import { parseCertificate, type Certificate } from '../../src/pki/certificate.js';
 import { DSIG_NS } from '../../src/signature/dsig.js';
 import { signDocument, type SignatureProfile } from '../../src/signature/sign.js';
-import { LocalKeySigner } from '../../src/signature/signer.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { LocalKeySigner } from '../../src/pki/signer.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import type { XmlElement } from '../../src/xml/types.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');

@@ -21,9 +21,9 @@ import {
   type SignatureAlgorithm,
 } from '../../src/crypto/index.js';
 import { signDocument } from '../../src/signature/sign.js';
-import type { Signer } from '../../src/signature/signer.js';
+import type { Signer } from '../../src/pki/signer.js';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { parseXml } from '../../src/xml/parser.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { gostTempDir, ossl } from '../helpers/gost-openssl-pki.js';

@@ -13,7 +13,7 @@ import type { SignatureFaultReason } from '../../src/signature/dsig.js';
 import { referenceDigest } from '../../src/signature/reference-digest.js';
 import type { SignatureProfile } from '../../src/signature/sign.js';
 import { readSignature } from '../../src/signature/structure.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { verifySignature, type Verdict } from '../../src/signature/verify.js';
 import { parseXml, XmlError } from '../../src/xml/parser.js';
 import { WSU_NS } from '../../src/xml/types.js';

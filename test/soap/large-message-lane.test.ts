@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentOfSize, tamper } from '../../bench/lib/requests.js';
 import type { JournalRecord } from '../../src/journal/records.js';
 import { DSIG_NS } from '../../src/signature/dsig.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { verifySignature } from '../../src/signature/verify.js';
 import { parseXml } from '../../src/xml/parser.js';
 import type { XmlElement } from '../../src/xml/types.js';

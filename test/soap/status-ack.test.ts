@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { signDocument } from '../../src/signature/sign.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import { PortalSimulator } from '../../src/simulators/portal.js';
 import { ackEnvelope, getStatusEnvelope, SIGNED_CALLER_ID } from '../../src/soap/envelope-builder.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';

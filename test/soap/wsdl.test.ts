@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import soap from 'soap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';
-import { TrustAnchorSet } from '../../src/signature/trust.js';
+import { TrustAnchorSet } from '../../src/pki/trust.js';
 import {
   DEFAULT_WSDL_VERSION,
   WSDL_NAMES,

@@ -10,7 +10,7 @@ import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../../journal/ch
 import { EVIDENCE, JOURNAL, type JournalRecord } from '../../journal/records.js';
 import { searchJournal, type JournalFilter } from '../../journal/search.js';
 import { verifyJournal } from '../../journal/verify.js';
-import { certificatesOf } from '../../signature/swappable-signer.js';
+import { certificatesOf } from '../../pki/swappable-signer.js';
 import type { JsonValue } from '../../store/types.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';

@@ -12,7 +12,7 @@ import { EVIDENCE, JOURNAL, type JournalRecord } from '../../journal/records.js'
 import { recordTime } from '../../journal/search.js';
 import { DSIG_NS, SignatureFailure } from '../../signature/dsig.js';
 import { locateSmevParts } from '../../signature/smev-profile.js';
-import { certificatesOf } from '../../signature/swappable-signer.js';
+import { certificatesOf } from '../../pki/swappable-signer.js';
 import { verifySignature } from '../../signature/verify.js';
 import { parseXml, XmlError } from '../../xml/parser.js';
 import type { XmlDocument, XmlElement } from '../../xml/types.js';

@@ -8,13 +8,15 @@
 import { parseCertificate, verifyIssuedBy, type Certificate } from '../pki/certificate.js';
 import type { TrustedCrl } from '../pki/crl.js';
 import { CrlSet, type CrlLookup } from '../pki/crl-set.js';
-import type { SignatureFaultReason } from './dsig.js';
 
 const MAX_CHAIN = 5;
 
+/** Why a certificate is not trusted, in SMEV's words (a subset of its signature fault reasons). */
+export type TrustFailureReason = 'CertificateIsNotFound' | 'CertificateIsExpired';
+
 export interface TrustResult {
   trusted: boolean;
-  reason?: SignatureFaultReason;
+  reason?: TrustFailureReason;
   message: string;
   /** Leaf first, anchor last, when a chain was found. */
   chain: Certificate[];
