@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/env.js';
 import { namingAsync, StartupError } from './config/startup-failure.js';
-import type { PartnerRegistry } from './config/partners.js';
+import type { PartnerRegistry } from './registry/partners.js';
 import type { ServiceCatalogue } from './catalogue/types.js';
 import { startCityWebhook } from './delivery/city-webhook.js';
 import type { FlowContext } from './flows/context.js';

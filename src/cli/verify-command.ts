@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Certificate } from '../pki/certificate.js';
 import { parseArgs } from 'node:util';
-import { loadPartners } from '../config/partners.js';
+import { loadPartners } from '../registry/partners.js';
 import { splitPem } from '../pki/gateway-identity.js';
 import { DSIG_NS, SignatureFailure } from '../signature/dsig.js';
 import { locateSmevParts } from '../signature/smev-profile.js';

@@ -5,7 +5,6 @@
  */
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { OcspSettings } from '../pki/ocsp-client.js';
 import path from 'node:path';
 
 export type Role = 'city' | 'ops';
@@ -80,6 +79,21 @@ export interface RevocationConfig {
   crlUrls: string[];
   /** Whether the certificates' CRL distribution points are downloaded (CRL_DOWNLOAD). */
   crlDownload: boolean;
+}
+
+/** OCSP (README "Certificate revocation"): read by pki/ocsp-client.ts. */
+export interface OcspSettings {
+  /** off: no OCSP at all. */
+  mode: 'on' | 'off';
+  /** Overrides every certificate's AIA responder. */
+  responderUrl: string | null;
+  /** What an unreachable / unusable responder means for the message. */
+  onOutage: 'refuse' | 'accept';
+  timeoutMs: number;
+  /** Answers kept (per issuer + serial); the oldest goes first. */
+  cacheSize: number;
+  /** The hash of the certificate id in requests (SHA-1 as most responders expect, or SHA-256). */
+  hash: 'sha1' | 'sha256';
 }
 
 export interface Config {

@@ -4,7 +4,7 @@
  * both envelopes — whatever happens. Shared by every outbound flow (statuses
  * to the portal, queries to agencies, the city's answers to agencies).
  */
-import type { Exchange, Partner, PartnerCertificate, SignatureProfile } from '../config/partners.js';
+import type { Exchange, Partner, PartnerCertificate, SignatureProfile } from '../registry/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { journalWrites } from '../journal/records.js';
 import { opsEvents } from '../events.js';

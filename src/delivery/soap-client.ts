@@ -6,7 +6,7 @@
  * SMEVFailure: retried with backoff).
  */
 import type { Agent } from 'node:https';
-import type { PartnerCertificate } from '../config/partners.js';
+import type { PartnerCertificate } from '../registry/partners.js';
 import { postWithAgent } from './outbound-tls.js';
 import { DSIG_NS } from '../signature/dsig.js';
 import type { TrustAnchorSet } from '../pki/trust.js';

@@ -2,7 +2,7 @@ import type { Agent } from 'node:https';
 import type { ServiceCatalogue } from '../catalogue/types.js';
 import type { Lifecycle } from '../city/lifecycle.js';
 import type { Config } from '../config/env.js';
-import type { PartnerRegistry } from '../config/partners.js';
+import type { PartnerRegistry } from '../registry/partners.js';
 import type { Logger } from '../log.js';
 import type { RevocationChecker } from '../pki/ocsp-client.js';
 import type { Signer } from '../pki/signer.js';

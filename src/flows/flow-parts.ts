@@ -4,7 +4,7 @@
  * (push/large-message-worker.ts) load them the same way, once.
  */
 import type { Config } from '../config/env.js';
-import { loadPartners } from '../config/partners.js';
+import { loadPartners } from '../registry/partners.js';
 import { loadCatalogue } from '../catalogue/load.js';
 import { naming } from '../config/startup-failure.js';
 import { Lifecycle } from '../city/lifecycle.js';

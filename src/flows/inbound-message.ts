@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { MessagePart, ServiceDefinition } from '../catalogue/types.js';
 import { asJson, type Application, type AttachmentMeta, type ExchangeFileRef, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
 import { nextRegistrationNumber } from '../city/registration.js';
-import type { Exchange, Partner } from '../config/partners.js';
+import type { Exchange, Partner } from '../registry/partners.js';
 import { journalWrites, type JournalInput } from '../journal/records.js';
 import type { Stage } from '../events.js';
 import { isInside } from '../signature/reference-digest.js';

@@ -14,7 +14,7 @@
  *   sender's fault, and the XSD tells the sender to retry — unless
  *   OCSP_ON_OUTAGE=accept, when the message goes on with a warning.
  */
-import type { Partner } from '../config/partners.js';
+import type { Partner } from '../registry/partners.js';
 import type { RevocationVerdict } from '../pki/ocsp-client.js';
 import type { SmevVerification } from '../signature/smev-profile.js';
 import { SmevFault } from '../soap/faults.js';

@@ -6,7 +6,7 @@
  * partners' signing and TLS client certificates, the exchanges', and the
  * trust anchors (CA certificates).
  */
-import type { PartnerRegistry } from '../config/partners.js';
+import type { PartnerRegistry } from '../registry/partners.js';
 import type { Certificate } from '../pki/certificate.js';
 import type { CheckOutcome } from './readiness.js';
 

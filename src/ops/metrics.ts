@@ -25,7 +25,7 @@
  * no personal data.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PartnerRegistry } from '../config/partners.js';
+import type { PartnerRegistry } from '../registry/partners.js';
 import type { ServiceCatalogue } from '../catalogue/types.js';
 import type { OcspOutcomeEvent } from '../pki/ocsp-client.js';
 import { SELF, type CertificateInUse } from './certificates.js';

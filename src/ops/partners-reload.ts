@@ -4,10 +4,10 @@
  * start-up checks (CA certificates, schema, readable certificates, an
  * exchange's certificates chain to the new anchors, no sample CA or certificate
  * in production), and that only what may change while running changed
- * (config/partners.ts reloadProblem) — and both are taken only after the key
+ * (registry/partners.ts reloadProblem) — and both are taken only after the key
  * reload succeeded: a reload takes everything or nothing.
  */
-import { loadPartners, reloadProblem, type PartnerRegistry } from '../config/partners.js';
+import { loadPartners, reloadProblem, type PartnerRegistry } from '../registry/partners.js';
 import type { Certificate } from '../pki/certificate.js';
 import type { CrlSet } from '../pki/crl-set.js';
 import { loadTrustAnchors, type TrustAnchors } from '../pki/trust-anchors.js';

@@ -16,21 +16,10 @@
  * request.
  */
 import { randomBytes } from 'node:crypto';
-import { buildOcspRequest, certIdFor, checkOcspResponse, OcspError, parseOcspResponse, type OcspHash } from './ocsp.js';
+import type { OcspSettings } from '../config/env.js';
+import { buildOcspRequest, certIdFor, checkOcspResponse, OcspError, parseOcspResponse } from './ocsp.js';
 import type { Certificate } from './certificate.js';
 
-export interface OcspSettings {
-  /** off: no OCSP at all. */
-  mode: 'on' | 'off';
-  /** Overrides every certificate's AIA responder. */
-  responderUrl: string | null;
-  /** What an unreachable / unusable responder means for the message. */
-  onOutage: 'refuse' | 'accept';
-  timeoutMs: number;
-  /** Answers kept (per issuer + serial); the oldest goes first. */
-  cacheSize: number;
-  hash: OcspHash;
-}
 
 /** Plain data (it crosses to the large-message threads as is). */
 export type RevocationVerdict =

@@ -20,7 +20,7 @@
  * changes nothing) and unavailable without a MessageID.
  */
 import { createHash } from 'node:crypto';
-import type { Exchange } from '../config/partners.js';
+import type { Exchange } from '../registry/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { journalWrites } from '../journal/records.js';
 import { ackEnvelope } from '../soap/envelope-builder.js';

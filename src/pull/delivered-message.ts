@@ -14,7 +14,7 @@
  * checked exactly as push mode checks a SendRequest (trust, registered partner,
  * PersonalSignature when present).
  */
-import type { Exchange, Partner } from '../config/partners.js';
+import type { Exchange, Partner } from '../registry/partners.js';
 import { DSIG_NS, SignatureFailure } from '../signature/dsig.js';
 import { personalSignature, signatureIn, SOAP11_NS, type SmevEnvelopeParts, type SmevVerification } from '../signature/smev-profile.js';
 import type { TrustAnchorSet } from '../pki/trust.js';

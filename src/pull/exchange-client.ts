@@ -6,7 +6,7 @@
  * multipart. A network error, timeout, HTTP error or SOAP fault throws
  * ExchangeError (the poller backs off); the caller parses and verifies the rest.
  */
-import type { Exchange } from '../config/partners.js';
+import type { Exchange } from '../registry/partners.js';
 import { readFault } from '../delivery/soap-client.js';
 import type { FlowContext } from '../flows/context.js';
 import { journalWrites } from '../journal/records.js';

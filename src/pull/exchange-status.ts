@@ -7,7 +7,7 @@
  * GET /api/v1/deliveries/{id} shows as `exchangeStatuses`.
  */
 import { randomUUID } from 'node:crypto';
-import type { Exchange } from '../config/partners.js';
+import type { Exchange } from '../registry/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { signatureIn, SOAP11_NS } from '../signature/smev-profile.js';
 import { verifySignature } from '../signature/verify.js';

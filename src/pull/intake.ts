@@ -25,7 +25,7 @@
  * at PULL_MAX_TRIES, journaled and recorded dead (dead-deliveries.ts): not
  * processed again, left to ops (Ack or RequestRejected on /ops).
  */
-import type { Exchange, Partner } from '../config/partners.js';
+import type { Exchange, Partner } from '../registry/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { acceptSendRequest, journalInput, type InboundInput, type InboundResult } from '../flows/inbound-message.js';
 import { acceptSendResponse } from '../flows/inbound-other.js';

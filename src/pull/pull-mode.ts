@@ -15,7 +15,7 @@
  * message to one caller at a time and the intake is idempotent by MessageID,
  * so two processes never store a message twice.
  */
-import type { Exchange } from '../config/partners.js';
+import type { Exchange } from '../registry/partners.js';
 import { routeToExchange, sendVia, settle } from '../delivery/outbound-send.js';
 import { startQueueWorker, type JobOutcome } from '../delivery/queue-worker.js';
 import type { FlowContext } from '../flows/context.js';

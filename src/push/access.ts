@@ -21,7 +21,7 @@
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import type { Config, RateLimit, TlsClientAuth } from '../config/env.js';
-import type { Partner, PartnerRegistry } from '../config/partners.js';
+import type { Partner, PartnerRegistry } from '../registry/partners.js';
 import { tlsClientOf, type TlsClient } from '../pki/tls-material.js';
 import type { RateLimitKind } from '../ops/metrics.js';
 import { faultEnvelope, SmevFault } from '../soap/faults.js';

@@ -37,7 +37,7 @@
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { Config } from '../config/env.js';
-import type { PartnerRegistry } from '../config/partners.js';
+import type { PartnerRegistry } from '../registry/partners.js';
 import type { Logger } from '../log.js';
 import { parseCertificate } from '../pki/certificate.js';
 import type { CrlSet } from '../pki/crl-set.js';

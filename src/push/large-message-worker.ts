@@ -6,7 +6,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadPartners, reloadProblem, type Partner } from '../config/partners.js';
+import { loadPartners, reloadProblem, type Partner } from '../registry/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { GATEWAY_SELF, loadLaneFlowParts } from '../flows/flow-parts.js';
 import { createLogger } from '../log.js';

@@ -10,7 +10,7 @@
  * the very same function in a worker thread, so a 1 MB envelope never holds
  * up the small ones queued behind it.
  */
-import type { Partner } from '../config/partners.js';
+import type { Partner } from '../registry/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { acceptSendRequest, journalInput, type InboundResult } from '../flows/inbound-message.js';
 import { acceptAck, acceptGetStatus, acceptSendResponse } from '../flows/inbound-other.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPartners, parsePartners, PartnerRegistryError, reloadProblem } from '../../src/config/partners.js';
+import { loadPartners, parsePartners, PartnerRegistryError, reloadProblem } from '../../src/registry/partners.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const defaultFile = path.join(root, 'config/partners.json');

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadPartners } from '../../src/config/partners.js';
+import { loadPartners } from '../../src/registry/partners.js';
 import { projectRoot } from '../helpers/gateway.js';
 
 interface Service {

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPartners } from '../../src/config/partners.js';
+import { loadPartners } from '../../src/registry/partners.js';
 import { parseCertificate, verifyIssuedBy } from '../../src/pki/certificate.js';
 import { SAMPLE_ORGANIZATION } from '../../src/pki/sample-pki.js';
 import { GOST_SAMPLE_CURVE, GOST_SAMPLE_DIR, GOST_SAMPLE_FILES, writeGostSamplePki } from '../../src/pki/sample-pki-gost.js';

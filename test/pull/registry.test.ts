@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
-import { loadPartners, parsePartners, PartnerRegistryError } from '../../src/config/partners.js';
+import { loadPartners, parsePartners, PartnerRegistryError } from '../../src/registry/partners.js';
 import { nextDelay } from '../../src/pull/poller.js';
 import { projectRoot, startGateway } from '../helpers/gateway.js';
 import { writePullRegistry } from '../helpers/pull.js';

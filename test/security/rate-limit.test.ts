@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseRateLimit } from '../../src/config/env.js';
-import { parsePartners, PartnerRegistryError } from '../../src/config/partners.js';
+import { parsePartners, PartnerRegistryError } from '../../src/registry/partners.js';
 import { perProcess, TokenBucket, KeyedBuckets } from '../../src/http/rate-limit.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { faultOf, postSoap, sampleSigner, signedSendRequest } from '../helpers/smev.js';

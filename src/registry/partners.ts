@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { CertificateError, parseCertificate, type Certificate } from '../pki/certificate.js';
-import type { RateLimit } from './env.js';
+import type { RateLimit } from '../config/env.js';
 import { partnersSchema } from './partners-schema.js';
 
 export type PartnerRole = 'portal' | 'agency';
