@@ -14,13 +14,13 @@ import type { ServiceCatalogue } from './catalogue/types.js';
 import { startCityWebhook } from './delivery/city-webhook.js';
 import type { FlowContext } from './flows/context.js';
 import { buildApp } from './http/app.js';
-import { registerInboxRoutes } from './http/api/inbox-routes.js';
-import { serviceSchemaComponents } from './http/api/service-schemas.js';
-import { registerStatusRoutes } from './http/api/status-routes.js';
-import { registerQueryRoutes } from './http/api/query-routes.js';
-import { registerJournalRoutes } from './http/api/journal-routes.js';
+import { registerInboxRoutes } from './api/inbox-routes.js';
+import { serviceSchemaComponents } from './api/service-schemas.js';
+import { registerStatusRoutes } from './api/status-routes.js';
+import { registerQueryRoutes } from './api/query-routes.js';
+import { registerJournalRoutes } from './api/journal-routes.js';
 import { startJournalSealer } from './journal/sealer.js';
-import { registerMaintenanceRoutes } from './http/api/maintenance-routes.js';
+import { registerMaintenanceRoutes } from './api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
 import { startResponseDelivery } from './delivery/response-delivery.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
@@ -35,7 +35,7 @@ import type { Logger } from './log.js';
 import { Readiness, type CheckOutcome } from './ops/readiness.js';
 import type { CrlSet } from './pki/crl-set.js';
 import { OcspClient } from './pki/ocsp-client.js';
-import { registerMetricsRoute } from './ops/health-routes.js';
+import { registerHealthRoutes, registerMetricsRoute } from './ops/health-routes.js';
 import { createGatewayMetrics, GATEWAY_QUEUES } from './ops/metrics.js';
 import { daysUntil, splitPem, type GatewayIdentity } from './pki/gateway-identity.js';
 import type { GatewayKeys } from './pki/gateway-keys.js';
@@ -207,10 +207,10 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   const app = await buildApp({
     config,
     logger,
-    readiness,
     https,
     serviceSchemas: serviceSchemaComponents(ctx.catalogue),
     routes: (a) => {
+      registerHealthRoutes(a, readiness);
       push.registerRoutes(a);
       registerInboxRoutes(a, store, auth, ctx.catalogue);
       registerStatusRoutes(a, ctx, lifecycle, auth);

@@ -14,10 +14,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../log.js';
-import { registerHealthRoutes } from '../ops/health-routes.js';
-import type { Readiness } from '../ops/readiness.js';
-import { apiSchemas } from './api/inbox-routes.js';
-import { errorSchema } from './api/schemas.js';
+import { apiSchemas, errorSchema } from './schemas.js';
 import { correlationIdFor, registerCorrelation } from './correlation.js';
 import { registerErrorHandling, type ErrorBody } from './errors.js';
 import { authRolesOf } from './auth.js';
@@ -27,10 +24,9 @@ import type { Role } from '../config/env.js';
 export interface AppParts {
   config: Config;
   logger: Logger;
-  readiness: Readiness;
-  /** Registers the gateway's routes (SOAP endpoint, city API). */
+  /** Registers the gateway's routes (health, the transports' endpoints, the city API, operations). */
   routes?: (app: FastifyInstance) => void;
-  /** Named JSON Schemas of the services' content for the OpenAPI document (src/http/api/service-schemas.ts). */
+  /** Named JSON Schemas of the services' content for the OpenAPI document (src/api/service-schemas.ts). */
   serviceSchemas?: Record<string, Record<string, unknown>>;
   /** HTTPS instead of HTTP (src/pki/tls-material.ts loadHttpsOptions). */
   https?: HttpsOptions | null;
@@ -126,7 +122,6 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   registerCorrelation(app);
   registerJsonBody(app);
   registerErrorHandling(app);
-  registerHealthRoutes(app, parts.readiness);
   parts.routes?.(app);
   return app;
 }

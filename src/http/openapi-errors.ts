@@ -1,7 +1,7 @@
 /**
  * The error answers of the JSON API in the OpenAPI document: every documented
  * operation lists the error statuses it can answer, each with the one error
- * schema (the component `Error`, src/http/api/schemas.ts). They are derived
+ * schema (the component `Error`, src/http/schemas.ts). They are derived
  * from what the route is, so a new route is documented without effort:
  *
  * - 400 when it takes parameters, a query string or a body (schema validation, bad JSON);

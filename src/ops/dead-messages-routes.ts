@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FlowContext } from '../flows/context.js';
 import type { TokenAuth } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
-import { idParams } from '../http/api/schemas.js';
+import { idParams } from '../http/schemas.js';
 import { errorResponse } from '../http/openapi-errors.js';
 import { ackDeadMessage, DeadActionUnavailable, listDeadMessages, rejectDeadMessage, type DeadMessage } from '../pull/dead-deliveries.js';
 import { ExchangeError } from '../pull/exchange-client.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCalendarDate } from '../../src/catalogue/json-schema.js';
-import { componentSegment, schemaComponents } from '../../src/http/api/service-schemas.js';
+import { componentSegment, schemaComponents } from '../../src/api/service-schemas.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -15,7 +15,6 @@ import { TokenAuth } from '../../src/http/auth.js';
 import Fastify from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { loadConfig } from '../../src/config/env.js';
-import { Readiness } from '../../src/ops/readiness.js';
 import { createLogger } from '../../src/log.js';
 import { startGateway, projectRoot, type RunningGateway } from '../helpers/gateway.js';
 
@@ -201,7 +200,6 @@ describe('access: the guards themselves', () => {
       buildApp({
         config,
         logger,
-        readiness: new Readiness(),
         routes: (app) => {
           app.get('/api/v1/forgotten', async () => ({ secret: true }));
         },

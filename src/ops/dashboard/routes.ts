@@ -18,7 +18,7 @@ import { QUERY_DEADLINES, QUERY_QUEUE } from '../../flows/queries.js';
 import { STATUS_QUEUE } from '../../flows/status-reporting.js';
 import type { TokenAuth } from '../../http/auth.js';
 import { HttpError } from '../../http/errors.js';
-import { idParams } from '../../http/api/schemas.js';
+import { idParams } from '../../http/schemas.js';
 import { opsEvents } from '../../events.js';
 import { DASHBOARD_HTML } from './page.js';
 import { RecentFlow } from './recent.js';

@@ -5,16 +5,16 @@
  */
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import type { FlowContext } from '../../flows/context.js';
-import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../../journal/chain.js';
-import { EVIDENCE, JOURNAL, type JournalRecord } from '../../journal/records.js';
-import { searchJournal, type JournalFilter } from '../../journal/search.js';
-import { verifyJournal } from '../../journal/verify.js';
-import { certificatesOf } from '../../pki/swappable-signer.js';
-import type { JsonValue } from '../../store/types.js';
-import type { TokenAuth } from '../auth.js';
-import { HttpError } from '../errors.js';
-import { idParams } from './schemas.js';
+import type { FlowContext } from '../flows/context.js';
+import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../journal/chain.js';
+import { EVIDENCE, JOURNAL, type JournalRecord } from '../journal/records.js';
+import { searchJournal, type JournalFilter } from '../journal/search.js';
+import { verifyJournal } from '../journal/verify.js';
+import { certificatesOf } from '../pki/swappable-signer.js';
+import type { JsonValue } from '../store/types.js';
+import type { TokenAuth } from '../http/auth.js';
+import { HttpError } from '../http/errors.js';
+import { idParams } from '../http/schemas.js';
 
 const nullableString = { type: ['string', 'null'] } as const;
 

@@ -1,13 +1,13 @@
 /** Interagency queries from the city's side: ask an agency, follow the query; answer an agency's query. */
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { answerRequest, REJECT_CODES, requestView, type CityAnswer } from '../../flows/city-answers.js';
-import type { FlowContext } from '../../flows/context.js';
-import { createQuery, queryView, type QueryInput } from '../../flows/queries.js';
-import type { TokenAuth } from '../auth.js';
-import { errorResponse } from '../openapi-errors.js';
-import { HttpError } from '../errors.js';
-import { idParams } from './schemas.js';
+import { answerRequest, REJECT_CODES, requestView, type CityAnswer } from '../flows/city-answers.js';
+import type { FlowContext } from '../flows/context.js';
+import { createQuery, queryView, type QueryInput } from '../flows/queries.js';
+import type { TokenAuth } from '../http/auth.js';
+import { errorResponse } from '../http/openapi-errors.js';
+import { HttpError } from '../http/errors.js';
+import { idParams } from '../http/schemas.js';
 import { contentComponentsDescription } from './service-schemas.js';
 
 export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth: TokenAuth): void {

@@ -13,11 +13,11 @@
  */
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import type { KeyReloadReport } from '../../ops/key-reload.js';
-import type { Readiness } from '../../ops/readiness.js';
-import type { TokenAuth } from '../auth.js';
-import { HttpError } from '../errors.js';
-import { errorResponse } from '../openapi-errors.js';
+import type { KeyReloadReport } from '../ops/key-reload.js';
+import type { Readiness } from '../ops/readiness.js';
+import type { TokenAuth } from '../http/auth.js';
+import { HttpError } from '../http/errors.js';
+import { errorResponse } from '../http/openapi-errors.js';
 
 const stateSchema = {
   type: 'object',

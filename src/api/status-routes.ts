@@ -4,17 +4,17 @@
  * deliveries and replay or discard them.
  */
 import type {} from '@fastify/swagger';
-import { exchangeStatusesOf } from '../../pull/exchange-status.js';
+import { exchangeStatusesOf } from '../pull/exchange-status.js';
 import type { FastifyInstance } from 'fastify';
-import type { Lifecycle } from '../../city/lifecycle.js';
-import type { FlowContext } from '../../flows/context.js';
-import { changeStatus, STATUS_QUEUE, type Delivery } from '../../flows/status-reporting.js';
-import { recordDeliveryAction } from '../../ops/delivery-actions.js';
-import type { Job, JsonValue } from '../../store/types.js';
-import type { TokenAuth } from '../auth.js';
-import { HttpError } from '../errors.js';
-import { idParams } from './schemas.js';
-import { errorResponse } from '../openapi-errors.js';
+import type { Lifecycle } from '../city/lifecycle.js';
+import type { FlowContext } from '../flows/context.js';
+import { changeStatus, STATUS_QUEUE, type Delivery } from '../flows/status-reporting.js';
+import { recordDeliveryAction } from '../ops/delivery-actions.js';
+import type { Job, JsonValue } from '../store/types.js';
+import type { TokenAuth } from '../http/auth.js';
+import { HttpError } from '../http/errors.js';
+import { idParams } from '../http/schemas.js';
+import { errorResponse } from '../http/openapi-errors.js';
 
 const deliverySchema = {
   type: 'object',

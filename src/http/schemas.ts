@@ -105,3 +105,6 @@ export const idParams = {
   properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
   required: ['id'],
 } as const;
+
+/** The named components every OpenAPI reader sees beside Error (registered once by app.ts). */
+export const apiSchemas = [inboxItemSchema, applicationSchema];

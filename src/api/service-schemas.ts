@@ -9,7 +9,7 @@
  * (the gateway validates content against the service's schema after routing on `service`); the
  * routes' descriptions name the component each service's content follows.
  */
-import type { MessagePart, ServiceCatalogue, ServiceDefinition } from '../../catalogue/types.js';
+import type { MessagePart, ServiceCatalogue, ServiceDefinition } from '../catalogue/types.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

@@ -5,14 +5,14 @@
  */
 import type {} from '@fastify/swagger'; // adds tags, summary, security to route schemas
 import type { FastifyInstance } from 'fastify';
-import type { Application, InboxItem } from '../../city/model.js';
-import type { ServiceCatalogue } from '../../catalogue/types.js';
-import { asJson } from '../../city/model.js';
-import type { Store } from '../../store/types.js';
-import type { TokenAuth } from '../auth.js';
-import { HttpError } from '../errors.js';
-import { applicationSchema, idParams, inboxItemSchema } from './schemas.js';
-import { statusQueue, type StatusEvent } from '../../flows/inbound-other.js';
+import type { Application, InboxItem } from '../city/model.js';
+import type { ServiceCatalogue } from '../catalogue/types.js';
+import { asJson } from '../city/model.js';
+import type { Store } from '../store/types.js';
+import type { TokenAuth } from '../http/auth.js';
+import { HttpError } from '../http/errors.js';
+import { applicationSchema, idParams, inboxItemSchema } from '../http/schemas.js';
+import { statusQueue, type StatusEvent } from '../flows/inbound-other.js';
 import { contentComponentsDescription } from './service-schemas.js';
 
 export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: TokenAuth, catalogue?: ServiceCatalogue): void {
@@ -118,5 +118,3 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
     },
   );
 }
-
-export const apiSchemas = [inboxItemSchema, applicationSchema];
