@@ -3,3 +3,4 @@ export { parseCms, cmsBytes, CmsError, type CmsSignedData, type CmsSignerInfo, t
 export { verifyDetachedCms, type CmsVerdict, type CmsSignerVerdict, type CmsVerifyOptions } from './verify.js';
 export { signDetachedCms, type CmsSignOptions } from './sign.js';
 export { OID as CMS_OID } from './algorithms.js';
+export { checkAttachmentSignature, type AttachmentSignatureCheck, type AttachmentSignaturePolicy, type AttachmentSignatureSummary } from './attachment.js';
