@@ -113,6 +113,26 @@ describe('CMS edge cases', () => {
     expect(v.message).toMatch(/not detached: it encapsulates \d+ bytes of its own, which are not this file/);
   });
 
+  it('reads BER with indefinite lengths (openssl cms -sign -stream, as CryptoPro writes the outer layers)', () => {
+    for (const kind of ['rsa', 'gost2012_512'] as const) {
+      const pki = pkis.get(kind)!;
+      const ber = openssl(['cms', '-sign', ...pki.engine, '-binary', '-stream', '-in', file, '-signer', pki.leaf.cert, '-inkey', pki.leaf.key, '-outform', 'DER']);
+      expect(ber.subarray(0, 2).toString('hex')).toBe('3080'); // indefinite length
+      expect(verifyDetachedCms(content, ber, { trust: trustOf(pki) })).toMatchObject({ valid: true });
+    }
+  });
+
+  it('verifies RSA-PSS (openssl cms -sign -keyopt rsa_padding_mode:pss)', () => {
+    const pki = pkis.get('rsa')!;
+    const pss = openssl(['cms', '-sign', '-binary', '-in', file, '-signer', pki.leaf.cert, '-inkey', pki.leaf.key, '-outform', 'DER', '-keyopt', 'rsa_padding_mode:pss']);
+    const v = verifyDetachedCms(content, pss, { trust: trustOf(pki) });
+    expect(v.signers[0]!.algorithm).toBe('RSA-PSS with SHA-256');
+    expect(v.valid).toBe(true);
+    const changed = Buffer.from(content);
+    changed[0]! ^= 1;
+    expect(verifyDetachedCms(changed, pss, { trust: trustOf(pki) }).valid).toBe(false);
+  });
+
   it('refuses a messageDigest of another file (wrong messageDigest)', async () => {
     const pki = pkis.get('rsa')!;
     const { signer } = loadGatewayIdentity({ kind: 'pem', keyFile: pki.leaf.key, certFile: pki.leaf.cert });
