@@ -162,16 +162,25 @@ function rsaPss(params: Der | undefined, digest: CmsDigest): CmsSignatureScheme 
   let hashOid: string = OID.sha1;
   let mgfHashOid: string = OID.sha1;
   let saltLength = 20;
-  for (const field of params && params.tag === 0x30 ? children(params) : []) {
-    const [inner] = children(field);
-    if (!inner) continue;
-    if (field.tag === 0xa0) hashOid = decodeOid(children(inner)[0]!);
-    else if (field.tag === 0xa1) {
-      const [mgf, mgfParams] = children(inner);
-      if (!mgf || decodeOid(mgf) !== OID.mgf1) throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', 'RSA-PSS: only MGF1 is supported');
-      mgfHashOid = mgfParams ? decodeOid(children(mgfParams)[0]!) : OID.sha1;
-    } else if (field.tag === 0xa2) saltLength = Number(decodeInteger(inner));
+  const oidIn = (seq: Der | undefined): string => {
+    const first = seq?.tag === 0x30 ? children(seq)[0] : undefined;
+    if (first?.tag !== 0x06) throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', 'RSA-PSS: the parameters cannot be read', OID.rsaPss);
+    return decodeOid(first);
+  };
+  try {
+    for (const field of params && params.tag === 0x30 ? children(params) : []) {
+      const [inner] = children(field);
+      if (field.tag === 0xa0) hashOid = oidIn(inner);
+      else if (field.tag === 0xa1) {
+        if (oidIn(inner) !== OID.mgf1) throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', 'RSA-PSS: only MGF1 is supported', OID.rsaPss);
+        mgfHashOid = oidIn(children(inner!)[1]);
+      } else if (field.tag === 0xa2 && inner?.tag === 0x02) saltLength = Number(decodeInteger(inner));
+    }
+  } catch (error) {
+    if (error instanceof AlgorithmError) throw error;
+    throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `RSA-PSS: the parameters cannot be read (${(error as Error).message})`, OID.rsaPss);
   }
+  if (!Number.isSafeInteger(saltLength) || saltLength < 0 || saltLength > 1024) throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `RSA-PSS: salt length ${saltLength}`, OID.rsaPss);
   const name = `RSA-PSS with ${digest.name}`;
   if (hashOid !== digest.oid || mgfHashOid !== digest.oid || !digest.nodeName) {
     throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `${name}: the PSS parameters' hash (${hashOid}, MGF1 ${mgfHashOid}) must be the digest algorithm`, OID.rsaPss);

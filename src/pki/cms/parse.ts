@@ -80,7 +80,9 @@ export function parseCms(input: string | Uint8Array): CmsSignedData {
     const rest = fields.slice(3);
     const [eTypeEl, eContentEl] = berChildren(need(encap, 0x30, 'encapContentInfo'));
     const eContentType = decodeOid(need(eTypeEl, 0x06, 'eContentType'));
-    const content = eContentEl ? octetStringBytes(berChildren(need(eContentEl, 0xa0, 'eContent'))[0] ?? need(undefined, 0x04, 'eContent')) : undefined;
+    const eContent = eContentEl ? berChildren(need(eContentEl, 0xa0, 'eContent'))[0] : undefined;
+    if (eContentEl && !eContent) throw new CmsError('eContent: empty');
+    const content = eContent ? octetStringBytes(eContent) : undefined;
     const certificates: Certificate[] = [];
     let unreadable = 0;
     let signerInfos: Der | undefined;
@@ -136,7 +138,9 @@ function parseSignerInfo(el: Der): CmsSignerInfo {
   }
   const sigAlg = need(more[i], 0x30, 'SignerInfo.signatureAlgorithm');
   const [sigOidEl, sigParams] = children(sigAlg);
-  const signature = octetStringBytes(need(more[i + 1], more[i + 1]?.tag === 0x24 ? 0x24 : 0x04, 'SignerInfo.signature'));
+  const signatureEl = more[i + 1];
+  if (!signatureEl) throw new CmsError('SignerInfo.signature: missing');
+  const signature = octetStringBytes(signatureEl);
   return {
     sid,
     digestAlgorithmOid,
