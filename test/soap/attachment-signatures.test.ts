@@ -9,6 +9,8 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalogue } from '../../src/catalogue/load.js';
+import { CatalogueError } from '../../src/catalogue/errors.js';
 import type { InboxItem } from '../../src/city/model.js';
 import { makeCmsPki, opensslCmsSign, type CmsPki } from '../helpers/cms-pki.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
@@ -98,5 +100,24 @@ describe('SignaturePKCS7 on inbound attachments', () => {
       expect(faultOf(res.body).fault).toBe('InvalidContent');
       expect(faultOf(res.body).faultstring).toMatch(c.expected);
     }
+  });
+});
+
+describe('attachments.signature in service.json', () => {
+  it('is read once at load (default optional); a value other than required|optional stops the catalogue naming the field', () => {
+    expect(gw.gateway.catalogue.get('dwelling-replanning')!.attachmentSignature).toBe('required');
+    expect(gw.gateway.catalogue.get('advertising-permit')!.attachmentSignature).toBe('optional');
+    const services = mkdtempSync(path.join(tmpdir(), 'okno-att-policy-'));
+    cpSync(path.join(projectRoot, 'config/services/advertising-permit'), path.join(services, 'advertising-permit'), { recursive: true });
+    const file = path.join(services, 'advertising-permit/service.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), attachments: { signature: 'sometimes' } }));
+    let problems: string[] = [];
+    try {
+      loadCatalogue(services);
+    } catch (error) {
+      if (!(error instanceof CatalogueError)) throw error;
+      problems = error.problems;
+    }
+    expect(problems.join('\n')).toMatch(/service\.json.*\/attachments\/signature/);
   });
 });
