@@ -26,7 +26,8 @@ import type { XmlElement } from '../xml/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 import { checkMessageIdFresh } from './freshness.js';
 import { checkSignedStructure } from '../soap/signed-structure.js';
-import { journalAttachmentSignature, requireAttachmentSignature, type JournalAttachmentSignature } from './attachment-signatures.js';
+import { journalAttachmentSignature, requireAttachmentSignature, requireAttachmentSignersNotRevoked, type JournalAttachmentSignature } from './attachment-signatures.js';
+import type { AttachmentSignatureCheck } from '../pki/cms/attachment.js';
 
 /** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
 const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -160,9 +161,9 @@ export function signatureSummary(input: InboundInput): SignatureSummary {
  * parts are resolved to base64 before this runs). The content is stored by id
  * and described by size and SHA-256; pushed messages must carry it inline.
  */
-function attachments(ctx: FlowContext, input: InboundInput, service: ServiceDefinition): { meta: AttachmentMeta[]; docs: DocWrite[]; journal: JournalAttachmentSignature[] } {
+function attachments(ctx: FlowContext, input: InboundInput, service: ServiceDefinition): { meta: AttachmentMeta[]; docs: DocWrite[]; journal: JournalAttachmentSignature[]; checks: Array<{ name: string; check: AttachmentSignatureCheck }> } {
   const headerList = childElements(input.parts.signed).find((c) => c.localName === 'AttachmentHeaderList');
-  if (!headerList) return { meta: [], docs: [], journal: [] };
+  if (!headerList) return { meta: [], docs: [], journal: [], checks: [] };
   const contentList = childElements(input.parts.operation).find((c) => c.localName === 'AttachmentContentList');
   const contents = new Map<string, XmlElement>();
   for (const c of contentList ? childElements(contentList) : []) {
@@ -173,6 +174,7 @@ function attachments(ctx: FlowContext, input: InboundInput, service: ServiceDefi
   const meta: AttachmentMeta[] = [];
   const docs: DocWrite[] = [];
   const journal: JournalAttachmentSignature[] = [];
+  const checks: Array<{ name: string; check: AttachmentSignatureCheck }> = [];
   for (const header of childElements(headerList)) {
     const field = (name: string) => {
       const el = childElements(header).find((e) => e.localName === name);
@@ -190,9 +192,10 @@ function attachments(ctx: FlowContext, input: InboundInput, service: ServiceDefi
     docs.push({ collection: 'attachments', id, value: { mimeType: field('MimeType'), base64 }, ifAbsent: true });
     const check = requireAttachmentSignature(ctx, service, { name: contentId, bytes, signature: field('SignaturePKCS7'), at: input.receivedAt });
     journal.push(journalAttachmentSignature(contentId, sha256, check));
+    checks.push({ name: contentId, check });
     meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: check.status === 'valid' ? 'valid' : 'absent', ...(check.summary ? { signature: check.summary } : {}), ...(input.via?.mtom ? { transfer: 'mtom' as const } : {}) });
   }
-  return { meta, docs, journal };
+  return { meta, docs, journal, checks };
 }
 
 /**
@@ -259,6 +262,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
 
   const json = service.request.toJson(content);
   const files = attachments(ctx, input, service);
+  await requireAttachmentSignersNotRevoked(ctx, files.checks, input.receivedAt);
   const fileRefs = exchangeFiles(signed, input.via?.exchangeSigned ?? null);
   lap('translate');
   const receivedAt = input.receivedAt.toISOString();

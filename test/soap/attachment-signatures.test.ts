@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
 import { CatalogueError } from '../../src/catalogue/errors.js';
 import type { InboxItem } from '../../src/city/model.js';
-import { makeCmsPki, opensslCmsSign, type CmsPki } from '../helpers/cms-pki.js';
+import { makeCmsPki, openssl, opensslCmsSign, type CmsPki } from '../helpers/cms-pki.js';
+import { startCountingProxy, startOcspResponder, TestCa, type CountingProxy, type Responder } from '../helpers/ocsp.js';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { CITY, faultOf, OPS, postSoap, signedSendRequest } from '../helpers/smev.js';
 
@@ -119,5 +120,46 @@ describe('attachments.signature in service.json', () => {
       problems = error.problems;
     }
     expect(problems.join('\n')).toMatch(/service\.json.*\/attachments\/signature/);
+  });
+});
+
+describe('OCSP for the signers of files', () => {
+  const ca = new TestCa();
+  let responder: Responder;
+  let proxy: CountingProxy;
+  const pairs: Record<string, { key: string; cert: string; serial: string }> = {};
+
+  beforeAll(async () => {
+    // the certificates name the proxy; the responder behind it starts once they exist
+    proxy = await startCountingProxy(0);
+    const leaf = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,nonRepudiation', `authorityInfoAccess=OCSP;URI:${proxy.url}`];
+    for (const [name, serial] of Object.entries({ good: '0c5a01', revoked: '0c5a02', unknown: '0c5a03' })) pairs[name] = ca.issue(`file-signer-${name}`, serial, leaf);
+    const delegate = ca.issue('file-ocsp-responder', '0c5af0', ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=OCSPSigning']);
+    const index = ca.writeIndex('index.txt', [{ serial: pairs.good!.serial }, { serial: pairs.revoked!.serial, revoked: true }]);
+    responder = await startOcspResponder(ca, { index, rsigner: delegate.cert, rkey: delegate.key, nmin: 60 });
+    proxy.target = responder.port;
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    await responder?.stop();
+  });
+
+  const sign = (name: string) => openssl(['cms', '-sign', '-binary', '-in', pdfFile, '-signer', pairs[name]!.cert, '-inkey', pairs[name]!.key, '-outform', 'DER']);
+
+  it('good → accepted; revoked or unknown → InvalidContent naming the file and the responder', async () => {
+    const ok = await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit', attachments: [{ contentId: 'f', mimeType: 'application/pdf', content: pdf, signaturePkcs7: sign('good') }] });
+    const accepted = await postSoap(gw.url, ok.xml);
+    expect(accepted.status, accepted.body).toBe(200);
+    for (const [name, expected] of [
+      ['revoked', /attachment f: its SignaturePKCS7 does not verify: the signer's certificate "CN=file-signer-revoked, O=Okno OCSP test, C=RU" \(serial 0c5a02\) was revoked on 2025-01-01T00:00:00\.000Z \(keyCompromise\) \(OCSP responder http:\/\/127\.0\.0\.1:\d+\/\)/],
+      ['unknown', /attachment f: its SignaturePKCS7 does not verify: the OCSP responder http:\/\/127\.0\.0\.1:\d+\/ does not know the signer's certificate "CN=file-signer-unknown, O=Okno OCSP test, C=RU"/],
+    ] as const) {
+      const m = await signedSendRequest({ catalogue: gw.gateway.catalogue, service: 'advertising-permit', attachments: [{ contentId: 'f', mimeType: 'application/pdf', content: pdf, signaturePkcs7: sign(name) }] });
+      const res = await postSoap(gw.url, m.xml);
+      expect(res.status).toBe(500);
+      expect(faultOf(res.body).fault).toBe('InvalidContent');
+      expect(faultOf(res.body).faultstring).toMatch(expected);
+    }
   });
 });

@@ -9,6 +9,7 @@
  * `accepted: false` into an InvalidContent fault (push) or a RequestRejected (pull).
  */
 import type { TrustAnchorSet } from '../../signature/trust.js';
+import type { Certificate } from '../certificate.js';
 import { verifyDetachedCms } from './verify.js';
 
 export type AttachmentSignaturePolicy = 'required' | 'optional';
@@ -39,6 +40,8 @@ export interface AttachmentSignatureCheck {
   refusal: string | null;
   /** Undefined when absent. */
   summary?: AttachmentSignatureSummary;
+  /** Each signer's chain (leaf first, anchor last) when valid: what a revocation check (OCSP) asks about. Not JSON. */
+  chains?: ReadonlyArray<readonly Certificate[]>;
 }
 
 /**
@@ -73,6 +76,6 @@ export function checkAttachmentSignature(
     algorithm: s?.algorithm ?? null,
     signingTime: s?.signingTime?.toISOString() ?? null,
   };
-  if (verdict.valid) return { status: 'valid', accepted: true, refusal: null, summary };
+  if (verdict.valid) return { status: 'valid', accepted: true, refusal: null, summary, chains: verdict.signers.map((x) => x.trust?.chain ?? []) };
   return { status: 'invalid', accepted: false, refusal: `${file}: its SignaturePKCS7 does not verify: ${verdict.message}`, summary };
 }
