@@ -133,6 +133,22 @@ describe('CMS edge cases', () => {
     expect(verifyDetachedCms(changed, pss, { trust: trustOf(pki) }).valid).toBe(false);
   });
 
+  it('checks every SignerInfo: two signers (GOST 2012-256 and RSA) both valid; the verdict names the one that is not', () => {
+    const gost = pkis.get('gost2012_256')!;
+    const rsa = pkis.get('rsa')!;
+    const both = openssl(['cms', '-sign', '-engine', 'gost', '-binary', '-in', file, '-signer', gost.leaf.cert, '-inkey', gost.leaf.key, '-signer', rsa.leaf.cert, '-inkey', rsa.leaf.key, '-outform', 'DER']);
+    const anchors = new TrustAnchorSet([readFileSync(gost.ca.cert, 'utf8'), readFileSync(rsa.ca.cert, 'utf8')]);
+    const v = verifyDetachedCms(content, both, { trust: anchors });
+    expect(v.signers.map((x) => [x.algorithm, x.valid])).toEqual([
+      ['GOST R 34.10-2012-256', true],
+      ['RSA PKCS#1 v1.5 with SHA-256', true],
+    ]);
+    expect(v.valid).toBe(true);
+    const onlyGost = verifyDetachedCms(content, both, { trust: trustOf(gost) });
+    expect(onlyGost).toMatchObject({ valid: false, math: 'valid', reason: 'CertificateIsNotFound' });
+    expect(onlyGost.message).toMatch(/^signer 2 of 2: certificate "O=Okno tests, CN=rsa-signer" is not issued by a trusted CA/);
+  });
+
   it('refuses a messageDigest of another file (wrong messageDigest)', async () => {
     const pki = pkis.get('rsa')!;
     const { signer } = loadGatewayIdentity({ kind: 'pem', keyFile: pki.leaf.key, certFile: pki.leaf.cert });
