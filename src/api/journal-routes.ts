@@ -50,6 +50,23 @@ const recordSchema = {
     },
     applicationId: nullableString,
     registrationNumber: nullableString,
+    attachmentSignatures: {
+      type: 'array',
+      description: "inbound files' detached signatures (SignaturePKCS7): absent, valid or invalid, with signer and signingTime",
+      items: {
+        type: 'object',
+        properties: {
+          file: { type: 'string' },
+          sha256: { type: 'string' },
+          status: { type: 'string', enum: ['absent', 'valid', 'invalid'] },
+          valid: { type: ['boolean', 'null'] },
+          signer: nullableString,
+          algorithm: nullableString,
+          signingTime: nullableString,
+          reason: nullableString,
+        },
+      },
+    },
     evidence: { type: 'object', properties: { request: nullableString, response: nullableString }, description: 'evidence document ids (GET /api/v1/journal/{id} returns the envelopes)' },
   },
 } as const;

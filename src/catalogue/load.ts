@@ -317,6 +317,7 @@ function loadService(dir: string, folder: string, problems: string[], options: L
     jsonSchemas: { request: request.schema, response: response === null ? null : response.schema },
     derived: request.derived,
     provenance: s.provenance ?? null,
+    attachmentSignature: s.attachments?.signature ?? 'optional',
   });
 }
 

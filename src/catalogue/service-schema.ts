@@ -55,6 +55,13 @@ export const serviceFileSchema = {
     request: part,
     response: part,
     overrides: FILE,
+    attachments: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        signature: { enum: ['required', 'optional'], description: 'detached CMS signatures (SignaturePKCS7) on inbound files: required, or optional (default; a signature present must still verify)' },
+      },
+    },
     provenance: {
       type: 'object',
       additionalProperties: false,
@@ -95,5 +102,6 @@ export interface ServiceFile {
   response?: PartFile;
   examples: { request: string | string[]; response?: string | string[] };
   overrides?: string;
+  attachments?: { signature?: 'required' | 'optional' };
   provenance?: { repository: string; path: string; commit: string; note?: string };
 }

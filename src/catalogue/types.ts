@@ -64,6 +64,8 @@ export interface ServiceDefinition {
   derived: boolean;
   /** Where an agency's XSD package was taken from (repository, path, commit), when service.json says. */
   provenance: { repository: string; path: string; commit: string; note?: string } | null;
+  /** service.json attachments.signature: whether inbound files must carry a SignaturePKCS7 (default optional; a present one must verify). */
+  attachmentSignature?: 'required' | 'optional';
 }
 
 export interface ServiceCatalogue {

@@ -4,6 +4,7 @@
  * the README and the OpenAPI); the content inside is the service's own JSON
  * model from the catalogue.
  */
+import type { AttachmentSignatureSummary } from '../pki/cms/attachment.js';
 import type { JsonValue } from '../store/types.js';
 
 export type InboxKind = 'application' | 'query' | 'response';
@@ -24,8 +25,14 @@ export interface AttachmentMeta {
   mimeType: string;
   size: number;
   sha256: string;
-  /** The attachment's own PKCS#7 signature travels with it but is not verified yet. */
-  pkcs7Signature: 'absent' | 'present-unverified';
+  /**
+   * The attachment's own detached CMS (PKCS#7) signature (AttachmentHeader/SignaturePKCS7):
+   * 'valid' when it verified (a file whose signature does not verify refuses the message),
+   * 'absent' when the file has none (allowed unless the service says attachments.signature: required).
+   */
+  pkcs7Signature: 'absent' | 'valid' | 'present-unverified';
+  /** The verdict on that signature: signer, algorithm, signingTime, trust. Absent when there is no signature. */
+  signature?: AttachmentSignatureSummary;
   /** How the content travelled: inline base64 (default) or as an MTOM part (pull mode). */
   transfer?: 'inline' | 'mtom';
 }

@@ -93,6 +93,34 @@ export const HELP: Record<string, CommandHelp> = {
     ],
     notes: ['Exit codes: 0 every signature valid, 1 one is not, 2 usage error or an unreadable file.'],
   },
+  'verify-file': {
+    usage: ['verify-file FILE --signature SIG.p7s [--trust CA.pem]… [--certs FILE] [--ignore-trust] [--at ISO-DATE]'],
+    about:
+      'Verify a detached CMS (PKCS#7) signature over a file, as the gateway verifies SMEV attachments\' SignaturePKCS7: per signer the algorithm,\n' +
+      'the signed attributes (contentType, messageDigest, signingTime), the certificate, the mathematics, trust and the verdict.\n' +
+      'SIG.p7s may be DER, PEM or base64. GOST R 34.10-2012 256/512 and 2001, RSA (PKCS#1 v1.5, PSS), ECDSA.',
+    options: [
+      ['--signature SIG.p7s', 'the detached signature (required)'],
+      ['--trust CA.pem', 'trusted CA(s), PEM, repeatable (default TRUST_CA_FILE, else certs-sample/ca.crt.pem)'],
+      ['--certs FILE', "more certificates, PEM: the signer's when the signature carries none, intermediates"],
+      ['--ignore-trust', 'check the mathematics only'],
+      ['--at ISO-DATE', 'check validity periods at that moment instead of now'],
+      HELP_OPTION,
+    ],
+    notes: ['Exit codes: 0 every signer valid, 1 one is not (or the signature cannot be read), 2 usage error or an unreadable file.'],
+  },
+  'sign-file': {
+    usage: ['sign-file FILE [--out SIG.p7s] [--pem] [--key K --cert C | --p12 F --password P]'],
+    about: 'Sign a file with a detached CMS (PKCS#7) SignedData: signed attributes contentType, signingTime, messageDigest; the certificate included. GOST for a GOST key.',
+    options: [
+      ['--out SIG.p7s', 'where to write the signature (default FILE.p7s)'],
+      ['--pem', 'PEM ("-----BEGIN CMS-----") instead of DER'],
+      ...KEY_OPTIONS,
+      ['', "default key: the gateway's (GATEWAY_KEY_FILE/GATEWAY_CERT_FILE or GATEWAY_P12_FILE, else the sample)"],
+      HELP_OPTION,
+    ],
+    notes: ['Check it with: okno verify-file FILE --signature SIG.p7s, or openssl cms -verify -binary -inform DER -in SIG.p7s -content FILE -CAfile CA.pem', 'Exit codes: 0 signed, 1 signing failed, 2 usage error.'],
+  },
   send: {
     usage: ['send FILE.json --to URL [--service ID] [--out FILE] [--dry-run] [--profile smev|xmldsig] [--version 1.1|1.2|1.3] [--message-id UUID] [--test] [--key K --cert C | --p12 F --password P]'],
     about:

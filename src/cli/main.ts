@@ -8,15 +8,19 @@ import { journalCommand } from './journal-command.js';
 import { pollCommand } from './poll-command.js';
 import { sendCommand } from './send-command.js';
 import { signCommand } from './sign-command.js';
+import { signFileCommand } from './sign-file-command.js';
 import { simulateCommand } from './simulate-command.js';
 import { verifyCommand } from './verify-command.js';
 import type { Command } from './command.js';
+import { verifyFileCommand } from './verify-file-command.js';
 import { helpFor, packageVersion, wantsHelp } from './help.js';
 
 const commands: Record<string, Command> = {
   certs: certsCommand,
   sign: signCommand,
   verify: verifyCommand,
+  'verify-file': verifyFileCommand,
+  'sign-file': signFileCommand,
   send: sendCommand,
   poll: pollCommand,
   simulate: simulateCommand,
@@ -25,7 +29,7 @@ const commands: Record<string, Command> = {
 };
 
 export function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(11)} ${c.summary}`);
   return [
     'usage: okno <command> [options]',
     '       okno <command> --help     the command\'s usage and options',

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { splitPem } from '../pki/gateway-identity.js';
 import { signDocument } from '../signature/sign.js';
 import { TrustAnchorSet } from '../pki/trust.js';
+import { verifyDetachedCms } from '../pki/cms/index.js';
 import { verifySignature } from '../signature/verify.js';
 import { ackEnvelope, SIGNED_CALLER_ID } from '../soap/envelope-builder.js';
 import { pollEnvelope } from '../soap/exchange-envelopes.js';
@@ -86,6 +87,7 @@ export const pollCommand: Command = {
         `  sender's signature: ${verdict(message.senderSignature, message.senderData)}`,
         `  exchange's signature: ${verdict(message.smevSignature, message.message)}`,
         `  attachments: ${message.attachments.length}, file-store references: ${message.fsAttachments.length}`,
+        ...message.attachments.map((a) => `    ${a.id} (${a.mimeType}, ${a.bytes.length} bytes): ${fileSignature(a.bytes, a.signaturePkcs7, trust)}`),
         message.xml.length < 20_000 ? `  ${message.senderData ? xmlOf(message.xml, message.senderData) : ''}` : '  (content too large to print)',
       ].join('\n') + '\n',
     );
@@ -95,6 +97,14 @@ export const pollCommand: Command = {
     return ack.status === 200 ? 0 : 1;
   },
 };
+
+/** An attachment's SignaturePKCS7, verified over its bytes (src/pki/cms). */
+function fileSignature(bytes: Buffer, signature: Buffer | undefined, trust: TrustAnchorSet): string {
+  if (!signature) return 'no SignaturePKCS7';
+  const v = verifyDetachedCms(bytes, signature, { trust });
+  const s = v.signers[0];
+  return v.valid ? `SignaturePKCS7 valid, by "${s?.signer}" (${s?.algorithm})` : `SignaturePKCS7 NOT VALID: ${v.message}`;
+}
 
 function xmlOf(xml: string, el: XmlElement): string {
   return xml.slice(el.start, el.end);

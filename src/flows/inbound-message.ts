@@ -26,6 +26,8 @@ import type { XmlElement } from '../xml/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 import { checkMessageIdFresh } from './freshness.js';
 import { checkSignedStructure } from '../soap/signed-structure.js';
+import { journalAttachmentSignature, requireAttachmentSignature, requireAttachmentSignersNotRevoked, type JournalAttachmentSignature } from './attachment-signatures.js';
+import type { AttachmentSignatureCheck } from '../pki/cms/attachment.js';
 
 /** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
 const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -159,9 +161,9 @@ export function signatureSummary(input: InboundInput): SignatureSummary {
  * parts are resolved to base64 before this runs). The content is stored by id
  * and described by size and SHA-256; pushed messages must carry it inline.
  */
-function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWrite[] } {
+function attachments(ctx: FlowContext, input: InboundInput, service: ServiceDefinition): { meta: AttachmentMeta[]; docs: DocWrite[]; journal: JournalAttachmentSignature[]; checks: Array<{ name: string; check: AttachmentSignatureCheck }> } {
   const headerList = childElements(input.parts.signed).find((c) => c.localName === 'AttachmentHeaderList');
-  if (!headerList) return { meta: [], docs: [] };
+  if (!headerList) return { meta: [], docs: [], journal: [], checks: [] };
   const contentList = childElements(input.parts.operation).find((c) => c.localName === 'AttachmentContentList');
   const contents = new Map<string, XmlElement>();
   for (const c of contentList ? childElements(contentList) : []) {
@@ -171,6 +173,8 @@ function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWr
   }
   const meta: AttachmentMeta[] = [];
   const docs: DocWrite[] = [];
+  const journal: JournalAttachmentSignature[] = [];
+  const checks: Array<{ name: string; check: AttachmentSignatureCheck }> = [];
   for (const header of childElements(headerList)) {
     const field = (name: string) => {
       const el = childElements(header).find((e) => e.localName === name);
@@ -186,10 +190,12 @@ function attachments(input: InboundInput): { meta: AttachmentMeta[]; docs: DocWr
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const id = `sha256-${sha256}`;
     docs.push({ collection: 'attachments', id, value: { mimeType: field('MimeType'), base64 }, ifAbsent: true });
-    const signedPkcs7 = childElements(header).some((e) => e.localName === 'SignaturePKCS7');
-    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: signedPkcs7 ? 'present-unverified' : 'absent', ...(input.via?.mtom ? { transfer: 'mtom' as const } : {}) });
+    const check = requireAttachmentSignature(ctx, service, { name: contentId, bytes, signature: field('SignaturePKCS7'), at: input.receivedAt });
+    journal.push(journalAttachmentSignature(contentId, sha256, check));
+    checks.push({ name: contentId, check });
+    meta.push({ id, contentId, mimeType: field('MimeType'), size: bytes.length, sha256, pkcs7Signature: check.status === 'valid' ? 'valid' : 'absent', ...(check.summary ? { signature: check.summary } : {}), ...(input.via?.mtom ? { transfer: 'mtom' as const } : {}) });
   }
-  return { meta, docs };
+  return { meta, docs, journal, checks };
 }
 
 /**
@@ -255,7 +261,8 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   if (seen) return { reply: duplicateReply(seen, digest, messageId), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };
 
   const json = service.request.toJson(content);
-  const files = attachments(input);
+  const files = attachments(ctx, input, service);
+  await requireAttachmentSignersNotRevoked(ctx, files.checks, input.receivedAt);
   const fileRefs = exchangeFiles(signed, input.via?.exchangeSigned ?? null);
   lap('translate');
   const receivedAt = input.receivedAt.toISOString();
@@ -338,7 +345,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   lap('sign');
 
   const journal = journalWrites(
-    journalInput(input, { operation: input.via?.operation ?? 'SendRequest', service: service.id, messageId, succeeded: true, applicationId, registrationNumber }, reply),
+    journalInput(input, { operation: input.via?.operation ?? 'SendRequest', service: service.id, messageId, succeeded: true, applicationId, registrationNumber, attachmentSignatures: files.journal }, reply),
     input.raw,
     input.via ? null : reply,
   );
@@ -368,7 +375,7 @@ function applicantOf(json: JsonValue): JsonValue {
 
 export function journalInput(
   input: { raw: Buffer; correlationId: string; receivedAt: Date; verification: SmevVerification<Partner> | null; partner: Partner | null },
-  fields: { operation: string; service: string | null; messageId: string | null; succeeded: boolean; applicationId?: string | null; registrationNumber?: string | null; faultCode?: string | null; faultString?: string | null; duplicate?: boolean },
+  fields: { operation: string; service: string | null; messageId: string | null; succeeded: boolean; applicationId?: string | null; registrationNumber?: string | null; faultCode?: string | null; faultString?: string | null; duplicate?: boolean; attachmentSignatures?: JournalAttachmentSignature[] },
   response: string,
 ): JournalInput {
   const caller = input.verification?.caller;
@@ -399,5 +406,6 @@ export function journalInput(
       : null,
     applicationId: fields.applicationId ?? null,
     registrationNumber: fields.registrationNumber ?? null,
+    ...(fields.attachmentSignatures && fields.attachmentSignatures.length > 0 ? { attachmentSignatures: fields.attachmentSignatures } : {}),
   };
 }

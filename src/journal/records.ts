@@ -39,6 +39,8 @@ export interface JournalRecord {
   signature: JournalSignature | null;
   applicationId: string | null;
   registrationNumber: string | null;
+  /** Inbound files' detached signatures (SignaturePKCS7), one entry per file, when the message had attachments. */
+  attachmentSignatures?: Array<{ file: string; sha256: string; status: 'absent' | 'valid' | 'invalid'; valid: boolean | null; signer: string | null; algorithm: string | null; signingTime: string | null; reason: string | null }>;
   /** Evidence document ids (collection `evidence`): the raw envelopes as sent and received. */
   evidence: { request: string | null; response: string | null };
 }

@@ -12,6 +12,8 @@ export interface AttachmentInput {
   contentId: string;
   mimeType: string;
   content: Buffer;
+  /** A detached CMS signature over the content (AttachmentHeader/SignaturePKCS7). */
+  signaturePkcs7?: Buffer;
 }
 
 export interface SendRequestInput {
@@ -37,7 +39,7 @@ export function sendRequestEnvelope(input: SendRequestInput): string {
     (input.referenceMessageId ? `<t:ReferenceMessageID>${xmlText(input.referenceMessageId)}</t:ReferenceMessageID>` : '') +
     `<b:MessagePrimaryContent>${input.contentXml}</b:MessagePrimaryContent>` +
     (attachments.length
-      ? `<b:AttachmentHeaderList>${attachments.map((a) => `<b:AttachmentHeader><b:contentId>${xmlText(a.contentId)}</b:contentId><b:MimeType>${xmlText(a.mimeType)}</b:MimeType></b:AttachmentHeader>`).join('')}</b:AttachmentHeaderList>`
+      ? `<b:AttachmentHeaderList>${attachments.map((a) => `<b:AttachmentHeader><b:contentId>${xmlText(a.contentId)}</b:contentId><b:MimeType>${xmlText(a.mimeType)}</b:MimeType>${a.signaturePkcs7 ? `<b:SignaturePKCS7>${a.signaturePkcs7.toString('base64')}</b:SignaturePKCS7>` : ''}</b:AttachmentHeader>`).join('')}</b:AttachmentHeaderList>`
       : '') +
     (input.test ? '<t:TestMessage></t:TestMessage>' : '') +
     `</t:SenderProvidedRequestData>` +

@@ -19,6 +19,8 @@ const COMMANDS: Array<{ args: string[]; usage: string; options: string[] }> = [
   { args: ['certs'], usage: 'usage: okno certs ', options: ['--out', '--years', '--rsa-only', '--gost-only'] },
   { args: ['sign'], usage: 'usage: okno sign FILE', options: ['--profile', '--id', '--out', '--key', '--cert', '--p12', '--password'] },
   { args: ['verify'], usage: 'usage: okno verify FILE', options: ['--trust', '--partners', '--ignore-trust', '--at', '--save-certs'] },
+  { args: ['verify-file'], usage: 'usage: okno verify-file FILE --signature SIG.p7s', options: ['--signature', '--trust', '--certs', '--ignore-trust', '--at'] },
+  { args: ['sign-file'], usage: 'usage: okno sign-file FILE', options: ['--out', '--pem', '--key', '--cert', '--p12', '--password'] },
   { args: ['send'], usage: 'usage: okno send FILE.json', options: ['--to', '--service', '--services', '--out', '--dry-run', '--profile', '--version', '--message-id', '--test', '--key', '--cert', '--p12', '--password'] },
   { args: ['poll'], usage: 'usage: okno poll --to URL', options: ['--to', '--responses', '--no-ack', '--key', '--cert', '--p12', '--password'] },
   { args: ['simulate'], usage: 'usage: okno simulate portal', options: ['--certs', '--trust'] },
