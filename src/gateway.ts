@@ -30,7 +30,7 @@ import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { startPullTransport } from './pull/pull-transport.js';
 import { startPushTransport } from './push/push-transport.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
-import { registerDeadMessageRoutes } from './ops/dead-messages-routes.js';
+import { registerDeadMessageRoutes } from './api/dead-messages-routes.js';
 import type { Logger } from './log.js';
 import { Readiness, type CheckOutcome } from './ops/readiness.js';
 import type { CrlSet } from './pki/crl-set.js';

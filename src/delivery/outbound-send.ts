@@ -7,7 +7,7 @@
 import type { Exchange, Partner, PartnerCertificate, SignatureProfile } from '../registry/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { journalWrites } from '../journal/records.js';
-import { opsEvents } from '../events.js';
+import { opsEvents } from '../events/messages.js';
 import { signDocument } from '../signature/sign.js';
 import type { DocWrite } from '../store/types.js';
 import type { JobOutcome } from './queue-worker.js';

@@ -6,7 +6,7 @@
  * waits for jobs in hand.
  */
 import type { Logger } from '../log.js';
-import { reportQueueOutcome } from '../ops/queue-outcomes.js';
+import { reportQueueOutcome } from '../events/queue-outcomes.js';
 import type { Job, Store } from '../store/types.js';
 
 export type JobOutcome = { kind: 'done' } | { kind: 'retry'; error: string; delayMs?: number } | { kind: 'dead'; error: string };

@@ -14,7 +14,7 @@ import { asJson, type Application, type AttachmentMeta, type ExchangeFileRef, ty
 import { nextRegistrationNumber } from '../city/registration.js';
 import type { Exchange, Partner } from '../registry/partners.js';
 import { journalWrites, type JournalInput } from '../journal/records.js';
-import type { Stage } from '../events.js';
+import type { Stage } from '../events/messages.js';
 import { isInside } from '../signature/reference-digest.js';
 import type { SmevEnvelopeParts, SmevVerification } from '../signature/smev-profile.js';
 import { SmevFault } from '../soap/faults.js';

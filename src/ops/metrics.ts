@@ -7,7 +7,7 @@
  * Sources:
  * - the ops event bus (one MessageEvent per exchange): message counters,
  *   per-stage and per-message latency histograms, signature failures;
- * - the queue workers (queue-outcomes.ts): retries and dead letters;
+ * - the queue workers (events/queue-outcomes.ts): retries and dead letters;
  * - the store's queue statistics, read on each scrape with a time limit, so a
  *   slow store makes the queue series go missing (and okno_queue_stats_up 0)
  *   instead of hanging the scrape;
@@ -34,8 +34,8 @@ import { WEBHOOK_QUEUE } from '../flows/context.js';
 import { QUERY_DEADLINES, QUERY_QUEUE } from '../flows/queries.js';
 import { STATUS_QUEUE } from '../flows/status-reporting.js';
 import { RESPONSE_QUEUE } from '../flows/city-answers.js';
-import { opsEvents, type MessageEvent, type Stage } from '../events.js';
-import { onQueueOutcome } from './queue-outcomes.js';
+import { opsEvents, type MessageEvent, type Stage } from '../events/messages.js';
+import { onQueueOutcome } from '../events/queue-outcomes.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

@@ -31,7 +31,7 @@ import { acceptSendRequest, journalInput, type InboundInput, type InboundResult 
 import { acceptSendResponse } from '../flows/inbound-other.js';
 import { journalWrites } from '../journal/records.js';
 import { requireNotRevoked, RevocationUnavailable } from '../flows/revocation.js';
-import { opsEvents } from '../events.js';
+import { opsEvents } from '../events/messages.js';
 import { SignatureFailure } from '../signature/dsig.js';
 import type { SmevVerification } from '../signature/smev-profile.js';
 import { ackEnvelope } from '../soap/envelope-builder.js';

@@ -26,7 +26,7 @@ import { callExchange } from './exchange-client.js';
 import { fetchExchangeStatus, recordExchangeStatus } from './exchange-status.js';
 import { handleDelivery, REJECTION_QUEUE, type RejectionJob } from './intake.js';
 import { startPoller, type Poller, type PollerState } from './poller.js';
-import { opsEvents } from '../events.js';
+import { opsEvents } from '../events/messages.js';
 
 /** Every poll is the gateway's own traffic with the exchange: told to the ops bus (counted per exchange, not listed as messages). */
 function counted(ctx: FlowContext, exchange: string, operation: string, poll: (signal: AbortSignal) => Promise<boolean>): (signal: AbortSignal) => Promise<boolean> {

@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { FlowContext } from '../flows/context.js';
-import { opsEvents } from '../events.js';
+import { opsEvents } from '../events/messages.js';
 import { faultEnvelope, SmevFault } from '../soap/faults.js';
 import type { SoapAccess } from './access.js';
 import type { LargeMessageLane } from './large-message-lane.js';

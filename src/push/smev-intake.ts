@@ -18,7 +18,7 @@ import type { TlsClient } from '../pki/tls-material.js';
 import { journalWrites } from '../journal/records.js';
 import { requireNotRevoked } from '../flows/revocation.js';
 import type { Logger } from '../log.js';
-import type { MessageEvent, Stage } from '../events.js';
+import type { MessageEvent, Stage } from '../events/messages.js';
 import { verifySmevEnvelope, type SmevVerification } from '../signature/smev-profile.js';
 import { parseXml, XmlError } from '../xml/parser.js';
 import { faultEnvelope, SmevFault } from '../soap/faults.js';

@@ -1,6 +1,6 @@
 /** The dashboard's memory of the last five minutes: 10-second buckets per partner and direction, errors counted apart. */
 import { describe, expect, it } from 'vitest';
-import type { MessageEvent } from '../../src/events.js';
+import type { MessageEvent } from '../../src/events/messages.js';
 import { BUCKET_MS, RecentFlow, WINDOW_MS } from '../../src/ops/dashboard/recent.js';
 
 const event = (at: number, over: Partial<MessageEvent> = {}): MessageEvent => ({

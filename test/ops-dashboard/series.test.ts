@@ -1,6 +1,6 @@
 /** The 24-hour series: 5-minute buckets per partner in the store's counters, p95 from a fixed histogram, expiry after 25 h. */
 import { describe, expect, it } from 'vitest';
-import type { MessageEvent } from '../../src/events.js';
+import type { MessageEvent } from '../../src/events/messages.js';
 import { LATENCY_BOUNDS_MS, p95, SERIES_BUCKET_MS, SERIES_TTL_MS, SeriesRecorder } from '../../src/ops/dashboard/series.js';
 import { RecentFlow } from '../../src/ops/dashboard/recent.js';
 import { MemoryStore } from '../../src/store/index.js';

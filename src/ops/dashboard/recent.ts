@@ -4,7 +4,7 @@
  * last minute and the last five minutes at once) and the latest events for
  * its event list. In memory only, bounded, and per process.
  */
-import type { MessageEvent, PollEvent } from '../../events.js';
+import type { MessageEvent, PollEvent } from '../../events/messages.js';
 
 export const BUCKET_MS = 10_000;
 export const WINDOW_MS = 5 * 60_000;

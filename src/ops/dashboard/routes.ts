@@ -19,7 +19,7 @@ import { STATUS_QUEUE } from '../../flows/status-reporting.js';
 import type { TokenAuth } from '../../http/auth.js';
 import { HttpError } from '../../http/errors.js';
 import { idParams } from '../../http/schemas.js';
-import { opsEvents } from '../../events.js';
+import { opsEvents } from '../../events/messages.js';
 import { DASHBOARD_HTML } from './page.js';
 import { RecentFlow } from './recent.js';
 import { applicationTrail, searchMessages } from './trail.js';

@@ -10,7 +10,7 @@
  * holds the 95th percentile, an honest over-estimate by at most one step.
  */
 import type { Store } from '../../store/types.js';
-import type { MessageEvent } from '../../events.js';
+import type { MessageEvent } from '../../events/messages.js';
 import { isError } from './recent.js';
 
 export const SERIES_BUCKET_MS = 5 * 60_000;

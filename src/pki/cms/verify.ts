@@ -14,13 +14,15 @@
  * nothing throws for a bad input: garbage gives a verdict with a reason.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { SignatureFaultReason } from '../../signature/dsig.js';
-import type { TrustAnchorSet, TrustResult } from '../trust.js';
+import type { TrustAnchorSet, TrustFailureReason, TrustResult } from '../trust.js';
 import { AlgorithmError } from '../../crypto/index.js';
 import { decodeOid, DerError } from '../asn1.js';
 import type { Certificate } from '../certificate.js';
 import { cmsDigest, cmsSignatureScheme, OID, type CmsDigest, type CmsSignatureScheme } from './algorithms.js';
 import { attributeTime, CmsError, parseCms, singleAttribute, subjectKeyIdentifier, type CmsSignedData, type CmsSignerInfo } from './parse.js';
+
+/** Why a file's signature fails, in SMEV's words (its signature fault reasons that apply to CMS). */
+export type CmsFailureReason = TrustFailureReason | 'SignatureIsInvalid' | 'NoSignatureFound';
 
 export interface CmsVerifyOptions {
   /** The trust anchors (null: check the mathematics only). */
@@ -38,7 +40,7 @@ export interface CmsSignerVerdict {
   /** null when trust was not checked (no anchors given, or the mathematics failed first). */
   trusted: boolean | null;
   /** The SMEV signature fault reason of the first problem. */
-  reason?: SignatureFaultReason;
+  reason?: CmsFailureReason;
   /** One line: the first problem, or "valid: signed by …". */
   message: string;
   /** Every problem found, in order (empty when valid). */
@@ -59,7 +61,7 @@ export interface CmsSignerVerdict {
 export interface CmsVerdict {
   /** Every signer valid (and at least one signer). */
   valid: boolean;
-  reason?: SignatureFaultReason;
+  reason?: CmsFailureReason;
   message: string;
   /** Whether the mathematics of every signer holds ('not checked' when the CMS could not be read). */
   math: 'valid' | 'invalid' | 'not checked';
@@ -68,14 +70,14 @@ export interface CmsVerdict {
 
 class Problem extends Error {
   constructor(
-    readonly reason: SignatureFaultReason,
+    readonly reason: CmsFailureReason,
     message: string,
   ) {
     super(message);
   }
 }
 
-const problem = (reason: SignatureFaultReason, message: string): never => {
+const problem = (reason: CmsFailureReason, message: string): never => {
   throw new Problem(reason, message);
 };
 
@@ -114,7 +116,7 @@ export function verifyDetachedCms(content: Uint8Array, signature: string | Uint8
 
 function verifySigner(content: Uint8Array, cms: CmsSignedData, info: CmsSignerInfo, options: CmsVerifyOptions): CmsSignerVerdict {
   const v: CmsSignerVerdict = { valid: false, math: 'not checked', trusted: null, message: '', reasons: [], signedAttributes: info.signedAttributesDer !== undefined, trust: null };
-  const note = (reason: SignatureFaultReason, message: string): void => {
+  const note = (reason: CmsFailureReason, message: string): void => {
     v.reasons.push(message);
     if (!v.reason) {
       v.reason = reason;
