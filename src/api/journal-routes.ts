@@ -7,7 +7,8 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { FlowContext } from '../flows/context.js';
 import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../journal/chain.js';
-import { EVIDENCE, JOURNAL, type JournalRecord } from '../journal/records.js';
+import { checkEvidence, evidenceIdsOf, readEvidence } from '../journal/evidence.js';
+import { JOURNAL, type JournalRecord } from '../journal/records.js';
 import { searchJournal, type JournalFilter } from '../journal/search.js';
 import { verifyJournal } from '../journal/verify.js';
 import { certificatesOf } from '../pki/swappable-signer.js';
@@ -68,6 +69,11 @@ const recordSchema = {
       },
     },
     evidence: { type: 'object', properties: { request: nullableString, response: nullableString }, description: 'evidence document ids (GET /api/v1/journal/{id} returns the envelopes)' },
+    evidenceSha256: {
+      type: 'object',
+      properties: { request: nullableString, response: nullableString },
+      description: "SHA-256 (hex) of each envelope's bytes as received or sent, written with the record (so its seal covers them); absent in records written before evidence digests",
+    },
   },
 } as const;
 
@@ -79,7 +85,10 @@ const evidenceSchema = {
   },
 } as const;
 
-const problemSchema = { type: 'object', properties: { seq: { type: 'integer' }, recordId: nullableString, problem: { type: 'string' } } } as const;
+const problemSchema = {
+  type: 'object',
+  properties: { seq: { type: 'integer' }, recordId: nullableString, problem: { type: 'string' }, envelope: { type: 'string', enum: ['request', 'response'], description: 'for a problem with one of the envelopes: which' } },
+} as const;
 
 const reportSchema = {
   type: 'object',
@@ -90,6 +99,10 @@ const reportSchema = {
     checkpointedUpTo: { type: 'integer' },
     unsealed: { type: 'integer' },
     anchor: { type: ['object', 'null'], properties: { seq: { type: 'integer' }, hash: { type: 'string' }, prunedAt: { type: 'string' } } },
+    evidence: {
+      type: 'object',
+      properties: { envelopes: { type: 'integer', description: 'envelopes compared with their digests' }, uncoveredRecords: { type: 'integer', description: 'records written before evidence digests (their envelopes are not covered)' } },
+    },
     problems: { type: 'array', items: problemSchema },
     warnings: { type: 'array', items: { type: 'string' } },
   },
@@ -225,8 +238,12 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
                 properties: { seq: { type: 'integer' }, prevHash: { type: 'string' }, hash: { type: 'string' } },
               },
               verified: { type: ['boolean', 'null'], description: "the record's hash matches its seal (null: not sealed yet); the whole chain: GET /api/v1/journal/verify" },
+              evidenceVerified: {
+                type: ['boolean', 'null'],
+                description: 'every envelope is there with the digest the record carries, and none it does not name (null: a record written before evidence digests)',
+              },
             },
-            required: ['record', 'evidence', 'seal', 'verified'],
+            required: ['record', 'evidence', 'seal', 'verified', 'evidenceVerified'],
           },
         },
       },
@@ -237,14 +254,16 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
       if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
       const index = (await store.getDoc(SEAL_INDEX, id)) as { seq: number } | null;
       const seal = index ? ((await store.getDoc(SEALS, seqId(index.seq))) as unknown as Seal | null) : null;
-      const evidence = async (evidenceId: string | null) => (evidenceId ? ((await store.getDoc(EVIDENCE, evidenceId)) as JsonValue) : null);
+      const envelopes = await readEvidence(store, evidenceIdsOf(record));
+      const evidence = (evidenceId: string | null) => (evidenceId ? (envelopes.get(evidenceId) ?? null) : null);
       const verified = seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record as unknown as JsonValue) === seal.hash : null;
       request.log.info({ journalRecord: id, role: request.role }, 'ops: journal record with evidence read');
       return {
         record: { ...record, seq: seal?.seq },
-        evidence: { request: await evidence(record.evidence?.request ?? null), response: await evidence(record.evidence?.response ?? null) },
+        evidence: { request: evidence(record.evidence?.request ?? null), response: evidence(record.evidence?.response ?? null) },
         seal: seal ? { seq: seal.seq, prevHash: seal.prevHash, hash: seal.hash } : null,
         verified,
+        evidenceVerified: record.evidenceSha256 ? checkEvidence(record, envelopes).length === 0 : null,
       };
     },
   );

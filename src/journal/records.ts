@@ -5,11 +5,11 @@
  * (an accepted message cannot exist without its record, nor the reverse).
  */
 import { randomUUID } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
 import type { DocWrite, FeedAppend, JsonValue } from '../store/types.js';
+import { EVIDENCE, evidenceDigest, evidenceDoc, evidenceId, type EvidenceDigests } from './evidence.js';
 
 export const JOURNAL = 'journal';
-export const EVIDENCE = 'evidence';
+export { EVIDENCE };
 
 export interface JournalSignature {
   verdict: 'valid' | 'invalid' | 'not checked';
@@ -43,31 +43,35 @@ export interface JournalRecord {
   attachmentSignatures?: Array<{ file: string; sha256: string; status: 'absent' | 'valid' | 'invalid'; valid: boolean | null; signer: string | null; algorithm: string | null; signingTime: string | null; reason: string | null }>;
   /** Evidence document ids (collection `evidence`): the raw envelopes as sent and received. */
   evidence: { request: string | null; response: string | null };
+  /**
+   * SHA-256 (hex) of each envelope's bytes as received or sent (see
+   * evidence.ts), computed when the record is written, in the same commit as
+   * the envelopes. Part of the record, so the seal's hash covers them.
+   * Absent in records written by a build before this field: those records'
+   * envelopes are not covered by the chain.
+   */
+  evidenceSha256?: EvidenceDigests;
 }
 
-export type JournalInput = Omit<JournalRecord, 'id' | 'evidence'>;
+export type JournalInput = Omit<JournalRecord, 'id' | 'evidence' | 'evidenceSha256'>;
 
 /** The writes that put one record and its evidence into a commit. */
 export function journalWrites(input: JournalInput, request: Buffer | string | null, response: string | null): { id: string; docs: DocWrite[]; feeds: FeedAppend[] } {
   const id = randomUUID();
   const docs: DocWrite[] = [];
   const evidence = { request: null as string | null, response: null as string | null };
+  const evidenceSha256: EvidenceDigests = { request: null, response: null };
   if (request !== null) {
-    evidence.request = `${id}.request`;
-    docs.push({ collection: EVIDENCE, id: evidence.request, value: evidenceValue(request) });
+    evidence.request = evidenceId(id, 'request');
+    evidenceSha256.request = evidenceDigest(request);
+    docs.push({ collection: EVIDENCE, id: evidence.request, value: evidenceDoc(request) as unknown as JsonValue });
   }
   if (response !== null) {
-    evidence.response = `${id}.response`;
-    docs.push({ collection: EVIDENCE, id: evidence.response, value: evidenceValue(response) });
+    evidence.response = evidenceId(id, 'response');
+    evidenceSha256.response = evidenceDigest(response);
+    docs.push({ collection: EVIDENCE, id: evidence.response, value: evidenceDoc(response) as unknown as JsonValue });
   }
-  const record: JournalRecord = { ...input, id, evidence };
+  const record: JournalRecord = { ...input, id, evidence, evidenceSha256 };
   docs.push({ collection: JOURNAL, id, value: record as unknown as JsonValue });
   return { id, docs, feeds: [{ feed: JOURNAL, id }] };
-}
-
-/** UTF-8 text as is; anything else (a hostile body) as base64, so evidence is byte-exact. */
-function evidenceValue(raw: Buffer | string): JsonValue {
-  if (typeof raw === 'string') return { encoding: 'utf8', text: raw };
-  // isUtf8 checks the bytes in native code: no decode-and-re-encode round trip to compare.
-  return isUtf8(raw) ? { encoding: 'utf8', text: raw.toString('utf8') } : { encoding: 'base64', text: raw.toString('base64') };
 }

@@ -14,6 +14,15 @@
  * by an idempotency key per step, so two processes never prune twice from the
  * same place nor move the anchor backwards; the feed is trimmed after.
  *
+ * Evidence: a record carries the digests of its envelopes (written with
+ * them, in one commit), so its seal covers their bytes. Before sealing a
+ * page, the sealer reads the envelopes of the records it is about to seal
+ * (one batch) and compares them: an envelope missing, changed or added since
+ * the record was written is logged as an error naming the seq, the record
+ * and the envelope. The record is sealed all the same — its digests are the
+ * ones computed from the bytes as received or sent, so verification reports
+ * the mismatch for as long as it lasts.
+ *
  * Records are never changed: the sealer only adds seals, checkpoints and the
  * head hint, and retention only removes.
  */
@@ -38,6 +47,7 @@ import {
   type Head,
   type Seal,
 } from './chain.js';
+import { checkEvidence, evidenceIdsOf, readEvidence } from './evidence.js';
 import { EVIDENCE, JOURNAL, type JournalRecord } from './records.js';
 import { recordTime } from './search.js';
 import { verifyJournal } from './verify.js';
@@ -196,6 +206,7 @@ export class JournalSealer {
           record: (await this.store.getDoc(JOURNAL, e.id)) as JsonValue,
         })),
       );
+      const envelopes = await readEvidence(this.store, loaded.flatMap((l) => (l.record && !l.seal && l.entry.seq > cursor.seq ? evidenceIdsOf(l.record as unknown as JournalRecord) : [])));
       const docs: DocWrite[] = [];
       let stop = false;
       for (const { entry, seal, record } of loaded) {
@@ -216,6 +227,13 @@ export class JournalSealer {
           // Written in one commit with its feed entry, so it was removed: leave the gap for verification to report.
           this.log?.error({ seq: entry.seq, recordId: entry.id }, 'journal: record missing before it was sealed (removed?); not sealing it');
           continue;
+        }
+        for (const m of checkEvidence(record as unknown as JournalRecord, envelopes)) {
+          // Flagged, then sealed: the record's digests are the bytes as received or sent; verify reports the mismatch.
+          this.log?.error(
+            { seq: entry.seq, recordId: entry.id, envelope: m.envelope, evidenceId: m.evidenceId, mismatch: m.kind },
+            `journal: the ${m.envelope} envelope of the record being sealed is ${m.kind === 'added' ? 'there although the record names none' : m.kind === 'undigested' ? 'without a digest' : m.kind} (verification will report it)`,
+          );
         }
         const hash = chainHash(cursor.hash, entry.seq, record);
         const value: Seal = { seq: entry.seq, recordId: entry.id, prevHash: cursor.hash, hash };

@@ -12,12 +12,21 @@
  *   hash at that seq (history changed and then re-sealed is caught at the
  *   next checkpoint: only the gateway's key can sign one).
  *
+ * - every envelope the record names (evidence.ts) is there and its bytes'
+ *   SHA-256 is the one in the record (which the seal covers); no envelope is
+ *   there that the record does not name. Each changed, swapped, removed or
+ *   added envelope is one problem naming the record and the envelope.
+ *   Records written by a build before evidence digests (no `evidenceSha256`)
+ *   are counted in `evidence.uncoveredRecords`: their envelopes are checked
+ *   for presence only.
+ *
  * Records after the last seal are `unsealed` (the sealer has not reached
  * them yet): counted, not a problem. A record without a seal followed by
  * sealed ones is a problem.
  */
 import type { FeedEntry, Store } from '../store/types.js';
 import { ANCHOR, CHECKPOINTS, CURRENT, HEAD, SEALS, ZERO_HASH, chainHash, checkChainSignature, seqId, type Anchor, type ChainTrust, type Checkpoint, type Head, type Seal } from './chain.js';
+import { checkEvidence, evidenceIdsOf, readEvidence, type Envelope, type EvidenceMismatch } from './evidence.js';
 import { JOURNAL, type JournalRecord } from './records.js';
 import { recordTime } from './search.js';
 
@@ -25,6 +34,8 @@ export interface JournalProblem {
   seq: number;
   recordId: string | null;
   problem: string;
+  /** For a problem with one of the record's envelopes: which one. */
+  envelope?: Envelope;
 }
 
 export interface JournalReport {
@@ -40,6 +51,8 @@ export interface JournalReport {
   unsealed: number;
   /** Where verification started: the retention anchor, or null (from seq 1). */
   anchor: { seq: number; hash: string; prunedAt: string } | null;
+  /** Envelopes compared with their records' digests; records whose envelopes the chain does not cover (written by an older build). */
+  evidence: { envelopes: number; uncoveredRecords: number };
   problems: JournalProblem[];
   /** Not proof of tampering, but worth a look (e.g. records left unsealed for long). */
   warnings: string[];
@@ -58,6 +71,7 @@ export interface VerifyOptions extends ChainTrust {
 }
 
 type Loaded = { entry: FeedEntry; record: JournalRecord | null; seal: Seal | null; checkpoint: Checkpoint | null };
+export type Mismatch = EvidenceMismatch & { seq: number; recordId: string };
 
 export async function verifyJournal(store: Store, options: VerifyOptions): Promise<JournalReport> {
   const pageSize = options.pageSize ?? 500;
@@ -69,10 +83,13 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
   const problems: JournalProblem[] = [];
   const warnings: string[] = [];
   let truncated = false;
-  const report = (seq: number, recordId: string | null, problem: string) => {
-    if (problems.length < maxProblems) problems.push({ seq, recordId, problem });
+  const report = (seq: number, recordId: string | null, problem: string, envelope?: Envelope) => {
+    if (problems.length < maxProblems) problems.push(envelope ? { seq, recordId, problem, envelope } : { seq, recordId, problem });
     else truncated = true;
   };
+  /** Envelopes that do not fit their records; reported at the end, when a swap can be told from a change. */
+  const mismatches: Mismatch[] = [];
+  const evidence = { envelopes: 0, uncoveredRecords: 0 };
 
   const anchor = (await store.getDoc(ANCHOR, CURRENT)) as unknown as Anchor | null;
   let prevSealHash = ZERO_HASH;
@@ -132,6 +149,7 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
     cursor = entries[entries.length - 1]!.seq;
     const inRange = entries.filter((e) => e.seq <= upTo);
     const page = await Promise.all(inRange.map((e) => load(e)));
+    const envelopes = await readEvidence(store, page.flatMap((p) => (p.record ? evidenceIdsOf(p.record) : [])));
     for (const item of page) {
       const { seq, id } = item.entry;
       if (seq <= lastSeq) {
@@ -145,6 +163,11 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
       }
       lastSeq = seq;
       if (!item.record) report(seq, id, 'the record is missing (its feed entry points to nothing: removed)');
+      else {
+        for (const m of checkEvidence(item.record, envelopes)) mismatches.push({ ...m, seq, recordId: id });
+        if (!item.record.evidenceSha256) evidence.uncoveredRecords += 1;
+        else evidence.envelopes += Object.values(item.record.evidenceSha256).filter((d) => d !== null).length;
+      }
       if (!item.seal) {
         if (item.checkpoint) report(seq, id, 'a checkpoint exists but the seal is missing (removed)');
         unsealed.push(item);
@@ -168,6 +191,8 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
     if (inRange.length < entries.length) break;
   }
 
+  for (const p of evidenceProblems(mismatches)) report(p.seq, p.recordId, p.problem, p.envelope);
+
   // The feed ends: are there signs that records were removed from its end?
   // (Unless it grew while we read: then the seals and head beyond are the new records'.)
   if (upTo === Number.POSITIVE_INFINITY && (await store.readFeed(JOURNAL, lastSeq, 1)).length === 0) {
@@ -182,6 +207,9 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
     warnings.push(`${stale.length} record(s) from seq ${stale[0]!.entry.seq} have been unsealed for more than ${Math.round(staleMs / 60_000)} min: is a gateway (its sealer) running?`);
   }
   if (sealedUpTo > checkpointedUpTo) warnings.push(`records ${checkpointedUpTo + 1}–${sealedUpTo} are sealed but not yet covered by a signed checkpoint`);
+  if (evidence.uncoveredRecords > 0) {
+    warnings.push(`${evidence.uncoveredRecords} record(s) were written by an older build without evidence digests: their envelopes are checked for presence, but the chain does not cover their bytes`);
+  }
   if (truncated) warnings.push(`more than ${maxProblems} problems; only the first ${maxProblems} are listed`);
   return {
     ok: problems.length === 0,
@@ -190,7 +218,46 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
     checkpointedUpTo,
     unsealed: unsealed.length,
     anchor: anchor ? { seq: anchor.seq, hash: anchor.hash, prunedAt: anchor.prunedAt } : null,
+    evidence,
     problems,
     warnings,
   };
+}
+
+const short = (digest: string | null) => (digest ? `${digest.slice(0, 16)}…` : 'none');
+
+/**
+ * One problem per envelope that does not fit its record, in seq order. Two
+ * changed envelopes each holding the other's sealed bytes were swapped; one
+ * holding the bytes of another (also changed) envelope says whose.
+ */
+export function evidenceProblems(mismatches: readonly Mismatch[]): JournalProblem[] {
+  const byExpected = new Map<string, Mismatch>();
+  for (const m of mismatches) if (m.kind === 'changed' && m.expected) byExpected.set(m.expected, m);
+  const whose = (m: Mismatch, other: Mismatch) => (other.recordId === m.recordId ? `this record's ${other.envelope} envelope` : `the ${other.envelope} envelope of record ${other.recordId} (seq ${other.seq})`);
+  const out = mismatches.map((m): JournalProblem => {
+    const what = `the ${m.envelope} envelope (evidence ${m.evidenceId})`;
+    let problem: string;
+    switch (m.kind) {
+      case 'removed':
+        problem = `${what} is missing (removed)`;
+        break;
+      case 'added':
+        problem = `an evidence document ${m.evidenceId} (${m.envelope} envelope) is there that the record does not name (added)`;
+        break;
+      case 'undigested':
+        problem = `the record names ${what} but carries no digest of it`;
+        break;
+      case 'changed': {
+        const other = m.actual ? byExpected.get(m.actual) : undefined;
+        if (m.actual === null) problem = `${what} was replaced by a document that is not an envelope (changed)`;
+        else if (other && other !== m && other.actual === m.expected) problem = `${what} was swapped with ${whose(m, other)}`;
+        else if (other && other !== m) problem = `${what} was changed: it holds the bytes of ${whose(m, other)}`;
+        else problem = `${what} was changed after it was journaled (sha256 ${short(m.actual)}, the sealed record says ${short(m.expected)})`;
+        break;
+      }
+    }
+    return { seq: m.seq, recordId: m.recordId, problem, envelope: m.envelope };
+  });
+  return out.sort((a, b) => a.seq - b.seq);
 }

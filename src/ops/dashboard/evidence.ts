@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { FlowContext } from '../../flows/context.js';
-import { EVIDENCE, JOURNAL, type JournalRecord } from '../../journal/records.js';
+import { evidenceBytes, readEvidence } from '../../journal/evidence.js';
+import { JOURNAL, type JournalRecord } from '../../journal/records.js';
 import { recordTime } from '../../journal/search.js';
 import { DSIG_NS, SignatureFailure } from '../../signature/dsig.js';
 import { locateSmevParts } from '../../signature/smev-profile.js';
@@ -43,6 +44,10 @@ export interface EnvelopeVerdict {
   part: EvidencePart;
   bytes: number;
   sha256: string;
+  /** The digest the record carries (and its seal covers); null for a record written by an older build. */
+  sealedSha256: string | null;
+  /** The bytes are the ones journaled (sha256 = sealedSha256); null when the record carries no digest. */
+  intact: boolean | null;
   encoding: 'utf8' | 'base64';
   /** valid: every signature verifies and its signer is known; invalid: one does not; unsigned: no ds:Signature; unreadable: not XML. */
   verdict: 'valid' | 'invalid' | 'unsigned' | 'unreadable';
@@ -59,9 +64,7 @@ export async function loadRecord(ctx: FlowContext, id: string): Promise<JournalR
 export async function loadEvidence(ctx: FlowContext, record: JournalRecord, part: EvidencePart): Promise<StoredEvidence | null> {
   const id = record.evidence?.[part] ?? null;
   if (!id) return null;
-  const doc = (await ctx.store.getDoc(EVIDENCE, id)) as { encoding?: string; text?: string } | null;
-  if (!doc || typeof doc.text !== 'string') return null;
-  return doc.encoding === 'base64' ? { bytes: Buffer.from(doc.text, 'base64'), encoding: 'base64' } : { bytes: Buffer.from(doc.text, 'utf8'), encoding: 'utf8' };
+  return evidenceBytes((await readEvidence(ctx.store, [id])).get(id) ?? null);
 }
 
 export function sha256Hex(bytes: Buffer): string {
@@ -71,7 +74,10 @@ export function sha256Hex(bytes: Buffer): string {
 export function verifyEvidence(ctx: FlowContext, record: JournalRecord, part: EvidencePart, evidence: StoredEvidence): EnvelopeVerdict {
   const t = recordTime(record);
   const at = t === null ? ctx.now() : new Date(t);
-  const base = { part, bytes: evidence.bytes.length, sha256: sha256Hex(evidence.bytes), encoding: evidence.encoding, checkedAt: at.toISOString() };
+  const sha256 = sha256Hex(evidence.bytes);
+  const sealedSha256 = record.evidenceSha256?.[part] ?? null;
+  const intact = sealedSha256 === null ? null : sealedSha256 === sha256;
+  const base = { part, bytes: evidence.bytes.length, sha256, sealedSha256, intact, encoding: evidence.encoding, checkedAt: at.toISOString() };
   let doc: XmlDocument;
   try {
     doc = parseXml(evidence.bytes);

@@ -1040,7 +1040,9 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
         })) : null,
         el('p', null,
           el('button', { type: 'button', 'data-download': part, text: 'Скачать / Download (' + v.bytes + ' байт / bytes)', on: { click: function (ev) { download(r.id, part, ev.currentTarget); } } }),
-          ' SHA-256 ', el('code', { text: v.sha256 }),
+          ' SHA-256 ', el('code', { text: v.sha256 }), ' ',
+          v.intact === null ? el('span', { class: 'badge warn', 'data-intact': 'unknown', text: 'не запечатан / digest not sealed (older record)' })
+            : el('span', { class: 'badge ' + (v.intact ? 'good' : 'bad'), 'data-intact': String(v.intact), text: v.intact ? 'совпадает с печатью / matches the seal' : 'ИЗМЕНЁН после записи / CHANGED since it was journaled' }),
           el('span', { class: 'note', text: ' проверено на момент обмена / checked as of ' + hms(v.checkedAt) }))));
     });
   }

@@ -76,6 +76,8 @@ const envelopeVerdictSchema = {
     part: { type: 'string', enum: ['request', 'response'] },
     bytes: { type: 'integer' },
     sha256: { type: 'string', description: 'of the bytes the download returns' },
+    sealedSha256: { type: ['string', 'null'], description: "the digest the journal record carries (covered by its seal); null: a record written before evidence digests" },
+    intact: { type: ['boolean', 'null'], description: 'sha256 equals sealedSha256 (false: the stored envelope was changed); null: no digest to compare with' },
     encoding: { type: 'string', enum: ['utf8', 'base64'] },
     verdict: { type: 'string', enum: ['valid', 'invalid', 'unsigned', 'unreadable'] },
     message: { type: 'string' },
@@ -458,6 +460,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
         .type(evidence.encoding === 'utf8' ? 'application/xml' : 'application/octet-stream')
         .header('content-disposition', `attachment; filename="${name}"`)
         .header('x-content-sha256', sha256Hex(evidence.bytes))
+        .header('x-sealed-sha256', record.evidenceSha256?.[part] ?? 'none')
         .header('cache-control', 'no-store')
         .header('x-content-type-options', 'nosniff')
         .send(evidence.bytes);
