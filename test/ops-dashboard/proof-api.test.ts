@@ -150,6 +150,8 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
     expect(bytes.equals(Buffer.from(stored.text, 'utf8'))).toBe(true);
     const { createHash } = await import('node:crypto');
     expect(res.headers.get('x-content-sha256')).toBe(createHash('sha256').update(bytes).digest('hex'));
+    // The digest the journal record carries (its seal covers it) is the same.
+    expect(res.headers.get('x-sealed-sha256')).toBe(createHash('sha256').update(bytes).digest('hex'));
     // The reply the gateway sent is kept too.
     const reply = await fetch(`${gw.url}/api/v1/ops/journal/${s.journalId}/evidence/response`, { headers: OPS });
     expect(reply.status).toBe(200);
@@ -162,7 +164,8 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
     expect(proof.body.sealVerified).toBe(true);
     expect(proof.body.request).toMatchObject({ verdict: 'valid', bytes: Buffer.byteLength(sent.xml) });
     expect(proof.body.request!.signatures).toEqual([expect.objectContaining({ element: 'CallerInformationSystemSignature', signer: 'portal', math: 'valid', valid: true })]);
-    expect(proof.body.response).toMatchObject({ verdict: 'valid' });
+    expect(proof.body.response).toMatchObject({ verdict: 'valid', intact: true });
+    expect(proof.body.request).toMatchObject({ intact: true, sealedSha256: proof.body.request!.sha256 });
 
     // Someone with write access to Redis changes one character of the signed content.
     const stored = (await gw.gateway.store.getDoc(EVIDENCE, `${sent.journalId}.request`)) as { encoding: string; text: string };
@@ -173,6 +176,8 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
     expect(after.body.request).toMatchObject({ verdict: 'invalid' });
     expect(after.body.request!.signatures[0]).toMatchObject({ valid: false, reason: 'SignatureIsInvalid' });
     expect(after.body.request!.sha256).not.toBe(proof.body.request!.sha256);
+    // …and its bytes no longer match the digest the sealed record carries.
+    expect(after.body.request).toMatchObject({ intact: false, sealedSha256: proof.body.request!.sha256 });
     await gw.gateway.store.commit({ docs: [{ collection: EVIDENCE, id: `${sent.journalId}.request`, value: stored }] });
   });
 
