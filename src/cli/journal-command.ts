@@ -78,6 +78,7 @@ export const journalCommand: Command = {
     out.push(`  checked      ${report.checked} record(s)`);
     out.push(`  sealed       up to seq ${report.sealedUpTo}; ${report.unsealed} newer record(s) not sealed yet`);
     out.push(`  checkpoint   signed up to seq ${report.checkpointedUpTo}`);
+    out.push(`  evidence     ${report.evidence.envelopes} envelope(s) ${report.problems.some((p) => p.envelope) ? 'compared with' : 'match'} their sealed digests${report.evidence.uncoveredRecords > 0 ? `; ${report.evidence.uncoveredRecords} older record(s) without digests (not covered)` : ''}`);
     out.push(`  verdict      ${report.ok ? 'INTACT' : `${report.problems.length} PROBLEM(S)`}`);
     for (const p of report.problems) out.push(`  seq ${String(p.seq).padEnd(8)} ${p.recordId ?? '-'}  ${p.problem}`);
     for (const w of report.warnings) out.push(`  warning      ${w}`);

@@ -4,6 +4,7 @@
  * ways, the bounded scan, 400 naming the bad field, 404, and one record with
  * its envelopes byte for byte as received and sent.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalInput, JournalRecord } from '../../src/journal/records.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
@@ -19,6 +20,8 @@ afterAll(async () => {
 });
 
 type Item = JournalRecord & { seq: number };
+
+const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
 const HOUR = 3_600_000;
 /** Midnight UTC 30 days ago: inside the default retention (365 days), which the gateway's sealer applies. */
@@ -182,6 +185,8 @@ describe.each<Kind>(['memory', 'redis'])('journal API (%s store)', (kind) => {
       expect(one.evidence.response).toEqual({ encoding: 'utf8', text: sent.reply });
       expect(one.seal).toMatchObject({ seq: item.seq, hash: expect.stringMatching(/^[0-9a-f]{64}$/), prevHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
       expect(one.verified).toBe(true);
+      expect(one.evidenceVerified).toBe(true);
+      expect(one.record.evidenceSha256).toEqual({ request: sha256(sent.sent), response: sha256(sent.reply) });
     }
 
     const newest = hostileItem!;
@@ -191,6 +196,16 @@ describe.each<Kind>(['memory', 'redis'])('journal API (%s store)', (kind) => {
     expect(raw.evidence.request.encoding).toBe('base64');
     expect(Buffer.from(raw.evidence.request.text, 'base64').equals(hostile)).toBe(true);
     expect(raw.evidence.response).toEqual({ encoding: 'utf8', text: hostileReply.body });
+    // The digest is of the bytes as received, not of their base64 form.
+    expect(raw.record.evidenceSha256).toEqual({ request: sha256(hostile), response: sha256(hostileReply.body) });
+    expect(raw.evidenceVerified).toBe(true);
+
+    // An envelope changed behind the gateway's back: the record's digest no longer fits; the chain check names the envelope.
+    const hostileEvidence = `${newest.id}.request`;
+    await gw.tamper.setDoc('evidence', hostileEvidence, { encoding: 'base64', text: Buffer.from('<a>fine</a>').toString('base64') });
+    expect((await journalApi(gw, `/${newest.id}`)).body).toMatchObject({ evidenceVerified: false });
+    expect((await journalApi(gw, '/verify')).body).toMatchObject({ ok: false, problems: [{ seq: newest.seq, recordId: newest.id, envelope: 'request' }] });
+    await gw.tamper.setDoc('evidence', hostileEvidence, raw.evidence.request);
 
     // A record changed behind the gateway's back no longer verifies; the chain check says where.
     const accRecord = (await list(`messageId=${accepted.messageId}`)).items[0]!;

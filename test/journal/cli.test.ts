@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOURNAL } from '../../src/journal/records.js';
+import { EVIDENCE, JOURNAL } from '../../src/journal/records.js';
 import type { JsonValue } from '../../src/store/types.js';
 import { projectRoot } from '../helpers/gateway.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
@@ -58,6 +58,33 @@ describe('okno journal verify', () => {
     expect(tampered.stdout).toContain(`seq 2        ${target.id}  the record was changed after it was sealed (hash mismatch)`);
     await gw.tamper.setDoc(JOURNAL, target.id, r as unknown as JsonValue);
     expect(okno(['journal', 'verify', '--redis', redis.url, '--prefix', gw.prefix]).status).toBe(0);
+  });
+
+  it('exit 1 naming the record and the envelope when one byte of a stored envelope is changed', async () => {
+    const target = (await feed(gw.store))[2]!;
+    const key = `${gw.prefix}doc:${EVIDENCE}:${target.id}.response`;
+    // Straight in Redis, as someone with access to it would: one byte of the stored reply.
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    try {
+      const original = (await client.get(key))!;
+      const at = original.indexOf('requestIsQueued');
+      expect(at).toBeGreaterThan(0);
+      await client.set(key, `${original.slice(0, at)}R${original.slice(at + 1)}`);
+      const tampered = okno(['journal', 'verify', '--redis', redis.url, '--prefix', gw.prefix]);
+      expect(tampered.status).toBe(1);
+      expect(tampered.stdout).toMatch(/verdict\s+1 PROBLEM\(S\)/);
+      expect(tampered.stdout).toMatch(new RegExp(`seq 3 +${target.id}  the response envelope \\(evidence ${target.id}\\.response\\) was changed after it was journaled \\(sha256 [0-9a-f]{16}…, the sealed record says [0-9a-f]{16}…\\)`));
+      const json = okno(['journal', 'verify', '--json', '--redis', redis.url, '--prefix', gw.prefix]);
+      expect(json.status).toBe(1);
+      expect(JSON.parse(json.stdout).problems).toEqual([expect.objectContaining({ seq: 3, recordId: target.id, envelope: 'response' })]);
+      await client.set(key, original);
+      const intact = okno(['journal', 'verify', '--redis', redis.url, '--prefix', gw.prefix]);
+      expect(intact.status).toBe(0);
+      expect(intact.stdout).toMatch(/evidence\s+6 envelope\(s\) match their sealed digests/);
+    } finally {
+      await client.quit();
+    }
   });
 
   it("checkpoints count only with the gateway's certificate", () => {
