@@ -7,6 +7,7 @@
 import { prepareBatch, prepareJob } from './batch.js';
 import { MemoryQueues } from './memory-queues.js';
 import type {
+  Collection,
   CommitResult,
   FeedEntry,
   IdempotencyRecord,
@@ -101,12 +102,12 @@ export class MemoryStore implements Store {
     return { applied: true, seqs };
   }
 
-  async getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null> {
+  async getDoc<T = JsonValue>(collection: Collection<T>, id: string): Promise<T | null> {
     this.assertOpen();
     assertName(collection, 'collection');
     assertId(id, 'document id');
     const text = this.docs.get(collection)?.get(id);
-    return text === undefined ? null : (JSON.parse(text) as T);
+    return text === undefined ? null : (JSON.parse(text) as T /* the JSON parse boundary: the collection's declared type is trusted */);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | null> {

@@ -22,6 +22,7 @@ import { prepareBatch, prepareJob } from './batch.js';
 import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.js';
 import { RECLAIM_BATCH, SCRIPTS, type ScriptName } from './redis-scripts.js';
 import type {
+  Collection,
   CommitResult,
   FeedEntry,
   IdempotencyRecord,
@@ -185,12 +186,12 @@ export class RedisStore implements Store {
     return { applied: true, seqs: reply.slice(1).map(Number) };
   }
 
-  async getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null> {
+  async getDoc<T = JsonValue>(collection: Collection<T>, id: string): Promise<T | null> {
     this.assertOpen();
     assertName(collection, 'collection');
     assertId(id, 'document id');
     const text = await this.client.get(`${this.keyPrefix}doc:${collection}:${id}`);
-    return text === null ? null : (JSON.parse(text) as T);
+    return text === null ? null : (JSON.parse(text) as T /* the JSON parse boundary: the collection's declared type is trusted */);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | null> {

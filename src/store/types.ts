@@ -31,6 +31,18 @@ export const systemClock: Clock = { now: () => Date.now() };
 /** Anything JSON can carry. Stored values are copied (never shared by reference). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+declare const VALUE: unique symbol;
+
+/**
+ * A collection's name that also carries the type of its documents. At run
+ * time it is the plain name (so keys and stored bytes are the name's); the
+ * type exists only for the compiler. Declare each collection once, next to
+ * its value's type, with `defineCollection<T>(name)` (./collection.ts); then
+ * `getDoc(c, id)` returns `T | null` and `write(c, id, value)` takes a `T`.
+ * A bare string is still accepted and means a collection of JsonValue.
+ */
+export type Collection<T> = string & { readonly [VALUE]?: T };
+
 // ---------------------------------------------------------------------------
 // Atomic write batches
 
@@ -202,7 +214,8 @@ export interface Store {
   /** Applies every write of the batch, or none (see WriteBatch.idempotency). */
   commit(batch: WriteBatch): Promise<CommitResult>;
 
-  getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null>;
+  /** The document, typed by the collection's handle (see Collection). */
+  getDoc<T = JsonValue>(collection: Collection<T>, id: string): Promise<T | null>;
   getIdempotency(key: string): Promise<IdempotencyRecord | null>;
 
   /**
