@@ -10,10 +10,11 @@
  * a queue group: they reach the portal in the order they were made.
  */
 import { randomUUID } from 'node:crypto';
-import { asJson, type Application, type OutboundMessage, type StatusEntry } from '../city/model.js';
+import { APPLICATIONS, OUTBOUND, type Application, type OutboundMessage, type StatusEntry } from '../city/model.js';
 import type { Lifecycle } from '../city/lifecycle.js';
 import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
+import { defineCollection, write } from '../store/collection.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
 
@@ -40,6 +41,9 @@ export interface Delivery {
   lastError: string | null;
 }
 
+/** By delivery id: one status message to the portal. */
+export const DELIVERIES = defineCollection<Delivery>('deliveries');
+
 export interface StatusChange {
   code: string;
   comment?: string;
@@ -53,7 +57,7 @@ export function portalOrderNumber(app: Application): string | null {
 }
 
 export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, applicationId: string, change: StatusChange): Promise<Delivery> {
-  const app = (await ctx.store.getDoc('applications', applicationId)) as unknown as Application | null;
+  const app = await ctx.store.getDoc(APPLICATIONS, applicationId);
   if (!app) throw notFound(`no application ${applicationId}`);
   const why = lifecycle.check(app.status, change.code);
   if (why) throw conflict('INVALID_TRANSITION', why);
@@ -107,9 +111,9 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
   const result = await ctx.store.commit({
     idempotency: { key: `app-status:${app.id}:${previous}`, record: { digest: delivery.id, result: { deliveryId: delivery.id }, createdAt: Date.parse(now) } },
     docs: [
-      { collection: 'applications', id: app.id, value: asJson(updated) },
-      { collection: 'deliveries', id: delivery.id, value: asJson(delivery) },
-      { collection: 'outbound', id: delivery.messageId, value: asJson(outbound) },
+      write(APPLICATIONS, app.id, updated),
+      write(DELIVERIES, delivery.id, delivery),
+      write(OUTBOUND, delivery.messageId, outbound),
     ],
     jobs: [{ queue: STATUS_QUEUE, id: delivery.id, payload: { deliveryId: delivery.id }, group: app.id, maxAttempts: ctx.config.delivery.maxAttempts }],
   });

@@ -21,7 +21,7 @@ export function defineCollection<T>(name: string): Collection<T> {
 }
 
 /** A document write for a batch, its value checked against the collection's type. */
-export function write<T>(collection: Collection<T>, id: string, value: T, options: { ifAbsent?: boolean } = {}): DocWrite {
+export function write<T>(collection: Collection<T>, id: string, value: NoInfer<T>, options: { ifAbsent?: boolean } = {}): DocWrite {
   // The one cast of the write side: documents are declared as interfaces of
   // JSON-shaped fields, which the compiler cannot match to JsonValue's index
   // signature. The store validates and copies the value as JSON either way.
