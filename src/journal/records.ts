@@ -6,10 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import type { DocWrite, FeedAppend, JsonValue } from '../store/types.js';
-
-export const JOURNAL = 'journal';
-export const EVIDENCE = 'evidence';
+import { defineCollection, write } from '../store/collection.js';
+import type { DocWrite, FeedAppend } from '../store/types.js';
 
 export interface JournalSignature {
   verdict: 'valid' | 'invalid' | 'not checked';
@@ -45,6 +43,17 @@ export interface JournalRecord {
 
 export type JournalInput = Omit<JournalRecord, 'id' | 'evidence'>;
 
+/** A raw envelope as kept: UTF-8 text as is, other bytes as base64. */
+export interface EvidenceDoc {
+  encoding: 'utf8' | 'base64';
+  text: string;
+}
+
+/** By record id; `journal` is also the feed of records in the order they were written. */
+export const JOURNAL = defineCollection<JournalRecord>('journal');
+/** By `<record id>.request` / `<record id>.response`. */
+export const EVIDENCE = defineCollection<EvidenceDoc>('evidence');
+
 /** The writes that put one record and its evidence into a commit. */
 export function journalWrites(input: JournalInput, request: Buffer | string | null, response: string | null): { id: string; docs: DocWrite[]; feeds: FeedAppend[] } {
   const id = randomUUID();
@@ -52,19 +61,19 @@ export function journalWrites(input: JournalInput, request: Buffer | string | nu
   const evidence = { request: null as string | null, response: null as string | null };
   if (request !== null) {
     evidence.request = `${id}.request`;
-    docs.push({ collection: EVIDENCE, id: evidence.request, value: evidenceValue(request) });
+    docs.push(write(EVIDENCE, evidence.request, evidenceValue(request)));
   }
   if (response !== null) {
     evidence.response = `${id}.response`;
-    docs.push({ collection: EVIDENCE, id: evidence.response, value: evidenceValue(response) });
+    docs.push(write(EVIDENCE, evidence.response, evidenceValue(response)));
   }
   const record: JournalRecord = { ...input, id, evidence };
-  docs.push({ collection: JOURNAL, id, value: record as unknown as JsonValue });
+  docs.push(write(JOURNAL, id, record));
   return { id, docs, feeds: [{ feed: JOURNAL, id }] };
 }
 
 /** UTF-8 text as is; anything else (a hostile body) as base64, so evidence is byte-exact. */
-function evidenceValue(raw: Buffer | string): JsonValue {
+function evidenceValue(raw: Buffer | string): EvidenceDoc {
   if (typeof raw === 'string') return { encoding: 'utf8', text: raw };
   // isUtf8 checks the bytes in native code: no decode-and-re-encode round trip to compare.
   return isUtf8(raw) ? { encoding: 'utf8', text: raw.toString('utf8') } : { encoding: 'base64', text: raw.toString('base64') };
