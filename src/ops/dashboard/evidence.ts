@@ -53,13 +53,13 @@ export interface EnvelopeVerdict {
 }
 
 export async function loadRecord(ctx: FlowContext, id: string): Promise<JournalRecord | null> {
-  return (await ctx.store.getDoc(JOURNAL, id)) as unknown as JournalRecord | null;
+  return ctx.store.getDoc(JOURNAL, id);
 }
 
 export async function loadEvidence(ctx: FlowContext, record: JournalRecord, part: EvidencePart): Promise<StoredEvidence | null> {
   const id = record.evidence?.[part] ?? null;
   if (!id) return null;
-  const doc = (await ctx.store.getDoc(EVIDENCE, id)) as { encoding?: string; text?: string } | null;
+  const doc = await ctx.store.getDoc(EVIDENCE, id);
   if (!doc || typeof doc.text !== 'string') return null;
   return doc.encoding === 'base64' ? { bytes: Buffer.from(doc.text, 'base64'), encoding: 'base64' } : { bytes: Buffer.from(doc.text, 'utf8'), encoding: 'utf8' };
 }
