@@ -4,7 +4,7 @@
  * caller acknowledges a message the gateway delivered to it).
  */
 import { randomUUID } from 'node:crypto';
-import { asJson, INBOX, OUTBOUND, type InboxItem, type OutboundMessage } from '../city/model.js';
+import { INBOX, OUTBOUND, type InboxItem, type OutboundMessage } from '../city/model.js';
 import { journalWrites } from '../journal/records.js';
 import { SmevFault } from '../soap/faults.js';
 import { ackReply, messageAccepted, statusReply, type InteractionStatus } from '../soap/reply.js';
@@ -119,7 +119,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     messageId,
     partner: input.partner.id,
     receivedAt,
-    content: asJson({ queryId: query.id, state: final.state, answer: final.answer, rejections: final.rejections }),
+    content: { queryId: query.id, state: final.state, answer: final.answer, rejections: final.rejections },
     attachments: [],
     signature: signatureSummary(input),
     test: false,

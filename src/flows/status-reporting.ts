@@ -95,7 +95,7 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
     code: change.code,
     elkCode: state.elk,
     comment,
-    content: content as unknown as JsonValue,
+    content,
     state: 'pending',
     createdAt: now,
     deliveredAt: null,
