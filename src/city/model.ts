@@ -104,7 +104,6 @@ export interface IncomingRequest {
   replyTo?: string;
 }
 
-export const asJson = <T>(value: T): JsonValue => value as unknown as JsonValue;
 
 /** A query the city sent to an agency (written by the outbound query flow). */
 export interface OutboundQuery {

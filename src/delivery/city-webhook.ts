@@ -15,7 +15,7 @@ export function startCityWebhook(ctx: FlowContext, url: string, timeoutMs = 10_0
     logger: ctx.logger,
     concurrency: 2,
     async handle(job) {
-      const { inboxId } = job.payload as { inboxId: string };
+      const { inboxId } = job.payload;
       const item = await ctx.store.getDoc(INBOX, inboxId);
       if (!item) return { kind: 'dead', error: `inbox item ${inboxId} is gone` };
       try {

@@ -47,11 +47,11 @@ export function startQueryDelivery(ctx: FlowContext): QueueWorker[] {
   return [sender, deadlines];
 }
 
-async function load(ctx: FlowContext, job: Job): Promise<StoredQuery | null> {
-  return ctx.store.getDoc(QUERIES, (job.payload as { queryId: string }).queryId);
+async function load(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<StoredQuery | null> {
+  return ctx.store.getDoc(QUERIES, job.payload.queryId);
 }
 
-async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
+async function send(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<JobOutcome> {
   const query = await load(ctx, job);
   if (!query) return { kind: 'dead', error: 'the query is gone' };
   if (query.state !== 'sent') return { kind: 'done' }; // ended meanwhile (deadline)

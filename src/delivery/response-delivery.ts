@@ -20,8 +20,8 @@ export function startResponseDelivery(ctx: FlowContext): QueueWorker {
   });
 }
 
-async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
-  const request = await ctx.store.getDoc(REQUESTS, (job.payload as { requestId: string }).requestId);
+async function send(ctx: FlowContext, job: Job<{ requestId: string }>): Promise<JobOutcome> {
+  const request = await ctx.store.getDoc(REQUESTS, job.payload.requestId);
   if (!request?.answer || !request.responseMessageId) return { kind: 'dead', error: 'the answer is gone' };
   const partner = ctx.partners.get(request.partner);
   const service = ctx.catalogue.get(request.service);

@@ -26,15 +26,15 @@ export function startStatusDelivery(ctx: FlowContext): QueueWorker {
     backoff: { baseMs: d.backoffMs, capMs: d.backoffCapMs },
     handle: (job) => deliver(ctx, job),
     onDead: async (job, error) => {
-      const delivery = await ctx.store.getDoc(DELIVERIES, (job.payload as { deliveryId: string }).deliveryId);
+      const delivery = await ctx.store.getDoc(DELIVERIES, job.payload.deliveryId);
       if (!delivery) return;
       await ctx.store.commit({ docs: [write(DELIVERIES, delivery.id, { ...delivery, state: 'failed', failedAt: ctx.now().toISOString(), lastError: error })] });
     },
   });
 }
 
-async function deliver(ctx: FlowContext, job: Job): Promise<JobOutcome> {
-  const { deliveryId } = job.payload as { deliveryId: string };
+async function deliver(ctx: FlowContext, job: Job<{ deliveryId: string }>): Promise<JobOutcome> {
+  const { deliveryId } = job.payload;
   const delivery = await ctx.store.getDoc(DELIVERIES, deliveryId);
   if (!delivery) return { kind: 'dead', error: `delivery ${deliveryId} is gone` };
   const portal = ctx.partners.get(delivery.partner);

@@ -9,10 +9,12 @@ import { OUTBOUND, type IncomingRequest, type OutboundMessage } from '../city/mo
 import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
 import { defineCollection, write } from '../store/collection.js';
+import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
 
-export const RESPONSE_QUEUE = 'city-responses';
+/** The city's answers to send to agencies, by request id. */
+export const RESPONSE_QUEUE = defineQueue<{ requestId: string }>('city-responses');
 export const REJECT_CODES = ['ACCESS_DENIED', 'NO_DATA', 'UNKNOWN_REQUEST_DESCRIPTION', 'FAILURE'] as const;
 
 export type CityAnswer = { data: JsonValue } | { reject: { code: (typeof REJECT_CODES)[number]; description: string } };
@@ -61,7 +63,7 @@ export async function answerRequest(ctx: FlowContext, requestId: string, answer:
       write(REQUESTS, request.id, updated),
       write(OUTBOUND, outbound.messageId, outbound),
     ],
-    jobs: [{ queue: RESPONSE_QUEUE, id: request.id, payload: { requestId: request.id }, maxAttempts: ctx.config.delivery.maxAttempts }],
+    jobs: [jobInput(RESPONSE_QUEUE, request.id, { requestId: request.id }, { maxAttempts: ctx.config.delivery.maxAttempts })],
   });
   if (!result.applied) throw conflict('ALREADY_ANSWERED', `request ${requestId} was answered at the same moment`);
   return updated;

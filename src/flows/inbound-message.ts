@@ -21,6 +21,7 @@ import { SmevFault } from '../soap/faults.js';
 import type { SmevVersion } from '../soap/namespaces.js';
 import { messageAccepted } from '../soap/reply.js';
 import { write } from '../store/collection.js';
+import { jobInput } from '../store/typed-queue.js';
 import type { DocWrite, FeedAppend, IdempotencyRecord, JobInput, JsonValue } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
@@ -345,7 +346,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     input.via ? null : reply,
   );
   const feeds: FeedAppend[] = [{ feed: INBOX, id: inboxId }, ...journal.feeds];
-  const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [{ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } }] : [];
+  const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : [];
   const result = await ctx.store.commit({
     idempotency: { key, record: { digest, result: { reply, inboxId }, createdAt: input.receivedAt.getTime() } },
     docs: [...docs, ...journal.docs],

@@ -9,6 +9,7 @@ import { journalWrites } from '../journal/records.js';
 import { SmevFault } from '../soap/faults.js';
 import { ackReply, messageAccepted, statusReply, type InteractionStatus } from '../soap/reply.js';
 import { write } from '../store/collection.js';
+import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { DocWrite, JobInput, JsonValue } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
@@ -134,7 +135,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     result: { reply },
     docs: [write(INBOX, inboxId, item), ...j.docs],
     feeds: [{ feed: INBOX, id: inboxId }, ...j.feeds],
-    jobs: ctx.config.cityWebhookUrl ? [{ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } }] : [],
+    jobs: ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : [],
   });
   if (!ended.won) {
     if (ended.existing!.digest === digest) return result(true, (ended.existing!.result as { reply: string }).reply);
@@ -145,7 +146,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
 }
 
 /** The queue of status messages waiting for a partner's GetStatus. */
-export const statusQueue = (partnerId: string) => `status.${partnerId}`;
+export const statusQueue = (partnerId: string) => defineQueue<StatusEvent>(`status.${partnerId}`);
 
 export interface StatusEvent {
   originalMessageId: string;
@@ -158,7 +159,7 @@ export async function acceptGetStatus(ctx: FlowContext, input: InboundInput): Pr
   checkTimestampFresh(input.verification.caller.signedElement!, input.receivedAt);
   const queue = ctx.store.queue(statusQueue(input.partner.id));
   const job = await queue.reserve({ leaseMs: 30_000 });
-  const event = job ? (job.payload as unknown as StatusEvent) : null;
+  const event = job ? job.payload : null;
   const reply = await statusReply(input.version, event, { signer: ctx.signer, profile: input.partner.signatureProfile });
   const journal = journalWrites(journalInput(input, { operation: 'GetStatus', service: null, messageId: event?.originalMessageId ?? null, succeeded: true }, reply), input.raw, reply);
   await ctx.store.commit({ docs: journal.docs, feeds: journal.feeds });

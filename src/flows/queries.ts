@@ -17,12 +17,15 @@ import type { Lifecycle } from '../city/lifecycle.js';
 import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
 import { defineCollection, write } from '../store/collection.js';
+import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { DocWrite, FeedAppend, JsonValue, WriteBatch } from '../store/types.js';
 import type { FlowContext } from './context.js';
 import { changeStatus } from './status-reporting.js';
 
-export const QUERY_QUEUE = 'agency-queries';
-export const QUERY_DEADLINES = 'query-deadlines';
+/** Queries to send to their agency, by query id. */
+export const QUERY_QUEUE = defineQueue<{ queryId: string }>('agency-queries');
+/** A query's deadline: the job becomes available when it passes. */
+export const QUERY_DEADLINES = defineQueue<{ queryId: string }>('query-deadlines');
 
 export const finalKey = (queryId: string) => `query-final:${queryId}`;
 export const applicationQueriesFeed = (applicationId: string) => `app-queries.${applicationId}`;
@@ -120,8 +123,8 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
     ],
     feeds,
     jobs: [
-      { queue: QUERY_QUEUE, id: query.id, payload: { queryId: query.id }, maxAttempts: ctx.config.delivery.maxAttempts },
-      { queue: QUERY_DEADLINES, id: query.id, payload: { queryId: query.id }, availableAt: deadline.getTime() },
+      jobInput(QUERY_QUEUE, query.id, { queryId: query.id }, { maxAttempts: ctx.config.delivery.maxAttempts }),
+      jobInput(QUERY_DEADLINES, query.id, { queryId: query.id }, { availableAt: deadline.getTime() }),
     ],
   });
   // The application waits for interagency answers while any query is open.

@@ -15,10 +15,12 @@ import type { Lifecycle } from '../city/lifecycle.js';
 import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
 import { defineCollection, write } from '../store/collection.js';
+import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
 
-export const STATUS_QUEUE = 'portal-status';
+/** Status messages to deliver to the portal, by delivery id (grouped by application: in order). */
+export const STATUS_QUEUE = defineQueue<{ deliveryId: string }>('portal-status');
 export const ELK_SERVICE = 'elk-order-status';
 
 export interface Delivery {
@@ -115,7 +117,7 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
       write(DELIVERIES, delivery.id, delivery),
       write(OUTBOUND, delivery.messageId, outbound),
     ],
-    jobs: [{ queue: STATUS_QUEUE, id: delivery.id, payload: { deliveryId: delivery.id }, group: app.id, maxAttempts: ctx.config.delivery.maxAttempts }],
+    jobs: [jobInput(STATUS_QUEUE, delivery.id, { deliveryId: delivery.id }, { group: app.id, maxAttempts: ctx.config.delivery.maxAttempts })],
   });
   if (!result.applied) throw conflict('CONCURRENT_CHANGE', 'the application\'s status changed at the same moment; read it again and retry');
   return delivery;

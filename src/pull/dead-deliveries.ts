@@ -27,6 +27,7 @@ import { ackEnvelope } from '../soap/envelope-builder.js';
 import { uuidV1 } from '../soap/message-id.js';
 import { isSmevVersion, type SmevVersion } from '../soap/namespaces.js';
 import { defineCollection, write } from '../store/collection.js';
+import { jobInput } from '../store/typed-queue.js';
 import type { Store } from '../store/types.js';
 import { callExchange, ExchangeError, journalExchangeCall } from './exchange-client.js';
 import { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
@@ -303,7 +304,7 @@ export async function rejectDeadMessage(ctx: FlowContext, id: string, role: stri
     const result = await ctx.store.commit({
       idempotency: { key: `pull-dead-rejected:${id}`, record: { digest: job.messageId, result: null, createdAt: ctx.now().getTime() } },
       docs: [write(DEAD_MESSAGES, id, updated)],
-      jobs: [{ queue: REJECTION_QUEUE, id: `pull-dead:${id}`, payload: { ...job }, maxAttempts: ctx.config.delivery.maxAttempts }],
+      jobs: [jobInput(REJECTION_QUEUE, `pull-dead:${id}`, { ...job }, { maxAttempts: ctx.config.delivery.maxAttempts })],
     });
     if (result.applied) ctx.logger.warn({ exchange: dead.exchange, messageId: dead.messageId, deadMessage: id, role, rejection: job.messageId }, 'ops: RequestRejected queued for a dead exchange message');
     dead = (await getDeadMessage(ctx.store, id)) ?? updated;

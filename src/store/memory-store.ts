@@ -5,6 +5,7 @@
  * every read, so callers never share objects with the store.
  */
 import { prepareBatch, prepareJob } from './batch.js';
+import { typedQueue } from './typed-queue.js';
 import { MemoryQueues } from './memory-queues.js';
 import type {
   Collection,
@@ -16,6 +17,7 @@ import type {
   JobState,
   JsonValue,
   Queue,
+  QueueName,
   QueueStats,
   ReserveOptions,
   Store,
@@ -185,9 +187,9 @@ export class MemoryStore implements Store {
     return count;
   }
 
-  queue(name: string): Queue {
+  queue<P = JsonValue>(name: QueueName<P>): Queue<P> {
     assertName(name, 'queue');
-    return new MemoryQueue(name, this.queues, this.options, () => this.assertOpen());
+    return typedQueue<P>(new MemoryQueue(name, this.queues, this.options, () => this.assertOpen()));
   }
 
   private assertOpen(): void {

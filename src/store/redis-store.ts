@@ -19,6 +19,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { prepareBatch, prepareJob } from './batch.js';
+import { typedQueue } from './typed-queue.js';
 import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.js';
 import { RECLAIM_BATCH, SCRIPTS, type ScriptName } from './redis-scripts.js';
 import type {
@@ -31,6 +32,7 @@ import type {
   JobState,
   JsonValue,
   Queue,
+  QueueName,
   QueueStats,
   ReserveOptions,
   Store,
@@ -276,9 +278,9 @@ export class RedisStore implements Store {
     return this.client.zremrangebyscore(`${this.keyPrefix}feed:${feed}`, '-inf', arg(uptoSeq));
   }
 
-  queue(name: string): Queue {
+  queue<P = JsonValue>(name: QueueName<P>): Queue<P> {
     assertName(name, 'queue');
-    return new RedisQueue(name, this);
+    return typedQueue<P>(new RedisQueue(name, this));
   }
 
   /** @internal The caller's clock, after checking the store is open. */

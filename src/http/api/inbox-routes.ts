@@ -6,8 +6,9 @@
 import type {} from '@fastify/swagger'; // adds tags, summary, security to route schemas
 import type { FastifyInstance } from 'fastify';
 import type { ServiceCatalogue } from '../../catalogue/types.js';
-import { APPLICATIONS, ATTACHMENTS, asJson, INBOX } from '../../city/model.js';
+import { APPLICATIONS, ATTACHMENTS, INBOX } from '../../city/model.js';
 import { write } from '../../store/collection.js';
+import { jobInput } from '../../store/typed-queue.js';
 import type { Store } from '../../store/types.js';
 import type { TokenAuth } from '../auth.js';
 import { HttpError } from '../errors.js';
@@ -85,7 +86,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
         await store.commit({
           idempotency: { key: `inbox-ack:${current.id}`, record: { digest: ackedAt, result: null, createdAt: Date.parse(ackedAt) } },
           docs: [write(INBOX, current.id, { ...current, ackedAt })],
-          jobs: [{ queue: statusQueue(current.partner), id: `ack:${current.id}`, payload: asJson(event) }],
+          jobs: [jobInput(statusQueue(current.partner), `ack:${current.id}`, event)],
         });
       }
       return reply.status(204).send();

@@ -27,9 +27,10 @@ import { loadEvidence, loadRecord, sha256Hex, verifyEvidence, type EvidencePart 
 import { SeriesRecorder, SERIES_BUCKET_MS, SERIES_WINDOW_MS } from './series.js';
 import { chainHash, SEAL_INDEX, SEALS, seqId } from '../../journal/chain.js';
 import { searchJournal } from '../../journal/search.js';
+import type { QueueName } from '../../store/types.js';
 
 /** The gateway's queues, as the dashboard lists them. */
-export const DASHBOARD_QUEUES = [STATUS_QUEUE, QUERY_QUEUE, QUERY_DEADLINES, RESPONSE_QUEUE, WEBHOOK_QUEUE] as const;
+export const DASHBOARD_QUEUES: ReadonlyArray<QueueName<unknown>> = [STATUS_QUEUE, QUERY_QUEUE, QUERY_DEADLINES, RESPONSE_QUEUE, WEBHOOK_QUEUE];
 export const HEARTBEAT_MS = 15_000;
 /** Per connection: past this much unsent output, events are dropped (and counted) instead of queued. */
 export const MAX_BUFFERED_BYTES = 256 * 1024;
