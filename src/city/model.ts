@@ -104,7 +104,6 @@ export interface IncomingRequest {
   replyTo?: string;
 }
 
-
 /** A query the city sent to an agency (written by the outbound query flow). */
 export interface OutboundQuery {
   id: string;
