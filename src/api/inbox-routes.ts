@@ -5,14 +5,16 @@
  */
 import type {} from '@fastify/swagger'; // adds tags, summary, security to route schemas
 import type { FastifyInstance } from 'fastify';
-import type { Application, InboxItem } from '../city/model.js';
 import type { ServiceCatalogue } from '../catalogue/types.js';
-import { asJson } from '../city/model.js';
+import { APPLICATIONS, ATTACHMENTS, INBOX } from '../city/model.js';
+import { write } from '../store/collection.js';
+import { jobInput } from '../store/typed-queue.js';
 import type { Store } from '../store/types.js';
 import type { TokenAuth } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { applicationSchema, idParams, inboxItemSchema } from '../http/schemas.js';
 import { statusQueue, type StatusEvent } from '../flows/inbound-other.js';
+import { applicationQueriesFeed, QUERIES } from '../flows/queries.js';
 import { contentComponentsDescription } from './service-schemas.js';
 
 export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: TokenAuth, catalogue?: ServiceCatalogue): void {
@@ -54,11 +56,11 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
     },
     async (request) => {
       const after = Number(request.query.after ?? '0');
-      const entries = await store.readFeed('inbox', after, request.query.limit ?? 50);
+      const entries = await store.readFeed(INBOX, after, request.query.limit ?? 50);
       const items = await Promise.all(
         entries.map(async (e) => {
-          const item = await store.getDoc<InboxItem & Record<string, never>>('inbox', e.id);
-          return item ? { ...(item as unknown as InboxItem), cursor: String(e.seq) } : null;
+          const item = await store.getDoc(INBOX, e.id);
+          return item ? { ...item, cursor: String(e.seq) } : null;
         }),
       );
       const next = entries.length > 0 ? String(entries[entries.length - 1]!.seq) : String(after);
@@ -70,9 +72,8 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
     '/api/v1/inbox/:id/ack',
     { onRequest: city, schema: { tags: ['inbox'], summary: 'Acknowledge an inbox item (idempotent)', security, params: idParams, response: { 204: { type: 'null' } } } },
     async (request, reply) => {
-      const item = await store.getDoc('inbox', request.params.id);
-      if (!item) throw new HttpError(404, 'NOT_FOUND', `no inbox item ${request.params.id}`);
-      const current = item as unknown as InboxItem;
+      const current = await store.getDoc(INBOX, request.params.id);
+      if (!current) throw new HttpError(404, 'NOT_FOUND', `no inbox item ${request.params.id}`);
       if (!current.ackedAt) {
         // The sender learns it through GetStatus: its message is now with the city (once per item: the job id).
         const event: StatusEvent = {
@@ -84,8 +85,8 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
         const ackedAt = new Date().toISOString();
         await store.commit({
           idempotency: { key: `inbox-ack:${current.id}`, record: { digest: ackedAt, result: null, createdAt: Date.parse(ackedAt) } },
-          docs: [{ collection: 'inbox', id: current.id, value: asJson({ ...current, ackedAt }) }],
-          jobs: [{ queue: statusQueue(current.partner), id: `ack:${current.id}`, payload: asJson(event) }],
+          docs: [write(INBOX, current.id, { ...current, ackedAt })],
+          jobs: [jobInput(statusQueue(current.partner), `ack:${current.id}`, event)],
         });
       }
       return reply.status(204).send();
@@ -96,15 +97,15 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
     '/api/v1/applications/:id',
     { onRequest: city, schema: { tags: ['applications'], summary: 'One application with its registration number and status history', security, params: idParams, response: { 200: { $ref: 'Application#' } } } },
     async (request) => {
-      const application = await store.getDoc('applications', request.params.id);
+      const application = await store.getDoc(APPLICATIONS, request.params.id);
       if (!application) throw new HttpError(404, 'NOT_FOUND', `no application ${request.params.id}`);
       // The interagency queries made for it (an append-only feed, so no lost updates).
       const queries = [];
-      for (const e of await store.readFeed(`app-queries.${request.params.id}`, 0, 500)) {
-        const q = (await store.getDoc('queries', e.id)) as { id: string; service: string; state: string; createdAt: string; answeredAt: string | null } | null;
+      for (const e of await store.readFeed(applicationQueriesFeed(request.params.id), 0, 500)) {
+        const q = await store.getDoc(QUERIES, e.id);
         if (q) queries.push({ id: q.id, service: q.service, state: q.state, createdAt: q.createdAt, answeredAt: q.answeredAt });
       }
-      return { ...(application as unknown as Application), queries };
+      return { ...application, queries };
     },
   );
 
@@ -112,7 +113,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
     '/api/v1/attachments/:id',
     { onRequest: city, schema: { tags: ['applications'], summary: 'The content of a stored attachment', security, params: idParams } },
     async (request, reply) => {
-      const stored = await store.getDoc<{ mimeType: string; base64: string }>('attachments', request.params.id);
+      const stored = await store.getDoc(ATTACHMENTS, request.params.id);
       if (!stored) throw new HttpError(404, 'NOT_FOUND', `no attachment ${request.params.id}`);
       return reply.type(/^[\w.+-]+\/[\w.+-]+$/.test(stored.mimeType) ? stored.mimeType : 'application/octet-stream').send(Buffer.from(stored.base64, 'base64'));
     },

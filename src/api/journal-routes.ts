@@ -6,13 +6,12 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { FlowContext } from '../flows/context.js';
-import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../journal/chain.js';
+import { chainHash, SEAL_INDEX, SEALS, seqId } from '../journal/chain.js';
 import { checkEvidence, evidenceIdsOf, readEvidence } from '../journal/evidence.js';
-import { JOURNAL, type JournalRecord } from '../journal/records.js';
+import { JOURNAL } from '../journal/records.js';
 import { searchJournal, type JournalFilter } from '../journal/search.js';
 import { verifyJournal } from '../journal/verify.js';
 import { certificatesOf } from '../pki/swappable-signer.js';
-import type { JsonValue } from '../store/types.js';
 import type { TokenAuth } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { idParams } from '../http/schemas.js';
@@ -250,13 +249,13 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
     },
     async (request) => {
       const { id } = request.params;
-      const record = (await store.getDoc(JOURNAL, id)) as unknown as JournalRecord | null;
+      const record = await store.getDoc(JOURNAL, id);
       if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
-      const index = (await store.getDoc(SEAL_INDEX, id)) as { seq: number } | null;
-      const seal = index ? ((await store.getDoc(SEALS, seqId(index.seq))) as unknown as Seal | null) : null;
+      const index = await store.getDoc(SEAL_INDEX, id);
+      const seal = index ? await store.getDoc(SEALS, seqId(index.seq)) : null;
       const envelopes = await readEvidence(store, evidenceIdsOf(record));
       const evidence = (evidenceId: string | null) => (evidenceId ? (envelopes.get(evidenceId) ?? null) : null);
-      const verified = seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record as unknown as JsonValue) === seal.hash : null;
+      const verified = seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record) === seal.hash : null;
       request.log.info({ journalRecord: id, role: request.role }, 'ops: journal record with evidence read');
       return {
         record: { ...record, seq: seal?.seq },

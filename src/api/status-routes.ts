@@ -8,9 +8,10 @@ import { exchangeStatusesOf } from '../pull/exchange-status.js';
 import type { FastifyInstance } from 'fastify';
 import type { Lifecycle } from '../city/lifecycle.js';
 import type { FlowContext } from '../flows/context.js';
-import { changeStatus, STATUS_QUEUE, type Delivery } from '../flows/status-reporting.js';
+import { changeStatus, DELIVERIES, STATUS_QUEUE, type Delivery } from '../flows/status-reporting.js';
 import { recordDeliveryAction } from '../ops/delivery-actions.js';
-import type { Job, JsonValue } from '../store/types.js';
+import { write } from '../store/collection.js';
+import type { Job } from '../store/types.js';
 import type { TokenAuth } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { idParams } from '../http/schemas.js';
@@ -96,7 +97,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
     '/api/v1/deliveries/:id',
     { onRequest: auth.require('city', 'ops'), schema: { tags: ['applications'], summary: 'Where a status message is: pending, delivered or failed', security, params: idParams, response: { 200: deliverySchema } } },
     async (request) => {
-      const d = (await ctx.store.getDoc('deliveries', request.params.id)) as unknown as Delivery | null;
+      const d = await ctx.store.getDoc(DELIVERIES, request.params.id);
       if (!d) throw new HttpError(404, 'NOT_FOUND', `no delivery ${request.params.id}`);
       const view = deliveryView(d, await queue.get(d.id));
       const partner = ctx.partners.get(d.partner);
@@ -124,7 +125,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
       const jobs = await queue.list(request.query.state, request.query.limit ?? 100);
       const items = [];
       for (const job of jobs) {
-        const d = (await ctx.store.getDoc('deliveries', job.id)) as unknown as Delivery | null;
+        const d = await ctx.store.getDoc(DELIVERIES, job.id);
         if (d) items.push(deliveryView(d, job));
       }
       return { items };
@@ -145,7 +146,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
         },
       },
       async (request) => {
-        const d = (await ctx.store.getDoc('deliveries', request.params.id)) as unknown as Delivery | null;
+        const d = await ctx.store.getDoc(DELIVERIES, request.params.id);
         if (!d) throw new HttpError(404, 'NOT_FOUND', `no delivery ${request.params.id}`);
         const before = await queue.get(d.id);
         const ok = action === 'replay' ? await queue.replay(d.id) : await queue.discard(d.id);
@@ -155,7 +156,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
         const wasDead = before?.state === 'dead';
         if (action === 'discard' && !wasDead) {
           // A stuck delivery never went dead, so nothing marked its record failed: the discard does.
-          await ctx.store.commit({ docs: [{ collection: 'deliveries', id: d.id, value: { ...(d as unknown as Record<string, JsonValue>), state: 'failed', lastError: before?.lastError ?? null, failedAt: ctx.now().toISOString() } }] });
+          await ctx.store.commit({ docs: [write(DELIVERIES, d.id, { ...d, state: 'failed', lastError: before?.lastError ?? null, failedAt: ctx.now().toISOString() })] });
         }
         await recordDeliveryAction(ctx.store, d.id, {
           action,

@@ -5,6 +5,7 @@
  * model from the catalogue.
  */
 import type { AttachmentSignatureSummary } from '../pki/cms/attachment.js';
+import { defineCollection } from '../store/collection.js';
 import type { JsonValue } from '../store/types.js';
 
 export type InboxKind = 'application' | 'query' | 'response';
@@ -110,8 +111,6 @@ export interface IncomingRequest {
   replyTo?: string;
 }
 
-export const asJson = <T>(value: T): JsonValue => value as unknown as JsonValue;
-
 /** A query the city sent to an agency (written by the outbound query flow). */
 export interface OutboundQuery {
   id: string;
@@ -138,3 +137,27 @@ export interface OutboundMessage {
   ackedAt: string | null;
   accepted: boolean | null;
 }
+
+/** An application found by its registration number in one lookup (ops). */
+export interface RegistrationIndex {
+  applicationId: string;
+  inboxItemId: string;
+}
+
+/** An attachment's content, by `sha256-<hex>` of its bytes (stored once however often it arrives). */
+export interface StoredAttachment {
+  mimeType: string;
+  base64: string;
+}
+
+// Where these documents are stored: one collection each.
+/** By application id. */
+export const APPLICATIONS = defineCollection<Application>('applications');
+/** By inbox item id; `inbox` is also the feed the city pages through. */
+export const INBOX = defineCollection<InboxItem>('inbox');
+/** By the registration number. */
+export const REGISTRATION_NUMBERS = defineCollection<RegistrationIndex>('registration-numbers');
+/** By AttachmentMeta.id. */
+export const ATTACHMENTS = defineCollection<StoredAttachment>('attachments');
+/** By the MessageID the partner acknowledges. */
+export const OUTBOUND = defineCollection<OutboundMessage>('outbound');

@@ -3,6 +3,7 @@
  * Idempotency-Key = the item id, retried with backoff until the city answers
  * 2xx. The job was enqueued in the same commit as the item itself.
  */
+import { INBOX } from '../city/model.js';
 import type { FlowContext } from '../flows/context.js';
 import { WEBHOOK_QUEUE } from '../flows/context.js';
 import { startQueueWorker, type QueueWorker } from './queue-worker.js';
@@ -14,8 +15,8 @@ export function startCityWebhook(ctx: FlowContext, url: string, timeoutMs = 10_0
     logger: ctx.logger,
     concurrency: 2,
     async handle(job) {
-      const { inboxId } = job.payload as { inboxId: string };
-      const item = await ctx.store.getDoc('inbox', inboxId);
+      const { inboxId } = job.payload;
+      const item = await ctx.store.getDoc(INBOX, inboxId);
       if (!item) return { kind: 'dead', error: `inbox item ${inboxId} is gone` };
       try {
         const res = await fetch(url, {

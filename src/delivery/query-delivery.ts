@@ -3,11 +3,11 @@
  * SendRequest, the same MessageID on every attempt, backoff, refusals dead at
  * once), and ends queries whose deadline passed without an answer.
  */
-import { asJson } from '../city/model.js';
 import type { FlowContext } from '../flows/context.js';
-import { afterQueryEnded, finishQuery, QUERY_DEADLINES, QUERY_QUEUE, type QueryDelivery, type StoredQuery } from '../flows/queries.js';
+import { afterQueryEnded, finishQuery, QUERIES, QUERY_DATA, QUERY_DEADLINES, QUERY_DELIVERIES, QUERY_QUEUE, type QueryDelivery, type StoredQuery } from '../flows/queries.js';
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
-import type { Job, JsonValue } from '../store/types.js';
+import { write } from '../store/collection.js';
+import type { Job } from '../store/types.js';
 import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
@@ -47,19 +47,19 @@ export function startQueryDelivery(ctx: FlowContext): QueueWorker[] {
   return [sender, deadlines];
 }
 
-async function load(ctx: FlowContext, job: Job): Promise<StoredQuery | null> {
-  return (await ctx.store.getDoc('queries', (job.payload as { queryId: string }).queryId)) as unknown as StoredQuery | null;
+async function load(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<StoredQuery | null> {
+  return ctx.store.getDoc(QUERIES, job.payload.queryId);
 }
 
-async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
+async function send(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<JobOutcome> {
   const query = await load(ctx, job);
   if (!query) return { kind: 'dead', error: 'the query is gone' };
   if (query.state !== 'sent') return { kind: 'done' }; // ended meanwhile (deadline)
   const partner = ctx.partners.get(query.partner);
   const service = ctx.catalogue.get(query.service);
-  const data = await ctx.store.getDoc('query-data', query.id);
+  const data = await ctx.store.getDoc(QUERY_DATA, query.id);
   if (!partner || !service || data === null) return { kind: 'dead', error: `partner ${query.partner}, service ${query.service} or the query's data is gone` };
-  const envelope = sendRequestEnvelope({ version: '1.1', messageId: query.messageId, contentXml: service.request.toXml(data as JsonValue) });
+  const envelope = sendRequestEnvelope({ version: '1.1', messageId: query.messageId, contentXml: service.request.toXml(data) });
   const outcome = await sendToPartner(ctx, {
     partner,
     envelope,
@@ -75,7 +75,7 @@ async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
         lastError: describeOutcome(o),
         deliveredAt: o.kind === 'accepted' ? ctx.now().toISOString() : null,
       };
-      return [{ collection: 'query-deliveries', id: query.id, value: asJson(delivery) }];
+      return [write(QUERY_DELIVERIES, query.id, delivery)];
     },
   });
   return settle(ctx, outcome, 'query', { queryId: query.id, partner: partner.id, service: service.id, attempt: job.attempts });

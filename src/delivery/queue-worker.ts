@@ -7,14 +7,14 @@
  */
 import type { Logger } from '../log.js';
 import { reportQueueOutcome } from '../events/queue-outcomes.js';
-import type { Job, Store } from '../store/types.js';
+import type { Job, JsonValue, QueueName, Store } from '../store/types.js';
 
 export type JobOutcome = { kind: 'done' } | { kind: 'retry'; error: string; delayMs?: number } | { kind: 'dead'; error: string };
 
-export interface QueueWorkerOptions {
+export interface QueueWorkerOptions<P = JsonValue> {
   store: Store;
-  queue: string;
-  handle(job: Job): Promise<JobOutcome>;
+  queue: QueueName<P>;
+  handle(job: Job<P>): Promise<JobOutcome>;
   logger: Logger;
   concurrency?: number;
   leaseMs?: number;
@@ -23,7 +23,7 @@ export interface QueueWorkerOptions {
   backoff?: { baseMs: number; capMs: number };
   now?: () => number;
   /** Called after a job went dead (refused for good, or out of attempts). */
-  onDead?: (job: Job, error: string) => Promise<void>;
+  onDead?: (job: Job<P>, error: string) => Promise<void>;
 }
 
 export interface QueueWorker {
@@ -38,7 +38,7 @@ export function backoffDelay(attempt: number, baseMs: number, capMs: number, ran
 /** The longest pause between tries while steps keep failing (the store is down). */
 const FAILING_PAUSE_CAP_MS = 5_000;
 
-export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
+export function startQueueWorker<P>(options: QueueWorkerOptions<P>): QueueWorker {
   const queue = options.store.queue(options.queue);
   const leaseMs = options.leaseMs ?? 30_000;
   const idleMs = options.idleMs ?? 250;

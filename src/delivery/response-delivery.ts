@@ -1,8 +1,8 @@
 /** Sends the city's answers to agencies' queries (signed SendResponse) from the durable queue. */
-import { asJson } from '../city/model.js';
-import { RESPONSE_QUEUE, type AnsweredRequest, type ResponseDelivery } from '../flows/city-answers.js';
+import { REQUEST_DELIVERIES, REQUESTS, RESPONSE_QUEUE, type ResponseDelivery } from '../flows/city-answers.js';
 import type { FlowContext } from '../flows/context.js';
 import { sendResponseEnvelope, type ResponseBody } from '../soap/envelope-builder.js';
+import { write } from '../store/collection.js';
 import type { Job } from '../store/types.js';
 import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
@@ -20,8 +20,8 @@ export function startResponseDelivery(ctx: FlowContext): QueueWorker {
   });
 }
 
-async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
-  const request = (await ctx.store.getDoc('requests', (job.payload as { requestId: string }).requestId)) as unknown as AnsweredRequest | null;
+async function send(ctx: FlowContext, job: Job<{ requestId: string }>): Promise<JobOutcome> {
+  const request = await ctx.store.getDoc(REQUESTS, job.payload.requestId);
   if (!request?.answer || !request.responseMessageId) return { kind: 'dead', error: 'the answer is gone' };
   const partner = ctx.partners.get(request.partner);
   const service = ctx.catalogue.get(request.service);
@@ -41,7 +41,7 @@ async function send(ctx: FlowContext, job: Job): Promise<JobOutcome> {
     correlationId: `request:${request.id}:${job.attempts}`,
     docs: (o) => {
       const delivery: ResponseDelivery = { state: o.kind === 'accepted' ? 'delivered' : 'pending', attempts: job.attempts, lastError: describeOutcome(o), deliveredAt: o.kind === 'accepted' ? ctx.now().toISOString() : null };
-      return [{ collection: 'request-deliveries', id: request.id, value: asJson(delivery) }];
+      return [write(REQUEST_DELIVERIES, request.id, delivery)];
     },
   });
   return settle(ctx, outcome, 'answer', { requestId: request.id, partner: partner.id, attempt: job.attempts });

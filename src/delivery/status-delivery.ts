@@ -6,10 +6,10 @@
  * a message the portal refuses as wrong goes dead at once instead of being
  * retried forever. Every attempt is journaled with both envelopes.
  */
-import { asJson } from '../city/model.js';
 import type { FlowContext } from '../flows/context.js';
-import { ELK_SERVICE, STATUS_QUEUE, type Delivery } from '../flows/status-reporting.js';
+import { DELIVERIES, ELK_SERVICE, STATUS_QUEUE, type Delivery } from '../flows/status-reporting.js';
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
+import { write } from '../store/collection.js';
 import type { Job } from '../store/types.js';
 import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
@@ -26,16 +26,16 @@ export function startStatusDelivery(ctx: FlowContext): QueueWorker {
     backoff: { baseMs: d.backoffMs, capMs: d.backoffCapMs },
     handle: (job) => deliver(ctx, job),
     onDead: async (job, error) => {
-      const delivery = (await ctx.store.getDoc('deliveries', (job.payload as { deliveryId: string }).deliveryId)) as unknown as Delivery | null;
+      const delivery = await ctx.store.getDoc(DELIVERIES, job.payload.deliveryId);
       if (!delivery) return;
-      await ctx.store.commit({ docs: [{ collection: 'deliveries', id: delivery.id, value: asJson({ ...delivery, state: 'failed', failedAt: ctx.now().toISOString(), lastError: error }) }] });
+      await ctx.store.commit({ docs: [write(DELIVERIES, delivery.id, { ...delivery, state: 'failed', failedAt: ctx.now().toISOString(), lastError: error })] });
     },
   });
 }
 
-async function deliver(ctx: FlowContext, job: Job): Promise<JobOutcome> {
-  const { deliveryId } = job.payload as { deliveryId: string };
-  const delivery = (await ctx.store.getDoc('deliveries', deliveryId)) as unknown as Delivery | null;
+async function deliver(ctx: FlowContext, job: Job<{ deliveryId: string }>): Promise<JobOutcome> {
+  const { deliveryId } = job.payload;
+  const delivery = await ctx.store.getDoc(DELIVERIES, deliveryId);
   if (!delivery) return { kind: 'dead', error: `delivery ${deliveryId} is gone` };
   const portal = ctx.partners.get(delivery.partner);
   if (!portal) return { kind: 'dead', error: `partner ${delivery.partner} is no longer registered` };
@@ -55,7 +55,7 @@ async function deliver(ctx: FlowContext, job: Job): Promise<JobOutcome> {
     docs: (o) => {
       const now = ctx.now().toISOString();
       const updated: Delivery = o.kind === 'accepted' ? { ...delivery, state: 'delivered', deliveredAt: now, lastError: null } : { ...delivery, lastError: describeOutcome(o) };
-      return [{ collection: 'deliveries', id: delivery.id, value: asJson(updated) }];
+      return [write(DELIVERIES, delivery.id, updated)];
     },
   });
   return settle(ctx, outcome, 'status', { deliveryId: delivery.id, applicationId: delivery.applicationId, messageId: delivery.messageId, attempt: job.attempts });

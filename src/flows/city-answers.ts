@@ -5,21 +5,25 @@
  * a second answer is a 409), then a signed SendResponse goes to the agency
  * from the durable queue, `To` = the agency's request MessageID.
  */
-import { asJson, type IncomingRequest, type OutboundMessage } from '../city/model.js';
+import { OUTBOUND, type IncomingRequest, type OutboundMessage } from '../city/model.js';
 import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
+import { defineCollection, write } from '../store/collection.js';
+import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
 
-export const RESPONSE_QUEUE = 'city-responses';
+/** The city's answers to send to agencies, by request id. */
+export const RESPONSE_QUEUE = defineQueue<{ requestId: string }>('city-responses');
 export const REJECT_CODES = ['ACCESS_DENIED', 'NO_DATA', 'UNKNOWN_REQUEST_DESCRIPTION', 'FAILURE'] as const;
 
 export type CityAnswer = { data: JsonValue } | { reject: { code: (typeof REJECT_CODES)[number]; description: string } };
 
+/** A request as stored: the answer fields are absent until the city answers. */
 export interface AnsweredRequest extends IncomingRequest {
-  answer: { kind: 'content'; data: JsonValue } | { kind: 'rejected'; code: string; description: string } | null;
-  responseMessageId: string | null;
-  answeredAt: string | null;
+  answer?: { kind: 'content'; data: JsonValue } | { kind: 'rejected'; code: string; description: string } | null;
+  responseMessageId?: string | null;
+  answeredAt?: string | null;
 }
 
 export interface ResponseDelivery {
@@ -29,8 +33,13 @@ export interface ResponseDelivery {
   deliveredAt: string | null;
 }
 
+/** By request id (written at intake, updated by the answer). */
+export const REQUESTS = defineCollection<AnsweredRequest>('requests');
+/** By request id: how the answer's delivery to the agency went. */
+export const REQUEST_DELIVERIES = defineCollection<ResponseDelivery>('request-deliveries');
+
 export async function answerRequest(ctx: FlowContext, requestId: string, answer: CityAnswer): Promise<AnsweredRequest> {
-  const request = (await ctx.store.getDoc('requests', requestId)) as unknown as AnsweredRequest | null;
+  const request = await ctx.store.getDoc(REQUESTS, requestId);
   if (!request) throw notFound(`no request ${requestId}`);
   if (request.answer) throw conflict('ALREADY_ANSWERED', `request ${requestId} was already answered (${request.state}) at ${request.answeredAt}`);
   const service = ctx.catalogue.get(request.service);
@@ -51,19 +60,19 @@ export async function answerRequest(ctx: FlowContext, requestId: string, answer:
   const result = await ctx.store.commit({
     idempotency: { key: `request-answer:${request.id}`, record: { digest: updated.responseMessageId!, result: null, createdAt: Date.parse(now) } },
     docs: [
-      { collection: 'requests', id: request.id, value: asJson(updated) },
-      { collection: 'outbound', id: updated.responseMessageId!, value: asJson(outbound) },
+      write(REQUESTS, request.id, updated),
+      write(OUTBOUND, outbound.messageId, outbound),
     ],
-    jobs: [{ queue: RESPONSE_QUEUE, id: request.id, payload: { requestId: request.id }, maxAttempts: ctx.config.delivery.maxAttempts }],
+    jobs: [jobInput(RESPONSE_QUEUE, request.id, { requestId: request.id }, { maxAttempts: ctx.config.delivery.maxAttempts })],
   });
   if (!result.applied) throw conflict('ALREADY_ANSWERED', `request ${requestId} was answered at the same moment`);
   return updated;
 }
 
 export async function requestView(ctx: FlowContext, id: string) {
-  const r = (await ctx.store.getDoc('requests', id)) as unknown as AnsweredRequest | null;
+  const r = await ctx.store.getDoc(REQUESTS, id);
   if (!r) return null;
-  const delivery = (await ctx.store.getDoc('request-deliveries', id)) as unknown as ResponseDelivery | null;
+  const delivery = await ctx.store.getDoc(REQUEST_DELIVERIES, id);
   const job = r.answer ? await ctx.store.queue(RESPONSE_QUEUE).get(id) : null;
   return {
     id: r.id,

@@ -8,6 +8,7 @@ import type { RevocationChecker } from '../pki/ocsp-client.js';
 import type { Signer } from '../pki/signer.js';
 import type { TrustAnchorSet } from '../pki/trust.js';
 import type { Store } from '../store/types.js';
+import { defineQueue } from '../store/typed-queue.js';
 
 /** What the flows need, loaded once at start-up (see gateway.ts). */
 export interface FlowContext {
@@ -28,4 +29,5 @@ export interface FlowContext {
   now(): Date;
 }
 
-export const WEBHOOK_QUEUE = 'city-webhook';
+/** Inbox items to push to the city's webhook (CITY_WEBHOOK_URL), by item id. */
+export const WEBHOOK_QUEUE = defineQueue<{ inboxId: string }>('city-webhook');

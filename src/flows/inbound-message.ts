@@ -10,7 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { MessagePart, ServiceDefinition } from '../catalogue/types.js';
-import { asJson, type Application, type AttachmentMeta, type ExchangeFileRef, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
+import { APPLICATIONS, ATTACHMENTS, INBOX, REGISTRATION_NUMBERS, type Application, type AttachmentMeta, type ExchangeFileRef, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
 import { nextRegistrationNumber } from '../city/registration.js';
 import type { Exchange, Partner } from '../registry/partners.js';
 import { journalWrites, type JournalInput } from '../journal/records.js';
@@ -20,9 +20,12 @@ import type { SmevEnvelopeParts, SmevVerification } from '../signature/smev-prof
 import { SmevFault } from '../soap/faults.js';
 import type { SmevVersion } from '../soap/namespaces.js';
 import { messageAccepted } from '../soap/reply.js';
+import { write } from '../store/collection.js';
+import { jobInput } from '../store/typed-queue.js';
 import type { DocWrite, FeedAppend, IdempotencyRecord, JobInput, JsonValue } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
+import { REQUESTS } from './city-answers.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 import { checkMessageIdFresh } from './freshness.js';
 import { checkSignedStructure } from '../soap/signed-structure.js';
@@ -189,7 +192,7 @@ function attachments(ctx: FlowContext, input: InboundInput, service: ServiceDefi
     const bytes = Buffer.from(base64, 'base64');
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const id = `sha256-${sha256}`;
-    docs.push({ collection: 'attachments', id, value: { mimeType: field('MimeType'), base64 }, ifAbsent: true });
+    docs.push(write(ATTACHMENTS, id, { mimeType: field('MimeType'), base64 }, { ifAbsent: true }));
     const check = requireAttachmentSignature(ctx, service, { name: contentId, bytes, signature: field('SignaturePKCS7'), at: input.receivedAt });
     journal.push(journalAttachmentSignature(contentId, sha256, check));
     checks.push({ name: contentId, check });
@@ -291,9 +294,9 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
       statusHistory: [{ status: 'received', at: receivedAt, comment: `принято от ${partner.name}` }],
       inboxItemId: inboxId,
     };
-    docs.push({ collection: 'applications', id: applicationId, value: asJson(application) });
+    docs.push(write(APPLICATIONS, applicationId, application));
     // Index: ops find an application by its registration number in one lookup.
-    docs.push({ collection: 'registration-numbers', id: registrationNumber, value: { applicationId, inboxItemId: inboxId } });
+    docs.push(write(REGISTRATION_NUMBERS, registrationNumber, { applicationId, inboxItemId: inboxId }));
   } else {
     requestId = randomUUID();
     const request: IncomingRequest = {
@@ -307,7 +310,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
       // Pulled: the city's answer goes back through the exchange, To = the ReplyTo it gave the request.
       ...(input.via ? { exchange: input.via.exchange.id, replyTo: input.via.replyTo ?? messageId } : {}),
     };
-    docs.push({ collection: 'requests', id: requestId, value: asJson(request) });
+    docs.push(write(REQUESTS, requestId, request));
   }
 
   const item: InboxItem = {
@@ -328,7 +331,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     requestId,
     ackedAt: null,
   };
-  docs.push({ collection: 'inbox', id: inboxId, value: asJson(item) });
+  docs.push(write(INBOX, inboxId, item));
 
   // Pushed: the signed SendRequestResponse the partner gets. Pulled: nothing is answered (the Ack follows the commit).
   const reply = input.via ? '' : await messageAccepted('SendRequestResponse', input.version, {
@@ -349,8 +352,8 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     input.raw,
     input.via ? null : reply,
   );
-  const feeds: FeedAppend[] = [{ feed: 'inbox', id: inboxId }, ...journal.feeds];
-  const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [{ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } }] : [];
+  const feeds: FeedAppend[] = [{ feed: INBOX, id: inboxId }, ...journal.feeds];
+  const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : [];
   const result = await ctx.store.commit({
     idempotency: { key, record: { digest, result: { reply, inboxId }, createdAt: input.receivedAt.getTime() } },
     docs: [...docs, ...journal.docs],

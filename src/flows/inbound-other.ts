@@ -4,17 +4,19 @@
  * caller acknowledges a message the gateway delivered to it).
  */
 import { randomUUID } from 'node:crypto';
-import { asJson, type InboxItem, type OutboundMessage } from '../city/model.js';
+import { INBOX, OUTBOUND, type InboxItem, type OutboundMessage } from '../city/model.js';
 import { journalWrites } from '../journal/records.js';
 import { SmevFault } from '../soap/faults.js';
 import { ackReply, messageAccepted, statusReply, type InteractionStatus } from '../soap/reply.js';
+import { write } from '../store/collection.js';
+import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { DocWrite, JobInput, JsonValue } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 import { checkMessageIdFresh, checkTimestampFresh } from './freshness.js';
 import { checkSignedStructure } from '../soap/signed-structure.js';
-import { afterQueryEnded, finishQuery, QUERY_BY_REPLY_TO, queryStatusFeed, type StoredQuery } from './queries.js';
+import { afterQueryEnded, finishQuery, QUERIES, QUERY_BY_REPLY_TO, QUERY_STATUSES, queryStatusFeed } from './queries.js';
 import {
   idempotencyKey,
   journalInput,
@@ -45,8 +47,8 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
   checkMessageIdFresh(messageId, input.receivedAt, ctx.config.messageMaxAgeHours);
   // Pushed: To = our MessageID (Okno's push convention). Pulled: the exchange's OriginalMessageId says which request it answers.
   const to = input.via ? (input.via.originalMessageId ?? '') : text(child(signed, 'To'));
-  const link = to ? await ctx.store.getDoc<{ queryId: string }>(QUERY_BY_REPLY_TO, to) : null;
-  const query = link ? ((await ctx.store.getDoc('queries', link.queryId)) as unknown as StoredQuery | null) : null;
+  const link = to ? await ctx.store.getDoc(QUERY_BY_REPLY_TO, to) : null;
+  const query = link ? await ctx.store.getDoc(QUERIES, link.queryId) : null;
   if (!query) throw new SmevFault('RequestIsNotFound', to ? `no query of the city is waiting for an answer addressed to "${to.slice(0, 100)}"` : 'SenderProvidedResponseData has no To');
   if (query.partner !== input.partner.id) throw new SmevFault('SenderIsNotRegistered', `the query was sent to ${query.partner}, not to ${input.partner.id}`);
 
@@ -82,7 +84,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     const j = journal(true);
     const done = await ctx.store.commit({
       idempotency: { key, record: { digest, result: { reply }, createdAt: input.receivedAt.getTime() } },
-      docs: [{ collection: 'query-statuses', id: statusId, value: { code: Number(text(child(status, 'StatusCode'))), description: text(child(status, 'StatusDescription')), at: receivedAt } }, ...j.docs],
+      docs: [write(QUERY_STATUSES, statusId, { code: Number(text(child(status, 'StatusCode'))), description: text(child(status, 'StatusDescription')), at: receivedAt }), ...j.docs],
       feeds: [{ feed: queryStatusFeed(query.id), id: statusId }, ...j.feeds],
     });
     if (!done.applied) return result(true, (done.existing.result as { reply: string }).reply);
@@ -118,7 +120,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     messageId,
     partner: input.partner.id,
     receivedAt,
-    content: asJson({ queryId: query.id, state: final.state, answer: final.answer, rejections: final.rejections }),
+    content: { queryId: query.id, state: final.state, answer: final.answer, rejections: final.rejections },
     attachments: [],
     signature: signatureSummary(input),
     test: false,
@@ -131,20 +133,20 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
   const ended = await finishQuery(ctx, query, final, {
     digest,
     result: { reply },
-    docs: [{ collection: 'inbox', id: inboxId, value: asJson(item) }, ...j.docs],
-    feeds: [{ feed: 'inbox', id: inboxId }, ...j.feeds],
-    jobs: ctx.config.cityWebhookUrl ? [{ queue: WEBHOOK_QUEUE, id: inboxId, payload: { inboxId } }] : [],
+    docs: [write(INBOX, inboxId, item), ...j.docs],
+    feeds: [{ feed: INBOX, id: inboxId }, ...j.feeds],
+    jobs: ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : [],
   });
   if (!ended.won) {
     if (ended.existing!.digest === digest) return result(true, (ended.existing!.result as { reply: string }).reply);
-    throw new SmevFault('MessageIsAlreadySent', `query ${query.id} has already ended (${(await ctx.store.getDoc('queries', query.id) as unknown as StoredQuery | null)?.state ?? 'ended'}); a second answer is not accepted`);
+    throw new SmevFault('MessageIsAlreadySent', `query ${query.id} has already ended (${(await ctx.store.getDoc(QUERIES, query.id))?.state ?? 'ended'}); a second answer is not accepted`);
   }
   await afterQueryEnded(ctx, ctx.lifecycle, query.applicationId);
   return result(false, reply);
 }
 
 /** The queue of status messages waiting for a partner's GetStatus. */
-export const statusQueue = (partnerId: string) => `status.${partnerId}`;
+export const statusQueue = (partnerId: string) => defineQueue<StatusEvent>(`status.${partnerId}`);
 
 export interface StatusEvent {
   originalMessageId: string;
@@ -157,7 +159,7 @@ export async function acceptGetStatus(ctx: FlowContext, input: InboundInput): Pr
   checkTimestampFresh(input.verification.caller.signedElement!, input.receivedAt);
   const queue = ctx.store.queue(statusQueue(input.partner.id));
   const job = await queue.reserve({ leaseMs: 30_000 });
-  const event = job ? (job.payload as unknown as StatusEvent) : null;
+  const event = job ? job.payload : null;
   const reply = await statusReply(input.version, event, { signer: ctx.signer, profile: input.partner.signatureProfile });
   const journal = journalWrites(journalInput(input, { operation: 'GetStatus', service: null, messageId: event?.originalMessageId ?? null, succeeded: true }, reply), input.raw, reply);
   await ctx.store.commit({ docs: journal.docs, feeds: journal.feeds });
@@ -170,13 +172,13 @@ export async function acceptAck(ctx: FlowContext, input: InboundInput): Promise<
   const target = input.verification.caller.signedElement!;
   const messageId = textContent(target).trim();
   const accepted = target.attributes.find((a) => a.localName === 'accepted')?.value !== 'false';
-  const message = await ctx.store.getDoc<OutboundMessage & JsonValue>('outbound', messageId);
+  const message = await ctx.store.getDoc(OUTBOUND, messageId);
   if (!message || message.partner !== input.partner.id) {
     throw new SmevFault('TargetMessageIsNotFound', `the gateway delivered no message ${messageId.slice(0, 64)} to ${input.partner.id}`);
   }
   const reply = ackReply(input.version);
-  const updated: OutboundMessage = { ...(message as unknown as OutboundMessage), ackedAt: input.receivedAt.toISOString(), accepted };
+  const updated: OutboundMessage = { ...message, ackedAt: input.receivedAt.toISOString(), accepted };
   const journal = journalWrites(journalInput(input, { operation: 'Ack', service: null, messageId, succeeded: true }, reply), input.raw, reply);
-  await ctx.store.commit({ docs: [{ collection: 'outbound', id: messageId, value: asJson(updated) }, ...journal.docs], feeds: journal.feeds });
+  await ctx.store.commit({ docs: [write(OUTBOUND, messageId, updated), ...journal.docs], feeds: journal.feeds });
   return { reply, duplicate: false, service: null, messageId, applicationId: null, registrationNumber: null };
 }

@@ -12,17 +12,20 @@
  * other cannot both win, and a second answer is refused.
  */
 import { randomUUID } from 'node:crypto';
-import { asJson, type Application, type OutboundMessage, type OutboundQuery } from '../city/model.js';
+import { APPLICATIONS, OUTBOUND, type OutboundMessage, type OutboundQuery } from '../city/model.js';
 import type { Lifecycle } from '../city/lifecycle.js';
 import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
+import { defineCollection, write } from '../store/collection.js';
+import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { DocWrite, FeedAppend, JsonValue, WriteBatch } from '../store/types.js';
 import type { FlowContext } from './context.js';
 import { changeStatus } from './status-reporting.js';
 
-export const QUERY_QUEUE = 'agency-queries';
-export const QUERY_DEADLINES = 'query-deadlines';
-export const QUERY_BY_REPLY_TO = 'query-by-reply-to';
+/** Queries to send to their agency, by query id. */
+export const QUERY_QUEUE = defineQueue<{ queryId: string }>('agency-queries');
+/** A query's deadline: the job becomes available when it passes. */
+export const QUERY_DEADLINES = defineQueue<{ queryId: string }>('query-deadlines');
 
 export const finalKey = (queryId: string) => `query-final:${queryId}`;
 export const applicationQueriesFeed = (applicationId: string) => `app-queries.${applicationId}`;
@@ -52,6 +55,24 @@ export interface StoredQuery extends OutboundQuery {
   failure: string | null;
 }
 
+/** An interim status the agency reported (SMEV StatusCode / StatusDescription). */
+export interface QueryStatus {
+  code: number;
+  description: string;
+  at: string;
+}
+
+/** By query id. */
+export const QUERIES = defineCollection<StoredQuery>('queries');
+/** By query id: the query's content, as the city sent it. */
+export const QUERY_DATA = defineCollection<JsonValue>('query-data');
+/** By the ReplyTo token the agency's answer carries in `To`. */
+export const QUERY_BY_REPLY_TO = defineCollection<{ queryId: string }>('query-by-reply-to');
+/** By query id: how sending the query goes. */
+export const QUERY_DELIVERIES = defineCollection<QueryDelivery>('query-deliveries');
+/** By status id (listed by the feed queryStatusFeed(queryId)). */
+export const QUERY_STATUSES = defineCollection<QueryStatus>('query-statuses');
+
 export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input: QueryInput): Promise<StoredQuery> {
   const service = ctx.catalogue.get(input.service);
   if (!service) throw invalid('UNKNOWN_SERVICE', `body/service: no service "${input.service}"; the city queries ${ctx.catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'outbound').map((s) => s.id).join(', ')}`);
@@ -65,9 +86,8 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
   if (candidates.length > 1) throw conflict('SEVERAL_AGENCIES', `several partners receive ${service.id} (${candidates.map((p) => p.id).join(', ')}); name one in body/partner`);
   const partner = candidates[0]!;
 
-  let app: Application | null = null;
+  const app = input.applicationId ? await ctx.store.getDoc(APPLICATIONS, input.applicationId) : null;
   if (input.applicationId) {
-    app = (await ctx.store.getDoc('applications', input.applicationId)) as unknown as Application | null;
     if (!app) throw notFound(`body/applicationId: no application ${input.applicationId}`);
   }
   const now = ctx.now();
@@ -96,15 +116,15 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
   const feeds: FeedAppend[] = app ? [{ feed: applicationQueriesFeed(app.id), id: query.id }] : [];
   await ctx.store.commit({
     docs: [
-      { collection: 'queries', id: query.id, value: asJson(query) },
-      { collection: 'query-data', id: query.id, value: input.data },
-      { collection: QUERY_BY_REPLY_TO, id: query.replyTo, value: { queryId: query.id } },
-      { collection: 'outbound', id: query.messageId, value: asJson(outbound) },
+      write(QUERIES, query.id, query),
+      write(QUERY_DATA, query.id, input.data),
+      write(QUERY_BY_REPLY_TO, query.replyTo, { queryId: query.id }),
+      write(OUTBOUND, query.messageId, outbound),
     ],
     feeds,
     jobs: [
-      { queue: QUERY_QUEUE, id: query.id, payload: { queryId: query.id }, maxAttempts: ctx.config.delivery.maxAttempts },
-      { queue: QUERY_DEADLINES, id: query.id, payload: { queryId: query.id }, availableAt: deadline.getTime() },
+      jobInput(QUERY_QUEUE, query.id, { queryId: query.id }, { maxAttempts: ctx.config.delivery.maxAttempts }),
+      jobInput(QUERY_DEADLINES, query.id, { queryId: query.id }, { availableAt: deadline.getTime() }),
     ],
   });
   // The application waits for interagency answers while any query is open.
@@ -125,7 +145,7 @@ export async function finishQuery(
   extra: Omit<WriteBatch, 'idempotency'> & { digest: string; result: JsonValue },
 ): Promise<{ won: boolean; existing?: { digest: string; result: JsonValue } }> {
   const updated: StoredQuery = { ...query, ...final };
-  const docs: DocWrite[] = [{ collection: 'queries', id: query.id, value: asJson(updated) }, ...(extra.docs ?? [])];
+  const docs: DocWrite[] = [write(QUERIES, query.id, updated), ...(extra.docs ?? [])];
   const result = await ctx.store.commit({
     idempotency: { key: finalKey(query.id), record: { digest: extra.digest, result: extra.result, createdAt: ctx.now().getTime() } },
     docs,
@@ -138,11 +158,11 @@ export async function finishQuery(
 /** After a query ended: when none of the application's queries is open any more, it goes back to work. */
 export async function afterQueryEnded(ctx: FlowContext, lifecycle: Lifecycle, applicationId: string | null): Promise<void> {
   if (!applicationId) return;
-  const app = (await ctx.store.getDoc('applications', applicationId)) as unknown as Application | null;
+  const app = await ctx.store.getDoc(APPLICATIONS, applicationId);
   if (!app || app.status !== 'waiting_for_answers') return;
   const ids = (await ctx.store.readFeed(applicationQueriesFeed(applicationId), 0, 1000)).map((e) => e.id);
   for (const id of ids) {
-    const q = (await ctx.store.getDoc('queries', id)) as unknown as StoredQuery | null;
+    const q = await ctx.store.getDoc(QUERIES, id);
     if (q && q.state === 'sent') return;
   }
   await moveApplication(ctx, lifecycle, applicationId, 'in_progress', 'Получены ответы на межведомственные запросы');
@@ -159,14 +179,14 @@ async function moveApplication(ctx: FlowContext, lifecycle: Lifecycle, applicati
 
 /** The query as the API shows it: its record, interim statuses, and how sending it goes. */
 export async function queryView(ctx: FlowContext, id: string) {
-  const q = (await ctx.store.getDoc('queries', id)) as unknown as StoredQuery | null;
+  const q = await ctx.store.getDoc(QUERIES, id);
   if (!q) return null;
-  const delivery = (await ctx.store.getDoc('query-deliveries', id)) as unknown as QueryDelivery | null;
+  const delivery = await ctx.store.getDoc(QUERY_DELIVERIES, id);
   const job = await ctx.store.queue(QUERY_QUEUE).get(id);
   const statuses = await ctx.store.readFeed(queryStatusFeed(id), 0, 100);
   const interim = [];
   for (const s of statuses) {
-    const doc = await ctx.store.getDoc('query-statuses', s.id);
+    const doc = await ctx.store.getDoc(QUERY_STATUSES, s.id);
     if (doc) interim.push(doc);
   }
   return {

@@ -10,14 +10,17 @@
  * a queue group: they reach the portal in the order they were made.
  */
 import { randomUUID } from 'node:crypto';
-import { asJson, type Application, type OutboundMessage, type StatusEntry } from '../city/model.js';
+import { APPLICATIONS, OUTBOUND, type Application, type OutboundMessage, type StatusEntry } from '../city/model.js';
 import type { Lifecycle } from '../city/lifecycle.js';
 import { conflict, invalid, notFound } from './errors.js';
 import { uuidV1 } from '../soap/message-id.js';
+import { defineCollection, write } from '../store/collection.js';
+import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
 
-export const STATUS_QUEUE = 'portal-status';
+/** Status messages to deliver to the portal, by delivery id (grouped by application: in order). */
+export const STATUS_QUEUE = defineQueue<{ deliveryId: string }>('portal-status');
 export const ELK_SERVICE = 'elk-order-status';
 
 export interface Delivery {
@@ -40,6 +43,9 @@ export interface Delivery {
   lastError: string | null;
 }
 
+/** By delivery id: one status message to the portal. */
+export const DELIVERIES = defineCollection<Delivery>('deliveries');
+
 export interface StatusChange {
   code: string;
   comment?: string;
@@ -53,7 +59,7 @@ export function portalOrderNumber(app: Application): string | null {
 }
 
 export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, applicationId: string, change: StatusChange): Promise<Delivery> {
-  const app = (await ctx.store.getDoc('applications', applicationId)) as unknown as Application | null;
+  const app = await ctx.store.getDoc(APPLICATIONS, applicationId);
   if (!app) throw notFound(`no application ${applicationId}`);
   const why = lifecycle.check(app.status, change.code);
   if (why) throw conflict('INVALID_TRANSITION', why);
@@ -91,7 +97,7 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
     code: change.code,
     elkCode: state.elk,
     comment,
-    content: content as unknown as JsonValue,
+    content,
     state: 'pending',
     createdAt: now,
     deliveredAt: null,
@@ -107,11 +113,11 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
   const result = await ctx.store.commit({
     idempotency: { key: `app-status:${app.id}:${previous}`, record: { digest: delivery.id, result: { deliveryId: delivery.id }, createdAt: Date.parse(now) } },
     docs: [
-      { collection: 'applications', id: app.id, value: asJson(updated) },
-      { collection: 'deliveries', id: delivery.id, value: asJson(delivery) },
-      { collection: 'outbound', id: delivery.messageId, value: asJson(outbound) },
+      write(APPLICATIONS, app.id, updated),
+      write(DELIVERIES, delivery.id, delivery),
+      write(OUTBOUND, delivery.messageId, outbound),
     ],
-    jobs: [{ queue: STATUS_QUEUE, id: delivery.id, payload: { deliveryId: delivery.id }, group: app.id, maxAttempts: ctx.config.delivery.maxAttempts }],
+    jobs: [jobInput(STATUS_QUEUE, delivery.id, { deliveryId: delivery.id }, { group: app.id, maxAttempts: ctx.config.delivery.maxAttempts })],
   });
   if (!result.applied) throw conflict('CONCURRENT_CHANGE', 'the application\'s status changed at the same moment; read it again and retry');
   return delivery;

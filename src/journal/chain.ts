@@ -25,14 +25,11 @@ import { getSignatureAlgorithm } from '../crypto/index.js';
 import type { Signer } from '../pki/signer.js';
 import { snapshotOf } from '../pki/swappable-signer.js';
 import type { TrustAnchorSet } from '../pki/trust.js';
+import { defineCollection } from '../store/collection.js';
 import type { JsonValue } from '../store/types.js';
+import type { JournalRecord } from './records.js';
 
-export const SEALS = 'journal-seals';
-export const CHECKPOINTS = 'journal-checkpoints';
-/** Record id → seq of its seal (so one record's seal is found without a scan). */
-export const SEAL_INDEX = 'journal-seal-index';
-export const ANCHOR = 'journal-anchor';
-export const HEAD = 'journal-head';
+/** The id of the one document of ANCHOR and of HEAD. */
 export const CURRENT = 'current';
 
 export const ZERO_HASH = '0'.repeat(64);
@@ -76,6 +73,17 @@ export interface Head {
   checkpointSeq: number;
 }
 
+/** By seqId(seq). */
+export const SEALS = defineCollection<Seal>('journal-seals');
+/** By seqId(seq). */
+export const CHECKPOINTS = defineCollection<Checkpoint>('journal-checkpoints');
+/** Record id → seq of its seal (so one record's seal is found without a scan). */
+export const SEAL_INDEX = defineCollection<{ seq: number }>('journal-seal-index');
+/** One document, CURRENT: where verification starts after retention removed older records. */
+export const ANCHOR = defineCollection<Anchor>('journal-anchor');
+/** One document, CURRENT: how far the sealer got (a hint; the seal it names is checked). */
+export const HEAD = defineCollection<Head>('journal-head');
+
 export function seqId(seq: number): string {
   return String(seq).padStart(15, '0');
 }
@@ -83,9 +91,11 @@ export function seqId(seq: number): string {
 /**
  * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace,
  * strings and numbers as JSON.stringify writes them. The same value always
- * gives the same text, whichever store or process read it.
+ * gives the same text, whichever store or process read it. Takes any
+ * JSON-shaped value: a JsonValue, or a record declared as an interface (which
+ * the compiler does not take for a JsonValue).
  */
-export function canonicalJson(value: JsonValue): string {
+export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     const text = JSON.stringify(value);
     // undefined, functions, NaN never come out of a store read; refuse them rather than hash "null".
@@ -93,12 +103,13 @@ export function canonicalJson(value: JsonValue): string {
     return text;
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as JsonValue)}`).join(',')}}`;
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(object[k])}`).join(',')}}`;
 }
 
 /** The chain hash of the record at `seq` after `prevHash`. */
-export function chainHash(prevHash: string, seq: number, record: JsonValue): string {
+export function chainHash(prevHash: string, seq: number, record: JournalRecord | JsonValue): string {
   return createHash('sha256').update(prevHash, 'utf8').update(canonicalJson({ seq, record }), 'utf8').digest('hex');
 }
 

@@ -16,9 +16,8 @@
  */
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import { defineCollection } from '../store/collection.js';
 import type { JsonValue, Store } from '../store/types.js';
-
-export const EVIDENCE = 'evidence';
 
 /** The envelopes a record can keep, in the order they are checked. */
 export const ENVELOPES = ['request', 'response'] as const;
@@ -32,6 +31,9 @@ export interface EvidenceDoc {
   encoding: 'utf8' | 'base64';
   text: string;
 }
+
+/** By `<record id>.request` / `<record id>.response`. */
+export const EVIDENCE = defineCollection<EvidenceDoc>('evidence');
 
 export function evidenceId(recordId: string, envelope: Envelope): string {
   return `${recordId}.${envelope}`;
@@ -50,13 +52,14 @@ export function evidenceDoc(raw: Buffer | string): EvidenceDoc {
 }
 
 /** The envelope's bytes back from its stored document (null: not an evidence document). */
-export function evidenceBytes(doc: JsonValue | null): { bytes: Buffer; encoding: 'utf8' | 'base64' } | null {
+export function evidenceBytes(doc: EvidenceDoc | JsonValue | null): { bytes: Buffer; encoding: 'utf8' | 'base64' } | null {
+  // A stored document is read back as whatever JSON it holds: checked here, not trusted by its type.
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || typeof doc.text !== 'string') return null;
   return doc.encoding === 'base64' ? { bytes: Buffer.from(doc.text, 'base64'), encoding: 'base64' } : { bytes: Buffer.from(doc.text, 'utf8'), encoding: 'utf8' };
 }
 
 /** Reads evidence documents by id, all at once (Redis gets them in one round of pipelined GETs). */
-export async function readEvidence(store: Store, ids: readonly string[]): Promise<Map<string, JsonValue | null>> {
+export async function readEvidence(store: Store, ids: readonly string[]): Promise<Map<string, EvidenceDoc | null>> {
   const unique = [...new Set(ids)];
   const docs = await Promise.all(unique.map((id) => store.getDoc(EVIDENCE, id)));
   return new Map(unique.map((id, i) => [id, docs[i] ?? null]));
@@ -91,7 +94,7 @@ export function evidenceIdsOf(record: EvidenceOwner): string[] {
 }
 
 /** Compares a record's envelopes (read with `readEvidence(store, evidenceIdsOf(record))`) with its digests. */
-export function checkEvidence(record: EvidenceOwner, docs: ReadonlyMap<string, JsonValue | null>): EvidenceMismatch[] {
+export function checkEvidence(record: EvidenceOwner, docs: ReadonlyMap<string, EvidenceDoc | null>): EvidenceMismatch[] {
   const out: EvidenceMismatch[] = [];
   const digests = record.evidenceSha256 ?? null;
   for (const envelope of ENVELOPES) {
@@ -118,7 +121,7 @@ export function checkEvidence(record: EvidenceOwner, docs: ReadonlyMap<string, J
   return out;
 }
 
-function digestOf(doc: JsonValue): string | null {
+function digestOf(doc: EvidenceDoc | JsonValue): string | null {
   const stored = evidenceBytes(doc);
   return stored ? evidenceDigest(stored.bytes) : null;
 }

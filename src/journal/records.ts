@@ -5,10 +5,10 @@
  * (an accepted message cannot exist without its record, nor the reverse).
  */
 import { randomUUID } from 'node:crypto';
-import type { DocWrite, FeedAppend, JsonValue } from '../store/types.js';
+import { defineCollection, write } from '../store/collection.js';
+import type { DocWrite, FeedAppend } from '../store/types.js';
 import { EVIDENCE, evidenceDigest, evidenceDoc, evidenceId, type EvidenceDigests } from './evidence.js';
 
-export const JOURNAL = 'journal';
 export { EVIDENCE };
 
 export interface JournalSignature {
@@ -55,6 +55,9 @@ export interface JournalRecord {
 
 export type JournalInput = Omit<JournalRecord, 'id' | 'evidence' | 'evidenceSha256'>;
 
+/** By record id; `journal` is also the feed of records in the order they were written. */
+export const JOURNAL = defineCollection<JournalRecord>('journal');
+
 /** The writes that put one record and its evidence into a commit. */
 export function journalWrites(input: JournalInput, request: Buffer | string | null, response: string | null): { id: string; docs: DocWrite[]; feeds: FeedAppend[] } {
   const id = randomUUID();
@@ -64,14 +67,14 @@ export function journalWrites(input: JournalInput, request: Buffer | string | nu
   if (request !== null) {
     evidence.request = evidenceId(id, 'request');
     evidenceSha256.request = evidenceDigest(request);
-    docs.push({ collection: EVIDENCE, id: evidence.request, value: evidenceDoc(request) as unknown as JsonValue });
+    docs.push(write(EVIDENCE, evidence.request, evidenceDoc(request)));
   }
   if (response !== null) {
     evidence.response = evidenceId(id, 'response');
     evidenceSha256.response = evidenceDigest(response);
-    docs.push({ collection: EVIDENCE, id: evidence.response, value: evidenceDoc(response) as unknown as JsonValue });
+    docs.push(write(EVIDENCE, evidence.response, evidenceDoc(response)));
   }
   const record: JournalRecord = { ...input, id, evidence, evidenceSha256 };
-  docs.push({ collection: JOURNAL, id, value: record as unknown as JsonValue });
+  docs.push(write(JOURNAL, id, record));
   return { id, docs, feeds: [{ feed: JOURNAL, id }] };
 }

@@ -30,7 +30,8 @@ import type { Logger } from '../log.js';
 import type { Signer } from '../pki/signer.js';
 import { certificatesOf } from '../pki/swappable-signer.js';
 import type { TrustAnchorSet } from '../pki/trust.js';
-import type { DocDelete, DocWrite, JsonValue, Store } from '../store/types.js';
+import { write } from '../store/collection.js';
+import type { DocDelete, DocWrite, Store } from '../store/types.js';
 import {
   ANCHOR,
   CHECKPOINTS,
@@ -172,7 +173,7 @@ export class JournalSealer {
   }
 
   private async anchor(): Promise<Anchor | null> {
-    return (await this.store.getDoc(ANCHOR, CURRENT)) as unknown as Anchor | null;
+    return this.store.getDoc(ANCHOR, CURRENT);
   }
 
   /** Where to go on from: this process's cursor, the stored head, or the anchor (whichever is furthest and checks out). */
@@ -181,9 +182,9 @@ export class JournalSealer {
     const base = anchor ? { seq: anchor.seq, hash: anchor.hash } : { seq: 0, hash: ZERO_HASH };
     let from = this.cursor && this.cursor.seq >= base.seq ? this.cursor : base;
     if (!this.cursor) {
-      const head = (await this.store.getDoc(HEAD, CURRENT)) as unknown as Head | null;
+      const head = await this.store.getDoc(HEAD, CURRENT);
       if (head && head.seq > from.seq) {
-        const seal = (await this.store.getDoc(SEALS, seqId(head.seq))) as unknown as Seal | null;
+        const seal = await this.store.getDoc(SEALS, seqId(head.seq));
         // The head is a hint: follow it only when the seal it names says the same.
         if (seal && seal.hash === head.hash) from = { seq: head.seq, hash: head.hash };
         this.checkpointSeq = Math.max(this.checkpointSeq, head.checkpointSeq ?? 0);
@@ -202,8 +203,8 @@ export class JournalSealer {
       const loaded = await Promise.all(
         entries.map(async (e) => ({
           entry: e,
-          seal: (await this.store.getDoc(SEALS, seqId(e.seq))) as unknown as Seal | null,
-          record: (await this.store.getDoc(JOURNAL, e.id)) as JsonValue,
+          seal: await this.store.getDoc(SEALS, seqId(e.seq)),
+          record: await this.store.getDoc(JOURNAL, e.id),
         })),
       );
       const envelopes = await readEvidence(this.store, loaded.flatMap((l) => (l.record && !l.seal && l.entry.seq > cursor.seq ? evidenceIdsOf(l.record as unknown as JournalRecord) : [])));
@@ -238,8 +239,8 @@ export class JournalSealer {
         const hash = chainHash(cursor.hash, entry.seq, record);
         const value: Seal = { seq: entry.seq, recordId: entry.id, prevHash: cursor.hash, hash };
         docs.push(
-          { collection: SEALS, id: seqId(entry.seq), value: value as unknown as JsonValue, ifAbsent: true },
-          { collection: SEAL_INDEX, id: entry.id, value: { seq: entry.seq }, ifAbsent: true },
+          write(SEALS, seqId(entry.seq), value, { ifAbsent: true }),
+          write(SEAL_INDEX, entry.id, { seq: entry.seq }, { ifAbsent: true }),
         );
         cursor = { seq: entry.seq, hash };
         sealed += 1;
@@ -254,7 +255,7 @@ export class JournalSealer {
     }
     const due = forceCheckpoint || this.now().getTime() - this.lastCheckpointAt >= (this.options.checkpointIntervalMs ?? 5000);
     if (cursor.seq > this.checkpointSeq && due) {
-      const seal = (await this.store.getDoc(SEALS, seqId(cursor.seq))) as unknown as Seal | null;
+      const seal = await this.store.getDoc(SEALS, seqId(cursor.seq));
       if (seal && seal.hash === cursor.hash) {
         await this.store.commit({ docs: [await this.checkpointDoc(cursor.seq, seal.recordId, cursor.hash)] });
         checkpoints += 1;
@@ -262,7 +263,7 @@ export class JournalSealer {
     }
     if (sealed > 0 || checkpoints > 0) {
       const head: Head = { seq: cursor.seq, hash: cursor.hash, checkpointSeq: this.checkpointSeq };
-      await this.store.commit({ docs: [{ collection: HEAD, id: CURRENT, value: head as unknown as JsonValue }] });
+      await this.store.commit({ docs: [write(HEAD, CURRENT, head)] });
     }
     this.cursor = cursor;
     return { sealed, checkpoints, sealedUpTo: cursor.seq };
@@ -275,7 +276,7 @@ export class JournalSealer {
     this.lastCheckpointAt = at.getTime();
     // Logged too: log shipping keeps a copy of the chain's hashes outside the store.
     this.log?.info({ journalCheckpoint: { seq, hash } }, 'journal checkpoint');
-    return { collection: CHECKPOINTS, id: seqId(seq), value: checkpoint as unknown as JsonValue, ifAbsent: true };
+    return write(CHECKPOINTS, seqId(seq), checkpoint, { ifAbsent: true });
   }
 
   private async prune(): Promise<number> {
@@ -300,10 +301,10 @@ export class JournalSealer {
     const chosen: Array<{ seq: number; id: string; record: JournalRecord | null }> = [];
     let end: Checkpoint | null = null;
     for (const entry of entries) {
-      const record = (await this.store.getDoc(JOURNAL, entry.id)) as unknown as JournalRecord | null;
+      const record = await this.store.getDoc(JOURNAL, entry.id);
       const t = record ? recordTime(record) : null;
       if (t === null || t >= cutoff) break;
-      const checkpoint = (await this.store.getDoc(CHECKPOINTS, seqId(entry.seq))) as unknown as Checkpoint | null;
+      const checkpoint = await this.store.getDoc(CHECKPOINTS, seqId(entry.seq));
       chosen.push({ seq: entry.seq, id: entry.id, record });
       if (checkpoint) end = checkpoint;
     }
@@ -341,7 +342,7 @@ export class JournalSealer {
     const result = await this.store.commit({
       // One step from one anchor, once: a second process (or a stale one) gets applied: false.
       idempotency: { key: `okno-journal-prune:${seqId(from)}`, record: { digest: seqId(end.seq), result: null, createdAt: at.getTime() } },
-      docs: [{ collection: ANCHOR, id: CURRENT, value: next as unknown as JsonValue }],
+      docs: [write(ANCHOR, CURRENT, next)],
       deletes,
     });
     if (!result.applied) return 0;

@@ -87,7 +87,7 @@ export async function searchJournal(store: Store, filter: JournalFilter, options
       exhausted = true;
       break;
     }
-    const records = await Promise.all(entries.map((e) => store.getDoc(JOURNAL, e.id) as Promise<unknown> as Promise<JournalRecord | null>));
+    const records = await Promise.all(entries.map((e) => store.getDoc(JOURNAL, e.id)));
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const record = records[i];

@@ -91,7 +91,7 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
   const mismatches: Mismatch[] = [];
   const evidence = { envelopes: 0, uncoveredRecords: 0 };
 
-  const anchor = (await store.getDoc(ANCHOR, CURRENT)) as unknown as Anchor | null;
+  const anchor = await store.getDoc(ANCHOR, CURRENT);
   let prevSealHash = ZERO_HASH;
   let lastSeq = 0;
   if (anchor) {
@@ -111,9 +111,9 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
 
   // Checkpoint before seal: the sealer writes both in one commit, so a checkpoint read means the seal is there.
   const load = async (entry: FeedEntry, record?: JournalRecord | null): Promise<Loaded> => {
-    const checkpoint = (await store.getDoc(CHECKPOINTS, seqId(entry.seq))) as unknown as Checkpoint | null;
-    const seal = (await store.getDoc(SEALS, seqId(entry.seq))) as unknown as Seal | null;
-    return { entry, checkpoint, seal, record: record !== undefined ? record : ((await store.getDoc(JOURNAL, entry.id)) as unknown as JournalRecord | null) };
+    const checkpoint = await store.getDoc(CHECKPOINTS, seqId(entry.seq));
+    const seal = await store.getDoc(SEALS, seqId(entry.seq));
+    return { entry, checkpoint, seal, record: record !== undefined ? record : await store.getDoc(JOURNAL, entry.id) };
   };
 
   const sealed = ({ entry, record, seal, checkpoint }: Loaded & { seal: Seal }) => {
@@ -125,7 +125,7 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
       report(seq, id, 'the chain is broken: the seal does not link to the previous one (a record before it was removed or inserted, or seals were rewritten)');
     }
     afterGap = false;
-    if (record && chainHash(seal.prevHash, seq, record as never) !== seal.hash) {
+    if (record && chainHash(seal.prevHash, seq, record) !== seal.hash) {
       report(seq, id, 'the record was changed after it was sealed (hash mismatch)');
     }
     prevSealHash = seal.hash;
@@ -182,7 +182,7 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
         }
         report(u.entry.seq, u.entry.id, 'not sealed although later records are (its seal was removed)');
         // Go on with the hash the seal should have had: the next seal must link to it (which also checks this record).
-        if (u.record) prevSealHash = chainHash(prevSealHash, u.entry.seq, u.record as never);
+        if (u.record) prevSealHash = chainHash(prevSealHash, u.entry.seq, u.record);
         else afterGap = true;
       }
       unsealed = [];
@@ -196,9 +196,9 @@ export async function verifyJournal(store: Store, options: VerifyOptions): Promi
   // The feed ends: are there signs that records were removed from its end?
   // (Unless it grew while we read: then the seals and head beyond are the new records'.)
   if (upTo === Number.POSITIVE_INFINITY && (await store.readFeed(JOURNAL, lastSeq, 1)).length === 0) {
-    const head = (await store.getDoc(HEAD, CURRENT)) as unknown as Head | null;
+    const head = await store.getDoc(HEAD, CURRENT);
     if (head && head.seq > lastSeq) report(lastSeq + 1, null, `the journal ends at seq ${lastSeq}, but it was sealed up to seq ${head.seq} (records removed from the end)`);
-    const next = (await store.getDoc(SEALS, seqId(lastSeq + 1))) as unknown as Seal | null;
+    const next = await store.getDoc(SEALS, seqId(lastSeq + 1));
     if (next) report(lastSeq + 1, next.recordId ?? null, `a seal exists for seq ${lastSeq + 1} but the record's feed entry does not (removed)`);
   }
   const staleBefore = now.getTime() - staleMs;

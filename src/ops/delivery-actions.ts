@@ -4,10 +4,8 @@
  * when it is discarded, and the dashboard's trail must still show that the
  * delivery was dead.
  */
+import { defineCollection, write } from '../store/collection.js';
 import type { Store } from '../store/types.js';
-
-/** Ops actions on status deliveries (collection DELIVERY_ACTIONS, one document per delivery): what replay and discard leave behind. */
-export const DELIVERY_ACTIONS = 'delivery-actions';
 
 export interface DeliveryAction {
   action: 'replay' | 'discard';
@@ -21,12 +19,15 @@ export interface DeliveryAction {
   from?: 'dead' | 'retrying';
 }
 
+/** Ops actions on status deliveries, one document per delivery (by delivery id): what replay and discard leave behind. */
+export const DELIVERY_ACTIONS = defineCollection<{ actions: DeliveryAction[] }>('delivery-actions');
+
 export async function deliveryActions(store: Store, id: string): Promise<DeliveryAction[]> {
-  const doc = (await store.getDoc(DELIVERY_ACTIONS, id)) as { actions?: DeliveryAction[] } | null;
+  const doc = await store.getDoc(DELIVERY_ACTIONS, id);
   return Array.isArray(doc?.actions) ? doc.actions : [];
 }
 
 export async function recordDeliveryAction(store: Store, id: string, action: DeliveryAction): Promise<void> {
   const actions = [...(await deliveryActions(store, id)), action].slice(-50);
-  await store.commit({ docs: [{ collection: DELIVERY_ACTIONS, id, value: { actions } as never }] });
+  await store.commit({ docs: [write(DELIVERY_ACTIONS, id, { actions })] });
 }

@@ -26,12 +26,14 @@ import { journalWrites } from '../journal/records.js';
 import { ackEnvelope } from '../soap/envelope-builder.js';
 import { uuidV1 } from '../soap/message-id.js';
 import { isSmevVersion, type SmevVersion } from '../soap/namespaces.js';
-import type { JsonValue, Store } from '../store/types.js';
+import { defineCollection, write } from '../store/collection.js';
+import { jobInput } from '../store/typed-queue.js';
+import type { Store } from '../store/types.js';
 import { callExchange, ExchangeError, journalExchangeCall } from './exchange-client.js';
 import { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
 
 /** Collection and feed of dead exchange messages. */
-export const DEAD_MESSAGES = 'pull-dead';
+export const DEAD_MESSAGES = defineCollection<DeadMessage>('pull-dead');
 /** How long a count of failed tries is kept after the last one. */
 const TRIES_TTL_MS = 7 * 24 * 3_600_000;
 
@@ -151,7 +153,7 @@ export function salvageIdentity(exchange: Exchange, operation: 'GetRequest' | 'G
 }
 
 export async function getDeadMessage(store: Store, id: string): Promise<DeadMessage | null> {
-  return (await store.getDoc(DEAD_MESSAGES, id)) as unknown as DeadMessage | null;
+  return store.getDoc(DEAD_MESSAGES, id);
 }
 
 /** When this message is dead already: notes the delivery (not processed) and returns the record. */
@@ -227,7 +229,7 @@ export async function recordFailedTry(ctx: FlowContext, identity: DeliveredIdent
   // Two processes may reach the limit at once: the idempotency key lets one record it.
   const result = await ctx.store.commit({
     idempotency: { key: `pull-dead:${id}`, record: { digest: identity.digest, result: null, createdAt: ctx.now().getTime() } },
-    docs: [...journal.docs, { collection: DEAD_MESSAGES, id, value: dead as unknown as JsonValue }],
+    docs: [...journal.docs, write(DEAD_MESSAGES, id, dead)],
     feeds: [...journal.feeds, { feed: DEAD_MESSAGES, id }],
   });
   return { tries, dead: result.applied ? dead : await getDeadMessage(ctx.store, id) };
@@ -301,8 +303,8 @@ export async function rejectDeadMessage(ctx: FlowContext, id: string, role: stri
     const updated: DeadMessage = { ...dead, rejection: { messageId: job.messageId, queuedAt: at }, actions: [...dead.actions, { action: 'reject' as const, at, role, outcome: `RequestRejected ${job.messageId} queued` }].slice(-20) };
     const result = await ctx.store.commit({
       idempotency: { key: `pull-dead-rejected:${id}`, record: { digest: job.messageId, result: null, createdAt: ctx.now().getTime() } },
-      docs: [{ collection: DEAD_MESSAGES, id, value: updated as unknown as JsonValue }],
-      jobs: [{ queue: REJECTION_QUEUE, id: `pull-dead:${id}`, payload: { ...job }, maxAttempts: ctx.config.delivery.maxAttempts }],
+      docs: [write(DEAD_MESSAGES, id, updated)],
+      jobs: [jobInput(REJECTION_QUEUE, `pull-dead:${id}`, { ...job }, { maxAttempts: ctx.config.delivery.maxAttempts })],
     });
     if (result.applied) ctx.logger.warn({ exchange: dead.exchange, messageId: dead.messageId, deadMessage: id, role, rejection: job.messageId }, 'ops: RequestRejected queued for a dead exchange message');
     dead = (await getDeadMessage(ctx.store, id)) ?? updated;
@@ -334,5 +336,5 @@ async function ackAt(ctx: FlowContext, exchange: Exchange, version: SmevVersion,
 }
 
 async function save(store: Store, dead: DeadMessage): Promise<void> {
-  await store.commit({ docs: [{ collection: DEAD_MESSAGES, id: dead.id, value: dead as unknown as JsonValue }] });
+  await store.commit({ docs: [write(DEAD_MESSAGES, dead.id, dead)] });
 }

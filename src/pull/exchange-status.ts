@@ -12,6 +12,7 @@ import type { FlowContext } from '../flows/context.js';
 import { signatureIn, SOAP11_NS } from '../signature/smev-profile.js';
 import { verifySignature } from '../signature/verify.js';
 import { getStatusEnvelope } from '../soap/envelope-builder.js';
+import { defineCollection, write } from '../store/collection.js';
 import type { Store } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import { parseXml, XmlError } from '../xml/parser.js';
@@ -27,7 +28,8 @@ export interface ExchangeStatus {
 }
 
 export const exchangeStatusFeed = (messageId: string) => `exchange-status.${messageId}`;
-const STATUS_DOCS = 'exchange-statuses';
+/** By status id (listed by the feed exchangeStatusFeed(messageId)). */
+const STATUS_DOCS = defineCollection<ExchangeStatus>('exchange-statuses');
 
 const child = (el: XmlElement, name: string) => childElements(el).find((c) => c.localName === name);
 
@@ -70,7 +72,7 @@ export async function fetchExchangeStatus(ctx: FlowContext, exchange: Exchange, 
 /** Appends the status to its message's feed (atomic; several processes may poll). */
 export async function recordExchangeStatus(store: Store, status: ExchangeStatus): Promise<void> {
   const id = randomUUID();
-  await store.commit({ docs: [{ collection: STATUS_DOCS, id, value: { ...status } }], feeds: [{ feed: exchangeStatusFeed(status.originalMessageId), id }] });
+  await store.commit({ docs: [write(STATUS_DOCS, id, { ...status })], feeds: [{ feed: exchangeStatusFeed(status.originalMessageId), id }] });
 }
 
 /** The statuses the exchange reported for a message the gateway sent, oldest first. */
@@ -78,7 +80,7 @@ export async function exchangeStatusesOf(store: Store, messageId: string): Promi
   const out: ExchangeStatus[] = [];
   for (const entry of await store.readFeed(exchangeStatusFeed(messageId), 0, 100)) {
     const doc = await store.getDoc(STATUS_DOCS, entry.id);
-    if (doc) out.push(doc as unknown as ExchangeStatus);
+    if (doc) out.push(doc);
   }
   return out;
 }

@@ -37,6 +37,7 @@ import type { SmevVerification } from '../signature/smev-profile.js';
 import { ackEnvelope } from '../soap/envelope-builder.js';
 import { SmevFault } from '../soap/faults.js';
 import { uuidV1 } from '../soap/message-id.js';
+import { jobInput } from '../store/typed-queue.js';
 import type { JobInput } from '../store/types.js';
 import { parseXml, XmlError } from '../xml/parser.js';
 import type { XmlDocument } from '../xml/types.js';
@@ -247,7 +248,7 @@ async function refuse(ctx: FlowContext, exchange: Exchange, r: Refusal): Promise
     description: `${r.fault.fault}: ${r.fault.message}`.slice(0, 1000),
   };
   const key = `pull-refused:${exchange.id}:${replyTo}`;
-  const jobs: JobInput[] = [{ queue: REJECTION_QUEUE, id: key, payload: { ...job }, maxAttempts: ctx.config.delivery.maxAttempts }];
+  const jobs: JobInput[] = [jobInput(REJECTION_QUEUE, key, { ...job }, { maxAttempts: ctx.config.delivery.maxAttempts })];
   await journalRefusal(ctx, r, { key, jobs });
 }
 

@@ -135,8 +135,8 @@ export function startPullMode(ctx: FlowContext): PullMode | null {
   };
 }
 
-async function sendRejection(ctx: FlowContext, job: Job): Promise<JobOutcome> {
-  const r = job.payload as unknown as RejectionJob;
+async function sendRejection(ctx: FlowContext, job: Job<RejectionJob>): Promise<JobOutcome> {
+  const r = job.payload;
   const exchange = ctx.partners.exchange(r.exchange);
   if (!exchange) return { kind: 'dead', error: `exchange ${r.exchange} is no longer registered` };
   const envelope = sendResponseEnvelope({ version: '1.1', messageId: r.messageId, to: r.replyTo, body: { kind: 'rejected', rejections: [{ code: r.code, description: r.description }] } });

@@ -1,5 +1,7 @@
 /** RequestRejected answers the gateway sends through the exchange (pull mode): the queue and its jobs. */
-export const REJECTION_QUEUE = 'exchange-rejections';
+import { defineQueue } from '../store/typed-queue.js';
+
+export const REJECTION_QUEUE = defineQueue<RejectionJob>('exchange-rejections');
 
 /** A RequestRejected SendResponse waiting to go to the exchange. */
 export interface RejectionJob {

@@ -5,8 +5,10 @@
  * every read, so callers never share objects with the store.
  */
 import { prepareBatch, prepareJob } from './batch.js';
+import { typedQueue } from './typed-queue.js';
 import { MemoryQueues } from './memory-queues.js';
 import type {
+  Collection,
   CommitResult,
   FeedEntry,
   IdempotencyRecord,
@@ -15,6 +17,7 @@ import type {
   JobState,
   JsonValue,
   Queue,
+  QueueName,
   QueueStats,
   ReserveOptions,
   Store,
@@ -101,12 +104,12 @@ export class MemoryStore implements Store {
     return { applied: true, seqs };
   }
 
-  async getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null> {
+  async getDoc<T = JsonValue>(collection: Collection<T>, id: string): Promise<T | null> {
     this.assertOpen();
     assertName(collection, 'collection');
     assertId(id, 'document id');
     const text = this.docs.get(collection)?.get(id);
-    return text === undefined ? null : (JSON.parse(text) as T);
+    return text === undefined ? null : (JSON.parse(text) as T /* the JSON parse boundary: the collection's declared type is trusted */);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | null> {
@@ -184,9 +187,9 @@ export class MemoryStore implements Store {
     return count;
   }
 
-  queue(name: string): Queue {
+  queue<P = JsonValue>(name: QueueName<P>): Queue<P> {
     assertName(name, 'queue');
-    return new MemoryQueue(name, this.queues, this.options, () => this.assertOpen());
+    return typedQueue<P>(new MemoryQueue(name, this.queues, this.options, () => this.assertOpen()));
   }
 
   private assertOpen(): void {

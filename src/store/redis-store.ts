@@ -19,9 +19,11 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { prepareBatch, prepareJob } from './batch.js';
+import { typedQueue } from './typed-queue.js';
 import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.js';
 import { RECLAIM_BATCH, SCRIPTS, type ScriptName } from './redis-scripts.js';
 import type {
+  Collection,
   CommitResult,
   FeedEntry,
   IdempotencyRecord,
@@ -30,6 +32,7 @@ import type {
   JobState,
   JsonValue,
   Queue,
+  QueueName,
   QueueStats,
   ReserveOptions,
   Store,
@@ -185,12 +188,12 @@ export class RedisStore implements Store {
     return { applied: true, seqs: reply.slice(1).map(Number) };
   }
 
-  async getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null> {
+  async getDoc<T = JsonValue>(collection: Collection<T>, id: string): Promise<T | null> {
     this.assertOpen();
     assertName(collection, 'collection');
     assertId(id, 'document id');
     const text = await this.client.get(`${this.keyPrefix}doc:${collection}:${id}`);
-    return text === null ? null : (JSON.parse(text) as T);
+    return text === null ? null : (JSON.parse(text) as T /* the JSON parse boundary: the collection's declared type is trusted */);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | null> {
@@ -275,9 +278,9 @@ export class RedisStore implements Store {
     return this.client.zremrangebyscore(`${this.keyPrefix}feed:${feed}`, '-inf', arg(uptoSeq));
   }
 
-  queue(name: string): Queue {
+  queue<P = JsonValue>(name: QueueName<P>): Queue<P> {
     assertName(name, 'queue');
-    return new RedisQueue(name, this);
+    return typedQueue<P>(new RedisQueue(name, this));
   }
 
   /** @internal The caller's clock, after checking the store is open. */

@@ -31,6 +31,28 @@ export const systemClock: Clock = { now: () => Date.now() };
 /** Anything JSON can carry. Stored values are copied (never shared by reference). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+declare const VALUE: unique symbol;
+
+/**
+ * A collection's name that also carries the type of its documents. At run
+ * time it is the plain name (so keys and stored bytes are the name's); the
+ * type exists only for the compiler. Declare each collection once, next to
+ * its value's type, with `defineCollection<T>(name)` (./collection.ts); then
+ * `getDoc(c, id)` returns `T | null` and `write(c, id, value)` takes a `T`.
+ * A bare string is still accepted and means a collection of JsonValue.
+ */
+export type Collection<T> = string & { readonly [VALUE]?: T };
+
+declare const PAYLOAD: unique symbol;
+
+/**
+ * A queue's name that also carries the type of its jobs' payload, as
+ * Collection does for documents: declared once with `defineQueue<P>(name)`
+ * (./typed-queue.ts); `queue(q)` hands out jobs whose payload is a `P`, and
+ * `jobInput(q, id, payload)` takes a `P`. A bare string means JsonValue payloads.
+ */
+export type QueueName<P> = string & { readonly [PAYLOAD]?: P };
+
 // ---------------------------------------------------------------------------
 // Atomic write batches
 
@@ -65,11 +87,11 @@ export interface FeedAppend {
   id: string;
 }
 
-export interface JobInput {
+export interface JobInput<P = JsonValue> {
   queue: string;
   /** Job id; enqueueing an id that already exists in this queue is a no-op. */
   id: string;
-  payload: JsonValue;
+  payload: P;
   /** Earliest time the job may be reserved (ms since epoch); default now. */
   availableAt?: number;
   /**
@@ -110,10 +132,10 @@ export interface FeedEntry {
 
 export type JobState = 'waiting' | 'pending' | 'inflight' | 'done' | 'dead';
 
-export interface Job {
+export interface Job<P = JsonValue> {
   queue: string;
   id: string;
-  payload: JsonValue;
+  payload: P;
   /**
    * waiting: behind an earlier job of its group; pending: available from
    * `availableAt`; inflight: leased until `leaseUntil`; done; dead.
@@ -156,15 +178,15 @@ export interface StoreOptions {
   keepDone: number;
 }
 
-export interface Queue {
+export interface Queue<P = JsonValue> {
   readonly name: string;
-  enqueue(job: Omit<JobInput, 'queue'>): Promise<Job>;
+  enqueue(job: Omit<JobInput<P>, 'queue'>): Promise<Job<P>>;
   /**
    * Leases the earliest due job. Jobs whose lease expired are first put back
    * (or sent dead when they have used up their attempts), so a crashed
    * consumer's work is retried by another.
    */
-  reserve(options: ReserveOptions): Promise<Job | null>;
+  reserve(options: ReserveOptions): Promise<Job<P> | null>;
   /** Finishes a leased job. False when the lease token is stale (someone else has it now). */
   ack(id: string, leaseToken: string): Promise<boolean>;
   /** Puts a leased job back for another attempt at `availableAt`, or dead when attempts are used up. */
@@ -177,8 +199,8 @@ export interface Queue {
   replay(id: string): Promise<boolean>;
   /** Dead or pending (waiting for its next attempt) → removed; releases its group (ops action). Not in flight or waiting. */
   discard(id: string): Promise<boolean>;
-  get(id: string): Promise<Job | null>;
-  list(state: 'pending' | 'inflight' | 'dead' | 'done', limit: number): Promise<Job[]>;
+  get(id: string): Promise<Job<P> | null>;
+  list(state: 'pending' | 'inflight' | 'dead' | 'done', limit: number): Promise<Array<Job<P>>>;
   stats(): Promise<QueueStats>;
 }
 
@@ -202,7 +224,8 @@ export interface Store {
   /** Applies every write of the batch, or none (see WriteBatch.idempotency). */
   commit(batch: WriteBatch): Promise<CommitResult>;
 
-  getDoc<T extends JsonValue = JsonValue>(collection: string, id: string): Promise<T | null>;
+  /** The document, typed by the collection's handle (see Collection). */
+  getDoc<T = JsonValue>(collection: Collection<T>, id: string): Promise<T | null>;
   getIdempotency(key: string): Promise<IdempotencyRecord | null>;
 
   /**
@@ -232,5 +255,6 @@ export interface Store {
    */
   trimFeed(feed: string, uptoSeq: number): Promise<number>;
 
-  queue(name: string): Queue;
+  /** The queue, its jobs typed by the handle (see QueueName). */
+  queue<P = JsonValue>(name: QueueName<P>): Queue<P>;
 }

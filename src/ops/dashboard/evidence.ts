@@ -58,7 +58,7 @@ export interface EnvelopeVerdict {
 }
 
 export async function loadRecord(ctx: FlowContext, id: string): Promise<JournalRecord | null> {
-  return (await ctx.store.getDoc(JOURNAL, id)) as unknown as JournalRecord | null;
+  return ctx.store.getDoc(JOURNAL, id);
 }
 
 export async function loadEvidence(ctx: FlowContext, record: JournalRecord, part: EvidencePart): Promise<StoredEvidence | null> {

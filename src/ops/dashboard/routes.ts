@@ -25,12 +25,12 @@ import { RecentFlow } from './recent.js';
 import { applicationTrail, searchMessages } from './trail.js';
 import { loadEvidence, loadRecord, sha256Hex, verifyEvidence, type EvidencePart } from './evidence.js';
 import { SeriesRecorder, SERIES_BUCKET_MS, SERIES_WINDOW_MS } from './series.js';
-import { chainHash, SEAL_INDEX, SEALS, seqId, type Seal } from '../../journal/chain.js';
+import { chainHash, SEAL_INDEX, SEALS, seqId } from '../../journal/chain.js';
 import { searchJournal } from '../../journal/search.js';
-import type { JsonValue } from '../../store/types.js';
+import type { QueueName } from '../../store/types.js';
 
 /** The gateway's queues, as the dashboard lists them. */
-export const DASHBOARD_QUEUES = [STATUS_QUEUE, QUERY_QUEUE, QUERY_DEADLINES, RESPONSE_QUEUE, WEBHOOK_QUEUE] as const;
+export const DASHBOARD_QUEUES: ReadonlyArray<QueueName<unknown>> = [STATUS_QUEUE, QUERY_QUEUE, QUERY_DEADLINES, RESPONSE_QUEUE, WEBHOOK_QUEUE];
 export const HEARTBEAT_MS = 15_000;
 /** Per connection: past this much unsent output, events are dropped (and counted) instead of queued. */
 export const MAX_BUFFERED_BYTES = 256 * 1024;
@@ -420,8 +420,8 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
       const { id } = request.params;
       const record = await loadRecord(ctx, id);
       if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
-      const index = (await ctx.store.getDoc(SEAL_INDEX, id)) as { seq: number } | null;
-      const seal = index ? ((await ctx.store.getDoc(SEALS, seqId(index.seq))) as unknown as Seal | null) : null;
+      const index = await ctx.store.getDoc(SEAL_INDEX, id);
+      const seal = index ? await ctx.store.getDoc(SEALS, seqId(index.seq)) : null;
       const verdict = async (part: EvidencePart) => {
         const evidence = await loadEvidence(ctx, record, part);
         return evidence ? verifyEvidence(ctx, record, part, evidence) : null;
@@ -429,7 +429,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
       return {
         record,
         seal: seal ? { seq: seal.seq, hash: seal.hash, prevHash: seal.prevHash } : null,
-        sealVerified: seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record as unknown as JsonValue) === seal.hash : null,
+        sealVerified: seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record) === seal.hash : null,
         request: await verdict('request'),
         response: await verdict('response'),
       };

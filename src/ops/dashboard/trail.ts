@@ -7,15 +7,15 @@
  * Ops see ids, codes, partners and times here; never the applicant or the
  * content (those are the city's, through the city API).
  */
-import type { Application, InboxItem, OutboundMessage } from '../../city/model.js';
+import { APPLICATIONS, INBOX, OUTBOUND, REGISTRATION_NUMBERS, type Application, type OutboundMessage } from '../../city/model.js';
 import type { FlowContext } from '../../flows/context.js';
 import { idempotencyKey } from '../../flows/inbound-message.js';
-import { applicationQueriesFeed, QUERY_QUEUE, type QueryDelivery, type StoredQuery } from '../../flows/queries.js';
-import { STATUS_QUEUE, type Delivery } from '../../flows/status-reporting.js';
-import { JOURNAL, type JournalRecord } from '../../journal/records.js';
+import { applicationQueriesFeed, QUERIES, QUERY_DELIVERIES, QUERY_QUEUE } from '../../flows/queries.js';
+import { DELIVERIES, STATUS_QUEUE } from '../../flows/status-reporting.js';
+import { JOURNAL } from '../../journal/records.js';
 import { recordTime, searchJournal } from '../../journal/search.js';
 import { deliveryActions, type DeliveryAction } from '../delivery-actions.js';
-import type { Store } from '../../store/types.js';
+import type { Collection, Store } from '../../store/types.js';
 
 /** How many of the newest inbox items / journal records a search looks through (no index by these keys). */
 export const SEARCH_SCAN_LIMIT = 20_000;
@@ -40,37 +40,35 @@ export interface SearchResult {
   matches: SearchMatch[];
 }
 
-const getDoc = async <T>(store: Store, collection: string, id: string) => (await store.getDoc(collection, id)) as unknown as T | null;
-
 /** A message id (any of the application's messages), an application id, or a registration number. */
 export async function searchMessages(ctx: FlowContext, raw: string): Promise<SearchResult> {
   const q = raw.trim();
   const matches: SearchMatch[] = [];
   const lower = q.toLowerCase();
   if (UUID.test(lower)) {
-    const app = await getDoc<Application>(ctx.store, 'applications', lower);
+    const app = await ctx.store.getDoc(APPLICATIONS, lower);
     if (app) matches.push(appMatch(app));
     const seen = await ctx.store.getIdempotency(idempotencyKey(lower));
     const inboxId = seen && seen.result && typeof seen.result === 'object' && !Array.isArray(seen.result) ? seen.result.inboxId : undefined;
     if (typeof inboxId === 'string') {
-      const item = await getDoc<InboxItem>(ctx.store, 'inbox', inboxId);
+      const item = await ctx.store.getDoc(INBOX, inboxId);
       if (item) matches.push({ kind: 'inbox', id: item.id, applicationId: item.applicationId, registrationNumber: item.registrationNumber, messageId: item.messageId, partner: item.partner, at: item.receivedAt });
     }
-    const outbound = await getDoc<OutboundMessage>(ctx.store, 'outbound', lower);
+    const outbound = await ctx.store.getDoc(OUTBOUND, lower);
     if (outbound) matches.push(await outboundMatch(ctx.store, outbound));
     if (matches.length === 0) {
-      const record = await scanBackwards<JournalRecord>(ctx.store, JOURNAL, JOURNAL, (r) => r.messageId === lower);
+      const record = await scanBackwards(ctx.store, JOURNAL, JOURNAL, (r) => r.messageId === lower);
       if (record) {
         matches.push({ kind: 'journal', id: record.id, applicationId: record.applicationId, registrationNumber: record.registrationNumber, messageId: record.messageId, partner: record.partner, at: record.requestInTs ?? record.requestOutTs });
       }
     }
   } else if (q.length > 0) {
     const wanted = q.toUpperCase();
-    const indexed = await getDoc<{ applicationId: string }>(ctx.store, 'registration-numbers', wanted);
-    const app = indexed ? await getDoc<Application>(ctx.store, 'applications', indexed.applicationId) : null;
+    const indexed = await ctx.store.getDoc(REGISTRATION_NUMBERS, wanted);
+    const app = indexed ? await ctx.store.getDoc(APPLICATIONS, indexed.applicationId) : null;
     if (app) return { q, applicationId: app.id, matches: [appMatch(app)] };
     // Applications registered before the index existed: look back through the inbox.
-    const item = await scanBackwards<InboxItem>(ctx.store, 'inbox', 'inbox', (i) => i.registrationNumber !== null && i.registrationNumber.toUpperCase() === wanted);
+    const item = await scanBackwards(ctx.store, INBOX, INBOX, (i) => i.registrationNumber !== null && i.registrationNumber.toUpperCase() === wanted);
     if (item) matches.push({ kind: 'inbox', id: item.id, applicationId: item.applicationId, registrationNumber: item.registrationNumber, messageId: item.messageId, partner: item.partner, at: item.receivedAt });
   }
   return { q, applicationId: matches.find((m) => m.applicationId)?.applicationId ?? null, matches };
@@ -83,24 +81,24 @@ function appMatch(app: Application): SearchMatch {
 async function outboundMatch(store: Store, m: OutboundMessage): Promise<SearchMatch> {
   const base = { id: m.ref, messageId: m.messageId, partner: m.partner };
   if (m.kind === 'status') {
-    const d = await getDoc<Delivery>(store, 'deliveries', m.ref);
+    const d = await store.getDoc(DELIVERIES, m.ref);
     return { ...base, kind: 'status', applicationId: d?.applicationId ?? null, registrationNumber: d?.registrationNumber ?? null, at: d?.createdAt ?? null };
   }
   if (m.kind === 'query') {
-    const query = await getDoc<StoredQuery>(store, 'queries', m.ref);
+    const query = await store.getDoc(QUERIES, m.ref);
     return { ...base, kind: 'query', applicationId: query?.applicationId ?? null, registrationNumber: null, at: query?.createdAt ?? null };
   }
   return { ...base, kind: 'response', applicationId: null, registrationNumber: null, at: null };
 }
 
 /** The newest document of a feed that matches, looking at no more than SEARCH_SCAN_LIMIT entries. */
-async function scanBackwards<T>(store: Store, feed: string, collection: string, match: (doc: T) => boolean): Promise<T | null> {
+async function scanBackwards<T>(store: Store, feed: string, collection: Collection<T>, match: (doc: T) => boolean): Promise<T | null> {
   let before = Number.MAX_SAFE_INTEGER;
   for (let scanned = 0; scanned < SEARCH_SCAN_LIMIT; ) {
     const entries = await store.readFeedBackwards(feed, before, PAGE);
     if (entries.length === 0) return null;
     for (const e of entries) {
-      const doc = await getDoc<T>(store, collection, e.id);
+      const doc = await store.getDoc(collection, e.id);
       if (doc && match(doc)) return doc;
     }
     scanned += entries.length;
@@ -154,7 +152,7 @@ export interface Trail {
 }
 
 export async function applicationTrail(ctx: FlowContext, id: string): Promise<Trail | null> {
-  const app = await getDoc<Application>(ctx.store, 'applications', id);
+  const app = await ctx.store.getDoc(APPLICATIONS, id);
   if (!app) return null;
   // One scan for every record of the application (inbound request, each delivery attempt), grouped by MessageID.
   const page = await searchJournal(ctx.store, { applicationId: app.id }, { limit: 500 });
@@ -170,15 +168,15 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
   const entries: TrailEntry[] = [
     { at: app.receivedAt, kind: 'received', title: app.serviceTitle, partner: app.partner, messageId: app.messageId, delivery: null, state: null, journal: recordsOf(app.messageId, 'inbound') },
   ];
-  const item = await getDoc<InboxItem>(ctx.store, 'inbox', app.inboxItemId);
+  const item = await ctx.store.getDoc(INBOX, app.inboxItemId);
   if (item?.ackedAt) entries.push({ at: item.ackedAt, kind: 'acknowledged', title: 'city', partner: null, messageId: null, delivery: null, state: null, journal: [] });
 
   const statusQueue = ctx.store.queue(STATUS_QUEUE);
   for (const h of app.statusHistory) {
     if (!h.delivery) continue;
-    const d = await getDoc<Delivery>(ctx.store, 'deliveries', h.delivery);
+    const d = await ctx.store.getDoc(DELIVERIES, h.delivery);
     const job = await statusQueue.get(h.delivery);
-    const outbound = d ? await getDoc<OutboundMessage>(ctx.store, 'outbound', d.messageId) : null;
+    const outbound = d ? await ctx.store.getDoc(OUTBOUND, d.messageId) : null;
     const history = await deliveryActions(ctx.store, h.delivery);
     const discarded = !job && history.at(-1)?.action === 'discard';
     const state = discarded ? 'discarded' : job ? (job.state === 'done' ? 'delivered' : job.state === 'dead' ? 'failed' : 'pending') : (d?.state ?? 'pending');
@@ -207,9 +205,9 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
 
   const queryQueue = ctx.store.queue(QUERY_QUEUE);
   for (const e of await ctx.store.readFeed(applicationQueriesFeed(app.id), 0, 500)) {
-    const q = await getDoc<StoredQuery>(ctx.store, 'queries', e.id);
+    const q = await ctx.store.getDoc(QUERIES, e.id);
     if (!q) continue;
-    const qd = await getDoc<QueryDelivery>(ctx.store, 'query-deliveries', q.id);
+    const qd = await ctx.store.getDoc(QUERY_DELIVERIES, q.id);
     const job = await queryQueue.get(q.id);
     entries.push({
       at: q.createdAt,
@@ -232,7 +230,7 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
     });
     if (q.answeredAt) {
       // The answer's own MessageID is its inbox item's; its journal record may not name the application, so look it up by that id.
-      const answer = q.responseInboxItemId ? await getDoc<InboxItem>(ctx.store, 'inbox', q.responseInboxItemId) : null;
+      const answer = q.responseInboxItemId ? await ctx.store.getDoc(INBOX, q.responseInboxItemId) : null;
       let journal = recordsOf(answer?.messageId, 'inbound');
       if (answer?.messageId && journal.length === 0) {
         const found = await searchJournal(ctx.store, { messageId: answer.messageId, direction: 'inbound' }, { limit: 10 });
