@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import { parsePartners, type Partner, type PartnerRegistry } from '../../src/config/partners.js';
+import type { InboxItem } from '../../src/city/model.js';
 import type { FlowContext } from '../../src/flows/context.js';
 import { acceptSendRequest, type InboundResult } from '../../src/flows/inbound-message.js';
 import { GATEWAY_SELF, loadFlowParts } from '../../src/flows/flow-parts.js';
@@ -154,4 +155,23 @@ export async function receiveApplication(ctx: FlowContext, service = 'advertisin
   const r = await receiveSendRequest(ctx, { service, content });
   if (!r.applicationId || !r.registrationNumber || !r.messageId) throw new Error(`no application from ${service}`);
   return { applicationId: r.applicationId, registrationNumber: r.registrationNumber, messageId: r.messageId };
+}
+
+/** The inbox items, oldest first (the feed `inbox` and its documents, as GET /api/v1/inbox reads them). */
+export async function inboxItems(store: Store): Promise<InboxItem[]> {
+  const entries = await store.readFeed('inbox', 0, 1000);
+  const items: InboxItem[] = [];
+  for (const e of entries) {
+    const item = await store.getDoc('inbox', e.id);
+    if (item) items.push(item as unknown as InboxItem);
+  }
+  return items;
+}
+
+/** A query from the agency (sample PKI), received through the real inbound flow; the id the city answers it by. */
+export async function receiveAgencyQuery(ctx: FlowContext, service = 'advertising-permit-register-extract', content?: JsonValue): Promise<{ requestId: string; messageId: string }> {
+  const r = await receiveSendRequest(ctx, { service, content, signer: 'agency' });
+  const item = (await inboxItems(ctx.store)).find((i) => i.messageId === r.messageId);
+  if (!item?.requestId) throw new Error(`no request from ${service}`);
+  return { requestId: item.requestId, messageId: r.messageId! };
 }
