@@ -17,6 +17,7 @@ import type { InboxItem } from '../../src/city/model.js';
 import type { FlowContext } from '../../src/flows/context.js';
 import { acceptSendRequest, type InboundResult } from '../../src/flows/inbound-message.js';
 import { GATEWAY_SELF, loadFlowParts } from '../../src/flows/flow-parts.js';
+import { EVIDENCE, JOURNAL, type JournalRecord } from '../../src/journal/records.js';
 import { createLogger } from '../../src/log.js';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';
 import type { Signer } from '../../src/signature/signer.js';
@@ -111,10 +112,10 @@ export interface PartnerEntry {
   [key: string]: unknown;
 }
 
-/** The configured partner registry (config/partners.json), edited in memory before it is parsed (certificates resolve as from the file). */
-export function partnersWith(edit: (partners: PartnerEntry[]) => void, file = path.join(projectRoot, 'config/partners.json')): PartnerRegistry {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { partners: PartnerEntry[] };
-  edit(doc.partners);
+/** A registry file (default config/partners.json), edited in memory before it is parsed (certificates resolve as from the file). */
+export function partnersWith(edit: (partners: PartnerEntry[], doc: { partners: PartnerEntry[]; exchanges?: Array<Record<string, unknown>> }) => void, file = path.join(projectRoot, 'config/partners.json')): PartnerRegistry {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { partners: PartnerEntry[]; exchanges?: Array<Record<string, unknown>> };
+  edit(doc.partners, doc);
   return parsePartners(doc, file).registry;
 }
 
@@ -174,4 +175,16 @@ export async function receiveAgencyQuery(ctx: FlowContext, service = 'advertisin
   const item = (await inboxItems(ctx.store)).find((i) => i.messageId === r.messageId);
   if (!item?.requestId) throw new Error(`no request from ${service}`);
   return { requestId: item.requestId, messageId: r.messageId! };
+}
+
+/** The journal records, oldest first (the feed `journal` and its documents), each with its evidence texts. */
+export async function journalRecords(store: Store): Promise<Array<JournalRecord & { requestText: string | null; responseText: string | null }>> {
+  const out = [];
+  for (const e of await store.readFeed(JOURNAL, 0, 1000)) {
+    const record = (await store.getDoc(JOURNAL, e.id)) as unknown as JournalRecord | null;
+    if (!record) continue;
+    const text = async (id: string | null) => (id ? (((await store.getDoc(EVIDENCE, id)) as { text?: string } | null)?.text ?? null) : null);
+    out.push({ ...record, requestText: await text(record.evidence.request), responseText: await text(record.evidence.response) });
+  }
+  return out;
 }
