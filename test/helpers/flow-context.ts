@@ -16,6 +16,7 @@ import { parsePartners, type Partner, type PartnerRegistry } from '../../src/con
 import type { InboxItem } from '../../src/city/model.js';
 import type { FlowContext } from '../../src/flows/context.js';
 import { acceptSendRequest, type InboundResult } from '../../src/flows/inbound-message.js';
+import type { Delivery } from '../../src/flows/status-reporting.js';
 import { GATEWAY_SELF, loadFlowParts } from '../../src/flows/flow-parts.js';
 import { EVIDENCE, JOURNAL, type JournalRecord } from '../../src/journal/records.js';
 import { createLogger } from '../../src/log.js';
@@ -187,4 +188,24 @@ export async function journalRecords(store: Store): Promise<Array<JournalRecord 
     out.push({ ...record, requestText: await text(record.evidence.request), responseText: await text(record.evidence.response) });
   }
   return out;
+}
+
+/**
+ * Resolves with the value once `probe` gives one that is not null/undefined/false (checked every
+ * `everyMs`), or rejects after `timeoutMs` saying what was awaited. For state with no event
+ * to await (a job's state in the store after a worker's attempt).
+ */
+export async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 5_000, everyMs = 10): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (Date.now() > until) throw new Error(`eventually: ${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A status delivery's record (as GET /api/v1/deliveries/{id} reads it). */
+export async function deliveryRecord(store: Store, id: string): Promise<Delivery | null> {
+  return (await store.getDoc('deliveries', id)) as unknown as Delivery | null;
 }
