@@ -15,7 +15,7 @@ import { loadConfig, type Config } from '../../src/config/env.js';
 import { parsePartners, type Partner, type PartnerRegistry } from '../../src/config/partners.js';
 import type { InboxItem } from '../../src/city/model.js';
 import type { FlowContext } from '../../src/flows/context.js';
-import { acceptSendRequest, type InboundResult } from '../../src/flows/inbound-message.js';
+import { acceptSendRequest, type InboundInput, type InboundResult } from '../../src/flows/inbound-message.js';
 import type { Delivery } from '../../src/flows/status-reporting.js';
 import { GATEWAY_SELF, loadFlowParts } from '../../src/flows/flow-parts.js';
 import { EVIDENCE, JOURNAL, type JournalRecord } from '../../src/journal/records.js';
@@ -144,12 +144,17 @@ export async function receiveSendRequest(
   return acceptRaw(ctx, xml, o.receivedAt);
 }
 
-/** Verifies a signed envelope as the push intake does, then hands it to acceptSendRequest. */
-export async function acceptRaw(ctx: FlowContext, xml: string, receivedAt = ctx.now()): Promise<InboundResult> {
+/** Verifies a signed envelope as the push intake does (smev-intake.ts): the input every inbound flow takes. */
+export function verifiedInput(ctx: FlowContext, xml: string, receivedAt = ctx.now()): InboundInput {
   const raw = Buffer.from(xml, 'utf8');
   const verification = verifySmevEnvelope<Partner>(parseXml(raw), { trust: ctx.trustAnchors, partnerOf: (cert) => ctx.partners.byCertificate(cert.fingerprintSha256), now: receivedAt });
   if (!verification.valid || !verification.caller.partner) throw new Error(`test envelope not verified: ${verification.caller.message}`);
-  return acceptSendRequest(ctx, { raw, version: '1.1', parts: verification.parts!, verification, partner: verification.caller.partner, correlationId: 'test', receivedAt });
+  return { raw, version: '1.1', parts: verification.parts!, verification, partner: verification.caller.partner, correlationId: 'test', receivedAt };
+}
+
+/** A signed SendRequest envelope through acceptSendRequest. */
+export async function acceptRaw(ctx: FlowContext, xml: string, receivedAt = ctx.now()): Promise<InboundResult> {
+  return acceptSendRequest(ctx, verifiedInput(ctx, xml, receivedAt));
 }
 
 /** An application from the portal, received through the real inbound flow; its id and registration number. */
