@@ -23,7 +23,7 @@ let workers: QueueWorker[] = [];
 
 beforeAll(async () => {
   const parts = testFlow();
-  agency = await AgencySimulator.start({ trust: parts.ctx.trustAnchors, signer: sampleSigner('agency'), catalogue: parts.ctx.catalogue, expectedSigner: parts.ctx.signer.certificate.fingerprintSha256 });
+  agency = await AgencySimulator.start({ trust: parts.ctx.trustAnchors, signer: sampleSigner('agency'), catalogue: parts.ctx.catalogue, services: ['egrn-extract'], expectedSigner: parts.ctx.signer.certificate.fingerprintSha256 });
 });
 afterEach(async () => {
   for (const w of workers.splice(0)) await w.stop();

@@ -20,7 +20,7 @@ let worker: QueueWorker | null = null;
 
 beforeAll(async () => {
   const parts = testFlow();
-  agency = await AgencySimulator.start({ trust: parts.ctx.trustAnchors, signer: sampleSigner('agency'), catalogue: parts.ctx.catalogue, expectedSigner: parts.ctx.signer.certificate.fingerprintSha256 });
+  agency = await AgencySimulator.start({ trust: parts.ctx.trustAnchors, signer: sampleSigner('agency'), catalogue: parts.ctx.catalogue, services: ['egrn-extract'], expectedSigner: parts.ctx.signer.certificate.fingerprintSha256 });
 });
 afterEach(async () => {
   await worker?.stop();
