@@ -68,6 +68,9 @@ describe('startQueryDelivery', () => {
     workers = startQueryDelivery(ctx);
     const view = await failedQuery(ctx, query.id);
     expect(view.failure).toMatch(/^not delivered to agency: refused by the partner: InvalidContent: /);
+    // Its sending failed for good, as GET /api/v1/queries/{id} must say (as the city's answers' view does).
+    expect(view.delivery).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(view.delivery.lastError).toMatch(/^refused by the partner: InvalidContent: /);
     expect(await ctx.store.queue(QUERY_QUEUE).get(query.id)).toMatchObject({ state: 'dead', attempts: 1 });
   });
 
