@@ -1,8 +1,10 @@
 /** src/flows/city-answers.ts: the city answers an agency's query once, with content or a rejection; the answer is queued to the agency. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { answerRequest, RESPONSE_QUEUE, requestView, type AnsweredRequest } from '../../src/flows/city-answers.js';
 import { DomainError } from '../../src/flows/errors.js';
+import { RedisStore } from '../../src/store/redis-store.js';
 import { receiveAgencyQuery, testFlow, type TestFlow } from '../helpers/flow-context.js';
+import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
 import { serviceExample } from '../helpers/smev.js';
 
 const SERVICE = 'advertising-permit-register-extract';
@@ -70,20 +72,37 @@ describe('answerRequest', () => {
     expect(again.code).toBe('ALREADY_ANSWERED');
     expect(again.message).toMatch(new RegExp(`^request ${requestId} was already answered \\(rejected\\) at `));
   });
+});
 
-  it('two answers at the same moment: one is stored and queued, the other is a conflict', async () => {
+async function race(f: TestFlow): Promise<void> {
+  const { ctx } = f;
+  const { requestId } = await receiveAgencyQuery(ctx);
+  const results = await Promise.allSettled([
+    answerRequest(ctx, requestId, { data: serviceExample(SERVICE, 'response') }),
+    answerRequest(ctx, requestId, { reject: { code: 'NO_DATA', description: 'нет' } }),
+  ]);
+  const won = results.filter((r): r is PromiseFulfilledResult<AnsweredRequest> => r.status === 'fulfilled');
+  const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  expect(won).toHaveLength(1);
+  expect(lost[0]?.reason).toMatchObject({ kind: 'conflict', code: 'ALREADY_ANSWERED' });
+  expect((await requestView(ctx, requestId))?.responseMessageId).toBe(won[0]!.value.responseMessageId);
+  expect((await ctx.store.queue(RESPONSE_QUEUE).stats()).pending).toBe(1);
+}
+
+describe('two answers at the same moment: one is stored and queued, the other is a conflict', () => {
+  let redis: RedisTestServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(() => redis?.dispose());
+
+  it('memory store', async () => {
     flow = testFlow();
-    const { ctx } = flow;
-    const { requestId } = await receiveAgencyQuery(ctx);
-    const results = await Promise.allSettled([
-      answerRequest(ctx, requestId, { data: serviceExample(SERVICE, 'response') }),
-      answerRequest(ctx, requestId, { reject: { code: 'NO_DATA', description: 'нет' } }),
-    ]);
-    const won = results.filter((r): r is PromiseFulfilledResult<AnsweredRequest> => r.status === 'fulfilled');
-    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    expect(won).toHaveLength(1);
-    expect(lost[0]?.reason).toMatchObject({ kind: 'conflict', code: 'ALREADY_ANSWERED' });
-    expect((await requestView(ctx, requestId))?.responseMessageId).toBe(won[0]!.value.responseMessageId);
-    expect((await ctx.store.queue(RESPONSE_QUEUE).stats()).pending).toBe(1);
+    await race(flow);
+  });
+
+  it('Redis', async () => {
+    flow = testFlow({ store: (clock) => new RedisStore(redis.url, { clock, keyPrefix: 'answer-race:' }) });
+    await race(flow);
   });
 });

@@ -1,9 +1,11 @@
 /** src/flows/status-reporting.ts: the city moves an application on; each status becomes a queued ELK message to the portal. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Application } from '../../src/city/model.js';
 import { DomainError } from '../../src/flows/errors.js';
 import { changeStatus, ELK_SERVICE, portalOrderNumber, STATUS_QUEUE } from '../../src/flows/status-reporting.js';
+import { RedisStore } from '../../src/store/redis-store.js';
 import { partnersWith, receiveApplication, testFlow, type TestFlow } from '../helpers/flow-context.js';
+import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
 
 let flow: TestFlow;
 afterEach(() => flow?.close());
@@ -104,22 +106,39 @@ describe('changeStatus', () => {
       message: 'no portal partner is registered to receive elk-order-status (config/partners.json)',
     });
   });
+});
 
-  it('two changes of one application at the same moment: one wins, the other is a conflict and leaves nothing', async () => {
+async function race(f: TestFlow): Promise<void> {
+  const { ctx } = f;
+  const { applicationId } = await receiveApplication(ctx);
+  const results = await Promise.allSettled([
+    changeStatus(ctx, ctx.lifecycle, applicationId, { code: 'registered' }),
+    changeStatus(ctx, ctx.lifecycle, applicationId, { code: 'needs_correction' }),
+  ]);
+  const won = results.filter((r) => r.status === 'fulfilled');
+  const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  expect(won).toHaveLength(1);
+  expect(lost).toHaveLength(1);
+  expect(lost[0]!.reason).toMatchObject({ kind: 'conflict', code: 'CONCURRENT_CHANGE' });
+  const stats = await ctx.store.queue(STATUS_QUEUE).stats();
+  expect(stats.pending + stats.waiting).toBe(1);
+}
+
+describe('two changes of one application at the same moment: one wins, the other is a conflict and leaves nothing', () => {
+  let redis: RedisTestServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(() => redis?.dispose());
+
+  it('memory store', async () => {
     flow = testFlow();
-    const { ctx } = flow;
-    const { applicationId } = await receiveApplication(ctx);
-    const results = await Promise.allSettled([
-      changeStatus(ctx, ctx.lifecycle, applicationId, { code: 'registered' }),
-      changeStatus(ctx, ctx.lifecycle, applicationId, { code: 'needs_correction' }),
-    ]);
-    const won = results.filter((r) => r.status === 'fulfilled');
-    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    expect(won).toHaveLength(1);
-    expect(lost).toHaveLength(1);
-    expect(lost[0]!.reason).toMatchObject({ kind: 'conflict', code: 'CONCURRENT_CHANGE' });
-    const stats = await ctx.store.queue(STATUS_QUEUE).stats();
-    expect(stats.pending + stats.waiting).toBe(1);
+    await race(flow);
+  });
+
+  it('Redis', async () => {
+    flow = testFlow({ store: (clock) => new RedisStore(redis.url, { clock, keyPrefix: 'status-race:' }) });
+    await race(flow);
   });
 });
 

@@ -23,7 +23,7 @@ import { createLogger } from '../../src/log.js';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';
 import type { Signer } from '../../src/signature/signer.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { JsonValue, Store } from '../../src/store/types.js';
+import type { Clock, JsonValue, Store } from '../../src/store/types.js';
 import { parseXml } from '../../src/xml/parser.js';
 import { projectRoot } from './gateway.js';
 import { sampleSigner, signedSendRequest } from './smev.js';
@@ -59,8 +59,8 @@ function partsFor(config: Config, key: string): Parts {
 
 export interface TestFlowOptions {
   env?: Record<string, string>;
-  /** Default: a fresh MemoryStore on the test clock. */
-  store?: Store;
+  /** Default: a fresh MemoryStore on the test clock; a function gets the test clock (e.g. a RedisStore on it). */
+  store?: Store | ((clock: Clock) => Store);
   /** Default: now. */
   startAt?: Date;
   /** A registry other than the configured one (e.g. partners on loopback ports, see partnersAt). */
@@ -79,7 +79,8 @@ export function testFlow(options: TestFlowOptions = {}): TestFlow {
       this.ms += ms;
     },
   };
-  const store = options.store ?? new MemoryStore({ clock: { now: () => clock.ms } });
+  const storeClock: Clock = { now: () => clock.ms };
+  const store = typeof options.store === 'function' ? options.store(storeClock) : (options.store ?? new MemoryStore({ clock: storeClock }));
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
