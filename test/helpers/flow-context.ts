@@ -5,7 +5,9 @@
  * in-memory store (or any store given), a clock the test moves, and the log
  * lines captured. `receiveApplication` puts an application in through the
  * real inbound flow (a portal-signed envelope, verified, then
- * acceptSendRequest), so tests need no raw store writes.
+ * acceptSendRequest), so tests need no raw store writes. The reads of
+ * store collections the tests need (inbox, journal, deliveries) are here, in
+ * one place, for when the store is typed.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
