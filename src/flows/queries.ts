@@ -205,7 +205,8 @@ export async function queryView(ctx: FlowContext, id: string) {
     answeredAt: q.answeredAt,
     responseInboxItemId: q.responseInboxItemId,
     delivery: {
-      state: delivery?.state ?? (job?.state === 'dead' ? 'failed' : 'pending'),
+      // The worker records every attempt (pending or delivered); a dead job means sending failed for good.
+      state: delivery?.state === 'delivered' ? 'delivered' : job?.state === 'dead' ? 'failed' : 'pending',
       attempts: job?.attempts ?? delivery?.attempts ?? 0,
       lastError: job?.lastError ?? delivery?.lastError ?? null,
       deliveredAt: delivery?.deliveredAt ?? null,
