@@ -1,10 +1,10 @@
 /**
  * src/city/model.ts: the city's JSON model. The field names are a contract
  * (README, OpenAPI): an application and an inbox item made by the inbound
- * flow carry exactly the model's fields, and asJson stores values as they are.
+ * flow carry exactly the model's fields.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { asJson, type Application, type InboxItem } from '../../src/city/model.js';
+import type { Application, InboxItem } from '../../src/city/model.js';
 import { inboxItems, receiveApplication, testFlow, type TestFlow } from '../helpers/flow-context.js';
 
 let flow: TestFlow;
@@ -14,11 +14,6 @@ const APPLICATION_FIELDS: Array<keyof Application> = ['id', 'registrationNumber'
 const INBOX_FIELDS: Array<keyof InboxItem> = ['id', 'kind', 'service', 'serviceTitle', 'messageId', 'partner', 'receivedAt', 'content', 'attachments', 'signature', 'test', 'applicationId', 'registrationNumber', 'requestId', 'ackedAt'];
 
 describe('the city model', () => {
-  it('asJson hands the value on unchanged (no copy, no conversion)', () => {
-    const value = { a: 1, nested: { b: [1, 2] } };
-    expect(asJson(value)).toBe(value);
-  });
-
   it('an application and its inbox item, as stored, have the model\'s fields and no others', async () => {
     flow = testFlow();
     const { applicationId } = await receiveApplication(flow.ctx, 'kindergarten-enrollment');

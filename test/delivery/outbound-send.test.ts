@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeOutcome, routeTo, routeToExchange, sendToPartner, settle } from '../../src/delivery/outbound-send.js';
 import type { SendOutcome } from '../../src/delivery/soap-client.js';
-import { opsEvents, type MessageEvent } from '../../src/events.js';
+import { opsEvents, type MessageEvent } from '../../src/events/messages.js';
 import { sendRequestEnvelope } from '../../src/soap/envelope-builder.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
 import { messageAccepted } from '../../src/soap/reply.js';

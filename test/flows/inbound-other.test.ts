@@ -96,7 +96,7 @@ describe('acceptGetStatus', () => {
     flow = testFlow();
     const { ctx } = flow;
     const original = uuidV1At(ctx.now());
-    await ctx.store.queue(statusQueue('portal')).enqueue({ id: 's1', payload: { originalMessageId: original, status: 'requestIsAccepted', details: 'ok' } });
+    await ctx.store.queue(statusQueue('portal')).enqueue({ id: 's1', payload: { originalMessageId: original, status: 'requestIsAcceptedBySmev', details: 'ok' } });
     const first = await acceptGetStatus(ctx, await signed(ctx, getStatusEnvelope('1.1', ctx.now()), 'portal'));
     expect(first.messageId).toBe(original);
     expect(first.reply).toContain(original);

@@ -4,9 +4,10 @@
  * sample-PKI signers (portal: good, agency: revoked, gateway: unknown to it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Partner } from '../../src/config/partners.js';
+import type { Partner } from '../../src/registry/partners.js';
 import { requireNotRevoked, RevocationUnavailable } from '../../src/flows/revocation.js';
-import { OcspClient, type OcspSettings } from '../../src/pki/ocsp-client.js';
+import type { OcspSettings } from '../../src/config/env.js';
+import { OcspClient } from '../../src/pki/ocsp-client.js';
 import { verifySmevEnvelope, type SmevVerification } from '../../src/signature/smev-profile.js';
 import { SmevFault } from '../../src/soap/faults.js';
 import { parseXml } from '../../src/xml/parser.js';
