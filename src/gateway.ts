@@ -12,6 +12,8 @@ import { namingAsync, StartupError } from './config/startup-failure.js';
 import type { PartnerRegistry } from './config/partners.js';
 import type { ServiceCatalogue } from './catalogue/types.js';
 import { startCityWebhook } from './delivery/city-webhook.js';
+import { startExchangeFileWorker } from './attachments/exchange-files.js';
+import { BlobStore } from './attachments/blob-store.js';
 import type { FlowContext } from './flows/context.js';
 import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './http/api/inbox-routes.js';
@@ -243,7 +245,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     routes: (a) => {
       registerWsdlRoute(a, config.publicUrl);
       registerSmevEndpoint(a, ctx, access, lane);
-      registerInboxRoutes(a, store, auth, ctx.catalogue);
+      registerInboxRoutes(a, store, auth, ctx.catalogue, new BlobStore(config.fileStore.attachmentDir));
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
       registerJournalRoutes(a, ctx, auth);
@@ -269,6 +271,11 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   if (config.cityWebhookUrl) {
     const webhook = startCityWebhook(ctx, config.cityWebhookUrl);
     stops.push(() => webhook.stop());
+  }
+  // Files in exchanges' file stores (pull mode): fetched by durable jobs after the message is accepted.
+  if (partners.exchanges.length > 0) {
+    const files = startExchangeFileWorker(ctx);
+    stops.push(() => files.stop());
   }
   // Pull mode: pollers of the SMEV exchange(s) pull-mode partners are reached through (none in push mode).
   const pull = startPullMode(ctx);

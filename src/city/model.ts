@@ -42,6 +42,12 @@ export interface ExchangeFileRef {
   /** The sender's hash of the file (RefAttachmentHeader/Hash), as given. */
   hash: string | null;
   pkcs7Signature: 'absent' | 'present-unverified';
+  /** Filled in when read (src/attachments/exchange-files.ts withFileStates): pending, stored or failed. */
+  state?: 'pending' | 'stored' | 'failed';
+  attachmentId?: string | null;
+  size?: number | null;
+  sha256?: string | null;
+  reason?: string | null;
 }
 
 export interface InboxItem {

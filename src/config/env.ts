@@ -149,8 +149,22 @@ export interface Config {
   };
   /** Pull mode (partners reached through a SMEV exchange): how often the pollers ask when the queue is empty. */
   pull: { intervalMs: number; maxIntervalMs: number; concurrency: number };
+  /** Files fetched from exchanges' file stores (src/attachments): where they are kept and how they are fetched. */
+  fileStore: FileStoreSettings;
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
+}
+
+export interface FileStoreSettings {
+  /** Blob directory: downloaded files (`blobs/sha256-<hex>`) and partial downloads (`partial/`). Shared by every gateway process. */
+  attachmentDir: string;
+  /** Connect / idle-socket time limit of one FTP or S3 exchange. */
+  timeoutMs: number;
+  maxBytes: number;
+  maxAttempts: number;
+  backoffMs: number;
+  backoffCapMs: number;
+  concurrency: number;
 }
 
 export interface HttpLimits {
@@ -265,6 +279,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       intervalMs: v.int('PULL_INTERVAL_MS', 1_000, 10, 3_600_000),
       maxIntervalMs: v.int('PULL_MAX_INTERVAL_MS', 30_000, 10, 3_600_000),
       concurrency: v.int('PULL_CONCURRENCY', 1, 1, 32),
+    },
+    fileStore: {
+      attachmentDir: file('ATTACHMENT_DIR', 'var/attachments')!,
+      timeoutMs: v.int('FILE_STORE_TIMEOUT_MS', 30_000, 100, 600_000),
+      maxBytes: v.int('FILE_STORE_MAX_BYTES', 1024 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
+      maxAttempts: v.int('FILE_STORE_MAX_ATTEMPTS', 20, 1, 1_000),
+      backoffMs: v.int('FILE_STORE_BACKOFF_MS', 2_000, 1, 3_600_000),
+      backoffCapMs: v.int('FILE_STORE_BACKOFF_CAP_MS', 600_000, 1, 86_400_000),
+      concurrency: v.int('FILE_STORE_CONCURRENCY', 2, 1, 32),
     },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     largeMessages: {
