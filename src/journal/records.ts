@@ -63,8 +63,24 @@ export function journalWrites(input: JournalInput, request: Buffer | string | nu
   return { id, docs, feeds: [{ feed: JOURNAL, id }] };
 }
 
-/** UTF-8 text as is; anything else (a hostile body) as base64, so evidence is byte-exact. */
-function evidenceValue(raw: Buffer | string): JsonValue {
+/**
+ * The exchange's per-file credentials (FSAttachmentsList/FSAttachment/Password) never reach the
+ * journal: their text is replaced by as many asterisks. The sender's signature still verifies
+ * from the evidence (it does not cover FSAttachmentsList); the exchange's SMEVSignature over it
+ * no longer does — the price of keeping the credentials out of a record kept for years.
+ */
+const FS_PASSWORD = /(<(?:[A-Za-z_][\w.-]*:)?Password(?:\s[^>]*)?>)([^<]*)(<\/(?:[A-Za-z_][\w.-]*:)?Password>)/g;
+
+export function redactFileStoreCredentials<T extends Buffer | string>(raw: T): T {
+  const text = typeof raw === 'string' ? raw : raw.toString('latin1');
+  if (!text.includes('FSAttachmentsList')) return raw;
+  const redacted = text.replace(FS_PASSWORD, (_m, open: string, secret: string, close: string) => `${open}${'*'.repeat(secret.length)}${close}`);
+  return (typeof raw === 'string' ? redacted : Buffer.from(redacted, 'latin1')) as T;
+}
+
+/** UTF-8 text as is; anything else (a hostile body) as base64, so evidence is byte-exact (but for FSAttachment passwords). */
+function evidenceValue(input: Buffer | string): JsonValue {
+  const raw = redactFileStoreCredentials(input);
   if (typeof raw === 'string') return { encoding: 'utf8', text: raw };
   // isUtf8 checks the bytes in native code: no decode-and-re-encode round trip to compare.
   return isUtf8(raw) ? { encoding: 'utf8', text: raw.toString('utf8') } : { encoding: 'base64', text: raw.toString('base64') };
