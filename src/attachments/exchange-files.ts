@@ -165,7 +165,7 @@ export async function withFileStates<T extends { id?: string; inboxItemId?: stri
     ...doc,
     exchangeFiles: doc.exchangeFiles.map((ref) => {
       const s = byUuid.get(ref.uuid);
-      return s ? { ...ref, state: s.state, attachmentId: s.attachmentId, size: s.size, sha256: s.sha256, reason: s.reason } : ref;
+      return s ? { ...ref, state: s.state, attachmentId: s.attachmentId, size: s.size, sha256: s.sha256, reason: s.reason, via: s.via } : ref;
     }),
   };
 }
@@ -189,7 +189,8 @@ class HashMismatch extends Error {}
 export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileWorkerOptions = {}): QueueWorker {
   const settings = ctx.config.fileStore;
   const blobs = new BlobStore(settings.attachmentDir);
-  const leaseMs = options.leaseMs ?? Math.max(30_000, settings.timeoutMs * 2);
+  // A killed process's job is taken again when its lease runs out: twice the transfer time limit (extended while bytes flow).
+  const leaseMs = options.leaseMs ?? Math.max(2_000, settings.timeoutMs * 2);
   const queue = ctx.store.queue(EXCHANGE_FILE_QUEUE);
   const log: Logger = ctx.logger;
 

@@ -97,10 +97,18 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
       await client.useTLS(tls);
       secure = true;
     } else {
-      const features = await client.features();
+      // FEAT before login: some servers answer it only afterwards (502), so no answer means no TLS offered.
+      const features = await client.features().catch(() => new Map<string, string>());
       if ((features.get('AUTH') ?? '').toUpperCase().includes('TLS')) {
-        await client.useTLS(tls);
-        secure = true;
+        // Opportunistic: some servers list AUTH TLS and then refuse it (5xx); the session goes on in plain FTP.
+        // ftps:// in the registry makes TLS a requirement instead.
+        secure = await client.useTLS(tls).then(
+          () => true,
+          (error: unknown) => {
+            if (typeof (error as { code?: unknown }).code === 'number' && (error as { code: number }).code >= 500) return false;
+            throw error;
+          },
+        );
       }
     }
     await client.login(credentials.userName, credentials.password);
@@ -140,6 +148,9 @@ async function fromS3(store: ExchangeFileStore, file: RemoteFile, credentials: F
     forcePathStyle: true,
     credentials: { accessKeyId: credentials.userName, secretAccessKey: credentials.password },
     maxAttempts: 1,
+    // Plain bodies (no aws-chunked uploads, no checksum trailers): S3-compatible stores vary; the file's own Hash is checked anyway.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs },
   });
   try {

@@ -48,6 +48,7 @@ export interface ExchangeFileRef {
   size?: number | null;
   sha256?: string | null;
   reason?: string | null;
+  via?: 's3' | 'ftp' | 'ftps' | null;
 }
 
 export interface InboxItem {

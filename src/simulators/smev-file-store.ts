@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
@@ -73,6 +73,7 @@ export class SimulatedFileStore {
   readonly uploadPassword = randomBytes(12).toString('base64url');
   private readonly grants = new Map<string, FileGrant>();
   private ftp: FtpSrv | null = null;
+  private readonly sockets = new Set<Socket>();
   private ftpPort: number;
   private s3server: S3rver | null = null;
   private s3client: S3Client | null = null;
@@ -81,6 +82,8 @@ export class SimulatedFileStore {
   bytesPerSecond: number | null;
   /** Bytes served by FTP downloads (all of them). */
   ftpBytesServed = 0;
+  /** Every FTP download (RETR) a per-file account made: the uuid and the offset it started at (REST). */
+  readonly ftpReads: Array<{ uuid: string; start: number }> = [];
 
   private constructor(
     readonly dir: string,
@@ -144,7 +147,12 @@ export class SimulatedFileStore {
     server.on('client-error', () => {});
     await server.listen();
     this.ftp = server;
-    const address = (server as unknown as { server: Server }).server.address() as AddressInfo;
+    const net = (server as unknown as { server: Server }).server;
+    net.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    const address = net.address() as AddressInfo;
     this.ftpPort = address.port;
   }
 
@@ -153,8 +161,17 @@ export class SimulatedFileStore {
     const server = this.ftp;
     this.ftp = null;
     if (!server) return;
-    const net = (server as unknown as { server: Server; connections: Record<string, { close(code?: number): unknown; commandSocket?: { destroy(): void } }> });
-    for (const c of Object.values(net.connections ?? {})) c.commandSocket?.destroy();
+    // Cut everything at once, as a crashed server would: data connections (passive servers) and control sockets.
+    const connections = (server as unknown as { connections: Record<string, { connector?: { end?(): unknown } }> }).connections ?? {};
+    for (const c of Object.values(connections)) {
+      try {
+        c.connector?.end?.();
+      } catch {
+        // already gone
+      }
+    }
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
     await server.close();
   }
 
@@ -166,7 +183,7 @@ export class SimulatedFileStore {
     this.s3server = server;
     this.s3Address = `http://${host}:${port}`;
     this.account.createKeyPair('okno-sim-upload', this.uploadPassword);
-    this.s3client = new S3Client({ endpoint: this.s3Address, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'okno-sim-upload', secretAccessKey: this.uploadPassword } });
+    this.s3client = new S3Client({ endpoint: this.s3Address, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'okno-sim-upload', secretAccessKey: this.uploadPassword }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
     await this.s3client.send(new CreateBucketCommand({ Bucket: FILE_STORE_BUCKET })).catch(() => undefined);
   }
 
@@ -260,6 +277,7 @@ class GrantedFileSystem extends FileSystem {
 
   override async read(fileName: string, options: { start?: unknown } = {}): Promise<unknown> {
     if (!this.allowed(fileName)) throw Object.assign(new Error('550 not permitted'), { code: 550 });
+    this.store.ftpReads.push({ uuid: this.uuid, start: typeof options.start === 'number' ? options.start : 0 });
     const { stream, clientPath } = (await super.read(fileName, options as { start?: unknown })) as { stream: Readable; clientPath: string };
     return { stream: this.store.served(stream), clientPath };
   }

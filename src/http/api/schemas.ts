@@ -42,6 +42,7 @@ const exchangeFiles = {
       size: { type: ['integer', 'null'] },
       sha256: { type: ['string', 'null'] },
       reason: { type: ['string', 'null'] },
+      via: { type: ['string', 'null'], enum: ['s3', 'ftp', 'ftps', null], description: 'how a stored file came' },
     },
   },
 } as const;
