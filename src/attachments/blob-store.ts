@@ -67,6 +67,6 @@ export class BlobStore {
   }
 
   read(id: string): ReadStream {
-    return createReadStream(this.blobPath(id), { highWaterMark: 256 * 1024 });
+    return createReadStream(this.blobPath(id), { highWaterMark: 64 * 1024 });
   }
 }

@@ -283,7 +283,7 @@ async function digestFile(file: string, algorithm: FileHashAlgorithm): Promise<{
   const sha = createHash('sha256');
   const other = algorithm === 'sha256' ? null : new StreebogStream(256);
   let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
     size += chunk.length;
     sha.update(chunk);
     other?.update(chunk);
