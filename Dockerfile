@@ -28,6 +28,9 @@ COPY wsdl ./wsdl
 # unless OKNO_ALLOW_SAMPLE_KEYS=true. Mount real keys and point GATEWAY_* and
 # TRUST_CA_FILE at them.
 COPY certs-sample ./certs-sample
+# ATTACHMENT_DIR's default: files fetched from the exchange's file store. Mount a volume here
+# (shared by every gateway replica) so they outlive the container.
+RUN mkdir -p /app/var/attachments && chown node:node /app/var/attachments
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

@@ -3,6 +3,7 @@
  * Every problem is collected and reported together, each naming the variable
  * and why it is wrong, so an operator fixes a bad deployment in one go.
  */
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { OcspSettings } from '../pki/ocsp-client.js';
@@ -315,6 +316,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (config.revocation.crlRefreshIntervalMs > 0 && config.revocation.crlRefreshIntervalMs < 1_000) {
     problems.push(`CRL_REFRESH_INTERVAL_MS: must be 0 (never) or at least 1000, got ${config.revocation.crlRefreshIntervalMs}`);
   }
+  const attachmentDirProblem = writableDirProblem(config.fileStore.attachmentDir);
+  if (attachmentDirProblem) problems.push(`ATTACHMENT_DIR: ${config.fileStore.attachmentDir} ${attachmentDirProblem}`);
+  if (config.fileStore.backoffCapMs < config.fileStore.backoffMs) {
+    problems.push(`FILE_STORE_BACKOFF_CAP_MS: ${config.fileStore.backoffCapMs} is less than FILE_STORE_BACKOFF_MS (${config.fileStore.backoffMs})`);
+  }
   if (config.pull.maxIntervalMs < config.pull.intervalMs) {
     problems.push(`PULL_MAX_INTERVAL_MS: ${config.pull.maxIntervalMs} is less than PULL_INTERVAL_MS (${config.pull.intervalMs})`);
   }
@@ -559,4 +565,23 @@ function urlList(raw: string | undefined, name: string, problems: string[]): str
 /** Hides credentials in URLs before they reach messages or logs. */
 export function redactUrl(raw: string): string {
   return raw.replace(/\/\/([^/@]*)@/, '//***@');
+}
+
+/** Null when `dir` is a writable directory, or does not exist yet under a writable one (created on first use). */
+function writableDirProblem(dir: string): string | null {
+  let at = dir;
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) return at === dir ? 'is not a directory' : `cannot be created: ${at} is not a directory`;
+      accessSync(at, fsConstants.W_OK);
+      return null;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EROFS') return at === dir ? 'is not writable' : `cannot be created: ${at} is not writable`;
+      if (code !== 'ENOENT') return `cannot be used (${code})`;
+      const parent = path.dirname(at);
+      if (parent === at) return 'cannot be created';
+      at = parent;
+    }
+  }
 }
