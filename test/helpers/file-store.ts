@@ -16,7 +16,8 @@ import { StreebogStream } from '../../src/signature/algorithms/streebog-stream.j
 import { SimulatedFileStore, type SimulatedFileStoreOptions } from '../../src/simulators/smev-file-store.js';
 import type { ExchangeClient } from './exchange.js';
 import { projectRoot } from './gateway.js';
-import { startPullWorld, writePullRegistry, type PullWorld } from './pull.js';
+import { startPullWorld, writePullRegistry, type PullRegistryJson, type PullWorld } from './pull.js';
+import type { SmevExchangeOptions } from '../../src/simulators/smev-exchange.js';
 import { serviceExample } from './smev.js';
 
 export interface FileStoreWorld extends PullWorld {
@@ -25,10 +26,13 @@ export interface FileStoreWorld extends PullWorld {
 }
 
 /** The pull world with a file store; `registryS3` names another S3 endpoint in the gateway's registry (e.g. a dead one). */
-export async function startFileStoreWorld(options: SimulatedFileStoreOptions & { registryS3?: string; visibilityTimeoutMs?: number } = {}): Promise<FileStoreWorld> {
+export async function startFileStoreWorld(
+  options: SimulatedFileStoreOptions & { registryS3?: string; exchange?: Partial<SmevExchangeOptions>; editRegistry?: (registry: PullRegistryJson) => void } = {},
+): Promise<FileStoreWorld> {
   const files = await SimulatedFileStore.start(options);
-  const world = await startPullWorld({ fileStore: files, ...(options.visibilityTimeoutMs ? { visibilityTimeoutMs: options.visibilityTimeoutMs } : {}) });
+  const world = await startPullWorld({ fileStore: files, ...options.exchange });
   const partnersFile = writePullRegistry(world.sim.endpoint, world.exchangeCertPem, (r) => {
+    options.editRegistry?.(r);
     (r.exchanges[0] as Record<string, unknown>).fileStore = {
       ftp: files.ftpUrl,
       ...(options.registryS3 ?? files.s3Endpoint ? { s3: { endpoint: options.registryS3 ?? files.s3Endpoint } } : {}),
