@@ -30,7 +30,7 @@
  * is called, on the downloaded file before it is stored.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import type { ExchangeFileRef } from '../city/model.js';
 import type { Exchange } from '../config/partners.js';
 import { WEBHOOK_QUEUE, type FlowContext } from '../flows/context.js';
@@ -193,6 +193,9 @@ export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileW
   const leaseMs = options.leaseMs ?? Math.max(2_000, settings.timeoutMs * 2);
   const queue = ctx.store.queue(EXCHANGE_FILE_QUEUE);
   const log: Logger = ctx.logger;
+  // The file stores' TLS certificates (FTPS, S3 over https) are checked against OUTBOUND_TLS_CA_FILE when set; read once.
+  const caFile = ctx.config.outboundTls?.caFile ?? null;
+  const ca = caFile ? readFileSync(caFile) : undefined;
 
   async function settle(job: FileJob, update: Partial<ExchangeFileState>): Promise<void> {
     const current = (await ctx.store.getDoc<JsonValue>(FILE_STATE_COLLECTION, job.inboxId)) as unknown as ExchangeFileStates | null;
@@ -243,7 +246,7 @@ export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileW
       const keep = setInterval(() => void queue.extend(raw.id, raw.leaseToken!, leaseMs).catch(() => undefined), Math.floor(leaseMs / 3));
       try {
         const startAt = await blobs.partialSize(partial);
-        const result = await downloadExchangeFile(exchange.fileStore, { uuid: job.uuid, fileName: job.fileName }, credentials, partial, { timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, startAt });
+        const result = await downloadExchangeFile(exchange.fileStore, { uuid: job.uuid, fileName: job.fileName }, credentials, partial, { timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, startAt, ...(ca ? { ca } : {}) });
         const check = await digestFile(partial, job.hashAlgorithm);
         if (result.remoteSize !== null && check.size !== result.remoteSize) throw new Error(`size ${check.size} differs from the file store's ${result.remoteSize}`);
         if (!hashMatches(job.hash!, check.digest, job.hashAlgorithm)) throw new HashMismatch(`the file's ${job.hashAlgorithm} does not match the signed RefAttachmentHeader Hash`);

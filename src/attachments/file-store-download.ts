@@ -10,6 +10,7 @@
  * socket errors only, and every message is passed through `scrub` anyway.
  */
 import { createWriteStream } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -31,6 +32,8 @@ export interface DownloadOptions {
   maxBytes: number;
   /** Bytes already in `target` from an earlier attempt. */
   startAt: number;
+  /** CAs for the file store's TLS certificate (FTPS, S3 over https): OUTBOUND_TLS_CA_FILE; absent: Node's built-in CAs. */
+  ca?: string | Buffer;
 }
 
 export interface DownloadResult {
@@ -89,7 +92,7 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
   const url = new URL(store.ftp);
   const required = url.protocol === 'ftps:';
   const client = new FtpClient(options.timeoutMs);
-  const tls = { rejectUnauthorized: !store.insecureTls, servername: url.hostname };
+  const tls = { rejectUnauthorized: !store.insecureTls, servername: url.hostname, ...(options.ca ? { ca: options.ca } : {}) };
   try {
     await client.connect(url.hostname, url.port ? Number(url.port) : 21);
     let secure = false;
@@ -151,7 +154,11 @@ async function fromS3(store: ExchangeFileStore, file: RemoteFile, credentials: F
     // Plain bodies (no aws-chunked uploads, no checksum trailers): S3-compatible stores vary; the file's own Hash is checked anyway.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { connectionTimeout: options.timeoutMs, requestTimeout: options.timeoutMs },
+    requestHandler: {
+      connectionTimeout: options.timeoutMs,
+      requestTimeout: options.timeoutMs,
+      ...(s3.endpoint.startsWith('https:') ? { httpsAgent: new HttpsAgent({ rejectUnauthorized: !store.insecureTls, ...(options.ca ? { ca: options.ca } : {}) }) } : {}),
+    },
   });
   try {
     const startAt = options.startAt;

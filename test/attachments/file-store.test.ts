@@ -16,6 +16,10 @@ import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { fileHash, sendWithFile, startFileStoreWorld, startWebhookReceiver, uploadByFtp, type FileStoreWorld } from '../helpers/file-store.js';
 import { eventually } from '../helpers/pull.js';
 import { CITY, OPS } from '../helpers/smev.js';
+import { downloadExchangeFile } from '../../src/attachments/file-store-download.js';
+import { issueCertificate, tempDir } from '../helpers/tls-pki.js';
+import { projectRoot } from '../helpers/gateway.js';
+import { readFileSync } from 'node:fs';
 
 type FileView = { uuid: string; fileName: string; state: string; attachmentId: string | null; size: number | null; sha256: string | null; reason: string | null; via: string | null };
 interface Item { id: string; messageId: string; applicationId: string | null; exchangeFiles?: FileView[] }
@@ -152,5 +156,45 @@ describe('S3 unreachable, FTP the fallback; the FTP server stopping mid-file', (
     expect(after[0]!.start).toBeLessThan(content.length);
     const res = await fetch(`${gw.url}/api/v1/attachments/${file.attachmentId}`, { headers: CITY });
     expect(Buffer.from(await res.arrayBuffer()).equals(content)).toBe(true);
+  });
+});
+
+describe('FTPS: the file store with TLS (AUTH TLS), its certificate checked against OUTBOUND_TLS_CA_FILE', () => {
+  let world: FileStoreWorld;
+  let gw: RunningGateway;
+  const caFile = path.join(projectRoot, 'certs-sample/ca.crt.pem');
+
+  beforeAll(async () => {
+    const server = issueCertificate(tempDir('okno-ftps-'), { cn: 'file-store-ftps', loopback: true });
+    world = await startFileStoreWorld({ s3: false, tls: { key: server.keyPem, cert: server.certPem }, ftps: true });
+    gw = await startGateway({ ...world.env, OUTBOUND_TLS_CA_FILE: caFile });
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    await world?.sim.close();
+    await world?.files.close();
+  });
+
+  it('ftps:// in the registry: the file comes over TLS', async () => {
+    const content = randomBytes(120_000);
+    const uuid = uuidV1();
+    await uploadByFtp(world.files, uuid, 'birth-certificate.pdf', content);
+    const sent = await sendWithFile(world.portal, { uuid, hash: fileHash(content, 'sha256') });
+    const file = await settled(gw, sent.messageId);
+    expect(file).toMatchObject({ state: 'stored', size: content.length, via: 'ftps' });
+  });
+
+  it('ftp:// with a server offering AUTH TLS upgrades; a certificate from an unknown CA is refused, not ignored', async () => {
+    const content = randomBytes(10_000);
+    const uuid = uuidV1();
+    await uploadByFtp(world.files, uuid, 'x.pdf', content);
+    const grant = (await world.files.grant(uuid))!;
+    const dir = tempDir('okno-ftps-dl-');
+    const store = { ftp: world.files.ftpUrl, s3: null, insecureTls: false };
+    const got = await downloadExchangeFile(store, { uuid, fileName: 'x.pdf' }, grant, path.join(dir, 'a'), { timeoutMs: 3_000, maxBytes: 1e9, startAt: 0, ca: readFileSync(caFile) });
+    expect(got.via).toBe('ftps');
+    expect(readFileSync(path.join(dir, 'a')).equals(content)).toBe(true);
+    await expect(downloadExchangeFile(store, { uuid, fileName: 'x.pdf' }, grant, path.join(dir, 'b'), { timeoutMs: 3_000, maxBytes: 1e9, startAt: 0 })).rejects.toThrow(/certificate/i);
   });
 });
