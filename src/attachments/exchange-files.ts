@@ -138,7 +138,9 @@ export function exchangeFileWrites(input: {
     }
     files.push({ ...base, state: 'pending', reason: null });
     const payload: FileJob = { inboxId: input.inboxId, uuid: ref.uuid, fileName: ref.fileName, hash: ref.hash, hashAlgorithm: input.hashAlgorithm, exchange: input.exchange.id, userName: cred.userName, password: cred.password };
-    jobs.push({ queue: EXCHANGE_FILE_QUEUE, id: `${input.inboxId}:${ref.uuid}`, payload: payload as unknown as JsonValue, group: input.inboxId, maxAttempts: input.maxAttempts });
+    // One reservation more than FILE_STORE_MAX_ATTEMPTS: if the process dies during the last attempt, the job is
+    // reserved once more and marks the file failed, instead of going dead with the file left pending.
+    jobs.push({ queue: EXCHANGE_FILE_QUEUE, id: `${input.inboxId}:${ref.uuid}`, payload: payload as unknown as JsonValue, group: input.inboxId, maxAttempts: input.maxAttempts + 1 });
   }
   const states: ExchangeFileStates = { inboxId: input.inboxId, messageId: input.messageId, applicationId: input.applicationId, files };
   const docs: DocWrite[] = [{ collection: FILE_STATE_COLLECTION, id: input.inboxId, value: states as unknown as JsonValue }];
@@ -230,7 +232,7 @@ export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileW
       const states = (await ctx.store.getDoc<JsonValue>(FILE_STATE_COLLECTION, job.inboxId)) as unknown as ExchangeFileStates | null;
       const mine = states?.files.find((f) => f.uuid === job.uuid);
       if (!mine || mine.state !== 'pending') return { kind: 'done' };
-      const lastAttempt = raw.attempts >= raw.maxAttempts;
+      const lastAttempt = raw.attempts >= Math.min(settings.maxAttempts, raw.maxAttempts);
       const exchange = ctx.partners.exchange(job.exchange);
       if (!exchange?.fileStore) {
         const reason = `exchange ${job.exchange} has no fileStore in the partners file`;

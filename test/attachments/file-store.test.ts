@@ -198,3 +198,36 @@ describe('FTPS: the file store with TLS (AUTH TLS), its certificate checked agai
     await expect(downloadExchangeFile(store, { uuid, fileName: 'x.pdf' }, grant, path.join(dir, 'b'), { timeoutMs: 3_000, maxBytes: 1e9, startAt: 0 })).rejects.toThrow(/certificate/i);
   });
 });
+
+describe('a file store that never answers', () => {
+  let world: FileStoreWorld;
+  let gw: RunningGateway;
+  let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+
+  beforeAll(async () => {
+    world = await startFileStoreWorld({ s3: false, registryFtp: 'ftp://127.0.0.1:9' });
+    hook = await startWebhookReceiver();
+    gw = await startGateway({ ...world.env, FILE_STORE_MAX_ATTEMPTS: '3', CITY_WEBHOOK_URL: hook.url });
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    await world?.sim.close();
+    await world?.files.close();
+    await hook?.close();
+  });
+
+  it('after FILE_STORE_MAX_ATTEMPTS the file is failed with the last error, and the city gets attachments.failed', async () => {
+    const content = randomBytes(1_000);
+    const uuid = uuidV1();
+    await uploadByFtp(world.files, uuid, 'never.pdf', content);
+    const sent = await sendWithFile(world.portal, { uuid, hash: fileHash(content, 'sha256') });
+    const file = await settled(gw, sent.messageId);
+    expect(file.state).toBe('failed');
+    expect(file.reason).toMatch(/^ftp: .*ECONNREFUSED/);
+    const event = await eventually(async () => hook.posts.find((p) => p.headers['x-okno-event'] === 'attachments.failed' && p.body.messageId === sent.messageId), 'attachments.failed');
+    expect(event.body.files).toEqual([expect.objectContaining({ uuid, state: 'failed', reason: file.reason })]);
+    const job = await gw.gateway.store.queue('exchange-files').get(`${(await item(gw, sent.messageId))!.id}:${uuid}`);
+    expect(job).toMatchObject({ state: 'done', attempts: 3 });
+  });
+});

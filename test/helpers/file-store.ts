@@ -27,14 +27,14 @@ export interface FileStoreWorld extends PullWorld {
 
 /** The pull world with a file store; `registryS3` names another S3 endpoint in the gateway's registry (e.g. a dead one). */
 export async function startFileStoreWorld(
-  options: SimulatedFileStoreOptions & { registryS3?: string; ftps?: boolean; exchange?: Partial<SmevExchangeOptions>; editRegistry?: (registry: PullRegistryJson) => void } = {},
+  options: SimulatedFileStoreOptions & { registryS3?: string; registryFtp?: string; ftps?: boolean; exchange?: Partial<SmevExchangeOptions>; editRegistry?: (registry: PullRegistryJson) => void } = {},
 ): Promise<FileStoreWorld> {
   const files = await SimulatedFileStore.start(options);
   const world = await startPullWorld({ fileStore: files, ...options.exchange });
   const partnersFile = writePullRegistry(world.sim.endpoint, world.exchangeCertPem, (r) => {
     options.editRegistry?.(r);
     (r.exchanges[0] as Record<string, unknown>).fileStore = {
-      ftp: options.ftps ? files.ftpUrl.replace(/^ftp:/, 'ftps:') : files.ftpUrl,
+      ftp: options.registryFtp ?? (options.ftps ? files.ftpUrl.replace(/^ftp:/, 'ftps:') : files.ftpUrl),
       ...(options.registryS3 ?? files.s3Endpoint ? { s3: { endpoint: options.registryS3 ?? files.s3Endpoint } } : {}),
     };
   });
