@@ -30,7 +30,8 @@
  * is called, on the downloaded file before it is stored.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { ExchangeFileRef } from '../city/model.js';
 import type { Exchange } from '../config/partners.js';
 import { WEBHOOK_QUEUE, type FlowContext } from '../flows/context.js';
@@ -288,10 +289,20 @@ async function digestFile(file: string, algorithm: FileHashAlgorithm): Promise<{
   const sha = createHash('sha256');
   const other = algorithm === 'sha256' ? null : new StreebogStream(256);
   let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    sha.update(chunk);
-    other?.update(chunk);
+  // One reused buffer: reading a 100 MB file this way leaves no garbage behind.
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  const handle = await open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      size += bytesRead;
+      sha.update(chunk);
+      other?.update(chunk);
+    }
+  } finally {
+    await handle.close();
   }
   const shaBytes = sha.digest();
   return { size, sha256: shaBytes.toString('hex'), digest: other ? other.digest() : shaBytes };
