@@ -192,8 +192,9 @@ class HashMismatch extends Error {}
 export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileWorkerOptions = {}): QueueWorker {
   const settings = ctx.config.fileStore;
   const blobs = new BlobStore(settings.attachmentDir);
-  // A killed process's job is taken again when its lease runs out: twice the transfer time limit (extended while bytes flow).
-  const leaseMs = options.leaseMs ?? Math.max(2_000, settings.timeoutMs * 2);
+  // A killed process's job is taken again when its lease runs out: twice the transfer time limit, at least 10 s
+  // (extended while bytes flow; a process stalled longer than that may find its job taken — see stillMine).
+  const leaseMs = options.leaseMs ?? Math.max(10_000, settings.timeoutMs * 2);
   const queue = ctx.store.queue(EXCHANGE_FILE_QUEUE);
   const log: Logger = ctx.logger;
   // The file stores' TLS certificates (FTPS, S3 over https) are checked against OUTBOUND_TLS_CA_FILE when set; read once.
@@ -244,6 +245,10 @@ export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileW
         await settle(job, { reason });
         return { kind: 'retry', error: reason };
       }
+      // Before every write: is the lease still ours? A stalled process whose lease ran out must not write over the
+      // attempt that took the job since (the queue is at-least-once; this keeps the file's state single-writer).
+      const stillMine = () => queue.extend(raw.id, raw.leaseToken!, leaseMs);
+      const lost = { kind: 'retry' as const, error: 'the lease ran out; another attempt has the job' };
       const partial = await blobs.partialPath(`${job.inboxId}-${job.uuid}`);
       // Keep the lease while bytes flow (a 100 MB file may take longer than one lease).
       const keep = setInterval(() => void queue.extend(raw.id, raw.leaseToken!, leaseMs).catch(() => undefined), Math.floor(leaseMs / 3));
@@ -254,6 +259,7 @@ export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileW
         if (result.remoteSize !== null && check.size !== result.remoteSize) throw new Error(`size ${check.size} differs from the file store's ${result.remoteSize}`);
         if (!hashMatches(job.hash!, check.digest, job.hashAlgorithm)) throw new HashMismatch(`the file's ${job.hashAlgorithm} does not match the signed RefAttachmentHeader Hash`);
         await checkFileSignature(partial, job.uuid);
+        if (!(await stillMine())) return lost;
         const id = await blobs.finish(partial, check.sha256);
         await ctx.store.commit({ docs: [{ collection: 'attachments', id, value: { mimeType: mine.mimeType ?? 'application/octet-stream', blob: true, size: check.size }, ifAbsent: true }] });
         await settle(job, { state: 'stored', attachmentId: id, size: check.size, sha256: check.sha256, reason: null, via: result.via });
@@ -261,6 +267,7 @@ export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileW
         return { kind: 'done' };
       } catch (error) {
         const reason = scrub((error as Error).message, credentials);
+        if (!(await stillMine().catch(() => false))) return lost;
         if (error instanceof HashMismatch) {
           await blobs.discardPartial(partial);
           if (raw.attempts >= 2 || lastAttempt) {

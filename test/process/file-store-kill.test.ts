@@ -81,6 +81,7 @@ describe('the gateway killed mid-download', () => {
     expect(done.file).toMatchObject({ state: 'stored', size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
     // Resumed, not fetched again: one download after the restart, from the partial file's end.
     const after = world.files.ftpReads.slice(readsBefore).filter((r) => r.uuid === uuid);
+    if (after.length !== 1) console.log(JSON.stringify({ cutAt, after, reads: world.files.ftpReads, lines: gateway.lines.filter((l) => /file/.test(String(l.msg))) }));
     expect(after).toHaveLength(1);
     expect(after[0]!.start).toBeGreaterThanOrEqual(cutAt);
     // Exactly once: one blob with the file's bytes, nothing partial left, one event.
