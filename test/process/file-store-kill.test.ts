@@ -20,7 +20,8 @@ let world: FileStoreWorld;
 let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let gateway: GatewayProcess | null = null;
 
-const start = () => startGatewayProcess({ ...world.env, REDIS_URL: redis.url, PORT: '0', LOG_LEVEL: 'info', CITY_WEBHOOK_URL: hook.url });
+// 30 s to start: the machine's cores are shared, and a loaded start must not fail the test.
+const start = () => startGatewayProcess({ ...world.env, REDIS_URL: redis.url, PORT: '0', LOG_LEVEL: 'info', CITY_WEBHOOK_URL: hook.url }, 30_000);
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -95,5 +96,5 @@ describe('the gateway killed mid-download', () => {
     expect(hook.posts.filter((p) => p.headers['x-okno-event'] === 'attachments.ready' && p.body.messageId === sent.messageId)).toHaveLength(1);
     // The message itself was acknowledged to the exchange once.
     expect(world.sim.message(sent.messageId)).toMatchObject({ state: 'acked' });
-  });
+  }, 90_000);
 });
