@@ -244,8 +244,11 @@ export class SimulatedFileStore {
         setTimeout(() => done(null, chunk), Math.ceil((chunk.length / rate) * 1000));
       },
     });
+    // ftp-srv reads `out` and listens to its errors: a read error is passed along (no stray 'error' events).
+    const out = new PassThrough();
     stream.on('error', (e) => counter.destroy(e));
-    return stream.pipe(counter).pipe(new PassThrough());
+    counter.on('error', (e) => out.destroy(e));
+    return stream.pipe(counter).pipe(out);
   }
 }
 
