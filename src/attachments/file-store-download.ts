@@ -93,6 +93,13 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
   const required = url.protocol === 'ftps:';
   const client = new FtpClient(options.timeoutMs);
   const tls = { rejectUnauthorized: !store.insecureTls, servername: url.hostname, ...(options.ca ? { ca: options.ca } : {}) };
+  // A watchdog over the whole session: no progress (no reply, no byte) for twice the time limit closes the client, which
+  // rejects whatever it waits for — a server that vanished mid-transfer cannot leave an attempt hanging.
+  let lastProgress = Date.now();
+  client.trackProgress(() => (lastProgress = Date.now()));
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastProgress > options.timeoutMs * 2) client.close();
+  }, Math.max(100, Math.floor(options.timeoutMs / 2)));
   try {
     await client.connect(url.hostname, url.port ? Number(url.port) : 21);
     let secure = false;
@@ -114,6 +121,7 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
         );
       }
     }
+    lastProgress = Date.now();
     await client.login(credentials.userName, credentials.password);
     await client.useDefaultSettings();
     const remotePath = `/${file.uuid}/${file.fileName}`;
@@ -129,6 +137,7 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
     let startAt = options.startAt;
     if (remoteSize !== null && startAt > remoteSize) startAt = 0;
     if (remoteSize === null || startAt < remoteSize) {
+      lastProgress = Date.now();
       try {
         await client.downloadTo(target, remotePath, startAt);
       } catch (error) {
@@ -139,6 +148,8 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
     }
     return { via: secure ? 'ftps' : 'ftp', remoteSize };
   } finally {
+    clearInterval(watchdog);
+    client.trackProgress();
     client.close();
   }
 }

@@ -172,7 +172,12 @@ export class SimulatedFileStore {
     }
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
-    await server.close();
+    // ftp-srv's close waits for its connections' promises, which a cut transfer may leave unsettled: bounded.
+    const closed = Promise.resolve(server.close()).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+    clearTimeout(timer);
+    (server as unknown as { server: Server }).server.close();
   }
 
   private async startS3(): Promise<void> {

@@ -118,7 +118,9 @@ describe('S3 unreachable, FTP the fallback; the FTP server stopping mid-file', (
   });
 
   afterAll(async () => {
+    const t = Date.now();
     await gw?.close();
+    if (Date.now() - t > 5_000) console.log(`gateway close took ${Date.now() - t} ms`);
     await world?.sim.close();
     await world?.files.close();
   });
