@@ -36,6 +36,9 @@ COPY certs-sample ./certs-sample
 # Pull mode in compose: the exchange simulator's certificate, on a volume the gateway reads
 # (docker-compose.yml, profile pull); created here so the volume belongs to `node`.
 RUN mkdir -p /app/exchange && chown node:node /app/exchange
+# ATTACHMENT_DIR's default: files fetched from the exchange's file store. Mount a volume here
+# (shared by every gateway replica) so they outlive the container.
+RUN mkdir -p /app/var/attachments && chown node:node /app/var/attachments
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

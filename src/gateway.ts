@@ -12,6 +12,8 @@ import { namingAsync, StartupError } from './config/startup-failure.js';
 import type { PartnerRegistry } from './registry/partners.js';
 import type { ServiceCatalogue } from './catalogue/types.js';
 import { startCityWebhook } from './delivery/city-webhook.js';
+import { startExchangeFileWorker } from './attachments/exchange-file-worker.js';
+import { BlobStore } from './attachments/blob-store.js';
 import type { FlowContext } from './flows/context.js';
 import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './api/inbox-routes.js';
@@ -212,7 +214,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     routes: (a) => {
       registerHealthRoutes(a, readiness);
       push.registerRoutes(a);
-      registerInboxRoutes(a, store, auth, ctx.catalogue);
+      registerInboxRoutes(a, store, auth, ctx.catalogue, new BlobStore(config.fileStore.attachmentDir));
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerQueryRoutes(a, ctx, auth);
       registerJournalRoutes(a, ctx, auth);
@@ -239,6 +241,11 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   if (config.cityWebhookUrl) {
     const webhook = startCityWebhook(ctx, config.cityWebhookUrl);
     stops.push(() => webhook.stop());
+  }
+  // Files in exchanges' file stores (pull mode): fetched by durable jobs after the message is accepted.
+  if (partners.exchanges.length > 0) {
+    const files = startExchangeFileWorker(ctx);
+    stops.push(() => files.stop());
   }
   // Pull mode: pollers of the SMEV exchange(s) pull-mode partners are reached through (none in push mode).
   const pull = startPullTransport(ctx);

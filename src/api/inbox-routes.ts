@@ -16,8 +16,10 @@ import { applicationSchema, idParams, inboxItemSchema } from '../http/schemas.js
 import { statusQueue, type StatusEvent } from '../flows/inbound-other.js';
 import { applicationQueriesFeed, QUERIES } from '../flows/queries.js';
 import { contentComponentsDescription } from './service-schemas.js';
+import { withFileStates } from '../flows/exchange-files.js';
+import { BlobStore } from '../attachments/blob-store.js';
 
-export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: TokenAuth, catalogue?: ServiceCatalogue): void {
+export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: TokenAuth, catalogue?: ServiceCatalogue, blobs?: BlobStore): void {
   const city = auth.require('city');
   const security = [{ bearer: [] }];
   // What the city receives: applications and agencies' queries (their request), answers to the city's queries (their response).
@@ -60,7 +62,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
       const items = await Promise.all(
         entries.map(async (e) => {
           const item = await store.getDoc(INBOX, e.id);
-          return item ? { ...item, cursor: String(e.seq) } : null;
+          return item ? { ...(await withFileStates(store, item)), cursor: String(e.seq) } : null;
         }),
       );
       const next = entries.length > 0 ? String(entries[entries.length - 1]!.seq) : String(after);
@@ -105,17 +107,24 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
         const q = await store.getDoc(QUERIES, e.id);
         if (q) queries.push({ id: q.id, service: q.service, state: q.state, createdAt: q.createdAt, answeredAt: q.answeredAt });
       }
-      return { ...application, queries };
+      return { ...(await withFileStates(store, application)), queries };
     },
   );
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/attachments/:id',
-    { onRequest: city, schema: { tags: ['applications'], summary: 'The content of a stored attachment', security, params: idParams } },
+    { onRequest: city, schema: { tags: ['applications'], summary: 'The content of a stored attachment (streamed)', security, params: idParams } },
     async (request, reply) => {
       const stored = await store.getDoc(ATTACHMENTS, request.params.id);
       if (!stored) throw new HttpError(404, 'NOT_FOUND', `no attachment ${request.params.id}`);
-      return reply.type(/^[\w.+-]+\/[\w.+-]+$/.test(stored.mimeType) ? stored.mimeType : 'application/octet-stream').send(Buffer.from(stored.base64, 'base64'));
+      const type = /^[\w.+-]+\/[\w.+-]+$/.test(stored.mimeType) ? stored.mimeType : 'application/octet-stream';
+      if (stored.blob) {
+        // A file from the exchange's file store: streamed from ATTACHMENT_DIR, never held whole.
+        const size = blobs ? await blobs.size(request.params.id) : null;
+        if (!blobs || size === null) throw new HttpError(404, 'NOT_FOUND', `attachment ${request.params.id} is recorded but its file is missing from ATTACHMENT_DIR`);
+        return reply.type(type).header('content-length', size).send(blobs.read(request.params.id));
+      }
+      return reply.type(type).send(Buffer.from(stored.base64 ?? '', 'base64'));
     },
   );
 }

@@ -50,6 +50,13 @@ export interface ExchangeFileRef {
   /** The sender's hash of the file (RefAttachmentHeader/Hash), as given. */
   hash: string | null;
   pkcs7Signature: 'absent' | 'present-unverified';
+  /** Filled in when read (src/flows/exchange-files.ts withFileStates): pending, stored or failed. */
+  state?: 'pending' | 'stored' | 'failed';
+  attachmentId?: string | null;
+  size?: number | null;
+  sha256?: string | null;
+  reason?: string | null;
+  via?: 's3' | 'ftp' | 'ftps' | null;
 }
 
 export interface InboxItem {
@@ -144,11 +151,12 @@ export interface RegistrationIndex {
   inboxItemId: string;
 }
 
-/** An attachment's content, by `sha256-<hex>` of its bytes (stored once however often it arrives). */
-export interface StoredAttachment {
-  mimeType: string;
-  base64: string;
-}
+/**
+ * An attachment's content, by `sha256-<hex>` of its bytes (stored once however often it arrives):
+ * inline and MTOM files as base64 in the document; files from the exchange's file store in
+ * ATTACHMENT_DIR (`blob`, src/attachments/blob-store.ts), the document saying only their type and size.
+ */
+export type StoredAttachment = { mimeType: string; base64: string; blob?: undefined } | { mimeType: string; blob: true; size: number; base64?: undefined };
 
 // Where these documents are stored: one collection each.
 /** By application id. */

@@ -198,7 +198,7 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
       ],
     },
     smev: {
-      usage: ['simulate smev [--port 8093] [--certs DIR] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE] [--system MNEMONIC=CERT.pem[:NS,…]]… [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages]'],
+      usage: ['simulate smev [--port 8093] [--certs DIR] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE] [--system MNEMONIC=CERT.pem[:NS,…]]… [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--file-store [--ftp-port 8094] [--s3-port 8095] [--file-store-dir DIR]]'],
       about: 'The SMEV 3 exchange: queues per system, GetRequest / Ack / SendRequest / SendResponse / GetResponse / GetStatus; prints each event.',
       options: [
         ['--port N', 'listen port (default 8093)'],
@@ -210,6 +210,10 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
         ['--visibility-timeout MS', 'how long a taken, un-Acked message stays invisible'],
         ['--inline-attachments', 'deliver attachments inline instead of MTOM'],
         ['--deliver-test-messages', 'deliver messages marked as test too'],
+        ['--file-store', "run the exchange's file store: an FTP server (senders upload to /{uuid}/{file name}) and an S3-compatible one (bucket attachment); FSAttachmentsList then carries real per-file credentials"],
+        ['--ftp-port N', 'port of the FTP file store (default 8094; 0: any free one)'],
+        ['--s3-port N', 'port of the S3-compatible file store (default 8095; 0: any free one)'],
+        ['--file-store-dir DIR', 'where the file store keeps files (default: a temp dir, removed at stop)'],
         HELP_OPTION,
       ],
     },

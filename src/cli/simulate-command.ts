@@ -33,6 +33,7 @@ import { LocalKeySigner, type Signer } from '../pki/signer.js';
 import { readPrivateKey } from '../pki/private-key.js';
 import { SmevExchangeSimulator, type ExchangeSystem } from '../simulators/smev-exchange.js';
 import { defaultExchangeSystems, parseSystemOption } from '../simulators/smev-exchange-systems.js';
+import { SimulatedFileStore } from '../simulators/smev-file-store.js';
 import { TrustAnchorSet } from '../pki/trust.js';
 import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
@@ -158,7 +159,7 @@ export const simulateCommand: Command = {
     ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]' +
     ' | simulate agency --gateway URL | --exchange URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
     ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
-    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--verbose] [--poll-summary SECONDS (60)]',
+    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--file-store [--ftp-port 8094] [--s3-port 8095] [--file-store-dir DIR]] [--verbose] [--poll-summary SECONDS (60)]',
   async run(args) {
     let values: Values;
     let positionals: string[];
@@ -185,6 +186,10 @@ export const simulateCommand: Command = {
           'visibility-timeout': { type: 'string' },
           'inline-attachments': { type: 'boolean' },
           'deliver-test-messages': { type: 'boolean' },
+          'file-store': { type: 'boolean' },
+          'ftp-port': { type: 'string' },
+          's3-port': { type: 'string' },
+          'file-store-dir': { type: 'string' },
           verbose: { type: 'boolean', short: 'v' },
           'poll-summary': { type: 'string' },
           ...KEY_OPTION_SPEC,
@@ -340,6 +345,7 @@ async function runSmev(values: Values, port: number): Promise<number> {
   let sim: SmevExchangeSimulator;
   let certFile: string | null;
   let log: ExchangeLog;
+  let files: SimulatedFileStore | null = null;
   try {
     const visibility = values['visibility-timeout'] === undefined ? undefined : Number(values['visibility-timeout']);
     if (visibility !== undefined && (!Number.isInteger(visibility) || visibility < 0)) throw new UsageError('--visibility-timeout takes milliseconds (a non-negative integer)');
@@ -359,6 +365,14 @@ async function runSmev(values: Values, port: number): Promise<number> {
     });
     const identity = exchangeSigner(values);
     certFile = identity.certFile;
+    if (values['file-store']) {
+      const portOf = (name: string, fallback: number) => {
+        const v = values[name] === undefined ? fallback : Number(values[name]);
+        if (!Number.isInteger(v) || v < 0 || v > 65535) throw new UsageError(`--${name} takes a port (0-65535; 0: any free one)`);
+        return v;
+      };
+      files = await SimulatedFileStore.start({ host: hostFrom(values), ftpPort: portOf('ftp-port', 8094), s3Port: portOf('s3-port', 8095), ...(values['file-store-dir'] ? { dir: values['file-store-dir'] as string } : {}) });
+    }
     sim = await SmevExchangeSimulator.start({
       port,
       host: hostFrom(values),
@@ -369,21 +383,28 @@ async function runSmev(values: Values, port: number): Promise<number> {
       ...(visibility !== undefined ? { visibilityTimeoutMs: visibility } : {}),
       attachmentDelivery: values['inline-attachments'] ? 'inline' : 'mtom',
       deliverTestMessages: values['deliver-test-messages'] === true,
+      ...(files ? { fileStore: files } : {}),
       onEvent: (e) => log.event(e),
     });
     process.stdout.write(`SMEV exchange simulator listening on ${sim.endpoint}; Ctrl-C to stop\n`);
     for (const s of systems.values()) process.stdout.write(`  system ${s.mnemonic}: provides ${s.provides?.length ? s.provides.join(', ') : 'nothing (sends and polls only)'}\n`);
     if (certFile) process.stdout.write(`  the exchange's certificate (SMEVSignature): ${certFile}\n`);
+    if (files) {
+      process.stdout.write(`  file store: FTP ${files.ftpUrl} (senders upload to /{uuid}/{file name} as user ${files.uploadUser}, password ${files.uploadPassword}); S3 ${files.s3Endpoint} (bucket attachment)\n`);
+      process.stdout.write(`  the gateway's registry: "fileStore": { "ftp": "${files.ftpUrl}", "s3": { "endpoint": "${files.s3Endpoint}" } } in the exchange\n`);
+    }
     process.stdout.write(
       values.verbose ? '  every poll is printed (--verbose)\n' : `  empty polls are summed up every ${summarySeconds} s (--verbose prints each)\n`,
     );
     log.start();
   } catch (error) {
+    await files?.close();
     process.stderr.write(`okno simulate smev: ${(error as Error).message}\n`);
     return error instanceof UsageError ? 2 : 1;
   }
   await stopped;
   await sim.close();
+  await files?.close();
   log.stop();
   const c = sim.counts;
   process.stdout.write(

@@ -3,6 +3,7 @@
  * Every problem is collected and reported together, each naming the variable
  * and why it is wrong, so an operator fixes a bad deployment in one go.
  */
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -165,8 +166,22 @@ export interface Config {
   };
   /** Pull mode (partners reached through a SMEV exchange): how often the pollers ask when the queue is empty. */
   pull: { intervalMs: number; maxIntervalMs: number; concurrency: number; maxTries: number };
+  /** Files fetched from exchanges' file stores (src/attachments): where they are kept and how they are fetched. */
+  fileStore: FileStoreSettings;
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
+}
+
+export interface FileStoreSettings {
+  /** Blob directory: downloaded files (`blobs/sha256-<hex>`) and partial downloads (`partial/`). Shared by every gateway process. */
+  attachmentDir: string;
+  /** Connect / idle-socket time limit of one FTP or S3 exchange. */
+  timeoutMs: number;
+  maxBytes: number;
+  maxAttempts: number;
+  backoffMs: number;
+  backoffCapMs: number;
+  concurrency: number;
 }
 
 export interface HttpLimits {
@@ -284,6 +299,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       // Failed tries of one delivered message before it is dead (journaled, listed on /ops, no longer processed).
       maxTries: v.int('PULL_MAX_TRIES', 5, 1, 1_000),
     },
+    fileStore: {
+      attachmentDir: file('ATTACHMENT_DIR', 'var/attachments')!,
+      timeoutMs: v.int('FILE_STORE_TIMEOUT_MS', 30_000, 100, 600_000),
+      maxBytes: v.int('FILE_STORE_MAX_BYTES', 1024 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
+      maxAttempts: v.int('FILE_STORE_MAX_ATTEMPTS', 20, 1, 1_000),
+      backoffMs: v.int('FILE_STORE_BACKOFF_MS', 2_000, 1, 3_600_000),
+      backoffCapMs: v.int('FILE_STORE_BACKOFF_CAP_MS', 600_000, 1, 86_400_000),
+      concurrency: v.int('FILE_STORE_CONCURRENCY', 2, 1, 32),
+    },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     largeMessages: {
       bytes: v.int('LARGE_MESSAGE_BYTES', 64 * 1024, 1024, 1024 * 1024 * 1024),
@@ -310,6 +334,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   config.outboundTls = readOutboundTls(problems, file);
   if (config.revocation.crlRefreshIntervalMs > 0 && config.revocation.crlRefreshIntervalMs < 1_000) {
     problems.push(`CRL_REFRESH_INTERVAL_MS: must be 0 (never) or at least 1000, got ${config.revocation.crlRefreshIntervalMs}`);
+  }
+  const attachmentDirProblem = writableDirProblem(config.fileStore.attachmentDir);
+  if (attachmentDirProblem) problems.push(`ATTACHMENT_DIR: ${config.fileStore.attachmentDir} ${attachmentDirProblem}`);
+  if (config.fileStore.backoffCapMs < config.fileStore.backoffMs) {
+    problems.push(`FILE_STORE_BACKOFF_CAP_MS: ${config.fileStore.backoffCapMs} is less than FILE_STORE_BACKOFF_MS (${config.fileStore.backoffMs})`);
   }
   if (config.pull.maxIntervalMs < config.pull.intervalMs) {
     problems.push(`PULL_MAX_INTERVAL_MS: ${config.pull.maxIntervalMs} is less than PULL_INTERVAL_MS (${config.pull.intervalMs})`);
@@ -555,4 +584,23 @@ function urlList(raw: string | undefined, name: string, problems: string[]): str
 /** Hides credentials in URLs before they reach messages or logs. */
 export function redactUrl(raw: string): string {
   return raw.replace(/\/\/([^/@]*)@/, '//***@');
+}
+
+/** Null when `dir` is a writable directory, or does not exist yet under a writable one (created on first use). */
+function writableDirProblem(dir: string): string | null {
+  let at = dir;
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) return at === dir ? 'is not a directory' : `cannot be created: ${at} is not a directory`;
+      accessSync(at, fsConstants.W_OK);
+      return null;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EROFS') return at === dir ? 'is not writable' : `cannot be created: ${at} is not writable`;
+      if (code !== 'ENOENT') return `cannot be used (${code})`;
+      const parent = path.dirname(at);
+      if (parent === at) return 'cannot be created';
+      at = parent;
+    }
+  }
 }

@@ -30,4 +30,5 @@ export interface FlowContext {
 }
 
 /** Inbox items to push to the city's webhook (CITY_WEBHOOK_URL), by item id. */
-export const WEBHOOK_QUEUE = defineQueue<{ inboxId: string }>('city-webhook');
+/** The city webhook: an inbox item to announce, or (with `event`) its file-store files ready or failed. */
+export const WEBHOOK_QUEUE = defineQueue<{ inboxId: string; event?: 'attachments.ready' | 'attachments.failed' }>('city-webhook');

@@ -31,6 +31,7 @@ import { checkMessageIdFresh } from './freshness.js';
 import { checkSignedStructure } from '../soap/signed-structure.js';
 import { journalAttachmentSignature, requireAttachmentSignature, requireAttachmentSignersNotRevoked, type JournalAttachmentSignature } from './attachment-signatures.js';
 import type { AttachmentSignatureCheck } from '../pki/cms/attachment.js';
+import { exchangeFileWrites, hashAlgorithmFor } from './exchange-files.js';
 
 /** SMEV MessageIDs are version-1 (time-based) UUIDs in lower case. */
 const UUID_V1 = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -354,6 +355,23 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   );
   const feeds: FeedAppend[] = [{ feed: INBOX, id: inboxId }, ...journal.feeds];
   const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : [];
+  // Files in the exchange's file store: fetched after the Ack by durable jobs (src/flows/exchange-files.ts, src/attachments/exchange-file-worker.ts).
+  if (fileRefs.length > 0 && input.via) {
+    const fetches = exchangeFileWrites({
+      inboxId,
+      messageId,
+      applicationId,
+      refs: fileRefs,
+      exchange: input.via.exchange,
+      exchangeSigned: input.via.exchangeSigned,
+      hashAlgorithm: hashAlgorithmFor(input.verification.caller.details.signatureAlgorithm),
+      maxAttempts: ctx.config.fileStore.maxAttempts,
+      webhook: ctx.config.cityWebhookUrl !== null,
+      now: input.receivedAt,
+    });
+    docs.push(...fetches.docs);
+    jobs.push(...fetches.jobs);
+  }
   const result = await ctx.store.commit({
     idempotency: { key, record: { digest, result: { reply, inboxId }, createdAt: input.receivedAt.getTime() } },
     docs: [...docs, ...journal.docs],

@@ -44,7 +44,7 @@ const attachment = {
 /** Pull mode: files left in the SMEV exchange's file store (recorded, not downloaded). */
 const exchangeFiles = {
   type: 'array',
-  description: "pull mode only: files in the SMEV exchange's file store (RefAttachmentHeaderList / FSAttachmentsList), recorded, not downloaded",
+  description: "pull mode only: files in the SMEV exchange's file store (RefAttachmentHeaderList / FSAttachmentsList), fetched after the message was accepted: `state` pending, stored (read it at /api/v1/attachments/{attachmentId}) or failed (`reason`); the webhook event attachments.ready / attachments.failed tells when none is pending",
   items: {
     type: 'object',
     properties: {
@@ -53,6 +53,12 @@ const exchangeFiles = {
       mimeType: { type: ['string', 'null'] },
       hash: { type: ['string', 'null'] },
       pkcs7Signature: { type: 'string', enum: ['absent', 'present-unverified'] },
+      state: { type: 'string', enum: ['pending', 'stored', 'failed'] },
+      attachmentId: { type: ['string', 'null'] },
+      size: { type: ['integer', 'null'] },
+      sha256: { type: ['string', 'null'] },
+      reason: { type: ['string', 'null'] },
+      via: { type: ['string', 'null'], enum: ['s3', 'ftp', 'ftps', null], description: 'how a stored file came' },
     },
   },
 } as const;

@@ -59,8 +59,11 @@ export type JournalInput = Omit<JournalRecord, 'id' | 'evidence' | 'evidenceSha2
 export const JOURNAL = defineCollection<JournalRecord>('journal');
 
 /** The writes that put one record and its evidence into a commit. */
-export function journalWrites(input: JournalInput, request: Buffer | string | null, response: string | null): { id: string; docs: DocWrite[]; feeds: FeedAppend[] } {
+export function journalWrites(input: JournalInput, received: Buffer | string | null, sent: string | null): { id: string; docs: DocWrite[]; feeds: FeedAppend[] } {
   const id = randomUUID();
+  // What is kept is what the digests cover: the envelopes with the file store's passwords blanked.
+  const request = received === null ? null : redactFileStoreCredentials(received);
+  const response = sent === null ? null : redactFileStoreCredentials(sent);
   const docs: DocWrite[] = [];
   const evidence = { request: null as string | null, response: null as string | null };
   const evidenceSha256: EvidenceDigests = { request: null, response: null };
@@ -77,4 +80,19 @@ export function journalWrites(input: JournalInput, request: Buffer | string | nu
   const record: JournalRecord = { ...input, id, evidence, evidenceSha256 };
   docs.push(write(JOURNAL, id, record));
   return { id, docs, feeds: [{ feed: JOURNAL, id }] };
+}
+
+/**
+ * The exchange's per-file credentials (FSAttachmentsList/FSAttachment/Password) never reach the
+ * journal: their text is replaced by as many asterisks. The sender's signature still verifies
+ * from the evidence (it does not cover FSAttachmentsList); the exchange's SMEVSignature over it
+ * no longer does — the price of keeping the credentials out of a record kept for years.
+ */
+const FS_PASSWORD = /(<(?:[A-Za-z_][\w.-]*:)?Password(?:\s[^>]*)?>)([^<]*)(<\/(?:[A-Za-z_][\w.-]*:)?Password>)/g;
+
+export function redactFileStoreCredentials<T extends Buffer | string>(raw: T): T {
+  const text = typeof raw === 'string' ? raw : raw.toString('latin1');
+  if (!text.includes('FSAttachmentsList')) return raw;
+  const redacted = text.replace(FS_PASSWORD, (_m, open: string, secret: string, close: string) => `${open}${'*'.repeat(secret.length)}${close}`);
+  return (typeof raw === 'string' ? redacted : Buffer.from(redacted, 'latin1')) as T;
 }

@@ -207,7 +207,7 @@ export class JournalSealer {
           record: await this.store.getDoc(JOURNAL, e.id),
         })),
       );
-      const envelopes = await readEvidence(this.store, loaded.flatMap((l) => (l.record && !l.seal && l.entry.seq > cursor.seq ? evidenceIdsOf(l.record as unknown as JournalRecord) : [])));
+      const envelopes = await readEvidence(this.store, loaded.flatMap((l) => (l.record && !l.seal && l.entry.seq > cursor.seq ? evidenceIdsOf(l.record) : [])));
       const docs: DocWrite[] = [];
       let stop = false;
       for (const { entry, seal, record } of loaded) {
@@ -229,7 +229,7 @@ export class JournalSealer {
           this.log?.error({ seq: entry.seq, recordId: entry.id }, 'journal: record missing before it was sealed (removed?); not sealing it');
           continue;
         }
-        for (const m of checkEvidence(record as unknown as JournalRecord, envelopes)) {
+        for (const m of checkEvidence(record, envelopes)) {
           // Flagged, then sealed: the record's digests are the bytes as received or sent; verify reports the mismatch.
           this.log?.error(
             { seq: entry.seq, recordId: entry.id, envelope: m.envelope, evidenceId: m.evidenceId, mismatch: m.kind },

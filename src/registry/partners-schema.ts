@@ -28,6 +28,26 @@ export const partnersSchema = {
             description: 'PEM files (relative to this file) or inline PEM of the certificates the exchange signs with (SMEVSignature)',
           },
           signatureProfile: { enum: ['smev', 'xmldsig'], description: 'how the gateway signs what it sends the exchange (default smev)' },
+          fileStore: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['ftp'],
+            description: "the exchange's file store, where files named in FSAttachmentsList are fetched with the per-file credentials the message carries",
+            properties: {
+              ftp: { type: 'string', pattern: '^ftps?://[^/@]+(/)?$', description: 'ftp://host[:port] or ftps://host[:port] (explicit TLS, AUTH TLS)' },
+              s3: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['endpoint'],
+                properties: {
+                  endpoint: { type: 'string', pattern: '^https?://', description: 'S3-compatible endpoint; bucket `attachment`, key `{uuid}/{file name}`; tried first, FTP is the fallback' },
+                  region: { type: 'string', minLength: 1, maxLength: 64, description: 'signing region (default us-east-1)' },
+                  bucket: { type: 'string', minLength: 3, maxLength: 63, description: 'default attachment' },
+                },
+              },
+              insecureTls: { type: 'boolean', description: 'FTPS/S3 over https without checking the server certificate (test stands only)' },
+            },
+          },
           description: { type: 'string' },
         },
       },

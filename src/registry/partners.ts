@@ -36,6 +36,16 @@ export interface Exchange {
   /** The certificates it signs what it delivers with (SMEVSignature). */
   certificates: readonly PartnerCertificate[];
   signatureProfile: SignatureProfile;
+  /** Where files named in FSAttachmentsList are fetched (src/attachments); null: not configured (they are recorded, then fail). */
+  fileStore: ExchangeFileStore | null;
+}
+
+export interface ExchangeFileStore {
+  /** ftp://host:port or ftps://host:port (explicit TLS). */
+  ftp: string;
+  /** S3-compatible storage, tried before FTP. */
+  s3: { endpoint: string; region: string; bucket: string } | null;
+  insecureTls: boolean;
 }
 
 /** push: the partner calls POST /ws/smev3 and the gateway calls its endpoint; pull: both through an exchange. */
@@ -214,7 +224,7 @@ export function parsePartners(
     throw new PartnerRegistryError(file, problems);
   }
   const doc = data as {
-    exchanges?: Array<{ id: string; name?: string; url: string; certificates: string[]; signatureProfile?: SignatureProfile }>;
+    exchanges?: Array<{ id: string; name?: string; url: string; certificates: string[]; signatureProfile?: SignatureProfile; fileStore?: { ftp: string; s3?: { endpoint: string; region?: string; bucket?: string }; insecureTls?: boolean } }>;
     partners: Array<{ id: string; name: string; role: PartnerRole; certificates: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile: SignatureProfile; transport?: 'push' | { mode: 'pull'; exchange: string }; tlsCertificates?: string[]; rateLimit?: RateLimit | null }>;
   };
   const problems: string[] = [];
@@ -272,6 +282,13 @@ export function parsePartners(
       url: raw.url,
       certificates: Object.freeze(loadCertificates('exchange', raw.id, where, raw.certificates)),
       signatureProfile: raw.signatureProfile ?? 'smev',
+      fileStore: raw.fileStore
+        ? Object.freeze({
+            ftp: raw.fileStore.ftp.replace(/\/$/, ''),
+            s3: raw.fileStore.s3 ? { endpoint: raw.fileStore.s3.endpoint, region: raw.fileStore.s3.region ?? 'us-east-1', bucket: raw.fileStore.s3.bucket ?? 'attachment' } : null,
+            insecureTls: raw.fileStore.insecureTls ?? false,
+          })
+        : null,
     });
   });
 

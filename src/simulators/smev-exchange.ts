@@ -68,8 +68,9 @@
  * They are delivered by MTOM (`attachmentDelivery: 'mtom'`, the default, as
  * the real exchange) or inline (`'inline'`); read either with
  * readSmevMessage (src/soap/smev-message.ts). A RefAttachmentHeaderList
- * (files in the exchange's file store) gets an FSAttachmentsList with
- * made-up credentials on delivery; no file store is simulated.
+ * (files in the exchange's file store) gets an FSAttachmentsList on delivery:
+ * with option `fileStore` (smev-file-store.ts: FTP and S3 servers) real per-file
+ * credentials for a file the sender uploaded; without it, made-up ones.
  *
  * Versions: each operation is answered in its request's version; a message
  * is delivered with the sender's signed data as sent (in the sender's
@@ -109,6 +110,7 @@ import { childElements, textContent } from '../xml/helpers.js';
 import { parseXml, XmlError } from '../xml/parser.js';
 import type { XmlDocument, XmlElement } from '../xml/types.js';
 import { SimulatorServer } from './simulator-server.js';
+import type { SimulatedFileStore } from './smev-file-store.js';
 import { deliveryAnswer, emptyQueueAnswer, standaloneXml, type DeliveryAnswer } from './smev-exchange-replies.js';
 import { checkSoapAction, ENVELOPE_LIMITS, faultAnswer, guessVersion, MAX_BODY_BYTES, readBody, readMessageId, routeCheck, TEXT, type Answer } from './smev-http.js';
 
@@ -168,6 +170,12 @@ export interface SmevExchangeOptions {
   /** The clock (tests). */
   now?: () => Date;
   onEvent?: (event: ExchangeEvent) => void;
+  /**
+   * The exchange's file store (smev-file-store.ts). With it, a RefAttachmentHeaderList must name
+   * files uploaded there (otherwise InvalidContent) and FSAttachmentsList carries real per-file
+   * credentials and the uploaded file's name; without it, made-up ones.
+   */
+  fileStore?: SimulatedFileStore;
 }
 
 export interface ExchangeEvent {
@@ -504,6 +512,8 @@ export class SmevExchangeSimulator extends SimulatorServer {
     }
     const senderDataXml = standaloneXml(text, signed);
     const contentKey = createHash('sha256').update(senderDataXml).digest('hex');
+    // Before the duplicate check: from that check on, nothing awaits until the message is registered.
+    const fsAttachments = this.byId.has(messageId) ? [] : await this.fileStoreGrants(parts.refAttachments.map((r) => r.uuid));
     const seen = this.byId.get(messageId);
     if (seen) {
       if (seen.contentKey !== contentKey || seen.info.sender !== caller.mnemonic) throw new SmevFault('MessageIsAlreadySent', `a different message with MessageID ${messageId} was already accepted`);
@@ -539,12 +549,6 @@ export class SmevExchangeSimulator extends SimulatorServer {
     }
     const callerSignature = childElements(signed.parent!).find((c) => c.localName === 'CallerInformationSystemSignature')!;
     const signatureEl = childElements(callerSignature)[0]!;
-    const fsAttachments = parts.refAttachments.map((r) => ({
-      uuid: r.uuid,
-      userName: randomBytes(15).toString('base64url'),
-      password: randomBytes(15).toString('base64url'),
-      fileName: r.uuid,
-    }));
     const contentTypeName = root ? root.localName : operation === 'SendResponse' ? 'RESPONSE' : '';
     const reply = messageAccepted(operation === 'SendRequest' ? 'SendRequestResponse' : 'SendResponseResponse', version, {
       messageId,
@@ -606,6 +610,22 @@ export class SmevExchangeSimulator extends SimulatorServer {
     this.stats.sent++;
     this.event({ kind: 'sent', operation, messageId, from: caller.mnemonic, to: recipient.mnemonic, ...(test ? { detail: delivered ? 'test message (delivered)' : 'test message (not delivered)' } : {}) });
     return { status: 200, body: await reply, contentType: 'text/xml; charset=utf-8' };
+  }
+
+  /** FSAttachmentsList entries: real per-file credentials from the file store, or made-up ones without one. */
+  private async fileStoreGrants(uuids: string[]): Promise<Stored['fsAttachments']> {
+    const store = this.options.fileStore;
+    const out: Stored['fsAttachments'] = [];
+    for (const uuid of uuids) {
+      if (!store) {
+        out.push({ uuid, userName: randomBytes(15).toString('base64url'), password: randomBytes(15).toString('base64url'), fileName: uuid });
+        continue;
+      }
+      const grant = await store.grant(uuid);
+      if (!grant) throw new SmevFault('InvalidContent', `RefAttachmentHeader ${uuid}: no file was uploaded to the file store under that uuid`);
+      out.push(grant);
+    }
+    return out;
   }
 
   /** XSD validation of a registered type (the catalogue's), like the exchange's; InvalidContent with the errors. */

@@ -18,7 +18,7 @@ const FLOORS: ReadonlyArray<readonly string[]> = [
   ['soap'],
   ['flows', 'simulators'],
   ['http', 'delivery', 'cli'],
-  ['ops'],
+  ['attachments', 'ops'],
   ['transport.ts'],
   ['push', 'pull'],
   ['api'],

@@ -29,7 +29,7 @@ const COMMANDS: Array<{ args: string[]; usage: string; options: string[] }> = [
   {
     args: ['simulate', 'smev'],
     usage: 'usage: okno simulate smev ',
-    options: ['--port', '--certs', '--trust', '--services', '--key', '--cert', '--p12', '--password', '--ca-cert', '--ca-key', '--cert-out', '--system', '--visibility-timeout', '--inline-attachments', '--deliver-test-messages'],
+    options: ['--port', '--certs', '--trust', '--services', '--key', '--cert', '--p12', '--password', '--ca-cert', '--ca-key', '--cert-out', '--system', '--visibility-timeout', '--inline-attachments', '--deliver-test-messages', '--file-store', '--ftp-port', '--s3-port', '--file-store-dir'],
   },
   { args: ['journal'], usage: 'usage: okno journal verify', options: ['verify'] },
   { args: ['journal', 'verify'], usage: 'usage: okno journal verify ', options: ['--redis', '--prefix', '--cert', '--trust', '--json'] },

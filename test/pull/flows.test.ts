@@ -128,8 +128,14 @@ describe('attachments in pull mode', () => {
     );
     const signed = await signDocument(envelope, { signer: sampleSigner('portal'), profile: 'smev' });
     expect((await postTo(world.sim.endpoint, signed, { soapaction: 'urn:SendRequest' })).status).toBe(200);
-    const withRef = await eventually(() => inboxItem(messageId), 'the application with a file-store reference');
-    expect(withRef.exchangeFiles).toEqual([{ uuid, fileName: expect.any(String), mimeType: 'application/pdf', hash: 'c2hhMjU2LWhhc2g=', pkcs7Signature: 'absent' }]);
+    // This registry names no file store for the exchange: the file stays pending (retried with backoff), saying why.
+    const withRef = await eventually(async () => {
+      const i = await inboxItem(messageId);
+      return i?.exchangeFiles?.[0]?.reason ? i : null;
+    }, 'the application with a file-store reference, its fetch attempted');
+    expect(withRef.exchangeFiles).toEqual([
+      { uuid, fileName: expect.any(String), mimeType: 'application/pdf', hash: 'c2hhMjU2LWhhc2g=', pkcs7Signature: 'absent', state: 'pending', attachmentId: null, size: null, sha256: null, via: null, reason: 'exchange smev has no fileStore in the partners file' },
+    ]);
     expect(JSON.stringify(withRef)).not.toMatch(/Password|password/);
   });
 });
