@@ -14,8 +14,8 @@ import { createWriteStream } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client as FtpClient } from 'basic-ftp';
+// The S3 SDK and the FTP client load on first use (import() below): a gateway whose exchanges have
+// no file store, and every CLI command, start without them (the SDK alone takes ~130 ms to load).
 import type { ExchangeFileStore } from '../registry/partners.js';
 
 
@@ -90,6 +90,7 @@ async function sizeOf(target: string): Promise<number> {
 async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: FileStoreCredentials, target: string, options: DownloadOptions): Promise<DownloadResult> {
   const url = new URL(store.ftp);
   const required = url.protocol === 'ftps:';
+  const { Client: FtpClient } = await import('basic-ftp');
   const client = new FtpClient(options.timeoutMs);
   const tls = { rejectUnauthorized: !store.insecureTls, servername: url.hostname, ...(options.ca ? { ca: options.ca } : {}) };
   // A watchdog over the whole session: no progress (no reply, no byte) for twice the time limit closes the client, which
@@ -155,6 +156,7 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
 
 async function fromS3(store: ExchangeFileStore, file: RemoteFile, credentials: FileStoreCredentials, target: string, options: DownloadOptions): Promise<DownloadResult> {
   const s3 = store.s3!;
+  const { GetObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
   const client = new S3Client({
     endpoint: s3.endpoint,
     region: s3.region,

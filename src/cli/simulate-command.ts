@@ -33,7 +33,7 @@ import { LocalKeySigner, type Signer } from '../pki/signer.js';
 import { readPrivateKey } from '../pki/private-key.js';
 import { SmevExchangeSimulator, type ExchangeSystem } from '../simulators/smev-exchange.js';
 import { defaultExchangeSystems, parseSystemOption } from '../simulators/smev-exchange-systems.js';
-import { SimulatedFileStore } from '../simulators/smev-file-store.js';
+import type { SimulatedFileStore } from '../simulators/smev-file-store.js';
 import { TrustAnchorSet } from '../pki/trust.js';
 import { AgencySimulator, type AgencyMode, type CityResponse, type ReceivedQuery, type SentAnswer } from '../simulators/agency.js';
 import { PortalSimulator, type ReceivedStatus } from '../simulators/portal.js';
@@ -371,6 +371,8 @@ async function runSmev(values: Values, port: number): Promise<number> {
         if (!Number.isInteger(v) || v < 0 || v > 65535) throw new UsageError(`--${name} takes a port (0-65535; 0: any free one)`);
         return v;
       };
+      // ftp-srv and s3rver load only when asked for (--file-store).
+      const { SimulatedFileStore } = await import('../simulators/smev-file-store.js');
       files = await SimulatedFileStore.start({ host: hostFrom(values), ftpPort: portOf('ftp-port', 8094), s3Port: portOf('s3-port', 8095), ...(values['file-store-dir'] ? { dir: values['file-store-dir'] as string } : {}) });
     }
     sim = await SmevExchangeSimulator.start({

@@ -6,6 +6,7 @@
  * Layers, in order: external plugins (OpenAPI), the app's own cross-cutting
  * concerns (correlation ids, errors), then routes.
  */
+import type { Duplex } from 'node:stream';
 import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { registerJsonBody } from './json-body.js';
@@ -87,8 +88,27 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   });
   documentErrorResponses(app, authRolesOf);
   let closing = false;
+  // Requests in flight per connection. On close a connection with none is ended at once, also one
+  // that Node's own idle check misses (seen: the keep-alive connection that had streamed a file
+  // from ATTACHMENT_DIR stayed open until its keep-alive timeout, holding close() up); a connection
+  // whose request is still running is ended when its response is sent.
+  const inFlight = new Map<Duplex, number>();
+  const endIfIdle = (socket: Duplex) => {
+    if ((inFlight.get(socket) ?? 0) === 0 && !socket.destroyed) socket.end();
+  };
+  app.addHook('onRequest', async (request) => {
+    const socket = request.raw.socket;
+    if (!inFlight.has(socket)) socket.once('close', () => inFlight.delete(socket));
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+  });
+  app.addHook('onResponse', async (request) => {
+    const socket = request.raw.socket;
+    inFlight.set(socket, Math.max(0, (inFlight.get(socket) ?? 1) - 1));
+    if (closing) endIfIdle(socket);
+  });
   app.addHook('preClose', async () => {
     closing = true;
+    for (const socket of inFlight.keys()) endIfIdle(socket);
   });
   // Sent here, not thrown: every route (the SOAP endpoint's too, whose error handler answers faults) gets it as is.
   app.addHook('onRequest', async (request, reply) => {
