@@ -251,6 +251,9 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
     const a = await json<Proof>(`${gw.url}/api/v1/ops/journal/${answer.journal[0]!.id}/proof`);
     expect(a.body.request).toMatchObject({ verdict: 'valid' });
     expect(a.body.request!.signatures[0]).toMatchObject({ signer: 'agency', valid: true });
+    // The query and its answer move the application's status, and each move is a status for the portal: let them
+    // settle, so that the next test counts a quiet series.
+    await until('the statuses the query and answer caused, delivered', () => trailOf(sent.applicationId), (t) => t.entries.filter((e) => e.kind === 'status').every((e) => e.delivery !== null && ['delivered', 'discarded'].includes(e.delivery.state)));
   });
 
   it('keeps 24 hours of per-partner series in Redis: a restart and a second process see and add to the same counts', async () => {

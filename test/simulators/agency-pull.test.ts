@@ -34,6 +34,8 @@ describe('okno simulate agency --exchange (pull mode)', () => {
     const agency = spawnOkno(['simulate', 'agency', '--port', '0', '--exchange', endpoint], 15_000);
     started.push(agency);
     await agency.until(/agency simulator listening on /);
+    // the mode line is a second write after the listening line: wait for it rather than read a half-arrived stdout
+    await agency.until(/pull mode: takes queries from /);
     expect(agency.out).toContain(`pull mode: takes queries from ${endpoint} (GetRequest, Ack) and answers there (SendResponse)`);
 
     const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
