@@ -41,7 +41,7 @@ export interface AttachmentMeta {
 /**
  * A file the SMEV exchange keeps in its own file store (pull mode:
  * RefAttachmentHeaderList signed by the sender, FSAttachmentsList added by the
- * exchange). Recorded, not downloaded; the file-store credentials are never kept.
+ * exchange). Downloaded after the message was accepted (flows/exchange-files.ts); the file-store credentials are never kept here.
  */
 export interface ExchangeFileRef {
   uuid: string;
@@ -49,7 +49,14 @@ export interface ExchangeFileRef {
   mimeType: string | null;
   /** The sender's hash of the file (RefAttachmentHeader/Hash), as given. */
   hash: string | null;
-  pkcs7Signature: 'absent' | 'present-unverified';
+  /**
+   * The file's SignaturePKCS7: 'present-unverified' until the downloaded file was checked against
+   * it, then 'valid', or 'invalid' (the file failed: the service's policy refuses it); 'absent'
+   * when the header has none.
+   */
+  pkcs7Signature: 'absent' | 'present-unverified' | 'valid' | 'invalid';
+  /** The verdict on that signature once verified (the same JSON as AttachmentMeta.signature). */
+  signature?: AttachmentSignatureSummary;
   /** Filled in when read (src/flows/exchange-files.ts withFileStates): pending, stored or failed. */
   state?: 'pending' | 'stored' | 'failed';
   attachmentId?: string | null;

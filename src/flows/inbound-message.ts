@@ -229,6 +229,18 @@ export function exchangeFiles(signed: XmlElement, exchangeSigned: XmlElement | n
   return [...refs.values()];
 }
 
+/**
+ * A file in the exchange's file store without a SignaturePKCS7, when the service requires signed
+ * files, refuses the message at once (InvalidContent: the SOAP fault, or in pull mode a
+ * RequestRejected before the Ack), as an unsigned inline file does: its absence is known
+ * without downloading it. Signatures that are present are verified by the download worker.
+ */
+function requireFileStoreSignatures(service: ServiceDefinition, refs: ExchangeFileRef[]): void {
+  if ((service.attachmentSignature ?? 'optional') !== 'required') return;
+  const unsigned = refs.find((r) => r.pkcs7Signature === 'absent');
+  if (unsigned) throw new SmevFault('InvalidContent', `attachment ${unsigned.fileName ?? unsigned.uuid} (file store uuid ${unsigned.uuid}) carries no SignaturePKCS7, but the service requires every file to be signed`);
+}
+
 function isTestMessage(signed: XmlElement): boolean {
   return childElements(signed).some((c) => c.localName === 'TestMessage');
 }
@@ -268,6 +280,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   const files = attachments(ctx, input, service);
   await requireAttachmentSignersNotRevoked(ctx, files.checks, input.receivedAt);
   const fileRefs = exchangeFiles(signed, input.via?.exchangeSigned ?? null);
+  requireFileStoreSignatures(service, fileRefs);
   lap('translate');
   const receivedAt = input.receivedAt.toISOString();
   const inboxId = randomUUID();
@@ -363,7 +376,13 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
       applicationId,
       refs: fileRefs,
       exchange: input.via.exchange,
+      signed,
       exchangeSigned: input.via.exchangeSigned,
+      service: service.id,
+      partner: partner.id,
+      signaturePolicy: service.attachmentSignature ?? 'optional',
+      // A request: a file the policy refuses after the Ack is answered with a RequestRejected to its ReplyTo.
+      replyTo: input.via.replyTo ?? messageId,
       hashAlgorithm: hashAlgorithmFor(input.verification.caller.details.signatureAlgorithm),
       maxAttempts: ctx.config.fileStore.maxAttempts,
       webhook: ctx.config.cityWebhookUrl !== null,

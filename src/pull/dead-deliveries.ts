@@ -30,7 +30,7 @@ import { defineCollection, write } from '../store/collection.js';
 import { jobInput } from '../store/typed-queue.js';
 import type { Store } from '../store/types.js';
 import { callExchange, ExchangeError, journalExchangeCall } from './exchange-client.js';
-import { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
+import { REJECTION_QUEUE, type RejectionJob } from '../flows/rejection.js';
 
 /** Collection and feed of dead exchange messages. */
 export const DEAD_MESSAGES = defineCollection<DeadMessage>('pull-dead');

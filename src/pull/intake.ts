@@ -45,9 +45,9 @@ import { locateDelivered, verifyExchangeSignature, verifySender, type DeliveredM
 import { callExchange, ExchangeError, journalExchangeCall, type ExchangeReply } from './exchange-client.js';
 import { splitReply, type ReplyBody } from './reply-body.js';
 import { deadAlready, DeliveryNotProcessable, digestOf, recordFailedTry, salvageIdentity, type DeliveredIdentity } from './dead-deliveries.js';
-import { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
+import { REJECTION_QUEUE, type RejectionJob } from '../flows/rejection.js';
 
-export { REJECTION_QUEUE, type RejectionJob } from './rejection.js';
+export { REJECTION_QUEUE, type RejectionJob } from '../flows/rejection.js';
 
 const ENVELOPE_LIMITS = { maxDepth: 128, maxAttributes: 64 };
 

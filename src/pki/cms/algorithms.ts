@@ -9,7 +9,7 @@
  * digest is read as a little-endian integer — the same conventions as XMLDSig and X.509, so the
  * registry's algorithms verify it unchanged.
  */
-import { constants, createHash, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { constants, createHash, publicDecrypt, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import {
   AlgorithmError,
   getSignatureAlgorithm,
@@ -19,7 +19,8 @@ import {
   isGostPublicKey,
   type PublicKey,
 } from '../../crypto/index.js';
-import { gostDigest } from '../../crypto/gost-engine.js';
+import { gostDigest, gostVerifyDigest } from '../../crypto/gost-engine.js';
+import { StreebogStream } from '../../crypto/streebog-stream.js';
 import { children, decodeInteger, decodeOid, type Der } from '../asn1.js';
 
 export const OID = {
@@ -59,20 +60,45 @@ export interface CmsDigest {
   /** node:crypto's name, for RSA and ECDSA; undefined for the GOST digests. */
   readonly nodeName?: string;
   hash(data: Uint8Array): Buffer;
+  /**
+   * A hasher fed chunk by chunk (a file streamed once, memory bounded): the same digest as
+   * `hash` over the concatenation. Undefined for GOST R 34.11-94, which has no streaming
+   * implementation here.
+   */
+  readonly stream?: () => CmsStreamHasher;
 }
 
-const node = (oid: string, name: string, nodeName: string): CmsDigest => ({ oid, name, nodeName, hash: (d) => createHash(nodeName).update(d).digest() });
+export interface CmsStreamHasher {
+  update(chunk: Uint8Array): void;
+  digest(): Buffer;
+}
+
+const node = (oid: string, name: string, nodeName: string): CmsDigest => ({
+  oid,
+  name,
+  nodeName,
+  hash: (d) => createHash(nodeName).update(d).digest(),
+  stream: () => {
+    const h = createHash(nodeName);
+    return { update: (c) => void h.update(c), digest: () => h.digest() };
+  },
+});
+
+const streebog = (bits: 256 | 512) => (): CmsStreamHasher => {
+  const h = new StreebogStream(bits);
+  return { update: (c) => void h.update(c), digest: () => Buffer.from(h.digest()) };
+};
 
 const DIGESTS: ReadonlyMap<string, CmsDigest> = new Map(
   [
     node(OID.sha256, 'SHA-256', 'sha256'),
     node(OID.sha384, 'SHA-384', 'sha384'),
     node(OID.sha512, 'SHA-512', 'sha512'),
-    { oid: OID.streebog256, name: 'GOST R 34.11-2012-256', hash: (d: Uint8Array) => gostDigest('2012-256', d) },
-    { oid: OID.streebog512, name: 'GOST R 34.11-2012-512', hash: (d: Uint8Array) => gostDigest('2012-512', d) },
+    { oid: OID.streebog256, name: 'GOST R 34.11-2012-256', hash: (d: Uint8Array) => gostDigest('2012-256', d), stream: streebog(256) },
+    { oid: OID.streebog512, name: 'GOST R 34.11-2012-512', hash: (d: Uint8Array) => gostDigest('2012-512', d), stream: streebog(512) },
     // CryptoPro parameter set: the only one CMS uses with GOST R 34.10-2001 (RFC 4490 §2.1)
     { oid: OID.gost94, name: 'GOST R 34.11-94', hash: (d: Uint8Array) => gostDigest('94', d) },
-  ].map((d) => [d.oid, d]),
+  ].map((d): [string, CmsDigest] => [d.oid, d]),
 );
 
 const REFUSED: ReadonlyMap<string, string> = new Map([
@@ -93,7 +119,20 @@ export function cmsDigest(oid: string): CmsDigest {
 export interface CmsSignatureScheme {
   readonly name: string;
   verify(data: Uint8Array, signature: Uint8Array, key: PublicKey): boolean;
+  /**
+   * The same check given the digest of the data instead of the data (a SignerInfo without
+   * signed attributes over a file that was streamed, not held). Undefined where node:crypto
+   * offers no verification of a precomputed digest (ECDSA, RSA-PSS).
+   */
+  verifyDigest?(digest: Uint8Array, signature: Uint8Array, key: PublicKey): boolean;
 }
+
+/** DER of DigestInfo up to the digest (RFC 8017 §9.2 note 1): what RSA PKCS#1 v1.5 signs. */
+const DIGEST_INFO_PREFIX: ReadonlyMap<string, Buffer> = new Map([
+  [OID.sha256, Buffer.from('3031300d060960864801650304020105000420', 'hex')],
+  [OID.sha384, Buffer.from('3041300d060960864801650304020205000430', 'hex')],
+  [OID.sha512, Buffer.from('3051300d060960864801650304020305000440', 'hex')],
+]);
 
 const GOST: ReadonlyMap<string, { uri: string; digest: string; key: string }> = new Map([
   [OID.gost2001Key, { uri: GOST2001_URI, digest: OID.gost94, key: 'gost2001' }],
@@ -137,6 +176,10 @@ export function cmsSignatureScheme(oid: string, params: Der | undefined, digest:
         if (!isGostPublicKey(key) || key.algorithm !== gost.key) throw new AlgorithmError('KEY_MISMATCH', `${algorithm.name} cannot be made with the certificate's ${isGostPublicKey(key) ? key.algorithm : (key.asymmetricKeyType ?? 'unknown')} key`);
         return algorithm.verify(data, signature, key);
       },
+      verifyDigest: (d, signature, key) => {
+        if (!isGostPublicKey(key) || key.algorithm !== gost.key) throw new AlgorithmError('KEY_MISMATCH', `${algorithm.name} cannot be made with the certificate's ${isGostPublicKey(key) ? key.algorithm : (key.asymmetricKeyType ?? 'unknown')} key`);
+        return gostVerifyDigest(d, signature, key.curve, key.point);
+      },
     };
   }
   const implied = IMPLIED_DIGEST.get(oid);
@@ -145,7 +188,26 @@ export function cmsSignatureScheme(oid: string, params: Der | undefined, digest:
   if (RSA_OIDS.has(oid)) {
     const name = `RSA PKCS#1 v1.5 with ${digest.name}`;
     if (!hash) throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `${name}: not supported`, oid);
-    return { name, verify: (data, signature, key) => nodeVerify(hash, data, nodeKey(key, 'rsa', name), signature) };
+    const prefix = DIGEST_INFO_PREFIX.get(digest.oid);
+    return {
+      name,
+      verify: (data, signature, key) => nodeVerify(hash, data, nodeKey(key, 'rsa', name), signature),
+      ...(prefix
+        ? {
+            // The signature opened with the public key is the DigestInfo it signs.
+            verifyDigest: (d: Uint8Array, signature: Uint8Array, key: PublicKey) => {
+              let opened: Buffer;
+              try {
+                opened = publicDecrypt({ key: nodeKey(key, 'rsa', name), padding: constants.RSA_PKCS1_PADDING }, signature);
+              } catch (error) {
+                if (error instanceof AlgorithmError) throw error;
+                return false;
+              }
+              return opened.equals(Buffer.concat([prefix, d]));
+            },
+          }
+        : {}),
+    };
   }
   if (oid === OID.rsaPss) return rsaPss(params, digest);
   if (ECDSA_OIDS.has(oid)) {

@@ -10,7 +10,8 @@
  */
 import type { TrustAnchorSet } from '../trust.js';
 import type { Certificate } from '../certificate.js';
-import { verifyDetachedCms } from './verify.js';
+import type { CmsSignedData } from './parse.js';
+import { verifyDetachedCms, verifyDetachedCmsDigests, type CmsVerdict } from './verify.js';
 
 export type AttachmentSignaturePolicy = 'required' | 'optional';
 
@@ -56,13 +57,33 @@ export function checkAttachmentSignature(
   trust: TrustAnchorSet | null,
   options: { now?: Date; name?: string } = {},
 ): AttachmentSignatureCheck {
-  const file = options.name ? `attachment ${options.name}` : 'the attachment';
-  if (signature === null || signature === undefined || signature.length === 0 || (typeof signature === 'string' && signature.trim() === '')) {
+  return decide(signature, policy, options.name, (sig) => verifyDetachedCms(bytes, sig, { trust, ...(options.now ? { now: options.now } : {}) }));
+}
+
+/**
+ * The same decision for a file that was streamed, not held: `digests` are its digests by digest
+ * algorithm OID (pki/cms/verify.ts verifyDetachedCmsDigests; which ones: cmsDigestOids of the
+ * parsed signature). `signature` may be the parsed CMS, so it is read once.
+ */
+export function checkAttachmentSignatureDigests(
+  digests: ReadonlyMap<string, Uint8Array>,
+  signature: string | Uint8Array | CmsSignedData | null | undefined,
+  policy: AttachmentSignaturePolicy,
+  trust: TrustAnchorSet | null,
+  options: { now?: Date; name?: string } = {},
+): AttachmentSignatureCheck {
+  return decide(signature, policy, options.name, (sig) => verifyDetachedCmsDigests(digests, sig, { trust, ...(options.now ? { now: options.now } : {}) }));
+}
+
+function decide<S extends string | Uint8Array | CmsSignedData>(signature: S | null | undefined, policy: AttachmentSignaturePolicy, name: string | undefined, verify: (signature: S) => CmsVerdict): AttachmentSignatureCheck {
+  const file = name ? `attachment ${name}` : 'the attachment';
+  const empty = signature === null || signature === undefined || (typeof signature === 'string' ? signature.trim() === '' : signature instanceof Uint8Array && signature.length === 0);
+  if (empty) {
     return policy === 'required'
       ? { status: 'absent', accepted: false, refusal: `${file} carries no SignaturePKCS7, but the service requires every file to be signed` }
       : { status: 'absent', accepted: true, refusal: null };
   }
-  const verdict = verifyDetachedCms(bytes, signature, { trust, ...(options.now ? { now: options.now } : {}) });
+  const verdict = verify(signature as S);
   const s = verdict.signers.find((x) => !x.valid) ?? verdict.signers[0];
   const summary: AttachmentSignatureSummary = {
     valid: verdict.valid,

@@ -81,25 +81,73 @@ const problem = (reason: CmsFailureReason, message: string): never => {
   throw new Problem(reason, message);
 };
 
+/** The signed content as the verifier sees it: its bytes, or only its digests (a file streamed once). */
+interface Content {
+  readonly bytes?: Uint8Array;
+  /** The content's digest by `digest`; undefined when it was not computed. */
+  digest(digest: CmsDigest): Buffer | undefined;
+  /** Whether encapsulated content (a non-detached CMS) is this content. */
+  is(encapsulated: Buffer): boolean;
+  readonly size: string;
+}
+
 /**
  * Verifies a detached CMS signature (DER/BER bytes, PEM, base64, or parsed) over `content`.
  * Never throws for bad input.
  */
 export function verifyDetachedCms(content: Uint8Array, signature: string | Uint8Array | CmsSignedData, options: CmsVerifyOptions): CmsVerdict {
-  let cms: CmsSignedData;
+  return verifyContent({ bytes: content, digest: (d) => d.hash(content), is: (e) => Buffer.from(content).equals(e), size: `${content.length} bytes` }, signature, options);
+}
+
+/**
+ * The same verification given the content's digests instead of its bytes: `digests` maps a
+ * digest algorithm OID (the signers' digestAlgorithm, see cmsDigestOids) to the digest of the
+ * content, computed by streaming it once (CmsDigest.stream), so a 100 MB file is never held.
+ * A signer whose digest is missing from the map does not verify (the reason says so). A
+ * SignerInfo without signed attributes is checked on the digest where the scheme can
+ * (GOST R 34.10, RSA PKCS#1 v1.5); ECDSA and RSA-PSS over the content itself need the bytes.
+ * Never throws for bad input.
+ */
+export function verifyDetachedCmsDigests(digests: ReadonlyMap<string, Uint8Array>, signature: string | Uint8Array | CmsSignedData, options: CmsVerifyOptions): CmsVerdict {
+  return verifyContent(
+    {
+      digest: (d) => {
+        const v = digests.get(d.oid);
+        return v ? Buffer.from(v) : undefined;
+      },
+      is: (e) => digests.size > 0 && [...digests].every(([oid, d]) => same(cmsDigest(oid).hash(e), d)),
+      size: 'the file',
+    },
+    signature,
+    options,
+  );
+}
+
+/** The distinct digest algorithms (OIDs) the signers of a CMS use: what to stream the content through. */
+export function cmsDigestOids(cms: CmsSignedData): string[] {
+  return [...new Set(cms.signers.map((s) => s.digestAlgorithmOid))];
+}
+
+/** The parsed CMS, or the verdict on a signature that cannot be read. */
+export function readCmsSignature(signature: string | Uint8Array | CmsSignedData): CmsSignedData | CmsVerdict {
   try {
-    cms = typeof signature === 'string' || signature instanceof Uint8Array ? parseCms(signature) : signature;
+    return typeof signature === 'string' || signature instanceof Uint8Array ? parseCms(signature) : signature;
   } catch (error) {
     if (!(error instanceof CmsError || error instanceof DerError || error instanceof TypeError || error instanceof RangeError)) throw error;
     const message = `the signature cannot be read: ${error instanceof CmsError ? error.message : `malformed CMS (${error.message})`}`;
     return { valid: false, reason: 'SignatureIsInvalid', message, math: 'not checked', signers: [] };
   }
+}
+
+function verifyContent(content: Content, signature: string | Uint8Array | CmsSignedData, options: CmsVerifyOptions): CmsVerdict {
+  const cms = readCmsSignature(signature);
+  if ('valid' in cms) return cms;
   if (cms.signers.length === 0) return { valid: false, reason: 'NoSignatureFound', message: 'the CMS SignedData has no SignerInfo', math: 'not checked', signers: [] };
-  if (cms.content && !Buffer.from(content).equals(cms.content)) {
+  if (cms.content && !content.is(cms.content)) {
     return {
       valid: false,
       reason: 'SignatureIsInvalid',
-      message: `the signature is not detached: it encapsulates ${cms.content.length} bytes of its own, which are not this file (${content.length} bytes)`,
+      message: `the signature is not detached: it encapsulates ${cms.content.length} bytes of its own, which are not this file (${content.size})`,
       math: 'not checked',
       signers: [],
     };
@@ -114,7 +162,7 @@ export function verifyDetachedCms(content: Uint8Array, signature: string | Uint8
   return { valid: true, message: signers.map((s) => s.message).join('; '), math, signers };
 }
 
-function verifySigner(content: Uint8Array, cms: CmsSignedData, info: CmsSignerInfo, options: CmsVerifyOptions): CmsSignerVerdict {
+function verifySigner(content: Content, cms: CmsSignedData, info: CmsSignerInfo, options: CmsVerifyOptions): CmsSignerVerdict {
   const v: CmsSignerVerdict = { valid: false, math: 'not checked', trusted: null, message: '', reasons: [], signedAttributes: info.signedAttributesDer !== undefined, trust: null };
   const note = (reason: CmsFailureReason, message: string): void => {
     v.reasons.push(message);
@@ -149,7 +197,8 @@ function verifySigner(content: Uint8Array, cms: CmsSignedData, info: CmsSignerIn
     if (!leaf.publicKey) return problem('CertificateIsNotFound', `certificate "${leaf.subject}" has a key type Okno cannot use (${leaf.publicKeyOid})`);
 
     v.math = 'invalid';
-    let signed: Uint8Array = content;
+    const contentDigest = (): Buffer => content.digest(digest) ?? problem('SignatureIsInvalid', `the ${digest.name} digest of the content was not computed: ${digest.stream ? 'it was not asked for' : `${digest.name} cannot be computed over a streamed file`}`);
+    let signed: Uint8Array | null = content.bytes ?? null;
     if (info.signedAttributesDer) {
       const typeEl = singleAttribute(info, OID.contentType, 'contentType');
       const digestEl = singleAttribute(info, OID.messageDigest, 'messageDigest');
@@ -164,14 +213,17 @@ function verifySigner(content: Uint8Array, cms: CmsSignedData, info: CmsSignerIn
       if (!typeEl || !digestEl) return problem('SignatureIsInvalid', `the signed attributes lack ${!typeEl ? 'contentType' : 'messageDigest'} (RFC 5652 §5.3)`);
       if (typeEl.tag !== 0x06 || decodeOid(typeEl) !== cms.contentType) return problem('SignatureIsInvalid', `the signed contentType is not the eContentType ${cms.contentType}`);
       if (digestEl.tag !== 0x04) return problem('SignatureIsInvalid', 'the messageDigest attribute is not an OCTET STRING');
-      const computed = digest.hash(content);
+      const computed = contentDigest();
       if (!same(computed, digestEl.contents)) return problem('SignatureIsInvalid', `the ${digest.name} digest of the content does not match the signed messageDigest: the file was changed after signing (or is not the signed file)`);
       signed = info.signedAttributesDer;
     }
     let ok: boolean;
     try {
-      ok = scheme.verify(signed, info.signature, leaf.publicKey);
+      if (signed) ok = scheme.verify(signed, info.signature, leaf.publicKey);
+      else if (scheme.verifyDigest) ok = scheme.verifyDigest(contentDigest(), info.signature, leaf.publicKey);
+      else return problem('SignatureIsInvalid', `${scheme.name} without signed attributes signs the content itself and cannot be checked on a streamed file's digest`);
     } catch (error) {
+      if (error instanceof Problem) throw error;
       if (error instanceof AlgorithmError) return problem('SignatureIsInvalid', error.message);
       ok = false;
     }

@@ -1,4 +1,4 @@
-/** RequestRejected answers the gateway sends through the exchange (pull mode): the queue and its jobs. */
+/** RequestRejected answers the gateway sends through the exchange (pull mode): the queue and its jobs. Enqueued by the pull intake (a refused delivery), dead exchange messages and the file-store worker (a file whose signature the service refuses); sent by pull/pull-mode.ts. */
 import { defineQueue } from '../store/typed-queue.js';
 
 export const REJECTION_QUEUE = defineQueue<RejectionJob>('exchange-rejections');
