@@ -67,10 +67,11 @@ export function fileHash(content: Buffer, algorithm: 'sha256' | 'gost'): string 
 
 const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
 
-/** An advertising-permit application naming a file-store file (signed RefAttachmentHeaderList). */
-export async function sendWithFile(client: ExchangeClient, file: { uuid: string; hash: string; mimeType?: string }): Promise<{ messageId: string; status: number; body: string | Buffer }> {
+/** An advertising-permit application naming a file-store file (signed RefAttachmentHeaderList), with the file's detached CMS signature (base64) when given. */
+export async function sendWithFile(client: ExchangeClient, file: { uuid: string; hash: string; mimeType?: string; signaturePkcs7?: string }): Promise<{ messageId: string; status: number; body: string | Buffer }> {
   const contentXml = catalogue.get('advertising-permit')!.request.toXml(serviceExample('advertising-permit'));
-  const ref = `<b:RefAttachmentHeaderList><b:RefAttachmentHeader><b:uuid>${file.uuid}</b:uuid><b:Hash>${file.hash}</b:Hash><b:MimeType>${file.mimeType ?? 'application/pdf'}</b:MimeType></b:RefAttachmentHeader></b:RefAttachmentHeaderList>`;
+  const signature = file.signaturePkcs7 ? `<b:SignaturePKCS7>${file.signaturePkcs7}</b:SignaturePKCS7>` : '';
+  const ref = `<b:RefAttachmentHeaderList><b:RefAttachmentHeader><b:uuid>${file.uuid}</b:uuid><b:Hash>${file.hash}</b:Hash><b:MimeType>${file.mimeType ?? 'application/pdf'}</b:MimeType>${signature}</b:RefAttachmentHeader></b:RefAttachmentHeaderList>`;
   const sent = await client.sendRequest({ contentXml, edit: (unsigned) => unsigned.replace('</b:MessagePrimaryContent>', `</b:MessagePrimaryContent>${ref}`) });
   return { messageId: sent.messageId, status: sent.status, body: sent.body };
 }
