@@ -26,8 +26,23 @@
  *   `attachments.ready` (all stored) or `attachments.failed` (some failed for good).
  * - A file that fails for good (not in the store, too large, hash mismatch twice, attempts used up)
  *   is marked `failed` with the reason, and `onFailed` is called — the hook for dead handling.
- * The detached CMS signature of a file (SignaturePKCS7) is to be checked where `checkFileSignature`
- * is called, on the downloaded file before it is stored.
+ * - Its detached CMS signature (RefAttachmentHeader/SignaturePKCS7), carried in the job with the
+ *   service's `attachments.signature` policy, is verified after the size and hash checks and
+ *   before the file is stored (checkFileSignature): the signature is parsed first to learn its
+ *   signers' digest algorithms, the one pass over the file (digestFile, a 64 KiB buffer) computes
+ *   them beside the SHA-256 and the Hash, and the CMS is checked on those digests
+ *   (pki/cms verifyDetachedCmsDigests) — the file is never read whole, whatever its size. Trust
+ *   anchors and CRLs as for inline files, then OCSP (a responder that cannot answer: retry).
+ *   The verdict goes into the file's state (`pkcs7Signature`, `signature`: what the API and the
+ *   webhook show), a log line (status, reason code, algorithm; no signer, no credentials) and a
+ *   journal record (operation FileStoreDownload), in the commit that settles the file.
+ * - A file the policy refuses (its signature does not verify) is not stored: it is `failed` with a
+ *   reason naming it and the problem, and the same commit queues a RequestRejected to the
+ *   request's ReplyTo through the exchange (flows/rejection.ts; once per message, recorded in the
+ *   state document) — the message was acknowledged already. A message without a ReplyTo (a
+ *   response: SMEV has no rejection of one) only gets `failed` and attachments.failed. A file
+ *   without a signature under `required` never gets here: the message is refused at acceptance
+ *   (flows/inbound-message.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

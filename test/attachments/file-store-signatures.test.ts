@@ -105,7 +105,7 @@ async function rejectionMatching(pattern: RegExp): Promise<string> {
     const p = await portal.poll('GetResponse');
     const m = p.message && !p.message.empty ? p.message : null;
     if (!m) return null;
-    await portal.ack(m.messageId);
+    if (m.messageId) await portal.ack(m.messageId);
     const rejected = m.senderData ? childElements(m.senderData).find((c) => c.localName === 'RequestRejected') : undefined;
     if (rejected) {
       const field = (name: string) => textContent(childElements(rejected).find((c) => c.localName === name)!);

@@ -4,9 +4,10 @@
  * against signatures `openssl cms -sign` makes (RSA; GOST R 34.10-2012 with the gost engine;
  * ECDSA), with and without signed attributes, and against the bytes-based verifyDetachedCms.
  * The worker's digestFile streams the file through every digest the signers name in one pass
- * with a 64 KiB buffer (no readFile of the blob): its digests equal the one-shot ones.
+ * with a 64 KiB buffer (no readFile of the blob): its digests equal the one-shot ones, and a
+ * 100 MiB file raises the memory outside the heap (arrayBuffers) by far less than its size.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -108,5 +109,25 @@ describe('the digests the verifier is given', () => {
     const gost = await digestFile(file, 'gost3411-2012-256');
     expect(gost.digest.equals(cmsDigest(CMS_OID.streebog256).hash(content))).toBe(true);
     expect(gost.cmsDigests.size).toBe(0);
+  });
+
+  it('a 100 MiB file goes through digestFile with memory outside the heap growing far less than the file', async () => {
+    const big = path.join(dir, 'big.bin');
+    writeFileSync(big, '');
+    truncateSync(big, 100 * 1024 * 1024); // sparse: reading it is fast, its size is real
+    try {
+      const before = process.memoryUsage().arrayBuffers;
+      let peak = before;
+      const probe = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 5);
+      const d = await digestFile(big, 'sha256', [CMS_OID.sha256, CMS_OID.sha512]);
+      clearInterval(probe);
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      expect(d.size).toBe(100 * 1024 * 1024);
+      expect(d.cmsDigests.get(CMS_OID.sha512)).toHaveLength(64);
+      // held whole, the file alone would be +100 MiB
+      expect(peak - before).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      rmSync(big);
+    }
   });
 });

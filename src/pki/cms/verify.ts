@@ -10,6 +10,8 @@
  *  4. trust: the certificate chains to the trust anchors through the same TrustAnchorSet as
  *     XMLDSig verification (validity, CRLs, CA flags, key usage), and the signingTime, when
  *     present, lies inside the certificate's validity.
+ * The content is given as bytes (verifyDetachedCms) or, for a file streamed rather than held,
+ * as its digests by digest algorithm (verifyDetachedCmsDigests): both run the same steps.
  * The mathematics (3) and trust (4) are reported apart, as signature/verify.ts does, and
  * nothing throws for a bad input: garbage gives a verdict with a reason.
  */
