@@ -150,9 +150,10 @@ export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileW
     await ctx.store.commit({ docs, jobs, ...(extra.feeds ? { feeds: extra.feeds } : {}) });
   }
 
-  async function fail(job: FileJob, reason: string, update: Partial<ExchangeFileState> = {}, more?: Parameters<typeof settle>[2]): Promise<void> {
+  /** `logged`: what the log line says instead of `reason` (a signature's reason may name its signer, a person). */
+  async function fail(job: FileJob, reason: string, update: Partial<ExchangeFileState> = {}, more?: Parameters<typeof settle>[2], logged: string = reason): Promise<void> {
     await settle(job, { ...update, state: 'failed', reason }, more);
-    log.warn({ inboxId: job.inboxId, uuid: job.uuid, reason }, 'file from the exchange file store failed for good');
+    log.warn({ inboxId: job.inboxId, uuid: job.uuid, reason: logged }, 'file from the exchange file store failed for good');
     await options.onFailed?.({ inboxId: job.inboxId, uuid: job.uuid, fileName: job.fileName, reason });
   }
 
@@ -228,12 +229,21 @@ export function startExchangeFileWorker(ctx: FlowContext, options: ExchangeFileW
           // The service's policy refuses the file: it is not stored; the sender hears it through the exchange.
           const refusal = verdict.refusal ?? `attachment ${job.fileName}: refused`;
           await blobs.discardPartial(partial);
-          log.warn({ inboxId: job.inboxId, uuid: job.uuid, signature: verdict.status, signatureReason: verdict.summary?.reason ?? null, algorithm: verdict.summary?.algorithm ?? null }, 'file from the exchange file store refused: its signature does not satisfy the service');
-          await fail(job, refusal, { ...signatureFields, size: check.size, sha256: check.sha256 }, (current) => {
-            const written = journal(false, refusal)(current);
-            const rejection = rejectionFor(current, job, refusal);
-            return rejection ? { ...written, patch: { rejection: rejection.record }, jobs: [rejection.job] } : written;
-          });
+          const signatureReason = verdict.summary?.reason ?? (verdict.status === 'absent' ? 'NoSignatureFound' : 'SignatureIsInvalid');
+          let rejected: string | null = null;
+          await fail(
+            job,
+            refusal,
+            { ...signatureFields, size: check.size, sha256: check.sha256 },
+            (current) => {
+              const written = journal(false, refusal)(current);
+              const rejection = rejectionFor(current, job, refusal);
+              rejected = rejection?.record.messageId ?? null;
+              return rejection ? { ...written, patch: { rejection: rejection.record }, jobs: [rejection.job] } : written;
+            },
+            `the service's attachments.signature policy refuses its SignaturePKCS7 (${verdict.status}, ${signatureReason})`,
+          );
+          log.warn({ inboxId: job.inboxId, uuid: job.uuid, signature: verdict.status, signatureReason, algorithm: verdict.summary?.algorithm ?? null, rejection: rejected }, 'file from the exchange file store refused: its signature does not satisfy the service');
           return { kind: 'done' };
         }
         const id = await blobs.finish(partial, check.sha256);

@@ -197,6 +197,10 @@ describe('file-store files signed with OpenSSL gost engine (service requires sig
     expect(file.reason).toMatch(/^attachment proxy\.pdf \(file store uuid .*\): its SignaturePKCS7 does not verify: /);
     await eventually(async () => hook.posts.find((p) => p.headers['x-okno-event'] === 'attachments.failed' && p.body.messageId === sent.messageId), 'attachments.failed');
     expect(await rejectionMatching(new RegExp(`file store uuid ${uuid}`))).toMatch(/^UNKNOWN_REQUEST_DESCRIPTION InvalidContent: attachment proxy\.pdf/);
+    // the log lines give the verdict and the RequestRejected's id, not the signer (a person, for an applicant)
+    const mine = gw.logs.filter((l) => l.uuid === uuid);
+    expect(mine.find((l) => /refused/.test(String(l.msg)))).toMatchObject({ signature: 'invalid', signatureReason: 'CertificateIsNotFound', algorithm: 'GOST R 34.10-2012-256', rejection: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(JSON.stringify(mine)).not.toMatch(/stranger signer|Password/);
   });
 
   it('a file without a signature, the service requiring one: the message is refused at acceptance (RequestRejected), nothing in the inbox', async () => {
