@@ -10,7 +10,9 @@
  *  - a signature over other bytes, or by a signer the gateway does not trust: the file fails
  *    naming the file and the problem, attachments.failed, and a RequestRejected reaches the
  *    sender through the exchange;
- *  - a file without a signature: the message is refused at acceptance (RequestRejected).
+ *  - a file without a signature: the message is refused at acceptance (RequestRejected);
+ *  - a signer whose certificate its CA's OCSP responder (a real `openssl ocsp`) says is revoked:
+ *    the file fails as for a bad signature.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -29,6 +31,7 @@ import { fileHash, sendWithFile, startFileStoreWorld, startWebhookReceiver, uplo
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { gostTempDir, makeGostCa, makeGostLeaf } from '../helpers/gost-openssl-pki.js';
 import { caPem, eventually } from '../helpers/pull.js';
+import { startCountingProxy, startOcspResponder, TestCa, type CountingProxy, type Responder } from '../helpers/ocsp.js';
 import { CITY, OPS } from '../helpers/smev.js';
 
 interface Verdict { valid: boolean; math: string; trusted: boolean | null; reason: string | null; message: string; signer: string | null; algorithm: string | null; signingTime: string | null }
@@ -212,5 +215,42 @@ describe('file-store files signed with OpenSSL gost engine (service requires sig
     await world.sim.waitFor((s) => s.message(sent.messageId)?.state === 'acked', 15_000);
     expect(await rejectionMatching(new RegExp(`file store uuid ${uuid}`))).toBe(`UNKNOWN_REQUEST_DESCRIPTION InvalidContent: attachment unsigned.pdf (file store uuid ${uuid}) carries no SignaturePKCS7, but the service requires every file to be signed`);
     expect(await item(sent.messageId)).toBeUndefined();
+  });
+});
+
+describe('OCSP for the signer of a file-store file', () => {
+  const ca = new TestCa();
+  let responder: Responder;
+  let proxy: CountingProxy;
+  let revoked: { key: string; cert: string; serial: string };
+
+  beforeAll(async () => {
+    proxy = await startCountingProxy(0);
+    const leaf = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,nonRepudiation', `authorityInfoAccess=OCSP;URI:${proxy.url}`];
+    revoked = ca.issue('file-store-signer-revoked', '0f5a02', leaf);
+    const delegate = ca.issue('file-store-ocsp-responder', '0f5af0', ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=OCSPSigning']);
+    const index = ca.writeIndex('index.txt', [{ serial: revoked.serial, revoked: true }]);
+    responder = await startOcspResponder(ca, { index, rsigner: delegate.cert, rkey: delegate.key, nmin: 60 });
+    proxy.target = responder.port;
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    await responder?.stop();
+  });
+
+  it('revoked at OCSP: the file fails naming the revocation, RequestRejected to the sender', async () => {
+    const content = Buffer.concat([Buffer.from('%PDF-1.4 выписка\n'), randomBytes(30_000)]);
+    // an RSA signer under the sample CA (trusted by the gateway), its certificate naming the responder
+    const signed = signedFile('extract.pdf', content, { kind: 'rsa', ca: { key: '', cert: path.join(projectRoot, 'certs-sample/ca.crt.pem') }, leaf: revoked, engine: [] });
+    const uuid = uuidV1();
+    await uploadByFtp(world.files, uuid, 'extract.pdf', content);
+    const sent = await sendWithFile(portal, { uuid, hash: signed.hash, signaturePkcs7: signed.signaturePkcs7 });
+    expect(sent.status).toBe(200);
+    const file = await settled(sent.messageId);
+    expect(file).toMatchObject({ state: 'failed', attachmentId: null, pkcs7Signature: 'invalid', signature: { valid: false, math: 'valid', trusted: false, reason: 'CertificateIsExpired', algorithm: 'RSA PKCS#1 v1.5 with SHA-256' } });
+    expect(file.reason).toMatch(new RegExp(`^attachment extract\\.pdf \\(file store uuid ${uuid}\\): its SignaturePKCS7 does not verify: the signer's certificate "CN=file-store-signer-revoked, O=Okno OCSP test, C=RU" \\(serial 0f5a02\\) was revoked on 2025-01-01`));
+    expect(proxy.requests).toBeGreaterThan(0);
+    expect(await rejectionMatching(new RegExp(`file store uuid ${uuid}`))).toMatch(/was revoked on 2025-01-01/);
   });
 });
