@@ -30,8 +30,7 @@ import type { Signer } from '../pki/signer.js';
 import { snapshotOf } from '../pki/swappable-signer.js';
 import { chainHash, checkChainSignature, seqId, type ChainTrust, type Checkpoint, type Seal } from './chain.js';
 import { ENVELOPES, evidenceDigest, type Envelope } from './evidence.js';
-import type { JournalRecord } from './records.js';
-import { recordTime } from './search.js';
+import { recordTime, type JournalRecord } from './records.js';
 
 export const SEGMENT_FORMAT = 'okno-journal-segment/1';
 

@@ -51,8 +51,7 @@ import {
 import type { ArchiveStore } from './archive-store.js';
 import { archiveRetention, archiveStep, type ArchiveStepResult } from './archiver.js';
 import { checkEvidence, evidenceIdsOf, readEvidence } from './evidence.js';
-import { EVIDENCE, JOURNAL, type JournalRecord } from './records.js';
-import { recordTime } from './search.js';
+import { EVIDENCE, JOURNAL, type JournalRecord, recordTime } from './records.js';
 import { verifyJournal } from './verify.js';
 
 /** A checkpoint at every seq divisible by this (the same seqs in every process). */
