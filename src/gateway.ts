@@ -22,6 +22,8 @@ import { registerStatusRoutes } from './api/status-routes.js';
 import { registerQueryRoutes } from './api/query-routes.js';
 import { registerJournalRoutes } from './api/journal-routes.js';
 import { startJournalSealer } from './journal/sealer.js';
+import { DirArchiveStore } from './journal/archive-store.js';
+import { ArchiveReader } from './journal/archive-reader.js';
 import { registerMaintenanceRoutes } from './api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
 import { startResponseDelivery } from './delivery/response-delivery.js';
@@ -163,6 +165,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     });
   }
 
+  const archive = config.journalArchive.hotHours > 0 ? { store: new DirArchiveStore(config.journalArchive.dir), hotHours: config.journalArchive.hotHours, intervalMs: config.journalArchive.intervalMs } : undefined;
   const ctx: FlowContext = {
     config,
     store,
@@ -175,10 +178,11 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     logger,
     self: GATEWAY_SELF,
     outboundAgent,
+    journalArchive: archive ? new ArchiveReader(store, archive.store) : null,
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens, { rateLimit: config.limits.perApiToken, workers: config.workers });
-  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => push.access.inFlightNow, ocsp });
+  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => push.access.inFlightNow, ocsp, journalArchive: () => sealer.archiveStatus() });
   // The transports: each one line (src/transport.ts). Push mode serves POST /ws/smev3 (pull-mode partners are refused there).
   const push = startPushTransport({ ctx, keys, crlSet, onLimited: (limit, partner) => metrics.rateLimited(limit, partner) });
   // A reload takes TRUST_CA_FILE and PARTNERS_FILE too (renewed partner certificates, a new CA), checked as at start-up.
@@ -235,7 +239,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   // The signer closes last of all (the lane's threads and the workers sign through it until they stop).
   const stops: Array<() => Promise<void>> = [async () => keys.close(), () => push.stop(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
-  const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays });
+  const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays, ...(archive ? { archive } : {}) });
   stops.push(() => sealer.stop());
   for (const worker of [startStatusDelivery(ctx), ...startQueryDelivery(ctx), startResponseDelivery(ctx)]) stops.push(() => worker.stop());
   if (config.cityWebhookUrl) {

@@ -6,9 +6,9 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { FlowContext } from '../flows/context.js';
-import { chainHash, SEAL_INDEX, SEALS, seqId } from '../journal/chain.js';
-import { checkEvidence, evidenceIdsOf, readEvidence } from '../journal/evidence.js';
-import { JOURNAL } from '../journal/records.js';
+import { chainHash } from '../journal/chain.js';
+import { checkEvidence, ENVELOPES, evidenceDigest, type Envelope } from '../journal/evidence.js';
+import { findJournalRecord } from '../journal/lookup.js';
 import { searchJournal, type JournalFilter } from '../journal/search.js';
 import { verifyJournal } from '../journal/verify.js';
 import { certificatesOf } from '../pki/swappable-signer.js';
@@ -160,8 +160,8 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
             from: { type: 'string', description: 'ISO 8601 date or date-time, inclusive' },
             to: { type: 'string', description: 'ISO 8601 date or date-time, exclusive' },
             limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-            before: { type: 'string', pattern: '^\\d{1,15}$', description: 'cursor (newest first): the `next` of the previous page' },
-            after: { type: 'string', pattern: '^\\d{1,15}$', description: 'cursor (oldest first): records after this seq; `0` = from the oldest' },
+            before: { type: 'string', pattern: '^a?\\d{1,15}$', description: 'cursor (newest first): the `next` of the previous page (`a<n>`: in the archived records)' },
+            after: { type: 'string', pattern: '^a?\\d{1,15}$', description: 'cursor (oldest first): records after this seq; `0` = from the oldest (archived records first)' },
           },
           additionalProperties: false,
         },
@@ -193,11 +193,19 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
         to: parseTime('to', q.to),
       };
       if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to) throw new HttpError(400, 'BAD_REQUEST', 'invalid request: from must be before to');
-      const page = await searchJournal(store, filter, {
-        limit: q.limit ?? 50,
-        before: q.before !== undefined ? Number(q.before) : undefined,
-        after: q.after !== undefined ? Number(q.after) : undefined,
-      });
+      // `a<n>`: a cursor in the archived records (journal/search.ts), in the direction the parameter names.
+      const archived = [q.before, q.after].find((c) => c?.startsWith('a'));
+      const page = await searchJournal(
+        store,
+        filter,
+        {
+          limit: q.limit ?? 50,
+          ...(q.before !== undefined && !q.before.startsWith('a') ? { before: Number(q.before) } : {}),
+          ...(q.after !== undefined ? { after: q.after.startsWith('a') ? 1 : Number(q.after) } : {}),
+          ...(archived !== undefined ? { archived: Number(archived.slice(1)) } : {}),
+        },
+        ctx.journalArchive,
+      );
       return { items: page.items.map((i) => ({ ...i.record, seq: i.seq })), next: page.next, scanned: page.scanned, scanLimitReached: page.scanLimitReached };
     },
   );
@@ -241,6 +249,7 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
                 type: ['boolean', 'null'],
                 description: 'every envelope is there with the digest the record carries, and none it does not name (null: a record written before evidence digests)',
               },
+              archived: { type: ['string', 'null'], description: 'the archive segment that holds the record (null: it is in the store)' },
             },
             required: ['record', 'evidence', 'seal', 'verified', 'evidenceVerified'],
           },
@@ -249,20 +258,27 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
     },
     async (request) => {
       const { id } = request.params;
-      const record = await store.getDoc(JOURNAL, id);
-      if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
-      const index = await store.getDoc(SEAL_INDEX, id);
-      const seal = index ? await store.getDoc(SEALS, seqId(index.seq)) : null;
-      const envelopes = await readEvidence(store, evidenceIdsOf(record));
-      const evidence = (evidenceId: string | null) => (evidenceId ? (envelopes.get(evidenceId) ?? null) : null);
+      const found = await findJournalRecord(store, ctx.journalArchive, id);
+      if (!found) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
+      const { record, seal } = found;
+      // As stored: a hot record's evidence documents; an archived one's envelopes in the same shape.
+      const evidence = (part: Envelope) => {
+        const evidenceId = record.evidence?.[part] ?? null;
+        if (!evidenceId) return null;
+        if (found.stored) return found.stored.get(evidenceId) ?? null;
+        const e = found.evidence[part];
+        return e ? { encoding: e.encoding, text: e.bytes.toString(e.encoding) } : null;
+      };
       const verified = seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record) === seal.hash : null;
-      request.log.info({ journalRecord: id, role: request.role }, 'ops: journal record with evidence read');
+      const evidenceVerified = !record.evidenceSha256 ? null : found.stored ? checkEvidence(record, found.stored).length === 0 : ENVELOPES.every((part) => (found.evidence[part] ? evidenceDigest(found.evidence[part].bytes) === record.evidenceSha256![part] : record.evidenceSha256![part] === null));
+      request.log.info({ journalRecord: id, role: request.role, archived: found.archived }, 'ops: journal record with evidence read');
       return {
         record: { ...record, seq: seal?.seq },
-        evidence: { request: evidence(record.evidence?.request ?? null), response: evidence(record.evidence?.response ?? null) },
+        evidence: { request: evidence('request'), response: evidence('response') },
         seal: seal ? { seq: seal.seq, prevHash: seal.prevHash, hash: seal.hash } : null,
         verified,
-        evidenceVerified: record.evidenceSha256 ? checkEvidence(record, envelopes).length === 0 : null,
+        evidenceVerified,
+        archived: found.archived,
       };
     },
   );

@@ -3,34 +3,38 @@
  * checkpoints in Redis (see src/journal/verify.ts). Exit 0 intact, 1 problems
  * found, 2 usage error or the journal could not be read.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { redactUrl } from '../config/env.js';
 import { verifyJournal, type JournalReport } from '../journal/verify.js';
+import { DirArchiveStore } from '../journal/archive-store.js';
+import { verifyArchive, type ArchiveReport } from '../journal/archive-verify.js';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { loadGatewayIdentity, splitPem } from '../pki/gateway-identity.js';
 import { TrustAnchorSet } from '../pki/trust.js';
 import { createStore } from '../store/index.js';
 import type { Command } from './command.js';
 
-const USAGE = 'journal verify [--redis URL] [--prefix P] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
+const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|DIR [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
 
 export const journalCommand: Command = {
-  summary: "check the journal's hash chain and signed checkpoints; exit 0 intact, 1 problems",
+  summary: "check the journal's hash chain, signed checkpoints and archive segments; exit 0 intact, 1 problems",
   usage: USAGE,
   async run(args) {
-    let values: { redis?: string; prefix?: string; cert?: string[]; trust?: string; json?: boolean };
+    let values: { redis?: string; prefix?: string; archive?: string; cert?: string[]; trust?: string; json?: boolean };
     let positionals: string[];
     try {
       ({ values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { redis: { type: 'string' }, prefix: { type: 'string' }, cert: { type: 'string', multiple: true }, trust: { type: 'string' }, json: { type: 'boolean' } },
+        options: { redis: { type: 'string' }, prefix: { type: 'string' }, archive: { type: 'string' }, cert: { type: 'string', multiple: true }, trust: { type: 'string' }, json: { type: 'boolean' } },
       }));
     } catch (error) {
       process.stderr.write(`okno journal: ${(error as Error).message}\nusage: okno ${USAGE}\n`);
       return 2;
     }
+    if (positionals[0] === 'verify-archive' && positionals.length === 2) return verifyArchiveOffline(positionals[1]!, values);
     if (positionals.length !== 1 || positionals[0] !== 'verify') {
       process.stderr.write(`usage: okno ${USAGE}\n`);
       return 2;
@@ -56,11 +60,15 @@ export const journalCommand: Command = {
     }
 
     const prefix = values.prefix ?? (process.env.REDIS_KEY_PREFIX?.trim() || 'okno:');
+    // The archive the gateway writes (ARCHIVE_DIR, default var/archive): the older part of the same chain.
+    const archiveDir = values.archive ?? (process.env.ARCHIVE_DIR?.trim() || 'var/archive');
     let report: JournalReport;
+    let archived: ArchiveReport | null = null;
     try {
       const store = await createStore({ redisUrl, keyPrefix: prefix });
       try {
         report = await verifyJournal(store, { gatewayCertificates, trustAnchors });
+        if (existsSync(archiveDir)) archived = await verifyArchive(new DirArchiveStore(archiveDir), { gatewayCertificates, trustAnchors });
       } finally {
         await store.close();
       }
@@ -68,12 +76,28 @@ export const journalCommand: Command = {
       process.stderr.write(`okno journal verify: ${(error as Error).message}\n`);
       return 2;
     }
+    // The store's journal goes on where the archive ends.
+    if (archived && archived.lastSeq !== null) {
+      const anchor = report.anchor;
+      if (!anchor || anchor.seq < archived.lastSeq) {
+        report.problems.push({ seq: archived.lastSeq, recordId: null, problem: `the archive ends at seq ${archived.lastSeq}, but the journal in the store ${anchor ? `starts after seq ${anchor.seq}` : 'starts at seq 1'} (archived records still counted as hot, or the store was reset)` });
+      } else if (anchor.seq === archived.lastSeq && anchor.hash !== archived.endHash) {
+        report.problems.push({ seq: anchor.seq, recordId: null, problem: `the journal in the store does not go on from the archive's last segment (its anchor's hash is not the segment's endHash)` });
+      } else if (anchor.seq > archived.lastSeq) {
+        report.warnings.push(`records ${archived.lastSeq + 1}–${anchor.seq} are neither in the store nor in the archive (removed by retention before the archive, or a segment is missing)`);
+      }
+      report.ok = report.problems.length === 0 && archived.ok;
+    }
 
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      return report.ok ? 0 : 1;
+      process.stdout.write(`${JSON.stringify(archived ? { ...report, ok: report.ok && archived.ok, archive: archived } : report, null, 2)}\n`);
+      return report.ok && (archived?.ok ?? true) ? 0 : 1;
     }
-    const out: string[] = [`journal in ${redactUrl(redisUrl)} (prefix ${prefix})`];
+    const out: string[] = [];
+    if (archived) {
+      out.push(...archiveLines(`archive in ${archiveDir}`, archived));
+    }
+    out.push(`journal in ${redactUrl(redisUrl)} (prefix ${prefix})`);
     out.push(`  starts       ${report.anchor ? `after seq ${report.anchor.seq} (retention anchor, ${report.anchor.prunedAt})` : 'at seq 1'}`);
     out.push(`  checked      ${report.checked} record(s)`);
     out.push(`  sealed       up to seq ${report.sealedUpTo}; ${report.unsealed} newer record(s) not sealed yet`);
@@ -83,9 +107,40 @@ export const journalCommand: Command = {
     for (const p of report.problems) out.push(`  seq ${String(p.seq).padEnd(8)} ${p.recordId ?? '-'}  ${p.problem}`);
     for (const w of report.warnings) out.push(`  warning      ${w}`);
     process.stdout.write(`${out.join('\n')}\n`);
-    return report.ok ? 0 : 1;
+    return report.ok && (archived?.ok ?? true) ? 0 : 1;
   },
 };
+
+function archiveLines(title: string, a: ArchiveReport): string[] {
+  const out = [title];
+  out.push(`  segments     ${a.segments}${a.firstSeq !== null ? ` (seqs ${a.firstSeq}–${a.lastSeq})` : ''}`);
+  out.push(`  checked      ${a.records} record(s), ${a.envelopes} envelope(s)`);
+  out.push(`  verdict      ${a.ok ? 'INTACT' : `${a.problems.length} PROBLEM(S)`}`);
+  for (const p of a.problems) out.push(`  ${p.segment}  seq ${p.seq ?? '-'}  ${p.recordId ?? '-'}  ${p.problem}`);
+  return out;
+}
+
+/** `okno journal verify-archive FILE|DIR`: segments alone, without Redis or the gateway. */
+async function verifyArchiveOffline(target: string, values: { cert?: string[]; trust?: string; json?: boolean }): Promise<number> {
+  let trust: { gatewayCertificates: Certificate[]; trustAnchors: TrustAnchorSet };
+  let report: ArchiveReport;
+  try {
+    trust = { gatewayCertificates: loadGatewayCertificates(values.cert), trustAnchors: new TrustAnchorSet(splitPem(readFileSync(values.trust ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem', 'utf8'))) };
+    if (!existsSync(target)) throw new Error(`${target}: no such file or directory`);
+    if (statSync(target).isDirectory()) report = await verifyArchive(new DirArchiveStore(target), trust);
+    else {
+      const name = path.basename(target);
+      // A segment renamed or copied out of its archive is read as it is.
+      report = await verifyArchive({ list: async () => [name], get: async () => readFileSync(target) }, trust, [name]);
+    }
+  } catch (error) {
+    process.stderr.write(`okno journal verify-archive: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(`${archiveLines(`archive ${target}`, report).join('\n')}\n`);
+  return report.ok ? 0 : 1;
+}
 
 /**
  * The certificates whose checkpoint signatures count: --cert files (e.g. the

@@ -145,8 +145,13 @@ export interface Config {
    * allowance, too. Generous by default: partners retry after outages.
    */
   messageMaxAgeHours: number;
-  /** Journal records older than this are removed (0 = kept forever). */
+  /** Journal records older than this are removed (0 = kept forever); with the archive on, from the archive. */
   journalRetentionDays: number;
+  /**
+   * The journal archive: sealed records older than hotHours leave the store in signed segments
+   * in `dir`, looked for every intervalMs (hotHours 0: no archive; retention removes from the store).
+   */
+  journalArchive: { dir: string; hotHours: number; intervalMs: number };
   /** Outbound deliveries (statuses to the portal, queries to agencies). */
   delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
   /** HTTPS (null: plain HTTP). */
@@ -286,6 +291,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     queryDeadlineHours: v.int('QUERY_DEADLINE_HOURS', 120, 1, 24 * 365),
     messageMaxAgeHours: v.int('MESSAGE_MAX_AGE_HOURS', 72, 1, 24 * 365),
     journalRetentionDays: v.int('JOURNAL_RETENTION_DAYS', 365, 0, 36_500),
+    journalArchive: {
+      dir: file('ARCHIVE_DIR', 'var/archive')!,
+      hotHours: v.decimal('JOURNAL_HOT_HOURS', 72, 0, 24 * 36_500),
+      intervalMs: v.decimal('ARCHIVE_INTERVAL_S', 60, 0.01, 86_400) * 1000,
+    },
     delivery: {
       timeoutMs: v.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 300_000),
       maxAttempts: v.int('DELIVERY_MAX_ATTEMPTS', 20, 1, 1_000),
@@ -335,6 +345,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (config.revocation.crlRefreshIntervalMs > 0 && config.revocation.crlRefreshIntervalMs < 1_000) {
     problems.push(`CRL_REFRESH_INTERVAL_MS: must be 0 (never) or at least 1000, got ${config.revocation.crlRefreshIntervalMs}`);
   }
+  const archiveDirProblem = config.journalArchive.hotHours > 0 ? writableDirProblem(config.journalArchive.dir) : null;
+  if (archiveDirProblem) problems.push(`ARCHIVE_DIR: ${config.journalArchive.dir} ${archiveDirProblem}`);
   const attachmentDirProblem = writableDirProblem(config.fileStore.attachmentDir);
   if (attachmentDirProblem) problems.push(`ATTACHMENT_DIR: ${config.fileStore.attachmentDir} ${attachmentDirProblem}`);
   if (config.fileStore.backoffCapMs < config.fileStore.backoffMs) {
@@ -463,6 +475,17 @@ class Reader {
     if (raw === null) return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
       this.problems.push(`${name}: must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(raw);
+  }
+
+  /** A decimal number (fractions allowed: 0.001). */
+  decimal(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.str(name);
+    if (raw === null) return fallback;
+    if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      this.problems.push(`${name}: must be a number from ${min} to ${max} (fractions allowed), got "${raw}"`);
       return fallback;
     }
     return Number(raw);

@@ -1,3 +1,4 @@
+import type { ArchiveReader } from '../journal/archive-reader.js';
 import type { Agent } from 'node:https';
 import type { ServiceCatalogue } from '../catalogue/types.js';
 import type { Lifecycle } from '../city/lifecycle.js';
@@ -26,6 +27,8 @@ export interface FlowContext {
   self: { mnemonic: string; name: string };
   /** Calls to partners over https present the gateway's TLS client certificate through it (OUTBOUND_TLS_*); null: fetch's defaults. */
   outboundAgent?: Agent | null;
+  /** Archived journal records (journal/archive-reader.ts); null or absent: no archive. */
+  journalArchive?: ArchiveReader | null;
   now(): Date;
 }
 

@@ -55,6 +55,14 @@ export interface JournalRecord {
 
 export type JournalInput = Omit<JournalRecord, 'id' | 'evidence' | 'evidenceSha256'>;
 
+/** When the exchange began: the request's arrival (inbound) or departure (outbound). */
+export function recordTime(record: JournalRecord): number | null {
+  const at = record.requestInTs ?? record.requestOutTs ?? record.responseInTs ?? record.responseOutTs;
+  if (!at) return null;
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? null : t;
+}
+
 /** By record id; `journal` is also the feed of records in the order they were written. */
 export const JOURNAL = defineCollection<JournalRecord>('journal');
 

@@ -48,9 +48,10 @@ import {
   type Head,
   type Seal,
 } from './chain.js';
+import type { ArchiveStore } from './archive-store.js';
+import { archiveRetention, archiveStep, type ArchiveStepResult } from './archiver.js';
 import { checkEvidence, evidenceIdsOf, readEvidence } from './evidence.js';
-import { EVIDENCE, JOURNAL, type JournalRecord } from './records.js';
-import { recordTime } from './search.js';
+import { EVIDENCE, JOURNAL, type JournalRecord, recordTime } from './records.js';
 import { verifyJournal } from './verify.js';
 
 /** A checkpoint at every seq divisible by this (the same seqs in every process). */
@@ -74,6 +75,12 @@ export interface SealerOptions {
   checkpointIntervalMs?: number;
   /** How often retention runs (default 1 hour). */
   pruneIntervalMs?: number;
+  /**
+   * The archive (archiver.ts): sealed records older than `hotHours` leave the store in segments,
+   * looked for every `intervalMs`; retention then applies to the archive's segments instead of
+   * removing records from the store. Without it, retention removes old records from the store.
+   */
+  archive?: { store: ArchiveStore; hotHours: number; intervalMs: number };
 }
 
 export interface SealResult {
@@ -92,6 +99,9 @@ export class JournalSealer {
   private checkpointSeq = 0;
   private lastCheckpointAt = 0;
   private lastPruneAt = Number.NEGATIVE_INFINITY;
+  private lastArchiveAt = Number.NEGATIVE_INFINITY;
+  private archiveFailingSince: number | null = null;
+  private readonly archiveStats = { segments: 0, records: 0, failures: 0 };
   private running: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -146,6 +156,53 @@ export class JournalSealer {
     return this.serialized(() => this.prune());
   }
 
+  /** For metrics: segments and records this process archived, failed rounds, and since when it fails (null: it does not). */
+  archiveStatus(): { enabled: boolean; segments: number; records: number; failures: number; failingSince: number | null } {
+    return { enabled: this.options.archive !== undefined, ...this.archiveStats, failingSince: this.archiveFailingSince };
+  }
+
+  /** Archives now (regardless of the interval): every segment that is due, then retention on the archive. */
+  archiveNow(): Promise<ArchiveStepResult[]> {
+    return this.serialized(() => this.archiveRound());
+  }
+
+  private async archiveRound(): Promise<ArchiveStepResult[]> {
+    const archive = this.options.archive;
+    if (!archive) return [];
+    const deps = { store: this.store, archive: archive.store, signer: this.signer, trust: { gatewayCertificates: certificatesOf(this.signer), trustAnchors: this.options.trustAnchors ?? null }, now: this.now, ...(this.log ? { logger: this.log } : {}) };
+    const cutoff = this.now().getTime() - archive.hotHours * 3_600_000;
+    const results: ArchiveStepResult[] = [];
+    try {
+      // Bounded per round: a large backlog goes out over several rounds, not in one long stall of the sealer.
+      for (let i = 0; i < 20; i++) {
+        const r = await archiveStep(deps, cutoff);
+        if (r.archived === 0) break;
+        results.push(r);
+        if (this.cursor && this.cursor.seq < (await this.anchor())!.seq) {
+          const anchor = (await this.anchor())!;
+          this.cursor = { seq: anchor.seq, hash: anchor.hash };
+        }
+      }
+      if (this.options.retentionDays > 0) await archiveRetention(deps, this.now().getTime() - this.options.retentionDays * DAY_MS);
+      if (this.archiveFailingSince !== null) this.log?.info({ failingSince: new Date(this.archiveFailingSince).toISOString() }, 'journal archive: writing segments again');
+      this.archiveFailingSince = null;
+      for (const r of results) {
+        this.archiveStats.segments += 1;
+        this.archiveStats.records += r.archived;
+      }
+    } catch (error) {
+      // The archive store is unavailable: the records stay in the store, nothing is lost; the next round tries again.
+      this.archiveStats.failures += 1;
+      const now = Date.now();
+      if (this.archiveFailingSince === null || now - this.lastFailureLog >= 60_000) {
+        this.lastFailureLog = now;
+        this.log?.warn({ error: (error as Error).message, archive: archive.store.where, failingSince: new Date(this.archiveFailingSince ?? now).toISOString() }, 'journal archive: cannot write to the archive; the records stay in the store');
+      }
+      this.archiveFailingSince ??= now;
+    }
+    return results;
+  }
+
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.running.catch(() => undefined).then(fn);
     this.running = result;
@@ -156,7 +213,13 @@ export class JournalSealer {
     try {
       await this.seal(false);
       const interval = this.options.pruneIntervalMs ?? 3_600_000;
-      if (this.options.retentionDays > 0 && this.now().getTime() - this.lastPruneAt >= interval) {
+      const archive = this.options.archive;
+      if (archive) {
+        if (this.now().getTime() - this.lastArchiveAt >= archive.intervalMs) {
+          this.lastArchiveAt = this.now().getTime();
+          await this.archiveRound();
+        }
+      } else if (this.options.retentionDays > 0 && this.now().getTime() - this.lastPruneAt >= interval) {
         this.lastPruneAt = this.now().getTime();
         await this.prune();
       }

@@ -27,8 +27,7 @@
 import type { FeedEntry, Store } from '../store/types.js';
 import { ANCHOR, CHECKPOINTS, CURRENT, HEAD, SEALS, ZERO_HASH, chainHash, checkChainSignature, seqId, type Anchor, type ChainTrust, type Checkpoint, type Head, type Seal } from './chain.js';
 import { checkEvidence, evidenceIdsOf, readEvidence, type Envelope, type EvidenceMismatch } from './evidence.js';
-import { JOURNAL, type JournalRecord } from './records.js';
-import { recordTime } from './search.js';
+import { JOURNAL, type JournalRecord, recordTime } from './records.js';
 
 export interface JournalProblem {
   seq: number;

@@ -78,6 +78,8 @@ export interface MetricsSources {
   events?: { subscribe(listener: (event: MessageEvent) => void): () => void };
   /** Whether the maintenance switch is on (okno_maintenance). */
   maintenance?: () => boolean;
+  /** The journal archive of this process (okno_journal_archive_*); undefined: not reported. */
+  journalArchive?: () => { enabled: boolean; segments: number; records: number; failures: number; failingSince: number | null };
   /** SOAP messages being processed now (okno_soap_in_flight). */
   soapInFlight?: () => number;
   /** OCSP checks of partners' certificates (okno_ocsp_checks_total, okno_ocsp_outage_accepted_total); null: OCSP=off. */
@@ -236,6 +238,42 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
       registers: [registry],
       collect() {
         maintenance.set(isOn() ? 1 : 0);
+      },
+    });
+  }
+
+  if (sources.journalArchive) {
+    const status = sources.journalArchive;
+    const failing = new Gauge({
+      name: 'okno_journal_archive_failing',
+      help: '1 while the journal archive cannot be written (old records stay in the store, nothing is lost)',
+      registers: [registry],
+      collect() {
+        failing.set(status().failingSince === null ? 0 : 1);
+      },
+    });
+    const written = new Gauge({
+      name: 'okno_journal_archive_segments',
+      help: 'archive segments this process wrote (and verified) since it started',
+      registers: [registry],
+      collect() {
+        written.set(status().segments);
+      },
+    });
+    const records = new Gauge({
+      name: 'okno_journal_archived_records',
+      help: 'journal records this process moved to the archive since it started',
+      registers: [registry],
+      collect() {
+        records.set(status().records);
+      },
+    });
+    const failures = new Gauge({
+      name: 'okno_journal_archive_failures',
+      help: 'archive rounds of this process that failed since it started (the archive store was unavailable)',
+      registers: [registry],
+      collect() {
+        failures.set(status().failures);
       },
     });
   }

@@ -1,3 +1,5 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/env.js';
@@ -16,7 +18,8 @@ export interface RunningGateway {
 
 /** Starts a real gateway on a free loopback port, with its logs captured. */
 export async function startGateway(env: Record<string, string> = {}): Promise<RunningGateway> {
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'info', ...env }, projectRoot);
+  // Each gateway its own journal archive (one archive belongs to one journal), unless the test names one.
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'info', ARCHIVE_DIR: mkdtempSync(path.join(tmpdir(), 'okno-archive-')), ...env }, projectRoot);
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {

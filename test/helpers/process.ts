@@ -1,3 +1,5 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { projectRoot } from './gateway.js';
@@ -19,7 +21,7 @@ process.on('exit', () => {
 export function spawnGateway(env: Record<string, string>): { child: ChildProcess; lines: Array<Record<string, unknown>>; stderr: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [path.join(projectRoot, 'dist/main.js')], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ARCHIVE_DIR: mkdtempSync(path.join(tmpdir(), 'okno-archive-')), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.add(child);

@@ -32,7 +32,8 @@ export interface Tamper {
 
 export async function startJournalGateway(kind: Kind, redisUrl: string | null, env: Record<string, string> = {}): Promise<JournalGateway> {
   const prefix = `okno-journal-${process.pid}-${++prefixes}:`;
-  const gw = await startGateway({ ...(kind === 'redis' ? { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix } : {}), LOG_LEVEL: 'warn', ...env });
+  // The gateway's own archiver stays off unless a test turns it on: these tests drive sealers themselves.
+  const gw = await startGateway({ ...(kind === 'redis' ? { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix } : {}), LOG_LEVEL: 'warn', JOURNAL_HOT_HOURS: '0', ...env });
   const store = gw.gateway.store;
   const tamper = kind === 'redis' ? redisTamper(store, redisUrl!, prefix) : memoryTamper(store);
   const sealers: JournalSealer[] = [];

@@ -8,9 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { FlowContext } from '../../flows/context.js';
-import { evidenceBytes, readEvidence } from '../../journal/evidence.js';
-import { JOURNAL, type JournalRecord } from '../../journal/records.js';
-import { recordTime } from '../../journal/search.js';
+import { findJournalRecord, type FoundRecord } from '../../journal/lookup.js';
+import { recordTime, type JournalRecord } from '../../journal/records.js';
+
 import { DSIG_NS, SignatureFailure } from '../../signature/dsig.js';
 import { locateSmevParts } from '../../signature/smev-profile.js';
 import { certificatesOf } from '../../pki/swappable-signer.js';
@@ -57,14 +57,9 @@ export interface EnvelopeVerdict {
   signatures: SignatureVerdict[];
 }
 
-export async function loadRecord(ctx: FlowContext, id: string): Promise<JournalRecord | null> {
-  return ctx.store.getDoc(JOURNAL, id);
-}
-
-export async function loadEvidence(ctx: FlowContext, record: JournalRecord, part: EvidencePart): Promise<StoredEvidence | null> {
-  const id = record.evidence?.[part] ?? null;
-  if (!id) return null;
-  return evidenceBytes((await readEvidence(ctx.store, [id])).get(id) ?? null);
+/** A journal record with its seal and envelopes, in the store or in the archive. */
+export function loadRecord(ctx: FlowContext, id: string): Promise<FoundRecord | null> {
+  return findJournalRecord(ctx.store, ctx.journalArchive, id);
 }
 
 export function sha256Hex(bytes: Buffer): string {

@@ -23,9 +23,9 @@ import { opsEvents } from '../../events/messages.js';
 import { DASHBOARD_HTML } from './page.js';
 import { RecentFlow } from './recent.js';
 import { applicationTrail, searchMessages } from './trail.js';
-import { loadEvidence, loadRecord, sha256Hex, verifyEvidence, type EvidencePart } from './evidence.js';
+import { loadRecord, sha256Hex, verifyEvidence, type EvidencePart } from './evidence.js';
 import { SeriesRecorder, SERIES_BUCKET_MS, SERIES_WINDOW_MS } from './series.js';
-import { chainHash, SEAL_INDEX, SEALS, seqId } from '../../journal/chain.js';
+import { chainHash } from '../../journal/chain.js';
 import { searchJournal } from '../../journal/search.js';
 import type { QueueName } from '../../store/types.js';
 
@@ -385,7 +385,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
       const { direction, operation, at, messageId } = request.query;
       const t = Date.parse(at);
       if (Number.isNaN(t)) throw new HttpError(400, 'BAD_REQUEST', `invalid request: at is not a date-time, got "${at.slice(0, 60)}"`);
-      const page = await searchJournal(ctx.store, { direction, messageId, from: t, to: t + 1 }, { limit: 20 });
+      const page = await searchJournal(ctx.store, { direction, messageId, from: t, to: t + 1 }, { limit: 20 }, ctx.journalArchive);
       const hit = page.items.find((i) => i.record.operation === operation) ?? page.items[0];
       if (!hit) throw new HttpError(404, 'NOT_FOUND', `no journal record for ${direction} ${operation} at ${at}`);
       return { id: hit.record.id };
@@ -408,6 +408,7 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
               record: { type: 'object', additionalProperties: true },
               seal: { type: ['object', 'null'], properties: { seq: { type: 'integer' }, hash: { type: 'string' }, prevHash: { type: 'string' } } },
               sealVerified: { type: ['boolean', 'null'], description: 'null: not sealed yet (about a second)' },
+              archived: { type: ['string', 'null'], description: 'the archive segment that holds the record (null: it is in the store)' },
               request: envelopeVerdictSchema,
               response: envelopeVerdictSchema,
             },
@@ -418,16 +419,16 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
     },
     async (request) => {
       const { id } = request.params;
-      const record = await loadRecord(ctx, id);
-      if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
-      const index = await ctx.store.getDoc(SEAL_INDEX, id);
-      const seal = index ? await ctx.store.getDoc(SEALS, seqId(index.seq)) : null;
+      const found = await loadRecord(ctx, id);
+      if (!found) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
+      const { record, seal } = found;
       const verdict = async (part: EvidencePart) => {
-        const evidence = await loadEvidence(ctx, record, part);
+        const evidence = found.evidence[part];
         return evidence ? verifyEvidence(ctx, record, part, evidence) : null;
       };
       return {
         record,
+        archived: found.archived,
         seal: seal ? { seq: seal.seq, hash: seal.hash, prevHash: seal.prevHash } : null,
         sealVerified: seal ? seal.recordId === id && chainHash(seal.prevHash, seal.seq, record) === seal.hash : null,
         request: await verdict('request'),
@@ -450,9 +451,10 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
     },
     async (request, reply) => {
       const { id, part } = request.params;
-      const record = await loadRecord(ctx, id);
-      if (!record) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
-      const evidence = await loadEvidence(ctx, record, part);
+      const found = await loadRecord(ctx, id);
+      if (!found) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
+      const { record } = found;
+      const evidence = found.evidence[part];
       if (!evidence) throw new HttpError(404, 'NOT_FOUND', `journal record ${id} keeps no ${part} envelope`);
       request.log.info({ journalRecord: id, part, role: request.role }, 'ops: evidence downloaded');
       const name = `okno-${record.direction}-${record.operation}-${id}.${part}.${evidence.encoding === 'utf8' ? 'xml' : 'bin'}`.replace(/[^A-Za-z0-9._-]/g, '_');

@@ -13,7 +13,8 @@ import { idempotencyKey } from '../../flows/inbound-message.js';
 import { applicationQueriesFeed, QUERIES, QUERY_DELIVERIES, QUERY_QUEUE } from '../../flows/queries.js';
 import { DELIVERIES, STATUS_QUEUE } from '../../flows/status-reporting.js';
 import { JOURNAL } from '../../journal/records.js';
-import { recordTime, searchJournal } from '../../journal/search.js';
+import { recordTime } from '../../journal/records.js';
+import { searchJournal } from '../../journal/search.js';
 import { deliveryActions, type DeliveryAction } from '../delivery-actions.js';
 import type { Collection, Store } from '../../store/types.js';
 
@@ -155,7 +156,7 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
   const app = await ctx.store.getDoc(APPLICATIONS, id);
   if (!app) return null;
   // One scan for every record of the application (inbound request, each delivery attempt), grouped by MessageID.
-  const page = await searchJournal(ctx.store, { applicationId: app.id }, { limit: 500 });
+  const page = await searchJournal(ctx.store, { applicationId: app.id }, { limit: 500 }, ctx.journalArchive);
   const byMessage = new Map<string, TrailRecord[]>();
   for (const { record } of [...page.items].reverse()) {
     if (!record.messageId) continue;
@@ -233,7 +234,7 @@ export async function applicationTrail(ctx: FlowContext, id: string): Promise<Tr
       const answer = q.responseInboxItemId ? await ctx.store.getDoc(INBOX, q.responseInboxItemId) : null;
       let journal = recordsOf(answer?.messageId, 'inbound');
       if (answer?.messageId && journal.length === 0) {
-        const found = await searchJournal(ctx.store, { messageId: answer.messageId, direction: 'inbound' }, { limit: 10 });
+        const found = await searchJournal(ctx.store, { messageId: answer.messageId, direction: 'inbound' }, { limit: 10 }, ctx.journalArchive);
         journal = found.items.reverse().map(({ record }) => {
           const t = recordTime(record);
           return { id: record.id, at: t === null ? null : new Date(t).toISOString(), direction: record.direction, operation: record.operation, succeeded: record.succeeded, faultCode: record.faultCode };

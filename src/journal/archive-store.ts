@@ -1,0 +1,97 @@
+/**
+ * Where archive segments live. A directory (ARCHIVE_DIR) by default; the interface is what an
+ * S3-compatible bucket needs too. `put` never leaves a half segment under its final name: a
+ * segment is built in the scratch directory and moved into place whole (a rename on the same
+ * file system, after an fsync), so a crash at any point leaves either no segment or a whole one.
+ */
+import { open, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { parseSegmentName } from './archive-segment.js';
+
+export interface ArchiveStore {
+  /** Where, for messages (a directory, or a bucket URL without credentials). */
+  readonly where: string;
+  /** A local directory to build segments in (cleared of leftovers at start). */
+  scratchDir(): Promise<string>;
+  /** Moves a finished local file into the archive under `name`, whole or not at all. */
+  put(name: string, localFile: string): Promise<void>;
+  /** The segment's bytes, or null when there is none by that name. */
+  get(name: string): Promise<Buffer | null>;
+  /** The names of the segments there, sorted (by seq, as the names sort). */
+  list(): Promise<string[]>;
+  remove(name: string): Promise<void>;
+  /** Moves a segment the journal does not count out of the way (kept, never deleted: it may be someone's evidence). */
+  setAside(name: string): Promise<void>;
+}
+
+export class DirArchiveStore implements ArchiveStore {
+  private ready: Promise<string> | null = null;
+
+  constructor(readonly dir: string) {}
+
+  get where(): string {
+    return this.dir;
+  }
+
+  scratchDir(): Promise<string> {
+    this.ready ??= (async () => {
+      const scratch = path.join(this.dir, '.partial');
+      // A leftover here is a segment a crash interrupted: never counted, so removed.
+      await rm(scratch, { recursive: true, force: true });
+      await mkdir(scratch, { recursive: true });
+      return scratch;
+    })();
+    return this.ready;
+  }
+
+  async put(name: string, localFile: string): Promise<void> {
+    if (!parseSegmentName(name)) throw new RangeError(`not a segment name: ${name}`);
+    const handle = await open(localFile, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(localFile, path.join(this.dir, name));
+    // The rename is durable once the directory is synced.
+    const dir = await open(this.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async get(name: string): Promise<Buffer | null> {
+    if (!parseSegmentName(name)) return null;
+    try {
+      return await readFile(path.join(this.dir, name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async list(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return names.filter((n) => parseSegmentName(n) !== null).sort();
+  }
+
+  async remove(name: string): Promise<void> {
+    if (!parseSegmentName(name)) return;
+    await rm(path.join(this.dir, name), { force: true });
+  }
+
+  async setAside(name: string): Promise<void> {
+    if (!parseSegmentName(name)) return;
+    const aside = path.join(this.dir, '.superseded');
+    await mkdir(aside, { recursive: true });
+    await rename(path.join(this.dir, name), path.join(aside, `${name}.${Date.now()}`));
+  }
+}
