@@ -40,7 +40,7 @@ describe('RefAttachmentHeaderList against the official XSD', () => {
     const [verdict] = xmllintVerdicts(schema, [operation(xml, 'SendRequestRequest')]);
     expect(verdict!.messages).toEqual([]);
     expect(verdict!.valid).toBe(true);
-    const message = readSmevMessage(xml);
+    const message = readSmevMessage(Buffer.from(xml), 'text/xml; charset=utf-8');
     expect(message.refAttachments).toEqual([
       { uuid: refs[0]!.uuid, hash: refs[0]!.hash, mimeType: 'application/pdf', signaturePkcs7: refs[0]!.signaturePkcs7 },
       { uuid: refs[1]!.uuid, hash: refs[1]!.hash, mimeType: 'image/jpeg' },
@@ -58,7 +58,7 @@ describe('RefAttachmentHeaderList against the official XSD', () => {
     const [verdict] = xmllintVerdicts(schema, [operation(xml, 'SendResponseRequest')]);
     expect(verdict!.messages).toEqual([]);
     expect(verdict!.valid).toBe(true);
-    expect(readSmevMessage(xml).refAttachments.map((r) => r.uuid)).toEqual(refs.map((r) => r.uuid));
+    expect(readSmevMessage(Buffer.from(xml), 'text/xml; charset=utf-8').refAttachments.map((r) => r.uuid)).toEqual(refs.map((r) => r.uuid));
     expect(() => sendResponseEnvelope({ version: '1.1', messageId: uuidV1(), to: 'x', body: { kind: 'status', code: 1, description: 'd' }, refAttachments: refs })).toThrow(RangeError);
   });
 
