@@ -109,7 +109,7 @@ describe('through S3 (the exchange has one): upload, relay, download by a gatewa
     const sent = await world.portal.sendRequest({ contentXml, refAttachments: [{ uuid: ref!.uuid, hash: ref!.hash, mimeType: ref!.mimeType }] });
     expect(sent.status).toBe(200);
     const file = await storedFile(gw, sent.messageId);
-    expect(file).toMatchObject({ uuid, fileName: 'Razreshenie_na_ustanovku_reklamnoi_konstruktsii.pdf', state: 'stored', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), reason: null });
+    expect(file).toMatchObject({ uuid, fileName: 'Razreshenie_na_ustanovku_reklamnoi_konstruktsii.pdf', state: 'stored', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), reason: null, via: 's3' });
     const res = await fetch(`${gw.url}/api/v1/attachments/${file.attachmentId}`, { headers: CITY });
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
     expect(lines.join('\n')).toContain(uuid);
