@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refAttachmentHash, refAttachmentHashAlgorithm } from '../../src/attachments/file-store-hash.js';
 import { uploadExchangeFile } from '../../src/attachments/file-store-upload.js';
+import { downloadExchangeFile } from '../../src/attachments/file-store-download.js';
 import { sendViaFileStore, FileStoreNotConfigured } from '../../src/attachments/send-via-file-store.js';
 import type { FlowContext } from '../../src/flows/context.js';
 import { loadPartners, type Exchange } from '../../src/registry/partners.js';
@@ -114,6 +115,37 @@ describe('through S3 (the exchange has one): upload, relay, download by a gatewa
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
     expect(lines.join('\n')).toContain(uuid);
     expect(lines.join('\n')).not.toContain(world.files.uploadPassword);
+  });
+
+  it('a SendResponse built with refAttachments: the requester gets FSAttachmentsList and downloads the file, the Hash matching', async () => {
+    const egrn = catalogue.get('egrn-extract')!;
+    const query = await world.portal.sendRequest({ contentXml: egrn.request.toXml(serviceExample('egrn-extract')) });
+    expect(query.status).toBe(200);
+    const got = (await world.agency.poll('GetRequest')).message!;
+    expect(got.messageId).toBe(query.messageId);
+    const replyTo = /<(?:\w+:)?ReplyTo>([^<]+)</.exec(got.xml)![1]!;
+    await world.agency.ack(query.messageId);
+    // The agency uploads over FTP only (the store without S3), with the upload account.
+    const bytes = randomBytes(250_000);
+    const uuid = uuidV1();
+    const { exchange } = senderOf(world);
+    const store = { ...exchange.fileStore!, s3: null };
+    const uploaded = await uploadExchangeFile(store, { uuid, fileName: 'Vypiska_iz_EGRN.pdf', path: fileOf(bytes) }, { userName: world.files.uploadUser, password: world.files.uploadPassword }, { timeoutMs: 5000 });
+    expect(uploaded).toMatchObject({ via: 'ftp', size: bytes.length, attempts: 1, resumedFrom: [] });
+    const hash = (await refAttachmentHash(fileOf(bytes), 'sha256')).hash;
+    const responseXml = egrn.response!.toXml(serviceExample('egrn-extract', 'response'));
+    const answered = await world.agency.sendResponse({ to: replyTo, body: { kind: 'content', contentXml: responseXml }, refAttachments: [{ uuid, hash, mimeType: 'application/pdf' }] });
+    expect(answered.status).toBe(200);
+    const resp = (await world.portal.poll('GetResponse', { namespaceURI: egrn.response!.namespace, rootElementLocalName: egrn.response!.rootElement })).message!;
+    expect(resp.messageId).toBe(answered.messageId);
+    expect(resp.refAttachments).toEqual([{ uuid, hash, mimeType: 'application/pdf' }]);
+    const [access] = resp.fsAttachments;
+    expect(access).toMatchObject({ uuid, fileName: 'Vypiska_iz_EGRN.pdf' });
+    const target = path.join(dir, `dl-${uuid}`);
+    const result = await downloadExchangeFile(exchange.fileStore!, { uuid, fileName: access!.fileName }, { userName: access!.userName, password: access!.password }, target, { timeoutMs: 5000, maxBytes: 10_000_000, startAt: 0 });
+    expect(result.via).toBe('s3');
+    expect(readFileSync(target).equals(bytes)).toBe(true);
+    expect((await refAttachmentHash(target, 'sha256')).hash).toBe(hash);
   });
 
   it('a message naming a file nobody uploaded is refused by the exchange (InvalidContent)', async () => {
