@@ -8,6 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FlowContext } from '../flows/context.js';
+import type { OutboundFile } from '../flows/outbound-files.js';
+import type { BlobStore } from './blob-store.js';
 import type { Exchange } from '../registry/partners.js';
 import type { RefAttachmentInput } from '../soap/envelope-builder.js';
 import { refAttachmentHash, refAttachmentHashAlgorithm } from './file-store-hash.js';
@@ -35,6 +37,17 @@ export interface SentRefAttachment extends RefAttachmentInput {
 }
 
 export class FileStoreNotConfigured extends Error {}
+
+/** An OutboundFile (POST /api/v1/files) as the file store sends it: its id is the uuid, its blob the bytes, its CMS signature SignaturePKCS7. */
+export function outboundFileToSend(file: Pick<OutboundFile, 'id' | 'fileName' | 'mimeType' | 'blobId' | 'signature'>, blobs: Pick<BlobStore, 'blobPath'>): FileToSend {
+  return {
+    uuid: file.id,
+    fileName: file.fileName,
+    mimeType: file.mimeType,
+    path: blobs.blobPath(file.blobId),
+    ...(file.signature ? { signaturePkcs7: Buffer.from(file.signature.pkcs7, 'base64') } : {}),
+  };
+}
 
 const caCache = new Map<string, Buffer>();
 

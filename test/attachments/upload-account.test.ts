@@ -38,3 +38,16 @@ describe('fileStore.upload', () => {
     expect(problemsOf(registry({ user: 'u', password: 'inline' }), {}).join('\n')).toMatch(/password/);
   });
 });
+
+describe('outboundFileToSend', () => {
+  it('an OutboundFile: its id the uuid, its blob the path, its CMS signature decoded', async () => {
+    const { outboundFileToSend } = await import('../../src/attachments/send-via-file-store.js');
+    const { BlobStore } = await import('../../src/attachments/blob-store.js');
+    const blobs = new BlobStore('/var/okno/attachments');
+    const sha = 'a'.repeat(64);
+    const pkcs7 = Buffer.from([0x30, 0x82, 0x01, 0x0a]);
+    const file = { id: '6f1c2a40-f24b-11f1-9623-d923a45ba761', fileName: 'Разрешение.pdf', mimeType: 'application/pdf', blobId: `sha256-${sha}`, signature: { pkcs7: pkcs7.toString('base64'), algorithm: 'RSA-SHA256', signer: 'x', signedAt: '2026-12-07T00:00:00Z' } };
+    expect(outboundFileToSend(file, blobs)).toEqual({ uuid: file.id, fileName: 'Разрешение.pdf', mimeType: 'application/pdf', path: path.join('/var/okno/attachments', 'blobs', `sha256-${sha}`), signaturePkcs7: pkcs7 });
+    expect(outboundFileToSend({ ...file, signature: null }, blobs)).not.toHaveProperty('signaturePkcs7');
+  });
+});
