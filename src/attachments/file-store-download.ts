@@ -11,12 +11,13 @@
  */
 import type { FileStoreCredentials } from '../flows/exchange-files.js';
 import { createWriteStream } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 // The S3 SDK and the FTP client load on first use (import() below): a gateway whose exchanges have
 // no file store, and every CLI command, start without them (the SDK alone takes ~130 ms to load).
 import type { ExchangeFileStore } from '../registry/partners.js';
+import { openFtpSession } from './ftp-session.js';
+import { openS3Client } from './s3-session.js';
 
 
 export interface RemoteFile {
@@ -88,42 +89,9 @@ async function sizeOf(target: string): Promise<number> {
 }
 
 async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: FileStoreCredentials, target: string, options: DownloadOptions): Promise<DownloadResult> {
-  const url = new URL(store.ftp);
-  const required = url.protocol === 'ftps:';
-  const { Client: FtpClient } = await import('basic-ftp');
-  const client = new FtpClient(options.timeoutMs);
-  const tls = { rejectUnauthorized: !store.insecureTls, servername: url.hostname, ...(options.ca ? { ca: options.ca } : {}) };
-  // A watchdog over the whole session: no progress (no reply, no byte) for twice the time limit closes the client, which
-  // rejects whatever it waits for — a server that vanished mid-transfer cannot leave an attempt hanging.
-  let lastProgress = Date.now();
-  client.trackProgress(() => (lastProgress = Date.now()));
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastProgress > options.timeoutMs * 2) client.close();
-  }, Math.max(100, Math.floor(options.timeoutMs / 2)));
+  const session = await openFtpSession(store, credentials, { timeoutMs: options.timeoutMs, ...(options.ca ? { ca: options.ca } : {}) });
+  const { client, secure } = session;
   try {
-    await client.connect(url.hostname, url.port ? Number(url.port) : 21);
-    let secure = false;
-    if (required) {
-      await client.useTLS(tls);
-      secure = true;
-    } else {
-      // FEAT before login: some servers answer it only afterwards (502), so no answer means no TLS offered.
-      const features = await client.features().catch(() => new Map<string, string>());
-      if ((features.get('AUTH') ?? '').toUpperCase().includes('TLS')) {
-        // Opportunistic: some servers list AUTH TLS and then refuse it (5xx); the session goes on in plain FTP.
-        // ftps:// in the registry makes TLS a requirement instead.
-        secure = await client.useTLS(tls).then(
-          () => true,
-          (error: unknown) => {
-            if (typeof (error as { code?: unknown }).code === 'number' && (error as { code: number }).code >= 500) return false;
-            throw error;
-          },
-        );
-      }
-    }
-    lastProgress = Date.now();
-    await client.login(credentials.userName, credentials.password);
-    await client.useDefaultSettings();
     const remotePath = `/${file.uuid}/${file.fileName}`;
     let remoteSize: number | null = null;
     try {
@@ -137,7 +105,7 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
     let startAt = options.startAt;
     if (remoteSize !== null && startAt > remoteSize) startAt = 0;
     if (remoteSize === null || startAt < remoteSize) {
-      lastProgress = Date.now();
+      session.touch();
       try {
         await client.downloadTo(target, remotePath, startAt);
       } catch (error) {
@@ -148,40 +116,23 @@ async function fromFtp(store: ExchangeFileStore, file: RemoteFile, credentials: 
     }
     return { via: secure ? 'ftps' : 'ftp', remoteSize };
   } finally {
-    clearInterval(watchdog);
-    client.trackProgress();
-    client.close();
+    session.close();
   }
 }
 
 async function fromS3(store: ExchangeFileStore, file: RemoteFile, credentials: FileStoreCredentials, target: string, options: DownloadOptions): Promise<DownloadResult> {
-  const s3 = store.s3!;
-  const { GetObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: credentials.userName, secretAccessKey: credentials.password },
-    maxAttempts: 1,
-    // Plain bodies (no aws-chunked uploads, no checksum trailers): S3-compatible stores vary; the file's own Hash is checked anyway.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: {
-      connectionTimeout: options.timeoutMs,
-      requestTimeout: options.timeoutMs,
-      ...(s3.endpoint.startsWith('https:') ? { httpsAgent: new HttpsAgent({ rejectUnauthorized: !store.insecureTls, ...(options.ca ? { ca: options.ca } : {}) }) } : {}),
-    },
-  });
+  const { client, bucket, sdk } = await openS3Client(store, credentials, { timeoutMs: options.timeoutMs, ...(options.ca ? { ca: options.ca } : {}) });
+  const { GetObjectCommand } = sdk;
   try {
     const startAt = options.startAt;
     let answer;
     try {
-      answer = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${file.uuid}/${file.fileName}`, ...(startAt > 0 ? { Range: `bytes=${startAt}-` } : {}) }));
+      answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${file.uuid}/${file.fileName}`, ...(startAt > 0 ? { Range: `bytes=${startAt}-` } : {}) }));
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       // 416: the partial file is already whole (or longer than the object): start over.
       if (status === 416 && startAt > 0) {
-        answer = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${file.uuid}/${file.fileName}` }));
+        answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${file.uuid}/${file.fileName}` }));
         return await writeS3Body(answer.Body as Readable, answer.ContentLength, 0, target, options);
       }
       throw new Error(`${(error as Error).name}${status ? ` (${status})` : ''}: ${(error as Error).message}`);

@@ -210,7 +210,7 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
         ['--visibility-timeout MS', 'how long a taken, un-Acked message stays invisible'],
         ['--inline-attachments', 'deliver attachments inline instead of MTOM'],
         ['--deliver-test-messages', 'deliver messages marked as test too'],
-        ['--file-store', "run the exchange's file store: an FTP server (senders upload to /{uuid}/{file name}) and an S3-compatible one (bucket attachment); FSAttachmentsList then carries real per-file credentials"],
+        ['--file-store', "run the exchange's file store: an FTP server (senders upload to /{uuid}/{file name}) and an S3-compatible one (bucket attachment); FSAttachmentsList then carries real per-file credentials; the upload account is user upload, password $SMEV_FILE_STORE_PASSWORD (random when unset)"],
         ['--ftp-port N', 'port of the FTP file store (default 8094; 0: any free one)'],
         ['--s3-port N', 'port of the S3-compatible file store (default 8095; 0: any free one)'],
         ['--file-store-dir DIR', 'where the file store keeps files (default: a temp dir, removed at stop)'],

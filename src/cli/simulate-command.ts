@@ -373,7 +373,7 @@ async function runSmev(values: Values, port: number): Promise<number> {
       };
       // ftp-srv and s3rver load only when asked for (--file-store).
       const { SimulatedFileStore } = await import('../simulators/smev-file-store.js');
-      files = await SimulatedFileStore.start({ host: hostFrom(values), ftpPort: portOf('ftp-port', 8094), s3Port: portOf('s3-port', 8095), ...(values['file-store-dir'] ? { dir: values['file-store-dir'] as string } : {}) });
+      files = await SimulatedFileStore.start({ host: hostFrom(values), ftpPort: portOf('ftp-port', 8094), s3Port: portOf('s3-port', 8095), ...(values['file-store-dir'] ? { dir: values['file-store-dir'] as string } : {}), ...(process.env.SMEV_FILE_STORE_PASSWORD ? { uploadPassword: process.env.SMEV_FILE_STORE_PASSWORD } : {}) });
     }
     sim = await SmevExchangeSimulator.start({
       port,
@@ -393,7 +393,8 @@ async function runSmev(values: Values, port: number): Promise<number> {
     if (certFile) process.stdout.write(`  the exchange's certificate (SMEVSignature): ${certFile}\n`);
     if (files) {
       process.stdout.write(`  file store: FTP ${files.ftpUrl} (senders upload to /{uuid}/{file name} as user ${files.uploadUser}, password ${files.uploadPassword}); S3 ${files.s3Endpoint} (bucket attachment)\n`);
-      process.stdout.write(`  the gateway's registry: "fileStore": { "ftp": "${files.ftpUrl}", "s3": { "endpoint": "${files.s3Endpoint}" } } in the exchange\n`);
+      process.stdout.write(`  the gateway's registry: "fileStore": { "ftp": "${files.ftpUrl}", "s3": { "endpoint": "${files.s3Endpoint}" }, "upload": { "user": "${files.uploadUser}", "passwordEnv": "SMEV_FILE_STORE_PASSWORD" } } in the exchange\n`);
+      if (!process.env.SMEV_FILE_STORE_PASSWORD) process.stdout.write(`  (set SMEV_FILE_STORE_PASSWORD to choose the upload password; the gateway reads it from the same variable)\n`);
     }
     process.stdout.write(
       values.verbose ? '  every poll is printed (--verbose)\n' : `  empty polls are summed up every ${summarySeconds} s (--verbose prints each)\n`,

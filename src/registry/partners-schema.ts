@@ -46,6 +46,16 @@ export const partnersSchema = {
                 },
               },
               insecureTls: { type: 'boolean', description: 'FTPS/S3 over https without checking the server certificate (test stands only)' },
+              upload: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['user', 'passwordEnv'],
+                description: "the gateway's own account for uploading the files it sends (pull mode): FTP login, and S3 access key / secret",
+                properties: {
+                  user: { type: 'string', minLength: 1, maxLength: 200, description: 'FTP user name (S3: access key id)' },
+                  passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$', description: 'the NAME of the environment variable holding the password (S3: secret key); the secret itself is never in this file' },
+                },
+              },
             },
           },
           description: { type: 'string' },

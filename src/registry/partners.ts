@@ -46,7 +46,16 @@ export interface ExchangeFileStore {
   /** S3-compatible storage, tried before FTP. */
   s3: { endpoint: string; region: string; bucket: string } | null;
   insecureTls: boolean;
+  /**
+   * The gateway's upload account (files it sends in pull mode): the user name and the environment
+   * variable the password was read from at load. The password is a function, so that no
+   * serialisation of the registry (JSON, a log line) carries it. Null: uploads are not configured.
+   */
+  upload?: { user: string; passwordEnv: string; password(): string } | null;
 }
+
+/** LoadPartnersOptions.env's default: where fileStore.upload.passwordEnv is looked up. */
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** push: the partner calls POST /ws/smev3 and the gateway calls its endpoint; pull: both through an exchange. */
 export type Transport = { mode: 'push' } | { mode: 'pull'; exchange: Exchange };
@@ -191,6 +200,8 @@ export interface LoadPartnersOptions {
   /** Overrides the portal partner's endpoint (PORTAL_URL). */
   portalUrl?: string | null;
   now?: Date;
+  /** Where fileStore.upload.passwordEnv is read (default process.env). */
+  env?: Env;
 }
 
 /** Reads, validates and freezes the registry; throws PartnerRegistryError naming every problem. */
@@ -224,7 +235,7 @@ export function parsePartners(
     throw new PartnerRegistryError(file, problems);
   }
   const doc = data as {
-    exchanges?: Array<{ id: string; name?: string; url: string; certificates: string[]; signatureProfile?: SignatureProfile; fileStore?: { ftp: string; s3?: { endpoint: string; region?: string; bucket?: string }; insecureTls?: boolean } }>;
+    exchanges?: Array<{ id: string; name?: string; url: string; certificates: string[]; signatureProfile?: SignatureProfile; fileStore?: { ftp: string; s3?: { endpoint: string; region?: string; bucket?: string }; insecureTls?: boolean; upload?: { user: string; passwordEnv: string } } }>;
     partners: Array<{ id: string; name: string; role: PartnerRole; certificates: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile: SignatureProfile; transport?: 'push' | { mode: 'pull'; exchange: string }; tlsCertificates?: string[]; rateLimit?: RateLimit | null }>;
   };
   const problems: string[] = [];
@@ -271,6 +282,17 @@ export function parsePartners(
     return certificates;
   };
 
+  const env: Env = options.env ?? process.env;
+  /** Read once, here; a variable that is not set is a problem of the registry (start-up stops naming it). */
+  const uploadAccount = (raw: { user: string; passwordEnv: string } | undefined, where: string): NonNullable<ExchangeFileStore['upload']> | null => {
+    if (!raw) return null;
+    const secret = env[raw.passwordEnv];
+    if (secret === undefined || secret === '') {
+      problems.push(`${where}: the environment variable ${raw.passwordEnv} is not set (the file store's upload password)`);
+      return null;
+    }
+    return Object.freeze({ user: raw.user, passwordEnv: raw.passwordEnv, password: () => secret });
+  };
   const seenExchanges = new Set<string>();
   const exchanges = (doc.exchanges ?? []).map((raw, index): Exchange => {
     const where = `/exchanges/${index} (${raw.id})`;
@@ -287,6 +309,7 @@ export function parsePartners(
             ftp: raw.fileStore.ftp.replace(/\/$/, ''),
             s3: raw.fileStore.s3 ? { endpoint: raw.fileStore.s3.endpoint, region: raw.fileStore.s3.region ?? 'us-east-1', bucket: raw.fileStore.s3.bucket ?? 'attachment' } : null,
             insecureTls: raw.fileStore.insecureTls ?? false,
+            upload: uploadAccount(raw.fileStore.upload, `${where}/fileStore/upload/passwordEnv`),
           })
         : null,
     });

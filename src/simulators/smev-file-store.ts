@@ -3,10 +3,14 @@
  * (ftp-srv; FTPS — AUTH TLS — when given a TLS key and certificate) and, optionally, an
  * S3-compatible store (s3rver, bucket `attachment`).
  *
- * - A sender uploads a file over FTP with the upload account (`uploadUser` / `uploadPassword`)
- *   to `/{uuid}/{file name}` — the uuid it then names in RefAttachmentHeaderList — or a test
- *   calls `put(uuid, name, bytes | file)`.
- * - When the exchange accepts a message naming that uuid it calls `grant(uuid)`: fresh per-file
+ * - A sender uploads a file with the upload account (`uploadUser` / `uploadPassword`): over FTP
+ *   to `/{uuid}/{file name}` (STOR, APPE to resume, REST+STOR), or to S3 (`attachment`,
+ *   key `{uuid}/{file name}`, the same user and password as access key and secret) — the uuid
+ *   it then names in RefAttachmentHeaderList — or a test calls `put(uuid, name, bytes | file)`.
+ *   Every FTP upload is recorded in `ftpWrites` (path, append, offset); `uploadBytesPerSecond`
+ *   slows them so a test can cut one.
+ * - When the exchange accepts a message naming that uuid it calls `grant(uuid)` (a file only in
+ *   S3 is copied to the FTP tree first; a uuid with no file: null, the exchange refuses): fresh per-file
  *   credentials (UserName / Password of FSAttachmentsList) that can read `/{uuid}/…` only, over
  *   FTP, and in S3 as an access key (the file is copied to `attachment/{uuid}/{file name}`).
  *   s3rver checks that the access key exists but not the SigV4 signature (its documented limit).
@@ -19,9 +23,9 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
 import { createRequire } from 'node:module';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FileSystem, FtpSrv } from 'ftp-srv';
 import S3rver from 's3rver';
 
@@ -49,6 +53,10 @@ export interface SimulatedFileStoreOptions {
   tls?: { key: string; cert: string };
   /** Slow FTP downloads to this rate (tests). */
   bytesPerSecond?: number;
+  /** Slow FTP uploads to this rate (tests). */
+  uploadBytesPerSecond?: number;
+  /** The upload account's password (default: a random one). */
+  uploadPassword?: string;
 }
 
 export interface FileGrant {
@@ -70,7 +78,7 @@ const quietLog = {
 
 export class SimulatedFileStore {
   readonly uploadUser = 'upload';
-  readonly uploadPassword = randomBytes(12).toString('base64url');
+  readonly uploadPassword: string;
   private readonly grants = new Map<string, FileGrant>();
   private ftp: FtpSrv | null = null;
   private readonly sockets = new Set<Socket>();
@@ -80,6 +88,9 @@ export class SimulatedFileStore {
   private s3Address: string | null = null;
   private readonly account = new AWSAccount(Math.floor(Math.random() * 1e11), 'okno-smev-sim');
   bytesPerSecond: number | null;
+  uploadBytesPerSecond: number | null;
+  /** Every FTP upload by the upload account: the path, APPE or not, the REST offset, and the bytes that arrived. */
+  readonly ftpWrites: Array<{ path: string; append: boolean; start: number; bytes: number }> = [];
   /** Bytes served by FTP downloads (all of them). */
   ftpBytesServed = 0;
   /** Every FTP download (RETR) a per-file account made: the uuid and the offset it started at (REST). */
@@ -92,6 +103,8 @@ export class SimulatedFileStore {
   ) {
     this.ftpPort = options.ftpPort ?? 0;
     this.bytesPerSecond = options.bytesPerSecond ?? null;
+    this.uploadBytesPerSecond = options.uploadBytesPerSecond ?? null;
+    this.uploadPassword = options.uploadPassword ?? randomBytes(12).toString('base64url');
   }
 
   static async start(options: SimulatedFileStoreOptions = {}): Promise<SimulatedFileStore> {
@@ -134,7 +147,7 @@ export class SimulatedFileStore {
     });
     server.on('login', ({ connection, username, password }, resolve, reject) => {
       if (username === this.uploadUser && password === this.uploadPassword) {
-        resolve({ root: this.root });
+        resolve({ fs: new UploadFileSystem(connection, this.root, this) });
         return;
       }
       const grant = this.grants.get(username);
@@ -188,6 +201,8 @@ export class SimulatedFileStore {
     this.s3server = server;
     this.s3Address = `http://${host}:${port}`;
     this.account.createKeyPair('okno-sim-upload', this.uploadPassword);
+    // Senders upload with the same account as over FTP: user name as access key, password as secret.
+    this.account.createKeyPair(this.uploadUser, this.uploadPassword);
     this.s3client = new S3Client({ endpoint: this.s3Address, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'okno-sim-upload', secretAccessKey: this.uploadPassword }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
     await this.s3client.send(new CreateBucketCommand({ Bucket: FILE_STORE_BUCKET })).catch(() => undefined);
   }
@@ -206,15 +221,31 @@ export class SimulatedFileStore {
     }
   }
 
-  /** The file uploaded under a uuid (its name), or null. */
+  /** The file uploaded under a uuid (its name), or null. A file uploaded to S3 only is copied into the FTP tree. */
   async fileNameOf(uuid: string): Promise<string | null> {
     if (!UUID_DIR.test(uuid)) return null;
     try {
       const names = await readdir(path.join(this.root, uuid));
-      return names[0] ?? null;
+      if (names[0]) return names[0];
     } catch {
-      return null;
+      // not over FTP; perhaps in S3
     }
+    return this.fromS3(uuid);
+  }
+
+  /** An object `{uuid}/{name}` a sender put into the S3 bucket: copied to /{uuid}/{name}; its name, or null. */
+  private async fromS3(uuid: string): Promise<string | null> {
+    if (!this.s3client) return null;
+    const listed = await this.s3client.send(new ListObjectsV2Command({ Bucket: FILE_STORE_BUCKET, Prefix: `${uuid}/` }));
+    const key = listed.Contents?.find((o) => o.Key && o.Key.split('/').length === 2 && o.Key.split('/')[1])?.Key;
+    if (!key) return null;
+    const fileName = key.split('/')[1]!;
+    const object = await this.s3client.send(new GetObjectCommand({ Bucket: FILE_STORE_BUCKET, Key: key }));
+    await mkdir(path.join(this.root, uuid), { recursive: true });
+    const { pipeline } = await import('node:stream/promises');
+    const { createWriteStream } = await import('node:fs');
+    await pipeline(object.Body as Readable, createWriteStream(path.join(this.root, uuid, fileName)));
+    return fileName;
   }
 
   /** Per-file credentials for a uuid (FTP login and S3 access key), the file copied to S3. Null: no such file. */
@@ -254,6 +285,50 @@ export class SimulatedFileStore {
     stream.on('error', (e) => counter.destroy(e));
     counter.on('error', (e) => out.destroy(e));
     return stream.pipe(counter).pipe(out);
+  }
+}
+
+/** The upload account: the whole tree, writes recorded (and slowed when uploadBytesPerSecond is set). */
+class UploadFileSystem extends FileSystem {
+  constructor(
+    connection: ConstructorParameters<typeof FileSystem>[0],
+    root: string,
+    private readonly store: SimulatedFileStore,
+  ) {
+    super(connection, { root, cwd: '/' });
+  }
+
+  override write(fileName: string, options: { append?: boolean; start?: unknown } = {}): unknown {
+    const start = typeof options.start === 'number' ? options.start : 0;
+    const record = { path: path.posix.normalize(path.posix.isAbsolute(fileName) ? fileName : path.posix.join(this.cwd, fileName)), append: options.append === true, start, bytes: 0 };
+    this.store.ftpWrites.push(record);
+    const { stream, clientPath } = super.write(fileName, options) as { stream: NodeJS.WritableStream & { path?: string }; clientPath: string };
+    const rate = this.store.uploadBytesPerSecond;
+    // 'finish' only when the file has the bytes (ftp-srv answers 226 on it); errors passed along.
+    const counted = new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        const go = () => {
+          record.bytes += chunk.length;
+          stream.write(chunk, (error?: Error | null) => done(error ?? null));
+        };
+        if (rate) setTimeout(go, Math.ceil((chunk.length / rate) * 1000));
+        else go();
+      },
+      final: (done) => {
+        stream.once('error', done);
+        stream.end(() => done());
+      },
+      destroy: (error, done) => {
+        (stream as unknown as { destroy?: (e?: Error) => void }).destroy?.(error ?? undefined);
+        done(error);
+      },
+    });
+    stream.on('error', (e: Error) => counted.destroy(e));
+    // ftp-srv ends a stream that has 'close' listeners by emitting 'close' (its own file streams end on it).
+    counted.once('close', () => {
+      if (!counted.destroyed && !counted.writableEnded) counted.end();
+    });
+    return { stream: Object.assign(counted, { path: stream.path }), clientPath };
   }
 }
 

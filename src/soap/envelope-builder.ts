@@ -16,6 +16,35 @@ export interface AttachmentInput {
   signaturePkcs7?: Buffer;
 }
 
+/**
+ * A file in the exchange's file store (pull mode): RefAttachmentHeader inside the signed data —
+ * uuid, Hash (base64; GOST R 34.11-2012 256 for a GOST signer, SHA-256 otherwise, see
+ * attachments/file-store-hash.ts), MimeType, SignaturePKCS7? (basic XSD order). The exchange
+ * adds FSAttachmentsList with the recipient's credentials.
+ */
+export interface RefAttachmentInput {
+  uuid: string;
+  hash: string;
+  mimeType: string;
+  signaturePkcs7?: Buffer;
+}
+
+function refAttachmentHeaderList(refs: readonly RefAttachmentInput[] | undefined): string {
+  if (!refs || refs.length === 0) return '';
+  return (
+    `<b:RefAttachmentHeaderList>` +
+    refs
+      .map(
+        (r) =>
+          `<b:RefAttachmentHeader><b:uuid>${xmlText(r.uuid)}</b:uuid><b:Hash>${xmlText(r.hash)}</b:Hash><b:MimeType>${xmlText(r.mimeType)}</b:MimeType>` +
+          (r.signaturePkcs7 ? `<b:SignaturePKCS7>${r.signaturePkcs7.toString('base64')}</b:SignaturePKCS7>` : '') +
+          `</b:RefAttachmentHeader>`,
+      )
+      .join('') +
+    `</b:RefAttachmentHeaderList>`
+  );
+}
+
 export interface SendRequestInput {
   version: SmevVersion;
   messageId: string;
@@ -25,6 +54,8 @@ export interface SendRequestInput {
   test?: boolean;
   /** Inline attachments: headers inside the signed data, content in AttachmentContentList. */
   attachments?: AttachmentInput[];
+  /** Files in the exchange's file store: RefAttachmentHeaderList after AttachmentHeaderList, inside the signed data. */
+  refAttachments?: RefAttachmentInput[];
 }
 
 export function sendRequestEnvelope(input: SendRequestInput): string {
@@ -41,6 +72,7 @@ export function sendRequestEnvelope(input: SendRequestInput): string {
     (attachments.length
       ? `<b:AttachmentHeaderList>${attachments.map((a) => `<b:AttachmentHeader><b:contentId>${xmlText(a.contentId)}</b:contentId><b:MimeType>${xmlText(a.mimeType)}</b:MimeType>${a.signaturePkcs7 ? `<b:SignaturePKCS7>${a.signaturePkcs7.toString('base64')}</b:SignaturePKCS7>` : ''}</b:AttachmentHeader>`).join('')}</b:AttachmentHeaderList>`
       : '') +
+    refAttachmentHeaderList(input.refAttachments) +
     (input.test ? '<t:TestMessage></t:TestMessage>' : '') +
     `</t:SenderProvidedRequestData>` +
     (attachments.length
@@ -58,11 +90,21 @@ export type ResponseBody =
   | { kind: 'rejected'; rejections: Array<{ code: string; description: string }> }
   | { kind: 'status'; code: number; description: string };
 
-export function sendResponseEnvelope(input: { version: SmevVersion; messageId: string; to: string; body: ResponseBody }): string {
+export interface SendResponseInput {
+  version: SmevVersion;
+  messageId: string;
+  to: string;
+  body: ResponseBody;
+  /** Files in the exchange's file store; only with a `content` body (the XSD has them in that branch only). */
+  refAttachments?: RefAttachmentInput[];
+}
+
+export function sendResponseEnvelope(input: SendResponseInput): string {
   const t = ns.types(input.version);
   const b = ns.basic(input.version);
+  if (input.refAttachments?.length && input.body.kind !== 'content') throw new RangeError(`a ${input.body.kind} response cannot carry RefAttachmentHeaderList`);
   let inner: string;
-  if (input.body.kind === 'content') inner = `<b:MessagePrimaryContent>${input.body.contentXml}</b:MessagePrimaryContent>`;
+  if (input.body.kind === 'content') inner = `<b:MessagePrimaryContent>${input.body.contentXml}</b:MessagePrimaryContent>${refAttachmentHeaderList(input.refAttachments)}`;
   else if (input.body.kind === 'rejected')
     inner = input.body.rejections
       .map((r) => `<t:RequestRejected><t:RejectionReasonCode>${xmlText(r.code)}</t:RejectionReasonCode><t:RejectionReasonDescription>${xmlText(r.description)}</t:RejectionReasonDescription></t:RequestRejected>`)

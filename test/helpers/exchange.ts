@@ -5,7 +5,7 @@ import { createPrivateKey } from 'node:crypto';
 import { issueLeafCertificate } from '../../src/pki/sample-pki.js';
 import { signDocument } from '../../src/signature/sign.js';
 import { LocalKeySigner, type Signer } from '../../src/pki/signer.js';
-import { ackEnvelope, getStatusEnvelope, SIGNED_CALLER_ID, sendRequestEnvelope, sendResponseEnvelope, type AttachmentInput, type ResponseBody } from '../../src/soap/envelope-builder.js';
+import { ackEnvelope, getStatusEnvelope, SIGNED_CALLER_ID, sendRequestEnvelope, sendResponseEnvelope, type AttachmentInput, type RefAttachmentInput, type ResponseBody } from '../../src/soap/envelope-builder.js';
 import { pollEnvelope, type MessageTypeFilter } from '../../src/soap/exchange-envelopes.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
 import { buildMtom, xopInclude, type MimePart } from '../../src/soap/mtom.js';
@@ -46,9 +46,9 @@ export class ExchangeClient {
   ) {}
 
   /** `edit` changes the unsigned envelope (e.g. adds a RefAttachmentHeaderList) before it is signed. */
-  async sendRequest(o: { contentXml: string; messageId?: string; test?: boolean; attachments?: AttachmentInput[]; mtom?: boolean; edit?: (unsigned: string) => string }): Promise<Reply & { messageId: string; xml: string }> {
+  async sendRequest(o: { contentXml: string; messageId?: string; test?: boolean; attachments?: AttachmentInput[]; refAttachments?: RefAttachmentInput[]; mtom?: boolean; edit?: (unsigned: string) => string }): Promise<Reply & { messageId: string; xml: string }> {
     const messageId = o.messageId ?? uuidV1();
-    const unsigned = sendRequestEnvelope({ version: this.version, messageId, contentXml: o.contentXml, test: o.test, attachments: o.attachments });
+    const unsigned = sendRequestEnvelope({ version: this.version, messageId, contentXml: o.contentXml, test: o.test, attachments: o.attachments, refAttachments: o.refAttachments });
     const xml = await signDocument(o.edit ? o.edit(unsigned) : unsigned, { signer: this.signer, profile: 'smev' });
     if (o.mtom && o.attachments?.length) {
       const { body, contentType } = toMtom(xml, o.attachments);
@@ -57,9 +57,9 @@ export class ExchangeClient {
     return { ...(await postTo(this.endpoint, xml, { soapaction: 'urn:SendRequest' })), messageId, xml };
   }
 
-  async sendResponse(o: { to: string; body: ResponseBody; messageId?: string }): Promise<Reply & { messageId: string }> {
+  async sendResponse(o: { to: string; body: ResponseBody; messageId?: string; refAttachments?: RefAttachmentInput[] }): Promise<Reply & { messageId: string }> {
     const messageId = o.messageId ?? uuidV1();
-    const xml = await signDocument(sendResponseEnvelope({ version: this.version, messageId, to: o.to, body: o.body }), { signer: this.signer, profile: 'smev' });
+    const xml = await signDocument(sendResponseEnvelope({ version: this.version, messageId, to: o.to, body: o.body, refAttachments: o.refAttachments }), { signer: this.signer, profile: 'smev' });
     return { ...(await postTo(this.endpoint, xml, { soapaction: 'urn:SendResponse' })), messageId };
   }
 

@@ -27,7 +27,15 @@ export interface FileStoreWorld extends PullWorld {
 
 /** The pull world with a file store; `registryS3` names another S3 endpoint in the gateway's registry (e.g. a dead one). */
 export async function startFileStoreWorld(
-  options: SimulatedFileStoreOptions & { registryS3?: string; registryFtp?: string; ftps?: boolean; exchange?: Partial<SmevExchangeOptions>; editRegistry?: (registry: PullRegistryJson) => void } = {},
+  options: SimulatedFileStoreOptions & {
+    registryS3?: string;
+    registryFtp?: string;
+    ftps?: boolean;
+    exchange?: Partial<SmevExchangeOptions>;
+    editRegistry?: (registry: PullRegistryJson) => void;
+    /** The registry gets fileStore.upload: the store's upload account, its password in this environment variable (set here, in process.env too). */
+    uploadPasswordEnv?: string;
+  } = {},
 ): Promise<FileStoreWorld> {
   const files = await SimulatedFileStore.start(options);
   const world = await startPullWorld({ fileStore: files, ...options.exchange });
@@ -36,15 +44,17 @@ export async function startFileStoreWorld(
     (r.exchanges[0] as Record<string, unknown>).fileStore = {
       ftp: options.registryFtp ?? (options.ftps ? files.ftpUrl.replace(/^ftp:/, 'ftps:') : files.ftpUrl),
       ...(options.registryS3 ?? files.s3Endpoint ? { s3: { endpoint: options.registryS3 ?? files.s3Endpoint } } : {}),
+      ...(options.uploadPasswordEnv ? { upload: { user: files.uploadUser, passwordEnv: options.uploadPasswordEnv } } : {}),
     };
   });
+  if (options.uploadPasswordEnv) process.env[options.uploadPasswordEnv] = files.uploadPassword;
   const attachmentDir = mkdtempSync(path.join(tmpdir(), 'okno-attachments-'));
   return {
     ...world,
     partnersFile,
     files,
     attachmentDir,
-    env: { ...world.env, PARTNERS_FILE: partnersFile, ATTACHMENT_DIR: attachmentDir, FILE_STORE_TIMEOUT_MS: '1000', FILE_STORE_BACKOFF_MS: '50', FILE_STORE_BACKOFF_CAP_MS: '300' },
+    env: { ...world.env, ...(options.uploadPasswordEnv ? { [options.uploadPasswordEnv]: files.uploadPassword } : {}), PARTNERS_FILE: partnersFile, ATTACHMENT_DIR: attachmentDir, FILE_STORE_TIMEOUT_MS: '1000', FILE_STORE_BACKOFF_MS: '50', FILE_STORE_BACKOFF_CAP_MS: '300' },
   };
 }
 
