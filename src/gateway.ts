@@ -19,6 +19,7 @@ import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './api/inbox-routes.js';
 import { serviceSchemaComponents } from './api/service-schemas.js';
 import { registerStatusRoutes } from './api/status-routes.js';
+import { registerFileRoutes } from './api/file-routes.js';
 import { registerQueryRoutes } from './api/query-routes.js';
 import { registerJournalRoutes } from './api/journal-routes.js';
 import { startJournalSealer } from './journal/sealer.js';
@@ -163,6 +164,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     });
   }
 
+  // One blob store (ATTACHMENT_DIR): files from the exchange's file store, and the city's own files.
+  const blobs = new BlobStore(config.fileStore.attachmentDir);
   const ctx: FlowContext = {
     config,
     store,
@@ -175,6 +178,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     logger,
     self: GATEWAY_SELF,
     outboundAgent,
+    blobs,
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens, { rateLimit: config.limits.perApiToken, workers: config.workers });
@@ -214,8 +218,9 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     routes: (a) => {
       registerHealthRoutes(a, readiness);
       push.registerRoutes(a);
-      registerInboxRoutes(a, store, auth, ctx.catalogue, new BlobStore(config.fileStore.attachmentDir));
+      registerInboxRoutes(a, store, auth, ctx.catalogue, blobs);
       registerStatusRoutes(a, ctx, lifecycle, auth);
+      registerFileRoutes(a, ctx, auth, blobs);
       registerQueryRoutes(a, ctx, auth);
       registerJournalRoutes(a, ctx, auth);
       registerMetricsRoute(a, metrics);

@@ -42,7 +42,16 @@ async function deliver(ctx: FlowContext, job: Job<{ deliveryId: string }>): Prom
   const elk = ctx.catalogue.get(ELK_SERVICE);
   if (!elk) return { kind: 'retry', error: `the service catalogue has no ${ELK_SERVICE}` };
 
-  const envelope = sendRequestEnvelope({ version: '1.1', messageId: delivery.messageId, contentXml: elk.request.toXml(delivery.content) });
+  const files = delivery.files ?? [];
+  // The seam for pull mode's large files: they go through the exchange's file store, not as MTOM parts.
+  const stored = files.filter((f) => f.transport !== 'mtom');
+  if (stored.length > 0) return { kind: 'dead', error: `files ${stored.map((f) => f.id).join(', ')} are larger than ATTACHMENT_INLINE_MAX_BYTES and must go through the exchange's file store, which this delivery does not do yet` };
+  const envelope = sendRequestEnvelope({
+    version: '1.1',
+    messageId: delivery.messageId,
+    contentXml: elk.request.toXml(delivery.content),
+    attachments: files.map((f) => ({ contentId: f.id, mimeType: f.mimeType, part: f.id, signaturePkcs7: Buffer.from(f.signaturePkcs7, 'base64') })),
+  });
   const outcome = await sendToPartner(ctx, {
     partner: portal,
     envelope,
@@ -52,6 +61,7 @@ async function deliver(ctx: FlowContext, job: Job<{ deliveryId: string }>): Prom
     correlationId: `delivery:${delivery.id}:${job.attempts}`,
     applicationId: delivery.applicationId,
     registrationNumber: delivery.registrationNumber,
+    files,
     docs: (o) => {
       const now = ctx.now().toISOString();
       const updated: Delivery = o.kind === 'accepted' ? { ...delivery, state: 'delivered', deliveredAt: now, lastError: null } : { ...delivery, lastError: describeOutcome(o) };

@@ -8,6 +8,7 @@ import type { RevocationChecker } from '../pki/ocsp-client.js';
 import type { Signer } from '../pki/signer.js';
 import type { TrustAnchorSet } from '../pki/trust.js';
 import type { Store } from '../store/types.js';
+import type { BlobSource } from './outbound-files.js';
 import { defineQueue } from '../store/typed-queue.js';
 
 /** What the flows need, loaded once at start-up (see gateway.ts). */
@@ -26,6 +27,8 @@ export interface FlowContext {
   self: { mnemonic: string; name: string };
   /** Calls to partners over https present the gateway's TLS client certificate through it (OUTBOUND_TLS_*); null: fetch's defaults. */
   outboundAgent?: Agent | null;
+  /** The blob store (ATTACHMENT_DIR) the city's files are read from; null or absent: files cannot be sent. */
+  blobs?: BlobSource | null;
   now(): Date;
 }
 

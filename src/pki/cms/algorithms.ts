@@ -20,6 +20,7 @@ import {
   type PublicKey,
 } from '../../crypto/index.js';
 import { gostDigest } from '../../crypto/gost-engine.js';
+import { StreebogStream } from '../../crypto/streebog-stream.js';
 import { children, decodeInteger, decodeOid, type Der } from '../asn1.js';
 
 export const OID = {
@@ -83,6 +84,28 @@ const REFUSED: ReadonlyMap<string, string> = new Map([
   ['1.2.840.10045.4.1', 'SHA-1 is broken (collisions are practical)'],
   ['1.2.840.10040.4.3', 'DSA with SHA-1 is broken'],
 ]);
+
+/** A digest fed in chunks (a file read as a stream). */
+export interface CmsDigestStream {
+  /** Bytes of the digest. */
+  readonly size: number;
+  update(chunk: Uint8Array): void;
+  digest(): Buffer;
+}
+
+/** The digest of `oid` as a stream: node:crypto for SHA-2, the streaming Streebog for GOST R 34.11-2012. */
+export function cmsDigestStream(oid: string): CmsDigestStream {
+  const d = cmsDigest(oid);
+  if (d.nodeName) {
+    const h = createHash(d.nodeName);
+    return { size: h.copy().digest().length, update: (c) => void h.update(c), digest: () => h.digest() };
+  }
+  if (oid === OID.streebog256 || oid === OID.streebog512) {
+    const s = new StreebogStream(oid === OID.streebog256 ? 256 : 512);
+    return { size: oid === OID.streebog256 ? 32 : 64, update: (c) => void s.update(c), digest: () => s.digest() };
+  }
+  throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `digest algorithm ${d.name}: not available as a stream`, oid);
+}
 
 export function cmsDigest(oid: string): CmsDigest {
   const d = DIGESTS.get(oid);
