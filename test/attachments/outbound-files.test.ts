@@ -342,6 +342,18 @@ describe('files the city sends (RSA sample key, push mode)', () => {
     expect((await setStatus(gw.url, applicationId, { code: 'registered' })).status).toBe(202);
   });
 
+  it('OpenAPI documents the upload, the file routes and files on a status', async () => {
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> }; responses: Record<string, unknown> }>> };
+    const post = doc.paths['/api/v1/files']!.post!;
+    expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '413', '415']));
+    expect(post.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(['query:name', 'query:service']));
+    expect(doc.paths['/api/v1/files/{id}']!.get!.responses['200']).toBeDefined();
+    expect(doc.paths['/api/v1/files/{id}/content']!.get).toBeDefined();
+    const status = doc.paths['/api/v1/applications/{id}/status']!.post!;
+    expect(status.requestBody!.content['application/json']!.schema.properties!.files).toBeDefined();
+    expect(status.responses['422']).toBeDefined();
+  });
+
   it('the portal simulator refuses a file whose SignaturePKCS7 does not verify with InvalidContent', async () => {
     const pdf = permitPdf('forged');
     const fileId = '11111111-2222-4333-8444-555555555555';
