@@ -14,6 +14,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../src/catalogue/load.js';
+import { statusLines } from '../../src/cli/simulate-command.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { signDetachedCms } from '../../src/pki/cms/index.js';
 import { TrustAnchorSet } from '../../src/pki/trust.js';
@@ -265,6 +266,8 @@ describe('files the city sends (RSA sample key, push mode)', () => {
     expect(file.bytes.equals(pdf)).toBe(true);
     expect(file.verdict).toMatchObject({ valid: true, trusted: true });
     expect(file.verdict!.signer).toMatch(/okno-gateway/);
+    // what `okno simulate portal` prints for it
+    expect(statusLines(received).join('\n')).toMatch(new RegExp(`file ${up.body.id}  application/pdf  ${pdf.length} bytes .* signature valid \\(RSA`));
     const last = received.orders[0]!.statusHistory.at(-1)!;
     expect(last).toMatchObject({ status: 3, attachments: [{ FSuuid: up.body.id, docTypeId: 'ELK_RESULT' }] });
 
