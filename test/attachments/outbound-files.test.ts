@@ -246,6 +246,15 @@ describe('files the city sends (RSA sample key, push mode)', () => {
     }
     const noName = await fetch(`${gw.url}/api/v1/files`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/pdf' }, body: '%PDF-1.4' });
     expect(noName.status).toBe(400);
+    // no Content-Type: a file of unknown type (application/octet-stream); an empty body is no file
+    const untyped = await fetch(`${gw.url}/api/v1/files?name=blob.bin`, { method: 'POST', headers: CITY, body: new Uint8Array([1, 2, 3]) });
+    expect(untyped.status).toBe(201);
+    expect(((await untyped.json()) as { mimeType: string }).mimeType).toBe('application/octet-stream');
+    const empty = await fetch(`${gw.url}/api/v1/files?name=empty.pdf`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/pdf' }, body: new Uint8Array(0) });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: { code: string } }).error.code).toBe('EMPTY_FILE');
+    const notAType = await upload(gw.url, Buffer.from('x'), { name: 'x.bin' }, 'pdf');
+    expect(notAType.status).toBe(415);
     const unknown = await upload(gw.url, Buffer.from('%PDF-1.4'), { name: 'a.pdf', service: 'no-such-service' });
     expect(unknown.status).toBe(400);
     const ops = await fetch(`${gw.url}/api/v1/files?name=a.pdf`, { method: 'POST', headers: { ...OPS, 'content-type': 'application/pdf' }, body: '%PDF' });
