@@ -12,6 +12,7 @@ import { signDocument } from '../signature/sign.js';
 import type { DocWrite } from '../store/types.js';
 import { journalFile, type SentFile } from '../flows/outbound-files.js';
 import { streamMtom, type StreamedMtomBody } from '../soap/mtom.js';
+import type { MtomAttachmentInput } from '../soap/envelope-builder.js';
 import type { JobOutcome } from './queue-worker.js';
 import { sendSoap, type SendOutcome } from './soap-client.js';
 
@@ -142,4 +143,19 @@ function mtomBody(ctx: FlowContext, signed: string, files: readonly SentFile[], 
     return { contentId: f.id, contentType: f.mimeType, size: f.size, open: () => blobs.read(f.blobId) as AsyncIterable<Uint8Array> };
   });
   return streamMtom(signed, parts, `urn:${operation}`);
+}
+
+/** The AttachmentHeader / xop:Include entries of a message's files (each file's MIME part is named by its id). */
+export function mtomAttachments(files: readonly SentFile[]): MtomAttachmentInput[] {
+  return files.map((f) => ({ contentId: f.id, mimeType: f.mimeType, part: f.id, signaturePkcs7: Buffer.from(f.signaturePkcs7, 'base64') }));
+}
+
+/**
+ * Why a message cannot be sent as MTOM: files above ATTACHMENT_INLINE_MAX_BYTES go through the
+ * exchange's file store (pull mode), which these deliveries do not do yet — the seam for it.
+ * null when every file is an MTOM part.
+ */
+export function fileStoreFilesPending(files: readonly SentFile[]): string | null {
+  const stored = files.filter((f) => f.transport !== 'mtom');
+  return stored.length > 0 ? `files ${stored.map((f) => f.id).join(', ')} are larger than ATTACHMENT_INLINE_MAX_BYTES and must go through the exchange's file store, which this delivery does not do yet` : null;
 }

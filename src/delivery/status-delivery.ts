@@ -11,7 +11,7 @@ import { DELIVERIES, ELK_SERVICE, STATUS_QUEUE, type Delivery } from '../flows/s
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import { write } from '../store/collection.js';
 import type { Job } from '../store/types.js';
-import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
+import { describeOutcome, fileStoreFilesPending, mtomAttachments, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startStatusDelivery(ctx: FlowContext): QueueWorker {
@@ -44,14 +44,9 @@ async function deliver(ctx: FlowContext, job: Job<{ deliveryId: string }>): Prom
 
   const files = delivery.files ?? [];
   // The seam for pull mode's large files: they go through the exchange's file store, not as MTOM parts.
-  const stored = files.filter((f) => f.transport !== 'mtom');
-  if (stored.length > 0) return { kind: 'dead', error: `files ${stored.map((f) => f.id).join(', ')} are larger than ATTACHMENT_INLINE_MAX_BYTES and must go through the exchange's file store, which this delivery does not do yet` };
-  const envelope = sendRequestEnvelope({
-    version: '1.1',
-    messageId: delivery.messageId,
-    contentXml: elk.request.toXml(delivery.content),
-    attachments: files.map((f) => ({ contentId: f.id, mimeType: f.mimeType, part: f.id, signaturePkcs7: Buffer.from(f.signaturePkcs7, 'base64') })),
-  });
+  const pending = fileStoreFilesPending(files);
+  if (pending) return { kind: 'dead', error: pending };
+  const envelope = sendRequestEnvelope({ version: '1.1', messageId: delivery.messageId, contentXml: elk.request.toXml(delivery.content), attachments: mtomAttachments(files) });
   const outcome = await sendToPartner(ctx, {
     partner: portal,
     envelope,

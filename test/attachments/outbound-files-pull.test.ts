@@ -84,4 +84,28 @@ describe('a result document through the SMEV exchange (pull mode)', () => {
     expect(`${r.stdout}${r.stderr}`).toMatch(/Verification successful/);
     expect(readFileSync(path.join(dir, 'file.pdf')).equals(pdf)).toBe(true);
   });
+
+  it("a query carries a file too: the agency takes it from GetRequest with the gateway's valid SignaturePKCS7; the query shows it", async () => {
+    const scan = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(100_000, 0x20), Buffer.from('\n%%EOF\n')]);
+    const up = await fetch(`${gw.url}/api/v1/files?name=${encodeURIComponent('Доверенность.pdf')}&service=egrn-extract`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/pdf' }, body: new Uint8Array(scan) });
+    expect(up.status).toBe(201);
+    const file = (await up.json()) as { id: string; sha256: string };
+    const unknown = await fetch(`${gw.url}/api/v1/queries`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ service: 'egrn-extract', data: serviceExample('egrn-extract'), files: [{ id: '00000000-0000-4000-8000-000000000001' }] }) });
+    expect(unknown.status).toBe(422);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toMatch(/^body\/files\/0\/id: no file/);
+    const created = await fetch(`${gw.url}/api/v1/queries`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ service: 'egrn-extract', data: serviceExample('egrn-extract'), files: [{ id: file.id }] }) });
+    expect(created.status).toBe(202);
+    const { id, messageId } = (await created.json()) as { id: string; messageId: string };
+    const delivered = await eventually(async () => {
+      const p = await world.agency.poll('GetRequest');
+      return p.message && !p.message.empty ? p.message : null;
+    }, 'the query in the agency queue', 15_000);
+    expect(delivered.messageId).toBe(messageId);
+    expect((await world.agency.ack(messageId)).status).toBe(200);
+    const [a] = delivered.attachments;
+    expect(a).toMatchObject({ id: file.id, mimeType: 'application/pdf', sha256: file.sha256 });
+    expect(checkAttachmentSignature(a!.bytes, a!.signaturePkcs7!, 'required', new TrustAnchorSet([caPem]), { name: a!.id })).toMatchObject({ status: 'valid', accepted: true });
+    const query = (await (await fetch(`${gw.url}/api/v1/queries/${id}`, { headers: CITY })).json()) as { files: Array<{ id: string; transport: string }> };
+    expect(query.files).toEqual([expect.objectContaining({ id: file.id, transport: 'mtom' })]);
+  });
 });
