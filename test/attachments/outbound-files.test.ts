@@ -234,6 +234,20 @@ describe('files the city sends (RSA sample key, push mode)', () => {
     expect(edge.status).toBe(201);
   });
 
+  it('a client that goes away mid-upload leaves no partial file and no document', async () => {
+    const { request } = await import('node:http');
+    const target = new URL(`${gw.url}/api/v1/files?name=half.pdf`);
+    const req = request(target, { method: 'POST', headers: { ...CITY, 'content-type': 'application/pdf', 'transfer-encoding': 'chunked' } });
+    req.on('error', () => undefined);
+    req.write(Buffer.alloc(200_000, 0x44));
+    // the partial file exists while the bytes arrive…
+    await until('the partial file', async () => listDir(path.join(attachmentDir(), 'partial')).length, (n) => n === 1);
+    req.destroy();
+    // …and is gone once the connection is
+    await until('no partial file', async () => listDir(path.join(attachmentDir(), 'partial')).length, (n) => n === 0);
+    expect(listDir(path.join(attachmentDir(), 'blobs')).some((b) => b === `sha256-${sha256(Buffer.alloc(200_000, 0x44))}`)).toBe(false);
+  });
+
   it('refuses a MIME type the service does not take (415 naming it and the allowed ones), and bad names (400)', async () => {
     const wrong = await upload(gw.url, Buffer.from('hello'), { name: 'note.txt', service: 'elk-order-status' }, 'text/plain; charset=utf-8');
     expect(wrong.status).toBe(415);
