@@ -73,7 +73,7 @@ export function registerFileRoutes(app: FastifyInstance, ctx: FlowContext, auth:
         // The route streams and counts itself (FILE_MAX_BYTES); the JSON body limit does not apply.
         bodyLimit: Number.MAX_SAFE_INTEGER,
         schema: {
-          tags: ['files'],
+          tags: ['applications'],
           summary: 'Upload a file the city sends (a result document for a status): the raw body, streamed, up to FILE_MAX_BYTES',
           description:
             "The request body is the file itself; its Content-Type header is the file's MIME type. With `service`, the type must be one the service takes (service.json attachments.mimeTypes). The file is signed by the gateway (detached CMS) when a message first references it.",
@@ -143,7 +143,7 @@ export function registerFileRoutes(app: FastifyInstance, ctx: FlowContext, auth:
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/files/:id',
-    { onRequest: auth.require('city'), schema: { tags: ['files'], summary: 'One uploaded file: its name, type, size, SHA-256 and (once a message referenced it) the gateway\'s signature', security, params: idParams, response: { 200: fileSchema } } },
+    { onRequest: auth.require('city'), schema: { tags: ['applications'], summary: 'One uploaded file: its name, type, size, SHA-256 and (once a message referenced it) the gateway\'s signature', security, params: idParams, response: { 200: fileSchema } } },
     async (request) => {
       const file = await ctx.store.getDoc(OUTBOUND_FILES, request.params.id);
       if (!file) throw new HttpError(404, 'NOT_FOUND', `no file ${request.params.id}`);
@@ -153,7 +153,7 @@ export function registerFileRoutes(app: FastifyInstance, ctx: FlowContext, auth:
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/files/:id/content',
-    { onRequest: auth.require('city'), schema: { tags: ['files'], summary: 'The bytes of an uploaded file (streamed)', security, params: idParams } },
+    { onRequest: auth.require('city'), schema: { tags: ['applications'], summary: 'The bytes of an uploaded file (streamed)', security, params: idParams } },
     async (request, reply) => {
       const file = await ctx.store.getDoc(OUTBOUND_FILES, request.params.id);
       if (!file) throw new HttpError(404, 'NOT_FOUND', `no file ${request.params.id}`);
