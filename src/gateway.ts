@@ -19,6 +19,7 @@ import { buildApp } from './http/app.js';
 import { registerInboxRoutes } from './api/inbox-routes.js';
 import { serviceSchemaComponents } from './api/service-schemas.js';
 import { registerStatusRoutes } from './api/status-routes.js';
+import { registerFileRoutes } from './api/file-routes.js';
 import { registerQueryRoutes } from './api/query-routes.js';
 import { registerJournalRoutes } from './api/journal-routes.js';
 import { startJournalSealer } from './journal/sealer.js';
@@ -166,6 +167,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   }
 
   const archive = config.journalArchive.hotHours > 0 ? { store: new DirArchiveStore(config.journalArchive.dir), hotHours: config.journalArchive.hotHours, intervalMs: config.journalArchive.intervalMs } : undefined;
+  // One blob store (ATTACHMENT_DIR): files from the exchange's file store, and the city's own files.
+  const blobs = new BlobStore(config.fileStore.attachmentDir);
   const ctx: FlowContext = {
     config,
     store,
@@ -179,6 +182,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     self: GATEWAY_SELF,
     outboundAgent,
     journalArchive: archive ? new ArchiveReader(store, archive.store) : null,
+    blobs,
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens, { rateLimit: config.limits.perApiToken, workers: config.workers });
@@ -218,8 +222,9 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     routes: (a) => {
       registerHealthRoutes(a, readiness);
       push.registerRoutes(a);
-      registerInboxRoutes(a, store, auth, ctx.catalogue, new BlobStore(config.fileStore.attachmentDir));
+      registerInboxRoutes(a, store, auth, ctx.catalogue, blobs);
       registerStatusRoutes(a, ctx, lifecycle, auth);
+      registerFileRoutes(a, ctx, auth, blobs);
       registerQueryRoutes(a, ctx, auth);
       registerJournalRoutes(a, ctx, auth);
       registerMetricsRoute(a, metrics);

@@ -50,6 +50,11 @@ const recordSchema = {
     },
     applicationId: nullableString,
     registrationNumber: nullableString,
+    files: {
+      type: 'array',
+      description: 'outbound: the files the message carried (id, name, size, SHA-256 of the bytes sent); the seal covers them',
+      items: { type: 'object', properties: { id: { type: 'string' }, fileName: { type: 'string' }, size: { type: 'integer' }, sha256: { type: 'string' } } },
+    },
     attachmentSignatures: {
       type: 'array',
       description: "inbound files' detached signatures (SignaturePKCS7): absent, valid or invalid, with signer and signingTime",

@@ -34,11 +34,22 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
             applicationId: { type: 'string', minLength: 1, maxLength: 100 },
             partner: { type: 'string', minLength: 1, maxLength: 64, description: 'the agency, when several receive the service' },
             deadline: { type: 'string', format: 'date-time', description: 'when to give up waiting (default now + QUERY_DEADLINE_HOURS)' },
+            files: {
+              type: 'array',
+              maxItems: 20,
+              description: "files (POST /api/v1/files) the query carries: signed by the gateway (detached CMS), sent as MTOM parts up to ATTACHMENT_INLINE_MAX_BYTES",
+              items: {
+                type: 'object',
+                properties: { id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'the file id POST /api/v1/files returned' } },
+                required: ['id'],
+                additionalProperties: false,
+              },
+            },
           },
           required: ['service', 'data'],
           additionalProperties: false,
         },
-        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] }, 409: errorResponse('No agency, or several, receive the service (NO_AGENCY, SEVERAL_AGENCIES)') },
+        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] }, 409: errorResponse('No agency, or several, receive the service (NO_AGENCY, SEVERAL_AGENCIES)'), 422: errorResponse('A file named in files cannot be sent: unknown id (UNKNOWN_FILE), larger than ATTACHMENT_INLINE_MAX_BYTES to a push-mode agency (FILE_TOO_LARGE), a MIME type the service does not take (MIME_TYPE_NOT_ALLOWED), named twice (DUPLICATE_FILE)') },
       },
     },
     async (request, reply) => {

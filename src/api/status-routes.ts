@@ -25,6 +25,11 @@ const deliverySchema = {
     registrationNumber: { type: 'string' },
     code: { type: 'string' },
     elkCode: { type: 'integer' },
+    files: {
+      type: 'array',
+      description: 'the files the status carries, as every attempt sends them',
+      items: { type: 'object', properties: { id: { type: 'string' }, fileName: { type: 'string' }, mimeType: { type: 'string' }, size: { type: 'integer' }, sha256: { type: 'string' }, docTypeId: { type: ['string', 'null'] }, transport: { type: 'string', enum: ['mtom', 'file-store'] } } },
+    },
     kind: { type: 'string', enum: ['create', 'update'] },
     messageId: { type: 'string' },
     state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
@@ -50,6 +55,7 @@ export function deliveryView(d: Delivery, job: Job | null) {
     registrationNumber: d.registrationNumber,
     code: d.code,
     elkCode: d.elkCode,
+    files: (d.files ?? []).map((f) => ({ id: f.id, fileName: f.fileName, mimeType: f.mimeType, size: f.size, sha256: f.sha256, docTypeId: f.docTypeId, transport: f.transport })),
     kind: d.kind,
     messageId: d.messageId,
     state,
@@ -65,7 +71,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
   const security = [{ bearer: [] }];
   const queue = ctx.store.queue(STATUS_QUEUE);
 
-  app.post<{ Params: { id: string }; Body: { code: string; comment?: string } }>(
+  app.post<{ Params: { id: string }; Body: { code: string; comment?: string; files?: Array<{ id: string; docTypeId?: string }> } }>(
     '/api/v1/applications/:id/status',
     {
       onRequest: auth.require('city'),
@@ -79,11 +85,25 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
           properties: {
             code: { type: 'string', enum: lifecycle.stateIds, description: 'the new status (config/lifecycle.json)' },
             comment: { type: 'string', minLength: 1, maxLength: 1000, description: 'shown to the applicant on the portal' },
+            files: {
+              type: 'array',
+              maxItems: 20,
+              description: 'result documents (POST /api/v1/files) the status carries to the applicant\'s cabinet: signed by the gateway (detached CMS), sent as MTOM parts up to ATTACHMENT_INLINE_MAX_BYTES, named in the ELK statusHistory as attachments/attachment {FSuuid, docTypeId}',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'the file id POST /api/v1/files returned' },
+                  docTypeId: { type: 'string', pattern: '^[A-Za-z0-9_]{1,50}$', default: 'ELK_RESULT', description: 'the document type in the cabinet (ELK_RESULT: the result of the service)' },
+                },
+                required: ['id'],
+                additionalProperties: false,
+              },
+            },
           },
           required: ['code'],
           additionalProperties: false,
         },
-        response: { 202: { type: 'object', properties: { deliveryId: { type: 'string' } }, required: ['deliveryId'] }, 409: errorResponse('The transition is not allowed from the current status, or the portal cannot be told (the code says which)') },
+        response: { 202: { type: 'object', properties: { deliveryId: { type: 'string' } }, required: ['deliveryId'] }, 409: errorResponse('The transition is not allowed from the current status, or the portal cannot be told (the code says which)'), 422: errorResponse('A file named in files cannot be sent: unknown id (UNKNOWN_FILE), larger than ATTACHMENT_INLINE_MAX_BYTES in push mode (FILE_TOO_LARGE), a MIME type the ELK service does not take (MIME_TYPE_NOT_ALLOWED), named twice (DUPLICATE_FILE)') },
       },
     },
     async (request, reply) => {

@@ -25,7 +25,7 @@ import { compileMapping } from './mapping.js';
 import { checkMappingAgainstSchema, schemaHasPointer } from './mapping-check.js';
 import { normaliseMapping } from './mapping-format.js';
 import { serviceFileSchema, type PartFile, type ServiceFile } from './service-schema.js';
-import type { ContentDefinition, ContentError, MessagePart, ServiceCatalogue, ServiceDefinition } from './types.js';
+import { DEFAULT_ATTACHMENT_MIME_TYPES, type ContentDefinition, type ContentError, type MessagePart, type ServiceCatalogue, type ServiceDefinition } from './types.js';
 import { compileXsd, compileXsdPackage, type CompiledSchema } from './xsd/index.js';
 import { derivedContent } from './derived-content.js';
 import { NO_OVERRIDES, OverridesError, parseOverrides, type Overrides } from './derive/overrides.js';
@@ -318,6 +318,7 @@ function loadService(dir: string, folder: string, problems: string[], options: L
     derived: request.derived,
     provenance: s.provenance ?? null,
     attachmentSignature: s.attachments?.signature ?? 'optional',
+    attachmentMimeTypes: Object.freeze([...(s.attachments?.mimeTypes ?? DEFAULT_ATTACHMENT_MIME_TYPES)]),
   });
 }
 

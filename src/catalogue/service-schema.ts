@@ -60,6 +60,13 @@ export const serviceFileSchema = {
       additionalProperties: false,
       properties: {
         signature: { enum: ['required', 'optional'], description: 'detached CMS signatures (SignaturePKCS7) on inbound files: required, or optional (default; a signature present must still verify)' },
+        mimeTypes: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { type: 'string', pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$' },
+          description: 'MIME types of the files the city may send with this service (POST /api/v1/files?service=…, files on a status); default DEFAULT_ATTACHMENT_MIME_TYPES',
+        },
       },
     },
     provenance: {
@@ -102,6 +109,6 @@ export interface ServiceFile {
   response?: PartFile;
   examples: { request: string | string[]; response?: string | string[] };
   overrides?: string;
-  attachments?: { signature?: 'required' | 'optional' };
+  attachments?: { signature?: 'required' | 'optional'; mimeTypes?: string[] };
   provenance?: { repository: string; path: string; commit: string; note?: string };
 }

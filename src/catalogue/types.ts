@@ -66,7 +66,17 @@ export interface ServiceDefinition {
   provenance: { repository: string; path: string; commit: string; note?: string } | null;
   /** service.json attachments.signature: whether inbound files must carry a SignaturePKCS7 (default optional; a present one must verify). */
   attachmentSignature?: 'required' | 'optional';
+  /** service.json attachments.mimeTypes: the MIME types of files the city may send with it (default DEFAULT_ATTACHMENT_MIME_TYPES). */
+  attachmentMimeTypes?: readonly string[];
 }
+
+/**
+ * The files a service takes when its service.json names no `attachments.mimeTypes`: the
+ * document formats SMEV participants exchange (PDF and scans, XML and signed XML, archives).
+ * application/octet-stream is not among them: a type that says nothing is allowed only where
+ * a service lists it.
+ */
+export const DEFAULT_ATTACHMENT_MIME_TYPES: readonly string[] = Object.freeze(['application/pdf', 'image/jpeg', 'image/png', 'image/tiff', 'application/xml', 'text/xml', 'application/zip', 'application/pkcs7-signature']);
 
 export interface ServiceCatalogue {
   readonly services: readonly ServiceDefinition[];

@@ -54,11 +54,17 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** One line per status entry: when, create/update, order number, ELK code, status date, comment. */
 export function statusLines(s: ReceivedStatus): string[] {
-  return s.orders.flatMap((o) =>
+  const lines = s.orders.flatMap((o) =>
     o.statusHistory.map((h) =>
       [s.receivedAt.toISOString(), s.kind, `order ${o.orderNumber}`, `status ${h.status}`, h.statusDate, h.statusComment ?? '—'].join('  '),
     ),
   );
+  // The files it carried, each with the portal's check of its SignaturePKCS7.
+  for (const f of s.files ?? []) {
+    const v = f.verdict;
+    lines.push(`    file ${f.contentId}  ${f.mimeType}  ${f.size} bytes  sha256 ${f.sha256.slice(0, 16)}…  signature ${v ? `${v.valid ? 'valid' : 'INVALID'} (${v.algorithm ?? '?'}, ${v.signer ?? '?'})` : 'none'}`);
+  }
+  return lines;
 }
 
 function describeMode(m: AgencyMode): string {

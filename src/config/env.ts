@@ -173,6 +173,8 @@ export interface Config {
   pull: { intervalMs: number; maxIntervalMs: number; concurrency: number; maxTries: number };
   /** Files fetched from exchanges' file stores (src/attachments): where they are kept and how they are fetched. */
   fileStore: FileStoreSettings;
+  /** Files the city sends (POST /api/v1/files; statuses, queries and answers reference them). */
+  outboundFiles: OutboundFileSettings;
   /** The project root: relative file paths in the environment resolve against the working directory. */
   cwd: string;
 }
@@ -187,6 +189,16 @@ export interface FileStoreSettings {
   backoffMs: number;
   backoffCapMs: number;
   concurrency: number;
+}
+
+export interface OutboundFileSettings {
+  /** FILE_MAX_BYTES: the largest file POST /api/v1/files takes (413 beyond it). */
+  maxBytes: number;
+  /**
+   * ATTACHMENT_INLINE_MAX_BYTES: the largest file sent inside a message (an MTOM part); larger ones
+   * go through the exchange's file store (pull mode) or are refused (push mode).
+   */
+  inlineMaxBytes: number;
 }
 
 export interface HttpLimits {
@@ -317,6 +329,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       backoffMs: v.int('FILE_STORE_BACKOFF_MS', 2_000, 1, 3_600_000),
       backoffCapMs: v.int('FILE_STORE_BACKOFF_CAP_MS', 600_000, 1, 86_400_000),
       concurrency: v.int('FILE_STORE_CONCURRENCY', 2, 1, 32),
+    },
+    outboundFiles: {
+      maxBytes: v.int('FILE_MAX_BYTES', 100 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
+      // SMEV 3 carries files up to 5 MB inside a message; larger ones go through its file store.
+      inlineMaxBytes: v.int('ATTACHMENT_INLINE_MAX_BYTES', 5 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     },
     workers: env.WORKERS?.trim() === 'auto' ? availableParallelism() : v.int('WORKERS', 1, 1, 64),
     largeMessages: {

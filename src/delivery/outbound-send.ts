@@ -10,6 +10,9 @@ import { journalWrites } from '../journal/records.js';
 import { opsEvents } from '../events/messages.js';
 import { signDocument } from '../signature/sign.js';
 import type { DocWrite } from '../store/types.js';
+import { journalFile, type SentFile } from '../flows/outbound-files.js';
+import { streamMtom, type StreamedMtomBody } from '../soap/mtom.js';
+import type { MtomAttachmentInput } from '../soap/envelope-builder.js';
 import type { JobOutcome } from './queue-worker.js';
 import { sendSoap, type SendOutcome } from './soap-client.js';
 
@@ -25,6 +28,12 @@ export interface OutboundAttempt {
   registrationNumber?: string | null;
   /** Extra documents to write in the same commit as the journal record, given the outcome. */
   docs?: (outcome: SendOutcome) => DocWrite[];
+  /**
+   * Files the message carries as MTOM parts (transport 'mtom'): the envelope names each in an
+   * AttachmentHeader and an xop:Include of the part `id`; the bytes are streamed from the blob
+   * store after the envelope is signed. Journaled by id, name, size and SHA-256.
+   */
+  files?: readonly SentFile[];
 }
 
 /**
@@ -75,8 +84,10 @@ export async function sendVia(ctx: FlowContext, route: Route, a: Omit<OutboundAt
     return { kind: 'transient', status: null, body: null, error: `partner ${a.partnerId} has no endpoint (config/partners.json)` };
   }
   const signed = await signDocument(a.envelope, { signer: ctx.signer, profile: route.profile });
+  const files = a.files ?? [];
+  const mtom = files.length > 0 ? mtomBody(ctx, signed, files, a.operation) : null;
   const requestOutTs = ctx.now();
-  const outcome = await sendSoap({ url: route.url, envelope: signed, soapAction: `urn:${a.operation}`, timeoutMs: ctx.config.delivery.timeoutMs, signedBy: route.signedBy, trust: ctx.trustAnchors, agent: ctx.outboundAgent });
+  const outcome = await sendSoap({ url: route.url, envelope: signed, mtom, soapAction: `urn:${a.operation}`, timeoutMs: ctx.config.delivery.timeoutMs, signedBy: route.signedBy, trust: ctx.trustAnchors, agent: ctx.outboundAgent });
   const responseInTs = ctx.now();
   const journal = journalWrites(
     {
@@ -90,7 +101,7 @@ export async function sendVia(ctx: FlowContext, route: Route, a: Omit<OutboundAt
       requestOutTs: requestOutTs.toISOString(),
       responseInTs: responseInTs.toISOString(),
       responseOutTs: null,
-      requestSize: Buffer.byteLength(signed),
+      requestSize: mtom ? mtom.length : Buffer.byteLength(signed),
       responseSize: outcome.body ? Buffer.byteLength(outcome.body) : 0,
       succeeded: outcome.kind === 'accepted',
       faultCode: outcome.kind === 'refused' ? outcome.fault : outcome.kind === 'transient' ? 'transient' : null,
@@ -99,6 +110,7 @@ export async function sendVia(ctx: FlowContext, route: Route, a: Omit<OutboundAt
       signature: null,
       applicationId: a.applicationId ?? null,
       registrationNumber: a.registrationNumber ?? null,
+      ...(files.length > 0 ? { files: files.map(journalFile) } : {}),
     },
     signed,
     outcome.body,
@@ -120,4 +132,30 @@ export async function sendVia(ctx: FlowContext, route: Route, a: Omit<OutboundAt
     stages: { deliver: responseInTs.getTime() - requestOutTs.getTime() },
   });
   return outcome;
+}
+
+/** The signed envelope and the files' bytes (streamed from the blob store) as one MTOM body. */
+function mtomBody(ctx: FlowContext, signed: string, files: readonly SentFile[], operation: string): StreamedMtomBody {
+  const blobs = ctx.blobs;
+  if (!blobs) throw new Error('no blob store (ATTACHMENT_DIR) in the flow context: files cannot be sent');
+  const parts = files.map((f) => {
+    if (f.transport !== 'mtom') throw new Error(`file ${f.id} travels through the file store, not as an MTOM part`);
+    return { contentId: f.id, contentType: f.mimeType, size: f.size, open: () => blobs.read(f.blobId) as AsyncIterable<Uint8Array> };
+  });
+  return streamMtom(signed, parts, `urn:${operation}`);
+}
+
+/** The AttachmentHeader / xop:Include entries of a message's files (each file's MIME part is named by its id). */
+export function mtomAttachments(files: readonly SentFile[]): MtomAttachmentInput[] {
+  return files.map((f) => ({ contentId: f.id, mimeType: f.mimeType, part: f.id, signaturePkcs7: Buffer.from(f.signaturePkcs7, 'base64') }));
+}
+
+/**
+ * Why a message cannot be sent as MTOM: files above ATTACHMENT_INLINE_MAX_BYTES go through the
+ * exchange's file store (pull mode), which these deliveries do not do yet — the seam for it.
+ * null when every file is an MTOM part.
+ */
+export function fileStoreFilesPending(files: readonly SentFile[]): string | null {
+  const stored = files.filter((f) => f.transport !== 'mtom');
+  return stored.length > 0 ? `files ${stored.map((f) => f.id).join(', ')} are larger than ATTACHMENT_INLINE_MAX_BYTES and must go through the exchange's file store, which this delivery does not do yet` : null;
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import type { OutboundTlsConfig } from '../config/env.js';
 import { TlsSetupError } from '../pki/tls-material.js';
@@ -43,7 +44,7 @@ export class OutboundHttpError extends Error {
 }
 
 /** POSTs over the agent; resolves with the status and the body as text (errors: OutboundHttpError with a code). */
-export function postWithAgent(agent: https.Agent, url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+export function postWithAgent(agent: https.Agent, url: string, headers: Record<string, string>, body: string | Readable, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     // The whole exchange, not each idle gap, is bounded (as fetch with AbortSignal.timeout).
     const timer = setTimeout(() => req.destroy(new OutboundHttpError('TIMEOUT', `no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -51,7 +52,9 @@ export function postWithAgent(agent: https.Agent, url: string, headers: Record<s
       clearTimeout(timer);
       reject(error instanceof OutboundHttpError ? error : new OutboundHttpError(error.code ?? error.name, error.message));
     };
-    const req = https.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+    // A streamed body (MTOM with files) comes with its own content-length header.
+    const length = typeof body === 'string' ? { 'content-length': String(Buffer.byteLength(body)) } : {};
+    const req = https.request(url, { method: 'POST', agent, headers: { ...headers, ...length } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -61,6 +64,10 @@ export function postWithAgent(agent: https.Agent, url: string, headers: Record<s
       res.on('error', fail);
     });
     req.on('error', fail);
-    req.end(body);
+    if (typeof body === 'string') req.end(body);
+    else {
+      body.on('error', (error: NodeJS.ErrnoException) => req.destroy(error));
+      body.pipe(req);
+    }
   });
 }

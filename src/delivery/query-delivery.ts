@@ -8,7 +8,7 @@ import { afterQueryEnded, finishQuery, QUERIES, QUERY_DATA, QUERY_DEADLINES, QUE
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import { write } from '../store/collection.js';
 import type { Job } from '../store/types.js';
-import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
+import { describeOutcome, fileStoreFilesPending, mtomAttachments, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startQueryDelivery(ctx: FlowContext): QueueWorker[] {
@@ -59,7 +59,10 @@ async function send(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<Jo
   const service = ctx.catalogue.get(query.service);
   const data = await ctx.store.getDoc(QUERY_DATA, query.id);
   if (!partner || !service || data === null) return { kind: 'dead', error: `partner ${query.partner}, service ${query.service} or the query's data is gone` };
-  const envelope = sendRequestEnvelope({ version: '1.1', messageId: query.messageId, contentXml: service.request.toXml(data) });
+  const files = query.files ?? [];
+  const pending = fileStoreFilesPending(files);
+  if (pending) return { kind: 'dead', error: pending };
+  const envelope = sendRequestEnvelope({ version: '1.1', messageId: query.messageId, contentXml: service.request.toXml(data), attachments: mtomAttachments(files) });
   const outcome = await sendToPartner(ctx, {
     partner,
     envelope,
@@ -68,6 +71,7 @@ async function send(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<Jo
     messageId: query.messageId,
     correlationId: `query:${query.id}:${job.attempts}`,
     applicationId: query.applicationId,
+    files,
     docs: (o) => {
       const delivery: QueryDelivery = {
         state: o.kind === 'accepted' ? 'delivered' : 'pending',

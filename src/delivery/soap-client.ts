@@ -6,6 +6,8 @@
  * SMEVFailure: retried with backoff).
  */
 import type { Agent } from 'node:https';
+import { Readable } from 'node:stream';
+import type { StreamedMtomBody } from '../soap/mtom.js';
 import type { PartnerCertificate } from '../registry/partners.js';
 import { postWithAgent } from './outbound-tls.js';
 import { DSIG_NS } from '../signature/dsig.js';
@@ -26,6 +28,11 @@ const TRANSIENT_FAULTS = new Set(['SMEVFailure', 'DestinationOverflow', 'QuoteLi
 export interface SoapSendOptions {
   url: string;
   envelope: string;
+  /**
+   * The body to send instead of `envelope` itself: the signed envelope as the root of an MTOM
+   * body whose file parts are streamed from the blob store (soap/mtom.ts streamMtom).
+   */
+  mtom?: StreamedMtomBody | null;
   soapAction: string;
   timeoutMs: number;
   /** Whose signature the reply must carry: the partner's (push) or the exchange's (pull). */
@@ -38,12 +45,15 @@ export interface SoapSendOptions {
 export async function sendSoap(o: SoapSendOptions): Promise<SendOutcome> {
   let res: { status: number };
   let body: string;
-  const headers = { 'content-type': 'text/xml; charset=utf-8', soapaction: o.soapAction };
+  const headers: Record<string, string> = o.mtom
+    ? { 'content-type': o.mtom.contentType, 'content-length': String(o.mtom.length), soapaction: o.soapAction }
+    : { 'content-type': 'text/xml; charset=utf-8', soapaction: o.soapAction };
   try {
     if (o.agent && o.url.startsWith('https:')) {
-      ({ body, ...res } = await postWithAgent(o.agent, o.url, headers, o.envelope, o.timeoutMs));
+      ({ body, ...res } = await postWithAgent(o.agent, o.url, headers, o.mtom ? Readable.from(o.mtom.chunks()) : o.envelope, o.timeoutMs));
     } else {
-      const answer = await fetch(o.url, { method: 'POST', headers, body: o.envelope, signal: AbortSignal.timeout(o.timeoutMs) });
+      const payload = o.mtom ? { body: Readable.toWeb(Readable.from(o.mtom.chunks())) as ReadableStream<Uint8Array>, duplex: 'half' as const } : { body: o.envelope };
+      const answer = await fetch(o.url, { method: 'POST', headers, ...payload, signal: AbortSignal.timeout(o.timeoutMs) });
       res = answer;
       body = await answer.text();
     }

@@ -9,6 +9,7 @@ import type { RevocationChecker } from '../pki/ocsp-client.js';
 import type { Signer } from '../pki/signer.js';
 import type { TrustAnchorSet } from '../pki/trust.js';
 import type { Store } from '../store/types.js';
+import type { BlobSource } from './outbound-files.js';
 import { defineQueue } from '../store/typed-queue.js';
 
 /** What the flows need, loaded once at start-up (see gateway.ts). */
@@ -29,6 +30,8 @@ export interface FlowContext {
   outboundAgent?: Agent | null;
   /** Archived journal records (journal/archive-reader.ts); null or absent: no archive. */
   journalArchive?: ArchiveReader | null;
+  /** The blob store (ATTACHMENT_DIR) the city's files are read from; null or absent: files cannot be sent. */
+  blobs?: BlobSource | null;
   now(): Date;
 }
 

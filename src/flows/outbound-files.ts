@@ -7,6 +7,7 @@
  * The detached CMS signature is made once, with the gateway's Signer, the first time the file
  * is referenced, and kept here: every retry of a delivery sends the same signed file.
  */
+import type { Readable } from 'node:stream';
 import { defineCollection } from '../store/collection.js';
 
 export interface OutboundFileSignature {
@@ -45,3 +46,57 @@ export interface FileReference {
   /** ELK document type of a status's file (default ELK_RESULT: the result of the service). */
   docTypeId?: string;
 }
+
+/**
+ * Where the bytes of a stored file are read from: attachments/blob-store.ts's BlobStore
+ * (ATTACHMENT_DIR) in the gateway. An interface here, so the flows and the deliveries, which
+ * stand below attachments/, stream files without importing it (docs/architecture.md).
+ */
+export interface BlobSource {
+  read(blobId: string): Readable;
+  size(blobId: string): Promise<number | null>;
+}
+
+/** The ELK document type of a result document, when a status names none. */
+export const DEFAULT_DOC_TYPE = 'ELK_RESULT';
+
+/**
+ * How one file travels to a partner: 'mtom', a MIME part of the message itself (up to
+ * ATTACHMENT_INLINE_MAX_BYTES), or 'file-store', uploaded to the exchange's file store and
+ * named by a RefAttachmentHeader (larger files; pull mode only: the exchange has the store).
+ * null: it cannot travel at all (larger than the inline limit to a push-mode partner).
+ */
+export type FileTransport = 'mtom' | 'file-store';
+
+export function fileTransport(size: number, inlineMaxBytes: number, mode: 'push' | 'pull'): FileTransport | null {
+  if (size <= inlineMaxBytes) return 'mtom';
+  return mode === 'pull' ? 'file-store' : null;
+}
+
+/**
+ * A file as one message carries it, fixed when the message is made (in the delivery record),
+ * so that every retry sends the same bytes with the same signature.
+ */
+export interface SentFile {
+  id: string;
+  fileName: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  blobId: string;
+  /** A status's ELK document type (ELK_RESULT by default); null for a query's or an answer's file. */
+  docTypeId: string | null;
+  transport: FileTransport;
+  /** The detached CMS signature (base64 DER), as AttachmentHeader/SignaturePKCS7 carries it. */
+  signaturePkcs7: string;
+}
+
+/** What a journal record says of each file an attempt carried (the record is sealed: the digests are evidence). */
+export interface JournalFile {
+  id: string;
+  fileName: string;
+  size: number;
+  sha256: string;
+}
+
+export const journalFile = (f: SentFile): JournalFile => ({ id: f.id, fileName: f.fileName, size: f.size, sha256: f.sha256 });

@@ -20,6 +20,8 @@ import { defineCollection, write } from '../store/collection.js';
 import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { DocWrite, FeedAppend, JsonValue, WriteBatch } from '../store/types.js';
 import type { FlowContext } from './context.js';
+import { prepareFiles } from './outbound-file-signing.js';
+import type { FileReference, SentFile } from './outbound-files.js';
 import { changeStatus } from './status-reporting.js';
 
 /** Queries to send to their agency, by query id. */
@@ -39,6 +41,8 @@ export interface QueryInput {
   partner?: string;
   /** ISO date-time; default now + QUERY_DEADLINE_HOURS. */
   deadline?: string;
+  /** Files (POST /api/v1/files) the query carries: signed by the gateway, sent as MTOM parts. */
+  files?: FileReference[];
 }
 
 /** What the worker knows about sending the query (written only by the worker). */
@@ -53,6 +57,8 @@ export interface StoredQuery extends OutboundQuery {
   deadline: string;
   createdAt: string;
   failure: string | null;
+  /** The files the query carries, signed, as every attempt sends them. Absent: none. */
+  files?: SentFile[];
 }
 
 /** An interim status the agency reported (SMEV StatusCode / StatusDescription). */
@@ -93,6 +99,7 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
   const now = ctx.now();
   const deadline = input.deadline ? new Date(input.deadline) : new Date(now.getTime() + ctx.config.queryDeadlineHours * 3_600_000);
   if (Number.isNaN(deadline.getTime()) || deadline <= now) throw invalid('INVALID_DEADLINE', 'body/deadline must be a date-time in the future');
+  const prepared = await prepareFiles(ctx, input.files ?? [], { field: 'body/files', mode: partner.transport.mode === 'pull' ? 'pull' : 'push', mimeTypes: service.attachmentMimeTypes ?? null, docTypes: false });
 
   const query: StoredQuery = {
     id: randomUUID(),
@@ -110,6 +117,7 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
     deadline: deadline.toISOString(),
     createdAt: now.toISOString(),
     failure: null,
+    ...(prepared.files.length > 0 ? { files: prepared.files } : {}),
   };
   query.replyTo = query.messageId;
   const outbound: OutboundMessage = { messageId: query.messageId, partner: partner.id, kind: 'query', ref: query.id, ackedAt: null, accepted: null };
@@ -120,6 +128,7 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
       write(QUERY_DATA, query.id, input.data),
       write(QUERY_BY_REPLY_TO, query.replyTo, { queryId: query.id }),
       write(OUTBOUND, query.messageId, outbound),
+      ...prepared.docs,
     ],
     feeds,
     jobs: [
@@ -204,6 +213,7 @@ export async function queryView(ctx: FlowContext, id: string) {
     deadline: q.deadline,
     answeredAt: q.answeredAt,
     responseInboxItemId: q.responseInboxItemId,
+    files: (q.files ?? []).map((f) => ({ id: f.id, fileName: f.fileName, mimeType: f.mimeType, size: f.size, sha256: f.sha256, transport: f.transport })),
     delivery: {
       // The worker records every attempt (pending or delivered); a dead job means sending failed for good.
       state: delivery?.state === 'delivered' ? 'delivered' : job?.state === 'dead' ? 'failed' : 'pending',

@@ -18,6 +18,8 @@ import { defineCollection, write } from '../store/collection.js';
 import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
+import { prepareFiles } from './outbound-file-signing.js';
+import type { FileReference, SentFile } from './outbound-files.js';
 
 /** Status messages to deliver to the portal, by delivery id (grouped by application: in order). */
 export const STATUS_QUEUE = defineQueue<{ deliveryId: string }>('portal-status');
@@ -41,6 +43,8 @@ export interface Delivery {
   deliveredAt: string | null;
   failedAt: string | null;
   lastError: string | null;
+  /** The files the status carries (result documents), signed, as every attempt sends them. Absent: none. */
+  files?: SentFile[];
 }
 
 /** By delivery id: one status message to the portal. */
@@ -49,6 +53,8 @@ export const DELIVERIES = defineCollection<Delivery>('deliveries');
 export interface StatusChange {
   code: string;
   comment?: string;
+  /** Files (POST /api/v1/files) the status carries: the result documents, ELK_RESULT unless docTypeId says otherwise. */
+  files?: FileReference[];
 }
 
 /** The portal's order number for an application: its content's `orderId`. */
@@ -80,7 +86,15 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
   const history = first
     ? [...app.statusHistory.map((h) => ({ status: lifecycle.state(h.status)?.elk ?? 2, statusDate: h.at, statusComment: h.comment ?? lifecycle.state(h.status)?.comment ?? '' })), { status: state.elk, statusDate: now, statusComment: comment }]
     : [{ status: state.elk, statusDate: now, statusComment: comment }];
-  const order = { orderNumber, statusHistory: history.map((h) => (h.statusComment ? h : { status: h.status, statusDate: h.statusDate })) };
+  const portalMode = portal.transport.mode === 'pull' ? 'pull' : 'push';
+  const prepared = await prepareFiles(ctx, change.files ?? [], { field: 'files', mode: portalMode, mimeTypes: ctx.catalogue.get(ELK_SERVICE)?.attachmentMimeTypes ?? null, docTypes: true });
+  const statusHistory: JsonValue[] = history.map((h) => (h.statusComment ? h : { status: h.status, statusDate: h.statusDate }));
+  // The documents belong to the new status, the last entry.
+  if (prepared.files.length > 0) {
+    const last = statusHistory[statusHistory.length - 1] as Record<string, JsonValue>;
+    statusHistory[statusHistory.length - 1] = { ...last, attachments: prepared.files.map((f) => ({ FSuuid: f.id, docTypeId: f.docTypeId! })) };
+  }
+  const order = { orderNumber, statusHistory };
   const content = { env: 'EPGU', [first ? 'createOrders' : 'updateOrders']: { orders: [order] } };
   const elk = ctx.catalogue.get(ELK_SERVICE);
   if (!elk) throw conflict('NO_ELK_SERVICE', `the service catalogue has no ${ELK_SERVICE}`);
@@ -103,6 +117,7 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
     deliveredAt: null,
     failedAt: null,
     lastError: null,
+    ...(prepared.files.length > 0 ? { files: prepared.files } : {}),
   };
   const updated: Application = {
     ...app,
@@ -116,6 +131,7 @@ export async function changeStatus(ctx: FlowContext, lifecycle: Lifecycle, appli
       write(APPLICATIONS, app.id, updated),
       write(DELIVERIES, delivery.id, delivery),
       write(OUTBOUND, delivery.messageId, outbound),
+      ...prepared.docs,
     ],
     jobs: [jobInput(STATUS_QUEUE, delivery.id, { deliveryId: delivery.id }, { group: app.id, maxAttempts: ctx.config.delivery.maxAttempts })],
   });

@@ -25,7 +25,7 @@ export class HttpError extends Error {
 }
 
 /** A flow's refusal as the JSON API answers it. */
-const STATUS_OF: Record<DomainErrorKind, number> = { 'not-found': 404, conflict: 409, invalid: 400, forbidden: 403 };
+const STATUS_OF: Record<DomainErrorKind, number> = { 'not-found': 404, conflict: 409, invalid: 400, forbidden: 403, unprocessable: 422 };
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((thrown: FastifyError | HttpError | DomainError, request, reply) => {

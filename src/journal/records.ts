@@ -41,6 +41,11 @@ export interface JournalRecord {
   registrationNumber: string | null;
   /** Inbound files' detached signatures (SignaturePKCS7), one entry per file, when the message had attachments. */
   attachmentSignatures?: Array<{ file: string; sha256: string; status: 'absent' | 'valid' | 'invalid'; valid: boolean | null; signer: string | null; algorithm: string | null; signingTime: string | null; reason: string | null }>;
+  /**
+   * Files an outbound message carried (MTOM parts, file-store uploads): id, name, size and SHA-256
+   * of the bytes sent. Part of the sealed record: the digests are the evidence of what was sent.
+   */
+  files?: Array<{ id: string; fileName: string; size: number; sha256: string }>;
   /** Evidence document ids (collection `evidence`): the raw envelopes as sent and received. */
   evidence: { request: string | null; response: string | null };
   /**

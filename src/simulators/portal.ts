@@ -19,6 +19,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SimulatorServer } from './simulator-server.js';
 import type { ServiceCatalogue } from '../catalogue/types.js';
 import type { Signer } from '../pki/signer.js';
+import { checkAttachmentSignature, type AttachmentSignatureSummary } from '../pki/cms/attachment.js';
+import { parseContentType } from '../soap/mtom.js';
+import { locateSmevMessage, readSmevMessage, SmevMessageError } from '../soap/smev-message.js';
+import type { XmlDocument } from '../xml/types.js';
 import type { TrustAnchorSet } from '../pki/trust.js';
 import { SmevFault, type SmevFaultName } from '../soap/faults.js';
 import type { SmevVersion } from '../soap/namespaces.js';
@@ -46,6 +50,24 @@ export interface ElkStatusEntry {
   status: number;
   statusDate: string;
   statusComment?: string;
+  /** The status's documents: each names a file the message carries (FSuuid = its contentId). */
+  attachments?: Array<{ FSuuid: string; docTypeId: string }>;
+}
+
+/** One file a status message carried (an MTOM part or inline content), with the portal's check of its SignaturePKCS7. */
+export interface ReceivedFile {
+  contentId: string;
+  mimeType: string;
+  size: number;
+  /** Hex SHA-256 of the bytes received. */
+  sha256: string;
+  bytes: Buffer;
+  /** The detached CMS signature as received (DER), or null. */
+  signaturePkcs7: Buffer | null;
+  /** The portal's verdict: a file must carry a signature that verifies and chains to the portal's trust anchors. */
+  verdict: AttachmentSignatureSummary | null;
+  /** Whether the message came as MTOM (the file a MIME part) or with inline base64. */
+  mtom: boolean;
 }
 
 export interface ElkOrder {
@@ -63,6 +85,8 @@ export interface ReceivedStatus {
   orders: ElkOrder[];
   /** The subject of the certificate that signed the envelope (the gateway's). */
   signerSubject: string;
+  /** The files it carried, each with its signature's verdict (all valid: a bad one is refused with InvalidContent). */
+  files: ReceivedFile[];
 }
 
 /** One status entry of one order, with the message that carried it (historyOf). */
@@ -276,7 +300,19 @@ export class PortalSimulator extends SimulatorServer {
    */
   private accept(raw: Buffer, req: IncomingMessage): Promise<string> {
     const now = this.options.now?.() ?? new Date();
-    const { parts, signed, signerSubject, version } = verifyEnvelope(parseEnvelope(raw), { trust: this.options.trust, expectedSigner: this.options.expectedSigner, now });
+    const contentType = req.headers['content-type'];
+    const mtom = parseContentType(contentType ?? 'text/xml').mediaType === 'multipart/related';
+    let doc;
+    if (mtom) {
+      // The XOP infoset (each xop:Include replaced by its part's base64) is what the signatures cover.
+      try {
+        doc = readSmevMessage(raw, contentType).doc;
+      } catch (error) {
+        if (error instanceof SmevMessageError) throw new SmevFault('InvalidContent', `the MTOM message cannot be read: ${error.message}`);
+        throw error;
+      }
+    } else doc = parseEnvelope(raw);
+    const { parts, signed, signerSubject, version } = verifyEnvelope(doc, { trust: this.options.trust, expectedSigner: this.options.expectedSigner, now });
     const operation = parts.operation.localName;
     if (operation !== 'SendRequestRequest') throw new SmevFault('UnknownMessageType', `${operation}: the portal's status endpoint takes SendRequest only`);
     checkSoapAction(req, operation);
@@ -299,7 +335,9 @@ export class PortalSimulator extends SimulatorServer {
       });
     }
     const json = def.toJson(content) as unknown as { env: string; createOrders?: { orders: ElkOrder[] }; updateOrders?: { orders: ElkOrder[] } };
-    const key = JSON.stringify(json);
+    const files = this.checkFiles(doc, json, now, mtom);
+    // A retry must carry the same files with the same signatures to be a duplicate.
+    const key = JSON.stringify({ json, files: files.map((f) => [f.contentId, f.sha256, f.signaturePkcs7?.toString('base64') ?? null]) });
 
     const seen = this.seen.get(messageId);
     if (seen) {
@@ -317,6 +355,7 @@ export class PortalSimulator extends SimulatorServer {
       env: json.env,
       orders: (json.createOrders ?? json.updateOrders)!.orders,
       signerSubject,
+      files,
     };
     const reply = messageAccepted('SendRequestResponse', version, {
       messageId,
@@ -335,6 +374,35 @@ export class PortalSimulator extends SimulatorServer {
     this.options.onStatus?.(record);
     this.notify();
     return reply;
+  }
+
+  /**
+   * The files the message carries: each must carry a SignaturePKCS7 that verifies against its
+   * bytes and chains to the portal's trust anchors, and each document a status names (FSuuid)
+   * must be one of them. Throws InvalidContent naming the file.
+   */
+  private checkFiles(doc: XmlDocument, json: { createOrders?: { orders: ElkOrder[] }; updateOrders?: { orders: ElkOrder[] } }, now: Date, mtom: boolean): ReceivedFile[] {
+    let attachments;
+    try {
+      attachments = locateSmevMessage(doc).attachments;
+    } catch (error) {
+      if (error instanceof SmevMessageError) throw new SmevFault('InvalidContent', error.message);
+      throw error;
+    }
+    const files = attachments.map((a): ReceivedFile => {
+      const check = checkAttachmentSignature(a.bytes, a.signaturePkcs7 ?? null, 'required', this.options.trust, { now, name: a.id });
+      if (!check.accepted) throw new SmevFault('InvalidContent', check.refusal ?? `attachment ${a.id}: refused`);
+      return { contentId: a.id, mimeType: a.mimeType, size: a.bytes.length, sha256: a.sha256, bytes: a.bytes, signaturePkcs7: a.signaturePkcs7 ?? null, verdict: check.summary ?? null, mtom };
+    });
+    const carried = new Set(files.map((f) => f.contentId));
+    for (const order of (json.createOrders ?? json.updateOrders)?.orders ?? []) {
+      for (const entry of order.statusHistory) {
+        for (const doc of entry.attachments ?? []) {
+          if (!carried.has(doc.FSuuid)) throw new SmevFault('InvalidContent', `order ${order.orderNumber}: the document ${doc.FSuuid} (${doc.docTypeId}) is not among the message's attachments`);
+        }
+      }
+    }
+    return files;
   }
 
   private notify(): void {

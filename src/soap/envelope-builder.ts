@@ -4,6 +4,7 @@
  * (src/signature/sign.ts) then puts the signature there. Used by the portal
  * simulator (`okno send`) and by the gateway's own outbound messages.
  */
+import { xopInclude } from './mtom.js';
 import { ns, SOAP11_NS, xmlText, type SmevVersion } from './namespaces.js';
 
 export const SIGNED_REQUEST_ID = 'SIGNED_BY_CONSUMER';
@@ -45,6 +46,19 @@ function refAttachmentHeaderList(refs: readonly RefAttachmentInput[] | undefined
   );
 }
 
+/**
+ * A file sent as an MTOM part: its header (contentId, MimeType, SignaturePKCS7) inside the signed
+ * data, its AttachmentContent an xop:Include of the MIME part `part` (the bytes travel beside the
+ * envelope: soap/mtom.ts streamMtom).
+ */
+export interface MtomAttachmentInput {
+  contentId: string;
+  mimeType: string;
+  /** The Content-ID of the MIME part that carries the bytes. */
+  part: string;
+  signaturePkcs7?: Buffer;
+}
+
 export interface SendRequestInput {
   version: SmevVersion;
   messageId: string;
@@ -53,7 +67,7 @@ export interface SendRequestInput {
   referenceMessageId?: string;
   test?: boolean;
   /** Inline attachments: headers inside the signed data, content in AttachmentContentList. */
-  attachments?: AttachmentInput[];
+  attachments?: Array<AttachmentInput | MtomAttachmentInput>;
   /** Files in the exchange's file store: RefAttachmentHeaderList after AttachmentHeaderList, inside the signed data. */
   refAttachments?: RefAttachmentInput[];
 }
@@ -76,7 +90,7 @@ export function sendRequestEnvelope(input: SendRequestInput): string {
     (input.test ? '<t:TestMessage></t:TestMessage>' : '') +
     `</t:SenderProvidedRequestData>` +
     (attachments.length
-      ? `<b:AttachmentContentList>${attachments.map((a) => `<b:AttachmentContent><b:Id>${xmlText(a.contentId)}</b:Id><b:Content>${a.content.toString('base64')}</b:Content></b:AttachmentContent>`).join('')}</b:AttachmentContentList>`
+      ? `<b:AttachmentContentList>${attachments.map((a) => `<b:AttachmentContent><b:Id>${xmlText(a.contentId)}</b:Id><b:Content>${'part' in a ? xopInclude(a.part) : a.content.toString('base64')}</b:Content></b:AttachmentContent>`).join('')}</b:AttachmentContentList>`
       : '') +
     `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature>` +
     `</t:SendRequestRequest></soap:Body></soap:Envelope>`

@@ -232,26 +232,69 @@ export interface MtomBody {
 
 /** A multipart/related MTOM body: the root XML (with its xop:Include elements) and the parts they name. */
 export function buildMtom(rootXml: string, parts: readonly MimePart[], soapAction?: string): MtomBody {
+  const frame = mtomFrame(parts, soapAction);
+  const chunks: Buffer[] = [frame.head, Buffer.from(rootXml, 'utf8')];
+  parts.forEach((p, i) => chunks.push(frame.partHeads[i]!, p.bytes));
+  chunks.push(frame.tail);
+  return { body: Buffer.concat(chunks), contentType: frame.contentType };
+}
+
+/** A part whose bytes are read when the body is sent (a file in the blob store), of a known size. */
+export interface StreamedPart {
+  contentId: string;
+  contentType: string;
+  size: number;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+/** An MTOM body that is written as it is sent: its length is known ahead, the parts' bytes are read then. */
+export interface StreamedMtomBody {
+  contentType: string;
+  length: number;
+  /** The body's bytes, in order; a part that does not have its announced size throws MtomError. Can be called again (a retry). */
+  chunks(): AsyncGenerator<Uint8Array>;
+}
+
+/**
+ * The same multipart/related body as buildMtom, but the parts are streamed from where they
+ * are kept: a 5 MB file is copied in 64 KiB chunks, never whole. The length is exact (for
+ * Content-Length).
+ */
+export function streamMtom(rootXml: string, parts: readonly StreamedPart[], soapAction?: string): StreamedMtomBody {
+  const frame = mtomFrame(parts, soapAction);
+  const root = Buffer.from(rootXml, 'utf8');
+  const length = frame.head.length + root.length + parts.reduce((n, p, i) => n + frame.partHeads[i]!.length + p.size, 0) + frame.tail.length;
+  return {
+    contentType: frame.contentType,
+    length,
+    async *chunks() {
+      yield frame.head;
+      yield root;
+      for (const [i, p] of parts.entries()) {
+        yield frame.partHeads[i]!;
+        let sent = 0;
+        for await (const chunk of p.open()) {
+          sent += chunk.length;
+          if (sent > p.size) throw new MtomError(`part <${p.contentId}> is larger than its announced ${p.size} bytes`);
+          yield chunk;
+        }
+        if (sent !== p.size) throw new MtomError(`part <${p.contentId}> has ${sent} bytes, not its announced ${p.size}`);
+      }
+      yield frame.tail;
+    },
+  };
+}
+
+/** The boundary lines and headers around the root and each part, and the body's Content-Type. */
+function mtomFrame(parts: ReadonlyArray<{ contentId: string; contentType: string }>, soapAction?: string): { head: Buffer; partHeads: Buffer[]; tail: Buffer; contentType: string } {
   const boundary = `uuid:${randomUUID()}`;
   const rootId = `root.message@okno`;
-  const chunks: Buffer[] = [
-    Buffer.from(
-      `--${boundary}\r\nContent-Type: ${XOP_MIME}; charset=UTF-8; type="text/xml"\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <${rootId}>\r\n\r\n`,
-      'latin1',
-    ),
-    Buffer.from(rootXml, 'utf8'),
-  ];
-  for (const p of parts) {
+  const head = Buffer.from(`--${boundary}\r\nContent-Type: ${XOP_MIME}; charset=UTF-8; type="text/xml"\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <${rootId}>\r\n\r\n`, 'latin1');
+  const partHeads = parts.map((p) => {
     if (/[\r\n<>]/.test(p.contentId) || /[\r\n]/.test(p.contentType)) throw new MtomError(`part <${p.contentId}>: Content-ID and Content-Type must be one line without angle brackets`);
-    chunks.push(
-      Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${p.contentType || 'application/octet-stream'}\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <${p.contentId}>\r\n\r\n`, 'latin1'),
-      p.bytes,
-    );
-  }
-  chunks.push(Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'));
+    return Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${p.contentType || 'application/octet-stream'}\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <${p.contentId}>\r\n\r\n`, 'latin1');
+  });
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
   const action = soapAction ? `; start-info="text/xml"; action="${soapAction}"` : '; start-info="text/xml"';
-  return {
-    body: Buffer.concat(chunks),
-    contentType: `multipart/related; type="${XOP_MIME}"; boundary="${boundary}"; start="<${rootId}>"${action}`,
-  };
+  return { head, partHeads, tail, contentType: `multipart/related; type="${XOP_MIME}"; boundary="${boundary}"; start="<${rootId}>"${action}` };
 }

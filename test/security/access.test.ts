@@ -45,7 +45,7 @@ const ROLE_RULES: ReadonlyArray<readonly [RegExp, readonly Role[]]> = [
   [/^\/api\/v1\/maintenance(\/|$)/, ['ops']],
   [/^\/api\/v1\/journal(\/|$)/, ['ops']],
   [/^\/api\/v1\/deliveries\/:id$/, ['city', 'ops']],
-  [/^\/api\/v1\/(inbox|applications|queries|requests|attachments)(\/|$)/, ['city']],
+  [/^\/api\/v1\/(inbox|applications|queries|requests|attachments|files)(\/|$)/, ['city']],
 ];
 
 function publicReason(route: RouteEntry): string | undefined {

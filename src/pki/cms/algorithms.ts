@@ -110,6 +110,22 @@ const REFUSED: ReadonlyMap<string, string> = new Map([
   ['1.2.840.10040.4.3', 'DSA with SHA-1 is broken'],
 ]);
 
+/** A digest fed in chunks (a file read as a stream). */
+export interface CmsDigestStream {
+  /** Bytes of the digest. */
+  readonly size: number;
+  update(chunk: Uint8Array): void;
+  digest(): Buffer;
+}
+
+/** The digest of `oid` as a stream (CmsDigest.stream), with its size: SHA-2 and GOST R 34.11-2012. */
+export function cmsDigestStream(oid: string): CmsDigestStream {
+  const d = cmsDigest(oid);
+  if (!d.stream) throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `digest algorithm ${d.name}: not available as a stream`, oid);
+  const h = d.stream();
+  return { size: d.hash(new Uint8Array(0)).length, update: (c) => h.update(c), digest: () => h.digest() };
+}
+
 export function cmsDigest(oid: string): CmsDigest {
   const d = DIGESTS.get(oid);
   if (!d) throw new AlgorithmError('ALGORITHM_NOT_ALLOWED', `digest algorithm ${oid}: ${REFUSED.get(oid) ?? 'not supported'}`, oid);

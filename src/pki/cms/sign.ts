@@ -14,7 +14,7 @@ import {
 } from '../../crypto/index.js';
 import type { Signer } from '../signer.js';
 import { explicit, nullValue, octetString, oid, sequence, set, smallInteger, time, tlv } from '../der-writer.js';
-import { cmsDigest, OID } from './algorithms.js';
+import { cmsDigest, cmsDigestStream, OID, type CmsDigestStream } from './algorithms.js';
 
 interface Scheme {
   digestOid: string;
@@ -41,16 +41,38 @@ export interface CmsSignOptions {
   chain?: readonly Uint8Array[];
 }
 
-/** A detached CMS SignedData (DER) over `content`, signed by `signer`. */
-export async function signDetachedCms(content: Uint8Array, signer: Signer, options: CmsSignOptions = {}): Promise<Buffer> {
+function schemeOf(signer: Signer): Scheme {
   const scheme = SCHEMES[signer.signatureAlgorithm.uri];
   if (!scheme) throw new Error(`no CMS signature for ${signer.signatureAlgorithm.name}`);
-  const digest = cmsDigest(scheme.digestOid);
+  return scheme;
+}
+
+/**
+ * The digest a CMS signature by `signer` is made over, as a stream: feed the content in chunks
+ * (a 100 MB file is never held whole), then give `digest()` to signDetachedCmsDigest.
+ */
+export function cmsContentDigest(signer: Signer): CmsDigestStream {
+  return cmsDigestStream(schemeOf(signer).digestOid);
+}
+
+/** A detached CMS SignedData (DER) over `content`, signed by `signer`. */
+export async function signDetachedCms(content: Uint8Array, signer: Signer, options: CmsSignOptions = {}): Promise<Buffer> {
+  return signDetachedCmsDigest(cmsDigest(schemeOf(signer).digestOid).hash(content), signer, options);
+}
+
+/**
+ * A detached CMS SignedData (DER) over content whose digest (cmsContentDigest(signer)) is
+ * `contentDigest`: what signDetachedCms makes, for content read as a stream.
+ */
+export async function signDetachedCmsDigest(contentDigest: Uint8Array, signer: Signer, options: CmsSignOptions = {}): Promise<Buffer> {
+  const scheme = schemeOf(signer);
+  const expected = cmsDigestStream(scheme.digestOid).size;
+  if (contentDigest.length !== expected) throw new RangeError(`the content digest has ${contentDigest.length} bytes; ${signer.signatureAlgorithm.name} signs a ${expected}-byte digest`);
   const digestAlgorithm = sequence(oid(scheme.digestOid), nullValue());
   const attributes = [
     attribute(OID.contentType, oid(OID.data)),
     attribute(OID.signingTime, time(options.signingTime ?? new Date())),
-    attribute(OID.messageDigest, octetString(digest.hash(content))),
+    attribute(OID.messageDigest, octetString(Buffer.from(contentDigest))),
   ];
   const signedAttributes = derSetOf(attributes);
   const signature = scheme.encode(await signer.sign(signedAttributes));
