@@ -106,7 +106,7 @@ export function loadArchiveKey(file: string, recipients: readonly ArchiveRecipie
   if (recipients.length === 0) return { file, key, certificate: null };
   const own = spki(createPublicKey(key));
   const match = recipients.find((r) => spki(r.publicKey).equals(own));
-  if (!match) throw new Error(`the key in ${file} belongs to none of the ${recipients.length} ARCHIVE_ENCRYPT_TO certificate(s) (${recipients.map((r) => r.certificate.subject).join('; ')}): the gateway could not read back what it writes`);
+  if (!match) throw new Error(`the key in ${file} belongs to none of the ${recipients.length} ARCHIVE_ENCRYPT_TO certificate(s) (${recipients.map((r) => r.certificate.subject).join('; ')}): the gateway could not read the segments it writes`);
   return { file, key, certificate: match.certificate };
 }
 
