@@ -238,6 +238,12 @@ export class EncryptingArchiveStore implements ArchiveStore {
     return [...new Set((await this.inner.list()).map(logicalSegmentName))].sort();
   }
 
+  /** Segments stored both encrypted and in clear (a plain copy beside the envelope): the clear one is never read, but it is there. */
+  async plainTwins(): Promise<string[]> {
+    const stored = new Set(await this.inner.list());
+    return [...stored].filter((n) => !n.endsWith(ENCRYPTED_SUFFIX) && stored.has(`${n}${ENCRYPTED_SUFFIX}`)).sort();
+  }
+
   async remove(name: string): Promise<void> {
     const logical = logicalSegmentName(name);
     await this.inner.remove(`${logical}${ENCRYPTED_SUFFIX}`);

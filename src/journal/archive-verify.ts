@@ -17,6 +17,8 @@ import type { Envelope } from './evidence.js';
 /** What verifyArchive reads: an ArchiveStore, or an EncryptingArchiveStore (which says how each segment is stored). */
 export type ArchiveSource = Pick<ArchiveStore, 'list' | 'get'> & {
   read?(name: string): Promise<SegmentRead | null>;
+  /** Segments stored both encrypted and in clear. */
+  plainTwins?(): Promise<string[]>;
   /** ARCHIVE_ENCRYPT_TO is set: plain segments are noted even before the first encrypted one. */
   readonly encrypting?: boolean;
 };
@@ -98,6 +100,10 @@ export async function verifyArchive(archive: ArchiveSource, trust: ChainTrust, n
       }
     }
     previous = { name, lastSeq: manifest.lastSeq, endHash: manifest.endHash };
+  }
+  for (const twin of (await archive.plainTwins?.()) ?? []) {
+    if (names && !names.includes(twin)) continue;
+    problems.push({ segment: twin, seq: null, recordId: null, problem: `an unencrypted copy lies beside the encrypted ${twin}.p7m (personal data in clear; remove it once the envelope verifies)` });
   }
   const notes: string[] = [];
   if (plainBefore.length > 0 && (encrypted > 0 || archive.encrypting)) {
