@@ -261,3 +261,26 @@ describe('a gateway with ARCHIVE_ENCRYPT_TO and ARCHIVE_DECRYPT_KEY_FILE (real r
     expect(none.status).toBe(2);
   });
 });
+
+describe('a gateway with ARCHIVE_ENCRYPT_TO and no key (real redis-server)', () => {
+  it('still archives (its read-back compares the stored envelope with what it made), and what it wrote verifies with a recipient key', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-archive-enc-nokey-'));
+    const gw = await startJournalGateway('redis', redis.url, { JOURNAL_HOT_HOURS: '0.0003', ARCHIVE_INTERVAL_S: '0.2', ARCHIVE_DIR: dir, ARCHIVE_ENCRYPT_TO: path.join(keys, 'both.pem') });
+    try {
+      await submit(gw);
+      await eventually(async () => {
+        if ((await feed(gw.store)).length > 0) throw new Error('still hot');
+      }, 20_000);
+      const stored = readdirSync(dir).filter((n) => !n.startsWith('.'));
+      expect(stored.length).toBeGreaterThanOrEqual(1);
+      expect(stored.every((n) => n.endsWith('.zip.p7m'))).toBe(true);
+      // Nothing in clear is left in the scratch directory.
+      expect(readdirSync(path.join(dir, '.partial'))).toEqual([]);
+      const r = cli(['verify', '--redis', redis.url, '--prefix', gw.prefix, '--archive', dir, '--key', key(2), ...trustArgs]);
+      expect(r.stdout, r.stderr).toMatch(/INTACT/);
+      expect(r.status).toBe(0);
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
+});
