@@ -24,6 +24,7 @@ import { registerQueryRoutes } from './api/query-routes.js';
 import { registerJournalRoutes } from './api/journal-routes.js';
 import { startJournalSealer } from './journal/sealer.js';
 import { DirArchiveStore } from './journal/archive-store.js';
+import { EncryptingArchiveStore, loadArchiveEncryption } from './journal/archive-encryption.js';
 import { ArchiveReader } from './journal/archive-reader.js';
 import { registerMaintenanceRoutes } from './api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
@@ -107,6 +108,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     if (crl.nextUpdate && crl.nextUpdate < new Date()) logger.warn({ crl: crl.file, nextUpdate: crl.nextUpdate.toISOString() }, `CRL ${crl.file} is past its nextUpdate; still used, fetch a new one`);
   }
   const https = config.tls ? loadHttpsOptions(config.tls) : null;
+  // ARCHIVE_ENCRYPT_TO / ARCHIVE_DECRYPT_KEY_FILE: read and matched now (a bad one stops start-up naming it).
+  const archiveEncryption = loadArchiveEncryption(config.journalArchive);
   const outboundAgent = config.outboundTls ? createOutboundAgent(config.outboundTls) : null;
   // Every certificate in use, for the `certificates` check and okno_certificate_expiry_days (the gateway's is read each time).
   const tlsCertificate = https ? parseCertificate(String(https.cert)) : null;
@@ -166,7 +169,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     });
   }
 
-  const archive = config.journalArchive.hotHours > 0 ? { store: new DirArchiveStore(config.journalArchive.dir), hotHours: config.journalArchive.hotHours, intervalMs: config.journalArchive.intervalMs } : undefined;
+  // Every segment through the encryption wrapper: it writes CMS envelopes when ARCHIVE_ENCRYPT_TO is set and reads them with the key.
+  const archive = config.journalArchive.hotHours > 0 ? { store: new EncryptingArchiveStore(new DirArchiveStore(config.journalArchive.dir), { ...archiveEncryption, logger }), hotHours: config.journalArchive.hotHours, intervalMs: config.journalArchive.intervalMs } : undefined;
   // One blob store (ATTACHMENT_DIR): files from the exchange's file store, and the city's own files.
   const blobs = new BlobStore(config.fileStore.attachmentDir);
   const ctx: FlowContext = {

@@ -1,7 +1,8 @@
 /**
  * `okno journal verify`: checks the journal's hash chain and signed
  * checkpoints in Redis (see src/journal/verify.ts). Exit 0 intact, 1 problems
- * found, 2 usage error or the journal could not be read.
+ * found, 2 usage error, the journal could not be read, or encrypted archive
+ * segments could not be opened (no --key / ARCHIVE_DECRYPT_KEY_FILE): not checked.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -9,26 +10,28 @@ import { parseArgs } from 'node:util';
 import { redactUrl } from '../config/env.js';
 import { verifyJournal, type JournalReport } from '../journal/verify.js';
 import { DirArchiveStore } from '../journal/archive-store.js';
-import { verifyArchive, type ArchiveReport } from '../journal/archive-verify.js';
+import { EncryptingArchiveStore, loadArchiveKey, loadRecipients, logicalSegmentName, openSegmentBytes, type ArchiveKey } from '../journal/archive-encryption.js';
+import { verifyArchive, type ArchiveReport, type ArchiveSource } from '../journal/archive-verify.js';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { loadGatewayIdentity, splitPem } from '../pki/gateway-identity.js';
 import { TrustAnchorSet } from '../pki/trust.js';
 import { createStore } from '../store/index.js';
 import type { Command } from './command.js';
 
-const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|DIR [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
+const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR] [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|FILE.zip.p7m|DIR [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
+const KEY_HINT = 'pass --key KEY.pem (a recipient\'s private key) or set ARCHIVE_DECRYPT_KEY_FILE';
 
 export const journalCommand: Command = {
-  summary: "check the journal's hash chain, signed checkpoints and archive segments; exit 0 intact, 1 problems",
+  summary: "check the journal's hash chain, signed checkpoints and archive segments; exit 0 intact, 1 problems, 2 could not check",
   usage: USAGE,
   async run(args) {
-    let values: { redis?: string; prefix?: string; archive?: string; cert?: string[]; trust?: string; json?: boolean };
+    let values: { redis?: string; prefix?: string; archive?: string; key?: string; cert?: string[]; trust?: string; json?: boolean };
     let positionals: string[];
     try {
       ({ values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { redis: { type: 'string' }, prefix: { type: 'string' }, archive: { type: 'string' }, cert: { type: 'string', multiple: true }, trust: { type: 'string' }, json: { type: 'boolean' } },
+        options: { redis: { type: 'string' }, prefix: { type: 'string' }, archive: { type: 'string' }, key: { type: 'string' }, cert: { type: 'string', multiple: true }, trust: { type: 'string' }, json: { type: 'boolean' } },
       }));
     } catch (error) {
       process.stderr.write(`okno journal: ${(error as Error).message}\nusage: okno ${USAGE}\n`);
@@ -51,7 +54,9 @@ export const journalCommand: Command = {
 
     let gatewayCertificates: Certificate[];
     let trustAnchors: TrustAnchorSet;
+    let encryption: ArchiveEncryptionInput;
     try {
+      encryption = loadCliEncryption(values.key);
       gatewayCertificates = loadGatewayCertificates(values.cert);
       trustAnchors = new TrustAnchorSet(splitPem(readFileSync(values.trust ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem', 'utf8')));
     } catch (error) {
@@ -68,7 +73,7 @@ export const journalCommand: Command = {
       const store = await createStore({ redisUrl, keyPrefix: prefix });
       try {
         report = await verifyJournal(store, { gatewayCertificates, trustAnchors });
-        if (existsSync(archiveDir)) archived = await verifyArchive(new DirArchiveStore(archiveDir), { gatewayCertificates, trustAnchors });
+        if (existsSync(archiveDir)) archived = await verifyArchive(new EncryptingArchiveStore(new DirArchiveStore(archiveDir), { ...encryption, keyHint: KEY_HINT }), { gatewayCertificates, trustAnchors });
       } finally {
         await store.close();
       }
@@ -81,17 +86,19 @@ export const journalCommand: Command = {
       const anchor = report.anchor;
       if (!anchor || anchor.seq < archived.lastSeq) {
         report.problems.push({ seq: archived.lastSeq, recordId: null, problem: `the archive ends at seq ${archived.lastSeq}, but the journal in the store ${anchor ? `starts after seq ${anchor.seq}` : 'starts at seq 1'} (archived records still counted as hot, or the store was reset)` });
-      } else if (anchor.seq === archived.lastSeq && anchor.hash !== archived.endHash) {
+      } else if (anchor.seq === archived.lastSeq && archived.endHash !== null && anchor.hash !== archived.endHash) {
         report.problems.push({ seq: anchor.seq, recordId: null, problem: `the journal in the store does not go on from the archive's last segment (its anchor's hash is not the segment's endHash)` });
       } else if (anchor.seq > archived.lastSeq) {
         report.warnings.push(`records ${archived.lastSeq + 1}–${anchor.seq} are neither in the store nor in the archive (removed by retention before the archive, or a segment is missing)`);
       }
       report.ok = report.problems.length === 0 && archived.ok;
     }
+    // Problems found: 1; nothing wrong, but encrypted segments not opened: 2 (not checked, so not intact).
+    const exit = report.problems.length > 0 || (archived?.problems.length ?? 0) > 0 ? 1 : (archived?.unreadable.length ?? 0) > 0 ? 2 : 0;
 
     if (values.json) {
       process.stdout.write(`${JSON.stringify(archived ? { ...report, ok: report.ok && archived.ok, archive: archived } : report, null, 2)}\n`);
-      return report.ok && (archived?.ok ?? true) ? 0 : 1;
+      return exit;
     }
     const out: string[] = [];
     if (archived) {
@@ -107,31 +114,63 @@ export const journalCommand: Command = {
     for (const p of report.problems) out.push(`  seq ${String(p.seq).padEnd(8)} ${p.recordId ?? '-'}  ${p.problem}`);
     for (const w of report.warnings) out.push(`  warning      ${w}`);
     process.stdout.write(`${out.join('\n')}\n`);
-    return report.ok && (archived?.ok ?? true) ? 0 : 1;
+    return exit;
   },
 };
+
+type ArchiveEncryptionInput = { recipients: ReturnType<typeof loadRecipients>; key: ArchiveKey | null };
+
+/** --key (else ARCHIVE_DECRYPT_KEY_FILE) opens encrypted segments; ARCHIVE_ENCRYPT_TO says the archive is meant to be encrypted. */
+function loadCliEncryption(keyOption: string | undefined): ArchiveEncryptionInput {
+  const encryptTo = (process.env.ARCHIVE_ENCRYPT_TO ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  let recipients: ArchiveEncryptionInput['recipients'];
+  try {
+    recipients = loadRecipients(encryptTo);
+  } catch (error) {
+    throw new Error(`ARCHIVE_ENCRYPT_TO: ${(error as Error).message}`);
+  }
+  const keyFile = keyOption ?? (process.env.ARCHIVE_DECRYPT_KEY_FILE?.trim() || undefined);
+  // The key is not matched to ARCHIVE_ENCRYPT_TO here: older segments may be encrypted to an earlier recipient.
+  let key: ArchiveKey | null = null;
+  if (keyFile) {
+    try {
+      key = loadArchiveKey(keyFile);
+    } catch (error) {
+      throw new Error(`${keyOption ? '--key' : 'ARCHIVE_DECRYPT_KEY_FILE'}: ${(error as Error).message}`);
+    }
+  }
+  return { recipients, key };
+}
 
 function archiveLines(title: string, a: ArchiveReport): string[] {
   const out = [title];
   out.push(`  segments     ${a.segments}${a.firstSeq !== null ? ` (seqs ${a.firstSeq}–${a.lastSeq})` : ''}`);
   out.push(`  checked      ${a.records} record(s), ${a.envelopes} envelope(s)`);
-  out.push(`  verdict      ${a.ok ? 'INTACT' : `${a.problems.length} PROBLEM(S)`}`);
+  if (a.encrypted > 0) out.push(`  encrypted    ${a.encrypted} of ${a.segments} segment(s)${a.unreadable.length > 0 ? `; ${a.unreadable.length} could not be opened` : ''}`);
+  const verdict = a.problems.length > 0 ? `${a.problems.length} PROBLEM(S)` : a.unreadable.length > 0 ? `NOT CHECKED: ${a.unreadable.length} segment(s) could not be read (${KEY_HINT})` : 'INTACT';
+  out.push(`  verdict      ${verdict}`);
   for (const p of a.problems) out.push(`  ${p.segment}  seq ${p.seq ?? '-'}  ${p.recordId ?? '-'}  ${p.problem}`);
+  for (const u of a.unreadable) out.push(`  ${u.segment}  not read: ${u.reason}`);
+  for (const n of a.notes) out.push(`  note         ${n}`);
   return out;
 }
 
 /** `okno journal verify-archive FILE|DIR`: segments alone, without Redis or the gateway. */
-async function verifyArchiveOffline(target: string, values: { cert?: string[]; trust?: string; json?: boolean }): Promise<number> {
+async function verifyArchiveOffline(target: string, values: { key?: string; cert?: string[]; trust?: string; json?: boolean }): Promise<number> {
   let trust: { gatewayCertificates: Certificate[]; trustAnchors: TrustAnchorSet };
   let report: ArchiveReport;
   try {
+    const encryption = loadCliEncryption(values.key);
     trust = { gatewayCertificates: loadGatewayCertificates(values.cert), trustAnchors: new TrustAnchorSet(splitPem(readFileSync(values.trust ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem', 'utf8'))) };
     if (!existsSync(target)) throw new Error(`${target}: no such file or directory`);
-    if (statSync(target).isDirectory()) report = await verifyArchive(new DirArchiveStore(target), trust);
+    if (statSync(target).isDirectory()) report = await verifyArchive(new EncryptingArchiveStore(new DirArchiveStore(target), { ...encryption, keyHint: KEY_HINT }), trust);
     else {
-      const name = path.basename(target);
-      // A segment renamed or copied out of its archive is read as it is.
-      report = await verifyArchive({ list: async () => [name], get: async () => readFileSync(target) }, trust, [name]);
+      const stored = path.basename(target);
+      const name = logicalSegmentName(stored);
+      // A segment renamed or copied out of its archive is read as it is; encrypted or not, by its bytes.
+      const read = async () => openSegmentBytes(stored, readFileSync(target), encryption.key, KEY_HINT);
+      const source: ArchiveSource = { list: async () => [name], get: async () => (await read()).bytes, read };
+      report = await verifyArchive(source, trust, [name]);
     }
   } catch (error) {
     process.stderr.write(`okno journal verify-archive: ${(error as Error).message}\n`);
@@ -139,7 +178,7 @@ async function verifyArchiveOffline(target: string, values: { cert?: string[]; t
   }
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`${archiveLines(`archive ${target}`, report).join('\n')}\n`);
-  return report.ok ? 0 : 1;
+  return report.problems.length > 0 ? 1 : report.unreadable.length > 0 ? 2 : 0;
 }
 
 /**

@@ -151,7 +151,15 @@ export interface Config {
    * The journal archive: sealed records older than hotHours leave the store in signed segments
    * in `dir`, looked for every intervalMs (hotHours 0: no archive; retention removes from the store).
    */
-  journalArchive: { dir: string; hotHours: number; intervalMs: number };
+  journalArchive: {
+    dir: string;
+    hotHours: number;
+    intervalMs: number;
+    /** ARCHIVE_ENCRYPT_TO: recipient certificate files; every new segment is a CMS EnvelopedData to them (empty: plain zips). */
+    encryptTo: string[];
+    /** ARCHIVE_DECRYPT_KEY_FILE: a recipient's private key, to read encrypted segments back (search, proofs, retention). */
+    decryptKeyFile: string | null;
+  };
   /** Outbound deliveries (statuses to the portal, queries to agencies). */
   delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
   /** HTTPS (null: plain HTTP). */
@@ -307,6 +315,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       dir: file('ARCHIVE_DIR', 'var/archive')!,
       hotHours: v.decimal('JOURNAL_HOT_HOURS', 72, 0, 24 * 36_500),
       intervalMs: v.decimal('ARCHIVE_INTERVAL_S', 60, 0.01, 86_400) * 1000,
+      encryptTo: (v.str('ARCHIVE_ENCRYPT_TO') ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(cwd, f)),
+      decryptKeyFile: file('ARCHIVE_DECRYPT_KEY_FILE', null),
     },
     delivery: {
       timeoutMs: v.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 300_000),

@@ -44,6 +44,8 @@ export function configuredPaths(config: Config): ConfiguredPath[] {
   file('OUTBOUND_TLS_CERT_FILE', config.outboundTls?.certFile);
   file('OUTBOUND_TLS_KEY_FILE', config.outboundTls?.keyFile);
   file('OUTBOUND_TLS_CA_FILE', config.outboundTls?.caFile);
+  for (const recipient of config.journalArchive.encryptTo) file('ARCHIVE_ENCRYPT_TO', recipient);
+  file('ARCHIVE_DECRYPT_KEY_FILE', config.journalArchive.decryptKeyFile);
   return paths;
 }
 

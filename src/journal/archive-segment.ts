@@ -65,7 +65,8 @@ export function segmentName(firstSeq: number, lastSeq: number): string {
   return `journal-${seqId(firstSeq)}-${seqId(lastSeq)}.zip`;
 }
 
-const SEGMENT_NAME = /^journal-(\d{15})-(\d{15})\.zip$/;
+/** `journal-<first>-<last>.zip`, or `.zip.p7m` when stored encrypted (archive-encryption.ts). */
+const SEGMENT_NAME = /^journal-(\d{15})-(\d{15})\.zip(?:\.p7m)?$/;
 
 export function parseSegmentName(name: string): { firstSeq: number; lastSeq: number } | null {
   const m = SEGMENT_NAME.exec(name);

@@ -5,7 +5,8 @@
  * element (tag, length, contents) as a Buffer.
  */
 
-function encodeLength(n: number): Buffer {
+/** The length octets of a DER element whose contents are `n` bytes long. */
+export function encodeLength(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
   const bytes: number[] = [];
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);

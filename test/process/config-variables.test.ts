@@ -94,6 +94,9 @@ function badValues(): Record<string, Record<string, string>> {
     DELIVERY_BACKOFF_CAP_MS: { DELIVERY_BACKOFF_CAP_MS: '0' },
     QUERY_DEADLINE_HOURS: { QUERY_DEADLINE_HOURS: '0' },
     JOURNAL_RETENTION_DAYS: { JOURNAL_RETENTION_DAYS: 'forever' },
+    // A file that is no certificate; a key that belongs to none of the recipients (the gateway could not read its own archive).
+    ARCHIVE_ENCRYPT_TO: { ARCHIVE_ENCRYPT_TO: path.join(projectRoot, 'package.json') },
+    ARCHIVE_DECRYPT_KEY_FILE: { ARCHIVE_ENCRYPT_TO: sample('portal.crt.pem'), ARCHIVE_DECRYPT_KEY_FILE: sample('agency.key.pem') },
     PULL_INTERVAL_MS: { PULL_INTERVAL_MS: '1' },
     PULL_CONCURRENCY: { PULL_CONCURRENCY: '33' },
     ATTACHMENT_DIR: { ATTACHMENT_DIR: sample('ca.crt.pem') },
