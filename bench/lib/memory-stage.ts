@@ -19,7 +19,7 @@ import { JOURNAL } from '../../src/journal/records.js';
 import { startGatewayProcess } from './gateway-process.js';
 import { perMessage, type MemorySnapshot, type PerMessage } from './redis-memory.js';
 import { archiveSize, memorySnapshot } from './redis-probe.js';
-import { contentOfSize } from './requests.js';
+import { contentOfSize, signedRequest } from './requests.js';
 import { sendAccepted } from './send.js';
 
 export const BENCH_PREFIX = 'okno-bench:';
@@ -72,7 +72,7 @@ export async function memoryStage(opts: { redisUrl: string; messages: number; co
         messages: sent.accepted,
         failed: sent.failed,
         contentBytes: Buffer.byteLength(content.xml),
-        envelopeBytes: 0,
+        envelopeBytes: Buffer.byteLength((await signedRequest(content.xml, 'xmldsig')).xml),
         sendSeconds: sent.seconds,
         journalRecords,
         hot: perMessage(before, hot, sent.accepted),

@@ -175,37 +175,59 @@ export interface SoakSample {
 }
 
 export interface Flatness {
-  /** Mean of the metric over the second quarter of the samples (after the hot window filled). */
+  /** Mean of the metric over the second quarter of the samples. */
   secondQuarterMean: number;
   lastQuarterMean: number;
-  /** (last − second) ÷ second. */
+  /** (last − second) ÷ second: informative only (a time-based window holds rate × window, and the rate moves). */
   change: number;
-  /** The bound it was held to: |change| ≤ tolerance. */
+  /** Least-squares slope of the metric over the second half of the samples, per accepted message (bytes / message). */
+  slopePerMessage: number;
+  /** What each message would add if nothing left Redis (bytes / message). */
+  unboundedPerMessage: number;
+  /** slopePerMessage ÷ unboundedPerMessage. */
+  ratio: number;
+  /** The bound it was held to: |ratio| ≤ tolerance. */
   tolerance: number;
   flat: boolean;
-  /** Least-squares slope over the second half of the samples, per accepted message (bytes / message). */
-  slopePerMessage: number;
 }
 
 /**
- * "Flat": the mean over the last quarter of the samples is within `tolerance` (a fraction) of the
- * mean over the second quarter. The first quarter is left out: the hot window is still filling
- * (Redis memory rises until the first records are archived). With a bounded store the slope over
- * the second half is also near 0 bytes per message, against the hot bytes per message unbounded.
+ * "Flat": over the second half of the soak (the first half includes the hot window filling up and
+ * the archiver catching up), the metric grows by at most `tolerance` (a fraction, e.g. 0.05) of
+ * what each message would add if nothing left Redis: |slope per message| ≤ tolerance ×
+ * `unboundedPerMessage`. A store that keeps everything has a ratio of 1; a bounded one, about 0
+ * (its level follows the rate × the hot window, not the count). The quarter means are reported too.
  */
-export function flatness(samples: readonly SoakSample[], metric: (s: SoakSample) => number, tolerance: number): Flatness {
+export function flatness(samples: readonly SoakSample[], metric: (s: SoakSample) => number, opts: { unboundedPerMessage: number; tolerance: number }): Flatness {
   if (samples.length < 8) throw new Error(`flatness needs at least 8 samples, got ${samples.length}`);
+  if (!(opts.unboundedPerMessage > 0)) throw new Error('flatness needs the unbounded bytes per message (> 0)');
   const [, q2, , q4] = quarters(samples);
   const secondQuarterMean = mean(q2.map(metric));
   const lastQuarterMean = mean(q4.map(metric));
-  const change = (lastQuarterMean - secondQuarterMean) / secondQuarterMean;
   const half = samples.slice(Math.floor(samples.length / 2));
+  const slopePerMessage = slope(half.map((s) => ({ x: s.sent, y: metric(s) })));
+  const ratio = slopePerMessage / opts.unboundedPerMessage;
   return {
     secondQuarterMean,
     lastQuarterMean,
-    change,
-    tolerance,
-    flat: Math.abs(change) <= tolerance,
-    slopePerMessage: slope(half.map((s) => ({ x: s.sent, y: metric(s) }))),
+    change: (lastQuarterMean - secondQuarterMean) / secondQuarterMean,
+    slopePerMessage,
+    unboundedPerMessage: opts.unboundedPerMessage,
+    ratio,
+    tolerance: opts.tolerance,
+    flat: Math.abs(ratio) <= opts.tolerance,
   };
+}
+
+/** The journal's hot bytes per hot record, over the samples that hold any: Σ keyBytes ÷ Σ hotRecords. */
+export function bytesPerHotRecord(samples: readonly SoakSample[]): number {
+  let bytes = 0;
+  let records = 0;
+  for (const s of samples) {
+    if (s.hotRecords > 0 && s.keyBytes !== null) {
+      bytes += s.keyBytes;
+      records += s.hotRecords;
+    }
+  }
+  return records > 0 ? bytes / records : NaN;
 }
