@@ -596,7 +596,7 @@ for (const b of big) {
   const KB = (b: number) => (b / 1024).toFixed(1);
   out.push(`  Redis per accepted application (${m.messages} of ${KB(m.contentBytes)} KB content, ${m.journalRecords} journal records; Σ MEMORY USAGE of the gateway's keys by SCAN, and INFO used_memory):`);
   const r = [['', 'keys B/msg', 'used_memory B/msg', 'journal B/msg', 'journal index B/msg', 'the rest B/msg', 'keys/msg']];
-  for (const [label, p] of [['journal hot', m.hot], ['archived', m.archived]] as const) {
+  for (const [label, p] of [['hot', m.hot], ['archived', m.archived]] as const) {
     r.push([label, f0(p.keyBytesPerMessage), f0(p.usedMemoryPerMessage), f0(p.byGroup['journal-hot']), f0(p.byGroup['journal-index']), f0(p.byGroup.other), f1(p.keysPerMessage)]);
   }
   out.push(...table(r, 1).map((l) => `    ${l}`));
