@@ -11,7 +11,8 @@
  *    process) at each concurrency with the size mix, Redis emptied between
  *    cells; server, Redis and load-generator CPU measured; peak RSS (VmHWM);
  * 3. micro figures: bench/signature.ts (full) or bench/lib/micro-quick.ts (--quick);
- * 4. memory for one ~10 MB message (fresh process, RSS sampled during it);
+ * 4. memory for one ~10 MB message (fresh process, RSS sampled during it), and Redis memory per
+ *    accepted application, its journal record hot and after archiving (bench/lib/memory-stage.ts);
  * 5. goals; when one is missed (full run), a CPU profile of Okno under load.
  *
  * Prints a table and writes bench/results/<timestamp>.json.
@@ -28,6 +29,7 @@ import { startRedisServer, type RedisTestServer } from '../test/helpers/redis-se
 import type { CellResult, CellSpec, PoolReport, PoolSpec } from './load.js';
 import { checkReply } from './lib/reply-check.js';
 import { quickMicro, type Micro } from './lib/micro-quick.js';
+import { memoryStage, type MemoryStage } from './lib/memory-stage.js';
 import { summarizeProfiles, type ProfileSummary } from './lib/profile-summary.js';
 import { contentOfSize, root, signedRequest, SIZE_MIX, tamper } from './lib/requests.js';
 
@@ -453,6 +455,12 @@ await flush();
 if (!quick) big.push(await bigMessage('baseline', redis.url));
 await flush();
 
+/** Redis memory per accepted application (10 KB class), journal hot and archived: MEMORY_MESSAGES of them, about 25 s. */
+const MEMORY_MESSAGES = 500;
+log(`memory: Redis bytes per accepted message, hot and archived (${MEMORY_MESSAGES} messages)`);
+const redisMemory: MemoryStage = await memoryStage({ redisUrl: redis.url, messages: MEMORY_MESSAGES, contentBytes: 10 * 1024, log });
+await flush();
+
 let micro: (Micro & { table?: string }) | null = null;
 if (runMicro) {
   log('micro figures');
@@ -583,6 +591,17 @@ for (const p of peakRss) out.push(`  peak RSS under load (VmHWM), ${p.target}: $
 for (const b of big) {
   out.push(`  one ${(b.envelopeBytes / 2 ** 20).toFixed(1)} MB message, ${b.target} (fresh process): HTTP ${b.status}${b.replyValid ? ', signed reply valid' : ', reply NOT valid'}, ${f0(b.ms)} ms, RSS ${f1(b.rssBeforeMB)} → peak ${f1(b.rssPeakMB)} MB (+${f1(b.rssGrowthMB)} MB)${b.error ? `; ${b.error}` : ''}`);
 }
+{
+  const m = redisMemory;
+  const KB = (b: number) => (b / 1024).toFixed(1);
+  out.push(`  Redis per accepted application (${m.messages} of ${KB(m.contentBytes)} KB content, ${m.journalRecords} journal records; Σ MEMORY USAGE of the gateway's keys by SCAN, and INFO used_memory):`);
+  const r = [['', 'keys B/msg', 'used_memory B/msg', 'journal B/msg', 'journal index B/msg', 'the rest B/msg', 'keys/msg']];
+  for (const [label, p] of [['hot', m.hot], ['archived', m.archived]] as const) {
+    r.push([label, f0(p.keyBytesPerMessage), f0(p.usedMemoryPerMessage), f0(p.byGroup['journal-hot']), f0(p.byGroup['journal-index']), f0(p.byGroup.other), f1(p.keysPerMessage)]);
+  }
+  out.push(...table(r, 1).map((l) => `    ${l}`));
+  out.push(`    archive: ${m.archive.segments} segment(s), ${f0(m.archive.bytesPerMessage)} B/msg on disk; archived in ${f1(m.archiveSeconds)} s (gateway restart with JOURNAL_HOT_HOURS=0.0003 included); the rest = application, inbox item, idempotency record, registration number (not archived)`);
+}
 if (micro) {
   out.push('');
   out.push(`micro (${micro.source}):`);
@@ -646,7 +665,7 @@ writeFileSync(
       },
       pool: poolReport,
       e2e: { cells },
-      memory: { peakRssUnderLoad: peakRss, bigMessage: big },
+      memory: { peakRssUnderLoad: peakRss, bigMessage: big, redisPerMessage: redisMemory },
       micro: micro ? { ...micro, table: undefined } : null,
       goals,
       profile,

@@ -56,6 +56,15 @@ describe('npm run bench -- --quick', () => {
     const memory = report.memory as { peakRssUnderLoad: unknown[]; bigMessage: Array<{ status: number }> };
     expect(memory.peakRssUnderLoad.length).toBeGreaterThan(0);
     expect(memory.bigMessage[0]!.status).toBe(200);
+    // Redis per accepted application: the journal's records leave Redis once archived, their index stays
+    expect(stdout).toMatch(/Redis per accepted application \(500 of/);
+    type PerMessage = { keyBytesPerMessage: number; byGroup: Record<'journal-hot' | 'journal-index' | 'other', number> };
+    const redis = (report.memory as { redisPerMessage: { messages: number; failed: number; hot: PerMessage; archived: PerMessage; archive: { segments: number } } }).redisPerMessage;
+    expect(redis).toMatchObject({ messages: 500, failed: 0 });
+    expect(redis.hot.byGroup['journal-hot']).toBeGreaterThan(redis.archived.byGroup['journal-hot']);
+    expect(redis.archived.byGroup['journal-hot']).toBeLessThan(100);
+    expect(redis.archived.byGroup['journal-index']).toBeGreaterThan(0);
+    expect(redis.archive.segments).toBeGreaterThan(0);
     expect(Object.keys(report.goals as object)).toEqual(expect.arrayContaining(['endToEnd', 'verify86KB', 'perCore']));
   });
 });
