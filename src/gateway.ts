@@ -22,7 +22,7 @@ import { registerStatusRoutes } from './api/status-routes.js';
 import { registerQueryRoutes } from './api/query-routes.js';
 import { registerJournalRoutes } from './api/journal-routes.js';
 import { startJournalSealer } from './journal/sealer.js';
-import { DirArchiveStore } from './journal/archive-store.js';
+import { openArchiveStore } from './journal/archive-open.js';
 import { ArchiveReader } from './journal/archive-reader.js';
 import { registerMaintenanceRoutes } from './api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
@@ -165,7 +165,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     });
   }
 
-  const archive = config.journalArchive.hotHours > 0 ? { store: new DirArchiveStore(config.journalArchive.dir), hotHours: config.journalArchive.hotHours, intervalMs: config.journalArchive.intervalMs } : undefined;
+  const archive = config.journalArchive.hotHours > 0 ? { store: openArchiveStore(config.journalArchive), hotHours: config.journalArchive.hotHours, intervalMs: config.journalArchive.intervalMs } : undefined;
   const ctx: FlowContext = {
     config,
     store,

@@ -4,11 +4,13 @@
  * found, 2 usage error or the journal could not be read.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { redactUrl } from '../config/env.js';
 import { verifyJournal, type JournalReport } from '../journal/verify.js';
-import { DirArchiveStore } from '../journal/archive-store.js';
+import { openArchiveStore } from '../journal/archive-open.js';
+import { DirArchiveStore, type ArchiveStore } from '../journal/archive-store.js';
 import { verifyArchive, type ArchiveReport } from '../journal/archive-verify.js';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { loadGatewayIdentity, splitPem } from '../pki/gateway-identity.js';
@@ -16,7 +18,7 @@ import { TrustAnchorSet } from '../pki/trust.js';
 import { createStore } from '../store/index.js';
 import type { Command } from './command.js';
 
-const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|DIR [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
+const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR|S3-URL] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|DIR|S3-URL [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
 
 export const journalCommand: Command = {
   summary: "check the journal's hash chain, signed checkpoints and archive segments; exit 0 intact, 1 problems",
@@ -60,15 +62,16 @@ export const journalCommand: Command = {
     }
 
     const prefix = values.prefix ?? (process.env.REDIS_KEY_PREFIX?.trim() || 'okno:');
-    // The archive the gateway writes (ARCHIVE_DIR, default var/archive): the older part of the same chain.
-    const archiveDir = values.archive ?? (process.env.ARCHIVE_DIR?.trim() || 'var/archive');
+    // The archive the gateway writes (ARCHIVE_S3_URL, else ARCHIVE_DIR, default var/archive): the older part of the same chain.
+    const archiveAt = values.archive ?? (process.env.ARCHIVE_S3_URL?.trim() || process.env.ARCHIVE_DIR?.trim() || 'var/archive');
+    const archiveStore = archiveStoreAt(archiveAt);
     let report: JournalReport;
     let archived: ArchiveReport | null = null;
     try {
       const store = await createStore({ redisUrl, keyPrefix: prefix });
       try {
         report = await verifyJournal(store, { gatewayCertificates, trustAnchors });
-        if (existsSync(archiveDir)) archived = await verifyArchive(new DirArchiveStore(archiveDir), { gatewayCertificates, trustAnchors });
+        if (archiveStore) archived = await verifyArchive(archiveStore, { gatewayCertificates, trustAnchors });
       } finally {
         await store.close();
       }
@@ -95,7 +98,7 @@ export const journalCommand: Command = {
     }
     const out: string[] = [];
     if (archived) {
-      out.push(...archiveLines(`archive in ${archiveDir}`, archived));
+      out.push(...archiveLines(`archive in ${redactUrl(archiveAt)}`, archived));
     }
     out.push(`journal in ${redactUrl(redisUrl)} (prefix ${prefix})`);
     out.push(`  starts       ${report.anchor ? `after seq ${report.anchor.seq} (retention anchor, ${report.anchor.prunedAt})` : 'at seq 1'}`);
@@ -110,6 +113,15 @@ export const journalCommand: Command = {
     return report.ok && (archived?.ok ?? true) ? 0 : 1;
   },
 };
+
+/** An archive named on the command line: an S3 URL (credentials from ARCHIVE_S3_* in the environment) or a directory; null: no such directory. */
+function archiveStoreAt(at: string): ArchiveStore | null {
+  if (/^https?:\/\//.test(at)) {
+    const env = process.env;
+    return openArchiveStore({ dir: os.tmpdir(), s3: { url: at, region: env.ARCHIVE_S3_REGION?.trim() || 'us-east-1', accessKeyId: env.ARCHIVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: env.ARCHIVE_S3_SECRET_ACCESS_KEY ?? '' } });
+  }
+  return existsSync(at) ? new DirArchiveStore(at) : null;
+}
 
 function archiveLines(title: string, a: ArchiveReport): string[] {
   const out = [title];
@@ -126,8 +138,9 @@ async function verifyArchiveOffline(target: string, values: { cert?: string[]; t
   let report: ArchiveReport;
   try {
     trust = { gatewayCertificates: loadGatewayCertificates(values.cert), trustAnchors: new TrustAnchorSet(splitPem(readFileSync(values.trust ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem', 'utf8'))) };
-    if (!existsSync(target)) throw new Error(`${target}: no such file or directory`);
-    if (statSync(target).isDirectory()) report = await verifyArchive(new DirArchiveStore(target), trust);
+    if (!/^https?:\/\//.test(target) && !existsSync(target)) throw new Error(`${target}: no such file or directory`);
+    if (/^https?:\/\//.test(target)) report = await verifyArchive(archiveStoreAt(target)!, trust);
+    else if (statSync(target).isDirectory()) report = await verifyArchive(new DirArchiveStore(target), trust);
     else {
       const name = path.basename(target);
       // A segment renamed or copied out of its archive is read as it is.

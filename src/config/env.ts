@@ -151,7 +151,13 @@ export interface Config {
    * The journal archive: sealed records older than hotHours leave the store in signed segments
    * in `dir`, looked for every intervalMs (hotHours 0: no archive; retention removes from the store).
    */
-  journalArchive: { dir: string; hotHours: number; intervalMs: number };
+  journalArchive: {
+    dir: string;
+    hotHours: number;
+    intervalMs: number;
+    /** ARCHIVE_S3_URL and its credentials: segments go to the bucket (dir is then only the scratch space). */
+    s3: { url: string; region: string; accessKeyId: string; secretAccessKey: string } | null;
+  };
   /** Outbound deliveries (statuses to the portal, queries to agencies). */
   delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
   /** HTTPS (null: plain HTTP). */
@@ -295,6 +301,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       dir: file('ARCHIVE_DIR', 'var/archive')!,
       hotHours: v.decimal('JOURNAL_HOT_HOURS', 72, 0, 24 * 36_500),
       intervalMs: v.decimal('ARCHIVE_INTERVAL_S', 60, 0.01, 86_400) * 1000,
+      s3: readArchiveS3(v, problems),
     },
     delivery: {
       timeoutMs: v.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 300_000),
@@ -610,6 +617,27 @@ export function redactUrl(raw: string): string {
 }
 
 /** Null when `dir` is a writable directory, or does not exist yet under a writable one (created on first use). */
+/** ARCHIVE_S3_URL (http(s)://host[:port]/bucket[/prefix]) with its credentials, or null. */
+function readArchiveS3(v: Reader, problems: string[]): Config['journalArchive']['s3'] {
+  const url = v.str('ARCHIVE_S3_URL');
+  if (url === null) return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(url);
+  } catch {
+    problems.push(`ARCHIVE_S3_URL: not a URL: "${redactUrl(url)}"`);
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`ARCHIVE_S3_URL: must be http(s)://host[:port]/bucket[/prefix], got ${u.protocol}`);
+  else if (u.username || u.password) problems.push('ARCHIVE_S3_URL: must not carry credentials (set ARCHIVE_S3_ACCESS_KEY_ID and ARCHIVE_S3_SECRET_ACCESS_KEY)');
+  else if (u.pathname.split('/').filter((p) => p).length === 0) problems.push('ARCHIVE_S3_URL: names no bucket (http(s)://host[:port]/bucket[/prefix])');
+  const accessKeyId = v.str('ARCHIVE_S3_ACCESS_KEY_ID');
+  const secretAccessKey = v.str('ARCHIVE_S3_SECRET_ACCESS_KEY');
+  if (accessKeyId === null) problems.push('ARCHIVE_S3_ACCESS_KEY_ID: required with ARCHIVE_S3_URL');
+  if (secretAccessKey === null) problems.push('ARCHIVE_S3_SECRET_ACCESS_KEY: required with ARCHIVE_S3_URL');
+  return { url, region: v.str('ARCHIVE_S3_REGION') ?? 'us-east-1', accessKeyId: accessKeyId ?? '', secretAccessKey: secretAccessKey ?? '' };
+}
+
 function writableDirProblem(dir: string): string | null {
   let at = dir;
   for (;;) {
