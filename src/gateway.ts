@@ -23,8 +23,8 @@ import { registerFileRoutes } from './api/file-routes.js';
 import { registerQueryRoutes } from './api/query-routes.js';
 import { registerJournalRoutes } from './api/journal-routes.js';
 import { startJournalSealer } from './journal/sealer.js';
-import { DirArchiveStore } from './journal/archive-store.js';
 import { EncryptingArchiveStore, loadArchiveEncryption } from './journal/archive-encryption.js';
+import { openArchiveStore } from './journal/archive-open.js';
 import { ArchiveReader } from './journal/archive-reader.js';
 import { registerMaintenanceRoutes } from './api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
@@ -170,7 +170,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   }
 
   // Every segment through the encryption wrapper: it writes CMS envelopes when ARCHIVE_ENCRYPT_TO is set and reads them with the key.
-  const archive = config.journalArchive.hotHours > 0 ? { store: new EncryptingArchiveStore(new DirArchiveStore(config.journalArchive.dir), { ...archiveEncryption, logger }), hotHours: config.journalArchive.hotHours, intervalMs: config.journalArchive.intervalMs } : undefined;
+  const archive = config.journalArchive.hotHours > 0 ? { store: new EncryptingArchiveStore(openArchiveStore(config.journalArchive), { ...archiveEncryption, logger }), hotHours: config.journalArchive.hotHours, intervalMs: config.journalArchive.intervalMs } : undefined;
   // One blob store (ATTACHMENT_DIR): files from the exchange's file store, and the city's own files.
   const blobs = new BlobStore(config.fileStore.attachmentDir);
   const ctx: FlowContext = {

@@ -5,11 +5,13 @@
  * segments could not be opened (no --key / ARCHIVE_DECRYPT_KEY_FILE): not checked.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { redactUrl } from '../config/env.js';
 import { verifyJournal, type JournalReport } from '../journal/verify.js';
-import { DirArchiveStore } from '../journal/archive-store.js';
+import { openArchiveStore } from '../journal/archive-open.js';
+import { DirArchiveStore, type ArchiveStore } from '../journal/archive-store.js';
 import { EncryptingArchiveStore, loadArchiveKey, loadRecipients, logicalSegmentName, openSegmentBytes, type ArchiveKey } from '../journal/archive-encryption.js';
 import { verifyArchive, type ArchiveReport, type ArchiveSource } from '../journal/archive-verify.js';
 import { parseCertificate, type Certificate } from '../pki/certificate.js';
@@ -18,7 +20,7 @@ import { TrustAnchorSet } from '../pki/trust.js';
 import { createStore } from '../store/index.js';
 import type { Command } from './command.js';
 
-const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR] [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|FILE.zip.p7m|DIR [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
+const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR|S3-URL] [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|FILE.zip.p7m|DIR|S3-URL [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
 const KEY_HINT = 'pass --key KEY.pem (a recipient\'s private key) or set ARCHIVE_DECRYPT_KEY_FILE';
 
 export const journalCommand: Command = {
@@ -65,15 +67,16 @@ export const journalCommand: Command = {
     }
 
     const prefix = values.prefix ?? (process.env.REDIS_KEY_PREFIX?.trim() || 'okno:');
-    // The archive the gateway writes (ARCHIVE_DIR, default var/archive): the older part of the same chain.
-    const archiveDir = values.archive ?? (process.env.ARCHIVE_DIR?.trim() || 'var/archive');
+    // The archive the gateway writes (ARCHIVE_S3_URL, else ARCHIVE_DIR, default var/archive): the older part of the same chain.
+    const archiveAt = values.archive ?? (process.env.ARCHIVE_S3_URL?.trim() || process.env.ARCHIVE_DIR?.trim() || 'var/archive');
+    const archiveStore = archiveStoreAt(archiveAt);
     let report: JournalReport;
     let archived: ArchiveReport | null = null;
     try {
       const store = await createStore({ redisUrl, keyPrefix: prefix });
       try {
         report = await verifyJournal(store, { gatewayCertificates, trustAnchors });
-        if (existsSync(archiveDir)) archived = await verifyArchive(new EncryptingArchiveStore(new DirArchiveStore(archiveDir), { ...encryption, keyHint: KEY_HINT }), { gatewayCertificates, trustAnchors });
+        if (archiveStore) archived = await verifyArchive(new EncryptingArchiveStore(archiveStore, { ...encryption, keyHint: KEY_HINT }), { gatewayCertificates, trustAnchors });
       } finally {
         await store.close();
       }
@@ -102,7 +105,7 @@ export const journalCommand: Command = {
     }
     const out: string[] = [];
     if (archived) {
-      out.push(...archiveLines(`archive in ${archiveDir}`, archived));
+      out.push(...archiveLines(`archive in ${redactUrl(archiveAt)}`, archived));
     }
     out.push(`journal in ${redactUrl(redisUrl)} (prefix ${prefix})`);
     out.push(`  starts       ${report.anchor ? `after seq ${report.anchor.seq} (retention anchor, ${report.anchor.prunedAt})` : 'at seq 1'}`);
@@ -142,6 +145,15 @@ function loadCliEncryption(keyOption: string | undefined): ArchiveEncryptionInpu
   return { recipients, key };
 }
 
+/** An archive named on the command line: an S3 URL (credentials from ARCHIVE_S3_* in the environment) or a directory; null: no such directory. */
+function archiveStoreAt(at: string): ArchiveStore | null {
+  if (/^https?:\/\//.test(at)) {
+    const env = process.env;
+    return openArchiveStore({ dir: os.tmpdir(), s3: { url: at, region: env.ARCHIVE_S3_REGION?.trim() || 'us-east-1', accessKeyId: env.ARCHIVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: env.ARCHIVE_S3_SECRET_ACCESS_KEY ?? '' } });
+  }
+  return existsSync(at) ? new DirArchiveStore(at) : null;
+}
+
 function archiveLines(title: string, a: ArchiveReport): string[] {
   const out = [title];
   out.push(`  segments     ${a.segments}${a.firstSeq !== null ? ` (seqs ${a.firstSeq}–${a.lastSeq})` : ''}`);
@@ -162,8 +174,9 @@ async function verifyArchiveOffline(target: string, values: { key?: string; cert
   try {
     const encryption = loadCliEncryption(values.key);
     trust = { gatewayCertificates: loadGatewayCertificates(values.cert), trustAnchors: new TrustAnchorSet(splitPem(readFileSync(values.trust ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem', 'utf8'))) };
-    if (!existsSync(target)) throw new Error(`${target}: no such file or directory`);
-    if (statSync(target).isDirectory()) report = await verifyArchive(new EncryptingArchiveStore(new DirArchiveStore(target), { ...encryption, keyHint: KEY_HINT }), trust);
+    if (!/^https?:\/\//.test(target) && !existsSync(target)) throw new Error(`${target}: no such file or directory`);
+    if (/^https?:\/\//.test(target)) report = await verifyArchive(new EncryptingArchiveStore(archiveStoreAt(target)!, { ...encryption, keyHint: KEY_HINT }), trust);
+    else if (statSync(target).isDirectory()) report = await verifyArchive(new EncryptingArchiveStore(new DirArchiveStore(target), { ...encryption, keyHint: KEY_HINT }), trust);
     else {
       const stored = path.basename(target);
       const name = logicalSegmentName(stored);

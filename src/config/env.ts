@@ -159,6 +159,8 @@ export interface Config {
     encryptTo: string[];
     /** ARCHIVE_DECRYPT_KEY_FILE: a recipient's private key, to read encrypted segments back (search, proofs, retention). */
     decryptKeyFile: string | null;
+    /** ARCHIVE_S3_URL and its credentials: segments go to the bucket (dir is then only the scratch space). */
+    s3: { url: string; region: string; accessKeyId: string; secretAccessKey: string } | null;
   };
   /** Outbound deliveries (statuses to the portal, queries to agencies). */
   delivery: { timeoutMs: number; maxAttempts: number; backoffMs: number; backoffCapMs: number };
@@ -317,6 +319,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       intervalMs: v.decimal('ARCHIVE_INTERVAL_S', 60, 0.01, 86_400) * 1000,
       encryptTo: (v.str('ARCHIVE_ENCRYPT_TO') ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(cwd, f)),
       decryptKeyFile: file('ARCHIVE_DECRYPT_KEY_FILE', null),
+      s3: readArchiveS3(v, problems),
     },
     delivery: {
       timeoutMs: v.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 300_000),
@@ -637,6 +640,27 @@ export function redactUrl(raw: string): string {
 }
 
 /** Null when `dir` is a writable directory, or does not exist yet under a writable one (created on first use). */
+/** ARCHIVE_S3_URL (http(s)://host[:port]/bucket[/prefix]) with its credentials, or null. */
+function readArchiveS3(v: Reader, problems: string[]): Config['journalArchive']['s3'] {
+  const url = v.str('ARCHIVE_S3_URL');
+  if (url === null) return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(url);
+  } catch {
+    problems.push(`ARCHIVE_S3_URL: not a URL: "${redactUrl(url)}"`);
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`ARCHIVE_S3_URL: must be http(s)://host[:port]/bucket[/prefix], got ${u.protocol}`);
+  else if (u.username || u.password) problems.push('ARCHIVE_S3_URL: must not carry credentials (set ARCHIVE_S3_ACCESS_KEY_ID and ARCHIVE_S3_SECRET_ACCESS_KEY)');
+  else if (u.pathname.split('/').filter((p) => p).length === 0) problems.push('ARCHIVE_S3_URL: names no bucket (http(s)://host[:port]/bucket[/prefix])');
+  const accessKeyId = v.str('ARCHIVE_S3_ACCESS_KEY_ID');
+  const secretAccessKey = v.str('ARCHIVE_S3_SECRET_ACCESS_KEY');
+  if (accessKeyId === null) problems.push('ARCHIVE_S3_ACCESS_KEY_ID: required with ARCHIVE_S3_URL');
+  if (secretAccessKey === null) problems.push('ARCHIVE_S3_SECRET_ACCESS_KEY: required with ARCHIVE_S3_URL');
+  return { url, region: v.str('ARCHIVE_S3_REGION') ?? 'us-east-1', accessKeyId: accessKeyId ?? '', secretAccessKey: secretAccessKey ?? '' };
+}
+
 function writableDirProblem(dir: string): string | null {
   let at = dir;
   for (;;) {
