@@ -5,7 +5,7 @@
  * walks bucket and Redis as one chain; while the bucket is unreachable the records stay hot,
  * okno_journal_archive_failing says so, and nothing is lost when it comes back.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -66,7 +66,10 @@ describe('the journal archive in an S3 bucket (s3rver)', () => {
     const trust = { gatewayCertificates: [gw.gateway.signer.certificate], trustAnchors: gw.gateway.trustAnchors };
     expect(await verifyArchive(store(), trust)).toMatchObject({ ok: true, records: 2, firstSeq: 1, lastSeq: 2 });
 
-    const r = spawnSync(process.execPath, [path.join(projectRoot, 'bin/okno.js'), 'journal', 'verify', '--redis', redis.url, '--prefix', gw.prefix, '--archive', url], { encoding: 'utf8', cwd: projectRoot, env: { ...process.env, ...KEY } });
+    // Not spawnSync: s3rver runs in this process and must go on answering the CLI.
+    const r = await new Promise<{ stdout: string; stderr: string; status: number | null }>((resolve) => {
+      execFile(process.execPath, [path.join(projectRoot, 'bin/okno.js'), 'journal', 'verify', '--redis', redis.url, '--prefix', gw.prefix, '--archive', url], { encoding: 'utf8', cwd: projectRoot, env: { ...process.env, ...KEY } }, (error, stdout, stderr) => resolve({ stdout, stderr, status: error ? ((error as { code?: number }).code ?? 1) : 0 }));
+    });
     expect(r.stdout, r.stderr).toMatch(/archive in http:\/\/127\.0\.0\.1:\d+\/okno-archive\/journal\n {2}segments {5}\d+ \(seqs 1–2\)/);
     expect(r.stdout).toMatch(/verdict {6}INTACT[\s\S]*verdict {6}INTACT/);
     expect(r.status).toBe(0);
