@@ -18,28 +18,32 @@ import { parseCertificate, type Certificate } from '../pki/certificate.js';
 import { loadGatewayIdentity, splitPem } from '../pki/gateway-identity.js';
 import { TrustAnchorSet } from '../pki/trust.js';
 import { createStore } from '../store/index.js';
+import { exportPeriod, type ExportResult } from '../journal/export.js';
+import { identityFromOptions } from './key-options.js';
 import type { Command } from './command.js';
 
-const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR|S3-URL] [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|FILE.zip.p7m|DIR|S3-URL [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]';
+const USAGE = 'journal verify [--redis URL] [--prefix P] [--archive DIR|S3-URL] [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal verify-archive FILE.zip|FILE.zip.p7m|DIR|S3-URL [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]\n       okno journal export --from DATE --to DATE --out DIR [--redis URL] [--prefix P] [--archive DIR|S3-URL] [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem]';
+const EXPORT_USAGE = 'journal export --from DATE --to DATE --out DIR [--redis URL] [--prefix P] [--archive DIR|S3-URL] [--key KEY.pem] [--cert GATEWAY.pem]… [--trust CA.pem]';
 const KEY_HINT = 'pass --key KEY.pem (a recipient\'s private key) or set ARCHIVE_DECRYPT_KEY_FILE';
 
 export const journalCommand: Command = {
   summary: "check the journal's hash chain, signed checkpoints and archive segments; exit 0 intact, 1 problems, 2 could not check",
   usage: USAGE,
   async run(args) {
-    let values: { redis?: string; prefix?: string; archive?: string; key?: string; cert?: string[]; trust?: string; json?: boolean };
+    let values: { redis?: string; prefix?: string; archive?: string; key?: string; cert?: string[]; trust?: string; json?: boolean; from?: string; to?: string; out?: string };
     let positionals: string[];
     try {
       ({ values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { redis: { type: 'string' }, prefix: { type: 'string' }, archive: { type: 'string' }, key: { type: 'string' }, cert: { type: 'string', multiple: true }, trust: { type: 'string' }, json: { type: 'boolean' } },
+        options: { redis: { type: 'string' }, prefix: { type: 'string' }, archive: { type: 'string' }, key: { type: 'string' }, cert: { type: 'string', multiple: true }, trust: { type: 'string' }, json: { type: 'boolean' }, from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' } },
       }));
     } catch (error) {
       process.stderr.write(`okno journal: ${(error as Error).message}\nusage: okno ${USAGE}\n`);
       return 2;
     }
     if (positionals[0] === 'verify-archive' && positionals.length === 2) return verifyArchiveOffline(positionals[1]!, values);
+    if (positionals[0] === 'export' && positionals.length === 1) return exportCommand(values);
     if (positionals.length !== 1 || positionals[0] !== 'verify') {
       process.stderr.write(`usage: okno ${USAGE}\n`);
       return 2;
@@ -218,4 +222,46 @@ function firstPem(file: string): string {
   const first = splitPem(text)[0];
   if (!first) throw new Error(`${file}: no PEM certificate in it`);
   return first;
+}
+
+/**
+ * `okno journal export --from --to --out DIR`: the segments covering the period (archived ones as
+ * zips, decrypted with --key when encrypted; the period's records still in Redis as one more
+ * segment signed with the gateway's key from GATEWAY_KEY_FILE/GATEWAY_CERT_FILE or GATEWAY_P12_FILE).
+ */
+async function exportCommand(values: { redis?: string; prefix?: string; archive?: string; key?: string; cert?: string[]; trust?: string; from?: string; to?: string; out?: string }): Promise<number> {
+  const fail = (message: string, code = 2) => {
+    process.stderr.write(`okno journal export: ${message}\n`);
+    return code;
+  };
+  const from = values.from ? Date.parse(values.from) : NaN;
+  const to = values.to ? Date.parse(values.to) : NaN;
+  if (Number.isNaN(from) || Number.isNaN(to)) return fail(`--from and --to must be ISO 8601 dates (usage: okno ${EXPORT_USAGE})`);
+  if (from >= to) return fail('--from must be before --to');
+  if (!values.out) return fail(`--out DIR is required (usage: okno ${EXPORT_USAGE})`);
+  const redisUrl = values.redis ?? (process.env.REDIS_URL?.trim() || undefined);
+  if (!redisUrl) return fail('no Redis (set REDIS_URL or pass --redis URL)');
+  let result: ExportResult;
+  try {
+    const encryption = loadCliEncryption(values.key);
+    const trust = { gatewayCertificates: loadGatewayCertificates(values.cert), trustAnchors: new TrustAnchorSet(splitPem(readFileSync(values.trust ?? process.env.TRUST_CA_FILE ?? 'certs-sample/ca.crt.pem', 'utf8'))) };
+    const archiveAt = values.archive ?? (process.env.ARCHIVE_S3_URL?.trim() || process.env.ARCHIVE_DIR?.trim() || 'var/archive');
+    const raw = archiveStoreAt(archiveAt);
+    const archive = raw ? new EncryptingArchiveStore(raw, { ...encryption, keyHint: KEY_HINT }) : null;
+    const signer = identityFromOptions({}).signer;
+    const store = await createStore({ redisUrl, keyPrefix: values.prefix ?? (process.env.REDIS_KEY_PREFIX?.trim() || 'okno:') });
+    try {
+      result = await exportPeriod({ store, archive, from, to, outDir: values.out, trust, signer });
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  const out: string[] = [`journal export ${new Date(from).toISOString()} – ${new Date(to).toISOString()} to ${values.out}`];
+  for (const f of result.files) out.push(`  ${path.basename(f.file)}  ${f.records} record(s) from the ${f.from === 'archive' ? 'archive' : 'store (signed now)'}  ${f.report.ok ? 'verified' : `${f.report.problems.length} PROBLEM(S): ${f.report.problems[0]!.problem}`}`);
+  if (result.files.length === 0) out.push('  no record of the journal falls in the period');
+  if (result.uncheckpointed > 0) out.push(`  ${result.uncheckpointed} record(s) of the period are not yet covered by a signed checkpoint: export again in a few seconds`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return result.files.every((f) => f.report.ok) ? (result.uncheckpointed > 0 ? 1 : 0) : 1;
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DirArchiveStore } from '../../src/journal/archive-store.js';
 import { verifyArchive } from '../../src/journal/archive-verify.js';
+import { exportPeriod } from '../../src/journal/export.js';
 import { ARCHIVED_RECORDS, ARCHIVE_SEGMENTS } from '../../src/journal/archiver.js';
 import { ANCHOR, CURRENT } from '../../src/journal/chain.js';
 import { EVIDENCE, JOURNAL } from '../../src/journal/records.js';
@@ -170,6 +171,21 @@ describe.each<Kind>(['memory', 'redis'])('the journal archive (%s store)', (kind
     expect(sealer.archiveStatus().failingSince).not.toBeNull();
     expect(await feed(gw.store)).toHaveLength(1);
     expect(await gw.verify()).toMatchObject({ ok: true, checked: 1 });
+  });
+
+  it('export cuts the period\'s hot records from the store into a signed segment that verifies offline', async () => {
+    const gw = await startJournalGateway(kind, redis.url);
+    open.push(gw);
+    for (let i = 0; i < 3; i++) await submit(gw);
+    const sealer = new JournalSealer({ store: gw.store, signer: gw.gateway.signer, retentionDays: 0 });
+    await sealer.sealNow({ checkpoint: true });
+    const out = mkdtempSync(path.join(tmpdir(), 'okno-export-'));
+    const result = await exportPeriod({ store: gw.store, archive: null, from: Date.now() - HOUR, to: Date.now() + HOUR, outDir: out, trust: trustOf(gw), signer: gw.gateway.signer });
+    expect(result.uncheckpointed).toBe(0);
+    expect(result.files.map((f) => [path.basename(f.file), f.from, f.records, f.report.ok])).toEqual([['journal-000000000000001-000000000000003.zip', 'store', 3, true]]);
+    // Nothing left the store: an export is a copy.
+    expect(await feed(gw.store)).toHaveLength(3);
+    expect(await verifyArchive(new DirArchiveStore(out), trustOf(gw))).toMatchObject({ ok: true, records: 3 });
   });
 
   it('records inside the hot window stay in the store', async () => {
