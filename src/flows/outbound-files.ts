@@ -38,6 +38,19 @@ export interface OutboundFile {
   signature: OutboundFileSignature | null;
 }
 
+/**
+ * A new file id: a random (v4) UUID whose first character is a letter. The id is the MTOM
+ * contentId, and AttachmentContent/Id is an xs:ID in the SMEV schema — an NCName, which cannot
+ * start with a digit; a letter first keeps it a lower-case UUID (ELK FSuuid, RefAttachmentHeader
+ * uuid) and a valid xs:ID.
+ */
+export function newFileId(random: () => string): string {
+  for (;;) {
+    const id = random();
+    if (/^[a-f]/.test(id)) return id;
+  }
+}
+
 /** By file id. */
 export const OUTBOUND_FILES = defineCollection<OutboundFile>('outbound-files');
 
