@@ -8,6 +8,8 @@
  * file byte-identical, the Hash matches, the CMS signature verifies (and openssl agrees).
  * The first SendRequest carrying the file is refused transiently by a relay in front of the
  * exchange: the retry sends the same message without uploading the file again.
+ * The city's answer to an agency's query in pull mode: its large file through the store, its
+ * small one as MTOM, both reaching the agency's GetResponse with valid signatures.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -178,5 +180,49 @@ describe('a result document larger than ATTACHMENT_INLINE_MAX_BYTES (pull mode):
       ]);
     }
     expect(journal.items.map((i) => i.succeeded).sort()).toEqual([false, true]);
+  }, 60_000);
+  it("the city's answer in pull mode: a large file through the file store, a small one as MTOM; the agency gets both with valid signatures", async () => {
+    const catalogue = gw.gateway.catalogue;
+    const sent = await world.agency.sendRequest({ contentXml: catalogue.get('advertising-permit-register-extract')!.request.toXml(serviceExample('advertising-permit-register-extract')) });
+    expect(sent.status).toBe(200);
+    const item = await eventually(
+      async () => ((await (await fetch(`${gw.url}/api/v1/inbox?limit=500`, { headers: CITY })).json()) as { items: Array<{ messageId: string; requestId: string }> }).items.find((i) => i.messageId === sent.messageId),
+      "the agency's query in the inbox",
+      15_000,
+    );
+    const upload = async (name: string, bytes: Buffer) => {
+      const res = await fetch(`${gw.url}/api/v1/files?name=${encodeURIComponent(name)}`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/pdf' }, body: new Uint8Array(bytes) });
+      expect(res.status).toBe(201);
+      return (await res.json()) as { id: string; sha256: string };
+    };
+    const large = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(300_000), Buffer.from('\n%%EOF\n')]);
+    const small = Buffer.from('%PDF-1.4\n%%EOF\n');
+    const big = await upload('Выписка из реестра разрешений.pdf', large);
+    const note = await upload('note.pdf', small);
+    const data = serviceExample('advertising-permit-register-extract', 'response');
+    const res = await fetch(`${gw.url}/api/v1/requests/${item.requestId}/response`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ data, files: [{ id: big.id }, { id: note.id }] }) });
+    expect(res.status).toBe(202);
+    const { messageId } = (await res.json()) as { messageId: string };
+    const got = await eventually(async () => {
+      const p = await world.agency.poll('GetResponse');
+      return p.message && !p.message.empty ? p.message : null;
+    }, "the city's answer in the agency's response queue", 20_000);
+    expect(got.messageId).toBe(messageId);
+    expect((await world.agency.ack(messageId)).status).toBe(200);
+    expect(got.attachments.map((a) => a.id)).toEqual([note.id]);
+    expect(got.attachments[0]!.bytes.equals(small)).toBe(true);
+    expect(checkAttachmentSignature(got.attachments[0]!.bytes, got.attachments[0]!.signaturePkcs7!, 'required', new TrustAnchorSet([caPem]), { name: note.id })).toMatchObject({ status: 'valid', accepted: true });
+    const [ref] = got.refAttachments;
+    expect(ref).toMatchObject({ uuid: big.id, mimeType: 'application/pdf' });
+    const [access] = got.fsAttachments;
+    const { registry } = loadPartners(world.partnersFile);
+    const target = path.join(dir, 'answer-large.pdf');
+    await downloadExchangeFile(registry.exchanges[0]!.fileStore!, { uuid: access!.uuid, fileName: access!.fileName }, { userName: access!.userName, password: access!.password }, target, { timeoutMs: 5000, maxBytes: 100_000_000, startAt: 0 });
+    const bytes = readFileSync(target);
+    expect(bytes.equals(large)).toBe(true);
+    expect((await refAttachmentHash(target, refAttachmentHashAlgorithm(gw.gateway.signer))).hash).toBe(ref!.hash);
+    expect(checkAttachmentSignature(bytes, ref!.signaturePkcs7!, 'required', new TrustAnchorSet([caPem]), { name: big.id })).toMatchObject({ status: 'valid', accepted: true });
+    const view = (await (await fetch(`${gw.url}/api/v1/requests/${item.requestId}`, { headers: CITY })).json()) as { files: Array<{ id: string; transport: string }> };
+    expect(view.files).toEqual([expect.objectContaining({ id: big.id, transport: 'file-store' }), expect.objectContaining({ id: note.id, transport: 'mtom' })]);
   }, 60_000);
 });
