@@ -225,4 +225,33 @@ describe('a result document larger than ATTACHMENT_INLINE_MAX_BYTES (pull mode):
     const view = (await (await fetch(`${gw.url}/api/v1/requests/${item.requestId}`, { headers: CITY })).json()) as { files: Array<{ id: string; transport: string }> };
     expect(view.files).toEqual([expect.objectContaining({ id: big.id, transport: 'file-store' }), expect.objectContaining({ id: note.id, transport: 'mtom' })]);
   }, 60_000);
+  it('a failed upload is retried with backoff like a failed send: the FTP store down, the query waits (lastError names the file), then goes when it is back', async () => {
+    const scan = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(200_000), Buffer.from('\n%%EOF\n')]);
+    const up = await fetch(`${gw.url}/api/v1/files?name=scan.pdf&service=egrn-extract`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/pdf' }, body: new Uint8Array(scan) });
+    expect(up.status).toBe(201);
+    const file = (await up.json()) as { id: string; sha256: string };
+    await world.files.stopFtp();
+    const created = await fetch(`${gw.url}/api/v1/queries`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ service: 'egrn-extract', data: serviceExample('egrn-extract'), files: [{ id: file.id }] }) });
+    expect(created.status).toBe(202);
+    const { id, messageId } = (await created.json()) as { id: string; messageId: string };
+    type View = { state: string; delivery: { state: string; attempts: number; lastError: string | null }; files: Array<{ id: string; transport: string }> };
+    const view = async () => (await (await fetch(`${gw.url}/api/v1/queries/${id}`, { headers: CITY })).json()) as View;
+    const waiting = await eventually(async () => {
+      const v = await view();
+      return v.delivery.attempts >= 2 ? v : null;
+    }, 'two failed upload attempts', 30_000);
+    expect(waiting).toMatchObject({ state: 'sent', delivery: { state: 'pending' } });
+    expect(waiting.delivery.lastError).toContain(`file ${file.id} not uploaded to the file store of exchange`);
+    expect(waiting.files).toEqual([expect.objectContaining({ id: file.id, transport: 'file-store' })]);
+    expect(await gw.gateway.store.getDoc(FILE_STORE_UPLOADS, messageId)).toBeNull();
+    await world.files.startFtp();
+    const delivered = await eventually(async () => {
+      const p = await world.agency.poll('GetRequest');
+      return p.message && !p.message.empty ? p.message : null;
+    }, 'the query in the agency queue', 30_000);
+    expect(delivered.messageId).toBe(messageId);
+    expect((await world.agency.ack(messageId)).status).toBe(200);
+    expect(delivered.refAttachments).toEqual([expect.objectContaining({ uuid: file.id, mimeType: 'application/pdf' })]);
+    expect((await gw.gateway.store.getDoc(FILE_STORE_UPLOADS, messageId))!.files[file.id]).toMatchObject({ via: 'ftp' });
+  }, 90_000);
 });
