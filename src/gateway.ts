@@ -30,6 +30,7 @@ import { registerMaintenanceRoutes } from './api/maintenance-routes.js';
 import { startQueryDelivery } from './delivery/query-delivery.js';
 import { startResponseDelivery } from './delivery/response-delivery.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
+import { sendViaFileStore } from './attachments/send-via-file-store.js';
 import { TokenAuth } from './http/auth.js';
 import { loadHttpsOptions } from './pki/tls-material.js';
 import { createOutboundAgent } from './delivery/outbound-tls.js';
@@ -187,6 +188,11 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     outboundAgent,
     journalArchive: archive ? new ArchiveReader(store, archive.store) : null,
     blobs,
+    // Pull mode's large files: uploaded with the exchange's upload account (attachments/, injected: the deliveries stand below it).
+    uploadToFileStore: async (exchange, files) => {
+      const sent = await sendViaFileStore(ctx, exchange, files.map((f) => ({ uuid: f.id, fileName: f.fileName, mimeType: f.mimeType, path: blobs.blobPath(f.blobId), signaturePkcs7: Buffer.from(f.signaturePkcs7, 'base64') })));
+      return sent.map((r) => ({ id: r.uuid, hash: r.hash, fileName: r.fileName, via: r.via, uploadedAt: ctx.now().toISOString() }));
+    },
     now: () => new Date(),
   };
   const auth = new TokenAuth(config.apiTokens, { rateLimit: config.limits.perApiToken, workers: config.workers });

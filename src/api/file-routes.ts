@@ -14,7 +14,7 @@ import type { BlobStore } from '../attachments/blob-store.js';
 import { storeUpload, UploadTooLarge } from '../attachments/outbound-upload.js';
 import { DEFAULT_ATTACHMENT_MIME_TYPES } from '../catalogue/types.js';
 import type { FlowContext } from '../flows/context.js';
-import { OUTBOUND_FILES, type OutboundFile } from '../flows/outbound-files.js';
+import { newFileId, OUTBOUND_FILES, type OutboundFile } from '../flows/outbound-files.js';
 import type { TokenAuth } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { errorResponse } from '../http/openapi-errors.js';
@@ -124,7 +124,7 @@ export function registerFileRoutes(app: FastifyInstance, ctx: FlowContext, auth:
         }
         if (stored.size === 0) throw new HttpError(400, 'EMPTY_FILE', 'the body is empty; send the file as the request body');
         const file: OutboundFile = {
-          id: randomUUID(),
+          id: newFileId(randomUUID),
           fileName: name!,
           mimeType,
           size: stored.size,

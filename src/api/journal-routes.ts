@@ -52,8 +52,8 @@ const recordSchema = {
     registrationNumber: nullableString,
     files: {
       type: 'array',
-      description: 'outbound: the files the message carried (id, name, size, SHA-256 of the bytes sent); the seal covers them',
-      items: { type: 'object', properties: { id: { type: 'string' }, fileName: { type: 'string' }, size: { type: 'integer' }, sha256: { type: 'string' } } },
+      description: "outbound: the files the message carried (id, name, size, SHA-256 of the bytes sent, and how: an MTOM part or the exchange's file store over s3/ftp/ftps); the seal covers them",
+      items: { type: 'object', properties: { id: { type: 'string' }, fileName: { type: 'string' }, size: { type: 'integer' }, sha256: { type: 'string' }, via: { type: 'string', enum: ['mtom', 's3', 'ftp', 'ftps'] } } },
     },
     attachmentSignatures: {
       type: 'array',

@@ -37,7 +37,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
             files: {
               type: 'array',
               maxItems: 20,
-              description: "files (POST /api/v1/files) the query carries: signed by the gateway (detached CMS), sent as MTOM parts up to ATTACHMENT_INLINE_MAX_BYTES",
+              description: "files (POST /api/v1/files) the query carries: signed by the gateway (detached CMS), sent as MTOM parts up to ATTACHMENT_INLINE_MAX_BYTES, larger ones (pull mode only) through the exchange's file store",
               items: {
                 type: 'object',
                 properties: { id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'the file id POST /api/v1/files returned' } },
@@ -91,7 +91,25 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
         params: idParams,
         body: {
           oneOf: [
-            { type: 'object', properties: { data: { type: 'object' } }, required: ['data'], additionalProperties: false },
+            {
+              type: 'object',
+              properties: {
+                data: { type: 'object' },
+                files: {
+                  type: 'array',
+                  maxItems: 20,
+                  description: "files (POST /api/v1/files) the answer carries: signed by the gateway (detached CMS), sent as MTOM parts up to ATTACHMENT_INLINE_MAX_BYTES, larger ones (pull mode only) through the exchange's file store",
+                  items: {
+                    type: 'object',
+                    properties: { id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'the file id POST /api/v1/files returned' } },
+                    required: ['id'],
+                    additionalProperties: false,
+                  },
+                },
+              },
+              required: ['data'],
+              additionalProperties: false,
+            },
             {
               type: 'object',
               properties: {
@@ -107,7 +125,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
             },
           ],
         },
-        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] }, 409: errorResponse('The request was already answered, or its service has no response content') },
+        response: { 202: { type: 'object', properties: { id: { type: 'string' }, messageId: { type: 'string' } }, required: ['id', 'messageId'] }, 409: errorResponse('The request was already answered, or its service has no response content'), 422: errorResponse('A file named in files cannot be sent: unknown id (UNKNOWN_FILE), larger than ATTACHMENT_INLINE_MAX_BYTES to a push-mode agency (FILE_TOO_LARGE), a MIME type the service does not take (MIME_TYPE_NOT_ALLOWED), named twice (DUPLICATE_FILE)') },
       },
     },
     async (request, reply) => {

@@ -88,7 +88,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: FlowContext, lif
             files: {
               type: 'array',
               maxItems: 20,
-              description: 'result documents (POST /api/v1/files) the status carries to the applicant\'s cabinet: signed by the gateway (detached CMS), sent as MTOM parts up to ATTACHMENT_INLINE_MAX_BYTES, named in the ELK statusHistory as attachments/attachment {FSuuid, docTypeId}',
+              description: 'result documents (POST /api/v1/files) the status carries to the applicant\'s cabinet: signed by the gateway (detached CMS), sent as MTOM parts up to ATTACHMENT_INLINE_MAX_BYTES, larger ones (pull mode only) through the exchange\'s file store, named in the ELK statusHistory as attachments/attachment {FSuuid, docTypeId}',
               items: {
                 type: 'object',
                 properties: {

@@ -10,9 +10,10 @@ import { journalWrites } from '../journal/records.js';
 import { opsEvents } from '../events/messages.js';
 import { signDocument } from '../signature/sign.js';
 import type { DocWrite } from '../store/types.js';
-import { journalFile, type SentFile } from '../flows/outbound-files.js';
+import { FILE_STORE_UPLOADS, journalFile, type FileStoreUpload, type SentFile } from '../flows/outbound-files.js';
+import { write } from '../store/collection.js';
 import { streamMtom, type StreamedMtomBody } from '../soap/mtom.js';
-import type { MtomAttachmentInput } from '../soap/envelope-builder.js';
+import type { MtomAttachmentInput, RefAttachmentInput } from '../soap/envelope-builder.js';
 import type { JobOutcome } from './queue-worker.js';
 import { sendSoap, type SendOutcome } from './soap-client.js';
 
@@ -34,6 +35,8 @@ export interface OutboundAttempt {
    * store after the envelope is signed. Journaled by id, name, size and SHA-256.
    */
   files?: readonly SentFile[];
+  /** Where the files with transport 'file-store' went (uploadFileStoreFiles): journaled with `via`. */
+  uploads?: readonly FileStoreUpload[];
 }
 
 /**
@@ -85,7 +88,9 @@ export async function sendVia(ctx: FlowContext, route: Route, a: Omit<OutboundAt
   }
   const signed = await signDocument(a.envelope, { signer: ctx.signer, profile: route.profile });
   const files = a.files ?? [];
-  const mtom = files.length > 0 ? mtomBody(ctx, signed, files, a.operation) : null;
+  const parts = files.filter((f) => f.transport === 'mtom');
+  const mtom = parts.length > 0 ? mtomBody(ctx, signed, parts, a.operation) : null;
+  const uploadVia = new Map((a.uploads ?? []).map((u) => [u.id, u.via]));
   const requestOutTs = ctx.now();
   const outcome = await sendSoap({ url: route.url, envelope: signed, mtom, soapAction: `urn:${a.operation}`, timeoutMs: ctx.config.delivery.timeoutMs, signedBy: route.signedBy, trust: ctx.trustAnchors, agent: ctx.outboundAgent });
   const responseInTs = ctx.now();
@@ -110,7 +115,7 @@ export async function sendVia(ctx: FlowContext, route: Route, a: Omit<OutboundAt
       signature: null,
       applicationId: a.applicationId ?? null,
       registrationNumber: a.registrationNumber ?? null,
-      ...(files.length > 0 ? { files: files.map(journalFile) } : {}),
+      ...(files.length > 0 ? { files: files.map((f) => journalFile(f, f.transport === 'mtom' ? 'mtom' : uploadVia.get(f.id))) } : {}),
     },
     signed,
     outcome.body,
@@ -145,17 +150,47 @@ function mtomBody(ctx: FlowContext, signed: string, files: readonly SentFile[], 
   return streamMtom(signed, parts, `urn:${operation}`);
 }
 
-/** The AttachmentHeader / xop:Include entries of a message's files (each file's MIME part is named by its id). */
+/** The AttachmentHeader / xop:Include entries of a message's MTOM files (each file's MIME part is named by its id); file-store files are left out. */
 export function mtomAttachments(files: readonly SentFile[]): MtomAttachmentInput[] {
-  return files.map((f) => ({ contentId: f.id, mimeType: f.mimeType, part: f.id, signaturePkcs7: Buffer.from(f.signaturePkcs7, 'base64') }));
+  return files.filter((f) => f.transport === 'mtom').map((f) => ({ contentId: f.id, mimeType: f.mimeType, part: f.id, signaturePkcs7: Buffer.from(f.signaturePkcs7, 'base64') }));
 }
 
+export type FileStoreOutcome =
+  | { kind: 'ready'; refs: RefAttachmentInput[]; uploads: FileStoreUpload[] }
+  /** An upload failed (retry the message with backoff) or the files cannot go at all (dead). */
+  | { kind: 'retry' | 'dead'; error: string };
+
 /**
- * Why a message cannot be sent as MTOM: files above ATTACHMENT_INLINE_MAX_BYTES go through the
- * exchange's file store (pull mode), which these deliveries do not do yet — the seam for it.
- * null when every file is an MTOM part.
+ * The message's files above ATTACHMENT_INLINE_MAX_BYTES (transport 'file-store'), uploaded to
+ * the exchange the partner is reached through, each once per message: an upload that succeeded
+ * is recorded under the MessageID (FILE_STORE_UPLOADS) at once, and a retry of the message
+ * uploads only what is still missing. Returns their RefAttachmentHeaders (uuid = the file id,
+ * Hash, MimeType, the gateway's SignaturePKCS7) for the envelope's signed data.
  */
-export function fileStoreFilesPending(files: readonly SentFile[]): string | null {
-  const stored = files.filter((f) => f.transport !== 'mtom');
-  return stored.length > 0 ? `files ${stored.map((f) => f.id).join(', ')} are larger than ATTACHMENT_INLINE_MAX_BYTES and must go through the exchange's file store, which this delivery does not do yet` : null;
+export async function uploadFileStoreFiles(ctx: FlowContext, partner: Partner, messageId: string, files: readonly SentFile[]): Promise<FileStoreOutcome> {
+  const stored = files.filter((f) => f.transport === 'file-store');
+  if (stored.length === 0) return { kind: 'ready', refs: [], uploads: [] };
+  const ids = stored.map((f) => f.id).join(', ');
+  if (partner.transport.mode !== 'pull') return { kind: 'dead', error: `files ${ids} are larger than ATTACHMENT_INLINE_MAX_BYTES and partner ${partner.id} is reached in push mode, without an exchange's file store` };
+  const exchange = partner.transport.exchange;
+  const upload = ctx.uploadToFileStore;
+  if (!upload) return { kind: 'dead', error: `files ${ids} need the exchange's file store, and this gateway has no uploader for it` };
+  const record = (await ctx.store.getDoc(FILE_STORE_UPLOADS, messageId)) ?? { messageId, files: {} };
+  for (const file of stored) {
+    if (record.files[file.id]) continue;
+    let done: FileStoreUpload[];
+    try {
+      done = await upload(exchange, [file]);
+    } catch (e) {
+      const error = `file ${file.id} not uploaded to the file store of exchange ${exchange.id}: ${e instanceof Error ? e.message : String(e)}`;
+      ctx.logger.warn({ messageId, exchange: exchange.id, file: file.id, error }, 'file-store upload failed; the message is retried');
+      return { kind: 'retry', error };
+    }
+    for (const u of done) record.files[u.id] = u;
+    if (!record.files[file.id]) return { kind: 'retry', error: `file ${file.id}: the file-store uploader returned no upload for it` };
+    await ctx.store.commit({ docs: [write(FILE_STORE_UPLOADS, messageId, { messageId, files: { ...record.files } })] });
+  }
+  const uploads = stored.map((f) => record.files[f.id]!);
+  const refs = stored.map((f) => ({ uuid: f.id, hash: record.files[f.id]!.hash, mimeType: f.mimeType, signaturePkcs7: Buffer.from(f.signaturePkcs7, 'base64') }));
+  return { kind: 'ready', refs, uploads };
 }

@@ -8,7 +8,7 @@ import { afterQueryEnded, finishQuery, QUERIES, QUERY_DATA, QUERY_DEADLINES, QUE
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import { write } from '../store/collection.js';
 import type { Job } from '../store/types.js';
-import { describeOutcome, fileStoreFilesPending, mtomAttachments, sendToPartner, settle } from './outbound-send.js';
+import { describeOutcome, mtomAttachments, uploadFileStoreFiles, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startQueryDelivery(ctx: FlowContext): QueueWorker[] {
@@ -60,9 +60,9 @@ async function send(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<Jo
   const data = await ctx.store.getDoc(QUERY_DATA, query.id);
   if (!partner || !service || data === null) return { kind: 'dead', error: `partner ${query.partner}, service ${query.service} or the query's data is gone` };
   const files = query.files ?? [];
-  const pending = fileStoreFilesPending(files);
-  if (pending) return { kind: 'dead', error: pending };
-  const envelope = sendRequestEnvelope({ version: '1.1', messageId: query.messageId, contentXml: service.request.toXml(data), attachments: mtomAttachments(files) });
+  const stored = await uploadFileStoreFiles(ctx, partner, query.messageId, files);
+  if (stored.kind !== 'ready') return { kind: stored.kind, error: stored.error };
+  const envelope = sendRequestEnvelope({ version: '1.1', messageId: query.messageId, contentXml: service.request.toXml(data), attachments: mtomAttachments(files), refAttachments: stored.refs });
   const outcome = await sendToPartner(ctx, {
     partner,
     envelope,
@@ -72,6 +72,7 @@ async function send(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<Jo
     correlationId: `query:${query.id}:${job.attempts}`,
     applicationId: query.applicationId,
     files,
+    uploads: stored.uploads,
     docs: (o) => {
       const delivery: QueryDelivery = {
         state: o.kind === 'accepted' ? 'delivered' : 'pending',

@@ -4,7 +4,7 @@ import type { FlowContext } from '../flows/context.js';
 import { sendResponseEnvelope, type ResponseBody } from '../soap/envelope-builder.js';
 import { write } from '../store/collection.js';
 import type { Job } from '../store/types.js';
-import { describeOutcome, sendToPartner, settle } from './outbound-send.js';
+import { describeOutcome, mtomAttachments, sendToPartner, settle, uploadFileStoreFiles } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startResponseDelivery(ctx: FlowContext): QueueWorker {
@@ -30,8 +30,12 @@ async function send(ctx: FlowContext, job: Job<{ requestId: string }>): Promise<
     request.answer.kind === 'content'
       ? { kind: 'content', contentXml: service.response.toXml(request.answer.data) }
       : { kind: 'rejected', rejections: [{ code: request.answer.code, description: request.answer.description }] };
+  // Files: MTOM parts, or (pull mode, above ATTACHMENT_INLINE_MAX_BYTES) uploaded to the exchange's file store first, once per message.
+  const files = request.files ?? [];
+  const stored = await uploadFileStoreFiles(ctx, partner, request.responseMessageId, files);
+  if (stored.kind !== 'ready') return { kind: stored.kind, error: stored.error };
   // Pushed requests are answered To = their MessageID; pulled ones To = the ReplyTo the exchange gave them.
-  const envelope = sendResponseEnvelope({ version: '1.1', messageId: request.responseMessageId, to: request.replyTo ?? request.messageId, body });
+  const envelope = sendResponseEnvelope({ version: '1.1', messageId: request.responseMessageId, to: request.replyTo ?? request.messageId, body, attachments: mtomAttachments(files), refAttachments: stored.refs });
   const outcome = await sendToPartner(ctx, {
     partner,
     envelope,
@@ -39,6 +43,8 @@ async function send(ctx: FlowContext, job: Job<{ requestId: string }>): Promise<
     service: service.id,
     messageId: request.responseMessageId,
     correlationId: `request:${request.id}:${job.attempts}`,
+    files,
+    uploads: stored.uploads,
     docs: (o) => {
       const delivery: ResponseDelivery = { state: o.kind === 'accepted' ? 'delivered' : 'pending', attempts: job.attempts, lastError: describeOutcome(o), deliveredAt: o.kind === 'accepted' ? ctx.now().toISOString() : null };
       return [write(REQUEST_DELIVERIES, request.id, delivery)];

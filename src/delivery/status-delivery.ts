@@ -11,7 +11,7 @@ import { DELIVERIES, ELK_SERVICE, STATUS_QUEUE, type Delivery } from '../flows/s
 import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import { write } from '../store/collection.js';
 import type { Job } from '../store/types.js';
-import { describeOutcome, fileStoreFilesPending, mtomAttachments, sendToPartner, settle } from './outbound-send.js';
+import { describeOutcome, mtomAttachments, uploadFileStoreFiles, sendToPartner, settle } from './outbound-send.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startStatusDelivery(ctx: FlowContext): QueueWorker {
@@ -43,10 +43,10 @@ async function deliver(ctx: FlowContext, job: Job<{ deliveryId: string }>): Prom
   if (!elk) return { kind: 'retry', error: `the service catalogue has no ${ELK_SERVICE}` };
 
   const files = delivery.files ?? [];
-  // The seam for pull mode's large files: they go through the exchange's file store, not as MTOM parts.
-  const pending = fileStoreFilesPending(files);
-  if (pending) return { kind: 'dead', error: pending };
-  const envelope = sendRequestEnvelope({ version: '1.1', messageId: delivery.messageId, contentXml: elk.request.toXml(delivery.content), attachments: mtomAttachments(files) });
+  // Pull mode's large files go through the exchange's file store first (once per message), the rest as MTOM parts.
+  const stored = await uploadFileStoreFiles(ctx, portal, delivery.messageId, files);
+  if (stored.kind !== 'ready') return { kind: stored.kind, error: stored.error };
+  const envelope = sendRequestEnvelope({ version: '1.1', messageId: delivery.messageId, contentXml: elk.request.toXml(delivery.content), attachments: mtomAttachments(files), refAttachments: stored.refs });
   const outcome = await sendToPartner(ctx, {
     partner: portal,
     envelope,
@@ -57,6 +57,7 @@ async function deliver(ctx: FlowContext, job: Job<{ deliveryId: string }>): Prom
     applicationId: delivery.applicationId,
     registrationNumber: delivery.registrationNumber,
     files,
+    uploads: stored.uploads,
     docs: (o) => {
       const now = ctx.now().toISOString();
       const updated: Delivery = o.kind === 'accepted' ? { ...delivery, state: 'delivered', deliveredAt: now, lastError: null } : { ...delivery, lastError: describeOutcome(o) };

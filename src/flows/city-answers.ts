@@ -12,18 +12,24 @@ import { defineCollection, write } from '../store/collection.js';
 import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
+import { prepareFiles } from './outbound-file-signing.js';
+import { unprocessable } from './errors.js';
+import type { FileReference, SentFile } from './outbound-files.js';
 
 /** The city's answers to send to agencies, by request id. */
 export const RESPONSE_QUEUE = defineQueue<{ requestId: string }>('city-responses');
 export const REJECT_CODES = ['ACCESS_DENIED', 'NO_DATA', 'UNKNOWN_REQUEST_DESCRIPTION', 'FAILURE'] as const;
 
-export type CityAnswer = { data: JsonValue } | { reject: { code: (typeof REJECT_CODES)[number]; description: string } };
+/** Content may carry files (POST /api/v1/files) by id, like a status or a query; a rejection carries none. */
+export type CityAnswer = { data: JsonValue; files?: FileReference[] } | { reject: { code: (typeof REJECT_CODES)[number]; description: string } };
 
 /** A request as stored: the answer fields are absent until the city answers. */
 export interface AnsweredRequest extends IncomingRequest {
   answer?: { kind: 'content'; data: JsonValue } | { kind: 'rejected'; code: string; description: string } | null;
   responseMessageId?: string | null;
   answeredAt?: string | null;
+  /** The files the answer carries, signed, as every attempt sends them (MTOM parts, or the exchange's file store in pull mode above ATTACHMENT_INLINE_MAX_BYTES). Absent: none. */
+  files?: SentFile[];
 }
 
 export interface ResponseDelivery {
@@ -48,6 +54,12 @@ export async function answerRequest(ctx: FlowContext, requestId: string, answer:
     const problems = service.response.validateJson(answer.data);
     if (problems.length > 0) throw invalid('INVALID_DATA', `body/data does not fit the ${service.id} response: ${problems.map((p) => `${p.path || '/'} ${p.rule}`).join('; ')}`);
   }
+  const partner = ctx.partners.get(request.partner);
+  if ('data' in answer && answer.files?.length && !partner) throw unprocessable('UNKNOWN_PARTNER', `body/files: partner ${request.partner} is no longer registered`);
+  const prepared =
+    'data' in answer && answer.files?.length
+      ? await prepareFiles(ctx, answer.files, { field: 'body/files', mode: partner!.transport.mode === 'pull' ? 'pull' : 'push', mimeTypes: service.attachmentMimeTypes ?? null, docTypes: false })
+      : { files: [], docs: [] };
   const now = ctx.now().toISOString();
   const updated: AnsweredRequest = {
     ...request,
@@ -55,6 +67,7 @@ export async function answerRequest(ctx: FlowContext, requestId: string, answer:
     answer: 'data' in answer ? { kind: 'content', data: answer.data } : { kind: 'rejected', code: answer.reject.code, description: answer.reject.description },
     responseMessageId: uuidV1(),
     answeredAt: now,
+    ...(prepared.files.length > 0 ? { files: prepared.files } : {}),
   };
   const outbound: OutboundMessage = { messageId: updated.responseMessageId!, partner: request.partner, kind: 'response', ref: request.id, ackedAt: null, accepted: null };
   const result = await ctx.store.commit({
@@ -62,6 +75,7 @@ export async function answerRequest(ctx: FlowContext, requestId: string, answer:
     docs: [
       write(REQUESTS, request.id, updated),
       write(OUTBOUND, outbound.messageId, outbound),
+      ...prepared.docs,
     ],
     jobs: [jobInput(RESPONSE_QUEUE, request.id, { requestId: request.id }, { maxAttempts: ctx.config.delivery.maxAttempts })],
   });
@@ -85,6 +99,7 @@ export async function requestView(ctx: FlowContext, id: string) {
     answer: r.answer ?? null,
     answeredAt: r.answeredAt ?? null,
     responseMessageId: r.responseMessageId ?? null,
+    files: (r.files ?? []).map((f) => ({ id: f.id, fileName: f.fileName, mimeType: f.mimeType, size: f.size, sha256: f.sha256, transport: f.transport })),
     delivery: r.answer
       ? {
           state: delivery?.state === 'delivered' ? 'delivered' : job?.state === 'dead' ? 'failed' : 'pending',

@@ -9,7 +9,7 @@ import type { RevocationChecker } from '../pki/ocsp-client.js';
 import type { Signer } from '../pki/signer.js';
 import type { TrustAnchorSet } from '../pki/trust.js';
 import type { Store } from '../store/types.js';
-import type { BlobSource } from './outbound-files.js';
+import type { BlobSource, FileStoreUploader } from './outbound-files.js';
 import { defineQueue } from '../store/typed-queue.js';
 
 /** What the flows need, loaded once at start-up (see gateway.ts). */
@@ -32,6 +32,8 @@ export interface FlowContext {
   journalArchive?: ArchiveReader | null;
   /** The blob store (ATTACHMENT_DIR) the city's files are read from; null or absent: files cannot be sent. */
   blobs?: BlobSource | null;
+  /** Uploads the city's large files to an exchange's file store (pull mode); null or absent: they cannot be sent. */
+  uploadToFileStore?: FileStoreUploader | null;
   now(): Date;
 }
 

@@ -8,6 +8,7 @@
  * is referenced, and kept here: every retry of a delivery sends the same signed file.
  */
 import type { Readable } from 'node:stream';
+import type { Exchange } from '../registry/partners.js';
 import { defineCollection } from '../store/collection.js';
 
 export interface OutboundFileSignature {
@@ -35,6 +36,19 @@ export interface OutboundFile {
   service: string | null;
   uploadedAt: string;
   signature: OutboundFileSignature | null;
+}
+
+/**
+ * A new file id: a random (v4) UUID whose first character is a letter. The id is the MTOM
+ * contentId, and AttachmentContent/Id is an xs:ID in the SMEV schema — an NCName, which cannot
+ * start with a digit; a letter first keeps it a lower-case UUID (ELK FSuuid, RefAttachmentHeader
+ * uuid) and a valid xs:ID.
+ */
+export function newFileId(random: () => string): string {
+  for (;;) {
+    const id = random();
+    if (/^[a-f]/.test(id)) return id;
+  }
 }
 
 /** By file id. */
@@ -91,12 +105,42 @@ export interface SentFile {
   signaturePkcs7: string;
 }
 
+/** How a file went: an MTOM part of the message, or the exchange's file store (S3 or FTP/FTPS). */
+export type FileVia = 'mtom' | 's3' | 'ftp' | 'ftps';
+
 /** What a journal record says of each file an attempt carried (the record is sealed: the digests are evidence). */
 export interface JournalFile {
   id: string;
   fileName: string;
   size: number;
   sha256: string;
+  via?: FileVia;
 }
 
-export const journalFile = (f: SentFile): JournalFile => ({ id: f.id, fileName: f.fileName, size: f.size, sha256: f.sha256 });
+export const journalFile = (f: SentFile, via?: FileVia): JournalFile => ({ id: f.id, fileName: f.fileName, size: f.size, sha256: f.sha256, ...(via ? { via } : {}) });
+
+/**
+ * One file of a message uploaded to the exchange's file store: what its RefAttachmentHeader
+ * carries (the uuid is the file id) and where it went. Recorded per message (FILE_STORE_UPLOADS,
+ * by MessageID) as soon as the upload succeeds, so a retry of the same message does not upload
+ * it again.
+ */
+export interface FileStoreUpload {
+  id: string;
+  /** RefAttachmentHeader/Hash (base64): GOST R 34.11-2012 256 for a GOST signer, SHA-256 otherwise. */
+  hash: string;
+  /** The name in the store (transliterated, at most 108 characters). */
+  fileName: string;
+  via: Exclude<FileVia, 'mtom'>;
+  uploadedAt: string;
+}
+
+/** The uploads of one outbound message, by its MessageID. */
+export const FILE_STORE_UPLOADS = defineCollection<{ messageId: string; files: Record<string, FileStoreUpload> }>('outbound-file-uploads');
+
+/**
+ * Uploads files to an exchange's file store (attachments/send-via-file-store.ts in the gateway,
+ * injected through FlowContext: the deliveries stand below attachments/). Throws when an upload
+ * fails; the caller retries the message.
+ */
+export type FileStoreUploader = (exchange: Exchange, files: readonly SentFile[]) => Promise<FileStoreUpload[]>;

@@ -45,7 +45,7 @@ export interface JournalRecord {
    * Files an outbound message carried (MTOM parts, file-store uploads): id, name, size and SHA-256
    * of the bytes sent. Part of the sealed record: the digests are the evidence of what was sent.
    */
-  files?: Array<{ id: string; fileName: string; size: number; sha256: string }>;
+  files?: Array<{ id: string; fileName: string; size: number; sha256: string; via?: 'mtom' | 's3' | 'ftp' | 'ftps' }>;
   /** Evidence document ids (collection `evidence`): the raw envelopes as sent and received. */
   evidence: { request: string | null; response: string | null };
   /**

@@ -80,7 +80,10 @@ import type { SmevVersion } from '../soap/namespaces.js';
 import { messageAccepted } from '../soap/reply.js';
 import type { JsonValue } from '../store/types.js';
 import { childElements } from '../xml/helpers.js';
-import type { XmlElement } from '../xml/types.js';
+import type { XmlDocument, XmlElement } from '../xml/types.js';
+import { checkAttachmentSignature, type AttachmentSignatureSummary } from '../pki/cms/attachment.js';
+import { parseContentType } from '../soap/mtom.js';
+import { locateSmevMessage, readSmevMessage, SmevMessageError } from '../soap/smev-message.js';
 import {
   checkSoapAction,
   childText,
@@ -190,6 +193,19 @@ export interface CityResponse {
   status?: { code: number; description: string };
   receivedAt: Date;
   signerSubject: string;
+  /** The files the answer carried (inline or MTOM parts), each with a SignaturePKCS7 that verified against the agency's trust anchors. */
+  files?: CityResponseFile[];
+}
+
+export interface CityResponseFile {
+  contentId: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  bytes: Buffer;
+  signaturePkcs7: Buffer;
+  verdict: AttachmentSignatureSummary | null;
+  mtom: boolean;
 }
 
 export interface AgencySimulatorOptions {
@@ -484,13 +500,25 @@ export class AgencySimulator extends SimulatorServer {
   /** Verifies and dispatches by operation; synchronous up to the reply's signing, so records keep the order of arrival. Throws SmevFault. */
   private accept(raw: Buffer, req: IncomingMessage): Accepted {
     const now = this.now();
-    const verified = verifyEnvelope(parseEnvelope(raw), { trust: this.options.trust, expectedSigner: this.options.expectedSigner, now });
+    const contentType = req.headers['content-type'];
+    const mtom = parseContentType(contentType ?? 'text/xml').mediaType === 'multipart/related';
+    let doc: XmlDocument;
+    if (mtom) {
+      // The XOP infoset (each xop:Include replaced by its part's base64) is what the signatures cover.
+      try {
+        doc = readSmevMessage(raw, contentType).doc;
+      } catch (error) {
+        if (error instanceof SmevMessageError) throw new SmevFault('InvalidContent', `the MTOM message cannot be read: ${error.message}`);
+        throw error;
+      }
+    } else doc = parseEnvelope(raw);
+    const verified = verifyEnvelope(doc, { trust: this.options.trust, expectedSigner: this.options.expectedSigner, now });
     const operation = verified.parts.operation.localName;
     if (operation !== 'SendRequestRequest' && operation !== 'SendResponseRequest') {
       throw new SmevFault('UnknownMessageType', `${operation}: the agency's endpoint takes SendRequest (the city's queries) and SendResponse (the city's answers) only`);
     }
     checkSoapAction(req, operation);
-    return operation === 'SendRequestRequest' ? this.acceptQuery(verified.signed, verified.signerSubject, verified.version, now) : this.acceptCityResponse(verified.signed, verified.signerSubject, verified.version, now);
+    return operation === 'SendRequestRequest' ? this.acceptQuery(verified.signed, verified.signerSubject, verified.version, now) : this.acceptCityResponse(verified.signed, verified.signerSubject, verified.version, now, this.checkFiles(doc, now, mtom));
   }
 
   private acceptQuery(signed: XmlElement, signerSubject: string, version: SmevVersion, now: Date, replyTo?: string): Accepted {
@@ -539,14 +567,30 @@ export class AgencySimulator extends SimulatorServer {
     return { reply, afterReply: () => this.plan(query, mode) };
   }
 
-  private acceptCityResponse(signed: XmlElement, signerSubject: string, version: SmevVersion, now: Date): Accepted {
+  /** The files a city's answer carries: each must carry a SignaturePKCS7 that verifies against its bytes and chains to the agency's trust anchors (InvalidContent otherwise). */
+  private checkFiles(doc: XmlDocument, now: Date, mtom: boolean): CityResponseFile[] {
+    let attachments;
+    try {
+      attachments = locateSmevMessage(doc).attachments;
+    } catch (error) {
+      if (error instanceof SmevMessageError) throw new SmevFault('InvalidContent', error.message);
+      throw error;
+    }
+    return attachments.map((a) => {
+      const check = checkAttachmentSignature(a.bytes, a.signaturePkcs7 ?? null, 'required', this.options.trust, { now, name: a.id });
+      if (!check.accepted) throw new SmevFault('InvalidContent', check.refusal ?? `attachment ${a.id}: refused`);
+      return { contentId: a.id, mimeType: a.mimeType, size: a.bytes.length, sha256: a.sha256, bytes: a.bytes, signaturePkcs7: a.signaturePkcs7!, verdict: check.summary ?? null, mtom };
+    });
+  }
+
+  private acceptCityResponse(signed: XmlElement, signerSubject: string, version: SmevVersion, now: Date, files: CityResponseFile[] = []): Accepted {
     const messageId = readMessageId(signed);
     const to = childText(signed, 'To');
     const own = to ? this.ownQueries.get(to) : undefined;
     if (!to || !own) throw new SmevFault('RequestIsNotFound', to ? `the agency sent no query with MessageID "${to.slice(0, 100)}"` : 'SenderProvidedResponseData has no To');
     const service = this.options.catalogue.get(own.service)!;
 
-    const record: CityResponse = { messageId, to, service: service.id, kind: 'content', receivedAt: now, signerSubject };
+    const record: CityResponse = { messageId, to, service: service.id, kind: 'content', receivedAt: now, signerSubject, ...(files.length > 0 ? { files } : {}) };
     const rejected = childElements(signed).filter((c) => c.localName === 'RequestRejected');
     const statusEl = childElements(signed).find((c) => c.localName === 'RequestStatus');
     if (rejected.length > 0) {
@@ -565,8 +609,8 @@ export class AgencySimulator extends SimulatorServer {
       }
       record.content = validated(def, content, `the ${service.id} response`);
     }
-    const { receivedAt: _r, ...what } = record;
-    const key = JSON.stringify(what);
+    const { receivedAt: _r, files: carried, ...what } = record;
+    const key = JSON.stringify({ ...what, files: (carried ?? []).map((f) => [f.contentId, f.sha256]) });
 
     const seen = this.seenResponses.get(messageId);
     if (seen) {

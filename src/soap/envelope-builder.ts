@@ -59,6 +59,20 @@ export interface MtomAttachmentInput {
   signaturePkcs7?: Buffer;
 }
 
+type AnyAttachment = AttachmentInput | MtomAttachmentInput;
+
+/** AttachmentHeaderList (inside the signed data): contentId, MimeType, SignaturePKCS7? per file. */
+function attachmentHeaderList(attachments: readonly AnyAttachment[]): string {
+  if (attachments.length === 0) return '';
+  return `<b:AttachmentHeaderList>${attachments.map((a) => `<b:AttachmentHeader><b:contentId>${xmlText(a.contentId)}</b:contentId><b:MimeType>${xmlText(a.mimeType)}</b:MimeType>${a.signaturePkcs7 ? `<b:SignaturePKCS7>${a.signaturePkcs7.toString('base64')}</b:SignaturePKCS7>` : ''}</b:AttachmentHeader>`).join('')}</b:AttachmentHeaderList>`;
+}
+
+/** AttachmentContentList (after the signed data): base64 content, or an xop:Include of an MTOM part. */
+function attachmentContentList(attachments: readonly AnyAttachment[]): string {
+  if (attachments.length === 0) return '';
+  return `<b:AttachmentContentList>${attachments.map((a) => `<b:AttachmentContent><b:Id>${xmlText(a.contentId)}</b:Id><b:Content>${'part' in a ? xopInclude(a.part) : a.content.toString('base64')}</b:Content></b:AttachmentContent>`).join('')}</b:AttachmentContentList>`;
+}
+
 export interface SendRequestInput {
   version: SmevVersion;
   messageId: string;
@@ -83,15 +97,11 @@ export function sendRequestEnvelope(input: SendRequestInput): string {
     `<t:MessageID>${xmlText(input.messageId)}</t:MessageID>` +
     (input.referenceMessageId ? `<t:ReferenceMessageID>${xmlText(input.referenceMessageId)}</t:ReferenceMessageID>` : '') +
     `<b:MessagePrimaryContent>${input.contentXml}</b:MessagePrimaryContent>` +
-    (attachments.length
-      ? `<b:AttachmentHeaderList>${attachments.map((a) => `<b:AttachmentHeader><b:contentId>${xmlText(a.contentId)}</b:contentId><b:MimeType>${xmlText(a.mimeType)}</b:MimeType>${a.signaturePkcs7 ? `<b:SignaturePKCS7>${a.signaturePkcs7.toString('base64')}</b:SignaturePKCS7>` : ''}</b:AttachmentHeader>`).join('')}</b:AttachmentHeaderList>`
-      : '') +
+    attachmentHeaderList(attachments) +
     refAttachmentHeaderList(input.refAttachments) +
     (input.test ? '<t:TestMessage></t:TestMessage>' : '') +
     `</t:SenderProvidedRequestData>` +
-    (attachments.length
-      ? `<b:AttachmentContentList>${attachments.map((a) => `<b:AttachmentContent><b:Id>${xmlText(a.contentId)}</b:Id><b:Content>${'part' in a ? xopInclude(a.part) : a.content.toString('base64')}</b:Content></b:AttachmentContent>`).join('')}</b:AttachmentContentList>`
-      : '') +
+    attachmentContentList(attachments) +
     `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature>` +
     `</t:SendRequestRequest></soap:Body></soap:Envelope>`
   );
@@ -109,6 +119,12 @@ export interface SendResponseInput {
   messageId: string;
   to: string;
   body: ResponseBody;
+  /**
+   * Files inside the message (inline or MTOM parts); only with a `content` body: AttachmentHeaderList
+   * after MessagePrimaryContent in SenderProvidedResponseData, AttachmentContentList after it in
+   * SendResponseRequest (the XSD's order).
+   */
+  attachments?: AnyAttachment[];
   /** Files in the exchange's file store; only with a `content` body (the XSD has them in that branch only). */
   refAttachments?: RefAttachmentInput[];
 }
@@ -116,9 +132,10 @@ export interface SendResponseInput {
 export function sendResponseEnvelope(input: SendResponseInput): string {
   const t = ns.types(input.version);
   const b = ns.basic(input.version);
-  if (input.refAttachments?.length && input.body.kind !== 'content') throw new RangeError(`a ${input.body.kind} response cannot carry RefAttachmentHeaderList`);
+  const attachments = input.attachments ?? [];
+  if ((input.refAttachments?.length || attachments.length) && input.body.kind !== 'content') throw new RangeError(`a ${input.body.kind} response cannot carry files`);
   let inner: string;
-  if (input.body.kind === 'content') inner = `<b:MessagePrimaryContent>${input.body.contentXml}</b:MessagePrimaryContent>${refAttachmentHeaderList(input.refAttachments)}`;
+  if (input.body.kind === 'content') inner = `<b:MessagePrimaryContent>${input.body.contentXml}</b:MessagePrimaryContent>${attachmentHeaderList(attachments)}${refAttachmentHeaderList(input.refAttachments)}`;
   else if (input.body.kind === 'rejected')
     inner = input.body.rejections
       .map((r) => `<t:RequestRejected><t:RejectionReasonCode>${xmlText(r.code)}</t:RejectionReasonCode><t:RejectionReasonDescription>${xmlText(r.description)}</t:RejectionReasonDescription></t:RequestRejected>`)
@@ -130,6 +147,7 @@ export function sendResponseEnvelope(input: SendResponseInput): string {
     `<t:SenderProvidedResponseData Id="${SIGNED_RESPONSE_ID}">` +
     `<t:MessageID>${xmlText(input.messageId)}</t:MessageID><t:To>${xmlText(input.to)}</t:To>${inner}` +
     `</t:SenderProvidedResponseData>` +
+    attachmentContentList(attachments) +
     `<t:CallerInformationSystemSignature></t:CallerInformationSystemSignature>` +
     `</t:SendResponseRequest></soap:Body></soap:Envelope>`
   );

@@ -308,7 +308,7 @@ describe('files the city sends (RSA sample key, push mode)', () => {
 
     // the journal: the attempt names the file with its digest; the envelope as sent; the seal covers it
     const [record] = await journalOf(gw.url, d.messageId);
-    expect(record!.files).toEqual([{ id: up.body.id, fileName: 'Разрешение.pdf', size: pdf.length, sha256: sha256(pdf) }]);
+    expect(record!.files).toEqual([{ id: up.body.id, fileName: 'Разрешение.pdf', size: pdf.length, sha256: sha256(pdf), via: 'mtom' }]);
     const full = await until('sealed', () => journalRecord(gw.url, record!.id), (r) => r.verified !== null);
     expect(full.verified).toBe(true);
     expect(full.evidenceVerified).toBe(true);
@@ -339,7 +339,7 @@ describe('files the city sends (RSA sample key, push mode)', () => {
     expect(records).toHaveLength(3);
     const signatures = new Set<string>();
     for (const r of records) {
-      expect(r.files).toEqual([{ id: up.body.id, fileName: 'permit.pdf', size: pdf.length, sha256: sha256(pdf) }]);
+      expect(r.files).toEqual([{ id: up.body.id, fileName: 'permit.pdf', size: pdf.length, sha256: sha256(pdf), via: 'mtom' }]);
       const text = (await journalRecord(gw.url, r.id)).evidence.request!.text;
       signatures.add(/<b:SignaturePKCS7>([^<]+)<\/b:SignaturePKCS7>/.exec(text)![1]!);
     }
