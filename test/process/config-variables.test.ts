@@ -31,6 +31,7 @@ function readmeVariables(): string[] {
 /** Variables with no wrong value, and why. */
 const ACCEPTS_ANY: Record<string, string> = {
   REDIS_KEY_PREFIX: 'any string is a valid Redis key prefix (empty: the default)',
+  ARCHIVE_S3_REGION: 'any string names a region (S3-compatible stores take whatever they are configured with)',
 };
 
 const sample = (file: string) => path.join(projectRoot, 'certs-sample', file);
@@ -94,6 +95,14 @@ function badValues(): Record<string, Record<string, string>> {
     DELIVERY_BACKOFF_CAP_MS: { DELIVERY_BACKOFF_CAP_MS: '0' },
     QUERY_DEADLINE_HOURS: { QUERY_DEADLINE_HOURS: '0' },
     JOURNAL_RETENTION_DAYS: { JOURNAL_RETENTION_DAYS: 'forever' },
+    JOURNAL_HOT_HOURS: { JOURNAL_HOT_HOURS: 'soon' },
+    ARCHIVE_DIR: { ARCHIVE_DIR: sample('ca.crt.pem') },
+    ARCHIVE_INTERVAL_S: { ARCHIVE_INTERVAL_S: '0' },
+    ARCHIVE_S3_URL: { ARCHIVE_S3_URL: 'ftp://127.0.0.1/okno-archive', ARCHIVE_S3_ACCESS_KEY_ID: 'k', ARCHIVE_S3_SECRET_ACCESS_KEY: 's' },
+    ARCHIVE_S3_ACCESS_KEY_ID: { ARCHIVE_S3_URL: 'http://127.0.0.1:9/okno-archive', ARCHIVE_S3_SECRET_ACCESS_KEY: 's' },
+    ARCHIVE_S3_SECRET_ACCESS_KEY: { ARCHIVE_S3_URL: 'http://127.0.0.1:9/okno-archive', ARCHIVE_S3_ACCESS_KEY_ID: 'k' },
+    FILE_MAX_BYTES: { FILE_MAX_BYTES: '0' },
+    ATTACHMENT_INLINE_MAX_BYTES: { ATTACHMENT_INLINE_MAX_BYTES: 'big' },
     // A file that is no certificate; a key that belongs to none of the recipients (the gateway could not read its own archive).
     ARCHIVE_ENCRYPT_TO: { ARCHIVE_ENCRYPT_TO: path.join(projectRoot, 'package.json') },
     ARCHIVE_DECRYPT_KEY_FILE: { ARCHIVE_ENCRYPT_TO: sample('portal.crt.pem'), ARCHIVE_DECRYPT_KEY_FILE: sample('agency.key.pem') },
