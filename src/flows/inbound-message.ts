@@ -235,7 +235,8 @@ export function exchangeFiles(signed: XmlElement, exchangeSigned: XmlElement | n
  * RequestRejected before the Ack), as an unsigned inline file does: its absence is known
  * without downloading it. Signatures that are present are verified by the download worker.
  */
-function requireFileStoreSignatures(service: ServiceDefinition, refs: ExchangeFileRef[]): void {
+/** A service that requires signed files refuses, at acceptance, a file-store file whose header carries no SignaturePKCS7. */
+export function requireFileStoreSignatures(service: ServiceDefinition, refs: ExchangeFileRef[]): void {
   if ((service.attachmentSignature ?? 'optional') !== 'required') return;
   const unsigned = refs.find((r) => r.pkcs7Signature === 'absent');
   if (unsigned) throw new SmevFault('InvalidContent', `attachment ${unsigned.fileName ?? unsigned.uuid} (file store uuid ${unsigned.uuid}) carries no SignaturePKCS7, but the service requires every file to be signed`);

@@ -4,7 +4,7 @@
  * caller acknowledges a message the gateway delivered to it).
  */
 import { randomUUID } from 'node:crypto';
-import { INBOX, OUTBOUND, type InboxItem, type OutboundMessage } from '../city/model.js';
+import { INBOX, OUTBOUND, type ExchangeFileRef, type InboxItem, type OutboundMessage } from '../city/model.js';
 import { journalWrites } from '../journal/records.js';
 import { SmevFault } from '../soap/faults.js';
 import { ackReply, messageAccepted, statusReply, type InteractionStatus } from '../soap/reply.js';
@@ -17,9 +17,13 @@ import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 import { checkMessageIdFresh, checkTimestampFresh } from './freshness.js';
 import { checkSignedStructure } from '../soap/signed-structure.js';
 import { afterQueryEnded, finishQuery, QUERIES, QUERY_BY_REPLY_TO, QUERY_STATUSES, queryStatusFeed } from './queries.js';
+import { exchangeFileWrites, hashAlgorithmFor } from './exchange-files.js';
+import type { AttachmentSignaturePolicy } from '../pki/cms/attachment.js';
 import {
+  exchangeFiles,
   idempotencyKey,
   journalInput,
+  requireFileStoreSignatures,
   primaryContent,
   readMessageId,
   resolveService,
@@ -92,6 +96,8 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
   }
 
   let final: Parameters<typeof finishQuery>[2];
+  let fileRefs: ExchangeFileRef[] = [];
+  let policy: AttachmentSignaturePolicy = 'optional';
   if (rejected.length > 0) {
     final = {
       state: 'rejected',
@@ -109,6 +115,10 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     }
     validateContent(service, 'response', content);
     final = { state: 'answered', answer: service.response!.toJson(content), rejections: [], answeredAt: receivedAt, responseInboxItemId: null, failure: null };
+    // Files of the answer in the exchange's file store (pulled): fetched after the Ack, as a request's are.
+    fileRefs = exchangeFiles(signed, input.via?.exchangeSigned ?? null);
+    requireFileStoreSignatures(service, fileRefs);
+    policy = service.attachmentSignature ?? 'optional';
   }
   const inboxId = randomUUID();
   final.responseInboxItemId = inboxId;
@@ -122,6 +132,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     receivedAt,
     content: { queryId: query.id, state: final.state, answer: final.answer, rejections: final.rejections },
     attachments: [],
+    ...(fileRefs.length > 0 ? { exchangeFiles: fileRefs } : {}),
     signature: signatureSummary(input),
     test: false,
     applicationId: query.applicationId,
@@ -130,12 +141,32 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     ackedAt: null,
   };
   const j = journal(true);
+  // A response cannot be answered with RequestRejected: a file refused after the Ack is failed and announced (attachments.failed).
+  const fetches = fileRefs.length > 0 && input.via
+    ? exchangeFileWrites({
+        inboxId,
+        messageId,
+        applicationId: query.applicationId,
+        refs: fileRefs,
+        exchange: input.via.exchange,
+        signed,
+        exchangeSigned: input.via.exchangeSigned,
+        service: query.service,
+        partner: input.partner.id,
+        signaturePolicy: policy,
+        replyTo: null,
+        hashAlgorithm: hashAlgorithmFor(input.verification.caller.details.signatureAlgorithm),
+        maxAttempts: ctx.config.fileStore.maxAttempts,
+        webhook: ctx.config.cityWebhookUrl !== null,
+        now: input.receivedAt,
+      })
+    : { docs: [], jobs: [] };
   const ended = await finishQuery(ctx, query, final, {
     digest,
     result: { reply },
-    docs: [write(INBOX, inboxId, item), ...j.docs],
+    docs: [write(INBOX, inboxId, item), ...fetches.docs, ...j.docs],
     feeds: [{ feed: INBOX, id: inboxId }, ...j.feeds],
-    jobs: ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : [],
+    jobs: [...(ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : []), ...fetches.jobs],
   });
   if (!ended.won) {
     if (ended.existing!.digest === digest) return result(true, (ended.existing!.result as { reply: string }).reply);
