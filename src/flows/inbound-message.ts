@@ -165,7 +165,8 @@ export function signatureSummary(input: InboundInput): SignatureSummary {
  * parts are resolved to base64 before this runs). The content is stored by id
  * and described by size and SHA-256; pushed messages must carry it inline.
  */
-function attachments(ctx: FlowContext, input: InboundInput, service: ServiceDefinition): { meta: AttachmentMeta[]; docs: DocWrite[]; journal: JournalAttachmentSignature[]; checks: Array<{ name: string; check: AttachmentSignatureCheck }> } {
+/** Inline and MTOM files of an inbound message (request or response): stored, their SignaturePKCS7 checked under the service's policy. */
+export function attachments(ctx: FlowContext, input: InboundInput, service: ServiceDefinition): { meta: AttachmentMeta[]; docs: DocWrite[]; journal: JournalAttachmentSignature[]; checks: Array<{ name: string; check: AttachmentSignatureCheck }> } {
   const headerList = childElements(input.parts.signed).find((c) => c.localName === 'AttachmentHeaderList');
   if (!headerList) return { meta: [], docs: [], journal: [], checks: [] };
   const contentList = childElements(input.parts.operation).find((c) => c.localName === 'AttachmentContentList');

@@ -19,7 +19,9 @@ import { checkSignedStructure } from '../soap/signed-structure.js';
 import { afterQueryEnded, finishQuery, QUERIES, QUERY_BY_REPLY_TO, QUERY_STATUSES, queryStatusFeed } from './queries.js';
 import { exchangeFileWrites, hashAlgorithmFor } from './exchange-files.js';
 import type { AttachmentSignaturePolicy } from '../pki/cms/attachment.js';
+import { requireAttachmentSignersNotRevoked, type JournalAttachmentSignature } from './attachment-signatures.js';
 import {
+  attachments,
   exchangeFiles,
   idempotencyKey,
   journalInput,
@@ -72,8 +74,8 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     interactionType: 'OIV2OIV',
     status: 'responseIsDelivered',
   }, { signer: ctx.signer, profile: input.partner.signatureProfile });
-  const journal = (succeeded: boolean) =>
-    journalWrites(journalInput(input, { operation: input.via?.operation ?? 'SendResponse', service: query.service, messageId, succeeded, applicationId: query.applicationId }, reply), input.raw, input.via ? null : reply);
+  const journal = (succeeded: boolean, attachmentSignatures?: JournalAttachmentSignature[]) =>
+    journalWrites(journalInput(input, { operation: input.via?.operation ?? 'SendResponse', service: query.service, messageId, succeeded, applicationId: query.applicationId, ...(attachmentSignatures?.length ? { attachmentSignatures } : {}) }, reply), input.raw, input.via ? null : reply);
   const result = (duplicate: boolean, body: string): InboundResult => ({ reply: body, duplicate, service: query.service, messageId, applicationId: query.applicationId, registrationNumber: null });
 
   if (rejected.length === 0 && status) {
@@ -97,6 +99,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
 
   let final: Parameters<typeof finishQuery>[2];
   let fileRefs: ExchangeFileRef[] = [];
+  let inline: ReturnType<typeof attachments> = { meta: [], docs: [], journal: [], checks: [] };
   let policy: AttachmentSignaturePolicy = 'optional';
   if (rejected.length > 0) {
     final = {
@@ -115,6 +118,9 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     }
     validateContent(service, 'response', content);
     final = { state: 'answered', answer: service.response!.toJson(content), rejections: [], answeredAt: receivedAt, responseInboxItemId: null, failure: null };
+    // Inline and MTOM files of the answer: stored and their signatures checked, as a request's are.
+    inline = attachments(ctx, input, service);
+    await requireAttachmentSignersNotRevoked(ctx, inline.checks, input.receivedAt);
     // Files of the answer in the exchange's file store (pulled): fetched after the Ack, as a request's are.
     fileRefs = exchangeFiles(signed, input.via?.exchangeSigned ?? null);
     requireFileStoreSignatures(service, fileRefs);
@@ -131,7 +137,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     partner: input.partner.id,
     receivedAt,
     content: { queryId: query.id, state: final.state, answer: final.answer, rejections: final.rejections },
-    attachments: [],
+    attachments: inline.meta,
     ...(fileRefs.length > 0 ? { exchangeFiles: fileRefs } : {}),
     signature: signatureSummary(input),
     test: false,
@@ -140,7 +146,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     requestId: null,
     ackedAt: null,
   };
-  const j = journal(true);
+  const j = journal(true, inline.journal);
   // A response cannot be answered with RequestRejected: a file refused after the Ack is failed and announced (attachments.failed).
   const fetches = fileRefs.length > 0 && input.via
     ? exchangeFileWrites({
@@ -164,7 +170,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
   const ended = await finishQuery(ctx, query, final, {
     digest,
     result: { reply },
-    docs: [write(INBOX, inboxId, item), ...fetches.docs, ...j.docs],
+    docs: [write(INBOX, inboxId, item), ...inline.docs, ...fetches.docs, ...j.docs],
     feeds: [{ feed: INBOX, id: inboxId }, ...j.feeds],
     jobs: [...(ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : []), ...fetches.jobs],
   });

@@ -2,7 +2,8 @@
  * An agency's answer with a file in the exchange's file store (pull mode): the city's query goes
  * out through the exchange; the agency uploads the extract to the file store and answers with a
  * signed RefAttachmentHeaderList; the gateway takes the answer, acks it, then fetches the file as
- * it does a request's (stored, Hash checked), and the response's inbox item shows it.
+ * it does a request's (stored, Hash checked), and the response's inbox item shows it. An answer's
+ * inline file is stored with its SignaturePKCS7 verified, as a request's is.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,8 @@ import path from 'node:path';
 import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { fileHash, startFileStoreWorld, uploadByFtp, type FileStoreWorld } from '../helpers/file-store.js';
 import { eventually } from '../helpers/pull.js';
-import { CITY, serviceExample } from '../helpers/smev.js';
+import { CITY, sampleSigner, serviceExample } from '../helpers/smev.js';
+import { signDetachedCms } from '../../src/pki/cms/sign.js';
 
 const catalogue = loadCatalogue(path.join(projectRoot, 'config/services'));
 
@@ -63,5 +65,30 @@ describe("an agency's answer with a file in the exchange's file store", () => {
     const res = await fetch(`${gw.url}/api/v1/attachments/${file.attachmentId}`, { headers: CITY });
     expect(res.status).toBe(200);
     expect(Buffer.from(await res.arrayBuffer()).equals(content)).toBe(true);
+  });
+
+  it("stores an answer's inline file with its signature verified, and journals the verdict", async () => {
+    const created = await fetch(`${gw.url}/api/v1/queries`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ service: 'egrn-extract', data: serviceExample('egrn-extract') }) });
+    const { messageId } = (await created.json()) as { messageId: string };
+    const delivered = await eventually(async () => {
+      const p = await world.agency.poll('GetRequest');
+      return p.message && !p.message.empty ? p.message : null;
+    }, 'the query in the agency queue', 15_000);
+    expect(delivered.messageId).toBe(messageId);
+    const replyTo = /<(?:\w+:)?ReplyTo>([^<]+)</.exec(delivered.xml)![1]!;
+    await world.agency.ack(messageId);
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(5_000), Buffer.from('\n%%EOF\n')]);
+    const signature = await signDetachedCms(pdf, sampleSigner('agency'));
+    const egrn = catalogue.get('egrn-extract')!;
+    const answered = await world.agency.sendResponse({ to: replyTo, body: { kind: 'content', contentXml: egrn.response!.toXml(serviceExample('egrn-extract', 'response')) }, attachments: [{ contentId: 'extract1', mimeType: 'application/pdf', content: pdf, signaturePkcs7: signature }] });
+    expect(answered.status).toBe(200);
+    const item = await eventually(async () => {
+      const items = ((await (await fetch(`${gw.url}/api/v1/inbox?limit=500`, { headers: CITY })).json()) as { items: Array<Item & { attachments: Array<{ id: string; contentId: string; pkcs7Signature: string; sha256: string }> }> }).items;
+      return items.find((i) => i.messageId === answered.messageId) ?? null;
+    }, 'the answer in the inbox', 15_000);
+    expect(item.kind).toBe('response');
+    expect(item.attachments).toEqual([expect.objectContaining({ contentId: 'extract1', pkcs7Signature: 'valid', sha256: createHash('sha256').update(pdf).digest('hex') })]);
+    const res = await fetch(`${gw.url}/api/v1/attachments/${item.attachments[0]!.id}`, { headers: CITY });
+    expect(Buffer.from(await res.arrayBuffer()).equals(pdf)).toBe(true);
   });
 });

@@ -57,9 +57,9 @@ export class ExchangeClient {
     return { ...(await postTo(this.endpoint, xml, { soapaction: 'urn:SendRequest' })), messageId, xml };
   }
 
-  async sendResponse(o: { to: string; body: ResponseBody; messageId?: string; refAttachments?: RefAttachmentInput[] }): Promise<Reply & { messageId: string }> {
+  async sendResponse(o: { to: string; body: ResponseBody; messageId?: string; refAttachments?: RefAttachmentInput[]; attachments?: AttachmentInput[] }): Promise<Reply & { messageId: string }> {
     const messageId = o.messageId ?? uuidV1();
-    const xml = await signDocument(sendResponseEnvelope({ version: this.version, messageId, to: o.to, body: o.body, refAttachments: o.refAttachments }), { signer: this.signer, profile: 'smev' });
+    const xml = await signDocument(sendResponseEnvelope({ version: this.version, messageId, to: o.to, body: o.body, refAttachments: o.refAttachments, attachments: o.attachments }), { signer: this.signer, profile: 'smev' });
     return { ...(await postTo(this.endpoint, xml, { soapaction: 'urn:SendResponse' })), messageId };
   }
 
