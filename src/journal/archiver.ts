@@ -32,7 +32,7 @@ import type { Logger } from '../log.js';
 import type { Signer } from '../pki/signer.js';
 import { defineCollection, write } from '../store/collection.js';
 import type { DocDelete, DocWrite, FeedAppend, Store } from '../store/types.js';
-import { parseSegmentName, readSegment, segmentName, verifySegment, writeSegment, type SegmentEntry } from './archive-segment.js';
+import { parseSegmentName, segmentName, verifySegment, writeSegment, type SegmentEntry } from './archive-segment.js';
 import type { ArchiveStore } from './archive-store.js';
 import { ANCHOR, CHECKPOINTS, CURRENT, SEAL_INDEX, SEALS, ZERO_HASH, seqId, type Anchor, type ChainTrust, type Checkpoint } from './chain.js';
 import { ENVELOPES, evidenceBytes, evidenceIdsOf, readEvidence } from './evidence.js';
@@ -224,54 +224,54 @@ async function commitSegment(
 
 /**
  * Retention on the archive: removes the oldest segments whose records are all older than the
- * cutoff (and their index documents). Returns how many segments were removed.
+ * cutoff, oldest first (so what remains is one unbroken chain), with their index documents —
+ * whose ids come from the archived feed, so an encrypted archive needs no key for it. Order:
+ * the store forgets the segment first, then the file goes; a crash between leaves a file no
+ * index counts, which the next round sets aside (.superseded/, never deleted). Returns how many
+ * segments were removed.
  */
 export async function archiveRetention(deps: Pick<ArchiverDeps, 'store' | 'archive' | 'logger'>, cutoffMs: number): Promise<number> {
   let removed = 0;
+  const anchorSeq = (await deps.store.getDoc(ANCHOR, CURRENT))?.seq ?? 0;
   for (const name of await deps.archive.list()) {
     const range = parseSegmentName(name)!;
     const index = await deps.store.getDoc(ARCHIVE_SEGMENTS, seqId(range.firstSeq));
-    if (!index || index.name !== name) break; // not counted (yet): the archiver's to settle
-    if (index.to === null || Date.parse(index.to) >= cutoffMs) break; // oldest first: the chain stays unbroken
-    // The per-record index documents go with the segment: their ids are in it.
-    const data = await deps.archive.get(name);
-    const ids = data ? await recordIdsOf(data) : [];
-    const deletes: DocDelete[] = [{ collection: ARCHIVE_SEGMENTS, id: seqId(range.firstSeq) }, ...ids.map((id) => ({ collection: ARCHIVED_RECORDS, id }))];
+    if (!index || parseSegmentName(index.name)?.lastSeq !== range.lastSeq) {
+      // Counted by nobody and behind the journal's anchor: left by a crash during retention (or superseded).
+      if (range.lastSeq <= anchorSeq) {
+        await deps.archive.setAside(name);
+        deps.logger?.warn({ segment: name }, 'journal retention: a segment no index counts is set aside in .superseded/');
+        continue;
+      }
+      break; // not counted yet: the archiver's to settle
+    }
+    if (index.to === null || Date.parse(index.to) >= cutoffMs) break;
+    const ids = await archivedIds(deps.store, range.lastSeq);
+    const deletes: DocDelete[] = [{ collection: ARCHIVE_SEGMENTS, id: seqId(range.firstSeq) }, ...ids.ids.map((id) => ({ collection: ARCHIVED_RECORDS, id }))];
     await deps.store.commit({ docs: [], deletes });
-    await trimArchivedFeed(deps.store, range.lastSeq);
+    if (ids.upTo > 0) await deps.store.trimFeed(ARCHIVED_FEED, ids.upTo);
     await deps.archive.remove(name);
     removed += 1;
-    deps.logger?.info({ segment: name, to: index.to }, 'journal retention: archive segment removed');
+    deps.logger?.info({ segment: name, to: index.to, records: ids.ids.length }, 'journal retention: archive segment removed');
   }
   return removed;
 }
 
-async function recordIdsOf(data: Buffer): Promise<string[]> {
-  try {
-    const { files } = await readSegment(data);
-    const lines = files.get('records.jsonl')?.toString('utf8').split('\n').filter((l) => l.length > 0) ?? [];
-    return lines.map((l) => (JSON.parse(l) as { record?: { id?: string } }).record?.id).filter((id): id is string => typeof id === 'string');
-  } catch {
-    return [];
-  }
-}
-
-/** Drops the archived feed's entries of records up to journal seq `lastSeq` (their segment is gone). */
-async function trimArchivedFeed(store: Store, lastSeq: number): Promise<void> {
+/** The archived feed's record ids up to journal seq `lastSeq`, and the feed seq they end at. */
+async function archivedIds(store: Store, lastSeq: number): Promise<{ ids: string[]; upTo: number }> {
+  const ids: string[] = [];
   let upTo = 0;
   for (let after = 0; ; ) {
     const page = await store.readFeed(ARCHIVED_FEED, after, 500);
     if (page.length === 0) break;
-    let past = false;
     for (const e of page) {
-      if (Number(e.id.slice(0, e.id.indexOf(':'))) > lastSeq) {
-        past = true;
-        break;
-      }
+      const colon = e.id.indexOf(':');
+      if (Number(e.id.slice(0, colon)) > lastSeq) return { ids, upTo };
+      ids.push(e.id.slice(colon + 1));
       upTo = e.seq;
     }
-    if (past) break;
     after = page[page.length - 1]!.seq;
   }
-  if (upTo > 0) await store.trimFeed(ARCHIVED_FEED, upTo);
+  return { ids, upTo };
 }
+

@@ -188,6 +188,31 @@ describe.each<Kind>(['memory', 'redis'])('the journal archive (%s store)', (kind
     expect(await verifyArchive(new DirArchiveStore(out), trustOf(gw))).toMatchObject({ ok: true, records: 3 });
   });
 
+  it('retention applies to the archive: the oldest segments whose records are all older go, with their index; the rest is one chain', async () => {
+    const gw = await startJournalGateway(kind, redis.url);
+    open.push(gw);
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-archive-test-'));
+    const longAgo = new Date(Date.now() - 10 * 86_400_000).toISOString();
+    const old: string[] = [];
+    for (let i = 0; i < 2; i++) old.push(await writeRecord(gw.store, { requestInTs: longAgo, responseOutTs: longAgo }, `<old n="${i}"/>`, '<reply/>'));
+    const sealer = new JournalSealer({ store: gw.store, signer: gw.gateway.signer, trustAnchors: gw.gateway.trustAnchors, retentionDays: 0, now: () => new Date(Date.now() + HOUR), archive: { store: new DirArchiveStore(dir), hotHours: 0.001, intervalMs: 10 } });
+    await sealer.sealNow({ checkpoint: true });
+    expect((await sealer.archiveNow()).map((r) => r.segment)).toEqual(['journal-000000000000001-000000000000002.zip']);
+    await submit(gw);
+    await sealer.sealNow({ checkpoint: true });
+    expect((await sealer.archiveNow()).map((r) => r.segment)).toEqual(['journal-000000000000003-000000000000003.zip']);
+    // A retention of 5 days: the first segment (10 days old) goes, the second stays.
+    const keeper = new JournalSealer({ store: gw.store, signer: gw.gateway.signer, trustAnchors: gw.gateway.trustAnchors, retentionDays: 5, now: () => new Date(Date.now() + HOUR), archive: { store: new DirArchiveStore(dir), hotHours: 0.001, intervalMs: 10 } });
+    await keeper.archiveNow();
+    expect(readdirSync(dir).filter((n) => n.endsWith('.zip'))).toEqual(['journal-000000000000003-000000000000003.zip']);
+    for (const id of old) expect(await gw.store.getDoc(ARCHIVED_RECORDS, id)).toBeNull();
+    expect(await gw.store.getDoc(ARCHIVE_SEGMENTS, '000000000000001')).toBeNull();
+    expect((await gw.store.readFeed('journal-archived', 0, 10)).map((e) => e.id.split(':')[0])).toEqual(['3']);
+    expect(await verifyArchive(new DirArchiveStore(dir), trustOf(gw))).toMatchObject({ ok: true, segments: 1, firstSeq: 3, lastSeq: 3 });
+    // Searching still works from what is left.
+    expect(await gw.verify()).toMatchObject({ ok: true, anchor: { seq: 3 } });
+  });
+
   it('records inside the hot window stay in the store', async () => {
     const gw = await startJournalGateway(kind, redis.url);
     open.push(gw);
