@@ -394,17 +394,17 @@ async function runSmev(values: Values, port: number): Promise<number> {
       ...(files ? { fileStore: files } : {}),
       onEvent: (e) => log.event(e),
     });
-    process.stdout.write(`SMEV exchange simulator listening on ${sim.endpoint}; Ctrl-C to stop\n`);
-    for (const s of systems.values()) process.stdout.write(`  system ${s.mnemonic}: provides ${s.provides?.length ? s.provides.join(', ') : 'nothing (sends and polls only)'}\n`);
-    if (certFile) process.stdout.write(`  the exchange's certificate (SMEVSignature): ${certFile}\n`);
+    // One write: a reader that sees the "listening" line sees the whole banner.
+    const banner = [`SMEV exchange simulator listening on ${sim.endpoint}; Ctrl-C to stop`];
+    for (const s of systems.values()) banner.push(`  system ${s.mnemonic}: provides ${s.provides?.length ? s.provides.join(', ') : 'nothing (sends and polls only)'}`);
+    if (certFile) banner.push(`  the exchange's certificate (SMEVSignature): ${certFile}`);
     if (files) {
-      process.stdout.write(`  file store: FTP ${files.ftpUrl} (senders upload to /{uuid}/{file name} as user ${files.uploadUser}, password ${files.uploadPassword}); S3 ${files.s3Endpoint} (bucket attachment)\n`);
-      process.stdout.write(`  the gateway's registry: "fileStore": { "ftp": "${files.ftpUrl}", "s3": { "endpoint": "${files.s3Endpoint}" }, "upload": { "user": "${files.uploadUser}", "passwordEnv": "SMEV_FILE_STORE_PASSWORD" } } in the exchange\n`);
-      if (!process.env.SMEV_FILE_STORE_PASSWORD) process.stdout.write(`  (set SMEV_FILE_STORE_PASSWORD to choose the upload password; the gateway reads it from the same variable)\n`);
+      banner.push(`  file store: FTP ${files.ftpUrl} (senders upload to /{uuid}/{file name} as user ${files.uploadUser}, password ${files.uploadPassword}); S3 ${files.s3Endpoint} (bucket attachment)`);
+      banner.push(`  the gateway's registry: "fileStore": { "ftp": "${files.ftpUrl}", "s3": { "endpoint": "${files.s3Endpoint}" }, "upload": { "user": "${files.uploadUser}", "passwordEnv": "SMEV_FILE_STORE_PASSWORD" } } in the exchange`);
+      if (!process.env.SMEV_FILE_STORE_PASSWORD) banner.push(`  (set SMEV_FILE_STORE_PASSWORD to choose the upload password; the gateway reads it from the same variable)`);
     }
-    process.stdout.write(
-      values.verbose ? '  every poll is printed (--verbose)\n' : `  empty polls are summed up every ${summarySeconds} s (--verbose prints each)\n`,
-    );
+    banner.push(values.verbose ? '  every poll is printed (--verbose)' : `  empty polls are summed up every ${summarySeconds} s (--verbose prints each)`);
+    process.stdout.write(`${banner.join('\n')}\n`);
     log.start();
   } catch (error) {
     await files?.close();

@@ -128,7 +128,7 @@ describe('okno simulate smev: what it prints while a gateway polls', () => {
     const port = await freePort();
     const cli = okno(['simulate', 'smev', '--port', String(port), '--poll-summary', '1']);
     const endpoint = (await cli.until(/listening on (http:\/\/127\.0\.0\.1:\d+\/ws\/smev3)/))[1]!;
-    expect(cli.out).toMatch(/empty polls are summed up every 1 s \(--verbose prints each\)/);
+    await cli.until(/empty polls are summed up every 1 s \(--verbose prints each\)/);
     const gateway = new ExchangeClient(endpoint, sampleSigner('gateway'));
     for (let i = 0; i < 3; i++) expect((await gateway.poll('GetRequest')).status).toBe(200);
     expect((await gateway.poll('GetResponse')).status).toBe(200);
@@ -154,7 +154,7 @@ describe('okno simulate smev: what it prints while a gateway polls', () => {
   it('--verbose prints every empty poll', async () => {
     const cli = okno(['simulate', 'smev', '--port', '0', '--verbose']);
     const endpoint = (await cli.until(/listening on (http:\/\/127\.0\.0\.1:\d+\/ws\/smev3)/))[1]!;
-    expect(cli.out).toMatch(/every poll is printed \(--verbose\)/);
+    await cli.until(/every poll is printed \(--verbose\)/);
     await new ExchangeClient(endpoint, sampleSigner('gateway')).poll('GetRequest');
     await cli.until(/ {2}empty {2}GetRequest {2}— {2}\? → okno\n/);
     cli.child.kill('SIGTERM');
