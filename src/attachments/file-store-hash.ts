@@ -4,13 +4,11 @@
  * side checks by (flows/exchange-files.ts hashAlgorithmFor, attachments/exchange-file-worker.ts
  * hashMatches). Base64 of the digest bytes in the order the algorithm outputs them (= openssl,
  * = the messageDigest of the file's CMS signature, as in the official sample
- * SendRequestRequestAttachFTP.xml). The file is read once in 64 KB pieces.
+ * SendRequestRequestAttachFTP.xml). The file is read once in 64 KB pieces (exchange-file-worker.ts digestFile).
  */
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { StreebogStream } from '../crypto/streebog-stream.js';
 import { hashAlgorithmFor, type FileHashAlgorithm } from '../flows/exchange-files.js';
 import type { Signer } from '../pki/signer.js';
+import { digestFile } from './exchange-file-worker.js';
 
 export type { FileHashAlgorithm };
 
@@ -19,25 +17,8 @@ export function refAttachmentHashAlgorithm(signer: Pick<Signer, 'signatureAlgori
   return hashAlgorithmFor(signer.signatureAlgorithm.uri);
 }
 
-/** Streams the file: its size, the RefAttachmentHeader Hash (base64) and its hex SHA-256. */
+/** Streams the file: its size, the RefAttachmentHeader Hash (base64) and its hex SHA-256 — the same single pass the download side checks with. */
 export async function refAttachmentHash(file: string, algorithm: FileHashAlgorithm): Promise<{ hash: string; size: number; sha256: string }> {
-  const sha = createHash('sha256');
-  const gost = algorithm === 'sha256' ? null : new StreebogStream(256);
-  const buffer = Buffer.allocUnsafe(64 * 1024);
-  let size = 0;
-  const handle = await open(file, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
-      if (bytesRead === 0) break;
-      const chunk = buffer.subarray(0, bytesRead);
-      size += bytesRead;
-      sha.update(chunk);
-      gost?.update(chunk);
-    }
-  } finally {
-    await handle.close();
-  }
-  const shaBytes = sha.digest();
-  return { hash: (gost ? Buffer.from(gost.digest()) : shaBytes).toString('base64'), size, sha256: shaBytes.toString('hex') };
+  const { size, sha256, digest } = await digestFile(file, algorithm);
+  return { hash: digest.toString('base64'), size, sha256 };
 }
