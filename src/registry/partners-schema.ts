@@ -1,6 +1,22 @@
 /** JSON Schema of config/partners.json (the partner registry). */
 export const PARTNER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 const SERVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,63}$';
+/** INSTANCE/CLASS/CODE/SUBSYSTEM (src/registry/xroad-members.ts checks the parts). */
+const XROAD_SUBSYSTEM = { type: 'string', pattern: '^[^/]+/[^/]+/[^/]+/[^/]+$' } as const;
+const XROAD_SERVICE_CODES = {
+  type: 'object',
+  description: 'catalogue service id → the X-Road service code (and version) it goes by; absent: the service id (Trembita: id_v1)',
+  propertyNames: { pattern: SERVICE_ID_PATTERN },
+  additionalProperties: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['code'],
+    properties: {
+      code: { type: 'string', pattern: '^[^/\\s;:%]{1,255}$' },
+      version: { type: 'string', pattern: '^[^/\\s;:%]{1,255}$' },
+    },
+  },
+} as const;
 
 export const partnersSchema = {
   $id: 'okno:partners',
@@ -62,13 +78,26 @@ export const partnersSchema = {
         },
       },
     },
+    xroad: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['self'],
+      description: 'the gateway as an X-Road / Trembita member: its subsystem, its dialect, its own Security Server',
+      properties: {
+        self: { ...XROAD_SUBSYSTEM, description: "the gateway's subsystem: the client of its queries, the provider of its services" },
+        dialect: { enum: ['xroad', 'trembita'], description: 'xroad (NIIS X-Road 7, default) or trembita (Trembita 2.0 on UXP)' },
+        securityServer: { type: 'string', pattern: '^https?://', description: "the gateway's Security Server, where its queries to X-Road partners go (SOAP: POST there; REST: /r1/… or Trembita's /restapi)" },
+        services: XROAD_SERVICE_CODES,
+        description: { type: 'string' },
+      },
+    },
     partners: {
       type: 'array',
       minItems: 1,
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'name', 'role', 'certificates', 'sends', 'receives', 'endpoint', 'signatureProfile'],
+        required: ['id', 'name', 'role', 'sends', 'receives', 'endpoint'],
         properties: {
           id: { type: 'string', pattern: PARTNER_ID_PATTERN, description: 'the partner mnemonic' },
           name: { type: 'string', minLength: 1, maxLength: 200 },
@@ -77,7 +106,7 @@ export const partnersSchema = {
             type: 'array',
             minItems: 1,
             items: { type: 'string', minLength: 1 },
-            description: 'PEM files (relative to this file) or inline PEM of the certificates the partner signs with',
+            description: 'PEM files (relative to this file) or inline PEM of the certificates the partner signs with (required unless its transport is xroad: the Security Servers sign there)',
           },
           sends: {
             type: 'array',
@@ -118,9 +147,27 @@ export const partnersSchema = {
             description: 'messages per second (token bucket) this partner may send to POST /ws/smev3; null: no limit; absent: RATE_LIMIT_PER_PARTNER',
           },
           transport: {
-            description: 'push (default): the partner calls the gateway and the gateway calls its endpoint; pull: both sides go through a SMEV exchange',
+            description: 'push (default): the partner calls the gateway and the gateway calls its endpoint; pull: both sides go through a SMEV exchange; xroad: both sides go through Security Servers (X-Road / Trembita)',
             anyOf: [
               { const: 'push' },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['mode', 'subsystem'],
+                properties: {
+                  mode: { const: 'xroad' },
+                  subsystem: { ...XROAD_SUBSYSTEM, description: "the partner's subsystem: the client it calls the gateway as, and the provider of the services the city asks it" },
+                  clients: {
+                    type: 'array',
+                    uniqueItems: true,
+                    items: { type: 'string', pattern: '^[^/]+/[^/]+/[^/]+(/[^/]+)?$' },
+                    description: 'more client identifiers (subsystems, or a member: all its subsystems) that call the gateway as this partner; its access rights are its sends',
+                  },
+                  protocol: { enum: ['soap', 'rest'], description: 'how the gateway calls its services (default soap)' },
+                  dialect: { enum: ['xroad', 'trembita'], description: "default: the gateway's own (xroad.dialect)" },
+                  services: XROAD_SERVICE_CODES,
+                },
+              },
               {
                 type: 'object',
                 additionalProperties: false,

@@ -11,6 +11,7 @@ import { Ajv } from 'ajv';
 import { CertificateError, parseCertificate, type Certificate } from '../pki/certificate.js';
 import type { RateLimit } from '../config/env.js';
 import { partnersSchema } from './partners-schema.js';
+import { formatMember, memberOf, parseMember, parseSubsystem, sameMember, TREMBITA_INSTANCES, XRoadIdError, type XRoadDialect, type XRoadMember } from './xroad-members.js';
 
 export type PartnerRole = 'portal' | 'agency';
 export type SignatureProfile = 'smev' | 'xmldsig';
@@ -57,8 +58,47 @@ export interface ExchangeFileStore {
 /** LoadPartnersOptions.env's default: where fileStore.upload.passwordEnv is looked up. */
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** push: the partner calls POST /ws/smev3 and the gateway calls its endpoint; pull: both through an exchange. */
-export type Transport = { mode: 'push' } | { mode: 'pull'; exchange: Exchange };
+/** The X-Road service code (and version) a catalogue service goes by. */
+export interface XRoadServiceCode {
+  readonly code: string;
+  readonly version: string | null;
+}
+
+/** A partner reached through Security Servers (X-Road / Trembita). */
+export interface XRoadTransport {
+  readonly mode: 'xroad';
+  /** Its subsystem: a client of the gateway's services, and the provider of the services the city asks it. */
+  readonly subsystem: XRoadMember;
+  /** Every client identifier it calls the gateway as: its subsystem first, then registry `clients` (a member: all its subsystems). */
+  readonly clients: readonly XRoadMember[];
+  /** How the gateway calls its services. */
+  readonly protocol: 'soap' | 'rest';
+  readonly dialect: XRoadDialect;
+  /** Catalogue service id → the code it provides the service under (xroadServiceCode resolves the default). */
+  readonly services: ReadonlyMap<string, XRoadServiceCode>;
+}
+
+/** The gateway itself as an X-Road member (registry `xroad`). */
+export interface XRoadSelf {
+  /** Its subsystem: the client of its queries and the provider of its services. */
+  readonly subsystem: XRoadMember;
+  readonly dialect: XRoadDialect;
+  /** Its Security Server (queries to X-Road partners go there); null: the city sends them nothing. */
+  readonly securityServer: string | null;
+  /** Catalogue service id → the code the gateway serves it under. */
+  readonly services: ReadonlyMap<string, XRoadServiceCode>;
+}
+
+/** push: the partner calls POST /ws/smev3 and the gateway calls its endpoint; pull: both through an exchange; xroad: both through Security Servers. */
+export type Transport = { mode: 'push' } | { mode: 'pull'; exchange: Exchange } | XRoadTransport;
+
+/**
+ * The code a catalogue service goes by in X-Road: the registry's entry, else the service id
+ * with version v1 (X-Road), or id_v1 without a version (Trembita's ServiceName_vN codes).
+ */
+export function xroadServiceCode(owner: { readonly dialect: XRoadDialect; readonly services: ReadonlyMap<string, XRoadServiceCode> }, serviceId: string): XRoadServiceCode {
+  return owner.services.get(serviceId) ?? (owner.dialect === 'trembita' ? { code: `${serviceId}_v1`, version: null } : { code: serviceId, version: 'v1' });
+}
 
 export interface Partner {
   id: string;
@@ -89,8 +129,26 @@ export class PartnerRegistryError extends Error {
 export class PartnerRegistry {
   private state: RegistryState;
 
-  constructor(partners: readonly Partner[], exchanges: readonly Exchange[] = []) {
-    this.state = indexed(partners, exchanges);
+  constructor(partners: readonly Partner[], exchanges: readonly Exchange[] = [], xroad: XRoadSelf | null = null) {
+    this.state = indexed(partners, exchanges, xroad);
+  }
+
+  /** The gateway as an X-Road member (registry `xroad`); null: it is not one. */
+  get xroad(): XRoadSelf | null {
+    return this.state.xroad;
+  }
+
+  /**
+   * The partner an X-Road client identifier belongs to: registered for that subsystem, else for
+   * its whole member (a member-level `clients` entry), as X-Road's own access rights match.
+   */
+  byXRoadClient(client: XRoadMember): Partner | undefined {
+    return this.state.byXRoadClient.get(formatMember(client)) ?? (client.subsystemCode !== null ? this.state.byXRoadClient.get(formatMember(memberOf(client))) : undefined);
+  }
+
+  /** The catalogue service the gateway serves under an X-Road service code (and version, when one is given). */
+  serviceByXRoadCode(code: string): string | undefined {
+    return this.state.serviceByXRoadCode.get(code);
   }
 
   get partners(): readonly Partner[] {
@@ -147,15 +205,22 @@ export class PartnerRegistry {
 interface RegistryState {
   partners: readonly Partner[];
   exchanges: readonly Exchange[];
+  xroad: XRoadSelf | null;
+  byXRoadClient: Map<string, Partner>;
+  serviceByXRoadCode: Map<string, string>;
   byId: Map<string, Partner>;
   byFingerprint: Map<string, Partner>;
   byTlsFingerprint: Map<string, Partner>;
 }
 
-function indexed(partners: readonly Partner[], exchanges: readonly Exchange[]): RegistryState {
+function indexed(partners: readonly Partner[], exchanges: readonly Exchange[], xroad: XRoadSelf | null): RegistryState {
+  const provided = new Set(partners.flatMap((p) => [...p.sends]));
   return {
     partners,
     exchanges,
+    xroad,
+    byXRoadClient: new Map(partners.flatMap((p) => (p.transport.mode === 'xroad' ? p.transport.clients.map((c) => [formatMember(c), p] as const) : []))),
+    serviceByXRoadCode: new Map(xroad ? [...provided].map((id) => [xroadServiceCode(xroad, id).code, id] as const) : []),
     byId: new Map(partners.map((p) => [p.id, p])),
     byFingerprint: new Map(partners.flatMap((p) => p.certificates.map((c) => [c.fingerprint256, p] as const))),
     byTlsFingerprint: new Map(partners.flatMap((p) => tlsCertificatesOf(p).map((c) => [c.fingerprint256, p] as const))),
@@ -179,19 +244,32 @@ export function reloadProblem(current: PartnerRegistry, next: PartnerRegistry): 
       before.role !== after.role && 'role',
       before.endpoint !== after.endpoint && 'endpoint',
       before.signatureProfile !== after.signatureProfile && 'signatureProfile',
-      (before.transport.mode !== after.transport.mode || (before.transport.mode === 'pull' && after.transport.mode === 'pull' && before.transport.exchange.id !== after.transport.exchange.id)) && 'transport',
+      transportKey(before) !== transportKey(after) && 'transport',
       !sameSet(before.sends, after.sends) && 'sends',
       !sameSet(before.receives, after.receives) && 'receives',
       JSON.stringify(before.rateLimit) !== JSON.stringify(after.rateLimit) && 'rateLimit',
     ].filter((x): x is string => typeof x === 'string');
     if (changed.length > 0) return `partner "${before.id}": ${changed.join(', ')} changed; only certificates and names are taken while running, the rest needs a restart`;
   }
+  if (JSON.stringify(xroadKey(current.xroad)) !== JSON.stringify(xroadKey(next.xroad))) return 'the gateway\'s X-Road identity (xroad) changed; that needs a restart';
   for (const before of current.exchanges) {
     const after = next.exchange(before.id)!;
     const changed = [before.url !== after.url && 'url', before.signatureProfile !== after.signatureProfile && 'signatureProfile'].filter((x): x is string => typeof x === 'string');
     if (changed.length > 0) return `exchange "${before.id}": ${changed.join(', ')} changed; only certificates and names are taken while running, the rest needs a restart`;
   }
   return null;
+}
+
+/** What of a partner's transport a reload may not change: all of it. */
+function transportKey(p: Partner): string {
+  const t = p.transport;
+  if (t.mode === 'push') return 'push';
+  if (t.mode === 'pull') return `pull:${t.exchange.id}`;
+  return JSON.stringify(['xroad', t.clients.map(formatMember), t.protocol, t.dialect, [...t.services]]);
+}
+
+function xroadKey(x: XRoadSelf | null): unknown {
+  return x && [formatMember(x.subsystem), x.dialect, x.securityServer, [...x.services]];
 }
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile(partnersSchema);
@@ -203,6 +281,8 @@ export interface LoadPartnersOptions {
   /** Where fileStore.upload.passwordEnv is read (default process.env). */
   env?: Env;
 }
+
+type RawTransport = 'push' | { mode: 'pull'; exchange: string } | { mode: 'xroad'; subsystem: string; clients?: string[]; protocol?: 'soap' | 'rest'; dialect?: XRoadDialect; services?: Record<string, { code: string; version?: string }> };
 
 /** Reads, validates and freezes the registry; throws PartnerRegistryError naming every problem. */
 export function loadPartners(file: string, options: LoadPartnersOptions = {}): { registry: PartnerRegistry; warnings: string[] } {
@@ -236,7 +316,8 @@ export function parsePartners(
   }
   const doc = data as {
     exchanges?: Array<{ id: string; name?: string; url: string; certificates: string[]; signatureProfile?: SignatureProfile; fileStore?: { ftp: string; s3?: { endpoint: string; region?: string; bucket?: string }; insecureTls?: boolean; upload?: { user: string; passwordEnv: string } } }>;
-    partners: Array<{ id: string; name: string; role: PartnerRole; certificates: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile: SignatureProfile; transport?: 'push' | { mode: 'pull'; exchange: string }; tlsCertificates?: string[]; rateLimit?: RateLimit | null }>;
+    xroad?: { self: string; dialect?: XRoadDialect; securityServer?: string; services?: Record<string, { code: string; version?: string }> };
+    partners: Array<{ id: string; name: string; role: PartnerRole; certificates?: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile?: SignatureProfile; transport?: RawTransport; tlsCertificates?: string[]; rateLimit?: RateLimit | null }>;
   };
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -315,11 +396,51 @@ export function parsePartners(
     });
   });
 
+  /** An identifier of the registry, or null with the problem recorded. */
+  const xroadId = (text: string, where: string, subsystem: boolean, dialect: XRoadDialect): XRoadMember | null => {
+    try {
+      const id = subsystem ? parseSubsystem(text) : parseMember(text);
+      if (dialect === 'trembita' && !TREMBITA_INSTANCES.includes(id.instance)) {
+        problems.push(`${where}: "${text}" is in instance ${id.instance}, but Trembita's instances are ${TREMBITA_INSTANCES.join(' and ')}`);
+      }
+      return id;
+    } catch (error) {
+      if (!(error instanceof XRoadIdError)) throw error;
+      problems.push(`${where}: ${error.message}`);
+      return null;
+    }
+  };
+  const serviceCodes = (raw: Record<string, { code: string; version?: string }> | undefined, where: string, dialect: XRoadDialect): Map<string, { code: string; version: string | null }> => {
+    const codes = new Map<string, { code: string; version: string | null }>();
+    for (const [id, entry] of Object.entries(raw ?? {})) {
+      if (dialect === 'trembita' && !/_v\d+$/.test(entry.code)) problems.push(`${where}/${id}/code: Trembita service codes are ServiceName_vN ("${entry.code}" has no _vN)`);
+      codes.set(id, Object.freeze({ code: entry.code, version: entry.version ?? null }));
+    }
+    return codes;
+  };
+  let xroad: XRoadSelf | null = null;
+  if (doc.xroad) {
+    const dialect = doc.xroad.dialect ?? 'xroad';
+    const self = xroadId(doc.xroad.self, '/xroad/self', true, dialect);
+    const services = serviceCodes(doc.xroad.services, '/xroad/services', dialect);
+    const byCode = new Map<string, string>();
+    for (const [id, entry] of services) {
+      const other = byCode.get(entry.code);
+      if (other) problems.push(`/xroad/services/${id}/code: "${entry.code}" is already the code of ${other}`);
+      byCode.set(entry.code, id);
+    }
+    if (self) xroad = Object.freeze({ subsystem: self, dialect, securityServer: doc.xroad.securityServer?.replace(/\/$/, '') ?? null, services });
+  }
+  const seenClients = new Map<string, string>();
+
   const partners = doc.partners.map((raw, index): Partner => {
     const where = `/partners/${index} (${raw.id})`;
     if (seenIds.has(raw.id)) problems.push(`${where}: duplicate id "${raw.id}"`);
     seenIds.add(raw.id);
-    const certificates = loadCertificates('partner', raw.id, where, raw.certificates);
+    const viaXRoad = typeof raw.transport === 'object' && raw.transport.mode === 'xroad';
+    if (!viaXRoad && (raw.certificates ?? []).length === 0) problems.push(`${where}/certificates: at least one signing certificate is needed (only partners with transport xroad go without: the Security Servers sign)`);
+    if (!viaXRoad && raw.signatureProfile === undefined) problems.push(`${where}/signatureProfile: required ("smev" or "xmldsig") for a SMEV partner`);
+    const certificates = loadCertificates('partner', raw.id, where, raw.certificates ?? []);
     const tlsCertificates = raw.tlsCertificates ? loadCertificates('partner', raw.id, where, raw.tlsCertificates, 'tlsCertificates') : null;
     // A TLS client certificate identifies one partner only (its own list, or its signing certificates).
     for (const [certIndex, cert] of (tlsCertificates ?? certificates).entries()) {
@@ -330,7 +451,22 @@ export function parsePartners(
       seenTls.set(cert.fingerprint256, raw.id);
     }
     let transport: Transport = { mode: 'push' };
-    if (raw.transport !== undefined && raw.transport !== 'push') {
+    if (typeof raw.transport === 'object' && raw.transport.mode === 'xroad') {
+      const t = raw.transport;
+      const dialect = t.dialect ?? xroad?.dialect ?? 'xroad';
+      if (!doc.xroad) problems.push(`${where}/transport: an xroad partner needs the gateway's own X-Road identity (a top-level "xroad": { "self": "INSTANCE/CLASS/CODE/SUBSYSTEM" })`);
+      if (raw.endpoint !== null) problems.push(`${where}/endpoint: must be null for an xroad partner (the gateway calls it through its Security Server, xroad.securityServer)`);
+      if (raw.receives.length > 0 && doc.xroad && !doc.xroad.securityServer) problems.push(`${where}/receives: the city sends this partner queries, but xroad.securityServer (where they go) is not set`);
+      const subsystem = xroadId(t.subsystem, `${where}/transport/subsystem`, true, dialect);
+      const extra = (t.clients ?? []).map((c, i) => xroadId(c, `${where}/transport/clients/${i}`, false, dialect));
+      const clients = [subsystem, ...extra].filter((c): c is XRoadMember => c !== null).filter((c, i, all) => all.findIndex((o) => sameMember(o, c)) === i);
+      for (const c of clients) {
+        const owner = seenClients.get(formatMember(c));
+        if (owner !== undefined && owner !== raw.id) problems.push(`${where}/transport: the X-Road client ${formatMember(c)} already identifies "${owner}"`);
+        seenClients.set(formatMember(c), raw.id);
+      }
+      if (subsystem) transport = Object.freeze({ mode: 'xroad', subsystem, clients: Object.freeze(clients), protocol: t.protocol ?? 'soap', dialect, services: serviceCodes(t.services, `${where}/transport/services`, dialect) });
+    } else if (raw.transport !== undefined && raw.transport !== 'push') {
       const exchange = exchanges.find((e) => e.id === (raw.transport as { exchange: string }).exchange);
       if (!exchange) {
         const known = exchanges.map((e) => `"${e.id}"`).join(', ') || 'none (add a top-level "exchanges" list)';
@@ -348,7 +484,7 @@ export function parsePartners(
       sends: new Set(raw.sends),
       receives: new Set(raw.receives),
       endpoint: raw.endpoint,
-      signatureProfile: raw.signatureProfile,
+      signatureProfile: raw.signatureProfile ?? 'smev',
       transport,
       tlsCertificates: tlsCertificates ? Object.freeze(tlsCertificates) : null,
       rateLimit: raw.rateLimit === undefined ? undefined : raw.rateLimit === null ? null : Object.freeze({ ...raw.rateLimit }),
@@ -367,7 +503,7 @@ export function parsePartners(
     }
   }
   if (problems.length > 0) throw new PartnerRegistryError(file, problems);
-  return { registry: new PartnerRegistry(partners, exchanges), warnings };
+  return { registry: new PartnerRegistry(partners, exchanges, xroad), warnings };
 }
 
 /** The certificates a partner may present as a TLS client: its own TLS list, else its signing certificates. */
