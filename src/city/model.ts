@@ -12,8 +12,10 @@ export type InboxKind = 'application' | 'query' | 'response';
 
 export interface SignatureSummary {
   valid: boolean;
+  /** The signature algorithm's name; `x-road-security-server` for X-Road messages (the Security Servers signed and checked them, not the gateway). */
   algorithm: string;
-  certificate: { subject: string; issuer: string; serial: string; fingerprintSha256: string; notAfter: string };
+  /** The signer's certificate; null for X-Road messages (the gateway sees no member signature). */
+  certificate: { subject: string; issuer: string; serial: string; fingerprintSha256: string; notAfter: string } | null;
   partner: string;
   /** The applicant's own PersonalSignature, when the message carried one. */
   personal: null | { valid: boolean; algorithm: string | null; subject: string | null; reason: string | null; message: string };
@@ -85,6 +87,8 @@ export interface InboxItem {
   /** For kind `query`: the request the city answers with POST /api/v1/requests/{id}/response. */
   requestId: string | null;
   ackedAt: string | null;
+  /** Set when the message came through a Security Server (X-Road / Trembita): who called, which service, the message id. */
+  xroad?: { dialect: 'xroad' | 'trembita'; protocol: 'soap' | 'rest'; client: string; service: string; id: string; userId: string | null };
 }
 
 export interface StatusEntry {

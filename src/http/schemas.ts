@@ -89,6 +89,18 @@ export const inboxItemSchema = {
     registrationNumber: { type: ['string', 'null'] },
     requestId: { type: ['string', 'null'] },
     ackedAt: { type: ['string', 'null'] },
+    xroad: {
+      type: 'object',
+      description: 'present when the message came through a Security Server (X-Road / Trembita): the client and service identifiers, the message id (xrd:id / X-Road-Id / Uxp-QueryID) and the user id; signature.algorithm is then x-road-security-server and signature.certificate null',
+      properties: {
+        dialect: { type: 'string', enum: ['xroad', 'trembita'] },
+        protocol: { type: 'string', enum: ['soap', 'rest'] },
+        client: { type: 'string' },
+        service: { type: 'string' },
+        id: { type: 'string' },
+        userId: { type: ['string', 'null'] },
+      },
+    },
   },
   additionalProperties: true,
 } as const;

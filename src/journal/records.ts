@@ -18,6 +18,26 @@ export interface JournalSignature {
   certificateFingerprint: string | null;
 }
 
+/**
+ * An X-Road / Trembita exchange's identifiers (X-Road operational monitoring keeps the same):
+ * the client and service as INSTANCE/CLASS/CODE/SUBSYSTEM[/SERVICECODE[/VERSION]], the message
+ * id (xrd:id, X-Road-Id, Uxp-QueryID), the user id, and every protocol header as it travelled
+ * (Trembita asks that each is kept).
+ */
+export interface XRoadJournal {
+  dialect: 'xroad' | 'trembita';
+  protocol: 'soap' | 'rest';
+  client: string | null;
+  service: string | null;
+  id: string | null;
+  userId: string | null;
+  protocolVersion: string | null;
+  issue: string | null;
+  requestHash: string | null;
+  /** Header name → value: SOAP header elements by local name (xrd:client as its identifier string), REST headers as sent. */
+  headers: Record<string, string>;
+}
+
 export interface JournalRecord {
   id: string;
   correlationId: string;
@@ -46,6 +66,8 @@ export interface JournalRecord {
    * of the bytes sent. Part of the sealed record: the digests are the evidence of what was sent.
    */
   files?: Array<{ id: string; fileName: string; size: number; sha256: string; via?: 'mtom' | 's3' | 'ftp' | 'ftps' }>;
+  /** Set for messages that went through Security Servers (transport xroad). */
+  xroad?: XRoadJournal;
   /** Evidence document ids (collection `evidence`): the raw envelopes as sent and received. */
   evidence: { request: string | null; response: string | null };
   /**

@@ -23,6 +23,6 @@ describe('the city model', () => {
     const [item] = await inboxItems(flow.store);
     expect(Object.keys(item!).toSorted()).toEqual(INBOX_FIELDS.toSorted());
     expect(Object.keys(item!.signature).toSorted()).toEqual(['algorithm', 'certificate', 'partner', 'personal', 'valid']);
-    expect(Object.keys(item!.signature.certificate).toSorted()).toEqual(['fingerprintSha256', 'issuer', 'notAfter', 'serial', 'subject']);
+    expect(Object.keys(item!.signature.certificate!).toSorted()).toEqual(['fingerprintSha256', 'issuer', 'notAfter', 'serial', 'subject']);
   });
 });

@@ -44,7 +44,7 @@ describe('acceptSendRequest', () => {
     const [item] = await inboxItems(ctx.store);
     expect(item).toMatchObject({ id: app.inboxItemId, kind: 'application', applicationId: app.id, registrationNumber: result.registrationNumber, requestId: null, content, test: false, ackedAt: null, attachments: [] });
     expect(item!.signature).toMatchObject({ valid: true, partner: 'portal', personal: null, algorithm: 'RSA-SHA256' });
-    expect(item!.signature.certificate.subject).toMatch(/CN=portal/);
+    expect(item!.signature.certificate!.subject).toMatch(/CN=portal/);
 
     const [record] = await journalRecords(ctx.store);
     expect(record).toMatchObject({ direction: 'inbound', operation: 'SendRequest', partner: 'portal', messageId: result.messageId, succeeded: true, applicationId: app.id, registrationNumber: result.registrationNumber, signature: { verdict: 'valid' } });
