@@ -42,9 +42,10 @@ export interface XRoadSoapAnswer {
 }
 
 /** The journal's X-Road identifiers from read headers (or what is known before they were read). */
-function journalOf(ctx: FlowContext, headers: XRoadSoapHeaders | null): XRoadJournal {
+function journalOf(ctx: FlowContext, headers: XRoadSoapHeaders | null, call: XRoadCall | null): XRoadJournal {
   return {
-    dialect: ctx.partners.xroad?.dialect ?? 'xroad',
+    // The client's dialect once it is known, else the gateway's own.
+    dialect: call?.partner.transport.dialect ?? ctx.partners.xroad?.dialect ?? 'xroad',
     protocol: 'soap',
     client: headers ? formatMember(headers.client) : null,
     service: headers ? formatService(headers.service) : null,
@@ -84,7 +85,7 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
         correlationId: post.correlationId,
         receivedAt: post.receivedAt,
         operation: XROAD_SOAP_OPERATION,
-        xroad: journalOf(ctx, headers),
+        xroad: journalOf(ctx, headers, call),
         partner: call?.partner.id ?? null,
         service: call?.service.id ?? null,
         response: body,
@@ -119,7 +120,7 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
         receivedAt: post.receivedAt,
         operation: XROAD_SOAP_OPERATION,
         call,
-        xroad: journalOf(ctx, headers),
+        xroad: journalOf(ctx, headers, call),
         content: { xml: content },
       });
     } catch (error) {
