@@ -136,6 +136,7 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
     }
     const answered = await awaitRequestAnswer(ctx, accepted.requestId!, ctx.config.xroadAnswerWaitMs, post.signal);
     if (!answered?.answer) {
+      if (post.signal?.aborted) throw new XRoadRefusal('answer-timeout', `the client went away before the city answered; the request is stored (${accepted.requestId}): call again with the same id (${headers.id}) for the answer`);
       throw new XRoadRefusal('answer-timeout', `the city has not answered within ${ctx.config.xroadAnswerWaitMs / 1000} s; the request is stored (${accepted.requestId}): call again with the same id (${headers.id}) for the answer`);
     }
     const body = answerBody(call, code, answered, echo, post.correlationId);

@@ -29,6 +29,8 @@ const PUBLIC: Record<string, string> = {
   'GET /ops': "the dashboard's static page: no data in it; it asks for an ops token and reads everything from /api/v1/ops/*, which require it",
   'GET /ws/smev3': 'the WSDL and its XSDs, the published SOAP contract partners build clients from',
   'POST /ws/smev3': "the SMEV endpoint: authenticated by the XML signature of a registered partner (and the TLS client certificate with TLS_CLIENT_AUTH), not by tokens; see test/soap/endpoint.test.ts and test/security/tls.test.ts",
+  'GET /ws/xroad/:code': "an X-Road service's WSDL and its XSDs (?wsdl, ?xsd=), the published contract X-Road clients build from (only with partners.json xroad; ?wsdl is needed, a bare path is 404)",
+  'POST /ws/xroad': "the X-Road provider endpoint: the client's Security Server authenticates the member; the gateway checks the client identifier against the registry and its access rights (only with partners.json xroad; reachable from the Security Server only, see README); see test/xroad/soap-provider.test.ts",
   'GET /docs': 'the OpenAPI UI: the published description of the JSON API, no data',
   'GET /docs/': 'the OpenAPI UI (trailing slash)',
   'GET /docs/json': 'the OpenAPI document (published contract)',

@@ -203,6 +203,36 @@ describe('a query', () => {
   });
 });
 
+describe('a client that hangs up', () => {
+  it('stops the wait at once (journaled as such); the request stays, a repeat with the same id gets the answer', async () => {
+    const id = nextId();
+    const abort = new AbortController();
+    const call = fetch(`${gw.url}/ws/xroad`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: xroadRequest({ code: QUERY, id, body: queryBody() }), signal: abort.signal }).catch((e: unknown) => e);
+    let requestId: string | undefined;
+    for (let i = 0; i < 200 && !requestId; i++) {
+      requestId = (await readInbox(gw.url)).items.find((x) => x.xroad?.id === id)?.requestId ?? undefined;
+      if (!requestId) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(requestId).toBeDefined();
+    const hungUp = Date.now();
+    abort.abort();
+    await call;
+    let record: JournalRecord | undefined;
+    while (!record && Date.now() - hungUp < WAIT_S * 1000) {
+      record = (await records()).find((r) => r.messageId === id && r.operation === 'xroad:SOAP:Response');
+      if (!record) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(record, 'the wait ended before XROAD_ANSWER_WAIT_S').toBeDefined();
+    expect(record!.faultString).toContain('went away');
+    const data = serviceExample(QUERY, 'response');
+    const answered = await fetch(`${gw.url}/api/v1/requests/${requestId}/response`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ data }) });
+    expect(answered.status).toBeLessThan(300);
+    const again = await postXRoad(gw.url, xroadRequest({ code: QUERY, id, body: queryBody() }));
+    expect(again.status, again.body).toBe(200);
+    expect(again.body).toContain(`${QUERY}Response`);
+  });
+});
+
 describe('the store down', () => {
   it('a fault, nothing answered as success; accepted again once Redis is back', async () => {
     const id = nextId();
