@@ -14,7 +14,8 @@ import { XRoadRefusal } from '../xroad/refusal.js';
 import { XROAD_SOAP_PATH } from '../xroad/wsdl.js';
 import { processXRoadSoap } from './soap-intake.js';
 
-export function registerXRoadSoapEndpoint(app: FastifyInstance, ctx: FlowContext): void {
+/** `shutdown` aborts every waiting call when the gateway closes (they answer at once instead of holding the shutdown). */
+export function registerXRoadSoapEndpoint(app: FastifyInstance, ctx: FlowContext, shutdown?: AbortSignal): void {
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('text/xml', { parseAs: 'buffer', bodyLimit: ctx.config.maxBodyBytes }, (_req, body, done) => done(null, body));
@@ -39,7 +40,8 @@ export function registerXRoadSoapEndpoint(app: FastifyInstance, ctx: FlowContext
       reply.raw.once('close', () => {
         if (!reply.raw.writableEnded) gone.abort();
       });
-      const answer = await processXRoadSoap(ctx, { raw: request.body as Buffer, correlationId: request.id, receivedAt: ctx.now(), signal: gone.signal }, request.log);
+      const signal = shutdown ? AbortSignal.any([gone.signal, shutdown]) : gone.signal;
+      const answer = await processXRoadSoap(ctx, { raw: request.body as Buffer, correlationId: request.id, receivedAt: ctx.now(), signal, shutdown }, request.log);
       opsEvents.publish(answer.event);
       return reply.status(answer.status).type('text/xml; charset=utf-8').send(answer.body);
     });

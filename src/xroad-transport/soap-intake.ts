@@ -31,8 +31,10 @@ export interface XRoadSoapPost {
   raw: Buffer;
   correlationId: string;
   receivedAt: Date;
-  /** Aborted when the client goes away: a waiting call stops waiting. */
+  /** Aborted when the client goes away or the gateway shuts down: a waiting call stops waiting. */
   signal?: AbortSignal;
+  /** Aborted when the gateway shuts down (the fault then says so). */
+  shutdown?: AbortSignal;
 }
 
 export interface XRoadSoapAnswer {
@@ -136,6 +138,7 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
     }
     const answered = await awaitRequestAnswer(ctx, accepted.requestId!, ctx.config.xroadAnswerWaitMs, post.signal);
     if (!answered?.answer) {
+      if (post.shutdown?.aborted) throw new XRoadRefusal('answer-timeout', `the gateway is shutting down; the request is stored (${accepted.requestId}): call again with the same id (${headers.id}) for the answer`);
       if (post.signal?.aborted) throw new XRoadRefusal('answer-timeout', `the client went away before the city answered; the request is stored (${accepted.requestId}): call again with the same id (${headers.id}) for the answer`);
       throw new XRoadRefusal('answer-timeout', `the city has not answered within ${ctx.config.xroadAnswerWaitMs / 1000} s; the request is stored (${accepted.requestId}): call again with the same id (${headers.id}) for the answer`);
     }

@@ -25,14 +25,17 @@ export function startXRoadTransport(o: XRoadTransportOptions): Transport {
   if (!self) throw new Error('startXRoadTransport: the registry names no X-Road identity (partners.json "xroad")');
   // The WSDLs and XSDs: read and templated once, here.
   const documents = loadXRoadDocuments(ctx.catalogue, self);
+  // Calls waiting for the city's answer end when the gateway closes (preClose), so they do not hold the shutdown.
+  const closing = new AbortController();
   return {
     name: 'xroad',
     registerRoutes(app) {
-      registerXRoadSoapEndpoint(app, ctx);
+      app.addHook('preClose', async () => closing.abort());
+      registerXRoadSoapEndpoint(app, ctx, closing.signal);
       registerXRoadWsdlRoute(app, documents, ctx.config.publicUrl);
       o.extraRoutes?.(app, ctx);
     },
     checks: [['xroad', async () => ({ status: 'pass', detail: `${self.dialect === 'trembita' ? 'Trembita' : 'X-Road'} provider ${[self.subsystem.instance, self.subsystem.memberClass, self.subsystem.memberCode, self.subsystem.subsystemCode].join('/')}: ${[...documents.keys()].join(', ')}` })]],
-    stop: async () => {},
+    stop: async () => closing.abort(),
   };
 }

@@ -255,3 +255,20 @@ describe('the store down', () => {
     expect((await readInbox(gw.url)).items.filter((i) => i.xroad?.id === id)).toHaveLength(1);
   });
 });
+
+describe('the gateway closing (last: it closes the shared gateway)', () => {
+  it('a waiting call is answered at once with Server.ServiceTimeout, not held until XROAD_ANSWER_WAIT_S', async () => {
+    const id = nextId();
+    const call = postXRoad(gw.url, xroadRequest({ code: QUERY, id, body: queryBody() }));
+    for (let i = 0; i < 200; i++) {
+      if ((await readInbox(gw.url)).items.some((x) => x.xroad?.id === id)) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const closing = Date.now();
+    const closed = gw.close();
+    const res = await call;
+    expect(Date.now() - closing).toBeLessThan(WAIT_S * 1000 - 500);
+    expect(xroadFault(res.body)).toMatchObject({ faultcode: 'Server.ServiceTimeout', faultstring: expect.stringContaining('shutting down') });
+    await closed;
+  });
+});
