@@ -1,6 +1,8 @@
 /** The registry's X-Road side: the gateway's subsystem, partners reached through Security Servers, client lookups, service codes, reloads. */
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePartners, PartnerRegistryError, reloadProblem, xroadServiceCode } from '../../src/registry/partners.js';
+import { projectRoot } from '../helpers/gateway.js';
+import { loadPartners, parsePartners, PartnerRegistryError, reloadProblem, xroadServiceCode } from '../../src/registry/partners.js';
 import { formatMember, formatService, parseMember, parseService, parseSubsystem, XRoadIdError } from '../../src/registry/xroad-members.js';
 
 const self = { self: 'SEVDEIR-TEST/GOV/00000001/okno', dialect: 'trembita', securityServer: 'http://127.0.0.1:8095/' };
@@ -92,6 +94,14 @@ describe('the registry in X-Road mode', () => {
       '/partners/0 (dms)/certificates: at least one signing certificate is needed (only partners with transport xroad go without: the Security Servers sign)',
       '/partners/0 (dms)/signatureProfile: required ("smev" or "xmldsig") for a SMEV partner',
     ]);
+  });
+
+  it('the shipped Kyiv-style registry (config/partners.xroad.json) loads: Trembita, a SOAP and a REST agency beside the SMEV portal', () => {
+    const { registry, warnings } = loadPartners(path.join(projectRoot, 'config/partners.xroad.json'));
+    expect(warnings).toEqual([]);
+    expect(registry.xroad?.dialect).toBe('trembita');
+    expect(registry.partners.map((p) => `${p.id}:${p.transport.mode}${p.transport.mode === 'xroad' ? `:${p.transport.protocol}` : ''}`)).toEqual(['portal:push', 'kyiv-registry:xroad:soap', 'kyiv-tax:xroad:rest']);
+    expect(registry.serviceByXRoadCode('AdvertisingRegisterExtract_v1')).toBe('advertising-permit-register-extract');
   });
 
   it('a reload may not change the X-Road identity or a partner\'s X-Road transport', () => {
