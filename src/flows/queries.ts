@@ -106,6 +106,7 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
   const now = ctx.now();
   const deadline = input.deadline ? new Date(input.deadline) : new Date(now.getTime() + ctx.config.queryDeadlineHours * 3_600_000);
   if (Number.isNaN(deadline.getTime()) || deadline <= now) throw invalid('INVALID_DEADLINE', 'body/deadline must be a date-time in the future');
+  if (partner.transport.mode === 'xroad' && (input.files ?? []).length > 0) throw invalid('FILES_NOT_SUPPORTED', `body/files: partner ${partner.id} is reached through X-Road, and X-Road queries carry no files`);
   const prepared = await prepareFiles(ctx, input.files ?? [], { field: 'body/files', mode: partner.transport.mode === 'pull' ? 'pull' : 'push', mimeTypes: service.attachmentMimeTypes ?? null, docTypes: false });
 
   const query: StoredQuery = {
