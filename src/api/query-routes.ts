@@ -23,7 +23,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
       onRequest: city,
       schema: {
         tags: ['queries'],
-        summary: 'Send an interagency query to the agency that serves the service (signed SendRequest)',
+        summary: 'Send an interagency query to the agency that serves the service (signed SendRequest; to an X-Road / Trembita partner: through the Security Server, with userId / purposeIds)',
         description: contentComponentsDescription('`data` follows the request schema of its `service`:', outboundServices, 'request'),
         security,
         body: {
