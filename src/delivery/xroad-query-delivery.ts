@@ -164,12 +164,24 @@ export async function sendXRoadQuery(ctx: FlowContext, query: StoredQuery, partn
   return { kind: 'done' };
 }
 
-type Fetched = { kind: 'response'; status: number; headers: Headers; body: string } | { kind: 'network'; error: string };
+type Fetched = { kind: 'response'; status: number; headers: Headers; body: string } | { kind: 'network'; error: string } | { kind: 'too-large'; status: number; headers: Headers; error: string };
 
-async function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Fetched> {
+/** POSTs and reads the answer, at most `maxBytes` of it (MAX_BODY_BYTES, as for what partners send the gateway). */
+async function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, maxBytes: number): Promise<Fetched> {
   try {
     const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    return { kind: 'response', status: res.status, headers: res.headers, body: await res.text() };
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = res.body?.getReader();
+    for (let r = await reader?.read(); reader && r && !r.done; r = await reader.read()) {
+      size += r.value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        return { kind: 'too-large', status: res.status, headers: res.headers, error: `answer refused: larger than MAX_BODY_BYTES (${maxBytes} bytes)` };
+      }
+      chunks.push(r.value);
+    }
+    return { kind: 'response', status: res.status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
   } catch (error) {
     const e = error as Error & { cause?: { code?: string }; code?: string };
     const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.cause?.code ?? e.code ?? e.name}: ${e.message}`;
@@ -181,8 +193,9 @@ async function callSoap(ctx: FlowContext, self: XRoadSelf, headers: XRoadSoapHea
   const envelope = xroadRequestEnvelope(headers, { namespace: service.request.namespace }, service.request.toXml(data));
   const requestHeaders = soapHeaderRecord(headers);
   const base = { requestBody: envelope, requestHeaders };
-  const res = await post(self.securityServer!, { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' }, envelope, ctx.config.delivery.timeoutMs);
+  const res = await post(self.securityServer!, { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' }, envelope, ctx.config.delivery.timeoutMs, ctx.config.maxBodyBytes);
   if (res.kind === 'network') return { ...base, attempt: { kind: 'transient', code: 'transient', error: res.error }, responseBody: null, responseHeaders: {}, status: null };
+  if (res.kind === 'too-large') return { ...base, attempt: { kind: 'refused', code: 'InvalidResponse', error: res.error }, responseBody: null, responseHeaders: {}, status: res.status };
   const reply = readXRoadResponse(res.body, headers, service.response!);
   const out = { ...base, responseBody: res.body, responseHeaders: reply.headers, status: res.status };
   if (reply.kind === 'fault') {
@@ -199,8 +212,9 @@ async function callRest(ctx: FlowContext, self: XRoadSelf, transport: XRoadTrans
   const dialect = restDialect(transport.dialect);
   const request = restRequest({ dialect, securityServer: self.securityServer!, client: self.subsystem, service: xService, id: query.messageId, userId, purposeIds: query.purposeIds ?? [], body: data });
   const base = { requestBody: request.body, requestHeaders: restHeaderRecord(dialect, request.headers) };
-  const res = await post(request.url, request.headers, request.body, ctx.config.delivery.timeoutMs);
+  const res = await post(request.url, request.headers, request.body, ctx.config.delivery.timeoutMs, ctx.config.maxBodyBytes);
   if (res.kind === 'network') return { ...base, attempt: { kind: 'transient', code: 'transient', error: res.error }, responseBody: null, responseHeaders: {}, status: null };
+  if (res.kind === 'too-large') return { ...base, attempt: { kind: 'refused', code: 'InvalidResponse', error: res.error }, responseBody: null, responseHeaders: restHeaderRecord(dialect, res.headers), status: res.status };
   const out = { ...base, responseBody: res.body, responseHeaders: restHeaderRecord(dialect, res.headers), status: res.status };
   const reply = readRestResponse(res.status, res.headers, res.body, request, dialect, service.response!);
   if (reply.kind === 'error') {

@@ -42,13 +42,13 @@ afterAll(() => ss?.close());
 const instance = (dialect: XRoadDialect) => (dialect === 'trembita' ? 'SEVDEIR-TEST' : 'EE-TEST');
 
 /** The gateway as an X-Road member whose Security Server is the double, and partner `dms` providing egrn-extract. */
-function start(protocol: 'soap' | 'rest', dialect: XRoadDialect): FlowContext {
+function start(protocol: 'soap' | 'rest', dialect: XRoadDialect, env: Record<string, string> = {}): FlowContext {
   const partners = partnersWith((list, doc) => {
     (doc as Record<string, unknown>).xroad = { self: `${instance(dialect)}/GOV/00000001/okno`, dialect, securityServer: ss.url };
     list.push({ id: PARTNER, name: 'Державна міграційна служба', role: 'agency', sends: [], receives: [SERVICE], endpoint: null, transport: { mode: 'xroad', subsystem: `${instance(dialect)}/GOV/12345678/dms`, protocol, dialect } });
   });
   // The store's clock is an hour ahead of real time, so a retry (DELIVERY_BACKOFF_MS=1) is due at once.
-  flow = testFlow({ partners, startAt: new Date(Date.now() + 3_600_000), env: { DELIVERY_TIMEOUT_MS: '1000', DELIVERY_BACKOFF_MS: '1', DELIVERY_BACKOFF_CAP_MS: '1' } });
+  flow = testFlow({ partners, startAt: new Date(Date.now() + 3_600_000), env: { DELIVERY_TIMEOUT_MS: '1000', DELIVERY_BACKOFF_MS: '1', DELIVERY_BACKOFF_CAP_MS: '1', ...env } });
   workers = startQueryDelivery(flow.ctx);
   return flow.ctx;
 }
@@ -225,5 +225,15 @@ describe('queries to an X-Road REST partner', () => {
     const view2 = await ended(ctx, q2.id, 'failed');
     expect(view2.failure).toMatch(/answer refused: the answer does not fit the service's response schema/);
     expect((await inboxItems(ctx.store)).filter((i) => i.kind === 'response')).toHaveLength(0);
+  });
+
+  it('an answer larger than MAX_BODY_BYTES is refused without being read to the end', async () => {
+    const ctx = start('rest', 'xroad', { MAX_BODY_BYTES: '4096' });
+    ss.handler = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ padding: 'x'.repeat(64 * 1024) }) });
+    const q = await ask(ctx);
+    const view = await ended(ctx, q.id, 'failed');
+    expect(view.failure).toBe(`not delivered to ${PARTNER}: answer refused: larger than MAX_BODY_BYTES (4096 bytes)`);
+    const [record] = (await journalRecords(ctx.store)).filter((r) => r.operation === 'xroad:REST');
+    expect(record).toMatchObject({ succeeded: false, faultCode: 'InvalidResponse', responseText: null });
   });
 });
