@@ -26,7 +26,7 @@ import { formatMember, formatService, serviceOf, type XRoadService } from '../re
 import { write } from '../store/collection.js';
 import type { JsonValue } from '../store/types.js';
 import { restDialect } from '../xroad/rest-dialects.js';
-import { isPermanentRestError, readRestResponse, restHeaderRecord, restRequest } from '../xroad/rest-request.js';
+import { isPermanentRestError, readRestResponse, restHeaderRecord, restRequest } from '../xroad/rest-call.js';
 import { isPermanentXRoadFault, readXRoadResponse, soapHeaderRecord, xroadRequestEnvelope, type XRoadSoapHeaders } from '../xroad/soap-request.js';
 import type { JobOutcome } from './queue-worker.js';
 

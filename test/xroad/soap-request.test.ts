@@ -1,5 +1,5 @@
 /**
- * src/xroad/soap-request.ts and rest-request.ts: the consumer's X-Road
+ * src/xroad/soap-request.ts and rest-call.ts: the consumer's X-Road
  * messages. The SOAP request is judged by xmllint against the protocol's own
  * schemas (Annex A identifiers.xsd, Annex B xroad.xsd, test/fixtures/xroad/);
  * the response reader takes an echo of our headers with the answer, and
@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceDefinition } from '../../src/catalogue/types.js';
 import { parseService, parseSubsystem } from '../../src/registry/xroad-members.js';
 import { TREMBITA_REST, XROAD_REST } from '../../src/xroad/rest-dialects.js';
-import { isPermanentRestError, readRestResponse, restRequest } from '../../src/xroad/rest-request.js';
+import { isPermanentRestError, readRestResponse, restRequest } from '../../src/xroad/rest-call.js';
 import { isPermanentXRoadFault, readXRoadResponse, xroadRequestEnvelope, type XRoadSoapHeaders } from '../../src/xroad/soap-request.js';
 import { testFlow } from '../helpers/flow-context.js';
 import { projectRoot } from '../helpers/gateway.js';
