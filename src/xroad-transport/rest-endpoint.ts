@@ -69,7 +69,7 @@ export function registerXRoadRestRoutes(app: FastifyInstance, ctx: FlowContext, 
   app.register(async (scope) => {
     // Raw bytes: kept as the journal's evidence; JSON only (anything else: 415).
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(/^application\/([a-z0-9.+-]+\+)?json$/i, { parseAs: 'buffer', bodyLimit: options.bodyLimit ?? ctx.config.maxBodyBytes }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser(/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i, { parseAs: 'buffer', bodyLimit: options.bodyLimit ?? ctx.config.maxBodyBytes }, (_req, body, done) => done(null, body));
     scope.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
       const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
       if (status === 500) request.log.error({ err: error }, 'X-Road REST endpoint failed');
@@ -213,7 +213,7 @@ class RestExchange {
   }
 
   async refuse(reply: FastifyReply, refusal: XRoadRefusal, started: number): Promise<FastifyReply> {
-    const detail = this.headers?.id ?? this.request.id;
+    const detail = this.journal().id ?? this.request.id;
     const error = restErrorFor(refusal, this.dialect, detail);
     const body = JSON.stringify(error.body);
     await this.record(body, { code: error.body.type, string: error.body.message }, this.accepted);
@@ -247,7 +247,7 @@ class RestExchange {
       operation: XROAD_REST_OPERATION,
       partner: this.call?.partner.id ?? null,
       service: this.call?.service.id ?? null,
-      messageId: this.headers?.id ?? null,
+      messageId: this.journal().id,
       outcome,
       faultCode,
       signatureReason: null,
