@@ -25,7 +25,7 @@ import { APPLICATIONS, INBOX, REGISTRATION_NUMBERS, type Application, type Inbox
 import { nextRegistrationNumber } from '../city/registration.js';
 import { requestAnswers } from '../events/request-answers.js';
 import { journalWrites, type JournalInput, type XRoadJournal } from '../journal/records.js';
-import type { Partner, XRoadTransport } from '../registry/partners.js';
+import { xroadServiceCode, type Partner, type XRoadTransport } from '../registry/partners.js';
 import { formatMember, formatService, sameMember, type XRoadMember, type XRoadService } from '../registry/xroad-members.js';
 import { write } from '../store/collection.js';
 import { jobInput } from '../store/typed-queue.js';
@@ -94,7 +94,7 @@ export function resolveXRoadCall(ctx: FlowContext, client: XRoadMember, service:
   if (!serviceId || !definition || definition.direction !== 'inbound' || definition.kind === 'status') {
     throw new XRoadRefusal('unknown-service', `service ${named}: the gateway provides no service with code ${service.serviceCode}`);
   }
-  const code = self.services.get(serviceId)?.version ?? (self.dialect === 'trembita' ? null : 'v1');
+  const code = xroadServiceCode(self, serviceId).version;
   if (service.serviceVersion !== null && service.serviceVersion !== code) {
     throw new XRoadRefusal('unknown-service', `service ${named}: ${service.serviceCode} is provided in version ${code ?? '(none)'}, not ${service.serviceVersion}`);
   }

@@ -31,7 +31,11 @@ export class XRoadRefusal extends Error {
   constructor(
     readonly kind: XRoadRefusalKind,
     message: string,
-    /** For `rejected`: the city's reject code (ACCESS_DENIED, NO_DATA, …); for `bad-header`: the header's name. */
+    /**
+     * A refinement the fault code carries: for `rejected` the city's reject code (ACCESS_DENIED,
+     * NO_DATA, …); for `bad-header` / `bad-content` what is wrong (MissingHeaderField,
+     * DuplicateHeaderField, InvalidClientIdentifier, InvalidXml, MissingBody, …).
+     */
     readonly code: string | null = null,
   ) {
     super(message);
