@@ -35,11 +35,9 @@ import { REST_ERROR_CONTENT_TYPE, restErrorFor, restTransportError, X_ROAD_ERROR
 import { readRestRequest, restRequestHash, type XRoadRestRequest } from '../xroad/rest-request.js';
 
 export const XROAD_REST_OPERATION = 'xroad:REST';
-/** XROAD_ANSWER_WAIT_S's default: how long a query's call waits for the city. */
-export const DEFAULT_ANSWER_WAIT_MS = 25_000;
 
 export interface XRoadRestOptions {
-  /** How long a query's call waits for the city's answer (XROAD_ANSWER_WAIT_S); default 25 s. */
+  /** How long a query's call waits for the city's answer; default config.xroadAnswerWaitMs (XROAD_ANSWER_WAIT_S). */
   answerWaitMs?: number;
   /** The largest body taken; default config.maxBodyBytes. */
   bodyLimit?: number;
@@ -60,7 +58,7 @@ export function registerXRoadRestRoutes(app: FastifyInstance, ctx: FlowContext, 
   const self = ctx.partners.xroad;
   if (!self) return;
   const dialect = restDialect(self.dialect);
-  const answerWaitMs = options.answerWaitMs ?? DEFAULT_ANSWER_WAIT_MS;
+  const answerWaitMs = options.answerWaitMs ?? ctx.config.xroadAnswerWaitMs;
   const descriptions = new Map<string, string>();
   for (const [code, service] of providedServices(ctx, self)) {
     descriptions.set(code, JSON.stringify(restServiceOpenApi({ service, code, dialect, provider: self.subsystem })));

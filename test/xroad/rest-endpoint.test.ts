@@ -18,7 +18,7 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-async function post(server: RestServer, code: string, headers: Record<string, string>, body: string | Buffer): Promise<Answer> {
+async function post(server: RestServer, code: string, headers: Record<string, string>, body: string): Promise<Answer> {
   const res = await fetch(`${server.url}/xroad/rest/${encodeURIComponent(code)}`, { method: 'POST', headers, body });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
