@@ -97,8 +97,10 @@ export function registerXRoadRestRoutes(app: FastifyInstance, ctx: FlowContext, 
         const answer = await exchange.handle(request.params.code, answerWaitMs);
         return await exchange.answer(reply, answer, started);
       } catch (err) {
-        if (!(err instanceof XRoadRefusal)) throw err;
-        return await exchange.refuse(reply, err, started);
+        if (err instanceof XRoadRefusal) return await exchange.refuse(reply, err, started);
+        // The store (or anything else) failed: what was committed stays, a repeat with the same id finds it.
+        request.log.error({ err }, 'X-Road REST request failed');
+        return await exchange.refuse(reply, new XRoadRefusal('unavailable', 'the gateway could not store or answer the request; call again with the same id'), started);
       }
     });
   });
@@ -214,7 +216,13 @@ class RestExchange {
     const detail = this.journal().id ?? this.request.id;
     const error = restErrorFor(refusal, this.dialect, detail);
     const body = JSON.stringify(error.body);
-    await this.record(body, { code: error.body.type, string: error.body.message }, this.accepted);
+    try {
+      await this.record(body, { code: error.body.type, string: error.body.message }, this.accepted);
+    } catch (err) {
+      // The refusal is answered even when the journal cannot take it (the store is down).
+      if (refusal.kind !== 'unavailable') throw err;
+      this.request.log.error({ err }, 'X-Road REST refusal not journaled');
+    }
     this.publish(refusal.kind === 'rejected' ? 'accepted' : 'fault', error.body.type, started);
     return sendError(reply, error, this);
   }

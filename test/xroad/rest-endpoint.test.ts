@@ -161,6 +161,21 @@ describe.each<XRoadDialect>(['xroad', 'trembita'])('the REST provider, %s dialec
     expectXRoadError(await post(server, appCode, forwarded(n), big), 413, 'Client.BadRequest', /larger/);
   });
 
+  it('answers 503 Server.ServerProxy.ServiceUnavailable when the store fails (nothing stored), and the repeat with the same id is taken', async () => {
+    const id = crypto.randomUUID();
+    const commit = flow.store.commit.bind(flow.store);
+    flow.store.commit = async () => {
+      throw new Error('store down');
+    };
+    try {
+      expectXRoadError(await post(server, appCode, forwarded(n, { id }), application), 503, 'Server.ServerProxy.ServiceUnavailable', /same id/);
+    } finally {
+      flow.store.commit = commit;
+    }
+    expect((await inboxItems(flow.store)).filter((i) => i.messageId === id)).toHaveLength(0);
+    expect((await post(server, appCode, forwarded(n, { id }), application)).status).toBe(201);
+  });
+
   it('serves each provided service’s OpenAPI description (valid), and 404 for another code', async () => {
     for (const code of [appCode, n.code(QUERY)]) {
       const res = await fetch(`${server.url}/xroad/rest/${code}/openapi.json`);
