@@ -61,7 +61,9 @@ export function registerXRoadRestRoutes(app: FastifyInstance, ctx: FlowContext, 
   const answerWaitMs = options.answerWaitMs ?? ctx.config.xroadAnswerWaitMs;
   const descriptions = new Map<string, string>();
   for (const [code, service] of providedServices(ctx, self)) {
-    descriptions.set(code, JSON.stringify(restServiceOpenApi({ service, code, dialect, provider: self.subsystem })));
+    // servers: PUBLIC_URL's …/xroad/rest, else the relative /xroad/rest (resolved against the description's own URL).
+    const serverUrl = ctx.config.publicUrl ? `${ctx.config.publicUrl}${XROAD_REST_PREFIX}` : XROAD_REST_PREFIX;
+    descriptions.set(code, JSON.stringify(restServiceOpenApi({ service, code, dialect, provider: self.subsystem, serverUrl })));
   }
 
   app.register(async (scope) => {
@@ -162,6 +164,7 @@ class RestExchange {
       const answered = await awaitRequestAnswer(this.ctx, accepted.requestId!, answerWaitMs, abort.signal);
       if (answered?.answer?.kind === 'content') return { status: 200, accepted, body: answered.answer.data };
       if (answered?.answer?.kind === 'rejected') throw new XRoadRefusal('rejected', answered.answer.description, answered.answer.code);
+      if (abort.signal.aborted) throw new XRoadRefusal('answer-timeout', `the connection closed before the city answered; call again with the same ${this.dialect.id} (${headers.id}) for its answer`);
       throw new XRoadRefusal('answer-timeout', `the city did not answer within ${Math.round(answerWaitMs / 1000)} s; call again with the same ${this.dialect.id} (${headers.id}) for its answer`);
     } finally {
       this.request.raw.socket.off('close', onClose);

@@ -33,7 +33,7 @@ let gw: RunningGateway;
 
 beforeAll(async () => {
   redis = await startRedisServer();
-  gw = await startGateway({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'xr-rest-gw:', PARTNERS_FILE: registryFile(), XROAD_ANSWER_WAIT_S: '20', LOG_LEVEL: 'warn' });
+  gw = await startGateway({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'xr-rest-gw:', PARTNERS_FILE: registryFile(), XROAD_ANSWER_WAIT_S: '20', PUBLIC_URL: 'https://okno.kyiv.example', LOG_LEVEL: 'warn' });
 });
 afterAll(async () => {
   await gw?.close();
@@ -77,6 +77,8 @@ describe('the REST provider in the gateway (Trembita, redis)', () => {
   it('serves the OpenAPI description of each provided REST service', async () => {
     const res = await fetch(`${gw.url}/xroad/rest/${n.code(QUERY)}/openapi.json`);
     expect(res.status).toBe(200);
-    await SwaggerParser.validate((await res.json()) as never);
+    const doc = (await res.json()) as { servers: Array<{ url: string }> };
+    expect(doc.servers).toEqual([{ url: 'https://okno.kyiv.example/xroad/rest' }]);
+    await SwaggerParser.validate(doc as never);
   });
 });
