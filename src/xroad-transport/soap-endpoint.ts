@@ -36,8 +36,8 @@ export function registerXRoadSoapEndpoint(app: FastifyInstance, ctx: FlowContext
     scope.post(XROAD_SOAP_PATH, async (request, reply) => {
       // A client that hangs up stops a waiting call (its answer stays for a repeat with the same id).
       const gone = new AbortController();
-      request.raw.once('close', () => {
-        if (!reply.sent) gone.abort();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableEnded) gone.abort();
       });
       const answer = await processXRoadSoap(ctx, { raw: request.body as Buffer, correlationId: request.id, receivedAt: ctx.now(), signal: gone.signal }, request.log);
       opsEvents.publish(answer.event);
