@@ -95,8 +95,13 @@ export function registerXRoadRestRoutes(app: FastifyInstance, ctx: FlowContext, 
       const receivedAt = ctx.now();
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const exchange = new RestExchange(ctx, dialect, self, request, raw, receivedAt);
+      // A client that hangs up stops a waiting call (its answer stays for a repeat with the same id).
+      const gone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableEnded) gone.abort();
+      });
       try {
-        const answer = await exchange.handle(request.params.code, answerWaitMs);
+        const answer = await exchange.handle(request.params.code, answerWaitMs, gone.signal);
         return await exchange.answer(reply, answer, started);
       } catch (err) {
         if (err instanceof XRoadRefusal) return await exchange.refuse(reply, err, started);
@@ -132,7 +137,7 @@ class RestExchange {
     private readonly receivedAt: Date,
   ) {}
 
-  async handle(code: string, answerWaitMs: number): Promise<RestAnswer> {
+  async handle(code: string, answerWaitMs: number, gone: AbortSignal): Promise<RestAnswer> {
     const headers = readRestRequest(this.dialect, this.request.raw.rawHeaders);
     this.headers = headers;
     if (this.dialect.requestHash !== null) this.requestHash = restRequestHash(headers.headers, this.raw);
@@ -157,18 +162,11 @@ class RestExchange {
       return { status: 201, accepted, body: { applicationId: accepted.applicationId, registrationNumber: accepted.registrationNumber, receivedAt: accepted.receivedAt } };
     }
     // A query: the call waits for the city (a repeat of the same client + id waits again, or finds the answer).
-    const abort = new AbortController();
-    const onClose = () => abort.abort();
-    this.request.raw.socket.once('close', onClose);
-    try {
-      const answered = await awaitRequestAnswer(this.ctx, accepted.requestId!, answerWaitMs, abort.signal);
-      if (answered?.answer?.kind === 'content') return { status: 200, accepted, body: answered.answer.data };
-      if (answered?.answer?.kind === 'rejected') throw new XRoadRefusal('rejected', answered.answer.description, answered.answer.code);
-      if (abort.signal.aborted) throw new XRoadRefusal('answer-timeout', `the connection closed before the city answered; call again with the same ${this.dialect.id} (${headers.id}) for its answer`);
-      throw new XRoadRefusal('answer-timeout', `the city did not answer within ${Math.round(answerWaitMs / 1000)} s; call again with the same ${this.dialect.id} (${headers.id}) for its answer`);
-    } finally {
-      this.request.raw.socket.off('close', onClose);
-    }
+    const answered = await awaitRequestAnswer(this.ctx, accepted.requestId!, answerWaitMs, gone);
+    if (answered?.answer?.kind === 'content') return { status: 200, accepted, body: answered.answer.data };
+    if (answered?.answer?.kind === 'rejected') throw new XRoadRefusal('rejected', answered.answer.description, answered.answer.code);
+    if (gone.aborted) throw new XRoadRefusal('answer-timeout', `the connection closed before the city answered; call again with the same ${this.dialect.id} (${headers.id}) for its answer`);
+    throw new XRoadRefusal('answer-timeout', `the city did not answer within ${answerWaitMs / 1000} s; call again with the same ${this.dialect.id} (${headers.id}) for its answer`);
   }
 
   /** The body as JSON: unreadable JSON is the client's error (the schema is checked by the flow). */

@@ -100,6 +100,27 @@ describe.each<XRoadDialect>(['xroad', 'trembita'])('queries over REST, %s dialec
     expect((await inboxItems(flow.store)).filter((i) => i.messageId === id)).toHaveLength(1);
   });
 
+  it('stops waiting when the client hangs up (journaled as such); a repeat with the same id gets the answer the city gave later', async () => {
+    const id = crypto.randomUUID();
+    const stored = nextInboxCommit(flow);
+    const hangUp = new AbortController();
+    const call = fetch(`${waiting.url}/xroad/rest/${code}`, { method: 'POST', headers: forwarded(n, { id }), body: JSON.stringify(query), signal: hangUp.signal }).catch((e: unknown) => e);
+    await stored;
+    hangUp.abort();
+    expect(await call).toBeInstanceOf(Error);
+    let record;
+    for (let i = 0; i < 100 && !record; i++) {
+      record = (await journalRecords(flow.store)).find((r) => r.messageId === id && r.operation === 'xroad:REST:Response');
+      if (!record) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(record).toMatchObject({ succeeded: false, faultCode: 'Server.ServerProxy.ServiceTimeout' });
+    expect(record!.faultString).toMatch(/connection closed/);
+    await answerRequest(flow.ctx, await requestIdOf(id), { data: answer });
+    const again = await post(waiting, code, forwarded(n, { id }), query);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(answer);
+  });
+
   it('takes an application end to end: receipt, application and inbox item in redis', async () => {
     const id = crypto.randomUUID();
     const a = await post(waiting, n.code(APPLICATION), forwarded(n, { id }), example(APPLICATION, 'example.request.organization.json'));
