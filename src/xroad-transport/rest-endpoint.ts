@@ -79,14 +79,14 @@ export function registerXRoadRestRoutes(app: FastifyInstance, ctx: FlowContext, 
           : status === 413
             ? restTransportError(413, 'Client.BadRequest', 'the body is larger than the gateway accepts (MAX_BODY_BYTES)', request.id)
             : status === 500
-              ? restTransportError(500, 'Server.ServerProxy.InternalError', 'the gateway could not process the request; nothing was answered, call again with the same id', request.id)
+              ? restTransportError(500, 'Server.InternalError', 'the gateway could not process the request; nothing was answered, call again with the same id', request.id)
               : restTransportError(status, 'Client.BadRequest', 'the request could not be read', request.id);
       return sendError(reply, e, null);
     });
 
     scope.get<{ Params: { code: string } }>(`${XROAD_REST_PREFIX}/:code/openapi.json`, async (request, reply) => {
       const doc = descriptions.get(request.params.code);
-      if (doc === undefined) return sendError(reply, restTransportError(404, 'Server.ServerProxy.UnknownService', `the gateway provides no REST service with code ${request.params.code}`, request.id), null);
+      if (doc === undefined) return sendError(reply, restTransportError(404, 'Client.UnknownService', `the gateway provides no REST service with code ${request.params.code}`, request.id), null);
       return reply.type('application/json; charset=utf-8').send(doc);
     });
 
@@ -171,7 +171,7 @@ class RestExchange {
 
   /** The body as JSON: unreadable JSON is the client's error (the schema is checked by the flow). */
   private json(): JsonValue {
-    if (this.raw.length === 0) throw new XRoadRefusal('bad-content', 'the request has no body; send the service’s JSON');
+    if (this.raw.length === 0) throw new XRoadRefusal('bad-content', 'the request has no body; send the service’s JSON', 'MissingBody');
     try {
       return JSON.parse(this.raw.toString('utf8')) as JsonValue;
     } catch (err) {
@@ -215,7 +215,7 @@ class RestExchange {
 
   async refuse(reply: FastifyReply, refusal: XRoadRefusal, started: number): Promise<FastifyReply> {
     const detail = this.journal().id ?? this.request.id;
-    const error = restErrorFor(refusal, this.dialect, detail);
+    const error = restErrorFor(refusal, detail);
     const body = JSON.stringify(error.body);
     try {
       await this.record(body, { code: error.body.type, string: error.body.message }, this.accepted);
@@ -230,7 +230,7 @@ class RestExchange {
 
   /** The answer's journal record: the request is kept there too when no intake record holds it. */
   private async record(response: string, fault: { code: string; string: string } | null, accepted: XRoadAccepted | null): Promise<void> {
-    const answered = accepted?.kind === 'query' && (fault === null || fault.code.startsWith('Server.ServiceRejected'));
+    const answered = accepted?.kind === 'query' && (fault === null || fault.code.startsWith('Server.ServiceFailed.'));
     await journalXRoadResponse(this.ctx, {
       correlationId: this.request.id,
       receivedAt: this.receivedAt,

@@ -104,17 +104,17 @@ export function restServiceOpenApi(input: RestOpenApiInput): JsonObject {
   };
   const responses: JsonObject = {
     [isQuery ? '200' : '201']: ok,
-    '400': errorResponse('A required header is missing or malformed (Client.MissingHeaderField, Client.InvalidClientIdentifier, Client.BadRequest), or the body is not the service’s JSON (Client.InvalidBody, naming the field).', dialect),
-    '403': errorResponse('The client is no registered partner (Server.ServerProxy.UnknownMember) or is not allowed this service (Server.ServerProxy.AccessDenied).', dialect),
-    '404': errorResponse('The service id names another service or provider (Server.ServerProxy.UnknownService).', dialect),
+    '400': errorResponse('A required header is missing or malformed (Client.MissingHeaderField, Client.InvalidClientIdentifier, Client.InvalidServiceIdentifier, Client.InvalidHeaderField), or the body is not the service’s JSON (Client.InvalidBody, naming the field).', dialect),
+    '403': errorResponse('The client is no registered partner (Client.UnknownMember) or is not allowed this service (Client.AccessDenied).', dialect),
+    '404': errorResponse('The service id names another service or provider (Client.UnknownService).', dialect),
     '409': errorResponse('The message id came before with other content (Client.DuplicateId).', dialect),
     '413': errorResponse('The body is larger than the gateway takes.', dialect),
     '415': errorResponse('The body is not JSON (Client.InvalidContentType).', dialect),
-    '503': errorResponse('The gateway could not take the request; nothing was stored (Server.ServerProxy.ServiceUnavailable).', dialect),
+    '503': errorResponse('The gateway could not store or answer the request (Server.InternalError): call again with the same message id.', dialect),
   };
   if (isQuery) {
-    responses['422'] = errorResponse('The city refused the query: Server.ServiceRejected.{reject code}, e.g. Server.ServiceRejected.NO_DATA.', dialect, false);
-    responses['504'] = errorResponse('The city did not answer in time (Server.ServerProxy.ServiceTimeout): call again with the same message id.', dialect);
+    responses['422'] = errorResponse('The city refused the query: Server.ServiceFailed.{reject code}, e.g. Server.ServiceFailed.NO_DATA.', dialect, false);
+    responses['504'] = errorResponse('The city did not answer in time (Server.ServiceTimeout): call again with the same message id.', dialect);
   }
   return {
     openapi: '3.1.0',

@@ -16,7 +16,9 @@
  *
  * Every header of the dialect's family (X-Road-* / Uxp-*) is collected as sent
  * for the journal (Trembita requires every header kept). Throws XRoadRefusal
- * ('bad-header', code = the header's name) naming what is wrong.
+ * ('bad-header', code MissingHeaderField / InvalidClientIdentifier /
+ * InvalidServiceIdentifier / InvalidHeaderField, as the SOAP side's
+ * soap-headers.ts) with a message naming the header.
  */
 import { createHash } from 'node:crypto';
 import { parseMember, parseService, XRoadIdError, type XRoadDialect, type XRoadMember, type XRoadService } from '../registry/xroad-members.js';
@@ -41,10 +43,10 @@ export interface XRoadRestRequest {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** A required header is absent (or empty): refused as 'bad-header', told apart in the REST error's type. */
+/** A required header is absent (or empty). */
 export class MissingHeader extends XRoadRefusal {
-  constructor(header: string) {
-    super('bad-header', `the request has no ${header} header`, header);
+  constructor(readonly header: string) {
+    super('bad-header', `the request has no ${header} header`, 'MissingHeaderField');
   }
 }
 
@@ -69,7 +71,7 @@ export function readRestRequest(dialect: RestDialect, rawHeaders: readonly strin
     const lower = name.toLowerCase();
     if (!lower.startsWith(prefix)) continue;
     const value = rawHeaders[i + 1]!.trim();
-    if (value.length > MAX_HEADER_VALUE) throw new XRoadRefusal('bad-header', `${canonical(dialect, lower)} is longer than ${MAX_HEADER_VALUE} characters`, canonical(dialect, lower));
+    if (value.length > MAX_HEADER_VALUE) throw new XRoadRefusal('bad-header', `${canonical(dialect, lower)} is longer than ${MAX_HEADER_VALUE} characters`, 'InvalidHeaderField');
     last.set(lower, value);
     for (const k of Object.keys(headers)) if (k.toLowerCase() === lower) delete headers[k];
     headers[name] = value;
@@ -86,10 +88,10 @@ export function readRestRequest(dialect: RestDialect, rawHeaders: readonly strin
   };
 
   const clientText = required(dialect.client);
-  const client = identifier(dialect.client, clientText, (t) => parseMember(t));
+  const client = identifier(dialect.client, clientText, 'InvalidClientIdentifier', (t) => parseMember(t));
   const id = required(dialect.id);
   const serviceText = get(dialect.service);
-  const service = serviceText === null ? null : identifier(dialect.service, serviceText, (t) => parseService(t, dialect.dialect === 'trembita'));
+  const service = serviceText === null ? null : identifier(dialect.service, serviceText, 'InvalidServiceIdentifier', (t) => parseService(t, dialect.dialect === 'trembita'));
   return Object.freeze({
     dialect: dialect.dialect,
     client,
@@ -103,14 +105,14 @@ export function readRestRequest(dialect: RestDialect, rawHeaders: readonly strin
 }
 
 /** Parses an identifier header: split on "/", each part percent-decoded (PR-REST §4.2–4.3). */
-function identifier<T>(header: string, text: string, parse: (t: string) => T): T {
+function identifier<T>(header: string, text: string, refinement: string, parse: (t: string) => T): T {
   try {
     const parts = text.split('/').map((p) => decodeURIComponent(p));
     if (parts.some((p) => p.includes('/'))) throw new XRoadIdError(`a part of "${text}" holds an encoded "/"`);
     return parse(parts.join('/'));
   } catch (err) {
     const why = err instanceof XRoadIdError ? err.message : `"${text}" is not percent-encoded UTF-8`;
-    throw new XRoadRefusal('bad-header', `${header}: ${why}`, header);
+    throw new XRoadRefusal('bad-header', `${header}: ${why}`, refinement);
   }
 }
 

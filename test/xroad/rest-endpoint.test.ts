@@ -124,27 +124,27 @@ describe.each<XRoadDialect>(['xroad', 'trembita'])('the REST provider, %s dialec
     expectXRoadError(await post(server, appCode, other, application), 400, 'Client.MissingHeaderField', H.client);
   });
 
-  it('refuses an unknown service code, and a service header naming another provider or code (404 Server.ServerProxy.UnknownService)', async () => {
-    expectXRoadError(await post(server, 'NoSuchService', forwarded(n), application), 404, 'Server.ServerProxy.UnknownService', /NoSuchService/);
+  it('refuses an unknown service code, and a service header naming another provider or code (404 Client.UnknownService)', async () => {
+    expectXRoadError(await post(server, 'NoSuchService', forwarded(n), application), 404, 'Client.UnknownService', /NoSuchService/);
     const otherProvider = `${n.stranger}/${appCode}`;
-    expectXRoadError(await post(server, appCode, forwarded(n, { service: otherProvider }), application), 404, 'Server.ServerProxy.UnknownService', otherProvider);
-    expectXRoadError(await post(server, appCode, forwarded(n, { service: `${n.self}/${n.code(QUERY)}` }), application), 404, 'Server.ServerProxy.UnknownService');
+    expectXRoadError(await post(server, appCode, forwarded(n, { service: otherProvider }), application), 404, 'Client.UnknownService', otherProvider);
+    expectXRoadError(await post(server, appCode, forwarded(n, { service: `${n.self}/${n.code(QUERY)}` }), application), 404, 'Client.UnknownService');
     // A status service (outbound) is not provided even if named by its default code.
-    expectXRoadError(await post(server, n.code('elk-order-status'), forwarded(n), application), 404, 'Server.ServerProxy.UnknownService');
+    expectXRoadError(await post(server, n.code('elk-order-status'), forwarded(n), application), 404, 'Client.UnknownService');
   });
 
-  it('refuses an unknown client (403 Server.ServerProxy.UnknownMember) and a registered client without the right (403 Server.ServerProxy.AccessDenied)', async () => {
+  it('refuses an unknown client (403 Client.UnknownMember) and a registered client without the right (403 Client.AccessDenied)', async () => {
     const unknown = `${n.agency.split('/')[0]}/GOV/99999999/nobody`;
-    expectXRoadError(await post(server, appCode, forwarded(n, { client: unknown }), application), 403, 'Server.ServerProxy.UnknownMember', unknown);
+    expectXRoadError(await post(server, appCode, forwarded(n, { client: unknown }), application), 403, 'Client.UnknownMember', unknown);
     const id = crypto.randomUUID();
-    expectXRoadError(await post(server, appCode, forwarded(n, { client: n.stranger, id }), application), 403, 'Server.ServerProxy.AccessDenied', /xr-stranger/);
-    expect(events.find((e) => e.messageId === id)).toMatchObject({ outcome: 'fault', faultCode: 'Server.ServerProxy.AccessDenied', partner: null });
+    expectXRoadError(await post(server, appCode, forwarded(n, { client: n.stranger, id }), application), 403, 'Client.AccessDenied', /xr-stranger/);
+    expect(events.find((e) => e.messageId === id)).toMatchObject({ outcome: 'fault', faultCode: 'Client.AccessDenied', partner: null });
   });
 
-  it('refuses a body that is not JSON: 415 for another content type, 400 Client.InvalidBody for unreadable JSON or an empty body', async () => {
+  it('refuses a body that is not JSON: 415 for another content type, 400 Client.InvalidBody for unreadable JSON, Client.MissingBody for none', async () => {
     expectXRoadError(await post(server, appCode, { ...forwarded(n), 'content-type': 'text/xml' }, '<a/>'), 415, 'Client.InvalidContentType');
     expectXRoadError(await post(server, appCode, forwarded(n), '{"orderId": '), 400, 'Client.InvalidBody', /not JSON/);
-    expectXRoadError(await post(server, appCode, forwarded(n), ''), 400, 'Client.InvalidBody');
+    expectXRoadError(await post(server, appCode, forwarded(n), ''), 400, 'Client.MissingBody');
   });
 
   it('refuses a body of the wrong shape, naming the field (400 Client.InvalidBody)', async () => {
@@ -161,14 +161,14 @@ describe.each<XRoadDialect>(['xroad', 'trembita'])('the REST provider, %s dialec
     expectXRoadError(await post(server, appCode, forwarded(n), big), 413, 'Client.BadRequest', /larger/);
   });
 
-  it('answers 503 Server.ServerProxy.ServiceUnavailable when the store fails (nothing stored), and the repeat with the same id is taken', async () => {
+  it('answers 503 Server.InternalError when the store fails (nothing stored), and the repeat with the same id is taken', async () => {
     const id = crypto.randomUUID();
     const commit = flow.store.commit.bind(flow.store);
     flow.store.commit = async () => {
       throw new Error('store down');
     };
     try {
-      expectXRoadError(await post(server, appCode, forwarded(n, { id }), application), 503, 'Server.ServerProxy.ServiceUnavailable', /same id/);
+      expectXRoadError(await post(server, appCode, forwarded(n, { id }), application), 503, 'Server.InternalError', /same id/);
     } finally {
       flow.store.commit = commit;
     }
@@ -187,6 +187,6 @@ describe.each<XRoadDialect>(['xroad', 'trembita'])('the REST provider, %s dialec
     }
     const missing = await fetch(`${server.url}/xroad/rest/NoSuchService/openapi.json`);
     expect(missing.status).toBe(404);
-    expect(missing.headers.get('x-road-error')).toBe('Server.ServerProxy.UnknownService');
+    expect(missing.headers.get('x-road-error')).toBe('Client.UnknownService');
   });
 });

@@ -82,7 +82,7 @@ describe.each<XRoadDialect>(['xroad', 'trembita'])('queries over REST, %s dialec
     await answerRequest(flow.ctx, await requestIdOf(id), { reject: { code: 'NO_DATA', description: 'нет такого разрешения' } });
     const a = await call;
     expect(a.status).toBe(422);
-    expect(a.body).toEqual({ type: 'Server.ServiceRejected.NO_DATA', message: 'нет такого разрешения', detail: id });
+    expect(a.body).toEqual({ type: 'Server.ServiceFailed.NO_DATA', message: 'нет такого разрешения', detail: id });
     expect(a.headers.get('x-road-error')).toBeNull();
   });
 
@@ -90,8 +90,8 @@ describe.each<XRoadDialect>(['xroad', 'trembita'])('queries over REST, %s dialec
     const id = crypto.randomUUID();
     const first = await post(impatient, code, forwarded(n, { id }), query);
     expect(first.status).toBe(504);
-    expect(first.headers.get('x-road-error')).toBe('Server.ServerProxy.ServiceTimeout');
-    expect(first.body.type).toBe('Server.ServerProxy.ServiceTimeout');
+    expect(first.headers.get('x-road-error')).toBe('Server.ServiceTimeout');
+    expect(first.body.type).toBe('Server.ServiceTimeout');
     expect(first.body.message).toMatch(new RegExp(`same ${idHeader}`));
     await answerRequest(flow.ctx, await requestIdOf(id), { data: answer });
     const again = await post(impatient, code, forwarded(n, { id }), query);
@@ -113,7 +113,7 @@ describe.each<XRoadDialect>(['xroad', 'trembita'])('queries over REST, %s dialec
       record = (await journalRecords(flow.store)).find((r) => r.messageId === id && r.operation === 'xroad:REST:Response');
       if (!record) await new Promise((r) => setTimeout(r, 20));
     }
-    expect(record).toMatchObject({ succeeded: false, faultCode: 'Server.ServerProxy.ServiceTimeout' });
+    expect(record).toMatchObject({ succeeded: false, faultCode: 'Server.ServiceTimeout' });
     expect(record!.faultString).toMatch(/connection closed/);
     await answerRequest(flow.ctx, await requestIdOf(id), { data: answer });
     const again = await post(waiting, code, forwarded(n, { id }), query);
