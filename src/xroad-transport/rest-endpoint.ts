@@ -59,10 +59,10 @@ export function registerXRoadRestRoutes(app: FastifyInstance, ctx: FlowContext, 
   if (!self) return;
   const dialect = restDialect(self.dialect);
   const answerWaitMs = options.answerWaitMs ?? ctx.config.xroadAnswerWaitMs;
+  // servers: PUBLIC_URL's …/xroad/rest, else the relative /xroad/rest (resolved against the description's own URL).
+  const serverUrl = ctx.config.publicUrl ? `${ctx.config.publicUrl}${XROAD_REST_PREFIX}` : XROAD_REST_PREFIX;
   const descriptions = new Map<string, string>();
   for (const [code, service] of providedServices(ctx, self)) {
-    // servers: PUBLIC_URL's …/xroad/rest, else the relative /xroad/rest (resolved against the description's own URL).
-    const serverUrl = ctx.config.publicUrl ? `${ctx.config.publicUrl}${XROAD_REST_PREFIX}` : XROAD_REST_PREFIX;
     descriptions.set(code, JSON.stringify(restServiceOpenApi({ service, code, dialect, provider: self.subsystem, serverUrl })));
   }
 
