@@ -139,6 +139,8 @@ export interface Config {
   lifecycleFile: string;
   /** How long the city waits for an agency's answer by default. */
   queryDeadlineHours: number;
+  /** X-Road / Trembita provider: how long a client's call to a query service waits for the city's answer (ms; XROAD_ANSWER_WAIT_S). */
+  xroadAnswerWaitMs: number;
   /**
    * SendRequest/SendResponse MessageIDs (version-1 UUIDs carry their time) older
    * than this are refused as StaleMessageId; newer than now + the clock-skew
@@ -311,6 +313,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownTimeoutMs: v.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     lifecycleFile: file('LIFECYCLE_FILE', 'config/lifecycle.json')!,
     queryDeadlineHours: v.int('QUERY_DEADLINE_HOURS', 120, 1, 24 * 365),
+    xroadAnswerWaitMs: v.decimal('XROAD_ANSWER_WAIT_S', 25, 0.01, 3_600) * 1000,
     messageMaxAgeHours: v.int('MESSAGE_MAX_AGE_HOURS', 72, 1, 24 * 365),
     journalRetentionDays: v.int('JOURNAL_RETENTION_DAYS', 365, 0, 36_500),
     journalArchive: {

@@ -12,6 +12,7 @@ import { defineCollection, write } from '../store/collection.js';
 import { defineQueue, jobInput } from '../store/typed-queue.js';
 import type { JsonValue } from '../store/types.js';
 import type { FlowContext } from './context.js';
+import { requestAnswers } from '../events/request-answers.js';
 import { prepareFiles } from './outbound-file-signing.js';
 import { unprocessable } from './errors.js';
 import type { FileReference, SentFile } from './outbound-files.js';
@@ -56,6 +57,7 @@ export async function answerRequest(ctx: FlowContext, requestId: string, answer:
   }
   const partner = ctx.partners.get(request.partner);
   if ('data' in answer && answer.files?.length && !partner) throw unprocessable('UNKNOWN_PARTNER', `body/files: partner ${request.partner} is no longer registered`);
+  if ('data' in answer && answer.files?.length && partner?.transport.mode === 'xroad') throw unprocessable('FILES_NOT_SUPPORTED', `body/files: partner ${request.partner} is reached through X-Road, whose answers here carry no files`);
   const prepared =
     'data' in answer && answer.files?.length
       ? await prepareFiles(ctx, answer.files, { field: 'body/files', mode: partner!.transport.mode === 'pull' ? 'pull' : 'push', mimeTypes: service.attachmentMimeTypes ?? null, docTypes: false })
@@ -70,16 +72,19 @@ export async function answerRequest(ctx: FlowContext, requestId: string, answer:
     ...(prepared.files.length > 0 ? { files: prepared.files } : {}),
   };
   const outbound: OutboundMessage = { messageId: updated.responseMessageId!, partner: request.partner, kind: 'response', ref: request.id, ackedAt: null, accepted: null };
+  // X-Road / Trembita: the answer goes back in the client's own call (src/flows/xroad-inbound.ts awaitRequestAnswer), nothing is pushed.
+  const viaXRoad = partner?.transport.mode === 'xroad';
   const result = await ctx.store.commit({
     idempotency: { key: `request-answer:${request.id}`, record: { digest: updated.responseMessageId!, result: null, createdAt: Date.parse(now) } },
     docs: [
       write(REQUESTS, request.id, updated),
-      write(OUTBOUND, outbound.messageId, outbound),
+      ...(viaXRoad ? [] : [write(OUTBOUND, outbound.messageId, outbound)]),
       ...prepared.docs,
     ],
-    jobs: [jobInput(RESPONSE_QUEUE, request.id, { requestId: request.id }, { maxAttempts: ctx.config.delivery.maxAttempts })],
+    jobs: viaXRoad ? [] : [jobInput(RESPONSE_QUEUE, request.id, { requestId: request.id }, { maxAttempts: ctx.config.delivery.maxAttempts })],
   });
   if (!result.applied) throw conflict('ALREADY_ANSWERED', `request ${requestId} was answered at the same moment`);
+  requestAnswers.publish(request.id);
   return updated;
 }
 

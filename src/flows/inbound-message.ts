@@ -408,7 +408,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
 }
 
 /** The applicant block of an application's content (services name it applicant or parent). */
-function applicantOf(json: JsonValue): JsonValue {
+export function applicantOf(json: JsonValue): JsonValue {
   if (json && typeof json === 'object' && !Array.isArray(json)) {
     return json.applicant ?? json.parent ?? null;
   }

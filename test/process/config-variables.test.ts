@@ -94,6 +94,7 @@ function badValues(): Record<string, Record<string, string>> {
     DELIVERY_BACKOFF_MS: { DELIVERY_BACKOFF_MS: '2.5' },
     DELIVERY_BACKOFF_CAP_MS: { DELIVERY_BACKOFF_CAP_MS: '0' },
     QUERY_DEADLINE_HOURS: { QUERY_DEADLINE_HOURS: '0' },
+    XROAD_ANSWER_WAIT_S: { XROAD_ANSWER_WAIT_S: '0' },
     JOURNAL_RETENTION_DAYS: { JOURNAL_RETENTION_DAYS: 'forever' },
     JOURNAL_HOT_HOURS: { JOURNAL_HOT_HOURS: 'soon' },
     ARCHIVE_DIR: { ARCHIVE_DIR: sample('ca.crt.pem') },
