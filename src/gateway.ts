@@ -37,6 +37,7 @@ import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { startPullTransport } from './pull/pull-transport.js';
 import { startPushTransport } from './push/push-transport.js';
 import { startXRoadTransport } from './xroad-transport/xroad-transport.js';
+import { registerXRoadRestRoutes } from './xroad-transport/rest-endpoint.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import { registerDeadMessageRoutes } from './api/dead-messages-routes.js';
 import type { Logger } from './log.js';
@@ -233,8 +234,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     routes: (a) => {
       registerHealthRoutes(a, readiness);
       push.registerRoutes(a);
-      // X-Road / Trembita provider (POST /ws/xroad, GET /ws/xroad/{code}?wsdl) when the registry names the gateway's X-Road identity.
-      if (ctx.partners.xroad) startXRoadTransport({ ctx }).registerRoutes(a);
+      // X-Road / Trembita provider (POST /ws/xroad, GET /ws/xroad/{code}?wsdl; REST: /xroad/rest/{code}) when the registry names the gateway's X-Road identity.
+      if (ctx.partners.xroad) startXRoadTransport({ ctx, extraRoutes: registerXRoadRestRoutes }).registerRoutes(a);
       registerInboxRoutes(a, store, auth, ctx.catalogue, blobs);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerFileRoutes(a, ctx, auth, blobs);

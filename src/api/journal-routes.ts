@@ -72,6 +72,22 @@ const recordSchema = {
         },
       },
     },
+    xroad: {
+      type: 'object',
+      description: 'messages through Security Servers (X-Road / Trembita): the client and service identifiers, the message id (xrd:id, X-Road-Id, Uxp-QueryID), the user id, and every protocol header as it travelled',
+      properties: {
+        dialect: { type: 'string', enum: ['xroad', 'trembita'] },
+        protocol: { type: 'string', enum: ['soap', 'rest'] },
+        client: nullableString,
+        service: nullableString,
+        id: nullableString,
+        userId: nullableString,
+        protocolVersion: nullableString,
+        issue: nullableString,
+        requestHash: nullableString,
+        headers: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
     evidence: { type: 'object', properties: { request: nullableString, response: nullableString }, description: 'evidence document ids (GET /api/v1/journal/{id} returns the envelopes)' },
     evidenceSha256: {
       type: 'object',
@@ -114,6 +130,7 @@ const reportSchema = {
 
 interface ListQuery {
   messageId?: string;
+  xroadClient?: string;
   applicationId?: string;
   service?: string;
   partner?: string;
@@ -157,6 +174,7 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
           type: 'object',
           properties: {
             messageId: filterString,
+            xroadClient: { ...filterString, description: 'X-Road / Trembita records of this client: a subsystem (INSTANCE/CLASS/CODE/SUBSYSTEM) or a whole member (INSTANCE/CLASS/CODE)' },
             applicationId: filterString,
             service: filterString,
             partner: filterString,
@@ -189,6 +207,7 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
       if (q.before !== undefined && q.after !== undefined) throw new HttpError(400, 'BAD_REQUEST', 'invalid request: before and after cannot be used together');
       const filter: JournalFilter = {
         messageId: q.messageId,
+        xroadClient: q.xroadClient,
         applicationId: q.applicationId,
         service: q.service,
         partner: q.partner,

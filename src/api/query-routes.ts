@@ -23,7 +23,7 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
       onRequest: city,
       schema: {
         tags: ['queries'],
-        summary: 'Send an interagency query to the agency that serves the service (signed SendRequest)',
+        summary: 'Send an interagency query to the agency that serves the service (signed SendRequest; to an X-Road / Trembita partner: through the Security Server, with userId / purposeIds)',
         description: contentComponentsDescription('`data` follows the request schema of its `service`:', outboundServices, 'request'),
         security,
         body: {
@@ -34,6 +34,8 @@ export function registerQueryRoutes(app: FastifyInstance, ctx: FlowContext, auth
             applicationId: { type: 'string', minLength: 1, maxLength: 100 },
             partner: { type: 'string', minLength: 1, maxLength: 64, description: 'the agency, when several receive the service' },
             deadline: { type: 'string', format: 'date-time', description: 'when to give up waiting (default now + QUERY_DEADLINE_HOURS)' },
+            userId: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f]+$', description: "X-Road / Trembita partners: the user on whose behalf the city asks (xrd:userId, X-Road-UserId, Trembita's Uxp-Subject-Id), e.g. UA1234567890; default: the city's member code (xroad.self). Not sent to SMEV agencies" },
+            purposeIds: { type: 'array', maxItems: 20, items: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^,\\s]+$' }, description: 'Trembita REST partners: why the city asks (Uxp-Purpose-Ids). Ignored for others' },
             files: {
               type: 'array',
               maxItems: 20,

@@ -1,7 +1,9 @@
 /**
  * Sends the city's queries to agencies from the durable queue (signed
  * SendRequest, the same MessageID on every attempt, backoff, refusals dead at
- * once), and ends queries whose deadline passed without an answer.
+ * once), and ends queries whose deadline passed without an answer. Queries to
+ * partners with transport xroad go through the Security Server and are
+ * answered by the same call (xroad-query-delivery.ts).
  */
 import type { FlowContext } from '../flows/context.js';
 import { afterQueryEnded, finishQuery, QUERIES, QUERY_DATA, QUERY_DEADLINES, QUERY_DELIVERIES, QUERY_QUEUE, type QueryDelivery, type StoredQuery } from '../flows/queries.js';
@@ -9,6 +11,7 @@ import { sendRequestEnvelope } from '../soap/envelope-builder.js';
 import { write } from '../store/collection.js';
 import type { Job } from '../store/types.js';
 import { describeOutcome, mtomAttachments, uploadFileStoreFiles, sendToPartner, settle } from './outbound-send.js';
+import { sendXRoadQuery } from './xroad-query-delivery.js';
 import { startQueueWorker, type JobOutcome, type QueueWorker } from './queue-worker.js';
 
 export function startQueryDelivery(ctx: FlowContext): QueueWorker[] {
@@ -59,6 +62,7 @@ async function send(ctx: FlowContext, job: Job<{ queryId: string }>): Promise<Jo
   const service = ctx.catalogue.get(query.service);
   const data = await ctx.store.getDoc(QUERY_DATA, query.id);
   if (!partner || !service || data === null) return { kind: 'dead', error: `partner ${query.partner}, service ${query.service} or the query's data is gone` };
+  if (partner.transport.mode === 'xroad') return sendXRoadQuery(ctx, query, partner, service, data, job.attempts);
   const files = query.files ?? [];
   const stored = await uploadFileStoreFiles(ctx, partner, query.messageId, files);
   if (stored.kind !== 'ready') return { kind: stored.kind, error: stored.error };

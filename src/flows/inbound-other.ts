@@ -4,19 +4,20 @@
  * caller acknowledges a message the gateway delivered to it).
  */
 import { randomUUID } from 'node:crypto';
-import { INBOX, OUTBOUND, type ExchangeFileRef, type InboxItem, type OutboundMessage } from '../city/model.js';
+import { OUTBOUND, type ExchangeFileRef, type OutboundMessage } from '../city/model.js';
 import { journalWrites } from '../journal/records.js';
 import { SmevFault } from '../soap/faults.js';
 import { ackReply, messageAccepted, statusReply, type InteractionStatus } from '../soap/reply.js';
 import { write } from '../store/collection.js';
-import { defineQueue, jobInput } from '../store/typed-queue.js';
+import { defineQueue } from '../store/typed-queue.js';
 import type { DocWrite, JobInput, JsonValue } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
-import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
+import type { FlowContext } from './context.js';
 import { checkMessageIdFresh, checkTimestampFresh } from './freshness.js';
 import { checkSignedStructure } from '../soap/signed-structure.js';
-import { afterQueryEnded, finishQuery, QUERIES, QUERY_BY_REPLY_TO, QUERY_STATUSES, queryStatusFeed } from './queries.js';
+import { finishQuery, QUERIES, QUERY_BY_REPLY_TO, QUERY_STATUSES, queryStatusFeed } from './queries.js';
+import { endQueryWithResponse } from './query-response.js';
 import { exchangeFileWrites, hashAlgorithmFor } from './exchange-files.js';
 import type { AttachmentSignaturePolicy } from '../pki/cms/attachment.js';
 import { requireAttachmentSignersNotRevoked, type JournalAttachmentSignature } from './attachment-signatures.js';
@@ -127,25 +128,6 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     policy = service.attachmentSignature ?? 'optional';
   }
   const inboxId = randomUUID();
-  final.responseInboxItemId = inboxId;
-  const item: InboxItem = {
-    id: inboxId,
-    kind: 'response',
-    service: query.service,
-    serviceTitle,
-    messageId,
-    partner: input.partner.id,
-    receivedAt,
-    content: { queryId: query.id, state: final.state, answer: final.answer, rejections: final.rejections },
-    attachments: inline.meta,
-    ...(fileRefs.length > 0 ? { exchangeFiles: fileRefs } : {}),
-    signature: signatureSummary(input),
-    test: false,
-    applicationId: query.applicationId,
-    registrationNumber: null,
-    requestId: null,
-    ackedAt: null,
-  };
   const j = journal(true, inline.journal);
   // A response cannot be answered with RequestRejected: a file refused after the Ack is failed and announced (attachments.failed).
   const fetches = fileRefs.length > 0 && input.via
@@ -167,18 +149,18 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
         now: input.receivedAt,
       })
     : { docs: [], jobs: [] };
-  const ended = await finishQuery(ctx, query, final, {
-    digest,
-    result: { reply },
-    docs: [write(INBOX, inboxId, item), ...inline.docs, ...fetches.docs, ...j.docs],
-    feeds: [{ feed: INBOX, id: inboxId }, ...j.feeds],
-    jobs: [...(ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : []), ...fetches.jobs],
-  });
+  const ended = await endQueryWithResponse(
+    ctx,
+    query,
+    inboxId,
+    final,
+    { messageId, partner: input.partner.id, receivedAt, attachments: inline.meta, exchangeFiles: fileRefs, signature: signatureSummary(input) },
+    { digest, result: { reply }, docs: [...inline.docs, ...fetches.docs, ...j.docs], feeds: j.feeds, jobs: fetches.jobs },
+  );
   if (!ended.won) {
     if (ended.existing!.digest === digest) return result(true, (ended.existing!.result as { reply: string }).reply);
     throw new SmevFault('MessageIsAlreadySent', `query ${query.id} has already ended (${(await ctx.store.getDoc(QUERIES, query.id))?.state ?? 'ended'}); a second answer is not accepted`);
   }
-  await afterQueryEnded(ctx, ctx.lifecycle, query.applicationId);
   return result(false, reply);
 }
 

@@ -43,6 +43,10 @@ export interface QueryInput {
   deadline?: string;
   /** Files (POST /api/v1/files) the query carries: signed by the gateway, sent as MTOM parts. */
   files?: FileReference[];
+  /** X-Road / Trembita partners: the user on whose behalf the city asks (xrd:userId, X-Road-UserId, Uxp-Subject-Id). */
+  userId?: string;
+  /** Trembita REST partners: the purposes of the query (Uxp-Purpose-Ids). */
+  purposeIds?: string[];
 }
 
 /** What the worker knows about sending the query (written only by the worker). */
@@ -59,6 +63,9 @@ export interface StoredQuery extends OutboundQuery {
   failure: string | null;
   /** The files the query carries, signed, as every attempt sends them. Absent: none. */
   files?: SentFile[];
+  /** As the city gave them (QueryInput): sent to X-Road / Trembita partners on every attempt. Absent: none given. */
+  userId?: string;
+  purposeIds?: string[];
 }
 
 /** An interim status the agency reported (SMEV StatusCode / StatusDescription). */
@@ -99,6 +106,7 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
   const now = ctx.now();
   const deadline = input.deadline ? new Date(input.deadline) : new Date(now.getTime() + ctx.config.queryDeadlineHours * 3_600_000);
   if (Number.isNaN(deadline.getTime()) || deadline <= now) throw invalid('INVALID_DEADLINE', 'body/deadline must be a date-time in the future');
+  if (partner.transport.mode === 'xroad' && (input.files ?? []).length > 0) throw invalid('FILES_NOT_SUPPORTED', `body/files: partner ${partner.id} is reached through X-Road, and X-Road queries carry no files`);
   const prepared = await prepareFiles(ctx, input.files ?? [], { field: 'body/files', mode: partner.transport.mode === 'pull' ? 'pull' : 'push', mimeTypes: service.attachmentMimeTypes ?? null, docTypes: false });
 
   const query: StoredQuery = {
@@ -118,6 +126,8 @@ export async function createQuery(ctx: FlowContext, lifecycle: Lifecycle, input:
     createdAt: now.toISOString(),
     failure: null,
     ...(prepared.files.length > 0 ? { files: prepared.files } : {}),
+    ...(input.userId !== undefined ? { userId: input.userId } : {}),
+    ...(input.purposeIds !== undefined && input.purposeIds.length > 0 ? { purposeIds: input.purposeIds } : {}),
   };
   query.replyTo = query.messageId;
   const outbound: OutboundMessage = { messageId: query.messageId, partner: partner.id, kind: 'query', ref: query.id, ackedAt: null, accepted: null };

@@ -11,6 +11,8 @@ import { JOURNAL, recordTime, type JournalRecord } from './records.js';
 
 export interface JournalFilter {
   messageId?: string;
+  /** X-Road / Trembita records whose client is this subsystem, or any subsystem of this member. */
+  xroadClient?: string;
   applicationId?: string;
   service?: string;
   partner?: string;
@@ -44,6 +46,7 @@ export const TIME_ORDER_SLACK_MS = 15 * 60_000;
 export function matchesFilter(r: JournalRecord, f: JournalFilter): boolean {
   if (f.messageId !== undefined && r.messageId !== f.messageId) return false;
   if (f.applicationId !== undefined && r.applicationId !== f.applicationId) return false;
+  if (f.xroadClient !== undefined && !isClientOf(r.xroad?.client ?? null, f.xroadClient)) return false;
   if (f.service !== undefined && r.service !== f.service) return false;
   if (f.partner !== undefined && r.partner !== f.partner) return false;
   if (f.direction !== undefined && r.direction !== f.direction) return false;
@@ -55,6 +58,11 @@ export function matchesFilter(r: JournalRecord, f: JournalFilter): boolean {
     if (f.to !== undefined && t >= f.to) return false;
   }
   return true;
+}
+
+/** The record's client is `wanted`, or a subsystem of the member `wanted` names. */
+function isClientOf(client: string | null, wanted: string): boolean {
+  return client !== null && (client === wanted || client.startsWith(`${wanted}/`));
 }
 
 export interface SearchOptions {

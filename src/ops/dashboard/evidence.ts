@@ -49,8 +49,13 @@ export interface EnvelopeVerdict {
   /** The bytes are the ones journaled (sha256 = sealedSha256); null when the record carries no digest. */
   intact: boolean | null;
   encoding: 'utf8' | 'base64';
-  /** valid: every signature verifies and its signer is known; invalid: one does not; unsigned: no ds:Signature; unreadable: not XML. */
-  verdict: 'valid' | 'invalid' | 'unsigned' | 'unreadable';
+  /**
+   * valid: every signature verifies and its signer is known; invalid: one does not; unsigned: no
+   * ds:Signature; unreadable: not XML; security-server: an X-Road / Trembita message, which the
+   * Security Servers signed and verified between them (their message logs keep the signed copies;
+   * the gateway keeps the bytes its own Security Server exchanged with it, sealed by digest).
+   */
+  verdict: 'valid' | 'invalid' | 'unsigned' | 'unreadable' | 'security-server';
   message: string;
   /** The time the signatures were judged at (the exchange's). */
   checkedAt: string;
@@ -73,6 +78,10 @@ export function verifyEvidence(ctx: FlowContext, record: JournalRecord, part: Ev
   const sealedSha256 = record.evidenceSha256?.[part] ?? null;
   const intact = sealedSha256 === null ? null : sealedSha256 === sha256;
   const base = { part, bytes: evidence.bytes.length, sha256, sealedSha256, intact, encoding: evidence.encoding, checkedAt: at.toISOString() };
+  if (record.xroad) {
+    const via = record.xroad.dialect === 'trembita' ? 'Trembita' : 'X-Road';
+    return { ...base, verdict: 'security-server', message: `${via} ${record.xroad.protocol.toUpperCase()} message ${record.xroad.id ?? '?'}: signed and verified by the Security Servers (their message logs keep the signed copy); these are the bytes exchanged with the gateway's own Security Server`, signatures: [] };
+  }
   let doc: XmlDocument;
   try {
     doc = parseXml(evidence.bytes);

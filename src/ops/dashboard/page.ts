@@ -113,6 +113,7 @@ svg.chart .lat { fill: none; stroke: #8a5a00; stroke-width: 1.5; }
 svg.chart .axis { stroke: #c9d2dc; stroke-width: 1; }
 svg.chart text { font-size: 10px; fill: var(--muted); }
 #flow .node.exchange rect { fill: #f5f0e6; stroke: #8a5a00; }
+#flow .node.xroad rect { fill: #eef5ee; stroke: #2e6b3a; }
 #flow text.sub { font-size: 11px; fill: var(--muted); }
 #flow text.bad-text { font-size: 11px; fill: var(--bad); font-weight: 600; }
 </style>
@@ -300,7 +301,8 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
   var KEEP_EVENTS = 200;
   var VERDICTS = {
     valid: 'подпись верна / signature valid', invalid: 'ПОДПИСЬ НЕВЕРНА / signature INVALID',
-    unsigned: 'без подписи / unsigned', unreadable: 'не читается как XML / unreadable'
+    unsigned: 'без подписи / unsigned', unreadable: 'не читается как XML / unreadable',
+    'security-server': 'подписано серверами безопасности / signed by the Security Servers'
   };
 
   var st = {
@@ -639,7 +641,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
       var all1 = count(of(null), 60000), all5 = count(of(null), 300000);
       var p = st.partners.filter(function (x) { return x.id === id; })[0];
       body.appendChild(el('tr', { 'data-partner': id === null ? '' : id },
-        el('th', { scope: 'row' }, partnerName(id), p ? el('div', { class: 'muted', text: p.name }) : null),
+        el('th', { scope: 'row' }, partnerName(id), p ? el('div', { class: 'muted', text: p.name }) : null, p && p.xroad ? el('div', { class: 'muted mono', 'data-xroad': p.xroad.subsystem, text: xroadLabel(p) + ' ' + p.xroad.subsystem }) : null),
         el('td', { class: 'num', text: in1.total + ' · ' + in5.total }),
         el('td', { class: 'num', text: out1.total + ' · ' + out5.total }),
         el('td', { class: 'num' + (all1.errors > 0 ? ' bad' : all5.errors > 0 ? ' warn' : ''), text: all1.errors + ' · ' + all5.errors })));
@@ -649,6 +651,9 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     $('errors-5m').textContent = String(all.errors);
     $('errors-5m').className = all.errors > 0 ? 'bad' : '';
   }
+
+  /** How an X-Road partner is reached: Trembita or X-Road, SOAP or REST. */
+  function xroadLabel(p) { return (p.xroad.dialect === 'trembita' ? 'Трембіта / Trembita' : 'X-Road') + ' (' + p.xroad.protocol.toUpperCase() + ')'; }
 
   // ---- the flow picture -------------------------------------------------------
   var flow = { edges: {}, polls: {} };
@@ -695,7 +700,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
     agencies.forEach(function (p, i) {
       var cx = 20 + slot * i + slot / 2, w = Math.min(200, slot - 20);
       var fromX = gx + gw / 2 + (i - (n - 1) / 2) * Math.min(60, gw / n);
-      svg.appendChild(node(cx - w / 2, ay, w, 70, p.id, 'ведомство / agency', 'agency', p.id));
+      svg.appendChild(node(cx - w / 2, ay, w, 70, p.id, p.xroad ? xroadLabel(p) : 'ведомство / agency', p.xroad ? 'agency xroad' : 'agency', p.id));
       svg.appendChild(edge('out:' + p.id, fromX - 8, gy + gh, cx - 8, ay, (fromX + cx) / 2 - 14, (gy + gh + ay) / 2, 'end'));
       svg.appendChild(edge('in:' + p.id, cx + 8, ay, fromX + 8, gy + gh, (fromX + cx) / 2 + 14, (gy + gh + ay) / 2 + 14, 'start'));
     });
@@ -1024,6 +1029,7 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
       row('MessageID', el('code', { text: r.messageId || '—' })),
       row('Время / Time', at ? timeEl(at, true) : '—'),
       row('Итог / Outcome', el('span', { class: r.succeeded ? 'good' : 'bad', text: r.succeeded ? 'успех / succeeded' : 'ошибка / failed: ' + (r.faultCode || '') + (r.faultString ? ' — ' + r.faultString : '') })),
+      r.xroad ? xroadRows(r.xroad) : null,
       row('Печать / Seal', seal)));
     ['request', 'response'].forEach(function (part) {
       var v = p[part];
@@ -1045,6 +1051,17 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
             : el('span', { class: 'badge ' + (v.intact ? 'good' : 'bad'), 'data-intact': String(v.intact), text: v.intact ? 'совпадает с печатью / matches the seal' : 'ИЗМЕНЁН после записи / CHANGED since it was journaled' }),
           el('span', { class: 'note', text: ' проверено на момент обмена / checked as of ' + hms(v.checkedAt) }))));
     });
+  }
+  /** An X-Road record's identifiers and every protocol header as it travelled. */
+  function xroadRows(x) {
+    var headers = Object.keys(x.headers || {}).map(function (k) { return el('div', { class: 'mono', 'data-xroad-header': k, text: k + ': ' + x.headers[k] }); });
+    return [].concat(
+      row(x.dialect === 'trembita' ? 'Трембіта / Trembita' : 'X-Road', (x.protocol || '').toUpperCase() + (x.protocolVersion ? ' ' + x.protocolVersion : '')),
+      row('Клиент / Client', el('code', { 'data-xroad-client': '', text: x.client || '—' })),
+      row('Сервис / Service', el('code', { text: x.service || '—' })),
+      row('Id', el('code', { 'data-xroad-id': '', text: x.id || '—' })),
+      row('UserId', x.userId || '—'),
+      headers.length ? row('Заголовки / Headers', el('div', null, headers)) : []);
   }
   function download(id, part, button) {
     button.disabled = true;

@@ -20,6 +20,7 @@ import type { TokenAuth } from '../../http/auth.js';
 import { HttpError } from '../../http/errors.js';
 import { idParams } from '../../http/schemas.js';
 import { opsEvents } from '../../events/messages.js';
+import { formatMember } from '../../registry/xroad-members.js';
 import { DASHBOARD_HTML } from './page.js';
 import { RecentFlow } from './recent.js';
 import { applicationTrail, searchMessages } from './trail.js';
@@ -79,7 +80,7 @@ const envelopeVerdictSchema = {
     sealedSha256: { type: ['string', 'null'], description: "the digest the journal record carries (covered by its seal); null: a record written before evidence digests" },
     intact: { type: ['boolean', 'null'], description: 'sha256 equals sealedSha256 (false: the stored envelope was changed); null: no digest to compare with' },
     encoding: { type: 'string', enum: ['utf8', 'base64'] },
-    verdict: { type: 'string', enum: ['valid', 'invalid', 'unsigned', 'unreadable'] },
+    verdict: { type: 'string', enum: ['valid', 'invalid', 'unsigned', 'unreadable', 'security-server'] },
     message: { type: 'string' },
     checkedAt: { type: 'string' },
     signatures: { type: 'array', items: signatureVerdictSchema },
@@ -265,7 +266,14 @@ export function registerOpsDashboard(app: FastifyInstance, ctx: FlowContext, aut
       };
       send('snapshot', {
         ...recent.snapshot(),
-        partners: ctx.partners.partners.map((p) => ({ id: p.id, name: p.name, role: p.role, exchange: p.transport.mode === 'pull' ? p.transport.exchange.id : null })),
+        partners: ctx.partners.partners.map((p) => ({
+          id: p.id,
+          name: p.name,
+          role: p.role,
+          transport: p.transport.mode,
+          exchange: p.transport.mode === 'pull' ? p.transport.exchange.id : null,
+          xroad: p.transport.mode === 'xroad' ? { subsystem: formatMember(p.transport.subsystem), dialect: p.transport.dialect, protocol: p.transport.protocol } : null,
+        })),
         exchanges: ctx.partners.exchanges.map((x) => ({ id: x.id, name: x.name })),
         queues: DASHBOARD_QUEUES,
         heartbeatMs: HEARTBEAT_MS,
