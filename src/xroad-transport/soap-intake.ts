@@ -114,7 +114,7 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
     headers = readXRoadHeaders(parts.header);
     echo = { source: normalizedSource(post.raw), header: parts.header!, elements: headers.elements };
     call = resolveXRoadCall(ctx, headers.client, headers.service);
-    const content = operationContent(call.service, headers.service.serviceCode, parts.operation);
+    const { content, wrapperNamespace } = operationContent(call.service, headers.service.serviceCode, parts.operation);
     try {
       accepted = await acceptXRoadRequest(ctx, {
         raw: post.raw,
@@ -132,7 +132,7 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
     }
     const code = headers.service.serviceCode;
     if (accepted.kind === 'application') {
-      const body = responseEnvelope(echo, receiptResponse(code, { applicationId: accepted.applicationId!, registrationNumber: accepted.registrationNumber!, receivedAt: accepted.receivedAt }));
+      const body = responseEnvelope(echo, receiptResponse(code, { applicationId: accepted.applicationId!, registrationNumber: accepted.registrationNumber!, receivedAt: accepted.receivedAt }, wrapperNamespace ?? undefined));
       await journal(body, null);
       return { status: 200, body, event: event(accepted.duplicate ? 'duplicate' : 'accepted', null) };
     }
@@ -142,7 +142,7 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
       if (post.signal?.aborted) throw new XRoadRefusal('answer-timeout', `the client went away before the city answered; the request is stored (${accepted.requestId}): call again with the same id (${headers.id}) for the answer`);
       throw new XRoadRefusal('answer-timeout', `the city has not answered within ${ctx.config.xroadAnswerWaitMs / 1000} s; the request is stored (${accepted.requestId}): call again with the same id (${headers.id}) for the answer`);
     }
-    const body = answerBody(call, code, answered, echo, post.correlationId);
+    const body = answerBody(call, code, answered, echo, post.correlationId, wrapperNamespace);
     await journal(body.text, body.fault, true);
     return { status: body.fault ? 500 : 200, body: body.text, event: event(body.fault ? 'fault' : accepted.duplicate ? 'duplicate' : 'accepted', body.fault?.code ?? null) };
   } catch (error) {
@@ -156,12 +156,12 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
 }
 
 /** The city's answer as the response envelope, or its rejection as a fault. */
-function answerBody(call: XRoadCall, code: string, answered: AnsweredRequest, echo: HeaderEcho, correlationId: string): { text: string; fault: { code: string; string: string } | null } {
+function answerBody(call: XRoadCall, code: string, answered: AnsweredRequest, echo: HeaderEcho, correlationId: string, wrapperNamespace: string | null): { text: string; fault: { code: string; string: string } | null } {
   const answer = answered.answer!;
   if (answer.kind === 'rejected') {
     const fault = faultOf(new XRoadRefusal('rejected', answer.description, answer.code));
     return { text: faultEnvelope(fault, correlationId, echo), fault: { code: fault.faultcode, string: fault.faultstring } };
   }
   const xml = call.service.response!.toXml(answer.data);
-  return { text: responseEnvelope(echo, operationResponse(call.service, code, xml)), fault: null };
+  return { text: responseEnvelope(echo, operationResponse(call.service, code, xml, wrapperNamespace ?? undefined)), fault: null };
 }

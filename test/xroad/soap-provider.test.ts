@@ -10,6 +10,8 @@ import type { JournalRecord } from '../../src/journal/records.js';
 import { parseXml } from '../../src/xml/parser.js';
 import { childElements, textContent } from '../../src/xml/helpers.js';
 import { opsEvents, type MessageEvent } from '../../src/events/messages.js';
+import { parseMember, parseService } from '../../src/registry/xroad-members.js';
+import { readXRoadResponse, xroadRequestEnvelope } from '../../src/xroad/soap-request.js';
 import { readInbox } from '../helpers/city.js';
 import { journalRecords } from '../helpers/flow-context.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
@@ -200,6 +202,26 @@ describe('a query', () => {
       ['xroad:SOAP:Response', 'Server.ServiceTimeout', false],
       ['xroad:SOAP:Response', 'Server.ServiceFailed.NO_DATA', true],
     ]);
+  });
+});
+
+describe("Okno's own consumer as the client", () => {
+  it('its envelope (wrapper in the content namespace) is accepted, and it reads the answer as an answer', async () => {
+    const service = gw.gateway.catalogue.get(QUERY)!;
+    const id = nextId();
+    const sent = { client: parseMember(DMS), service: parseService(`${SELF}/${QUERY}/v1`, true), id, userId: 'UA555', issue: null };
+    const call = postXRoad(gw.url, xroadRequestEnvelope(sent, { namespace: service.request.namespace }, service.request.toXml(serviceExample(QUERY))));
+    let requestId: string | null | undefined;
+    for (let i = 0; i < 200 && !requestId; i++) {
+      requestId = (await readInbox(gw.url)).items.find((x) => x.xroad?.id === id)?.requestId;
+      if (!requestId) await new Promise((r) => setTimeout(r, 10));
+    }
+    const data = serviceExample(QUERY, 'response');
+    const answered = await fetch(`${gw.url}/api/v1/requests/${requestId}/response`, { method: 'POST', headers: { ...CITY, 'content-type': 'application/json' }, body: JSON.stringify({ data }) });
+    expect(answered.status).toBeLessThan(300);
+    const res = await call;
+    expect(res.status, res.body).toBe(200);
+    expect(readXRoadResponse(res.body, sent, service.response!)).toMatchObject({ kind: 'answer', json: data });
   });
 });
 

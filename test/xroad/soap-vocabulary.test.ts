@@ -93,7 +93,9 @@ describe('faults, the echo and the body', () => {
   it('the operation wrapper: named like the code, in the wrappers\' namespace, one element inside', () => {
     const service = catalogue.get(QUERY)!;
     const op = (xml: string) => parseXml(xml).root;
-    expect(operationContent(service, QUERY, op(wrapped(QUERY, '<a:R xmlns:a="urn:a"/>'))).localName).toBe('R');
+    expect(operationContent(service, QUERY, op(wrapped(QUERY, '<a:R xmlns:a="urn:a"/>')))).toMatchObject({ content: { localName: 'R' }, wrapperNamespace: 'urn:okno:xroad:services:1' });
+    // A wrapper in the content's own namespace (how Okno's consumer writes it) is taken too.
+    expect(operationContent(service, QUERY, op(`<s:${QUERY} xmlns:s="${service.request.namespace}"><R/></s:${QUERY}>`)).wrapperNamespace).toBe(service.request.namespace);
     expect(refused(() => operationContent(service, QUERY, op(wrapped('other', '<a:R xmlns:a="urn:a"/>')))).kind).toBe('bad-content');
     expect(refused(() => operationContent(service, QUERY, op(`<w:${QUERY} xmlns:w="urn:elsewhere"><R/></w:${QUERY}>`))).kind).toBe('bad-content');
     expect(refused(() => operationContent(service, QUERY, op(wrapped(QUERY, '<R/><S/>')))).kind).toBe('bad-content');
