@@ -20,7 +20,7 @@ import { faultEnvelope, faultOf } from '../xroad/faults.js';
 import { XRoadRefusal } from '../xroad/refusal.js';
 import { normalizedSource, responseEnvelope, type HeaderEcho } from '../xroad/response.js';
 import { operationContent, operationResponse, receiptResponse } from '../xroad/soap-body.js';
-import { readXRoadHeaders, soapParts, type XRoadSoapHeaders } from '../xroad/soap-headers.js';
+import { readXRoadHeaders, soapParts, type InboundXRoadHeaders } from '../xroad/soap-headers.js';
 
 export const XROAD_SOAP_OPERATION = 'xroad:SOAP';
 
@@ -44,7 +44,7 @@ export interface XRoadSoapAnswer {
 }
 
 /** The journal's X-Road identifiers from read headers (or what is known before they were read). */
-function journalOf(ctx: FlowContext, headers: XRoadSoapHeaders | null, call: XRoadCall | null): XRoadJournal {
+function journalOf(ctx: FlowContext, headers: InboundXRoadHeaders | null, call: XRoadCall | null): XRoadJournal {
   return {
     // The client's dialect once it is known, else the gateway's own.
     dialect: call?.partner.transport.dialect ?? ctx.partners.xroad?.dialect ?? 'xroad',
@@ -62,7 +62,7 @@ function journalOf(ctx: FlowContext, headers: XRoadSoapHeaders | null, call: XRo
 
 export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, log: Pick<Logger, 'error' | 'warn'>): Promise<XRoadSoapAnswer> {
   const started = performance.now();
-  let headers: XRoadSoapHeaders | null = null;
+  let headers: InboundXRoadHeaders | null = null;
   let echo: HeaderEcho | null = null;
   let call: XRoadCall | null = null;
   let accepted: XRoadAccepted | null = null;

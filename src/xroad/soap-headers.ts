@@ -13,7 +13,7 @@ import type { XmlElement } from '../xml/types.js';
 import { SOAP11_ENV_NS, XROAD_ID_NS, XROAD_NS, XROAD_PROTOCOL_VERSION } from './namespaces.js';
 import { XRoadRefusal } from './refusal.js';
 
-export interface XRoadSoapHeaders {
+export interface InboundXRoadHeaders {
   client: XRoadMember;
   service: XRoadService;
   id: string;
@@ -145,7 +145,7 @@ function identifierText(m: XRoadMember | XRoadService): string {
 }
 
 /** Reads and checks the X-Road headers of a request's SOAP Header. */
-export function readXRoadHeaders(header: XmlElement | null): XRoadSoapHeaders {
+export function readXRoadHeaders(header: XmlElement | null): InboundXRoadHeaders {
   if (!header) throw new XRoadRefusal('bad-header', 'Malformed SOAP message: header missing (the X-Road headers are required)', 'MissingHeader');
   const elements = childElements(header);
   const found = new Map<Known, XmlElement>();

@@ -22,11 +22,9 @@ import type { XmlElement } from '../xml/types.js';
 import type { ContentDefinition, ContentError } from '../catalogue/types.js';
 import type { JsonValue } from '../store/types.js';
 
-/** The message headers' namespace (Annex B, xroad.xsd). */
-export const XROAD_NS = 'http://x-road.eu/xsd/xroad.xsd';
-/** The identifiers' namespace (Annex A, identifiers.xsd). */
-export const XROAD_ID_NS = 'http://x-road.eu/xsd/identifiers';
-export const XROAD_PROTOCOL_VERSION = '4.0';
+// The protocol's namespaces and version: one definition for provider and consumer (namespaces.ts).
+import { XROAD_ID_NS, XROAD_NS, XROAD_PROTOCOL_VERSION } from './namespaces.js';
+export { XROAD_ID_NS, XROAD_NS, XROAD_PROTOCOL_VERSION };
 
 /** The request's X-Road headers (what the response must echo). */
 export interface XRoadSoapHeaders {
