@@ -125,7 +125,7 @@ export function readRestRequest(dialect: RestDialect, url: string, pairs: readon
 export function restRequestHash(method: string, pathAndQuery: string, headers: readonly HeaderPair[], body: Buffer): string {
   const lines = [method, pathAndQuery, ...headers.map(([n, v]) => `${n}:${v}`)];
   const request = createHash('sha512').update(`${lines.join('\r\n')}\r\n`, 'utf8').digest();
-  if (body.length === 0) return createHash('sha512').update(request).digest('base64');
+  if (body.length === 0) return request.toString('base64');
   const bodyDigest = createHash('sha512').update(body).digest();
   return createHash('sha512').update(request).update(bodyDigest).digest('base64');
 }

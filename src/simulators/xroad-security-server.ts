@@ -6,7 +6,7 @@
  * with a small table of members (which subsystem's information system is
  * reachable where) and access rights (client id → service ids).
  *
- * SOAP (X-Road message protocol 4.0, both dialects): POST / with the
+ * SOAP (X-Road message protocol 4.0, both dialects): POST / (any path but the REST ones) with the
  * xrd:client, xrd:service, xrd:id, xrd:protocolVersion headers. The request
  * is checked as the Security Servers check it (faults Client.*,
  * Server.ClientProxy.*, Server.ServerProxy.* with HTTP 200, as X-Road sends
@@ -259,8 +259,8 @@ export class XRoadSecurityServerSimulator {
     }
     const url = req.url ?? '/';
     const path = url.split('?')[0]!;
-    const restPrefix = this.rest.dialect === 'xroad' ? '/r' : '/restapi';
-    const protocol: 'soap' | 'rest' = path === '/' || !path.startsWith(restPrefix) ? 'soap' : 'rest';
+    // REST at /r{N}/… (X-Road) or /restapi… (Trembita; the other dialect's path is refused as a bad request); SOAP anywhere else, as on a Security Server.
+    const protocol: 'soap' | 'rest' = /^\/(r\d+|restapi)(\/|$)/.test(path) ? 'rest' : 'soap';
     const pairs = headerPairs(req.rawHeaders);
     const record: Omit<RecordedExchange, 'seq' | 'at' | 'durationMs' | 'status' | 'responseHeaders'> = {
       protocol,
@@ -284,7 +284,7 @@ export class XRoadSecurityServerSimulator {
     try {
       if (body === null) throw new SecurityServerFault(protocol === 'soap' ? 'Client.InvalidMessage' : 'Client.BadRequest', `The request is larger than ${MAX_BODY_BYTES} bytes`);
       if (mode === 'refusing') this.refuse();
-      answer = protocol === 'soap' ? await this.soap(req, path, body, record, mode) : await this.restCall(req, url, pairs, body, record, mode);
+      answer = protocol === 'soap' ? await this.soap(req, body, record, mode) : await this.restCall(req, url, pairs, body, record, mode);
     } catch (error) {
       if (!(error instanceof SecurityServerFault)) throw error;
       record.fault = { code: error.code, message: error.message };
@@ -300,8 +300,7 @@ export class XRoadSecurityServerSimulator {
     for (const w of [...this.waiters]) w();
   }
 
-  private async soap(req: IncomingMessage, path: string, body: Buffer, record: Partial<RecordedExchange>, mode: SecurityServerMode): Promise<Answer> {
-    if (path !== '/') throw new SecurityServerFault('Client.InvalidHttpMethod', `SOAP requests are POSTed to / (not ${path})`);
+  private async soap(req: IncomingMessage, body: Buffer, record: Partial<RecordedExchange>, mode: SecurityServerMode): Promise<Answer> {
     if (req.method !== 'POST') throw new SecurityServerFault('Client.InvalidHttpMethod', `Must use POST request method instead of ${req.method ?? '?'}`);
     const contentType = req.headers['content-type'] ?? '';
     if (!/^(text\/xml|multipart\/related)\b/i.test(contentType)) throw new SecurityServerFault('Client.InvalidContentType', `Invalid content type: ${contentType || 'none'}`);
@@ -427,7 +426,8 @@ export class XRoadSecurityServerSimulator {
 
   private forward(method: string, target: string, headers: Record<string, string> | readonly HeaderPair[], body: Buffer, networkCode: string): Promise<UpstreamResponse> {
     const u = new URL(target);
-    const flat: string[] = [];
+    // With headers as a list, node adds no Host header: it goes first.
+    const flat: string[] = ['Host', u.host];
     for (const [n, v] of Array.isArray(headers) ? (headers as HeaderPair[]) : Object.entries(headers)) flat.push(n, v);
     if (body.length > 0 || method === 'POST' || method === 'PUT' || method === 'PATCH') flat.push('Content-Length', String(body.length));
     const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
