@@ -444,7 +444,7 @@ export class XRoadSecurityServerSimulator {
         r.destroy();
         fail(`Read timed out (${timeoutMs} ms)`);
       });
-      r.on('error', (e: NodeJS.ErrnoException) => fail(`${e.code ?? ''} ${e.message}`.trim()));
+      r.on('error', (e: NodeJS.ErrnoException) => fail(e.message || e.code || 'connection failed'));
       r.end(body);
     });
   }
