@@ -303,7 +303,8 @@ export class XRoadSecurityServerSimulator {
   private async soap(req: IncomingMessage, body: Buffer, record: Partial<RecordedExchange>, mode: SecurityServerMode): Promise<Answer> {
     if (req.method !== 'POST') throw new SecurityServerFault('Client.InvalidHttpMethod', `Must use POST request method instead of ${req.method ?? '?'}`);
     const contentType = req.headers['content-type'] ?? '';
-    if (!/^(text\/xml|multipart\/related)\b/i.test(contentType)) throw new SecurityServerFault('Client.InvalidContentType', `Invalid content type: ${contentType || 'none'}`);
+    if (/^multipart\/related\b/i.test(contentType)) throw new SecurityServerFault('Client.InvalidContentType', 'Messages with attachments (multipart/related) are not simulated');
+    if (!/^text\/xml\b/i.test(contentType)) throw new SecurityServerFault('Client.InvalidContentType', `Invalid content type: ${contentType || 'none'}`);
     const request = readSoapRequest(body);
     const h = request.header;
     Object.assign(record, { client: formatMember(h.client), service: formatService(h.service), id: h.id, userId: h.userId });
@@ -334,7 +335,8 @@ export class XRoadSecurityServerSimulator {
   private async restCall(req: IncomingMessage, url: string, pairs: HeaderPair[], body: Buffer, record: Partial<RecordedExchange>, mode: SecurityServerMode): Promise<Answer> {
     const d = this.rest;
     const line = readRestRequest(d, url, pairs);
-    const serviceId = formatService(line.service, false);
+    // REST service ids carry no version in X-Road (/r1/…/SERVICECODE); a Trembita Uxp-Service keeps what it had
+    const serviceId = formatService(line.service);
     let id = headerValue(pairs, d.id);
     const generated = id === null;
     if (id === null) id = d.dialect === 'xroad' ? `${line.client.instance}-${randomUUID()}` : randomUUID();

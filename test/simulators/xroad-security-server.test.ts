@@ -9,6 +9,9 @@
  * process (banner, SIGTERM).
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +248,15 @@ describe('SOAP through the simulated Security Servers', () => {
     expect(sim.exchanges()[0]!.fault?.code).toBe(code);
   });
 
+  it('takes only text/xml (messages with attachments are not simulated): Client.InvalidContentType', async () => {
+    const sim = await startSim();
+    for (const type of ['application/json', 'multipart/related; type="text/xml"; boundary=b']) {
+      const reply = await call(`${sim.url}/`, { method: 'POST', headers: [['Content-Type', type]], body: annexE1() });
+      expect(faultCodeOf(reply.body)).toBe('Client.InvalidContentType');
+    }
+    expect(is.received).toHaveLength(0);
+  });
+
   it('knows which services a provider serves: another code is Server.ServerProxy.UnknownService; an unknown provider is Server.ClientProxy.UnknownMember', async () => {
     const sim = await startSim({
       members: [{ subsystem: CLIENT }, { subsystem: PROVIDER, soap: `${is.base}/ws/xroad`, services: ['exampleService'] }],
@@ -321,18 +333,18 @@ describe('modes', () => {
 });
 
 /** X-Road-Request-Hash as the REST protocol §4.3 defines it (RestRequest.toByteArray), written out here independently. */
-function expectedRestHash(method: string, path: string, headers: Array<[string, string]>, body: string): string {
+function expectedRestHash(method: string, target: string, headers: Array<[string, string]>, body: string): string {
   const sha = (b: Buffer | string) => createHash('sha512').update(b).digest();
-  const request = Buffer.from(`${method}\r\n${path}\r\n${headers.map(([n, v]) => `${n}:${v}\r\n`).join('')}`, 'utf8');
+  const request = Buffer.from(`${method}\r\n${target}\r\n${headers.map(([n, v]) => `${n}:${v}\r\n`).join('')}`, 'utf8');
   return (body === '' ? sha(request) : sha(Buffer.concat([sha(request), sha(body)]))).toString('base64');
 }
 
 describe('REST, X-Road 7 dialect (/r1)', () => {
   it('forwards to base + /{serviceCode}{path}?query with X-Road-Service, a generated X-Road-Id and X-Road-Request-Id; the response carries X-Road-Request-Hash', async () => {
     const sim = await startSim();
-    const path = `/r1/${PROVIDER}/exampleService/v1/items/7?quu=1`;
+    const route = `/r1/${PROVIDER}/exampleService/v1/items/7?quu=1`;
     const headers: Array<[string, string]> = [['X-Road-Client', CLIENT], ['X-Road-UserId', 'EE12345678901'], ['Accept', 'application/json'], ['User-Agent', 'client-is/1.0'], ['X-Custom', 'kept']];
-    const reply = await call(`${sim.url}${path}`, { headers });
+    const reply = await call(`${sim.url}${route}`, { headers });
     expect(reply.status).toBe(200);
     const got = is.received[0]!;
     expect(got.url).toBe('/xroad/rest/exampleService/v1/items/7?quu=1');
@@ -353,23 +365,23 @@ describe('REST, X-Road 7 dialect (/r1)', () => {
     expect(reply.headers['x-road-request-id']).toBe(got.headers['x-road-request-id']);
     // User-Agent is one of the headers a Security Server drops (§4.3 "Filtered headers"): not forwarded, not hashed
     const hashed: Array<[string, string]> = [...headers.filter(([n]) => n !== 'User-Agent'), ['X-Road-Request-Id', got.headers['x-road-request-id'] as string], ['X-Road-Id', got.headers['x-road-id'] as string]];
-    expect(reply.headers['x-road-request-hash']).toBe(expectedRestHash('GET', path, hashed, ''));
+    expect(reply.headers['x-road-request-hash']).toBe(expectedRestHash('GET', route, hashed, ''));
     expect(reply.headers['x-road-error']).toBeUndefined();
   });
 
   it("keeps the client's X-Road-Id; a body goes into the hash (SHA512(SHA512(request) + SHA512(body)))", async () => {
     const sim = await startSim();
-    const path = `/r1/${PROVIDER}/exampleService/records`;
+    const route = `/r1/${PROVIDER}/exampleService/records`;
     const body = JSON.stringify({ name: 'Taras' });
     const headers: Array<[string, string]> = [['X-Road-Client', CLIENT], ['X-Road-Id', 'my-id-1'], ['Content-Type', 'application/json']];
-    const reply = await call(`${sim.url}${path}`, { method: 'POST', headers, body });
+    const reply = await call(`${sim.url}${route}`, { method: 'POST', headers, body });
     const got = is.received[0]!;
     expect(got.method).toBe('POST');
     expect(got.body.toString()).toBe(body);
     expect(got.headers['x-road-id']).toBe('my-id-1');
     expect(got.headers['content-type']).toBe('application/json');
     expect(reply.headers['x-road-id']).toBe('my-id-1');
-    expect(reply.headers['x-road-request-hash']).toBe(expectedRestHash('POST', path, [...headers, ['X-Road-Request-Id', got.headers['x-road-request-id'] as string]], body));
+    expect(reply.headers['x-road-request-hash']).toBe(expectedRestHash('POST', route, [...headers, ['X-Road-Request-Id', got.headers['x-road-request-id'] as string]], body));
   });
 
   it("the provider's error is returned as it is, without X-Road-Error", async () => {
@@ -387,9 +399,9 @@ describe('REST, X-Road 7 dialect (/r1)', () => {
     ['protocol r2', 400, 'Client.BadRequest', `/r2/${PROVIDER}/exampleService/x`, [['X-Road-Client', CLIENT]] as Array<[string, string]>],
     ['an unknown client', 500, 'Server.ClientProxy.UnknownMember', `/r1/${PROVIDER}/exampleService/x`, [['X-Road-Client', 'EE/GOV/NOBODY/SUB']] as Array<[string, string]>],
     ['a client without the access right', 500, 'Server.ServerProxy.AccessDenied', `/r1/${PROVIDER}/exampleService/x`, [['X-Road-Client', STRANGER]] as Array<[string, string]>],
-  ])('%s: HTTP %i, the documented error body with X-Road-Error %s', async (_what, status, code, path, headers) => {
+  ])('%s: HTTP %i, the documented error body with X-Road-Error %s', async (_what, status, code, target, headers) => {
     const sim = await startSim();
-    const reply = await call(`${sim.url}${path}`, { headers });
+    const reply = await call(`${sim.url}${target}`, { headers });
     expect(reply.status).toBe(status);
     expect(reply.headers['x-road-error']).toBe(code);
     expect(reply.headers['content-type']).toBe('application/json; charset=utf-8');
@@ -488,6 +500,27 @@ describe('okno simulate xroad (the process)', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
     expect(cli.out).toMatch(/X-Road Security Server simulator stopped: 1 exchanges, 0 refused/);
+  }, 20_000);
+
+  it('takes its table from --config, and --refuse answers every call with the Security Server\'s error', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-xroad-sim-'));
+    const file = path.join(dir, 'ss.json');
+    writeFileSync(file, JSON.stringify({ dialect: 'trembita', members: [{ subsystem: PROVIDER, rest: `${is.base}/xroad/rest` }], allow: { [CLIENT]: [`${PROVIDER}/BirthRecord_v1`] } }));
+    try {
+      cli = spawnOkno(['simulate', 'xroad', '--port', '0', '--config', file, '--refuse'], 15_000);
+      const port = Number((await cli.until(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+      expect(cli.out).toContain('(trembita)');
+      expect(cli.out).toContain('mode: refusing');
+      expect(cli.out).toContain(`allow ${CLIENT} → ${PROVIDER}/BirthRecord_v1`);
+      const reply = await call(`http://127.0.0.1:${port}/restapi/records`, { headers: [['Uxp-Client', CLIENT], ['Uxp-Service', `${PROVIDER}/BirthRecord_v1`]] });
+      expect([reply.status, reply.headers['x-road-error']]).toEqual([500, 'Server.ClientProxy.NetworkError']);
+      expect(is.received).toHaveLength(0);
+      cli.child.kill('SIGINT');
+      expect(await cli.exited).toBe(0);
+      expect(cli.err).toMatch(/refused Server\.ClientProxy\.NetworkError/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 20_000);
 
   it('a bad identifier stops start-up with exit 2 and one line naming it', async () => {
