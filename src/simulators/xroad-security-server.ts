@@ -203,6 +203,21 @@ export class XRoadSecurityServerSimulator {
     if (o.delayMs !== undefined) this.delay = o.delayMs;
   }
 
+  /**
+   * Adds a member (or replaces the one with the same id) while running — for
+   * tests where the information system starts after the Security Server
+   * (each needs the other's port). XRoadIdError names a bad identifier.
+   */
+  addMember(member: SecurityServerMember): void {
+    const id = parseMember(member.subsystem);
+    this.membersById.set(formatMember(id), { ...member, id });
+  }
+
+  /** Grants an access right while running. */
+  addAccessRight(right: AccessRight): void {
+    this.rights.push({ client: parseMember(right.client), service: parseService(right.service, true) });
+  }
+
   /** The members the Security Servers know, for the banner. */
   get members(): ReadonlyArray<SecurityServerMember> {
     return [...this.membersById.values()];
@@ -385,7 +400,9 @@ export class XRoadSecurityServerSimulator {
   /** The provider's address for this call, after the Security Servers' checks (client known, provider known, service known, access right). */
   private route(client: XRoadMember, service: XRoadService, protocol: 'soap' | 'rest'): string {
     const clientId = formatMember(client);
-    const known = this.membersById.has(clientId) || this.rights.some((r) => sameMember(r.client, client));
+    const covers = (r: { client: XRoadMember }) => sameMember(r.client, client) || (r.client.subsystemCode === null && sameMember(r.client, memberOf(client)));
+    // known to its Security Server: a member of the table, or named (itself or its member) by an access right
+    const known = this.membersById.has(clientId) || this.rights.some(covers);
     if (!known) throw new SecurityServerFault('Server.ClientProxy.UnknownMember', `Client '${clientId}' not found`);
     const providerId = formatMember({ instance: service.instance, memberClass: service.memberClass, memberCode: service.memberCode, subsystemCode: service.subsystemCode });
     const provider = this.membersById.get(providerId);
@@ -397,7 +414,7 @@ export class XRoadSecurityServerSimulator {
     if (provider.services && !provider.services.includes(service.serviceCode)) throw new SecurityServerFault('Server.ServerProxy.UnknownService', `Unknown service: ${serviceId}`);
     const allowed = this.rights.some(
       (r) =>
-        (sameMember(r.client, client) || (r.client.subsystemCode === null && sameMember(r.client, memberOf(client)))) &&
+        covers(r) &&
         sameMember(memberOf(r.service), memberOf(service)) &&
         r.service.subsystemCode === service.subsystemCode &&
         r.service.serviceCode === service.serviceCode &&

@@ -248,6 +248,15 @@ describe('SOAP through the simulated Security Servers', () => {
     expect(sim.exchanges()[0]!.fault?.code).toBe(code);
   });
 
+  it('members and access rights can be added while it runs (the information system may start after it)', async () => {
+    const sim = await startSim({ members: [], allow: [] });
+    expect(faultCodeOf((await soapCall(sim, annexE1())).body)).toBe('Server.ClientProxy.UnknownMember');
+    sim.addMember({ subsystem: PROVIDER, soap: `${is.base}/ws/xroad` });
+    sim.addAccessRight({ client: 'EE/GOV/MEMBER1', service: `${PROVIDER}/exampleService/v1` }); // a member-level right covers its subsystems
+    expect(faultCodeOf((await soapCall(sim, annexE1())).body)).toBeNull();
+    expect(is.received).toHaveLength(1);
+  });
+
   it('takes only text/xml (messages with attachments are not simulated): Client.InvalidContentType', async () => {
     const sim = await startSim();
     for (const type of ['application/json', 'multipart/related; type="text/xml"; boundary=b']) {
