@@ -250,6 +250,12 @@ export class XRoadSecurityServerSimulator {
     });
   }
 
+  /** The same as close(). */
+  stop(): Promise<void> {
+    return this.close();
+  }
+
+  /** Stops listening, cuts open connections, and lets calls waiting in mode 'slow' go on at once. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
