@@ -155,8 +155,8 @@ export const HELP: Record<string, CommandHelp> = {
     ],
   },
   simulate: {
-    usage: ['simulate portal [options]', 'simulate agency --gateway URL [options]', 'simulate smev [options]'],
-    about: "Run a simulated partner in the foreground: the portal receiving ELK statuses, an agency answering the city's queries, or the SMEV 3 exchange.\n`okno simulate <portal|agency|smev> --help` lists each one's options.",
+    usage: ['simulate portal [options]', 'simulate agency --gateway URL [options]', 'simulate smev [options]', 'simulate xroad [options]'],
+    about: "Run a simulated partner in the foreground: the portal receiving ELK statuses, an agency answering the city's queries, the SMEV 3 exchange, or X-Road / Trembita Security Servers.\n`okno simulate <portal|agency|smev|xroad> --help` lists each one's options.",
     options: [...SIM_COMMON, HELP_OPTION],
   },
   journal: {
@@ -215,6 +215,31 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
         ['--s3-port N', 'port of the S3-compatible file store (default 8095; 0: any free one)'],
         ['--file-store-dir DIR', 'where the file store keeps files (default: a temp dir, removed at stop)'],
         HELP_OPTION,
+      ],
+    },
+    xroad: {
+      usage: [
+        'simulate xroad [--port 8095] [--host 127.0.0.1] [--member SUBSYSTEM[=URL]]… [--rest-member SUBSYSTEM=URL]… [--allow CLIENT=SERVICE]… [--config FILE] [--dialect xroad|trembita] [--delay-ms MS | --refuse [--refuse-code CODE] | --down close|503] [--verbose]',
+      ],
+      about:
+        "The X-Road / Trembita Security Servers of an exchange, both the client's and the provider's: checks each call's headers and access rights as they do, forwards it to the provider's information system and relays the answer (SOAP: X-Road message protocol 4.0, POST /; REST: /r1/{serviceId}/{path}, or Trembita's /restapi/{path} with Uxp-* headers). Its own refusals are X-Road faults (Client.*, Server.ClientProxy.*, Server.ServerProxy.*).",
+      options: [
+        ['--port N', 'listen port (default 8095; 0 for any free one)'],
+        ['--host ADDRESS', 'listen address (default 127.0.0.1)'],
+        ['--member SUBSYSTEM[=URL]', "a member (INSTANCE/CLASS/CODE/SUBSYSTEM) and its information system's URL: the SOAP endpoint calls are POSTed to, and the REST base URL (+ /{serviceCode}{path}); without URL a client only (repeatable)"],
+        ['--rest-member SUBSYSTEM=URL', "its REST base URL when it differs from the SOAP endpoint, e.g. http://127.0.0.1:8080/xroad/rest (repeatable)"],
+        ['--allow CLIENT=SERVICE', 'an access right: CLIENT (a subsystem, or a member: all its subsystems) may call SERVICE, INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICECODE[/VERSION] (repeatable)'],
+        ['--config FILE', 'members and access rights as JSON: {"dialect", "members": [{"subsystem", "soap", "rest", "services"}], "allow": {CLIENT: [SERVICE, …]}}'],
+        ['--dialect D', 'xroad (REST at /r1, X-Road-* headers; default) or trembita (REST at /restapi, Uxp-* headers); SOAP is the same'],
+        ['--delay-ms MS', 'slow: every call waits MS ms before it is forwarded'],
+        ['--refuse', "refusing: every call gets the Security Server's own fault (Server.ClientProxy.NetworkError)"],
+        ['--refuse-code CODE', 'the fault code --refuse answers with'],
+        ['--down close|503', 'down: connections are cut unanswered (close) or answered 503'],
+        ['-v, --verbose', "print every exchange (default: only the Security Server's own faults, on stderr)"],
+        HELP_OPTION,
+      ],
+      notes: [
+        'Example: okno simulate xroad --member EE/GOV/70000001/okno=http://127.0.0.1:8080/ws/xroad --rest-member EE/GOV/70000001/okno=http://127.0.0.1:8080/xroad/rest --allow EE/GOV/12345678/dms=EE/GOV/70000001/okno/zags-birth-record/v1',
       ],
     },
   },

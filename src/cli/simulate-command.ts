@@ -20,6 +20,10 @@
  *   signs with --key/--cert or, by default, a certificate issued at start-up
  *   by the sample CA and written to --cert-out (printed), so the gateway's
  *   registry can be pointed at it. Prints one line per exchange event.
+ * - xroad (src/simulators/xroad-security-server.ts, run by ./simulate-xroad.ts):
+ *   the X-Road / Trembita Security Servers between a client information
+ *   system and a provider's (http://127.0.0.1:8095), with a table of members
+ *   (--member SUBSYSTEM=URL) and access rights (--allow CLIENT=SERVICE).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +46,7 @@ import { identityFromOptions, KEY_OPTION_NAMES, KEY_OPTION_SPEC, signerFromOptio
 import { UsageError, type Command } from './command.js';
 import { ExchangeLog } from './exchange-log.js';
 import { untilStopped } from './until-stopped.js';
+import { DEFAULT_XROAD_PORT, runXRoad } from './simulate-xroad.js';
 
 export { exchangeLine } from './exchange-log.js';
 
@@ -159,13 +164,14 @@ export function agencyModes(values: Values): Array<[string, AgencyMode]> {
 }
 
 export const simulateCommand: Command = {
-  summary: 'run a simulated partner: the portal receiving ELK statuses, an agency answering the city\'s queries, or the SMEV 3 exchange',
+  summary: 'run a simulated partner: the portal receiving ELK statuses, an agency answering the city\'s queries, the SMEV 3 exchange, or X-Road / Trembita Security Servers',
   usage:
     'simulate portal|agency|smev [--host 127.0.0.1] [--certs DIR (certs-sample; certs-sample/gost for GOST)] …' +
     ' | simulate portal [--port 8091] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P]' +
     ' | simulate agency --gateway URL | --exchange URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
     ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
-    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--file-store [--ftp-port 8094] [--s3-port 8095] [--file-store-dir DIR]] [--verbose] [--poll-summary SECONDS (60)]',
+    ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--file-store [--ftp-port 8094] [--s3-port 8095] [--file-store-dir DIR]] [--verbose] [--poll-summary SECONDS (60)]' +
+    ' | simulate xroad [--port 8095] [--member SUBSYSTEM[=URL]]… [--rest-member SUBSYSTEM=URL]… [--allow CLIENT=SERVICE]… [--config FILE] [--dialect xroad|trembita] [--delay-ms MS | --refuse [--refuse-code CODE] | --down close|503] [--verbose]',
   async run(args) {
     let values: Values;
     let positionals: string[];
@@ -198,6 +204,16 @@ export const simulateCommand: Command = {
           'file-store-dir': { type: 'string' },
           verbose: { type: 'boolean', short: 'v' },
           'poll-summary': { type: 'string' },
+          // simulate xroad (src/cli/simulate-xroad.ts)
+          member: { type: 'string', multiple: true },
+          'rest-member': { type: 'string', multiple: true },
+          allow: { type: 'string', multiple: true },
+          config: { type: 'string' },
+          dialect: { type: 'string' },
+          'delay-ms': { type: 'string' },
+          refuse: { type: 'boolean' },
+          'refuse-code': { type: 'string' },
+          down: { type: 'string' },
           ...KEY_OPTION_SPEC,
         },
       }));
@@ -206,11 +222,13 @@ export const simulateCommand: Command = {
       return 2;
     }
     const which = positionals.length === 1 ? positionals[0] : undefined;
-    const port = values.port === undefined ? (which === 'agency' ? DEFAULT_AGENCY_PORT : which === 'smev' ? DEFAULT_SMEV_PORT : DEFAULT_PORTAL_PORT) : Number(values.port);
-    if ((which !== 'portal' && which !== 'agency' && which !== 'smev') || !Number.isInteger(port) || port < 0 || port > 65535) {
+    const defaultPort = which === 'agency' ? DEFAULT_AGENCY_PORT : which === 'smev' ? DEFAULT_SMEV_PORT : which === 'xroad' ? DEFAULT_XROAD_PORT : DEFAULT_PORTAL_PORT;
+    const port = values.port === undefined ? defaultPort : Number(values.port);
+    if ((which !== 'portal' && which !== 'agency' && which !== 'smev' && which !== 'xroad') || !Number.isInteger(port) || port < 0 || port > 65535) {
       process.stderr.write(`usage: okno ${this.usage}\n`);
       return 2;
     }
+    if (which === 'xroad') return runXRoad(values, port);
     if (which === 'portal') return runPortal(values, port);
     if (which === 'smev') return runSmev(values, port);
     // The agency must know where to answer: there is no default gateway address to guess.

@@ -31,6 +31,11 @@ const COMMANDS: Array<{ args: string[]; usage: string; options: string[] }> = [
     usage: 'usage: okno simulate smev ',
     options: ['--port', '--certs', '--trust', '--services', '--key', '--cert', '--p12', '--password', '--ca-cert', '--ca-key', '--cert-out', '--system', '--visibility-timeout', '--inline-attachments', '--deliver-test-messages', '--file-store', '--ftp-port', '--s3-port', '--file-store-dir'],
   },
+  {
+    args: ['simulate', 'xroad'],
+    usage: 'usage: okno simulate xroad ',
+    options: ['--port', '--host', '--member', '--rest-member', '--allow', '--config', '--dialect', '--delay-ms', '--refuse', '--refuse-code', '--down', '--verbose'],
+  },
   { args: ['journal'], usage: 'usage: okno journal verify', options: ['verify'] },
   { args: ['journal', 'verify'], usage: 'usage: okno journal verify ', options: ['--redis', '--prefix', '--cert', '--trust', '--json'] },
   { args: ['catalogue'], usage: 'usage: okno catalogue <subcommand>', options: ['--services'] },
