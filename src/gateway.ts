@@ -201,6 +201,8 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => push.access.inFlightNow, ocsp, journalArchive: () => sealer.archiveStatus() });
   // The transports: each one line (src/transport.ts). Push mode serves POST /ws/smev3 (pull-mode partners are refused there).
   const push = startPushTransport({ ctx, keys, crlSet, onLimited: (limit, partner) => metrics.rateLimited(limit, partner) });
+  // X-Road / Trembita provider (POST /ws/xroad, GET /ws/xroad/{code}?wsdl; REST: /xroad/rest/{code}) when the registry names the gateway's X-Road identity.
+  const xroad = ctx.partners.xroad ? startXRoadTransport({ ctx, extraRoutes: registerXRoadRestRoutes }) : null;
   // A reload takes TRUST_CA_FILE and PARTNERS_FILE too (renewed partner certificates, a new CA), checked as at start-up.
   const tlsClientCa = config.tls && config.tls.clientAuth !== 'off' && path.resolve(config.tls.clientCaFile) === path.resolve(config.trustCaFile);
   const partnersReloader = partnersReload({
@@ -225,7 +227,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     },
   });
   const reloadKeys = keyReloader({ keys, threads: push.threads, readiness, logger, partners: partnersReloader });
-  for (const [name, check] of push.checks) readiness.add(name, check);
+  for (const [name, check] of [...push.checks, ...(xroad?.checks ?? [])]) readiness.add(name, check);
   const app = await buildApp({
     config,
     logger,
@@ -234,8 +236,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     routes: (a) => {
       registerHealthRoutes(a, readiness);
       push.registerRoutes(a);
-      // X-Road / Trembita provider (POST /ws/xroad, GET /ws/xroad/{code}?wsdl; REST: /xroad/rest/{code}) when the registry names the gateway's X-Road identity.
-      if (ctx.partners.xroad) startXRoadTransport({ ctx, extraRoutes: registerXRoadRestRoutes }).registerRoutes(a);
+      xroad?.registerRoutes(a);
       registerInboxRoutes(a, store, auth, ctx.catalogue, blobs);
       registerStatusRoutes(a, ctx, lifecycle, auth);
       registerFileRoutes(a, ctx, auth, blobs);
@@ -256,7 +257,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   });
   // Stops run in reverse: push mode's large-message threads close their stores last.
   // The signer closes last of all (the lane's threads and the workers sign through it until they stop).
-  const stops: Array<() => Promise<void>> = [async () => keys.close(), () => push.stop(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
+  const stops: Array<() => Promise<void>> = [async () => keys.close(), () => push.stop(), async () => xroad?.stop(), async () => metrics.close(), async () => outboundAgent?.destroy(), async () => crlSet.stop()];
   // Pushed before the workers: stops run in reverse, so the sealer's last round comes after theirs.
   const sealer = startJournalSealer({ store, signer, trustAnchors, logger, retentionDays: config.journalRetentionDays, ...(archive ? { archive } : {}) });
   stops.push(() => sealer.stop());

@@ -9,6 +9,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { FlowContext } from '../flows/context.js';
 import type { Transport } from '../transport.js';
+import type { CheckOutcome } from '../ops/readiness.js';
+import { formatMember } from '../registry/xroad-members.js';
 import { loadXRoadDocuments } from '../xroad/wsdl.js';
 import { registerXRoadSoapEndpoint } from './soap-endpoint.js';
 import { registerXRoadWsdlRoute } from './wsdl-route.js';
@@ -35,7 +37,26 @@ export function startXRoadTransport(o: XRoadTransportOptions): Transport {
       registerXRoadWsdlRoute(app, documents, ctx.config.publicUrl);
       o.extraRoutes?.(app, ctx);
     },
-    checks: [['xroad', async () => ({ status: 'pass', detail: `${self.dialect === 'trembita' ? 'Trembita' : 'X-Road'} provider ${[self.subsystem.instance, self.subsystem.memberClass, self.subsystem.memberCode, self.subsystem.subsystemCode].join('/')}: ${[...documents.keys()].join(', ')}` })]],
+    checks: [
+      ['xroad', async () => ({ status: 'pass', detail: `${self.dialect === 'trembita' ? 'Trembita' : 'X-Road'} provider ${formatMember(self.subsystem)}: ${[...documents.keys()].join(', ')}` })],
+      ...(self.securityServer ? [['xroadSecurityServer', () => securityServerReachable(self.securityServer!)] as const] : []),
+    ],
     stop: async () => closing.abort(),
   };
+}
+
+/**
+ * The gateway's own Security Server answers HTTP at all (any status will do): the city's queries
+ * to X-Road partners go there. A warning, not a failure: inbound calls come from it and do not
+ * need this direction, and queries wait in their queue and are retried.
+ */
+async function securityServerReachable(url: string): Promise<CheckOutcome> {
+  try {
+    const res = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(2_000) });
+    await res.body?.cancel();
+    return { status: 'pass', detail: `the Security Server ${url} answers (HTTP ${res.status})` };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    return { status: 'warn', detail: `the Security Server ${url} does not answer (${cause}): the city's queries to X-Road partners wait in their queue and are retried` };
+  }
 }

@@ -21,7 +21,8 @@ const city = { authorization: 'Bearer dev-city-token' };
 function registryFile(): string {
   const doc = JSON.parse(readFileSync(path.join(projectRoot, 'config/partners.json'), 'utf8')) as { partners: Array<Record<string, unknown>>; xroad?: unknown };
   for (const p of doc.partners) p.certificates = (p.certificates as string[]).map((c) => path.resolve(projectRoot, 'config', c));
-  doc.xroad = { self: n.self, dialect: 'trembita' };
+  // A Security Server nobody listens on: /ready warns about it (the city's queries would wait), and stays ready.
+  doc.xroad = { self: n.self, dialect: 'trembita', securityServer: 'http://127.0.0.1:9' };
   doc.partners.push({ id: 'xr-agency', name: 'Агентство (Трембіта)', role: 'agency', sends: [APPLICATION, QUERY], receives: [], endpoint: null, transport: { mode: 'xroad', subsystem: n.agency, protocol: 'rest' } });
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'okno-xr-rest-')), 'partners.json');
   writeFileSync(file, JSON.stringify(doc, null, 2));
@@ -46,6 +47,14 @@ async function inbox(): Promise<Array<{ messageId: string; requestId: string | n
 }
 
 describe('the REST provider in the gateway (Trembita, redis)', () => {
+  it('/ready names the X-Road provider, and warns (not fails) when its Security Server does not answer', async () => {
+    const res = await fetch(`${gw.url}/ready`);
+    const body = (await res.json()) as { status: string; checks: Array<{ name: string; status: string; detail: string }> };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.checks.find((c) => c.name === 'xroad')).toMatchObject({ status: 'pass', detail: expect.stringContaining(`Trembita provider ${n.self}`) });
+    expect(body.checks.find((c) => c.name === 'xroadSecurityServer')).toMatchObject({ status: 'warn', detail: expect.stringContaining('http://127.0.0.1:9 does not answer') });
+  });
+
   it('takes an application: 201 receipt, and the city sees it in its inbox', async () => {
     const id = crypto.randomUUID();
     const res = await fetch(`${gw.url}/xroad/rest/${n.code(APPLICATION)}`, { method: 'POST', headers: forwarded(n, { id, service: `${n.self}/${n.code(APPLICATION)}` }), body: JSON.stringify(example(APPLICATION, 'example.request.person.json')) });
