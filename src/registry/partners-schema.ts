@@ -88,6 +88,12 @@ export const partnersSchema = {
         dialect: { enum: ['xroad', 'trembita'], description: 'xroad (NIIS X-Road 7, default) or trembita (Trembita 2.0 on UXP)' },
         securityServer: { type: 'string', pattern: '^https?://', description: "the gateway's Security Server, where its queries to X-Road partners go (SOAP: POST there; REST: /r1/… or Trembita's /restapi)" },
         services: XROAD_SERVICE_CODES,
+        allowFrom: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', minLength: 2, maxLength: 64 },
+          description: "the addresses (IPv4/IPv6, or CIDR blocks such as 10.0.0.0/24) the gateway's Security Server calls from; others get 403 on /ws/xroad and /xroad/rest. Absent: any address (a warning at start)",
+        },
         description: { type: 'string' },
       },
     },

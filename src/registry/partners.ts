@@ -6,6 +6,7 @@
  * new one at once (reloadProblem).
  */
 import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { CertificateError, parseCertificate, type Certificate } from '../pki/certificate.js';
@@ -87,6 +88,10 @@ export interface XRoadSelf {
   readonly securityServer: string | null;
   /** Catalogue service id → the code the gateway serves it under. */
   readonly services: ReadonlyMap<string, XRoadServiceCode>;
+  /** Where its Security Server may call from (addresses and CIDR blocks, as written); null: anywhere. */
+  readonly allowFrom: readonly string[] | null;
+  /** Whether an address may call the X-Road routes (always true without allowFrom). */
+  allows(address: string): boolean;
 }
 
 /** push: the partner calls POST /ws/smev3 and the gateway calls its endpoint; pull: both through an exchange; xroad: both through Security Servers. */
@@ -269,7 +274,7 @@ function transportKey(p: Partner): string {
 }
 
 function xroadKey(x: XRoadSelf | null): unknown {
-  return x && [formatMember(x.subsystem), x.dialect, x.securityServer, [...x.services]];
+  return x && [formatMember(x.subsystem), x.dialect, x.securityServer, [...x.services], x.allowFrom];
 }
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile(partnersSchema);
@@ -316,7 +321,7 @@ export function parsePartners(
   }
   const doc = data as {
     exchanges?: Array<{ id: string; name?: string; url: string; certificates: string[]; signatureProfile?: SignatureProfile; fileStore?: { ftp: string; s3?: { endpoint: string; region?: string; bucket?: string }; insecureTls?: boolean; upload?: { user: string; passwordEnv: string } } }>;
-    xroad?: { self: string; dialect?: XRoadDialect; securityServer?: string; services?: Record<string, { code: string; version?: string }> };
+    xroad?: { self: string; dialect?: XRoadDialect; securityServer?: string; services?: Record<string, { code: string; version?: string }>; allowFrom?: string[] };
     partners: Array<{ id: string; name: string; role: PartnerRole; certificates?: string[]; sends: string[]; receives: string[]; endpoint: string | null; signatureProfile?: SignatureProfile; transport?: RawTransport; tlsCertificates?: string[]; rateLimit?: RateLimit | null }>;
   };
   const problems: string[] = [];
@@ -429,7 +434,10 @@ export function parsePartners(
       if (other) problems.push(`/xroad/services/${id}/code: "${entry.code}" is already the code of ${other}`);
       byCode.set(entry.code, id);
     }
-    if (self) xroad = Object.freeze({ subsystem: self, dialect, securityServer: doc.xroad.securityServer?.replace(/\/$/, '') ?? null, services });
+    const allowFrom = doc.xroad.allowFrom ?? null;
+    const blocks = allowFrom ? addressList(allowFrom, '/xroad/allowFrom', problems) : null;
+    if (!allowFrom) warnings.push('xroad.allowFrom is not set: any address that reaches POST /ws/xroad or /xroad/rest may claim any X-Road client; list the Security Server\'s address');
+    if (self) xroad = Object.freeze({ subsystem: self, dialect, securityServer: doc.xroad.securityServer?.replace(/\/$/, '') ?? null, services, allowFrom, allows: (address: string) => blocks === null || allowedBy(blocks, address) });
   }
   const seenClients = new Map<string, string>();
 
@@ -504,6 +512,32 @@ export function parsePartners(
   }
   if (problems.length > 0) throw new PartnerRegistryError(file, problems);
   return { registry: new PartnerRegistry(partners, exchanges, xroad), warnings };
+}
+
+/** A BlockList of the addresses and CIDR blocks (problems named by index). */
+function addressList(entries: string[], where: string, problems: string[]): BlockList {
+  const list = new BlockList();
+  entries.forEach((entry, i) => {
+    const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(entry.trim());
+    const family = m ? isIP(m[1]!) : 0;
+    const prefix = m?.[2] === undefined ? null : Number(m[2]);
+    if (!m || family === 0 || (prefix !== null && prefix > (family === 4 ? 32 : 128))) {
+      problems.push(`${where}/${i}: "${entry}" is not an IP address or a CIDR block (e.g. 10.0.0.5, 10.0.0.0/24, ::1)`);
+      return;
+    }
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (prefix === null) list.addAddress(m[1]!, type);
+    else list.addSubnet(m[1]!, prefix, type);
+  });
+  return list;
+}
+
+/** An address as a socket reports it (IPv4-mapped IPv6 included) against the list. */
+function allowedBy(list: BlockList, address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return list.check(mapped[1]!, 'ipv4');
+  const family = isIP(address);
+  return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** The certificates a partner may present as a TLS client: its own TLS list, else its signing certificates. */

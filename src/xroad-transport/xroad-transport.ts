@@ -11,7 +11,9 @@ import type { FlowContext } from '../flows/context.js';
 import type { Transport } from '../transport.js';
 import type { CheckOutcome } from '../ops/readiness.js';
 import { formatMember } from '../registry/xroad-members.js';
-import { loadXRoadDocuments } from '../xroad/wsdl.js';
+import { faultEnvelope } from '../xroad/faults.js';
+import { REST_ERROR_CONTENT_TYPE, restTransportError, X_ROAD_ERROR_HEADER } from '../xroad/rest-errors.js';
+import { loadXRoadDocuments, XROAD_SOAP_PATH } from '../xroad/wsdl.js';
 import { registerXRoadSoapEndpoint } from './soap-endpoint.js';
 import { registerXRoadWsdlRoute } from './wsdl-route.js';
 
@@ -33,9 +35,23 @@ export function startXRoadTransport(o: XRoadTransportOptions): Transport {
     name: 'xroad',
     registerRoutes(app) {
       app.addHook('preClose', async () => closing.abort());
-      registerXRoadSoapEndpoint(app, ctx, closing.signal);
-      registerXRoadWsdlRoute(app, documents, ctx.config.publicUrl);
-      o.extraRoutes?.(app, ctx);
+      app.register(async (scope) => {
+        // Only the gateway's Security Server may call (registry xroad.allowFrom): it vouches for the client ids.
+        scope.addHook('onRequest', async (request, reply) => {
+          const address = request.socket.remoteAddress ?? '';
+          if (self.allows(address)) return;
+          request.log.warn({ address, url: request.url }, 'X-Road call from an address not in xroad.allowFrom refused');
+          const message = `${address || 'this address'} is not the gateway's Security Server (xroad.allowFrom)`;
+          if (request.url.startsWith(XROAD_SOAP_PATH)) {
+            return reply.status(403).type('text/xml; charset=utf-8').send(faultEnvelope({ faultcode: 'Client.AccessDenied', faultstring: message, status: 403 }, request.id));
+          }
+          const error = restTransportError(403, 'Client.AccessDenied', message, request.id);
+          return reply.status(403).header(X_ROAD_ERROR_HEADER, error.body.type).type(REST_ERROR_CONTENT_TYPE).send(JSON.stringify(error.body));
+        });
+        registerXRoadSoapEndpoint(scope, ctx, closing.signal);
+        registerXRoadWsdlRoute(scope, documents, ctx.config.publicUrl);
+        o.extraRoutes?.(scope, ctx);
+      });
     },
     checks: [
       ['xroad', async () => ({ status: 'pass', detail: `${self.dialect === 'trembita' ? 'Trembita' : 'X-Road'} provider ${formatMember(self.subsystem)}: ${[...documents.keys()].join(', ')}` })],
