@@ -292,27 +292,9 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   let requestId: string | null = null;
 
   if (service.kind === 'application') {
-    applicationId = randomUUID();
-    registrationNumber = await nextRegistrationNumber(ctx.store, service.id, service.registrationPrefix ?? 'ЗАЯВ', input.receivedAt);
-    const application: Application = {
-      id: applicationId,
-      registrationNumber,
-      service: service.id,
-      serviceTitle: service.title,
-      messageId,
-      partner: partner.id,
-      receivedAt,
-      applicant: applicantOf(json),
-      content: json,
-      attachments: files.meta,
-      ...(fileRefs.length > 0 ? { exchangeFiles: fileRefs } : {}),
-      status: 'received',
-      statusHistory: [{ status: 'received', at: receivedAt, comment: `принято от ${partner.name}` }],
-      inboxItemId: inboxId,
-    };
-    docs.push(write(APPLICATIONS, applicationId, application));
-    // Index: ops find an application by its registration number in one lookup.
-    docs.push(write(REGISTRATION_NUMBERS, registrationNumber, { applicationId, inboxItemId: inboxId }));
+    const created = await newApplication(ctx, { service, partner, messageId, receivedAt: input.receivedAt, json, inboxId, attachments: files.meta, exchangeFiles: fileRefs, comment: `принято от ${partner.name}` });
+    ({ applicationId, registrationNumber } = created);
+    docs.push(...created.docs);
   } else {
     requestId = randomUUID();
     const request: IncomingRequest = {
@@ -407,8 +389,43 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   return { reply, duplicate: false, service: service.id, messageId, applicationId, registrationNumber };
 }
 
+/**
+ * A new application (kind application), whichever transport brought it: its registration number,
+ * the application document and the index by registration number, for the caller's one commit.
+ */
+export async function newApplication(
+  ctx: FlowContext,
+  a: { service: ServiceDefinition; partner: Partner; messageId: string; receivedAt: Date; json: JsonValue; inboxId: string; attachments: AttachmentMeta[]; exchangeFiles?: ExchangeFileRef[]; comment: string },
+): Promise<{ applicationId: string; registrationNumber: string; docs: DocWrite[] }> {
+  const applicationId = randomUUID();
+  const registrationNumber = await nextRegistrationNumber(ctx.store, a.service.id, a.service.registrationPrefix ?? 'ЗАЯВ', a.receivedAt);
+  const receivedAt = a.receivedAt.toISOString();
+  const application: Application = {
+    id: applicationId,
+    registrationNumber,
+    service: a.service.id,
+    serviceTitle: a.service.title,
+    messageId: a.messageId,
+    partner: a.partner.id,
+    receivedAt,
+    applicant: applicantOf(a.json),
+    content: a.json,
+    attachments: a.attachments,
+    ...(a.exchangeFiles && a.exchangeFiles.length > 0 ? { exchangeFiles: a.exchangeFiles } : {}),
+    status: 'received',
+    statusHistory: [{ status: 'received', at: receivedAt, comment: a.comment }],
+    inboxItemId: a.inboxId,
+  };
+  return {
+    applicationId,
+    registrationNumber,
+    // Index: ops find an application by its registration number in one lookup.
+    docs: [write(APPLICATIONS, applicationId, application), write(REGISTRATION_NUMBERS, registrationNumber, { applicationId, inboxItemId: a.inboxId })],
+  };
+}
+
 /** The applicant block of an application's content (services name it applicant or parent). */
-export function applicantOf(json: JsonValue): JsonValue {
+function applicantOf(json: JsonValue): JsonValue {
   if (json && typeof json === 'object' && !Array.isArray(json)) {
     return json.applicant ?? json.parent ?? null;
   }

@@ -21,8 +21,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ServiceDefinition } from '../catalogue/types.js';
-import { APPLICATIONS, INBOX, REGISTRATION_NUMBERS, type Application, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
-import { nextRegistrationNumber } from '../city/registration.js';
+import { INBOX, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
 import { requestAnswers } from '../events/request-answers.js';
 import { journalWrites, type JournalInput, type XRoadJournal } from '../journal/records.js';
 import { xroadServiceCode, type Partner, type XRoadTransport } from '../registry/partners.js';
@@ -34,7 +33,7 @@ import type { XmlElement } from '../xml/types.js';
 import { XRoadRefusal } from '../xroad/refusal.js';
 import { REQUEST_DELIVERIES, REQUESTS, type AnsweredRequest } from './city-answers.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
-import { applicantOf } from './inbound-message.js';
+import { newApplication } from './inbound-message.js';
 
 /** A partner reached through Security Servers. */
 export type XRoadPartner = Partner & { transport: XRoadTransport };
@@ -60,15 +59,8 @@ export interface XRoadRequestInput {
 }
 
 /** What was stored (or had been, for a repeat of the same client + id). */
-export interface XRoadAccepted {
-  kind: 'application' | 'query';
+export interface XRoadAccepted extends StoredResult {
   duplicate: boolean;
-  service: string;
-  inboxId: string;
-  receivedAt: string;
-  applicationId: string | null;
-  registrationNumber: string | null;
-  requestId: string | null;
 }
 
 /** `xroad:{client}:{id}`: the same client may not reuse an id for other content. */
@@ -173,25 +165,9 @@ export async function acceptXRoadRequest(ctx: FlowContext, input: XRoadRequestIn
   let requestId: string | null = null;
   const kind = service.kind === 'application' ? 'application' : 'query';
   if (kind === 'application') {
-    applicationId = randomUUID();
-    registrationNumber = await nextRegistrationNumber(ctx.store, service.id, service.registrationPrefix ?? 'ЗАЯВ', input.receivedAt);
-    const application: Application = {
-      id: applicationId,
-      registrationNumber,
-      service: service.id,
-      serviceTitle: service.title,
-      messageId: xroad.id,
-      partner: partner.id,
-      receivedAt,
-      applicant: applicantOf(json),
-      content: json,
-      attachments: [],
-      status: 'received',
-      statusHistory: [{ status: 'received', at: receivedAt, comment: `принято от ${partner.name} (X-Road)` }],
-      inboxItemId: inboxId,
-    };
-    docs.push(write(APPLICATIONS, applicationId, application));
-    docs.push(write(REGISTRATION_NUMBERS, registrationNumber, { applicationId, inboxItemId: inboxId }));
+    const created = await newApplication(ctx, { service, partner, messageId: xroad.id, receivedAt: input.receivedAt, json, inboxId, attachments: [], comment: `принято от ${partner.name} (X-Road)` });
+    ({ applicationId, registrationNumber } = created);
+    docs.push(...created.docs);
   } else {
     requestId = randomUUID();
     const request: IncomingRequest = { id: requestId, service: service.id, partner: partner.id, messageId: xroad.id, receivedAt, state: 'received', inboxItemId: inboxId };
