@@ -22,9 +22,10 @@
  * documented JSON {type, message, detail} with the X-Road-Error header.
  *
  * Modes: normal, slow (each call waits delayMs before it is forwarded),
- * refusing (every call gets the Security Server's own fault, by default
- * Server.ClientProxy.NetworkError: the other Security Server cannot be
- * reached), down (connections are accepted and closed unanswered, or
+ * refusing (every call that could be read gets the Security Server's own
+ * fault, by default Server.ClientProxy.NetworkError: the other Security
+ * Server cannot be reached; the exchange still names its client, service
+ * and id), down (connections are accepted and closed unanswered, or
  * answered 503).
  *
  * Answer-as (`answerAs` with `catalogue` and `partners`): the simulator plays
@@ -338,7 +339,6 @@ export class XRoadSecurityServerSimulator {
     let answer: Answer;
     try {
       if (body === null) throw new SecurityServerFault(protocol === 'soap' ? 'Client.InvalidMessage' : 'Client.BadRequest', `The request is larger than ${MAX_BODY_BYTES} bytes`);
-      if (mode === 'refusing') this.refuse();
       answer = protocol === 'soap' ? await this.soap(req, body, record, mode) : await this.restCall(req, url, pairs, body, record, mode);
     } catch (error) {
       if (!(error instanceof SecurityServerFault)) throw error;
@@ -363,6 +363,8 @@ export class XRoadSecurityServerSimulator {
     const request = readSoapRequest(body);
     const h = request.header;
     Object.assign(record, { client: formatMember(h.client), service: formatService(h.service), id: h.id, userId: h.userId });
+    // refusing: the client's Security Server read the message (so the exchange names it), then cannot reach the other one
+    if (mode === 'refusing') this.refuse();
     const provider = this.route(h.client, h.service, 'soap');
     await this.slow(mode);
     const headers: Record<string, string> = { 'Content-Type': contentType };
@@ -402,6 +404,7 @@ export class XRoadSecurityServerSimulator {
     const generated = id === null;
     if (id === null) id = d.dialect === 'xroad' ? `${line.client.instance}-${randomUUID()}` : randomUUID();
     Object.assign(record, { client: formatMember(line.client), service: formatService(line.service), id, userId: headerValue(pairs, d.userId) });
+    if (mode === 'refusing') this.refuse();
     const provider = this.route(line.client, line.service, 'rest');
     await this.slow(mode);
 
