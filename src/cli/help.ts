@@ -219,7 +219,7 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
     },
     xroad: {
       usage: [
-        'simulate xroad [--port 8095] [--host 127.0.0.1] [--member SUBSYSTEM[=URL]]… [--rest-member SUBSYSTEM=URL]… [--allow CLIENT=SERVICE]… [--config FILE] [--dialect xroad|trembita] [--delay-ms MS | --refuse [--refuse-code CODE] | --down close|503] [--verbose]',
+        'simulate xroad [--port 8095] [--host 127.0.0.1] [--member SUBSYSTEM[=URL]]… [--rest-member SUBSYSTEM=URL]… [--allow CLIENT=SERVICE]… [--config FILE] [--dialect xroad|trembita] [--answer-as SUBSYSTEM]… [--partners FILE] [--services DIR] [--delay-ms MS | --refuse [--refuse-code CODE] | --down close|503] [--verbose]',
       ],
       about:
         "The X-Road / Trembita Security Servers of an exchange, both the client's and the provider's: checks each call's headers and access rights as they do, forwards it to the provider's information system and relays the answer (SOAP: X-Road message protocol 4.0, POST /; REST: /r1/{serviceId}/{path}, or Trembita's /restapi/{path} with Uxp-* headers). Its own refusals are X-Road faults (Client.*, Server.ClientProxy.*, Server.ServerProxy.*).",
@@ -231,6 +231,9 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
         ['--allow CLIENT=SERVICE', 'an access right: CLIENT (a subsystem, or a member: all its subsystems) may call SERVICE, INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICECODE[/VERSION] (repeatable)'],
         ['--config FILE', 'members and access rights as JSON: {"dialect", "members": [{"subsystem", "soap", "rest", "services"}], "allow": {CLIENT: [SERVICE, …]}}'],
         ['--dialect D', 'xroad (REST at /r1, X-Road-* headers; default) or trembita (REST at /restapi, Uxp-* headers); SOAP is the same'],
+        ['--answer-as SUBSYSTEM', "play that provider's information system itself: its services (the registry partner with that transport.subsystem, the codes of its receives) are answered with the catalogue's response examples; the registry's access rights are granted (repeatable)"],
+        ['--partners FILE', 'the partner registry --answer-as reads (default config/partners.xroad.json)'],
+        ['--services DIR', 'the service catalogue --answer-as answers from (default SERVICES_DIR, else config/services)'],
         ['--delay-ms MS', 'slow: every call waits MS ms before it is forwarded'],
         ['--refuse', "refusing: every call gets the Security Server's own fault (Server.ClientProxy.NetworkError)"],
         ['--refuse-code CODE', 'the fault code --refuse answers with'],
@@ -239,6 +242,7 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
         HELP_OPTION,
       ],
       notes: [
+        'Kyiv: okno simulate xroad --dialect trembita --member SEVDEIR-TEST/GOV/44444444/okno=http://127.0.0.1:8080/ws/xroad --rest-member SEVDEIR-TEST/GOV/44444444/okno=http://127.0.0.1:8080/xroad/rest --answer-as SEVDEIR-TEST/GOV/12345678/registry --answer-as SEVDEIR-TEST/GOV/87654321/tax',
         'Example: okno simulate xroad --member EE/GOV/70000001/okno=http://127.0.0.1:8080/ws/xroad --rest-member EE/GOV/70000001/okno=http://127.0.0.1:8080/xroad/rest --allow EE/GOV/12345678/dms=EE/GOV/70000001/okno/zags-birth-record/v1',
       ],
     },

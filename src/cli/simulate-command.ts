@@ -171,7 +171,7 @@ export const simulateCommand: Command = {
     ' | simulate agency --gateway URL | --exchange URL [--port 8092] [--trust CA.pem] [--expect-cert GATEWAY.crt.pem] [--key K --cert C | --p12 F --password P] [--reject SERVICE[:CODE]] [--late SERVICE:MS] [--silent SERVICE]' +
     ' | simulate smev [--port 8093] [--trust CA.pem] [--key K --cert C | --p12 F --password P | --ca-cert CA.pem --ca-key CA.key.pem] [--cert-out FILE]' +
     ' [--system MNEMONIC=CERT.pem[:NS,…]] [--visibility-timeout MS] [--inline-attachments] [--deliver-test-messages] [--file-store [--ftp-port 8094] [--s3-port 8095] [--file-store-dir DIR]] [--verbose] [--poll-summary SECONDS (60)]' +
-    ' | simulate xroad [--port 8095] [--member SUBSYSTEM[=URL]]… [--rest-member SUBSYSTEM=URL]… [--allow CLIENT=SERVICE]… [--config FILE] [--dialect xroad|trembita] [--delay-ms MS | --refuse [--refuse-code CODE] | --down close|503] [--verbose]',
+    ' | simulate xroad [--port 8095] [--member SUBSYSTEM[=URL]]… [--rest-member SUBSYSTEM=URL]… [--allow CLIENT=SERVICE]… [--config FILE] [--dialect xroad|trembita] [--answer-as SUBSYSTEM]… [--partners FILE] [--services DIR] [--delay-ms MS | --refuse [--refuse-code CODE] | --down close|503] [--verbose]',
   async run(args) {
     let values: Values;
     let positionals: string[];
@@ -211,6 +211,8 @@ export const simulateCommand: Command = {
           config: { type: 'string' },
           dialect: { type: 'string' },
           'delay-ms': { type: 'string' },
+          'answer-as': { type: 'string', multiple: true },
+          partners: { type: 'string' },
           refuse: { type: 'boolean' },
           'refuse-code': { type: 'string' },
           down: { type: 'string' },

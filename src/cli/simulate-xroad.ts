@@ -7,6 +7,9 @@
  * summary when stopped (SIGINT / SIGTERM).
  */
 import { readFileSync } from 'node:fs';
+import { loadCatalogue } from '../catalogue/load.js';
+import { loadPartners, PartnerRegistryError } from '../registry/partners.js';
+import { InformationSystemConfigError } from '../simulators/xroad-information-system.js';
 import { XROAD_DIALECTS, type XRoadDialect } from '../registry/xroad-members.js';
 import { mergeMembers, parseAllowOption, parseMemberOption, parseSecurityServerConfig, SecurityServerConfigError } from '../simulators/xroad-security-server-config.js';
 import { XRoadSecurityServerSimulator, type RecordedExchange, type SecurityServerMode, type SecurityServerOptions } from '../simulators/xroad-security-server.js';
@@ -14,6 +17,8 @@ import { UsageError } from './command.js';
 import { untilStopped } from './until-stopped.js';
 
 export const DEFAULT_XROAD_PORT = 8095;
+/** The registry --answer-as reads when --partners is not given. */
+export const DEFAULT_XROAD_PARTNERS = 'config/partners.xroad.json';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -23,7 +28,9 @@ export function xroadExchangeLine(e: RecordedExchange): string {
     ? `refused ${e.fault.code}: ${e.fault.message}`
     : e.serviceFault
       ? `service fault ${e.serviceFault.code} relayed`
-      : `forwarded to ${e.forwardedTo ?? '?'}: HTTP ${e.status}`;
+      : e.answeredAs
+        ? `answered as ${e.answeredAs}: HTTP ${e.status}`
+        : `forwarded to ${e.forwardedTo ?? '?'}: HTTP ${e.status}`;
   return [e.at.toISOString(), `${e.protocol.toUpperCase()}${e.protocol === 'rest' ? `/${e.dialect}` : ''}`, e.method, e.url, `${e.client ?? '?'} → ${e.service ?? '?'}`, `id ${e.id ?? '—'}`, outcome, `${e.durationMs} ms`].join('  ');
 }
 
@@ -38,6 +45,18 @@ export function xroadOptionsFrom(values: Values, port: number): SecurityServerOp
   const allow = [...table.allow, ...list('allow').map(parseAllowOption)];
   let mode: SecurityServerMode = 'normal';
   const options: SecurityServerOptions = { port, host: (values.host as string | undefined) ?? '127.0.0.1', dialect: (dialectFlag as XRoadDialect | undefined) ?? table.dialect ?? 'xroad', members, allow };
+  const answerAs = list('answer-as');
+  if (answerAs.length > 0) {
+    // read once, at start: the registry naming the providers' services, the catalogue answering them
+    const partners = loadPartners((values.partners as string | undefined) ?? DEFAULT_XROAD_PARTNERS).registry;
+    options.partners = partners;
+    options.catalogue = loadCatalogue((values.services as string | undefined) ?? process.env.SERVICES_DIR ?? 'config/services');
+    options.answerAs = answerAs.map((subsystem) => ({ subsystem }));
+    // the registry's dialect, unless told otherwise
+    if (dialectFlag === undefined && table.dialect === null && partners.xroad) options.dialect = partners.xroad.dialect;
+  } else if (values.partners !== undefined) {
+    throw new UsageError('--partners is read by --answer-as: give --answer-as SUBSYSTEM too');
+  }
   if (values['delay-ms'] !== undefined) {
     const ms = Number(values['delay-ms']);
     if (!Number.isInteger(ms) || ms < 0) throw new UsageError('--delay-ms takes milliseconds (a non-negative integer)');
@@ -62,11 +81,12 @@ function banner(sim: XRoadSecurityServerSimulator, verbose: boolean): string {
   lines.push(`  SOAP (X-Road message protocol 4.0): POST ${sim.url}/   REST: ${sim.url}${restPath}`);
   const mode = sim.mode === 'slow' ? `slow (${sim.delayMs} ms per call)` : sim.mode;
   lines.push(`  mode: ${mode}`);
-  if (sim.members.length === 0) lines.push('  no members: every call is refused (--member SUBSYSTEM=URL, --allow CLIENT=SERVICE, or --config FILE)');
+  if (sim.members.length === 0 && sim.answeredProviders.length === 0) lines.push('  no members: every call is refused (--member SUBSYSTEM=URL, --allow CLIENT=SERVICE, or --config FILE)');
   for (const m of sim.members) {
     const where = [m.soap ? `SOAP ${m.soap}` : null, m.rest ? `REST ${m.rest}` : null].filter(Boolean).join(', ');
     lines.push(`  member ${m.subsystem}: ${where || 'client only'}${m.services ? ` (services ${m.services.join(', ')})` : ''}`);
   }
+  for (const a of sim.answeredProviders) lines.push(`  answered by the simulator as ${a.subsystem} (${a.partner}): ${a.services.map((s) => `${s.code} (${s.serviceId})`).join(', ')}`);
   for (const r of sim.accessRights) lines.push(`  allow ${r.client} → ${r.service}`);
   lines.push(verbose ? '  every exchange is printed (--verbose)' : "  the Security Server's own faults are printed (--verbose prints every exchange)");
   return `${lines.join('\n')}\n`;
@@ -88,7 +108,8 @@ export async function runXRoad(values: Values, port: number): Promise<number> {
     });
   } catch (error) {
     process.stderr.write(`okno simulate xroad: ${(error as Error).message}\n`);
-    return error instanceof UsageError || error instanceof SecurityServerConfigError ? 2 : 1;
+    const usage = error instanceof UsageError || error instanceof SecurityServerConfigError || error instanceof InformationSystemConfigError || error instanceof PartnerRegistryError;
+    return usage ? 2 : 1;
   }
   process.stdout.write(banner(sim, verbose));
   await stopped;

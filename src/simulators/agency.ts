@@ -241,7 +241,7 @@ export interface AgencySimulatorOptions {
   onCityResponse?: (response: CityResponse) => void;
 }
 
-interface Fixture {
+export interface Fixture {
   file: string;
   content: JsonValue;
   notFound: boolean;
@@ -781,19 +781,28 @@ function loadServices(catalogue: ServiceCatalogue, ids: string[] | undefined): M
   const defs = ids === undefined ? catalogue.services.filter((s) => s.kind === 'query' && s.direction === 'outbound') : ids.map((id) => catalogue.get(id) ?? fail(`the catalogue has no service ${id}`));
   const out = new Map<string, { def: ServiceDefinition; fixtures: Fixture[] }>();
   for (const def of defs) {
-    if (def.kind !== 'query' || !def.response) fail(`${def.id} is not a query with a response: an agency cannot answer it`);
-    const meta = JSON.parse(readFileSync(path.join(def.dir, 'service.json'), 'utf8')) as { examples?: { response?: string | string[] } };
-    const files = meta.examples?.response ?? [];
-    const fixtures = (Array.isArray(files) ? files : [files]).map((file): Fixture => {
-      const content = JSON.parse(readFileSync(path.join(def.dir, file), 'utf8')) as JsonValue;
-      const errors = def.response!.validateJson(content);
-      if (errors.length > 0) fail(`${def.id}/${file} is not a valid response: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
-      return { file, content, notFound: /(^|[.-])(not-found|empty)\.json$/.test(file) };
-    });
-    if (fixtures.length === 0) fail(`${def.id} ships no response example (service.json → examples.response) to answer with`);
-    out.set(def.id, { def, fixtures });
+    out.set(def.id, { def, fixtures: responseFixtures(def) });
   }
   return out;
+}
+
+/**
+ * A query service's response example fixtures (service.json → examples.response), each checked
+ * against the response schema; an Error naming the problem when it is no query with a response,
+ * ships no example or an invalid one. Also the X-Road simulator's answers (--answer-as).
+ */
+export function responseFixtures(def: ServiceDefinition): Fixture[] {
+  if (def.kind !== 'query' || !def.response) fail(`${def.id} is not a query with a response: an agency cannot answer it`);
+  const meta = JSON.parse(readFileSync(path.join(def.dir, 'service.json'), 'utf8')) as { examples?: { response?: string | string[] } };
+  const files = meta.examples?.response ?? [];
+  const fixtures = (Array.isArray(files) ? files : [files]).map((file): Fixture => {
+    const content = JSON.parse(readFileSync(path.join(def.dir, file), 'utf8')) as JsonValue;
+    const errors = def.response!.validateJson(content);
+    if (errors.length > 0) fail(`${def.id}/${file} is not a valid response: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+    return { file, content, notFound: /(^|[.-])(not-found|empty)\.json$/.test(file) };
+  });
+  if (fixtures.length === 0) fail(`${def.id} ships no response example (service.json → examples.response) to answer with`);
+  return fixtures;
 }
 
 function fail(message: string): never {

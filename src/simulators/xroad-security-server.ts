@@ -22,10 +22,17 @@
  * documented JSON {type, message, detail} with the X-Road-Error header.
  *
  * Modes: normal, slow (each call waits delayMs before it is forwarded),
- * refusing (every call gets the Security Server's own fault, by default
- * Server.ClientProxy.NetworkError: the other Security Server cannot be
- * reached), down (connections are accepted and closed unanswered, or
+ * refusing (every call that could be read gets the Security Server's own
+ * fault, by default Server.ClientProxy.NetworkError: the other Security
+ * Server cannot be reached; the exchange still names its client, service
+ * and id), down (connections are accepted and closed unanswered, or
  * answered 503).
+ *
+ * Answer-as (`answerAs` with `catalogue` and `partners`): the simulator plays
+ * the named providers' information systems itself (xroad-information-system.ts),
+ * answering their services with the catalogue's response examples, after the
+ * same checks; the registry's access rights (registryAccessRights) are granted
+ * too.
  *
  * Library code: it never prints; `onExchange` is told of each exchange and
  * `exchanges()` keeps them for tests.
@@ -35,6 +42,9 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders, type In
 import { request as httpsRequest } from 'node:https';
 import { formatMember, formatService, memberOf, parseMember, parseService, sameMember, type XRoadDialect, type XRoadMember, type XRoadService } from '../registry/xroad-members.js';
 import { restDialect, type RestDialect } from '../xroad/rest-dialects.js';
+import type { ServiceCatalogue } from '../catalogue/types.js';
+import type { PartnerRegistry } from '../registry/partners.js';
+import { registryAccessRights, SimulatedInformationSystem } from './xroad-information-system.js';
 import { listen, MAX_BODY_BYTES, readBody, stopListening } from './smev-http.js';
 import {
   FILTERED_HEADERS,
@@ -90,6 +100,12 @@ export interface SecurityServerOptions {
   /** How long the provider's information system may take (ms). Default 60 000. */
   upstreamTimeoutMs?: number;
   onExchange?: (e: RecordedExchange) => void;
+  /** Providers whose information systems the simulator plays itself (needs `catalogue` and `partners`). */
+  answerAs?: ReadonlyArray<{ subsystem: string }>;
+  /** The catalogue the answered services come from (read once, at start). */
+  catalogue?: ServiceCatalogue;
+  /** The partner registry naming the answered providers' services (and access rights, granted with answerAs). */
+  partners?: PartnerRegistry;
 }
 
 /** One call through the simulated Security Servers, as it passed (or was refused). */
@@ -111,6 +127,8 @@ export interface RecordedExchange {
   /** Where it was forwarded, with which headers (null: it was not). */
   forwardedTo: string | null;
   forwardedHeaders: HeaderPair[] | null;
+  /** The provider the simulator answered as itself (answerAs), instead of forwarding; null otherwise. */
+  answeredAs: string | null;
   /** The status and headers the client got. */
   status: number;
   responseHeaders: HeaderPair[];
@@ -147,6 +165,7 @@ export class XRoadSecurityServerSimulator {
   private readonly membersById: Map<string, SecurityServerMember & { id: XRoadMember }>;
   private readonly rights: Array<{ client: XRoadMember; service: XRoadService }>;
   private readonly rest: RestDialect;
+  private readonly answerers = new Map<string, SimulatedInformationSystem>();
   private currentMode: SecurityServerMode;
   private delay: number;
   private closed = false;
@@ -160,6 +179,16 @@ export class XRoadSecurityServerSimulator {
       }),
     );
     this.rights = (options.allow ?? []).map((r) => ({ client: parseMember(r.client), service: parseService(r.service, true) }));
+    if ((options.answerAs ?? []).length > 0) {
+      if (!options.catalogue || !options.partners) throw new Error('answerAs needs the catalogue and the partner registry');
+      for (const a of options.answerAs!) {
+        const is = SimulatedInformationSystem.of(a.subsystem, options.catalogue, options.partners);
+        this.answerers.set(formatMember(is.subsystem), is);
+      }
+      for (const r of registryAccessRights(options.partners)) {
+        if (!this.accessRights.some((x) => x.client === r.client && x.service === r.service)) this.rights.push({ client: parseMember(r.client), service: parseService(r.service, true) });
+      }
+    }
     this.rest = restDialect(options.dialect ?? 'xroad');
     this.currentMode = options.mode ?? 'normal';
     this.delay = options.delayMs ?? 1000;
@@ -216,6 +245,11 @@ export class XRoadSecurityServerSimulator {
   /** Grants an access right while running. */
   addAccessRight(right: AccessRight): void {
     this.rights.push({ client: parseMember(right.client), service: parseService(right.service, true) });
+  }
+
+  /** The providers the simulator answers as itself, with their service codes (for the banner). */
+  get answeredProviders(): ReadonlyArray<{ subsystem: string; partner: string; services: ReadonlyArray<{ code: string; serviceId: string }> }> {
+    return [...this.answerers.values()].map((is) => ({ subsystem: formatMember(is.subsystem), partner: is.partnerId, services: is.services }));
   }
 
   /** The members the Security Servers know, for the banner. */
@@ -295,6 +329,7 @@ export class XRoadSecurityServerSimulator {
       requestHeaders: pairs,
       forwardedTo: null,
       forwardedHeaders: null,
+      answeredAs: null,
       fault: null,
       serviceFault: null,
       requestHash: null,
@@ -304,7 +339,6 @@ export class XRoadSecurityServerSimulator {
     let answer: Answer;
     try {
       if (body === null) throw new SecurityServerFault(protocol === 'soap' ? 'Client.InvalidMessage' : 'Client.BadRequest', `The request is larger than ${MAX_BODY_BYTES} bytes`);
-      if (mode === 'refusing') this.refuse();
       answer = protocol === 'soap' ? await this.soap(req, body, record, mode) : await this.restCall(req, url, pairs, body, record, mode);
     } catch (error) {
       if (!(error instanceof SecurityServerFault)) throw error;
@@ -329,14 +363,22 @@ export class XRoadSecurityServerSimulator {
     const request = readSoapRequest(body);
     const h = request.header;
     Object.assign(record, { client: formatMember(h.client), service: formatService(h.service), id: h.id, userId: h.userId });
+    // refusing: the client's Security Server read the message (so the exchange names it), then cannot reach the other one
+    if (mode === 'refusing') this.refuse();
     const provider = this.route(h.client, h.service, 'soap');
     await this.slow(mode);
     const headers: Record<string, string> = { 'Content-Type': contentType };
     const soapAction = req.headers.soapaction;
     if (typeof soapAction === 'string') headers.SOAPAction = soapAction;
-    record.forwardedTo = provider;
     record.forwardedHeaders = Object.entries(headers);
-    const upstream = await this.forward('POST', provider, headers, body, 'Server.ServerProxy.ServiceFailed.NetworkError');
+    let upstream: UpstreamResponse;
+    if (typeof provider === 'string') {
+      record.forwardedTo = provider;
+      upstream = await this.forward('POST', provider, headers, body, 'Server.ServerProxy.ServiceFailed.NetworkError');
+    } else {
+      record.answeredAs = formatMember(provider.subsystem);
+      upstream = simulatedUpstream(provider.answerSoap(body));
+    }
     return this.soapResponse(request, body, upstream, record);
   }
 
@@ -362,6 +404,7 @@ export class XRoadSecurityServerSimulator {
     const generated = id === null;
     if (id === null) id = d.dialect === 'xroad' ? `${line.client.instance}-${randomUUID()}` : randomUUID();
     Object.assign(record, { client: formatMember(line.client), service: formatService(line.service), id, userId: headerValue(pairs, d.userId) });
+    if (mode === 'refusing') this.refuse();
     const provider = this.route(line.client, line.service, 'rest');
     await this.slow(mode);
 
@@ -379,10 +422,16 @@ export class XRoadSecurityServerSimulator {
     } else {
       forwarded = [...passed, [d.service, serviceId], ...(generated ? [[d.id, id] as const] : keptId.slice(-1))];
     }
-    const target = `${provider.replace(/\/+$/, '')}/${encodeURIComponent(line.service.serviceCode)}${line.servicePath}${line.query}`;
-    record.forwardedTo = target;
     record.forwardedHeaders = forwarded;
-    const upstream = await this.forward(req.method ?? 'GET', target, forwarded, body, 'Server.ServerProxy.NetworkError');
+    let upstream: UpstreamResponse;
+    if (typeof provider === 'string') {
+      const target = `${provider.replace(/\/+$/, '')}/${encodeURIComponent(line.service.serviceCode)}${line.servicePath}${line.query}`;
+      record.forwardedTo = target;
+      upstream = await this.forward(req.method ?? 'GET', target, forwarded, body, 'Server.ServerProxy.NetworkError');
+    } else {
+      record.answeredAs = formatMember(provider.subsystem);
+      upstream = simulatedUpstream(provider.answerRest(line.service.serviceCode, req.method ?? 'GET', body));
+    }
 
     // What comes back: the provider's status, body and headers, but the filtered ones and those the Security Server sets.
     const back: Record<string, string> = {};
@@ -403,8 +452,8 @@ export class XRoadSecurityServerSimulator {
     return { status: upstream.status, headers: back, body: upstream.body };
   }
 
-  /** The provider's address for this call, after the Security Servers' checks (client known, provider known, service known, access right). */
-  private route(client: XRoadMember, service: XRoadService, protocol: 'soap' | 'rest'): string {
+  /** The provider's address for this call (or the information system the simulator plays), after the Security Servers' checks (client known, provider known, service known, access right). */
+  private route(client: XRoadMember, service: XRoadService, protocol: 'soap' | 'rest'): string | SimulatedInformationSystem {
     const clientId = formatMember(client);
     const covers = (r: { client: XRoadMember }) => sameMember(r.client, client) || (r.client.subsystemCode === null && sameMember(r.client, memberOf(client)));
     // known to its Security Server: a member of the table, or named (itself or its member) by an access right
@@ -412,12 +461,13 @@ export class XRoadSecurityServerSimulator {
     if (!known) throw new SecurityServerFault('Server.ClientProxy.UnknownMember', `Client '${clientId}' not found`);
     const providerId = formatMember({ instance: service.instance, memberClass: service.memberClass, memberCode: service.memberCode, subsystemCode: service.subsystemCode });
     const provider = this.membersById.get(providerId);
-    const address = provider?.[protocol] ?? null;
-    if (!provider || address === null || address === undefined) {
+    const answerer = this.answerers.get(providerId) ?? null;
+    const address = answerer ?? provider?.[protocol] ?? null;
+    if ((!provider && !answerer) || address === null || address === undefined) {
       throw new SecurityServerFault('Server.ClientProxy.UnknownMember', `Could not find addresses for service provider "${providerId}"${provider ? ` (no ${protocol.toUpperCase()} service address)` : ''}`);
     }
     const serviceId = formatService(service);
-    if (provider.services && !provider.services.includes(service.serviceCode)) throw new SecurityServerFault('Server.ServerProxy.UnknownService', `Unknown service: ${serviceId}`);
+    if (provider?.services && !provider.services.includes(service.serviceCode)) throw new SecurityServerFault('Server.ServerProxy.UnknownService', `Unknown service: ${serviceId}`);
     const allowed = this.rights.some(
       (r) =>
         covers(r) &&
@@ -473,4 +523,10 @@ export class XRoadSecurityServerSimulator {
       r.end(body);
     });
   }
+}
+
+function simulatedUpstream(a: { status: number; headers: Record<string, string>; body: Buffer }): UpstreamResponse {
+  const rawHeaders = Object.entries(a.headers).flat();
+  const headers: IncomingHttpHeaders = Object.fromEntries(Object.entries(a.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return { status: a.status, headers, rawHeaders, body: a.body };
 }

@@ -34,7 +34,7 @@ const COMMANDS: Array<{ args: string[]; usage: string; options: string[] }> = [
   {
     args: ['simulate', 'xroad'],
     usage: 'usage: okno simulate xroad ',
-    options: ['--port', '--host', '--member', '--rest-member', '--allow', '--config', '--dialect', '--delay-ms', '--refuse', '--refuse-code', '--down', '--verbose'],
+    options: ['--port', '--host', '--member', '--rest-member', '--allow', '--config', '--dialect', '--answer-as', '--partners', '--services', '--delay-ms', '--refuse', '--refuse-code', '--down', '--verbose'],
   },
   { args: ['journal'], usage: 'usage: okno journal verify', options: ['verify'] },
   { args: ['journal', 'verify'], usage: 'usage: okno journal verify ', options: ['--redis', '--prefix', '--cert', '--trust', '--json'] },

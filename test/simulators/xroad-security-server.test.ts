@@ -328,6 +328,12 @@ describe('modes', () => {
     expect(rest.headers['x-road-error']).toBe('Server.ClientProxy.NetworkError');
     expect(JSON.parse(rest.body)).toMatchObject({ type: 'Server.ClientProxy.NetworkError' });
     expect(is.received).toHaveLength(0);
+    // the calls were read before they were refused: the record names them
+    expect(sim.exchanges().map((e) => [e.protocol, e.client, e.id === null ? null : 'id'])).toEqual([
+      ['soap', CLIENT, 'id'],
+      ['rest', CLIENT, 'id'],
+    ]);
+    expect(sim.exchanges()[0]!.id).toBe('4894e35d-bf0f-44a6-867a-8e51f1daa7e0');
   });
 
   it('down: connections are cut unanswered, or answered 503; back up, calls pass again', async () => {
