@@ -283,4 +283,17 @@ describe('the Kyiv exchange through the Trembita Security Server simulator', () 
     expect(item).toMatchObject({ kind: 'application', service: 'kindergarten-enrollment', partner: 'kyiv-registry', applicationId: receipt.applicationId, registrationNumber: receipt.registrationNumber, xroad: { protocol: 'rest', client: REGISTRY, id } });
     expect(sim.exchanges().at(-1)).toMatchObject({ forwardedTo: `${gw.url}/xroad/rest/KindergartenEnrollment_v1`, status: 201 });
   }, 30_000);
+
+  it("f. the README's SOAP example (docs/xroad/ask-city.soap.xml), byte for byte, through the simulator: in the inbox, answered by the city", async () => {
+    const envelope = readFileSync(path.join(projectRoot, 'docs/xroad/ask-city.soap.xml'));
+    const call = fetch(`${sim.url}/`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: envelope });
+    const item = await inboxItem('the README example in the inbox', (i) => i.messageId === 'kyiv-registry-0001');
+    expect(item).toMatchObject({ kind: 'query', partner: 'kyiv-registry', xroad: { protocol: 'soap', client: REGISTRY, userId: 'UA1234567890' } });
+    expect((await api('POST', `/api/v1/requests/${item.requestId}/response`, { data: serviceExample('advertising-permit-register-extract', 'response') })).status).toBeLessThan(300);
+    const res = await call;
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
+    expect(body).toMatch(/<xrd:id>kyiv-registry-0001<\/xrd:id>/);
+    expect(body).toMatch(/AdvertisingRegisterExtract_v1Response/);
+  }, 30_000);
 });
