@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config/env.js';
+import { storeRedisSettings, usesRedis, type Config } from './config/env.js';
 import { namingAsync, StartupError } from './config/startup-failure.js';
 import type { PartnerRegistry } from './registry/partners.js';
 import type { ServiceCatalogue } from './catalogue/types.js';
@@ -128,10 +128,12 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
   if (ocsp && config.revocation.ocsp.onOutage === 'accept') logger.warn('OCSP_ON_OUTAGE=accept: a message whose certificate status the OCSP responder cannot give is accepted (counted in okno_ocsp_outage_accepted_total)');
 
   if (identity.isSample) logger.warn('using the sample PKI from certs-sample/ (test only): its private keys are public');
-  if (!config.redisUrl) {
+  if (!usesRedis(config)) {
     logger.warn('REDIS_URL is not set: using the in-memory store; nothing survives a restart');
   }
-  const store = await namingAsync('REDIS_URL', () => createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix }));
+  const store = await namingAsync(config.redisSentinel ? 'REDIS_SENTINELS' : 'REDIS_URL', () =>
+    createStore({ ...storeRedisSettings(config), keyPrefix: config.redisKeyPrefix }),
+  );
 
   const readiness = new Readiness()
     .add('store', async () => {

@@ -97,12 +97,40 @@ export interface OcspSettings {
   hash: 'sha1' | 'sha256';
 }
 
+/** REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_SENTINEL_PASSWORD, REDIS_SENTINEL_TLS. */
+export interface RedisSentinelConfig {
+  sentinels: Array<{ host: string; port: number }>;
+  /** The master group name the sentinels monitor. */
+  name: string;
+  sentinelPassword: string | null;
+  /** TLS to the sentinels and to the data nodes. */
+  tls: boolean;
+}
+
+/** Whether the configuration names a Redis (a URL or a Sentinel group) rather than the in-memory store. */
+export function usesRedis(config: Pick<Config, 'redisUrl' | 'redisSentinel'>): boolean {
+  return config.redisUrl !== null || config.redisSentinel !== null;
+}
+
+/** The Redis settings as createStore takes them (spread into its argument). */
+export function storeRedisSettings(config: Pick<Config, 'redisUrl' | 'redisSentinel' | 'redisPassword'>): { redisUrl?: string; sentinel?: RedisSentinelConfig; redisPassword?: string } {
+  return {
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    ...(config.redisSentinel ? { sentinel: config.redisSentinel } : {}),
+    ...(config.redisPassword ? { redisPassword: config.redisPassword } : {}),
+  };
+}
+
 export interface Config {
   nodeEnv: string;
   production: boolean;
   port: number;
   host: string;
   redisUrl: string | null;
+  /** A Sentinel group's primary instead of REDIS_URL (README "Redis Sentinel"); null: not used. */
+  redisSentinel: RedisSentinelConfig | null;
+  /** REDIS_PASSWORD: the data nodes' password when REDIS_URL carries none (and for the Sentinel group's nodes). */
+  redisPassword: string | null;
   redisKeyPrefix: string;
   gatewayKey: GatewayKeySource;
   trustCaFile: string;
@@ -255,6 +283,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const port = v.int('PORT', 8080, 0, 65535);
   const host = v.host('HOST') ?? '127.0.0.1';
   const redisUrl = v.url('REDIS_URL', ['redis:', 'rediss:']);
+  const redisSentinel = readRedisSentinel(env, v, problems);
+  const redisPassword = v.str('REDIS_PASSWORD');
+  if (redisUrl && redisSentinel) {
+    problems.push('REDIS_SENTINELS: REDIS_URL is set too; set one of them (REDIS_URL for one Redis server, REDIS_SENTINELS with REDIS_SENTINEL_NAME for a Sentinel group)');
+  }
+  if (redisPassword !== null && redisUrl && urlPassword(redisUrl)) {
+    problems.push('REDIS_PASSWORD: REDIS_URL carries a password too; give it in one place');
+  } else if (redisPassword !== null && !redisUrl && v.str('REDIS_SENTINELS') === null) {
+    problems.push('REDIS_PASSWORD: set, but neither REDIS_URL nor REDIS_SENTINELS is');
+  }
   const redisKeyPrefix = v.str('REDIS_KEY_PREFIX') ?? 'okno:';
   const file = (name: string, fallback: string | null): string | null => {
     const value = v.str(name) ?? fallback;
@@ -272,6 +310,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port,
     host,
     redisUrl,
+    redisSentinel,
+    redisPassword,
     redisKeyPrefix,
     gatewayKey,
     trustCaFile: file('TRUST_CA_FILE', 'certs-sample/ca.crt.pem')!,
@@ -388,15 +428,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (config.pull.maxIntervalMs < config.pull.intervalMs) {
     problems.push(`PULL_MAX_INTERVAL_MS: ${config.pull.maxIntervalMs} is less than PULL_INTERVAL_MS (${config.pull.intervalMs})`);
   }
-  if (config.workers > 1 && !config.redisUrl) {
-    problems.push(`WORKERS: ${config.workers} worker processes need REDIS_URL (each would otherwise keep its own in-memory store)`);
+  if (config.workers > 1 && !usesRedis(config)) {
+    problems.push(`WORKERS: ${config.workers} worker processes need REDIS_URL or REDIS_SENTINELS (each would otherwise keep its own in-memory store)`);
   }
 
   if (production) {
-    if (!config.redisUrl && !config.allow.memoryStore) {
+    if (!usesRedis(config) && !config.allow.memoryStore) {
       problems.push(
         'REDIS_URL: not set, and NODE_ENV=production refuses the in-memory store (nothing would survive a restart); ' +
-          'set REDIS_URL, or OKNO_ALLOW_MEMORY_STORE=true to accept that',
+          'set REDIS_URL (or REDIS_SENTINELS and REDIS_SENTINEL_NAME), or OKNO_ALLOW_MEMORY_STORE=true to accept that',
       );
     }
     const usesDevTokens = config.apiTokens.some((t) => DEV_TOKENS.some((d) => d.token === t.token));
@@ -410,6 +450,67 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * A Sentinel group (README "Redis Sentinel"): REDIS_SENTINELS is `host:port`
+ * items separated by commas (IPv6 in brackets: `[::1]:26379`); the group's
+ * name is required with it, and the other REDIS_SENTINEL_* need it.
+ */
+function readRedisSentinel(env: Env, v: Reader, problems: string[]): RedisSentinelConfig | null {
+  const raw = v.str('REDIS_SENTINELS');
+  const name = v.str('REDIS_SENTINEL_NAME');
+  const sentinelPassword = v.str('REDIS_SENTINEL_PASSWORD');
+  const tls = v.oneOf('REDIS_SENTINEL_TLS', ['on', 'off'], 'off') === 'on';
+  if (raw === null) {
+    for (const other of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD', ...(tls ? ['REDIS_SENTINEL_TLS'] : [])]) {
+      if (v.str(other) !== null) problems.push(`${other}: set, but REDIS_SENTINELS (the sentinels' host:port list) is not`);
+    }
+    return null;
+  }
+  const sentinels: RedisSentinelConfig['sentinels'] = [];
+  raw.split(',').map((item) => item.trim()).forEach((item, index) => {
+    const address = parseHostPort(item);
+    if (!address) {
+      problems.push(`REDIS_SENTINELS: item ${index + 1} ("${item}") must be host:port (IPv6 as [::1]:26379), e.g. 10.0.0.5:26379,10.0.0.6:26379`);
+      return;
+    }
+    if (sentinels.some((s) => s.host === address.host && s.port === address.port)) {
+      problems.push(`REDIS_SENTINELS: item ${index + 1} ("${item}") is listed twice`);
+      return;
+    }
+    sentinels.push(address);
+  });
+  if (name === null) {
+    problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the master group name the sentinels monitor, e.g. mymaster)');
+  } else if (/\s/.test(name)) {
+    problems.push(`REDIS_SENTINEL_NAME: a master group name has no spaces, got "${name}"`);
+  }
+  if (env.REDIS_SENTINEL_PASSWORD !== undefined && sentinelPassword === null) {
+    problems.push('REDIS_SENTINEL_PASSWORD: set but empty (leave it unset when the sentinels have no password)');
+  }
+  return { sentinels, name: name ?? '', sentinelPassword, tls };
+}
+
+/** `host:port` or `[ipv6]:port`; null when malformed. */
+function parseHostPort(item: string): { host: string; port: number } | null {
+  const match = /^(?:\[([0-9a-f:.]+)\]|([^:\[\]\s]+)):(\d{1,5})$/i.exec(item);
+  if (!match) return null;
+  const host = match[1] ?? match[2]!;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  if (match[1] !== undefined && isIP(host) !== 6) return null;
+  const hostName = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+  if (match[2] !== undefined && isIP(host) === 0 && !hostName.test(host)) return null;
+  return { host, port };
+}
+
+function urlPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -36,7 +36,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
-import type { Config } from '../config/env.js';
+import { usesRedis, type Config } from '../config/env.js';
 import type { PartnerRegistry } from '../registry/partners.js';
 import type { Logger } from '../log.js';
 import { parseCertificate } from '../pki/certificate.js';
@@ -292,7 +292,7 @@ export class LargeMessageLane {
 
   /** A lane when the configuration asks for threads and the store is Redis; else null (everything on the event loop). */
   static start(o: LaneOptions): LargeMessageLane | null {
-    if (o.config.largeMessages.threads === 0 || !o.config.redisUrl) return null;
+    if (o.config.largeMessages.threads === 0 || !usesRedis(o.config)) return null;
     return new LargeMessageLane(o);
   }
 

@@ -6,6 +6,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { storeRedisSettings } from '../config/env.js';
 import { loadPartners, reloadProblem, type Partner } from '../registry/partners.js';
 import type { FlowContext } from '../flows/context.js';
 import { GATEWAY_SELF, loadLaneFlowParts } from '../flows/flow-parts.js';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
         return `PARTNERS_FILE: ${(error as Error).message}`;
       }
     };
-    const store = await createStore({ redisUrl: config.redisUrl ?? undefined, keyPrefix: config.redisKeyPrefix });
+    const store = await createStore({ ...storeRedisSettings(config), keyPrefix: config.redisKeyPrefix });
     ctx = {
       config,
       store,

@@ -1,50 +1,61 @@
 /**
- * Store entry point: picks Redis when a URL is configured (durable, shared by
- * several gateway processes) and the in-memory store otherwise.
+ * Store entry point: picks Redis when a URL or a Sentinel group is configured
+ * (durable, shared by several gateway processes) and the in-memory store otherwise.
  */
 import { MemoryStore } from './memory-store.js';
+import { describeTarget, type RedisSentinelTarget, type RedisTarget } from './redis-connection.js';
 import { RedisStore } from './redis-store.js';
 import type { Store, StoreOptions } from './types.js';
 
 export interface CreateStoreConfig extends Partial<StoreOptions> {
-  /** redis:// or rediss:// URL; without it the store is in memory. */
+  /** redis:// or rediss:// URL; without it (and without `sentinel`) the store is in memory. */
   redisUrl?: string;
+  /** A Sentinel group's primary instead of `redisUrl` (not both). */
+  sentinel?: RedisSentinelTarget;
+  /** Password of the Redis server(s) when `redisUrl` carries none (with `sentinel`, its own `password` wins). */
+  redisPassword?: string;
   /** Prefix of every Redis key (default `okno:`). */
   keyPrefix?: string;
   /** Connection errors of the Redis client, for logging (calls reject either way). */
   onRedisError?: (error: Error) => void;
 }
 
+/** The Redis the configuration names, or null for the in-memory store. */
+export function redisTargetOf(config: Pick<CreateStoreConfig, 'redisUrl' | 'sentinel' | 'redisPassword'>): RedisTarget | null {
+  if (config.redisUrl && config.sentinel) throw new Error('give a Redis URL or a Sentinel group, not both');
+  if (config.sentinel) return { sentinel: { ...config.sentinel, password: config.sentinel.password ?? config.redisPassword ?? null } };
+  if (config.redisUrl) return { url: config.redisUrl, password: config.redisPassword ?? null };
+  return null;
+}
+
 /**
- * Creates the store. With a Redis URL it resolves only after the connection
- * works (connect + PING), so a bad URL or a Redis that is down stops start-up
- * instead of failing the first request.
+ * Creates the store. With Redis it resolves only after the connection works
+ * (connect + PING; with Sentinel: a sentinel named the primary and it answers
+ * as one), so a bad URL or a Redis that is down stops start-up instead of
+ * failing the first request.
  */
 export async function createStore(config: CreateStoreConfig = {}): Promise<Store> {
-  const { redisUrl, keyPrefix, onRedisError, ...options } = config;
-  if (!redisUrl) return new MemoryStore(options);
-  const store = new RedisStore(redisUrl, { ...options, keyPrefix, onError: onRedisError });
+  const { redisUrl, sentinel, redisPassword, keyPrefix, onRedisError, ...options } = config;
+  const target = redisTargetOf({ redisUrl, sentinel, redisPassword });
+  if (!target) return new MemoryStore(options);
+  // The sentinels' own complaints (unknown group name, wrong password) say more than "unreachable".
+  let sentinelProblem: string | null = null;
+  const store = new RedisStore(target, { ...options, keyPrefix, onError: onRedisError });
+  const detach = store.onSentinelError((error) => (sentinelProblem = error.message));
   try {
     await store.ping();
   } catch (error) {
     await store.close();
-    throw new Error(`cannot connect to Redis at ${redactUrl(redisUrl)}: ${(error as Error).message}`, { cause: error });
+    const why = (error as Error).message + (sentinelProblem && !(error as Error).message.includes(sentinelProblem) ? ` (${sentinelProblem})` : '');
+    throw new Error(`cannot connect to ${describeTarget(target)}: ${why}`, { cause: error });
+  } finally {
+    detach();
   }
   return store;
 }
 
-/** Hides the password of a redis URL in messages. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid URL>';
-  }
-}
-
 export { MemoryStore } from './memory-store.js';
 export { RedisStore, DEFAULT_KEY_PREFIX, redisClientOptions, type RedisStoreOptions } from './redis-store.js';
+export { createRedisClient, describeTarget, formatAddress, type RedisSentinelTarget, type RedisTarget, type SentinelAddress } from './redis-connection.js';
 export { DEFAULT_OPTIONS } from './validate.js';
 export * from './types.js';

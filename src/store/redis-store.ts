@@ -6,7 +6,8 @@
  * job or accept the same message twice.
  *
  * Not supported: Redis Cluster (the scripts compute their keys; see
- * redis-scripts.ts). A single instance or primary/replica (Sentinel) is fine.
+ * redis-scripts.ts). A single instance, or a Sentinel group's primary
+ * (redis-connection.ts: the client follows a failover), is fine.
  *
  * Connection behaviour, chosen for a gateway that must answer every request:
  * - while Redis is unreachable every call rejects at once (no offline queue),
@@ -17,7 +18,8 @@
  *   repeat it;
  * - the client reconnects by itself, forever, with a short backoff.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
+import { connectedServer, createRedisClient, formatAddress, type RedisTarget } from './redis-connection.js';
 import { prepareBatch, prepareJob } from './batch.js';
 import { typedQueue } from './typed-queue.js';
 import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.js';
@@ -69,21 +71,7 @@ export interface RedisStoreOptions extends Partial<StoreOptions> {
   onError?: (error: Error) => void;
 }
 
-/**
- * ioredis options the store uses for the client it creates from a URL; use
- * them too when passing your own client. `enableOfflineQueue` is switched off
- * after the first successful connect (commands issued before it wait for it).
- */
-export function redisClientOptions(commandTimeoutMs = 5000): RedisOptions {
-  return {
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    enableOfflineQueue: true,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: 5000,
-    retryStrategy: (times: number) => Math.min(50 * times, 1000),
-  };
-}
+export { redisClientOptions } from './redis-connection.js';
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -92,17 +80,24 @@ export class RedisStore implements Store {
   readonly keyPrefix: string;
   private readonly client: Redis;
   private readonly ownsClient: boolean;
+  private readonly target: RedisTarget | null;
   private readonly options: StoreOptions;
   private cachedInfo: StoreInfo | null = null;
+  /** The server `cachedInfo` was read from (a failover changes it). */
+  private cachedInfoServer: string | null = null;
   private closed = false;
 
-  /** `redis` is a URL (redis:// or rediss://) or an ioredis client the caller keeps owning. */
-  constructor(redis: string | Redis, options: RedisStoreOptions = {}) {
+  /**
+   * `redis` is a URL (redis:// or rediss://), a target (a URL, or a Sentinel
+   * group: see redis-connection.ts), or an ioredis client the caller keeps owning.
+   */
+  constructor(redis: string | RedisTarget | Redis, options: RedisStoreOptions = {}) {
     const { keyPrefix, commandTimeoutMs, onError, ...storeOptions } = options;
     this.options = resolveOptions(storeOptions);
     this.keyPrefix = keyPrefix ?? DEFAULT_KEY_PREFIX;
-    if (typeof redis === 'string') {
-      this.client = new Redis(redis, redisClientOptions(commandTimeoutMs));
+    if (!(redis instanceof Redis)) {
+      this.target = typeof redis === 'string' ? { url: redis } : redis;
+      this.client = createRedisClient(this.target, commandTimeoutMs);
       this.ownsClient = true;
       // Without a listener ioredis prints 'error' events; failures surface as rejected calls.
       this.client.on('error', (error: Error) => onError?.(error));
@@ -116,10 +111,17 @@ export class RedisStore implements Store {
       }
       this.client = redis;
       this.ownsClient = false;
+      this.target = null;
     }
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       this.client.defineCommand(name, { numberOfKeys: 0, lua });
     }
+  }
+
+  /** Subscribes to the client's `sentinelError` events (a sentinel that failed to name the primary); returns the unsubscriber. */
+  onSentinelError(listener: (error: Error) => void): () => void {
+    this.client.on('sentinelError', listener);
+    return () => this.client.off('sentinelError', listener);
   }
 
   async ping(): Promise<void> {
@@ -127,10 +129,11 @@ export class RedisStore implements Store {
     await this.client.ping();
   }
 
-  /** Read once (server facts don't change while connected); a failed read is retried next time. */
+  /** Read once per server (facts don't change while connected to it); a failed read is retried next time. */
   async info(): Promise<StoreInfo> {
     this.assertOpen();
-    if (!this.cachedInfo) {
+    const connectedTo = connectedServer(this.client);
+    if (!this.cachedInfo || connectedTo !== this.cachedInfoServer) {
       const server = parseInfo(await this.client.info('server'));
       const persistence = parseInfo(await this.client.info('persistence'));
       const aof = persistence.get('aof_enabled') === '1';
@@ -148,8 +151,16 @@ export class RedisStore implements Store {
         durable: aof,
         detail: `redis ${version}, aof=${aof ? 'yes' : 'no'}, fsync=${fsync}`,
       };
+      this.cachedInfoServer = connectedTo;
     }
-    return { ...this.cachedInfo };
+    return { ...this.cachedInfo, detail: `${this.whereDetail()}${this.cachedInfo.detail}` };
+  }
+
+  /** For a Sentinel group: which primary the client is connected to now (it changes with a failover). */
+  private whereDetail(): string {
+    if (!this.target || !('sentinel' in this.target)) return '';
+    const { name, sentinels } = this.target.sentinel;
+    return `sentinel group "${name}", primary ${connectedServer(this.client) ?? 'not connected'} (via sentinels ${sentinels.map(formatAddress).join(', ')}); `;
   }
 
   async close(): Promise<void> {
