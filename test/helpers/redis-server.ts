@@ -58,7 +58,7 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, onSignal);
 }
 
-function findRedisServer(): string {
+export function findRedisServer(): string {
   const override = process.env.REDIS_SERVER_BIN;
   const candidates = override ? [override] : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'redis-server'));
   for (const candidate of candidates) {

@@ -1,0 +1,113 @@
+/**
+ * Redis Sentinel with real processes on loopback: a primary, a replica and
+ * three sentinels (test/helpers/redis-sentinel.ts). The gateway finds the
+ * primary through the sentinels (REDIS_SENTINELS, REDIS_SENTINEL_NAME), /ready
+ * names it, and after the primary is killed (-9) and a sentinel promotes the
+ * replica the same gateway accepts applications again, with no restart, and
+ * /ready names the new primary. An application accepted (and replicated:
+ * WAIT 1) before the kill is still in the inbox. Sentinels that cannot be
+ * reached stop start-up with one line naming REDIS_SENTINELS (exit 78).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogue, readInbox, until } from '../chaos/harness.js';
+import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { freePort } from '../helpers/net.js';
+import { spawnGateway } from '../helpers/process.js';
+import { startSentinelGroup, type RedisSentinelGroup } from '../helpers/redis-sentinel.js';
+import { postSoap, serviceExample, signedSendRequest } from '../helpers/smev.js';
+
+interface StoreCheck {
+  name: string;
+  status: string;
+  detail: string;
+}
+
+async function storeCheck(url: string): Promise<{ status: number; store: StoreCheck }> {
+  const res = await fetch(`${url}/ready`);
+  const body = (await res.json()) as { checks: StoreCheck[] };
+  return { status: res.status, store: body.checks.find((c) => c.name === 'store')! };
+}
+
+async function sendApplication(url: string): Promise<{ status: number; messageId: string; body: string }> {
+  const service = 'advertising-permit';
+  const { xml, messageId } = await signedSendRequest({ catalogue, service, content: serviceExample(service) });
+  const res = await postSoap(url, xml);
+  return { status: res.status, messageId, body: res.body };
+}
+
+describe('Redis Sentinel', () => {
+  let group: RedisSentinelGroup;
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    group = await startSentinelGroup();
+    gw = await startGateway({ ...group.env });
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+    await group?.dispose();
+  });
+
+  it('starts through the sentinels, /ready names the primary, and an application is accepted', async () => {
+    const primary = await group.primary();
+    const ready = await storeCheck(gw.url);
+    expect(ready.status).toBe(200);
+    expect(ready.store.status).toBe('pass');
+    expect(ready.store.detail).toContain(`sentinel group "${group.name}", primary ${primary.address} (via sentinels ${group.sentinels.map((s) => s.address).join(', ')})`);
+    const sent = await sendApplication(gw.url);
+    expect(sent.status, sent.body.slice(0, 300)).toBe(200);
+    const inbox = await readInbox(gw.url);
+    expect(inbox.some((i) => i.messageId === sent.messageId)).toBe(true);
+  });
+
+  it('after kill -9 of the primary and a failover, accepts applications again without a restart; /ready names the new primary', async () => {
+    const before = await sendApplication(gw.url);
+    expect(before.status, before.body.slice(0, 300)).toBe(200);
+    const old = await group.primary();
+    // The write reached the replica before the kill (what REDIS_WAIT_REPLICAS will do for every reply).
+    const direct = group.client(old);
+    try {
+      expect(await direct.call('WAIT', '1', '1000')).toBe(1);
+    } finally {
+      direct.disconnect();
+    }
+
+    const killedAt = Date.now();
+    await old.stop('SIGKILL');
+    const promoted = await group.waitForNewPrimary(old);
+    const promotedAt = Date.now();
+    expect(promoted.port).not.toBe(old.port);
+
+    // The same gateway: its store reconnects through the sentinels by itself.
+    const after = await until('an application accepted after the failover', () => sendApplication(gw.url), (r) => r.status === 200, 30_000);
+    const acceptedAt = Date.now();
+    const ready = await until('/ready names the new primary', () => storeCheck(gw.url), (r) => r.status === 200 && r.store.detail.includes(`primary ${promoted.address} `), 10_000);
+    expect(ready.store.status).toBe('pass');
+
+    const inbox = await readInbox(gw.url);
+    const ids = inbox.map((i) => i.messageId);
+    expect(ids).toContain(before.messageId);
+    expect(ids).toContain(after.messageId);
+    expect(ids.filter((id) => id === before.messageId)).toHaveLength(1);
+    console.log(`[sentinel] failover: promoted ${promoted.address} ${promotedAt - killedAt} ms after kill -9 of ${old.address}; first application accepted again after ${acceptedAt - killedAt} ms`);
+  }, 60_000);
+});
+
+describe('Redis Sentinel settings at start-up', () => {
+  it('sentinels that cannot be reached: exit 78, one line naming REDIS_SENTINELS', async () => {
+    const [a, b] = [await freePort(), await freePort()];
+    const proc = spawnGateway({ REDIS_SENTINELS: `127.0.0.1:${a},[::1]:${b}`, REDIS_SENTINEL_NAME: 'mymaster', PORT: '0' });
+    expect(await proc.exited).toBe(78);
+    const lines = proc.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^okno: REDIS_SENTINELS: cannot connect to Redis Sentinel group "mymaster" \(via sentinels 127\.0\.0\.1:\d+, \[::1\]:\d+\): All sentinels are unreachable/);
+  }, 30_000);
+
+  it('REDIS_URL and REDIS_SENTINELS together: exit 78, one line naming both', async () => {
+    const proc = spawnGateway({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'mymaster', PORT: '0' });
+    expect(await proc.exited).toBe(78);
+    const lines = proc.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/REDIS_SENTINELS: REDIS_URL is set too/);
+  });
+});
