@@ -9,8 +9,12 @@
  *   (`SENTINEL get-master-addr-by-name`) and checks its role is `master`
  *   (ioredis's ready check), so after a failover the client reconnects to the
  *   promoted replica by itself;
- * - `failoverDetector`: the client also listens to the sentinels'
- *   `+switch-master` and drops a connection to a demoted primary at once;
+ * - ioredis's `failoverDetector` (a subscription to `+switch-master` on every
+ *   sentinel) stays off: its sentinel clients have no error listener, so a
+ *   sentinel that is down prints "[ioredis] Unhandled error event" on stderr
+ *   on every retry, and quit() leaves them reconnecting. A crashed primary
+ *   closes the socket; a demoted one that still answers says READONLY (below);
+ *   both lead to a reconnect that asks the sentinels again;
  * - a READONLY reply (a demoted primary that still answers) makes the client
  *   reconnect through the sentinels; the command itself is rejected, not
  *   re-sent (the store never re-sends: see redis-store.ts), and the caller's
@@ -94,7 +98,7 @@ export function sentinelClientOptions(target: RedisSentinelTarget, commandTimeou
       return times < STARTUP_SENTINEL_ROUNDS ? 100 * times : null;
     },
     sentinelReconnectStrategy: (times: number) => Math.min(100 * times, 1000),
-    failoverDetector: true,
+    failoverDetector: false,
     enableReadyCheck: true,
     ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
   };

@@ -6,7 +6,7 @@
  * Variables whose every value is acceptable are listed with the reason.
  *
  * Fast: the processes run in parallel (a small pool) and each stops before it
- * connects anywhere (no Redis is needed: REDIS_URL's bad value is malformed).
+ * connects anywhere (no Redis is needed: REDIS_URL's and the REDIS_SENTINEL* bad values are refused when read).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +50,11 @@ function badValues(): Record<string, Record<string, string>> {
     PORT: { PORT: '80800' },
     HOST: { HOST: 'http://0.0.0.0' },
     REDIS_URL: { REDIS_URL: 'http://127.0.0.1:6379' },
+    REDIS_SENTINELS: { REDIS_SENTINELS: '10.0.0.5', REDIS_SENTINEL_NAME: 'mymaster' },
+    REDIS_SENTINEL_NAME: { REDIS_SENTINELS: '127.0.0.1:9' },
+    REDIS_SENTINEL_PASSWORD: { REDIS_SENTINEL_PASSWORD: 'sentinel-secret' },
+    REDIS_PASSWORD: { REDIS_URL: 'redis://:in-url@127.0.0.1:9', REDIS_PASSWORD: 'other' },
+    REDIS_SENTINEL_TLS: { REDIS_SENTINELS: '127.0.0.1:9', REDIS_SENTINEL_NAME: 'mymaster', REDIS_SENTINEL_TLS: 'yes' },
     GATEWAY_KEY_FILE: { GATEWAY_KEY_FILE: `${missing}/gateway.key.pem` },
     GATEWAY_CERT_FILE: { GATEWAY_CERT_FILE: `${missing}/gateway.crt.pem` },
     GATEWAY_P12_FILE: { GATEWAY_P12_FILE: `${missing}/gateway.p12` },
