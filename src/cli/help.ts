@@ -252,7 +252,7 @@ export const SUBCOMMAND_HELP: Record<string, Record<string, CommandHelp>> = {
       usage: ['journal verify [--redis URL] [--prefix P] [--cert GATEWAY.pem]… [--trust CA.pem] [--json]'],
       about: "Check the journal's hash chain and signed checkpoints in Redis. The in-memory journal is checked through GET /api/v1/journal/verify.",
       options: [
-        ['--redis URL', 'the Redis (default REDIS_URL)'],
+        ['--redis URL', "the Redis (default REDIS_URL; REDIS_SENTINELS is not read: give the primary's or a replica's URL)"],
         ['--prefix P', 'key prefix (default REDIS_KEY_PREFIX, else okno:)'],
         ['--cert FILE', "a gateway certificate whose checkpoint signatures count (repeatable; default the gateway's)"],
         ['--trust CA.pem', 'trusted CA(s) (default TRUST_CA_FILE, else certs-sample/ca.crt.pem)'],

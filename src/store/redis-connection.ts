@@ -9,12 +9,13 @@
  *   (`SENTINEL get-master-addr-by-name`) and checks its role is `master`
  *   (ioredis's ready check), so after a failover the client reconnects to the
  *   promoted replica by itself;
- * - ioredis's `failoverDetector` (a subscription to `+switch-master` on every
- *   sentinel) stays off: its sentinel clients have no error listener, so a
- *   sentinel that is down prints "[ioredis] Unhandled error event" on stderr
- *   on every retry, and quit() leaves them reconnecting. A crashed primary
- *   closes the socket; a demoted one that still answers says READONLY (below);
- *   both lead to a reconnect that asks the sentinels again;
+ * - a switchover (the old primary stays up): the old primary keeps taking
+ *   writes until the sentinels convert it to a replica, seconds later, so
+ *   `watchSwitchMaster` subscribes to `+switch-master` on every sentinel and
+ *   drops the connection at once when the group's primary changes. (ioredis's
+ *   own `failoverDetector` does the same, but its sentinel clients have no
+ *   error listener: a sentinel that is down prints "[ioredis] Unhandled error
+ *   event" on stderr at every retry, and quit() leaves them reconnecting.)
  * - a READONLY reply (a demoted primary that still answers) makes the client
  *   reconnect through the sentinels; the command itself is rejected, not
  *   re-sent (the store never re-sends: see redis-store.ts), and the caller's
@@ -115,6 +116,38 @@ export function createRedisClient(target: RedisTarget, commandTimeoutMs = 5000):
   const options = redisClientOptions(commandTimeoutMs);
   if (target.password && !urlHasPassword(target.url)) options.password = target.password;
   return new Redis(target.url, options);
+}
+
+/**
+ * Subscribes to `+switch-master` on every sentinel; calls `onSwitch` with the
+ * new primary (`host:port`) when the group's primary changes. Each subscriber
+ * reconnects by itself (a sentinel that is down is retried quietly; errors go
+ * to `onError`). Returns the function that closes them.
+ */
+export function watchSwitchMaster(target: RedisSentinelTarget, onSwitch: (primary: string) => void, onError: (error: Error) => void = () => {}): () => void {
+  const tls: ConnectionOptions | undefined = target.tls ? {} : undefined;
+  const subscribers = target.sentinels.map((s) => {
+    const client = new Redis({
+      host: s.host,
+      port: s.port,
+      password: target.sentinelPassword ?? undefined,
+      tls,
+      connectTimeout: 5000,
+      maxRetriesPerRequest: null,
+      retryStrategy: (times: number) => Math.min(100 * times, 2000),
+    });
+    client.on('error', onError);
+    client.on('message', (channel: string, message: string) => {
+      // "<name> <old-ip> <old-port> <new-ip> <new-port>"
+      const [name, , , host, port] = message.split(' ');
+      if (channel === '+switch-master' && name === target.name && host && port) onSwitch(formatAddress({ host, port: Number(port) }));
+    });
+    client.subscribe('+switch-master').catch(() => {
+      // Not reachable now: ioredis subscribes again when it connects (autoResubscribe).
+    });
+    return client;
+  });
+  return () => subscribers.forEach((c) => c.disconnect());
 }
 
 /** For messages: the URL without its password, or the Sentinel group and its sentinels. */

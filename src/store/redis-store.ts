@@ -19,7 +19,7 @@
  * - the client reconnects by itself, forever, with a short backoff.
  */
 import { Redis } from 'ioredis';
-import { connectedServer, createRedisClient, formatAddress, type RedisTarget } from './redis-connection.js';
+import { connectedServer, createRedisClient, formatAddress, watchSwitchMaster, type RedisTarget } from './redis-connection.js';
 import { prepareBatch, prepareJob } from './batch.js';
 import { typedQueue } from './typed-queue.js';
 import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.js';
@@ -81,6 +81,7 @@ export class RedisStore implements Store {
   private readonly client: Redis;
   private readonly ownsClient: boolean;
   private readonly target: RedisTarget | null;
+  private readonly stopWatching: () => void = () => {};
   private readonly options: StoreOptions;
   private cachedInfo: StoreInfo | null = null;
   /** The server `cachedInfo` was read from (a failover changes it). */
@@ -104,6 +105,16 @@ export class RedisStore implements Store {
       this.client.once('ready', () => {
         this.client.options.enableOfflineQueue = false;
       });
+      if ('sentinel' in this.target) {
+        // A switchover: leave the old primary now (it takes writes until it is demoted); the reconnect asks the sentinels.
+        this.stopWatching = watchSwitchMaster(
+          this.target.sentinel,
+          (primary) => {
+            if (!this.closed && this.client.status === 'ready' && connectedServer(this.client) !== primary) this.client.disconnect(true);
+          },
+          (error) => onError?.(error),
+        );
+      }
     } else {
       if (redis.options.keyPrefix) {
         // ioredis would prefix plain commands but not the keys the scripts compute.
@@ -166,6 +177,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopWatching();
     if (!this.ownsClient) return;
     try {
       await this.client.quit();
