@@ -7,12 +7,14 @@
  * /ready names the new primary. An application accepted (and replicated:
  * WAIT 1) before the kill is still in the inbox. Sentinels that cannot be
  * reached stop start-up with one line naming REDIS_SENTINELS (exit 78).
+ * A switchover (the old primary stays up) is followed too, and WORKERS=2
+ * runs on the group.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue, readInbox, until } from '../chaos/harness.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
-import { spawnGateway } from '../helpers/process.js';
+import { spawnGateway, startGatewayProcess } from '../helpers/process.js';
 import { startSentinelGroup, type RedisSentinelGroup } from '../helpers/redis-sentinel.js';
 import { postSoap, serviceExample, signedSendRequest } from '../helpers/smev.js';
 
@@ -22,10 +24,10 @@ interface StoreCheck {
   detail: string;
 }
 
-async function storeCheck(url: string): Promise<{ status: number; store: StoreCheck }> {
+async function storeCheck(url: string, name = 'store'): Promise<{ status: number; store: StoreCheck }> {
   const res = await fetch(`${url}/ready`);
   const body = (await res.json()) as { checks: StoreCheck[] };
-  return { status: res.status, store: body.checks.find((c) => c.name === 'store')! };
+  return { status: res.status, store: body.checks.find((c) => c.name === name)! };
 }
 
 async function sendApplication(url: string): Promise<{ status: number; messageId: string; body: string }> {
@@ -59,6 +61,24 @@ describe('Redis Sentinel', () => {
     const inbox = await readInbox(gw.url);
     expect(inbox.some((i) => i.messageId === sent.messageId)).toBe(true);
   });
+
+  it('WORKERS=2 (node dist/main.js): both worker processes and their large-message threads reach the primary through the sentinels', async () => {
+    const proc = await startGatewayProcess({ ...group.env, WORKERS: '2', PORT: String(await freePort()) });
+    try {
+      const primary = await group.primary();
+      const ready = await until('/ready', () => storeCheck(proc.url), (r) => r.status === 200, 15_000);
+      expect(ready.store.detail).toContain(`primary ${primary.address} `);
+      // Each thread has its own store connection, made through the sentinels: "ready" only after it answered.
+      await until('both large-message threads ready', () => storeCheck(proc.url, 'largeMessages'), (r) => r.store?.detail.startsWith('2 of 2 large-message thread(s) ready') === true, 15_000);
+      for (let i = 0; i < 4; i++) {
+        const sent = await sendApplication(proc.url);
+        expect(sent.status, sent.body.slice(0, 300)).toBe(200);
+      }
+    } finally {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+    }
+  }, 30_000);
 
   it('a switchover (SENTINEL FAILOVER: the old primary stays up, demoted to a replica): the gateway follows to the new primary', async () => {
     const old = await group.primary();
