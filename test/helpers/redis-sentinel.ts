@@ -26,10 +26,16 @@ export interface SentinelGroupOptions {
   name?: string;
   downAfterMs?: number;
   failoverTimeoutMs?: number;
+  /** `requirepass` (and `masterauth`) of the primary and the replica. */
+  password?: string;
+  /** `requirepass` of the sentinels. */
+  sentinelPassword?: string;
 }
 
 export interface RedisNode {
   port: number;
+  /** The password it requires (null: none). */
+  password: string | null;
   /** `127.0.0.1:port`. */
   address: string;
   running: boolean;
@@ -43,7 +49,7 @@ export interface RedisSentinelGroup {
   nodes: RedisNode[];
   sentinels: RedisNode[];
   /** REDIS_SENTINELS and REDIS_SENTINEL_NAME for the gateway. */
-  env: { REDIS_SENTINELS: string; REDIS_SENTINEL_NAME: string };
+  env: Record<string, string>;
   /** The primary as a (live) sentinel names it now. */
   primary(): Promise<RedisNode>;
   /** Waits until every live sentinel names a primary other than `old` and it answers as master; returns it. */
@@ -70,7 +76,7 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, onSignal);
 }
 
-function launch(bin: string, args: string[], port: number): RedisNode & { output: () => string; exited: Promise<void> } {
+function launch(bin: string, args: string[], port: number, password: string | null): RedisNode & { output: () => string; exited: Promise<void> } {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
@@ -92,6 +98,7 @@ function launch(bin: string, args: string[], port: number): RedisNode & { output
   });
   return {
     port,
+    password,
     address: `127.0.0.1:${port}`,
     get running() {
       return child.exitCode === null && child.signalCode === null && live.has(child);
@@ -106,15 +113,15 @@ function launch(bin: string, args: string[], port: number): RedisNode & { output
   };
 }
 
-function quietClient(port: number): Redis {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true, connectTimeout: 1000, commandTimeout: 1000 });
+function quietClient(port: number, password: string | null): Redis {
+  const client = new Redis({ port, host: '127.0.0.1', password: password ?? undefined, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true, connectTimeout: 1000, commandTimeout: 1000 });
   client.on('error', () => {});
   return client;
 }
 
 /** Asks one node; null when it does not answer. */
-async function ask<T>(port: number, question: (c: Redis) => Promise<T>): Promise<T | null> {
-  const client = quietClient(port);
+async function ask<T>(node: { port: number; password: string | null }, question: (c: Redis) => Promise<T>): Promise<T | null> {
+  const client = quietClient(node.port, node.password);
   try {
     await client.connect();
     return await question(client);
@@ -141,8 +148,8 @@ function infoField(info: string, field: string): string | null {
 }
 
 /** `SENTINEL master <name>` as a map. */
-async function sentinelMaster(port: number, name: string): Promise<Map<string, string> | null> {
-  return ask(port, async (c) => {
+async function sentinelMaster(node: RedisNode, name: string): Promise<Map<string, string> | null> {
+  return ask(node, async (c) => {
     const reply = (await c.call('SENTINEL', 'MASTER', name)) as string[];
     const map = new Map<string, string>();
     for (let i = 0; i + 1 < reply.length; i += 2) map.set(reply[i]!, reply[i + 1]!);
@@ -155,6 +162,9 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   const name = options.name ?? 'mymaster';
   const downAfterMs = options.downAfterMs ?? 500;
   const failoverTimeoutMs = options.failoverTimeoutMs ?? 2000;
+  const password = options.password ?? null;
+  const sentinelPassword = options.sentinelPassword ?? null;
+  const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
   const root = mkdtempSync(path.join(tmpdir(), 'okno-sentinel-'));
   dirs.add(root);
   const all: Array<ReturnType<typeof launch>> = [];
@@ -164,15 +174,15 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     const dir = path.join(root, label);
     mkdirSync(dir);
     // prettier-ignore
-    const node = launch(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...extra], port);
+    const node = launch(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...auth, ...extra], port, password);
     all.push(node);
     return node;
   };
   try {
     const primary = await dataNode('primary', []);
-    await until('primary answers PING', () => ask(primary.port, (c) => c.ping()), (r) => r === 'PONG', 15_000, primary.output);
+    await until('primary answers PING', () => ask(primary, (c) => c.ping()), (r) => r === 'PONG', 15_000, primary.output);
     const replica = await dataNode('replica', ['--replicaof', '127.0.0.1', String(primary.port)]);
-    await until('replica in sync', () => ask(replica.port, (c) => c.info('replication')), (i) => infoField(i, 'master_link_status') === 'up', 15_000, replica.output);
+    await until('replica in sync', () => ask(replica, (c) => c.info('replication')), (i) => infoField(i, 'master_link_status') === 'up', 15_000, replica.output);
 
     const sentinels: Array<ReturnType<typeof launch>> = [];
     for (let i = 0; i < 3; i++) {
@@ -190,10 +200,13 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
           `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
           `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
           `sentinel parallel-syncs ${name} 1`,
+          ...(password ? [`sentinel auth-pass ${name} ${password}`] : []),
+          // The sentinels use it with each other too.
+          ...(sentinelPassword ? [`requirepass ${sentinelPassword}`] : []),
           '',
         ].join('\n'),
       );
-      const sentinel = launch(bin, [file, '--sentinel'], port);
+      const sentinel = launch(bin, [file, '--sentinel'], port, sentinelPassword);
       all.push(sentinel);
       sentinels.push(sentinel);
     }
@@ -201,7 +214,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     for (const s of sentinels) {
       await until(
         `sentinel ${s.address} knows the group`,
-        () => sentinelMaster(s.port, name),
+        () => sentinelMaster(s, name),
         (m) => m.get('port') === String(primary.port) && m.get('num-slaves') === '1' && m.get('num-other-sentinels') === '2',
         20_000,
         s.output,
@@ -214,13 +227,18 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       if (!node) throw new Error(`the sentinels name an unknown primary ${host}:${port}`);
       return node;
     };
-    const primaryPerSentinel = (s: RedisNode) => ask(s.port, async (c) => (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string] | null);
+    const primaryPerSentinel = (s: RedisNode) => ask(s, async (c) => (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string] | null);
 
     return {
       name,
       nodes,
       sentinels,
-      env: { REDIS_SENTINELS: sentinels.map((s) => s.address).join(','), REDIS_SENTINEL_NAME: name },
+      env: {
+        REDIS_SENTINELS: sentinels.map((s) => s.address).join(','),
+        REDIS_SENTINEL_NAME: name,
+        ...(sentinelPassword ? { REDIS_SENTINEL_PASSWORD: sentinelPassword } : {}),
+        ...(password ? { REDIS_PASSWORD: password } : {}),
+      },
       async primary() {
         for (const s of sentinels) {
           if (!s.running) continue;
@@ -238,11 +256,11 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
           () => sentinels.map((s) => s.output()).join('\n'),
         );
         const node = byAddress(replies[0]![0], Number(replies[0]![1]));
-        await until(`${node.address} answers as master`, () => ask(node.port, (c) => c.info('replication')), (i) => infoField(i, 'role') === 'master', timeoutMs);
+        await until(`${node.address} answers as master`, () => ask(node, (c) => c.info('replication')), (i) => infoField(i, 'role') === 'master', timeoutMs);
         return node;
       },
       client(node) {
-        const client = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const client = new Redis({ port: node.port, host: '127.0.0.1', password: node.password ?? undefined, maxRetriesPerRequest: 0, retryStrategy: () => null });
         client.on('error', () => {});
         return client;
       },

@@ -129,6 +129,37 @@ describe('Redis Sentinel', () => {
   }, 60_000);
 });
 
+describe('Redis Sentinel with passwords (REDIS_SENTINEL_PASSWORD, REDIS_PASSWORD)', () => {
+  let group: RedisSentinelGroup;
+  beforeAll(async () => {
+    group = await startSentinelGroup({ password: 'node-secret-1', sentinelPassword: 'sentinel-secret-1' });
+  }, 60_000);
+  afterAll(async () => {
+    await group?.dispose();
+  });
+
+  it('starts with both passwords and accepts an application', async () => {
+    const gw = await startGateway({ ...group.env });
+    try {
+      const ready = await storeCheck(gw.url);
+      expect(ready.store.detail).toContain(`primary ${(await group.primary()).address} `);
+      const sent = await sendApplication(gw.url);
+      expect(sent.status, sent.body.slice(0, 300)).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a wrong sentinel password or node password stops start-up (exit 78, one line)', async () => {
+    const wrongSentinel = spawnGateway({ ...group.env, REDIS_SENTINEL_PASSWORD: 'wrong', PORT: '0' });
+    const wrongNode = spawnGateway({ ...group.env, REDIS_PASSWORD: 'wrong', PORT: '0' });
+    expect(await wrongSentinel.exited).toBe(78);
+    expect(await wrongNode.exited).toBe(78);
+    expect(wrongSentinel.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^okno: REDIS_SENTINELS: cannot connect to Redis Sentinel group "mymaster" .*(WRONGPASS|invalid password)/)]);
+    expect(wrongNode.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^okno: REDIS_SENTINELS: cannot connect to Redis Sentinel group "mymaster" .*(WRONGPASS|invalid password)/)]);
+  }, 30_000);
+});
+
 describe('Redis Sentinel settings at start-up', () => {
   it('sentinels that cannot be reached: exit 78, one line naming REDIS_SENTINELS', async () => {
     const [a, b] = [await freePort(), await freePort()];
