@@ -173,7 +173,6 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     const port = await freePort();
     const dir = path.join(root, label);
     mkdirSync(dir);
-    // prettier-ignore
     const node = launch(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...auth, ...extra], port, password);
     all.push(node);
     return node;
