@@ -38,7 +38,9 @@ it('no Ack while the replica cannot confirm; acked once after it thaws, stored o
   try {
     messageId = (await world.portal.sendRequest({ contentXml })).messageId;
     await world.sim.waitFor((s) => (s.message(messageId)?.deliveries ?? 0) >= 1, 10_000);
-    await eventually(async () => gw.logs.some((l) => JSON.stringify(l).includes('could not confirm replication')), 'the unconfirmed commit logged');
+    // The GetRequest poller's failure is this message's commit (other writes may fail too while frozen).
+    const pollerFailed = (l: Record<string, unknown>) => l.msg === 'polling the exchange failed; backing off' && String(l.poller).includes('GetRequest') && String(l.error).includes('could not confirm replication');
+    await eventually(async () => gw.logs.some(pollerFailed), 'the GetRequest poller failing on the unconfirmed commit');
     expect(world.sim.message(messageId)!.state).not.toBe('acked');
   } finally {
     set.thaw();
