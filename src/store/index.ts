@@ -13,6 +13,10 @@ export interface CreateStoreConfig extends Partial<StoreOptions> {
   keyPrefix?: string;
   /** Connection errors of the Redis client, for logging (calls reject either way). */
   onRedisError?: (error: Error) => void;
+  /** Replicas every Redis write waits for (REDIS_WAIT_REPLICAS; default 0: none). */
+  waitReplicas?: number;
+  /** How long a write waits for them (REDIS_WAIT_TIMEOUT_MS). */
+  waitTimeoutMs?: number;
 }
 
 /**
@@ -21,9 +25,12 @@ export interface CreateStoreConfig extends Partial<StoreOptions> {
  * instead of failing the first request.
  */
 export async function createStore(config: CreateStoreConfig = {}): Promise<Store> {
-  const { redisUrl, keyPrefix, onRedisError, ...options } = config;
-  if (!redisUrl) return new MemoryStore(options);
-  const store = new RedisStore(redisUrl, { ...options, keyPrefix, onError: onRedisError });
+  const { redisUrl, keyPrefix, onRedisError, waitReplicas, waitTimeoutMs, ...options } = config;
+  if (!redisUrl) {
+    if (waitReplicas) throw new Error('waiting for replicas (REDIS_WAIT_REPLICAS) needs a Redis store (REDIS_URL)');
+    return new MemoryStore(options);
+  }
+  const store = new RedisStore(redisUrl, { ...options, keyPrefix, onError: onRedisError, waitReplicas, waitTimeoutMs });
   try {
     await store.ping();
   } catch (error) {

@@ -50,6 +50,8 @@ function badValues(): Record<string, Record<string, string>> {
     PORT: { PORT: '80800' },
     HOST: { HOST: 'http://0.0.0.0' },
     REDIS_URL: { REDIS_URL: 'http://127.0.0.1:6379' },
+    REDIS_WAIT_REPLICAS: { REDIS_WAIT_REPLICAS: '1' }, // > 0 needs REDIS_URL (negative / non-integer: test/config/env.test.ts)
+    REDIS_WAIT_TIMEOUT_MS: { REDIS_WAIT_TIMEOUT_MS: '0' },
     GATEWAY_KEY_FILE: { GATEWAY_KEY_FILE: `${missing}/gateway.key.pem` },
     GATEWAY_CERT_FILE: { GATEWAY_CERT_FILE: `${missing}/gateway.crt.pem` },
     GATEWAY_P12_FILE: { GATEWAY_P12_FILE: `${missing}/gateway.p12` },
