@@ -42,6 +42,7 @@ import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import { registerDeadMessageRoutes } from './api/dead-messages-routes.js';
 import type { Logger } from './log.js';
 import { Readiness, type CheckOutcome } from './ops/readiness.js';
+import { replicationReadiness } from './ops/replication-readiness.js';
 import type { CrlSet } from './pki/crl-set.js';
 import { OcspClient } from './pki/ocsp-client.js';
 import { registerHealthRoutes, registerMetricsRoute } from './ops/health-routes.js';
@@ -132,7 +133,7 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     logger.warn('REDIS_URL is not set: using the in-memory store; nothing survives a restart');
   }
   const store = await namingAsync(config.redisSentinel ? 'REDIS_SENTINELS' : 'REDIS_URL', () =>
-    createStore({ ...storeRedisSettings(config), keyPrefix: config.redisKeyPrefix }),
+    createStore({ ...storeRedisSettings(config), keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }),
   );
 
   const readiness = new Readiness()
@@ -163,6 +164,10 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     .add('trustAnchors', async () => ({ status: 'pass', detail: `${trustAnchors.anchors.length} trusted CA certificate(s)` }))
     .add('crls', async () => crlReadiness(crlSet))
     .add('ocsp', async () => ocspReadiness(ocsp, partners));
+  if (config.redisWaitReplicas > 0 && store.replication) {
+    const replication = store.replication.bind(store);
+    readiness.add('replication', async () => replicationReadiness(await replication()));
+  }
   if (tlsCertificate) {
     readiness.add('tlsCertificate', async () => {
       const notAfter = tlsCertificate.notAfter;

@@ -132,6 +132,10 @@ export interface Config {
   /** REDIS_PASSWORD: the data nodes' password when REDIS_URL carries none (and for the Sentinel group's nodes). */
   redisPassword: string | null;
   redisKeyPrefix: string;
+  /** Replicas every store write waits for (Redis WAIT); 0: none (asynchronous replication only). */
+  redisWaitReplicas: number;
+  /** How long a write waits for them before the request is refused (SMEVFailure / 503). */
+  redisWaitTimeoutMs: number;
   gatewayKey: GatewayKeySource;
   trustCaFile: string;
   /** Certificate revocation lists (PEM or DER), each signed by a trusted CA; empty: no revocation checks. */
@@ -294,6 +298,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push('REDIS_PASSWORD: set, but neither REDIS_URL nor REDIS_SENTINELS is');
   }
   const redisKeyPrefix = v.str('REDIS_KEY_PREFIX') ?? 'okno:';
+  const redisWaitReplicas = v.int('REDIS_WAIT_REPLICAS', 0, 0, 100);
+  const redisWaitTimeoutMs = v.int('REDIS_WAIT_TIMEOUT_MS', 1_000, 1, 60_000);
   const file = (name: string, fallback: string | null): string | null => {
     const value = v.str(name) ?? fallback;
     return value === null ? null : path.resolve(cwd, value);
@@ -313,6 +319,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisSentinel,
     redisPassword,
     redisKeyPrefix,
+    redisWaitReplicas,
+    redisWaitTimeoutMs,
     gatewayKey,
     trustCaFile: file('TRUST_CA_FILE', 'certs-sample/ca.crt.pem')!,
     certExpiryWarningDays: v.int('CERT_EXPIRY_WARNING_DAYS', 30, 1, 3650),
@@ -427,6 +435,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   if (config.pull.maxIntervalMs < config.pull.intervalMs) {
     problems.push(`PULL_MAX_INTERVAL_MS: ${config.pull.maxIntervalMs} is less than PULL_INTERVAL_MS (${config.pull.intervalMs})`);
+  }
+  if (config.redisWaitReplicas > 0 && !usesRedis(config)) {
+    problems.push(`REDIS_WAIT_REPLICAS: ${config.redisWaitReplicas} needs REDIS_URL or REDIS_SENTINELS (the in-memory store has no replicas)`);
   }
   if (config.workers > 1 && !usesRedis(config)) {
     problems.push(`WORKERS: ${config.workers} worker processes need REDIS_URL or REDIS_SENTINELS (each would otherwise keep its own in-memory store)`);

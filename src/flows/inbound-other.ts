@@ -10,7 +10,7 @@ import { SmevFault } from '../soap/faults.js';
 import { ackReply, messageAccepted, statusReply, type InteractionStatus } from '../soap/reply.js';
 import { write } from '../store/collection.js';
 import { defineQueue } from '../store/typed-queue.js';
-import type { DocWrite, JobInput, JsonValue } from '../store/types.js';
+import { StoreReplicationError, type DocWrite, type Job, type JobInput, type JsonValue, type Queue } from '../store/types.js';
 import { childElements, textContent } from '../xml/helpers.js';
 import type { XmlElement } from '../xml/types.js';
 import type { FlowContext } from './context.js';
@@ -182,8 +182,23 @@ export async function acceptGetStatus(ctx: FlowContext, input: InboundInput): Pr
   const reply = await statusReply(input.version, event, { signer: ctx.signer, profile: input.partner.signatureProfile });
   const journal = journalWrites(journalInput(input, { operation: 'GetStatus', service: null, messageId: event?.originalMessageId ?? null, succeeded: true }, reply), input.raw, reply);
   await ctx.store.commit({ docs: journal.docs, feeds: journal.feeds });
-  if (job) await queue.ack(job.id, job.leaseToken!);
+  if (job) await ackHandedOut(ctx, queue, job);
   return { reply, duplicate: false, service: null, messageId: event?.originalMessageId ?? null, applicationId: null, registrationNumber: null };
+}
+
+/**
+ * The status message is in the reply: its job is done. An ack the replicas did not confirm
+ * (StoreReplicationError, REDIS_WAIT_REPLICAS) still stands on the primary, so failing the
+ * request would lose the status (acked, never answered); answering it is right — at worst a
+ * failover loses the ack and the status is handed out once more.
+ */
+async function ackHandedOut(ctx: FlowContext, queue: Queue<StatusEvent>, job: Job<StatusEvent>): Promise<void> {
+  try {
+    await queue.ack(job.id, job.leaseToken!);
+  } catch (error) {
+    if (!(error instanceof StoreReplicationError)) throw error;
+    ctx.logger.warn({ err: error, job: job.id }, 'GetStatus: the ack of a handed-out status is not confirmed by the replicas; answering it anyway');
+  }
 }
 
 /** Ack: the partner confirms (or refuses) a message the gateway delivered to it. */

@@ -7,6 +7,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../flows/errors.js';
+import { StoreReplicationError } from '../store/types.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; correlationId: string };
@@ -29,6 +30,12 @@ const STATUS_OF: Record<DomainErrorKind, number> = { 'not-found': 404, conflict:
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((thrown: FastifyError | HttpError | DomainError, request, reply) => {
+    if (thrown instanceof StoreReplicationError) {
+      // Stored on the primary, not confirmed by its replicas (REDIS_WAIT_REPLICAS): not a success, retry.
+      request.log.warn({ err: thrown }, 'request refused: store replication not confirmed');
+      const body: ErrorBody = { error: { code: 'STORE_NOT_REPLICATED', message: `${thrown.message}; the change is not confirmed: read its state or retry later`, correlationId: request.id } };
+      return reply.status(503).header('retry-after', '1').send(body);
+    }
     const error = thrown instanceof DomainError ? new HttpError(STATUS_OF[thrown.kind], thrown.code, thrown.message) : thrown;
     const status = error.statusCode ?? 500;
     if (status >= 500) {

@@ -38,7 +38,7 @@ import { ackEnvelope } from '../soap/envelope-builder.js';
 import { SmevFault } from '../soap/faults.js';
 import { uuidV1 } from '../soap/message-id.js';
 import { jobInput } from '../store/typed-queue.js';
-import type { JobInput } from '../store/types.js';
+import { StoreReplicationError, type JobInput } from '../store/types.js';
 import { parseXml, XmlError } from '../xml/parser.js';
 import type { XmlDocument } from '../xml/types.js';
 import { locateDelivered, verifyExchangeSignature, verifySender, type DeliveredMessage } from './delivered-message.js';
@@ -93,7 +93,9 @@ export async function handleDelivery(ctx: FlowContext, exchange: Exchange, opera
     return await processDelivered(ctx, exchange, operation, { doc, message, xml, mtom }, receivedAt, started, signal);
   } catch (error) {
     // ExchangeError: the exchange or revocation is down (not the message's fault); a store failure: no Ack, no count.
-    if (signal.aborted || error instanceof ExchangeError || !(await storeWorks(ctx))) throw error;
+    // StoreReplicationError (REDIS_WAIT_REPLICAS): stored on the primary but unconfirmed, the store's fault too —
+    // no Ack, so the message stays in the exchange's queue and its next delivery finds the MessageID.
+    if (signal.aborted || error instanceof ExchangeError || error instanceof StoreReplicationError || !(await storeWorks(ctx))) throw error;
     const reason = error instanceof DeliveryNotProcessable ? error.reason : 'processing-failed';
     const failed = await recordFailedTry(ctx, identity, { reason, detail: (error as Error).message, raw: reply.raw, receivedAt });
     ctx.logger.error({ exchange: exchange.id, operation, messageId: message.messageId, reason, tries: failed.tries, maxTries: ctx.config.pull.maxTries, error: (error as Error).message }, `${operation}: processing the delivered message failed${failed.dead ? '; it is dead now (see /ops)' : '; it will be delivered again'}`);

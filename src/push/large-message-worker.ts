@@ -81,7 +81,7 @@ async function main(): Promise<void> {
         return `PARTNERS_FILE: ${(error as Error).message}`;
       }
     };
-    const store = await createStore({ ...storeRedisSettings(config), keyPrefix: config.redisKeyPrefix });
+    const store = await createStore({ ...storeRedisSettings(config), keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs });
     ctx = {
       config,
       store,

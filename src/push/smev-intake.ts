@@ -23,6 +23,7 @@ import { verifySmevEnvelope, type SmevVerification } from '../signature/smev-pro
 import { parseXml, XmlError } from '../xml/parser.js';
 import { faultEnvelope, SmevFault } from '../soap/faults.js';
 import { isSmevVersion, type SmevVersion } from '../soap/namespaces.js';
+import { StoreReplicationError } from '../store/types.js';
 
 export const OPERATIONS: Record<string, string> = {
   SendRequestRequest: 'SendRequest',
@@ -234,6 +235,11 @@ function checkSoapAction(header: string | undefined, operationElement: string | 
 
 function asFault(error: unknown, log: IntakeLog): SmevFault {
   if (error instanceof SmevFault) return error;
+  if (error instanceof StoreReplicationError) {
+    // Stored on the primary but not confirmed by its replicas: no success a failover could take back.
+    log.warn({ err: error }, 'SMEV message stored but its replication not confirmed: answered SMEVFailure');
+    return new SmevFault('SMEVFailure', `${error.message}; the message is not accepted yet: retry later with the same MessageID`);
+  }
   // Anything else is ours or the store's: never a success we cannot keep, never internals.
   log.error({ err: error }, 'SMEV message processing failed');
   return new SmevFault('SMEVFailure', 'the gateway could not store or process the message now; retry later');

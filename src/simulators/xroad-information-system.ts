@@ -40,7 +40,6 @@ import { faultEnvelope } from '../xroad/faults.js';
 import { SOAP11_ENV_NS, XROAD_NS } from '../xroad/namespaces.js';
 import { normalizedSource, responseEnvelope, type HeaderEcho } from '../xroad/response.js';
 import { pickFixture, responseFixtures, type Fixture } from './agency.js';
-import type { AccessRight } from './xroad-security-server.js';
 
 /** What the information system answers (as an HTTP response would be). */
 export interface SimulatedAnswer {
@@ -155,6 +154,12 @@ export class SimulatedInformationSystem {
     const picked = pickFixture(answered.fixtures, json as JsonValue);
     return { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: Buffer.from(JSON.stringify(picked.content), 'utf8') };
   }
+}
+
+/** An access right: `client` (a subsystem, or a member: all its subsystems) may call `service` (INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICECODE[/VERSION]). */
+export interface AccessRight {
+  client: string;
+  service: string;
 }
 
 /** The access rights the registry implies (see the top of this file); empty without registry `xroad`. */

@@ -44,7 +44,9 @@ import { formatMember, formatService, memberOf, parseMember, parseService, sameM
 import { restDialect, type RestDialect } from '../xroad/rest-dialects.js';
 import type { ServiceCatalogue } from '../catalogue/types.js';
 import type { PartnerRegistry } from '../registry/partners.js';
-import { registryAccessRights, SimulatedInformationSystem } from './xroad-information-system.js';
+import { registryAccessRights, SimulatedInformationSystem, type AccessRight } from './xroad-information-system.js';
+
+export type { AccessRight } from './xroad-information-system.js';
 import { listen, MAX_BODY_BYTES, readBody, stopListening } from './smev-http.js';
 import {
   FILTERED_HEADERS,
@@ -74,12 +76,6 @@ export interface SecurityServerMember {
   rest?: string | null;
   /** The service codes it provides; null or absent: any code is forwarded. */
   services?: readonly string[] | null;
-}
-
-/** An access right: `client` (a subsystem, or a member: all its subsystems) may call `service` (INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICECODE[/VERSION]). */
-export interface AccessRight {
-  client: string;
-  service: string;
 }
 
 export interface SecurityServerOptions {

@@ -18,6 +18,10 @@ export interface CreateStoreConfig extends Partial<StoreOptions> {
   keyPrefix?: string;
   /** Connection errors of the Redis client, for logging (calls reject either way). */
   onRedisError?: (error: Error) => void;
+  /** Replicas every Redis write waits for (REDIS_WAIT_REPLICAS; default 0: none). */
+  waitReplicas?: number;
+  /** How long a write waits for them (REDIS_WAIT_TIMEOUT_MS). */
+  waitTimeoutMs?: number;
 }
 
 /** The Redis the configuration names, or null for the in-memory store. */
@@ -35,12 +39,15 @@ export function redisTargetOf(config: Pick<CreateStoreConfig, 'redisUrl' | 'sent
  * failing the first request.
  */
 export async function createStore(config: CreateStoreConfig = {}): Promise<Store> {
-  const { redisUrl, sentinel, redisPassword, keyPrefix, onRedisError, ...options } = config;
+  const { redisUrl, sentinel, redisPassword, keyPrefix, onRedisError, waitReplicas, waitTimeoutMs, ...options } = config;
   const target = redisTargetOf({ redisUrl, sentinel, redisPassword });
-  if (!target) return new MemoryStore(options);
+  if (!target) {
+    if (waitReplicas) throw new Error('waiting for replicas (REDIS_WAIT_REPLICAS) needs a Redis store (REDIS_URL or REDIS_SENTINELS)');
+    return new MemoryStore(options);
+  }
   // The sentinels' own complaints (unknown group name, wrong password) say more than "unreachable".
   let sentinelProblem: string | null = null;
-  const store = new RedisStore(target, { ...options, keyPrefix, onError: onRedisError });
+  const store = new RedisStore(target, { ...options, keyPrefix, onError: onRedisError, waitReplicas, waitTimeoutMs });
   const detach = store.onSentinelError((error) => (sentinelProblem = error.message));
   try {
     await store.ping();

@@ -17,13 +17,26 @@
  *   (idempotency by MessageID, idempotent enqueue by id) is the safe way to
  *   repeat it;
  * - the client reconnects by itself, forever, with a short backoff.
+ *
+ * No acknowledged loss (waitReplicas > 0, REDIS_WAIT_REPLICAS): Redis
+ * replicates asynchronously, so a write the primary acknowledged can be lost
+ * when a replica is promoted before it got it. Every write script is then
+ * followed by `WAIT waitReplicas waitTimeoutMs` on the connection that ran it
+ * (WAIT counts the writes of its own connection), and rejects with
+ * StoreReplicationError when fewer replicas acknowledged in time. WAIT blocks
+ * its connection, so writes go over two connections of their own: one for
+ * commits and sequences (what precedes a reply), one for queue bookkeeping;
+ * reads and PING stay on the first and are never held up by a WAIT. A
+ * sequence (INCR, no WAIT of its own) runs on the commit connection, so the
+ * commit's WAIT that follows covers it too.
  */
 import { Redis } from 'ioredis';
-import { connectedServer, createRedisClient, formatAddress, watchSwitchMaster, type RedisTarget } from './redis-connection.js';
+import { connectedServer, createRedisClient, formatAddress, redisClientOptions, watchSwitchMaster, type RedisTarget } from './redis-connection.js';
 import { prepareBatch, prepareJob } from './batch.js';
 import { typedQueue } from './typed-queue.js';
 import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.js';
 import { RECLAIM_BATCH, SCRIPTS, type ScriptName } from './redis-scripts.js';
+import { StoreReplicationError } from './types.js';
 import type {
   Collection,
   CommitResult,
@@ -36,6 +49,7 @@ import type {
   Queue,
   QueueName,
   QueueStats,
+  ReplicationStatus,
   ReserveOptions,
   Store,
   StoreInfo,
@@ -69,11 +83,21 @@ export interface RedisStoreOptions extends Partial<StoreOptions> {
    * the calls themselves reject either way. Library code never prints.
    */
   onError?: (error: Error) => void;
+  /** Replicas that must have every write before it counts as done (Redis WAIT); default 0 (no waiting). */
+  waitReplicas?: number;
+  /** How long a write waits for them before StoreReplicationError (default 1000 ms). */
+  waitTimeoutMs?: number;
 }
 
 export { redisClientOptions } from './redis-connection.js';
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+
+/** Scripts that only read: never followed by WAIT. */
+const READ_ONLY_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(['oknoList', 'oknoStats']);
+
+/** Which connection a write runs on (see the file comment). */
+type WriteLane = 'commit' | 'queue';
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -82,6 +106,10 @@ export class RedisStore implements Store {
   private readonly ownsClient: boolean;
   private readonly target: RedisTarget | null;
   private readonly stopWatching: () => void = () => {};
+  /** Write connections (the read client itself when nothing waits for replicas). */
+  private readonly lanes: Record<WriteLane, Redis>;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
   private readonly options: StoreOptions;
   private cachedInfo: StoreInfo | null = null;
   /** The server `cachedInfo` was read from (a failover changes it). */
@@ -93,12 +121,18 @@ export class RedisStore implements Store {
    * group: see redis-connection.ts), or an ioredis client the caller keeps owning.
    */
   constructor(redis: string | RedisTarget | Redis, options: RedisStoreOptions = {}) {
-    const { keyPrefix, commandTimeoutMs, onError, ...storeOptions } = options;
+    const { keyPrefix, commandTimeoutMs, onError, waitReplicas, waitTimeoutMs, ...storeOptions } = options;
     this.options = resolveOptions(storeOptions);
     this.keyPrefix = keyPrefix ?? DEFAULT_KEY_PREFIX;
+    this.waitReplicas = waitReplicas ?? 0;
+    this.waitTimeoutMs = waitTimeoutMs ?? 1000;
+    if (!Number.isInteger(this.waitReplicas) || this.waitReplicas < 0) throw new RangeError('waitReplicas must be an integer >= 0');
+    if (!Number.isInteger(this.waitTimeoutMs) || this.waitTimeoutMs <= 0) throw new RangeError('waitTimeoutMs must be an integer > 0');
+    // A WAIT must be able to time out by itself before the client gives up on the command.
+    const timeout = Math.max(commandTimeoutMs ?? 5000, this.waitReplicas > 0 ? this.waitTimeoutMs + 2000 : 0);
     if (!(redis instanceof Redis)) {
       this.target = typeof redis === 'string' ? { url: redis } : redis;
-      this.client = createRedisClient(this.target, commandTimeoutMs);
+      this.client = createRedisClient(this.target, timeout);
       this.ownsClient = true;
       // Without a listener ioredis prints 'error' events; failures surface as rejected calls.
       this.client.on('error', (error: Error) => onError?.(error));
@@ -110,7 +144,10 @@ export class RedisStore implements Store {
         this.stopWatching = watchSwitchMaster(
           this.target.sentinel,
           (primary) => {
-            if (!this.closed && this.client.status === 'ready' && connectedServer(this.client) !== primary) this.client.disconnect(true);
+            // Every connection of the store: the read client and the write lanes (duplicates: they reconnect through the sentinels too).
+            for (const connection of new Set([this.client, this.lanes.commit, this.lanes.queue])) {
+              if (!this.closed && connection.status === 'ready' && connectedServer(connection) !== primary) connection.disconnect(true);
+            }
           },
           (error) => onError?.(error),
         );
@@ -124,9 +161,38 @@ export class RedisStore implements Store {
       this.ownsClient = false;
       this.target = null;
     }
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      this.client.defineCommand(name, { numberOfKeys: 0, lua });
-    }
+    this.lanes =
+      this.waitReplicas > 0
+        ? { commit: this.writeConnection(timeout, onError), queue: this.writeConnection(timeout, onError) }
+        : { commit: this.client, queue: this.client };
+    defineScripts(this.client);
+  }
+
+  /** A connection of the store's own for writes that WAIT (same server and options as the read client). */
+  private writeConnection(commandTimeoutMs: number, onError?: (error: Error) => void): Redis {
+    const connection = this.client.duplicate({ ...redisClientOptions(commandTimeoutMs), lazyConnect: false });
+    connection.on('error', (error: Error) => onError?.(error));
+    connection.once('ready', () => {
+      connection.options.enableOfflineQueue = false;
+    });
+    defineScripts(connection);
+    return connection;
+  }
+
+  /**
+   * After a write on `connection`: WAIT until waitReplicas replicas have every
+   * write of that connection so far, or throw StoreReplicationError.
+   */
+  private async confirm(connection: Redis): Promise<void> {
+    if (this.waitReplicas === 0) return;
+    const acknowledged = Number(await connection.call('WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)));
+    if (acknowledged < this.waitReplicas) throw new StoreReplicationError(this.waitReplicas, acknowledged, this.waitTimeoutMs);
+  }
+
+  async replication(): Promise<ReplicationStatus> {
+    this.assertOpen();
+    const info = parseInfo(await this.client.info('replication'));
+    return { connected: Number(info.get('connected_slaves') ?? 0), required: this.waitReplicas, role: info.get('role') ?? 'unknown' };
   }
 
   /** Subscribes to the client's `sentinelError` events (a sentinel that failed to name the primary); returns the unsubscriber. */
@@ -178,12 +244,16 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.stopWatching();
-    if (!this.ownsClient) return;
-    try {
-      await this.client.quit();
-    } catch {
-      // Not connected right now: just stop reconnecting.
-      this.client.disconnect();
+    const own = new Set<Redis>([this.lanes.commit, this.lanes.queue]);
+    if (this.ownsClient) own.add(this.client);
+    else own.delete(this.client);
+    for (const connection of own) {
+      try {
+        await connection.quit();
+      } catch {
+        // Not connected right now: just stop reconnecting.
+        connection.disconnect();
+      }
     }
   }
 
@@ -206,6 +276,7 @@ export class RedisStore implements Store {
       args.push(j.queue, j.id, j.payloadJson, arg(j.availableAt), j.group ?? '', String(j.maxAttempts));
     }
     const reply = await this.run('oknoCommit', now, ...args);
+    // A duplicate wrote nothing, but the first commit it found may not be replicated yet: WAIT either way.
     if (!Array.isArray(reply)) throw new Error('unexpected reply from Redis commit');
     if (reply[0] === 0) return { applied: false, existing: JSON.parse(String(reply[1])) as IdempotencyRecord };
     return { applied: true, seqs: reply.slice(1).map(Number) };
@@ -229,7 +300,8 @@ export class RedisStore implements Store {
   async nextSequence(name: string): Promise<number> {
     this.assertOpen();
     assertName(name, 'sequence');
-    return this.client.incr(`${this.keyPrefix}seq:${name}`);
+    // On the commit connection: the next commit's WAIT covers this INCR too.
+    return this.lanes.commit.incr(`${this.keyPrefix}seq:${name}`);
   }
 
   async addCounters(key: string, increments: Record<string, number>, ttlMs: number): Promise<void> {
@@ -298,7 +370,10 @@ export class RedisStore implements Store {
     assertName(feed, 'feed');
     assertCursor(uptoSeq, 'uptoSeq');
     // One command, so atomic; the `:seq` counter is another key and stays.
-    return this.client.zremrangebyscore(`${this.keyPrefix}feed:${feed}`, '-inf', arg(uptoSeq));
+    const connection = this.lanes.queue;
+    const removed = await connection.zremrangebyscore(`${this.keyPrefix}feed:${feed}`, '-inf', arg(uptoSeq));
+    await this.confirm(connection);
+    return removed;
   }
 
   queue<P = JsonValue>(name: QueueName<P>): Queue<P> {
@@ -323,15 +398,25 @@ export class RedisStore implements Store {
     return this.client.call('HGETALL', `${this.keyPrefix}q:${queue}:job:${id}`);
   }
 
-  /** @internal Runs a registered script with the standard prefix/now arguments. */
-  run(name: ScriptName, now: number, ...args: string[]): Promise<unknown> {
-    const fn = (this.client as unknown as Record<ScriptName, ScriptFn>)[name];
-    return fn.call(this.client, this.keyPrefix, arg(now), ...args);
+  /**
+   * @internal Runs a registered script with the standard prefix/now arguments;
+   * a write script runs on its lane's connection and is followed by WAIT there.
+   */
+  async run(name: ScriptName, now: number, ...args: string[]): Promise<unknown> {
+    const connection = READ_ONLY_SCRIPTS.has(name) ? this.client : name === 'oknoCommit' ? this.lanes.commit : this.lanes.queue;
+    const fn = (connection as unknown as Record<ScriptName, ScriptFn>)[name];
+    const reply = await fn.call(connection, this.keyPrefix, arg(now), ...args);
+    if (!READ_ONLY_SCRIPTS.has(name)) await this.confirm(connection);
+    return reply;
   }
 
   private assertOpen(): void {
     if (this.closed) throw new Error('store is closed');
   }
+}
+
+function defineScripts(connection: Redis): void {
+  for (const [name, lua] of Object.entries(SCRIPTS)) connection.defineCommand(name, { numberOfKeys: 0, lua });
 }
 
 /** A ZRANGEBYSCORE bound that excludes `n` (infinities have no exclusive form). */

@@ -214,14 +214,55 @@ export interface StoreInfo {
   detail: string;
 }
 
+/**
+ * A commit that was applied on the Redis primary but not confirmed by
+ * REDIS_WAIT_REPLICAS replicas within REDIS_WAIT_TIMEOUT_MS (Redis WAIT).
+ * The writes stay on the primary; the caller must not answer success (a
+ * failover now could lose them) but a fault the partner retries: the retry
+ * with the same MessageID then finds the idempotency record as usual.
+ */
+export class StoreReplicationError extends Error {
+  constructor(
+    /** Replicas required (REDIS_WAIT_REPLICAS). */
+    readonly required: number,
+    /** Replicas that acknowledged the write in time. */
+    readonly acknowledged: number,
+    /** How long the store waited (REDIS_WAIT_TIMEOUT_MS). */
+    readonly timeoutMs: number,
+  ) {
+    super(`the store could not confirm replication: ${acknowledged} of ${required} replica(s) acknowledged the write within ${timeoutMs} ms`);
+    this.name = 'StoreReplicationError';
+  }
+}
+
+/** What /ready shows when writes wait for replicas (REDIS_WAIT_REPLICAS > 0). */
+export interface ReplicationStatus {
+  /** Replicas connected to the primary now (INFO replication connected_slaves). */
+  connected: number;
+  /** Replicas every commit waits for (REDIS_WAIT_REPLICAS). */
+  required: number;
+  /** The server's role (`master` or `slave`). */
+  role: string;
+}
+
 export interface Store {
   readonly kind: StoreKind;
+  /**
+   * Present when commits wait for replicas (Redis with REDIS_WAIT_REPLICAS > 0):
+   * how many are connected against how many are required.
+   */
+  replication?(): Promise<ReplicationStatus>;
   /** Throws when the store cannot serve. */
   ping(): Promise<void>;
   info(): Promise<StoreInfo>;
   close(): Promise<void>;
 
-  /** Applies every write of the batch, or none (see WriteBatch.idempotency). */
+  /**
+   * Applies every write of the batch, or none (see WriteBatch.idempotency).
+   * With REDIS_WAIT_REPLICAS > 0 it resolves only once that many replicas have
+   * the writes, and rejects with StoreReplicationError when they do not in
+   * time (the writes then stay on the primary).
+   */
   commit(batch: WriteBatch): Promise<CommitResult>;
 
   /** The document, typed by the collection's handle (see Collection). */

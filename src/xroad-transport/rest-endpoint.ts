@@ -33,6 +33,7 @@ import { XRoadRefusal } from '../xroad/refusal.js';
 import { restDialect, type RestDialect } from '../xroad/rest-dialects.js';
 import { REST_ERROR_CONTENT_TYPE, restErrorFor, restTransportError, X_ROAD_ERROR_HEADER, type RestError } from '../xroad/rest-errors.js';
 import { readRestRequest, restRequestHash, type XRoadRestRequest } from '../xroad/rest-request.js';
+import { StoreReplicationError } from '../store/types.js';
 
 export const XROAD_REST_OPERATION = 'xroad:REST';
 
@@ -107,7 +108,8 @@ export function registerXRoadRestRoutes(app: FastifyInstance, ctx: FlowContext, 
         if (err instanceof XRoadRefusal) return await exchange.refuse(reply, err, started);
         // The store (or anything else) failed: what was committed stays, a repeat with the same id finds it.
         request.log.error({ err }, 'X-Road REST request failed');
-        return await exchange.refuse(reply, new XRoadRefusal('unavailable', 'the gateway could not store or answer the request; call again with the same id'), started);
+        const message = err instanceof StoreReplicationError ? `${err.message}; nothing was accepted yet, call again with the same id` : 'the gateway could not store or answer the request; call again with the same id';
+        return await exchange.refuse(reply, new XRoadRefusal('unavailable', message), started);
       }
     });
   });

@@ -21,6 +21,7 @@ import { XRoadRefusal } from '../xroad/refusal.js';
 import { normalizedSource, responseEnvelope, type HeaderEcho } from '../xroad/response.js';
 import { operationContent, operationResponse, receiptResponse } from '../xroad/soap-body.js';
 import { readXRoadHeaders, soapParts, type InboundXRoadHeaders } from '../xroad/soap-headers.js';
+import { StoreReplicationError } from '../store/types.js';
 
 export const XROAD_SOAP_OPERATION = 'xroad:SOAP';
 
@@ -128,7 +129,7 @@ export async function processXRoadSoap(ctx: FlowContext, post: XRoadSoapPost, lo
     } catch (error) {
       if (error instanceof XRoadRefusal) throw error;
       log.error({ err: error, correlationId: post.correlationId }, 'X-Road request could not be stored');
-      throw new XRoadRefusal('unavailable', 'the gateway could not store the request; nothing was accepted, call again with the same id');
+      throw new XRoadRefusal('unavailable', error instanceof StoreReplicationError ? `${error.message}; nothing was accepted yet, call again with the same id` : 'the gateway could not store the request; nothing was accepted, call again with the same id');
     }
     const code = headers.service.serviceCode;
     if (accepted.kind === 'application') {

@@ -126,6 +126,18 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.startsWith('OKNO_ALLOW_SAMPLE_KEYS:'))).toMatch(/true or false/);
   });
 
+  it('reads REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS: defaults 0 / 1000, a wait needs Redis', () => {
+    expect(loadConfig({}, cwd)).toMatchObject({ redisWaitReplicas: 0, redisWaitTimeoutMs: 1000 });
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '250' }, cwd)).toMatchObject({ redisWaitReplicas: 1, redisWaitTimeoutMs: 250 });
+    expect(problemsOf({ REDIS_WAIT_REPLICAS: '1' })).toEqual([expect.stringMatching(/^REDIS_WAIT_REPLICAS: .*needs REDIS_URL/)]);
+    for (const bad of ['-1', '1.5', 'one']) {
+      expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_WAIT_REPLICAS: bad })).toEqual([expect.stringMatching(/^REDIS_WAIT_REPLICAS/)]);
+    }
+    for (const bad of ['0', '-5', 'soon']) {
+      expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_WAIT_TIMEOUT_MS: bad })).toEqual([expect.stringMatching(/^REDIS_WAIT_TIMEOUT_MS/)]);
+    }
+  });
+
   it('rejects short, repeated and role-less tokens', () => {
     expect(problemsOf({ API_TOKENS: 'short:city' })[0]).toMatch(/API_TOKENS: item 1 has a token shorter than 12/);
     expect(problemsOf({ API_TOKENS: 'long-enough-token:admin' })[0]).toMatch(/item 1 must be token:role/);

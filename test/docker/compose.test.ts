@@ -44,20 +44,23 @@ function succeeds(cmd: string, args: string[]): boolean {
  * docker plugin, or Debian's docker-compose, which .ci/run installs), else the YAML file itself.
  * In CI compose's own reading is required.
  */
-function model(): { how: string; services: Record<string, Service> } {
+function model(profiles: readonly string[] = ['demo', 'pull']): { how: string; services: Record<string, Service> } {
   const env: NodeJS.ProcessEnv = { ...process.env, API_TOKENS };
   delete env.PARTNERS_FILE;
+  const profileArgs = profiles.flatMap((p) => ['--profile', p]);
+  // The services compose would start with these profiles (docker-compose v1's `config` lists them all).
+  const started = (all: Record<string, Service>) => Object.fromEntries(Object.entries(all).filter(([, svc]) => !svc.profiles || svc.profiles.length === 0 || svc.profiles.some((p) => profiles.includes(p))));
   if (succeeds('docker', ['compose', 'version'])) {
-    const json = execFileSync('docker', ['compose', '-f', composeFile, '--profile', 'demo', '--profile', 'pull', 'config', '--format', 'json'], { cwd: projectRoot, env, encoding: 'utf8' });
-    return { how: 'docker compose config', services: (JSON.parse(json) as { services: Record<string, Service> }).services };
+    const json = execFileSync('docker', ['compose', '-f', composeFile, ...profileArgs, 'config', '--format', 'json'], { cwd: projectRoot, env, encoding: 'utf8' });
+    return { how: 'docker compose config', services: started((JSON.parse(json) as { services: Record<string, Service> }).services) };
   }
   if (succeeds('docker-compose', ['version'])) {
-    const yaml = execFileSync('docker-compose', ['-f', composeFile, '--profile', 'demo', '--profile', 'pull', 'config'], { cwd: projectRoot, env, encoding: 'utf8' });
-    return { how: 'docker-compose config', services: (parse(yaml) as { services: Record<string, Service> }).services };
+    const yaml = execFileSync('docker-compose', ['-f', composeFile, ...profileArgs, 'config'], { cwd: projectRoot, env, encoding: 'utf8' });
+    return { how: 'docker-compose config', services: started((parse(yaml) as { services: Record<string, Service> }).services) };
   }
   if (process.env.CI === 'true') throw new Error('neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose): CI checks the file with compose itself');
   const doc = parse(raw, { merge: true }) as { services: Record<string, Service> };
-  return { how: 'YAML', services: doc.services };
+  return { how: 'YAML', services: started(doc.services) };
 }
 
 /** Named volumes a service mounts: target path → volume name. */
@@ -175,5 +178,45 @@ describe('docker-compose.yml', () => {
     // nowhere in the file (comments aside) does a container get a loopback address
     const uncommented = raw.split('\n').map((l) => l.replace(/(^|\s)#.*$/, '')).join('\n');
     expect(uncommented).not.toMatch(/127\.0\.0\.1|localhost/);
+  });
+
+  describe('the ha profile', () => {
+    const ha = model(['ha']).services;
+    const haproxyCfg = readFileSync(path.join(projectRoot, 'config/haproxy.cfg'), 'utf8');
+
+    it('adds a Redis replica, three sentinels watching the primary, two gateways through them and HAProxy', () => {
+      expect(Object.keys(ha).sort()).toEqual(['balancer', 'okno', 'okno-ha-1', 'okno-ha-2', 'redis', 'redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3']);
+      expect(ha['redis-replica']!.command).toEqual(expect.arrayContaining(['--replicaof', 'redis', '6379', '--appendfsync', 'always']));
+      for (const name of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
+        const script = (ha[name]!.command ?? []).join(' ');
+        expect(script, name).toMatch(/sentinel monitor okno redis 6379 2/);
+        expect(script, name).toMatch(/redis-server \/tmp\/sentinel\.conf --sentinel/);
+      }
+    });
+
+    it('the gateways find the primary through the sentinels and wait for the replica before a reply; none talks to Redis directly', () => {
+      for (const name of ['okno-ha-1', 'okno-ha-2']) {
+        const env = ha[name]!.environment!;
+        expect(env.REDIS_URL, name).toBeUndefined();
+        expect(env.REDIS_SENTINELS!.split(','), name).toEqual(['sentinel-1:26379', 'sentinel-2:26379', 'sentinel-3:26379']);
+        expect(env.REDIS_SENTINEL_NAME, name).toBe('okno');
+        expect(env.REDIS_WAIT_REPLICAS, name).toBe('1');
+        expect(Number(env.REDIS_WAIT_TIMEOUT_MS), name).toBeGreaterThan(0);
+        expect(ha[name]!.image, name).toBe(ha.okno!.image);
+      }
+    });
+
+    it('HAProxy balances over both gateways by their /ready, and its configuration is valid (haproxy -c)', () => {
+      expect(haproxyCfg).toMatch(/option httpchk GET \/ready/);
+      expect(haproxyCfg).toMatch(/server okno-ha-1 okno-ha-1:8080/);
+      expect(haproxyCfg).toMatch(/server okno-ha-2 okno-ha-2:8080/);
+      expect(haproxyCfg).toMatch(/option forwardfor/);
+      expect(containerPorts(ha.balancer!)).toEqual([8090]);
+      expect(JSON.stringify(ha.balancer!.volumes)).toContain('haproxy.cfg');
+      const check = spawnSync('haproxy', ['-c', '-f', path.join(projectRoot, 'config/haproxy.cfg')], { encoding: 'utf8' });
+      if (check.error) throw new Error('haproxy is not installed (apt-get install -y haproxy; .ci/run does this): the balancer configuration is judged by HAProxy itself');
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      expect(readme).toContain(`API_TOKENS='${API_TOKENS}' docker compose --profile ha up --build`);
+    });
   });
 });

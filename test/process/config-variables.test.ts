@@ -55,6 +55,8 @@ function badValues(): Record<string, Record<string, string>> {
     REDIS_SENTINEL_PASSWORD: { REDIS_SENTINEL_PASSWORD: 'sentinel-secret' },
     REDIS_PASSWORD: { REDIS_URL: 'redis://:in-url@127.0.0.1:9', REDIS_PASSWORD: 'other' },
     REDIS_SENTINEL_TLS: { REDIS_SENTINELS: '127.0.0.1:9', REDIS_SENTINEL_NAME: 'mymaster', REDIS_SENTINEL_TLS: 'yes' },
+    REDIS_WAIT_REPLICAS: { REDIS_WAIT_REPLICAS: '1' }, // > 0 needs REDIS_URL (negative / non-integer: test/config/env.test.ts)
+    REDIS_WAIT_TIMEOUT_MS: { REDIS_WAIT_TIMEOUT_MS: '0' },
     GATEWAY_KEY_FILE: { GATEWAY_KEY_FILE: `${missing}/gateway.key.pem` },
     GATEWAY_CERT_FILE: { GATEWAY_CERT_FILE: `${missing}/gateway.crt.pem` },
     GATEWAY_P12_FILE: { GATEWAY_P12_FILE: `${missing}/gateway.p12` },
