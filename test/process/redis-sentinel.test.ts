@@ -11,6 +11,9 @@
  * runs on the group.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INBOX } from '../../src/city/model.js';
+import { idempotencyKey } from '../../src/flows/inbound-message.js';
+import { RedisStore } from '../../src/store/redis-store.js';
 import { catalogue, readInbox, until } from '../chaos/harness.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
@@ -60,6 +63,28 @@ describe('Redis Sentinel', () => {
     expect(sent.status, sent.body.slice(0, 300)).toBe(200);
     const inbox = await readInbox(gw.url);
     expect(inbox.some((i) => i.messageId === sent.messageId)).toBe(true);
+  });
+
+  it('REDIS_WAIT_REPLICAS=1 through the sentinels: the reply comes after the replica has the application', async () => {
+    const waiting = await startGateway({ ...group.env, REDIS_WAIT_REPLICAS: '1' });
+    try {
+      const sent = await sendApplication(waiting.url);
+      expect(sent.status, sent.body.slice(0, 300)).toBe(200);
+      const primary = await group.primary();
+      const replica = group.nodes.find((n) => n !== primary)!;
+      // Straight after the reply, no polling: the replica must already have it.
+      const onReplica = new RedisStore(`redis://127.0.0.1:${replica.port}`);
+      try {
+        const record = await onReplica.getIdempotency(idempotencyKey(sent.messageId));
+        expect(record).not.toBeNull();
+        const inboxId = (record!.result as { inboxId: string }).inboxId;
+        expect(await onReplica.getDoc(INBOX, inboxId)).toMatchObject({ messageId: sent.messageId });
+      } finally {
+        await onReplica.close();
+      }
+    } finally {
+      await waiting.close();
+    }
   });
 
   it('WORKERS=2 (node dist/main.js): both worker processes and their large-message threads reach the primary through the sentinels', async () => {
