@@ -11,13 +11,10 @@
  * Like test/helpers/redis-server.ts: without redis-server this throws (naming
  * the apt package), and every process is killed and dir removed at exit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from './net.js';
+import { removeTempDir, spawnRedisProcess, tempDir } from './redis-server.js';
 import { requireTool } from './tools.js';
 
 export interface RedisNode {
@@ -40,43 +37,14 @@ export interface RedisReplicaSet {
   dispose(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-process.on('exit', () => {
-  for (const child of live) {
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-  }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-interface Launched {
-  child: ChildProcess;
-  exited: Promise<void>;
-  output: () => string;
-}
+type Launched = ReturnType<typeof spawnRedisProcess>;
 
 function launch(port: number, extra: string[]): Launched {
-  const dir = mkdtempSync(join(tmpdir(), 'okno-redis-repl-'));
-  dirs.add(dir);
+  const dir = tempDir('okno-redis-repl-');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...extra];
-  const child = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      live.delete(child);
-      rmSync(dir, { recursive: true, force: true });
-      dirs.delete(dir);
-      resolve();
-    });
-  });
-  return { child, exited, output: () => output };
+  const launched = spawnRedisProcess(process.env.REDIS_SERVER_BIN ?? 'redis-server', args);
+  void launched.exited.then(() => removeTempDir(dir));
+  return launched;
 }
 
 async function infoReplication(port: number): Promise<Map<string, string>> {

@@ -13,14 +13,12 @@
  * `dispose()` kills every process and removes the dirs; they are also killed
  * when the test process exits or is terminated.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from './net.js';
-import { findRedisServer } from './redis-server.js';
+import { findRedisServer, removeTempDir, spawnRedisProcess, tempDir } from './redis-server.js';
 
 export interface SentinelGroupOptions {
   name?: string;
@@ -59,56 +57,21 @@ export interface RedisSentinelGroup {
   dispose(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-
-function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-}
-process.on('exit', killAll);
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-  const onSignal = () => {
-    killAll();
-    process.removeListener(signal, onSignal);
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  };
-  process.on(signal, onSignal);
-}
-
 function launch(bin: string, args: string[], port: number, password: string | null): RedisNode & { output: () => string; exited: Promise<void> } {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      live.delete(child);
-      resolve();
-    });
-    child.once('error', (error) => {
-      keep(Buffer.from(String(error)));
-      live.delete(child);
-      resolve();
-    });
-  });
+  const { child, exited, output, alive } = spawnRedisProcess(bin, args);
   return {
     port,
     password,
     address: `127.0.0.1:${port}`,
     get running() {
-      return child.exitCode === null && child.signalCode === null && live.has(child);
+      return child.exitCode === null && child.signalCode === null && alive();
     },
     async stop(signal = 'SIGTERM') {
-      if (!live.has(child)) return;
+      if (!alive()) return;
       child.kill(signal);
       await exited;
     },
-    output: () => output,
+    output,
     exited,
   };
 }
@@ -165,8 +128,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   const password = options.password ?? null;
   const sentinelPassword = options.sentinelPassword ?? null;
   const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
-  const root = mkdtempSync(path.join(tmpdir(), 'okno-sentinel-'));
-  dirs.add(root);
+  const root = tempDir('okno-sentinel-');
   const all: Array<ReturnType<typeof launch>> = [];
 
   const dataNode = async (label: string, extra: string[]) => {
@@ -265,14 +227,12 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       },
       async dispose() {
         await Promise.all(all.map((n) => n.stop('SIGKILL')));
-        rmSync(root, { recursive: true, force: true });
-        dirs.delete(root);
+        removeTempDir(root);
       },
     };
   } catch (error) {
     await Promise.all(all.map((n) => n.stop('SIGKILL')));
-    rmSync(root, { recursive: true, force: true });
-    dirs.delete(root);
+    removeTempDir(root);
     throw error;
   }
 }

@@ -36,7 +36,11 @@ const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
 
 function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
+  for (const child of live) {
+    // a test may have frozen one (SIGSTOP): it must wake to die
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  }
   for (const dir of dirs) {
     try {
       rmSync(dir, { recursive: true, force: true });
@@ -128,6 +132,26 @@ function launch(bin: string, port: number, dir: string, appendonly: boolean): Ru
     '--appendonly', appendonly ? 'yes' : 'no',
     '--appendfsync', 'always',
   ];
+  return spawnRedisProcess(bin, args);
+}
+
+/** A temporary directory removed when the test process ends (or earlier with removeTempDir). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  dirs.delete(dir);
+}
+
+/**
+ * A redis-server (or sentinel) process of a test: its last output kept for error messages,
+ * `exited` once it is gone, killed (SIGCONT then SIGKILL) when the test process ends.
+ */
+export function spawnRedisProcess(bin: string, args: string[]): Running & { alive(): boolean } {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
@@ -147,7 +171,7 @@ function launch(bin: string, port: number, dir: string, appendonly: boolean): Ru
       resolve();
     });
   });
-  return { child, exited, output: () => output };
+  return { child, exited, output: () => output, alive: () => live.has(child) };
 }
 
 async function waitReady(running: Running, port: number): Promise<void> {
