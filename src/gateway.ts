@@ -133,7 +133,14 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     logger.warn('REDIS_URL is not set: using the in-memory store; nothing survives a restart');
   }
   const store = await namingAsync(config.redisSentinel ? 'REDIS_SENTINELS' : 'REDIS_URL', () =>
-    createStore({ ...storeRedisSettings(config), keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }),
+    createStore({
+      ...storeRedisSettings(config),
+      keyPrefix: config.redisKeyPrefix,
+      waitReplicas: config.redisWaitReplicas,
+      waitTimeoutMs: config.redisWaitTimeoutMs,
+      onRedisError: redisErrorLog(logger),
+      onPrimaryChange: (primary) => logger.warn({ primary, sentinelGroup: config.redisSentinel?.name }, `Redis Sentinel: the primary is now ${primary}; reconnecting to it`),
+    }),
   );
 
   const readiness = new Readiness()
@@ -413,4 +420,24 @@ function checkProductionSafety(config: Config, identity: GatewayIdentity, trust:
     problems.push('NODE_ENV=production refuses sample keys; use real ones (see certs-sample/README.md) or set OKNO_ALLOW_SAMPLE_KEYS=true');
     throw new StartupError(problems);
   }
+}
+
+/**
+ * Redis connection errors for the log: the client retries by itself and every call that fails says so
+ * to its caller, so one warning per distinct message every 10 s (with how many came since) is enough.
+ */
+function redisErrorLog(logger: Logger, everyMs = 10_000): (error: Error) => void {
+  const last = new Map<string, { at: number; count: number }>();
+  return (error) => {
+    const now = Date.now();
+    const seen = last.get(error.message) ?? { at: 0, count: 0 };
+    seen.count += 1;
+    if (now - seen.at >= everyMs) {
+      logger.warn({ redisError: error.message, times: seen.count }, 'Redis connection error (the client reconnects by itself; /ready shows the store)');
+      seen.at = now;
+      seen.count = 0;
+    }
+    if (last.size >= 100 && !last.has(error.message)) last.clear();
+    last.set(error.message, seen);
+  };
 }

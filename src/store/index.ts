@@ -22,6 +22,8 @@ export interface CreateStoreConfig extends Partial<StoreOptions> {
   waitReplicas?: number;
   /** How long a write waits for them (REDIS_WAIT_TIMEOUT_MS). */
   waitTimeoutMs?: number;
+  /** The sentinels announced a new primary (`host:port`). */
+  onPrimaryChange?: (primary: string) => void;
 }
 
 /** The Redis the configuration names, or null for the in-memory store. */
@@ -39,7 +41,7 @@ export function redisTargetOf(config: Pick<CreateStoreConfig, 'redisUrl' | 'sent
  * failing the first request.
  */
 export async function createStore(config: CreateStoreConfig = {}): Promise<Store> {
-  const { redisUrl, sentinel, redisPassword, keyPrefix, onRedisError, waitReplicas, waitTimeoutMs, ...options } = config;
+  const { redisUrl, sentinel, redisPassword, keyPrefix, onRedisError, waitReplicas, waitTimeoutMs, onPrimaryChange, ...options } = config;
   const target = redisTargetOf({ redisUrl, sentinel, redisPassword });
   if (!target) {
     if (waitReplicas) throw new Error('waiting for replicas (REDIS_WAIT_REPLICAS) needs a Redis store (REDIS_URL or REDIS_SENTINELS)');
@@ -47,7 +49,7 @@ export async function createStore(config: CreateStoreConfig = {}): Promise<Store
   }
   // The sentinels' own complaints (unknown group name, wrong password) say more than "unreachable".
   let sentinelProblem: string | null = null;
-  const store = new RedisStore(target, { ...options, keyPrefix, onError: onRedisError, waitReplicas, waitTimeoutMs });
+  const store = new RedisStore(target, { ...options, keyPrefix, onError: onRedisError, waitReplicas, waitTimeoutMs, onPrimaryChange });
   const detach = store.onSentinelError((error) => (sentinelProblem = error.message));
   try {
     await store.ping();

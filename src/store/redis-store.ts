@@ -87,6 +87,8 @@ export interface RedisStoreOptions extends Partial<StoreOptions> {
   waitReplicas?: number;
   /** How long a write waits for them before StoreReplicationError (default 1000 ms). */
   waitTimeoutMs?: number;
+  /** Told when the sentinels announce a new primary (`host:port`), for the log (Sentinel targets only). */
+  onPrimaryChange?: (primary: string) => void;
 }
 
 export { redisClientOptions } from './redis-connection.js';
@@ -121,7 +123,7 @@ export class RedisStore implements Store {
    * group: see redis-connection.ts), or an ioredis client the caller keeps owning.
    */
   constructor(redis: string | RedisTarget | Redis, options: RedisStoreOptions = {}) {
-    const { keyPrefix, commandTimeoutMs, onError, waitReplicas, waitTimeoutMs, ...storeOptions } = options;
+    const { keyPrefix, commandTimeoutMs, onError, waitReplicas, waitTimeoutMs, onPrimaryChange, ...storeOptions } = options;
     this.options = resolveOptions(storeOptions);
     this.keyPrefix = keyPrefix ?? DEFAULT_KEY_PREFIX;
     this.waitReplicas = waitReplicas ?? 0;
@@ -140,10 +142,14 @@ export class RedisStore implements Store {
         this.client.options.enableOfflineQueue = false;
       });
       if ('sentinel' in this.target) {
+        let announced: string | null = null;
         // A switchover: leave the old primary now (it takes writes until it is demoted); the reconnect asks the sentinels.
         this.stopWatching = watchSwitchMaster(
           this.target.sentinel,
           (primary) => {
+            // Every sentinel announces it: told once per new primary.
+            if (!this.closed && primary !== announced) onPrimaryChange?.(primary);
+            announced = primary;
             // Every connection of the store: the read client and the write lanes (duplicates: they reconnect through the sentinels too).
             for (const connection of new Set([this.client, this.lanes.commit, this.lanes.queue])) {
               if (!this.closed && connection.status === 'ready' && connectedServer(connection) !== primary) connection.disconnect(true);

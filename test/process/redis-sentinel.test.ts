@@ -88,7 +88,7 @@ describe('Redis Sentinel', () => {
   });
 
   it('WORKERS=2 (node dist/main.js): both worker processes and their large-message threads reach the primary through the sentinels', async () => {
-    const proc = await startGatewayProcess({ ...group.env, WORKERS: '2', PORT: String(await freePort()) });
+    const proc = await startGatewayProcess({ ...group.env, WORKERS: '2', PORT: String(await freePort()) }, 60_000);
     try {
       const primary = await group.primary();
       const ready = await until('/ready', () => storeCheck(proc.url), (r) => r.status === 200, 15_000);
@@ -116,6 +116,10 @@ describe('Redis Sentinel', () => {
     const promoted = await group.waitForNewPrimary(old);
     const after = await until('an application accepted after the switchover', () => sendApplication(gw.url), (r) => r.status === 200, 30_000);
     await until('/ready names the new primary', () => storeCheck(gw.url), (r) => r.status === 200 && r.store.detail.includes(`primary ${promoted.address} `), 10_000);
+    // The log says so once (though each of the three sentinels announces it), naming the new primary.
+    const changes = gw.logs.filter((l) => l.primary === promoted.address && /^Redis Sentinel: the primary is now/.test(String(l.msg)));
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ level: 'warn', sentinelGroup: group.name });
     // Accepted: stored on the new primary (the demoted one refuses writes), and the inbox shows it.
     expect((await readInbox(gw.url)).some((i) => i.messageId === after.messageId)).toBe(true);
   }, 60_000);
@@ -144,6 +148,10 @@ describe('Redis Sentinel', () => {
     const acceptedAt = Date.now();
     const ready = await until('/ready names the new primary', () => storeCheck(gw.url), (r) => r.status === 200 && r.store.detail.includes(`primary ${promoted.address} `), 10_000);
     expect(ready.store.status).toBe('pass');
+    expect(gw.logs.some((l) => l.primary === promoted.address && /^Redis Sentinel: the primary is now/.test(String(l.msg)))).toBe(true);
+    // The killed primary's refused connections are logged, few times (at most one line per message every 10 s), no stack.
+    const errors = gw.logs.filter((l) => l.msg === 'Redis connection error (the client reconnects by itself; /ready shows the store)');
+    expect(errors.length).toBeLessThan(10);
 
     const inbox = await readInbox(gw.url);
     const ids = inbox.map((i) => i.messageId);
