@@ -13,6 +13,8 @@
  *   over plain HTTP and over HTTPS (the header precedes the TLS handshake); a
  *   PROXY header from a peer not in TRUSTED_PROXIES closes the connection
  *   (logged), a plain request from it is served.
+ * - X-Road allowFrom sees the real client too: the Security Server behind the
+ *   balancer is let in, another client through the same balancer is not.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -23,6 +25,9 @@ import { freePort } from '../helpers/net.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 import { faultOf } from '../helpers/smev.js';
 import { issueCertificate, SAMPLE_CA_PEM, tempDir } from '../helpers/tls-pki.js';
+import { projectRoot } from '../helpers/gateway.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 const LIMIT = { RATE_LIMIT_PER_CLIENT: '1/min:2' };
 
@@ -169,5 +174,51 @@ describe('HAProxy in TCP mode before the HTTPS listener (TLS ends at the gateway
     const url = balancer.url.replace('http:', 'https:');
     expect(await threeThenOne(url, '127.0.0.2', '127.0.0.3')).toEqual(PER_CLIENT);
     expect((await postFrom(url, '127.0.0.2')).faultstring).toMatch(/too many messages from 127\.0\.0\.2;/);
+  });
+});
+
+describe('X-Road allowFrom behind the balancer', () => {
+  let gw: GatewayProcess & { port: number };
+  let balancer: Balancer;
+  beforeAll(async () => {
+    // config/partners.xroad.json with the Security Server at 127.0.0.2.
+    const doc = JSON.parse(readFileSync(path.join(projectRoot, 'config/partners.xroad.json'), 'utf8')) as { xroad: Record<string, unknown>; partners: Array<Record<string, unknown>> };
+    for (const p of doc.partners) if (p.certificates) p.certificates = (p.certificates as string[]).map((c) => path.resolve(projectRoot, 'config', c));
+    doc.xroad.allowFrom = ['127.0.0.2'];
+    const file = path.join(tempDir('okno-proxy-xroad-'), 'partners.json');
+    writeFileSync(file, JSON.stringify(doc));
+    gw = await gateway({ TRUSTED_PROXIES: '127.0.0.1', PARTNERS_FILE: file });
+    balancer = await startBalancer({ backends: [gw.port] });
+    await balancer.waitUp();
+  });
+  afterAll(async () => {
+    await balancer?.stop();
+    await stop(gw);
+  });
+
+  /** POST /ws/xroad (not even XML) from `localAddress`: 403 is the allowFrom refusal, anything else got past it. */
+  function xroadFrom(url: string, localAddress: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+    const body = '<not-even-xml';
+    return new Promise((resolve, reject) => {
+      const req = http.request(new URL('/ws/xroad', url), { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'text/xml', 'content-length': String(body.length), ...headers } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  it('the Security Server through the balancer passes; another client through it, or one forging X-Forwarded-For directly, gets 403', async () => {
+    const server = await xroadFrom(balancer.url, '127.0.0.2');
+    expect(server.status).not.toBe(403);
+    expect(server.body).not.toMatch(/xroad\.allowFrom/);
+    const other = await xroadFrom(balancer.url, '127.0.0.3');
+    expect(other.status).toBe(403);
+    expect(other.body).toMatch(/127\.0\.0\.3 is not the gateway's Security Server/);
+    const forged = await xroadFrom(gw.url, '127.0.0.3', { 'x-forwarded-for': '127.0.0.2' });
+    expect(forged.status).toBe(403);
   });
 });
