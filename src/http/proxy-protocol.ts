@@ -155,7 +155,7 @@ function readHeader(socket: Socket, o: ProxyProtocolOptions, handOn: (socket: So
     finish();
     socket.destroy();
   };
-  const timer = setTimeout(() => refuse(`no complete PROXY header within ${o.timeoutMs} ms`), o.timeoutMs);
+  const timer = setTimeout(() => refuse(trusted ? `no complete PROXY header within ${o.timeoutMs} ms` : `nothing readable within ${o.timeoutMs} ms`), o.timeoutMs);
   const finish = () => {
     clearTimeout(timer);
     socket.removeListener('readable', onReadable);
