@@ -101,7 +101,8 @@ describe('HAProxy in HTTP mode: X-Forwarded-For', () => {
     for (const forged of ['127.0.0.50', '127.0.0.51', '127.0.0.52']) faults.push((await postFrom(trusting.url, '127.0.0.4', { 'x-forwarded-for': forged })).fault);
     expect(faults).toEqual(PER_CLIENT.slice(0, 3));
     expect((await postFrom(trusting.url, '127.0.0.4', { 'x-forwarded-for': '127.0.0.53' })).faultstring).toMatch(/too many messages from 127\.0\.0\.4;/);
-    // Through the balancer, a forged entry on the left is not taken either: the client is what HAProxy appended.
+    // Through the balancer, a forged entry on the left is not taken either: the client is what HAProxy
+    // appended (127.0.0.2's bucket, spent above, would refuse it).
     expect((await postFrom(toTrusting.url, '127.0.0.5', { 'x-forwarded-for': '127.0.0.2' })).fault).toBe('SignatureVerificationFault');
   });
 
@@ -174,6 +175,13 @@ describe('HAProxy in TCP mode before the HTTPS listener (TLS ends at the gateway
     const url = balancer.url.replace('http:', 'https:');
     expect(await threeThenOne(url, '127.0.0.2', '127.0.0.3')).toEqual(PER_CLIENT);
     expect((await postFrom(url, '127.0.0.2')).faultstring).toMatch(/too many messages from 127\.0\.0\.2;/);
+  });
+
+  it('a direct HTTPS client (not a trusted peer, no header) is served with its own address', async () => {
+    expect(gw.url).toMatch(/^https:/);
+    const faults: Array<string | null> = [];
+    for (let i = 0; i < 3; i++) faults.push((await postFrom(gw.url, '127.0.0.6')).fault);
+    expect(faults).toEqual(PER_CLIENT.slice(0, 3));
   });
 });
 
