@@ -7,6 +7,7 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { NOBODY_TRUSTED, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
 
 export type Role = 'city' | 'ops';
 
@@ -126,6 +127,13 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** Who may tell the client's address (README "Behind a load balancer"): TRUSTED_PROXIES, PROXY_PROTOCOL. */
+  proxies: {
+    /** Peers whose X-Forwarded-For / PROXY header is believed (empty: nobody; the client is the socket's peer). */
+    trusted: TrustedProxies;
+    /** PROXY_PROTOCOL=on: every connection from a trusted peer starts with a PROXY protocol v1/v2 header. */
+    proxyProtocol: boolean;
+  };
   redisUrl: string | null;
   /** A Sentinel group's primary instead of REDIS_URL (README "Redis Sentinel"); null: not used. */
   redisSentinel: RedisSentinelConfig | null;
@@ -286,6 +294,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const production = nodeEnv === 'production';
   const port = v.int('PORT', 8080, 0, 65535);
   const host = v.host('HOST') ?? '127.0.0.1';
+  const proxies = readProxies(v, problems);
   const redisUrl = v.url('REDIS_URL', ['redis:', 'rediss:']);
   const redisSentinel = readRedisSentinel(env, v, problems);
   const redisPassword = v.str('REDIS_PASSWORD');
@@ -315,6 +324,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     production,
     port,
     host,
+    proxies,
     redisUrl,
     redisSentinel,
     redisPassword,
@@ -601,6 +611,22 @@ function readOutboundTls(problems: string[], file: (name: string, fallback: stri
     return null;
   }
   return certFile || caFile ? { certFile, keyFile, caFile } : null;
+}
+
+function readProxies(v: Reader, problems: string[]): Config['proxies'] {
+  let trusted = NOBODY_TRUSTED;
+  const raw = v.str('TRUSTED_PROXIES');
+  if (raw !== null) {
+    try {
+      trusted = parseTrustedProxies(raw);
+    } catch (error) {
+      problems.push(`TRUSTED_PROXIES: ${(error as Error).message}`);
+    }
+  }
+  const proxyProtocol = v.oneOf('PROXY_PROTOCOL', ['on', 'off'], 'off') === 'on';
+  // Only trusted peers send the header: with nobody trusted, every connection that has one is closed.
+  if (proxyProtocol && raw === null) problems.push('PROXY_PROTOCOL: is on, but TRUSTED_PROXIES (the balancers that send the header) is not set');
+  return { trusted, proxyProtocol };
 }
 
 /** Reads typed values from the environment, recording a problem per bad variable. */

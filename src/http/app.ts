@@ -20,6 +20,7 @@ import { correlationIdFor, registerCorrelation } from './correlation.js';
 import { registerErrorHandling, type ErrorBody } from './errors.js';
 import { authRolesOf } from './auth.js';
 import { documentErrorResponses } from './openapi-errors.js';
+import { acceptProxyProtocol } from './proxy-protocol.js';
 import type { Role } from '../config/env.js';
 
 export interface AppParts {
@@ -68,6 +69,8 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       headersTimeout: limits.headersTimeoutMs,
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(limits.headersTimeoutMs / 4))),
     },
+    // request.ip: the rightmost X-Forwarded-For address not in TRUSTED_PROXIES (the peer itself when it is not trusted).
+    ...(parts.config.proxies.trusted.items.length > 0 ? { trustProxy: (address: string) => parts.config.proxies.trusted.trusts(address) } : {}),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' as const, allErrors: false } },
     // Bodies are validated without that coercion (src/http/validators.ts).
     schemaController: { compilersFactory: { buildValidator } },
@@ -77,6 +80,8 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   const app = (parts.https
     ? Fastify({ ...options, https: { ...parts.https, ...options.http }, loggerInstance: parts.logger as FastifyBaseLogger })
     : Fastify(options)) as unknown as FastifyInstance;
+  // PROXY_PROTOCOL=on: the header from a trusted balancer is read before HTTP (or the TLS handshake) starts.
+  if (parts.config.proxies.proxyProtocol) acceptProxyProtocol(app.server, { trusted: parts.config.proxies.trusted, timeoutMs: limits.headersTimeoutMs, logger: parts.logger });
   // Before any plugin, so that every route (the OpenAPI UI's too) passes here.
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);

@@ -75,7 +75,8 @@ export class SoapAccess {
   /** onRequest hook of the SOAP scope: the client address's limit, before the body is read. */
   readonly admitClient: onRequestAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'POST' || !this.clientBuckets) return;
-    const address = request.socket.remoteAddress ?? 'unknown';
+    // The client behind a trusted balancer (TRUSTED_PROXIES), else the peer.
+    const address = request.ip ?? 'unknown';
     const take = this.clientBuckets.take(address);
     if (!take.ok) return this.refuseEarly(request, reply, 'client', take, `too many messages from ${address}; retry later`);
   };
@@ -150,7 +151,7 @@ export class SoapAccess {
     const last = this.lastLogged.get(limit) ?? { at: 0, refused: 0 };
     last.refused += 1;
     if (now - last.at >= 1000) {
-      request.log.warn({ limit, refused: last.refused, client: request.socket.remoteAddress, outcome: 'rate-limited' }, `SOAP messages refused by the ${limit} limit`);
+      request.log.warn({ limit, refused: last.refused, client: request.ip, outcome: 'rate-limited' }, `SOAP messages refused by the ${limit} limit`);
       last.at = now;
       last.refused = 0;
     }

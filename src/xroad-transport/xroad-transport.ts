@@ -38,7 +38,8 @@ export function startXRoadTransport(o: XRoadTransportOptions): Transport {
       app.register(async (scope) => {
         // Only the gateway's Security Server may call (registry xroad.allowFrom): it vouches for the client ids.
         scope.addHook('onRequest', async (request, reply) => {
-          const address = request.socket.remoteAddress ?? '';
+          // The client behind a trusted balancer (TRUSTED_PROXIES), else the peer.
+          const address = request.ip ?? '';
           if (self.allows(address)) return;
           request.log.warn({ address, url: request.url }, 'X-Road call from an address not in xroad.allowFrom refused');
           const message = `${address || 'this address'} is not the gateway's Security Server (xroad.allowFrom)`;

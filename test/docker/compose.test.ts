@@ -28,6 +28,7 @@ interface Service {
   depends_on?: unknown;
   healthcheck?: { disable?: boolean; test?: string[] };
   volumes?: Array<string | { type?: string; source: string; target: string; read_only?: boolean }>;
+  networks?: string[] | Record<string, { ipv4_address?: string } | null>;
 }
 
 const composeFile = path.join(projectRoot, 'docker-compose.yml');
@@ -217,6 +218,16 @@ describe('docker-compose.yml', () => {
       if (check.error) throw new Error('haproxy is not installed (apt-get install -y haproxy; .ci/run does this): the balancer configuration is judged by HAProxy itself');
       expect(check.status, check.stdout + check.stderr).toBe(0);
       expect(readme).toContain(`API_TOKENS='${API_TOKENS}' docker compose --profile ha up --build`);
+    });
+
+    it("the gateways believe the balancer's X-Forwarded-For, and only its: TRUSTED_PROXIES is its fixed address on the edge network", () => {
+      const onEdge = (svc: Service) => (Array.isArray(svc.networks) ? svc.networks.includes('edge') : svc.networks !== undefined && 'edge' in svc.networks);
+      const balancerAddress = Array.isArray(ha.balancer!.networks) ? undefined : ha.balancer!.networks?.edge?.ipv4_address;
+      expect(balancerAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      for (const name of ['okno-ha-1', 'okno-ha-2']) {
+        expect(ha[name]!.environment!.TRUSTED_PROXIES, name).toBe(balancerAddress);
+        expect(onEdge(ha[name]!), name).toBe(true);
+      }
     });
   });
 });

@@ -26,6 +26,8 @@ export interface BalancerOptions {
   forwardFor?: boolean;
   /** Health check interval (default 300 ms); two failures take a backend out, two passes bring it back. */
   checkIntervalMs?: number;
+  /** TCP mode in front of HTTPS gateways: the health checks speak TLS (check-ssl, the certificate not verified). */
+  checkSsl?: boolean;
   /** Let a connection that fails go to another backend (default true). */
   redispatch?: boolean;
 }
@@ -59,7 +61,7 @@ export function balancerConfig(port: number, statsPort: number, o: BalancerOptio
   const inter = o.checkIntervalMs ?? 300;
   const proxy = o.sendProxy === 'v1' ? ' send-proxy' : o.sendProxy === 'v2' ? ' send-proxy-v2' : '';
   // The check is plain HTTP to the same port: with a PROXY header too when the backend expects one.
-  const checkProxy = o.sendProxy ? ' check-send-proxy' : '';
+  const checkProxy = (o.sendProxy ? ' check-send-proxy' : '') + (o.checkSsl ? ' check-ssl verify none' : '');
   return [
     'global',
     '    maxconn 4096',

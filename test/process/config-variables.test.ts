@@ -138,6 +138,8 @@ function badValues(): Record<string, Record<string, string>> {
     OUTBOUND_TLS_CA_FILE: { OUTBOUND_TLS_CA_FILE: `${missing}/partners-ca.pem` },
     RATE_LIMIT_PER_PARTNER: { RATE_LIMIT_PER_PARTNER: '50/h' },
     RATE_LIMIT_PER_CLIENT: { RATE_LIMIT_PER_CLIENT: 'lots' },
+    TRUSTED_PROXIES: { TRUSTED_PROXIES: '10.0.0.0/33' },
+    PROXY_PROTOCOL: { PROXY_PROTOCOL: 'auto', TRUSTED_PROXIES: '127.0.0.1' },
     API_RATE_LIMIT: { API_RATE_LIMIT: 'lots' },
     SOAP_MAX_IN_FLIGHT: { SOAP_MAX_IN_FLIGHT: '-3' },
   };
