@@ -95,6 +95,6 @@ export class FallbackRateLimiter implements RateLimiter {
 }
 
 /** The limiter for a store: shared (with a memory fallback) when the store offers one, else in memory. */
-export function rateLimiterFor(store: Pick<Store, 'rateLimiter'>, options: FallbackOptions = {}): RateLimiter {
+export function rateLimiterFor(store: Store, options: FallbackOptions = {}): RateLimiter {
   return store.rateLimiter ? new FallbackRateLimiter(store.rateLimiter(), options) : new MemoryRateLimiter(options.now);
 }

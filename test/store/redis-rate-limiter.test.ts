@@ -103,7 +103,7 @@ describe('the shared rate limiter (GCRA on Redis time)', () => {
     const keyPrefix = nextPrefix();
     const limiter = new RedisRateLimiter(admin, keyPrefix);
     await limiter.take('api:abc', { perSecond: 1, burst: 1 });
-    const [seconds] = (await admin.time()) as [string, string];
+    const [seconds] = await admin.time();
     const tat = Number(await admin.get(`${keyPrefix}rl:api:abc`));
     // The stored "full again" time is Redis's now + 1 s, in microseconds.
     expect(Math.abs(tat / 1e6 - (Number(seconds) + 1))).toBeLessThan(2);
