@@ -5,7 +5,8 @@
  *
  * 1. the take alone: N takes one at a time (latency) and 32 at once
  *    (throughput), MemoryRateLimiter vs the shared limiter (RedisRateLimiter
- *    behind FallbackRateLimiter, as the gateway uses it);
+ *    behind FallbackRateLimiter, as the gateway uses it), and a bare PING for
+ *    the round trip's share;
  * 2. per SOAP message: an in-process gateway on the same Redis store with
  *    RATE_LIMIT_PER_CLIENT and RATE_LIMIT_PER_PARTNER on (high enough that
  *    nothing is refused: two takes per message, the client's before the body
@@ -19,6 +20,7 @@
  * Prints the figures as JSON, with the ratios redis / memory.
  */
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { loadCatalogue } from '../src/catalogue/load.js';
 import { FallbackRateLimiter, MemoryRateLimiter, type RateLimiter } from '../src/http/rate-limit.js';
 import { RedisStore } from '../src/store/redis-store.js';
@@ -91,6 +93,17 @@ try {
   await shared.take('warm', { perSecond: 1, burst: 1 });
   const memory = await takes(new MemoryRateLimiter(), 'memory');
   const redisTakes = await takes(shared, 'redis');
+  // A bare round trip on the same connection, for scale: how much of a take is the trip, how much the script.
+  const client = new Redis(redis.url);
+  const pings: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await client.ping();
+    pings.push((performance.now() - t) * 1000);
+  }
+  client.disconnect();
+  pings.sort((a, b) => a - b);
+  const ping = { command: 'PING', p50us: quantile(pings, 0.5), p99us: quantile(pings, 0.99) };
   if (shared.fallbacks > 0) throw new Error(`${shared.fallbacks} takes fell back to memory: the Redis figures would be wrong`);
   await store.close();
 
@@ -118,7 +131,7 @@ try {
   console.log(
     JSON.stringify(
       {
-        take: [memory, redisTakes, { ratio: 'redis / memory', p50: Number((Number(redisTakes.p50us) / Number(memory.p50us)).toFixed(1)), throughput: Number((Number(redisTakes.concurrent32PerSecond) / Number(memory.concurrent32PerSecond)).toFixed(4)) }],
+        take: [memory, redisTakes, ping, { ratio: 'redis / memory', p50: Number((Number(redisTakes.p50us) / Number(memory.p50us)).toFixed(1)), throughput: Number((Number(redisTakes.concurrent32PerSecond) / Number(memory.concurrent32PerSecond)).toFixed(4)) }],
         soapMessage: [
           m,
           r,
