@@ -12,8 +12,15 @@
  * for longer than one bucket's refill.
  *
  * Time is Redis's own (`TIME`, microseconds): the instances' clocks do not
- * take part. The script writes after TIME, which Redis >= 5 replicates as
- * effects (the SET with its PX), so replicas agree.
+ * take part.
+ *
+ * Not replicated, not in the AOF (`redis.set_repl(redis.REPL_NONE)`): with
+ * `appendfsync always` (the HA setting) every propagated write waits for an
+ * fsync, which made a take cost 0.4–1.3 ms here instead of ~0.1 ms; and a
+ * bucket is worth nothing after a restart or a failover. Then the buckets on
+ * the new primary start full: for at most one burst per key the limit is as
+ * if fresh. (The DEL Redis propagates when such a key expires is harmless:
+ * the replicas and the AOF never had the key.)
  *
  * Key (P = the store's prefix): P rl:<key> string, the TAT in microseconds,
  * PX = TAT - now. Like the store's other scripts (redis-scripts.ts) the key
@@ -26,6 +33,7 @@ import type { RateLimiter, Take } from './rate-limiter.js';
 /** ARGV: 1 prefix, 2 key, 3 emission interval (µs per token = 1e6 / perSecond), 4 burst. Returns {1, 0} or {0, retry after ms}. */
 export const RATE_LIMIT_SCRIPT = `
 if redis.replicate_commands then pcall(redis.replicate_commands) end
+redis.set_repl(redis.REPL_NONE)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local key = ARGV[1] .. 'rl:' .. ARGV[2]

@@ -4,6 +4,8 @@
  * the key under the store's prefix expiring when the bucket is full again,
  * and two clients racing for one bucket getting exactly the burst between them.
  */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -95,6 +97,24 @@ describe('the shared rate limiter (GCRA on Redis time)', () => {
     } finally {
       one.disconnect();
       two.disconnect();
+    }
+  });
+
+  it('not propagated: with AOF (fsync always) the buckets are not in the AOF, so a take costs no fsync', async () => {
+    const durable = await startRedisServer({ appendonly: true });
+    const client = new Redis(durable.url);
+    try {
+      const limiter = new RedisRateLimiter(client, 'okno-aof:');
+      for (let i = 0; i < 20; i++) await limiter.take(`client:198.51.100.${i}`, { perSecond: 1, burst: 5 });
+      await client.set('okno-aof:marker', 'written');
+      expect(await client.dbsize()).toBe(21);
+      const files = (dir: string): string[] => readdirSync(dir).flatMap((name) => (statSync(path.join(dir, name)).isDirectory() ? files(path.join(dir, name)) : [path.join(dir, name)]));
+      const aof = files(durable.dir).filter((f) => /\.aof/.test(f)).map((f) => readFileSync(f, 'latin1')).join('');
+      expect(aof).toContain('okno-aof:marker'); // the AOF is on and has the plain write
+      expect(aof).not.toContain('rl:client');
+    } finally {
+      client.disconnect();
+      await durable.dispose();
     }
   });
 
