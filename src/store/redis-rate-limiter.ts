@@ -19,8 +19,9 @@
  * fsync, which made a take cost 0.4–1.3 ms here instead of ~0.1 ms; and a
  * bucket is worth nothing after a restart or a failover. Then the buckets on
  * the new primary start full: for at most one burst per key the limit is as
- * if fresh. (The DEL Redis propagates when such a key expires is harmless:
- * the replicas and the AOF never had the key.)
+ * if fresh. (Redis still propagates a DEL when such a key expires: harmless,
+ * the replicas and the AOF never had the key; a take that finds its key
+ * expired, an idle client's first, pays for that one write.)
  *
  * Key (P = the store's prefix): P rl:<key> string, the TAT in microseconds,
  * PX = TAT - now. Like the store's other scripts (redis-scripts.ts) the key
