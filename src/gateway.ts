@@ -32,6 +32,7 @@ import { startResponseDelivery } from './delivery/response-delivery.js';
 import { startStatusDelivery } from './delivery/status-delivery.js';
 import { sendViaFileStore } from './attachments/send-via-file-store.js';
 import { TokenAuth } from './http/auth.js';
+import { FallbackRateLimiter, rateLimiterFor } from './http/rate-limit.js';
 import { loadHttpsOptions } from './pki/tls-material.js';
 import { createOutboundAgent } from './delivery/outbound-tls.js';
 import { startPullTransport } from './pull/pull-transport.js';
@@ -211,10 +212,12 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     },
     now: () => new Date(),
   };
-  const auth = new TokenAuth(config.apiTokens, { rateLimit: config.limits.perApiToken, workers: config.workers });
-  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => push.access.inFlightNow, ocsp, journalArchive: () => sealer.archiveStatus() });
+  // Client, partner and API token limits: counted in Redis when the store is Redis (shared by every instance), else in memory.
+  const limiter = rateLimiterFor(store, { logger });
+  const auth = new TokenAuth(config.apiTokens, { rateLimit: config.limits.perApiToken, limiter });
+  const metrics = createGatewayMetrics({ store, queues: GATEWAY_QUEUES, partners, catalogue, certificates: inUse, maintenance: () => readiness.maintenance.on, soapInFlight: () => push.access.inFlightNow, rateLimitFallbacks: () => (limiter instanceof FallbackRateLimiter ? limiter.fallbacks : 0), ocsp, journalArchive: () => sealer.archiveStatus() });
   // The transports: each one line (src/transport.ts). Push mode serves POST /ws/smev3 (pull-mode partners are refused there).
-  const push = startPushTransport({ ctx, keys, crlSet, onLimited: (limit, partner) => metrics.rateLimited(limit, partner) });
+  const push = startPushTransport({ ctx, keys, crlSet, limiter, onLimited: (limit, partner) => metrics.rateLimited(limit, partner) });
   // X-Road / Trembita provider (POST /ws/xroad, GET /ws/xroad/{code}?wsdl; REST: /xroad/rest/{code}) when the registry names the gateway's X-Road identity.
   const xroad = ctx.partners.xroad ? startXRoadTransport({ ctx, extraRoutes: registerXRoadRestRoutes }) : null;
   // A reload takes TRUST_CA_FILE and PARTNERS_FILE too (renewed partner certificates, a new CA), checked as at start-up.

@@ -4,9 +4,11 @@
  * early exit), so the answer's timing says nothing about how close a guess
  * was. 401 for a missing, malformed (not "Bearer <token>") or unknown token, 403 for a known token
  * with the wrong role. With API_RATE_LIMIT each token has its own bucket
- * (src/http/rate-limit.ts; one process's share with WORKERS > 1): a request
- * beyond it is a 429 with Retry-After, counted after the token is known, so
- * an unknown token cannot spend a real one's allowance.
+ * (src/http/rate-limit.ts: in Redis with a Redis store, shared by every
+ * gateway instance and worker, under the key `api:<SHA-256 of the token>`,
+ * never the token itself): a request beyond it is a 429 with Retry-After,
+ * counted after the token is known, so an unknown token cannot spend a real
+ * one's allowance.
  *
  * The check runs as an onRequest hook: before the body is read or the
  * parameters are validated, so an unauthenticated client costs no parsing
@@ -17,7 +19,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { ApiToken, RateLimit, Role } from '../config/env.js';
 import { HttpError } from './errors.js';
-import { perProcess, TokenBucket } from './rate-limit.js';
+import { MemoryRateLimiter, type RateLimiter } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,27 +36,30 @@ type AuthHook = onRequestAsyncHookHandler & { [ROLES]?: readonly Role[] };
 export interface TokenAuthOptions {
   /** Requests per token (API_RATE_LIMIT), or null for none. */
   rateLimit: RateLimit | null;
-  /** Processes sharing the limit (WORKERS): each keeps its own buckets. */
-  workers: number;
+  /** Where the limit is counted (default: this process's memory). */
+  limiter?: RateLimiter;
   now?: () => number;
 }
 
 interface KnownToken {
   digest: Buffer;
   role: Role;
-  bucket: TokenBucket | null;
+  /** The rate limiter's key: the digest, never the token. */
+  key: string;
 }
 
 export class TokenAuth {
   private readonly tokens: readonly KnownToken[];
-  private readonly now: () => number;
   private readonly limit: RateLimit | null;
+  private readonly limiter: RateLimiter;
 
-  constructor(tokens: readonly ApiToken[], options: TokenAuthOptions = { rateLimit: null, workers: 1 }) {
-    this.now = options.now ?? Date.now;
-    this.limit = options.rateLimit ? perProcess(options.rateLimit, options.workers) : null;
-    const start = this.now();
-    this.tokens = tokens.map((t) => ({ digest: digest(t.token), role: t.role, bucket: this.limit ? new TokenBucket(this.limit, start) : null }));
+  constructor(tokens: readonly ApiToken[], options: TokenAuthOptions = { rateLimit: null }) {
+    this.limit = options.rateLimit;
+    this.limiter = options.limiter ?? new MemoryRateLimiter(options.now);
+    this.tokens = tokens.map((t) => {
+      const d = digest(t.token);
+      return { digest: d, role: t.role, key: `api:${d.toString('hex')}` };
+    });
   }
 
   /** The presented token's entry, or undefined; looks at every known token whatever matches. */
@@ -77,11 +82,12 @@ export class TokenAuth {
         throw new HttpError(401, 'UNAUTHORIZED', match ? 'unknown token' : header === undefined || header.trim() === '' ? 'missing Authorization: Bearer <token>' : malformed(header));
       }
       if (!allowed.includes(role)) throw new HttpError(403, 'FORBIDDEN', `role ${role} may not do this (needs ${allowed.join(' or ')})`);
-      const take = token.bucket?.take(this.now());
+      const take = this.limit ? await this.limiter.take(token.key, this.limit) : null;
       if (take && !take.ok) {
         const seconds = Math.max(1, Math.ceil(take.retryAfterMs / 1000));
         reply.header('retry-after', String(seconds));
-        throw new HttpError(429, 'RATE_LIMITED', `more than API_RATE_LIMIT allows for this token (${this.limit!.perSecond} requests/s, burst ${this.limit!.burst} in this process); retry after ${seconds} s`);
+        const where = this.limiter.shared ? 'shared by every gateway instance' : 'in this process';
+        throw new HttpError(429, 'RATE_LIMITED', `more than API_RATE_LIMIT allows for this token (${this.limit!.perSecond} requests/s, burst ${this.limit!.burst}, ${where}); retry after ${seconds} s`);
       }
       request.role = role;
     };

@@ -1,88 +1,100 @@
 /**
- * Token buckets for the rate limits of the SOAP endpoint (src/push/access.ts) and the
- * JSON API (per bearer token, src/http/auth.ts). A bucket holds up to
- * `burst` tokens and refills `perSecond` a second; a message takes one. Kept
- * in the process's memory: with WORKERS=N each worker holds its own buckets,
- * so the limits are divided by N (node:cluster spreads connections over the
- * workers), see perProcess().
+ * The rate limiter the SOAP endpoint (src/push/access.ts: per client address,
+ * per partner) and the JSON API (src/http/auth.ts: per bearer token) use.
+ *
+ * With a Redis store the limits are counted in Redis (store/redis-rate-limiter.ts),
+ * so they hold across every gateway instance and worker process on it: a limit
+ * is the whole deployment's, never divided by WORKERS or by instances. With the
+ * memory store (one process: WORKERS > 1 needs Redis) they are counted in memory.
+ *
+ * When Redis fails or is slow to answer a take (more than `timeoutMs`), the
+ * request is NOT refused for that: the take is answered by a bucket in this
+ * process's memory with the full limit, and for `retryAfterFailureMs` after
+ * the failure the takes stay in memory (no pile-up of waiting requests on a
+ * Redis that does not answer); then Redis is asked again. While degraded a
+ * deployment of N processes lets through up to N times the limit: a limiter
+ * outage weakens the limits, it does not stop the gateway (whose commits need
+ * Redis anyway). Logged at most once a minute with the count, and counted
+ * (`fallbacks`, okno_rate_limit_fallbacks).
  */
 import type { RateLimit } from '../config/env.js';
+import type { Logger } from '../log.js';
+import { MemoryRateLimiter, type RateLimiter, type Take } from '../store/rate-limiter.js';
+import type { Store } from '../store/types.js';
 
-export type Take = { ok: true } | { ok: false; retryAfterMs: number };
+export { MemoryRateLimiter, TokenBucket, type RateLimiter, type Take } from '../store/rate-limiter.js';
 
-export class TokenBucket {
-  private tokens: number;
-  private at: number;
+export interface FallbackOptions {
+  /** How long a take waits for Redis before memory answers it (default 250 ms). */
+  timeoutMs?: number;
+  /** How long after a failure takes go to memory without asking Redis (default 1000 ms). */
+  retryAfterFailureMs?: number;
+  /** Where the warning goes (at most once per `warnEveryMs`, default a minute). */
+  logger?: Pick<Logger, 'warn'>;
+  warnEveryMs?: number;
+  now?: () => number;
+}
+
+/** The shared limiter, answered from memory (full limit) while it fails. */
+export class FallbackRateLimiter implements RateLimiter {
+  readonly shared = true;
+  /** Takes answered from memory because the shared limiter failed or was slow. */
+  fallbacks = 0;
+  private readonly memory: MemoryRateLimiter;
+  private readonly now: () => number;
+  private readonly timeoutMs: number;
+  private readonly retryAfterFailureMs: number;
+  private readonly warnEveryMs: number;
+  private downUntil = 0;
+  private lastWarned = -Infinity;
+  private unwarned = 0;
 
   constructor(
-    readonly limit: RateLimit,
-    now: number,
+    private readonly primary: RateLimiter,
+    private readonly o: FallbackOptions = {},
   ) {
-    this.tokens = limit.burst;
-    this.at = now;
+    this.now = o.now ?? Date.now;
+    this.memory = new MemoryRateLimiter(this.now);
+    this.timeoutMs = o.timeoutMs ?? 250;
+    this.retryAfterFailureMs = o.retryAfterFailureMs ?? 1000;
+    this.warnEveryMs = o.warnEveryMs ?? 60_000;
   }
 
-  /** Takes one token if there is one; otherwise says when there will be. */
-  take(now: number): Take {
-    this.refill(now);
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return { ok: true };
+  async take(key: string, limit: RateLimit): Promise<Take> {
+    if (this.now() < this.downUntil) return this.fromMemory(key, limit, null);
+    let timer: NodeJS.Timeout | undefined;
+    const asked = this.primary.take(key, limit);
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([asked, late]);
+    } catch (error) {
+      asked.catch(() => {}); // a late answer or failure of an abandoned take
+      this.downUntil = this.now() + this.retryAfterFailureMs;
+      return this.fromMemory(key, limit, error as Error);
+    } finally {
+      clearTimeout(timer);
     }
-    return { ok: false, retryAfterMs: Math.ceil(((1 - this.tokens) / this.limit.perSecond) * 1000) };
   }
 
-  /** True when the bucket is full again (it then says nothing a fresh one would not). */
-  isFull(now: number): boolean {
-    this.refill(now);
-    return this.tokens >= this.limit.burst;
-  }
-
-  private refill(now: number): void {
-    const elapsed = Math.max(0, now - this.at) / 1000;
-    this.at = now;
-    this.tokens = Math.min(this.limit.burst, this.tokens + elapsed * this.limit.perSecond);
+  private fromMemory(key: string, limit: RateLimit, error: Error | null): Take {
+    this.fallbacks += 1;
+    this.unwarned += 1;
+    const now = this.now();
+    if (now - this.lastWarned >= this.warnEveryMs) {
+      this.o.logger?.warn(
+        { takes: this.unwarned, problem: error?.message ?? 'recent failure', outcome: 'rate-limit-fallback' },
+        'the shared rate limiter (Redis) failed: limits are counted in this process with the full limit',
+      );
+      this.lastWarned = now;
+      this.unwarned = 0;
+    }
+    return this.memory.takeNow(key, limit);
   }
 }
 
-/**
- * Buckets by key (a partner id, a client address). Full buckets are dropped
- * when the map grows past `maxKeys`, so a spray of addresses cannot grow it
- * without bound: a dropped full bucket is the same as a fresh one.
- */
-export class KeyedBuckets {
-  private readonly buckets = new Map<string, TokenBucket>();
-
-  constructor(
-    private readonly limitOf: (key: string) => RateLimit | null,
-    private readonly now: () => number = Date.now,
-    private readonly maxKeys = 10_000,
-  ) {}
-
-  take(key: string): Take {
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      const limit = this.limitOf(key);
-      if (!limit) return { ok: true };
-      if (this.buckets.size >= this.maxKeys) this.sweep();
-      bucket = new TokenBucket(limit, this.now());
-      this.buckets.set(key, bucket);
-    }
-    return bucket.take(this.now());
-  }
-
-  get size(): number {
-    return this.buckets.size;
-  }
-
-  private sweep(): void {
-    const t = this.now();
-    for (const [key, bucket] of this.buckets) if (bucket.isFull(t)) this.buckets.delete(key);
-  }
-}
-
-/** One process's share of a limit when `workers` processes each keep their own buckets. */
-export function perProcess(limit: RateLimit, workers: number): RateLimit {
-  if (workers <= 1) return limit;
-  return { perSecond: limit.perSecond / workers, burst: Math.max(1, Math.ceil(limit.burst / workers)) };
+/** The limiter for a store: shared (with a memory fallback) when the store offers one, else in memory. */
+export function rateLimiterFor(store: Store, options: FallbackOptions = {}): RateLimiter {
+  return store.rateLimiter ? new FallbackRateLimiter(store.rateLimiter(), options) : new MemoryRateLimiter(options.now);
 }

@@ -82,6 +82,8 @@ export interface MetricsSources {
   journalArchive?: () => { enabled: boolean; segments: number; records: number; failures: number; failingSince: number | null };
   /** SOAP messages being processed now (okno_soap_in_flight). */
   soapInFlight?: () => number;
+  /** Rate-limit takes answered from memory because the shared limiter (Redis) failed (okno_rate_limit_fallbacks). */
+  rateLimitFallbacks?: () => number;
   /** OCSP checks of partners' certificates (okno_ocsp_checks_total, okno_ocsp_outage_accepted_total); null: OCSP=off. */
   ocsp?: { onOutcome(listener: (e: OcspOutcomeEvent) => void): () => void } | null;
   now?: () => number;
@@ -274,6 +276,18 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
       registers: [registry],
       collect() {
         failures.set(status().failures);
+      },
+    });
+  }
+
+  if (sources.rateLimitFallbacks) {
+    const count = sources.rateLimitFallbacks;
+    const fallbacks = new Gauge({
+      name: 'okno_rate_limit_fallbacks',
+      help: 'rate-limit checks (client, partner, API token) of this process since it started that were answered from its memory, with the full limit, because the shared limiter in Redis failed or was slow',
+      registers: [registry],
+      collect() {
+        fallbacks.set(count());
       },
     });
   }

@@ -18,6 +18,11 @@
  *    (AccessDenied); then the partner's rate limit (QuoteLimitExceeded).
  *    Only a verified signature spends a partner's quota, so nobody can use up
  *    another partner's quota by sending its certificate with a forged signature.
+ *
+ * The client and partner limits are counted by a RateLimiter
+ * (src/http/rate-limit.ts): in Redis when the store is Redis, so they hold
+ * across every gateway instance and worker (keys `client:<address>`,
+ * `partner:<id>`); in memory otherwise.
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import type { Config, RateLimit, TlsClientAuth } from '../config/env.js';
@@ -25,7 +30,7 @@ import type { Partner, PartnerRegistry } from '../registry/partners.js';
 import { tlsClientOf, type TlsClient } from '../pki/tls-material.js';
 import type { RateLimitKind } from '../ops/metrics.js';
 import { faultEnvelope, SmevFault } from '../soap/faults.js';
-import { KeyedBuckets, perProcess, type Take } from '../http/rate-limit.js';
+import { MemoryRateLimiter, type RateLimiter, type Take } from '../http/rate-limit.js';
 
 export type LimitKind = RateLimitKind;
 
@@ -33,8 +38,8 @@ export interface SoapAccessOptions {
   clientAuth: TlsClientAuth;
   partners: PartnerRegistry;
   limits: Config['limits'];
-  /** Worker processes sharing the port (each keeps its own buckets: limits are divided among them). */
-  workers: number;
+  /** Where the client and partner limits are counted (default: this process's memory). */
+  limiter?: RateLimiter;
   /** Called for every message refused by a limit (metrics). */
   onLimited?: (limit: LimitKind, partner: string | null) => void;
   now?: () => number;
@@ -42,29 +47,20 @@ export interface SoapAccessOptions {
 
 export class SoapAccess {
   readonly clientAuth: TlsClientAuth;
-  private readonly partnerBuckets: KeyedBuckets;
-  private readonly clientBuckets: KeyedBuckets | null;
+  private readonly limiter: RateLimiter;
   private readonly maxInFlight: number;
   private inFlight = 0;
   private readonly lastLogged = new Map<LimitKind, { at: number; refused: number }>();
 
   constructor(private readonly o: SoapAccessOptions) {
     this.clientAuth = o.clientAuth;
-    const now = o.now ?? Date.now;
-    const byPartner = new Map(o.partners.partners.map((p) => [p.id, limitOf(p, o.limits.perPartner)] as const));
-    this.partnerBuckets = new KeyedBuckets((id) => {
-      const limit = byPartner.get(id);
-      return limit ? perProcess(limit, o.workers) : null;
-    }, now);
-    const perClient = o.limits.perClient;
-    this.clientBuckets = perClient ? new KeyedBuckets(() => perProcess(perClient, o.workers), now) : null;
+    this.limiter = o.limiter ?? new MemoryRateLimiter(o.now);
     this.maxInFlight = o.limits.maxInFlight;
   }
 
-  /** The partner's effective limit in this process (null: none). */
+  /** The partner's limit (null: none): its registry rateLimit, else RATE_LIMIT_PER_PARTNER. */
   limitOf(partner: Partner): RateLimit | null {
-    const limit = limitOf(partner, this.o.limits.perPartner);
-    return limit ? perProcess(limit, this.o.workers) : null;
+    return limitOf(partner, this.o.limits.perPartner);
   }
 
   /** Messages this process is processing now (okno_soap_in_flight). */
@@ -74,10 +70,11 @@ export class SoapAccess {
 
   /** onRequest hook of the SOAP scope: the client address's limit, before the body is read. */
   readonly admitClient: onRequestAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.method !== 'POST' || !this.clientBuckets) return;
+    const perClient = this.o.limits.perClient;
+    if (request.method !== 'POST' || !perClient) return;
     // The client behind a trusted balancer (TRUSTED_PROXIES), else the peer.
     const address = request.ip ?? 'unknown';
-    const take = this.clientBuckets.take(address);
+    const take = await this.limiter.take(`client:${address}`, perClient);
     if (!take.ok) return this.refuseEarly(request, reply, 'client', take, `too many messages from ${address}; retry later`);
   };
 
@@ -124,8 +121,10 @@ export class SoapAccess {
   }
 
   /** After verification: one message of the partner's quota, or QuoteLimitExceeded. */
-  takePartnerQuota(partner: Partner): void {
-    const take = this.partnerBuckets.take(partner.id);
+  async takePartnerQuota(partner: Partner): Promise<void> {
+    const limit = this.limitOf(partner);
+    if (!limit) return;
+    const take = await this.limiter.take(`partner:${partner.id}`, limit);
     if (take.ok) return;
     this.o.onLimited?.('partner', partner.id);
     const retryAfterSeconds = Math.max(1, Math.ceil(take.retryAfterMs / 1000));

@@ -90,7 +90,7 @@ export interface LaneOptions {
   partners: PartnerRegistry;
   logger: Logger;
   /** The partner quota, taken on the event loop (throws SmevFault QuoteLimitExceeded). */
-  takePartnerQuota(partnerId: string): void;
+  takePartnerQuota(partnerId: string): void | Promise<void>;
   /** Where a message goes when no thread can take it. */
   fallback(post: SmevPost, log: IntakeLog): Promise<SmevAnswer>;
   /** OCSP, asked on the event loop so that one cache serves the process (null: OCSP=off). */
@@ -180,13 +180,13 @@ class LaneThread {
         return;
       }
       case 'quota':
-        try {
-          this.o.takePartnerQuota(m.partnerId);
-          this.worker?.postMessage({ type: 'quota', id: m.id, ok: true } satisfies ToLane);
-        } catch (error) {
-          const fault = error instanceof SmevFault ? error : new SmevFault('SMEVFailure', 'quota check failed');
-          this.worker?.postMessage({ type: 'quota', id: m.id, ok: false, message: fault.message, retryAfterSeconds: fault.extra.retryAfterSeconds ?? 1 } satisfies ToLane);
-        }
+        void (async () => this.o.takePartnerQuota(m.partnerId))().then(
+          () => this.worker?.postMessage({ type: 'quota', id: m.id, ok: true } satisfies ToLane),
+          (error: unknown) => {
+            const fault = error instanceof SmevFault ? error : new SmevFault('SMEVFailure', 'quota check failed');
+            this.worker?.postMessage({ type: 'quota', id: m.id, ok: false, message: fault.message, retryAfterSeconds: fault.extra.retryAfterSeconds ?? 1 } satisfies ToLane);
+          },
+        );
         return;
       case 'revocation': {
         const answer = (verdict: RevocationVerdict) => this.worker?.postMessage({ type: 'revocation', id: m.id, verdict } satisfies ToLane);

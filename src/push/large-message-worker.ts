@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       now: () => new Date(),
     };
     // TLS checks are pure (the registry says whose certificate it is); the quota's bucket lives on the event loop.
-    const access = new SoapAccess({ clientAuth: config.tls?.clientAuth ?? 'off', partners: parts.partners, limits: { perPartner: null, perClient: null, maxInFlight: 0, perApiToken: null }, workers: config.workers });
+    const access = new SoapAccess({ clientAuth: config.tls?.clientAuth ?? 'off', partners: parts.partners, limits: { perPartner: null, perClient: null, maxInFlight: 0, perApiToken: null } });
     gate = {
       requireTlsClient: (client) => access.requireTlsClient(client),
       checkTlsPartner: (client, partner) => access.checkTlsPartner(client, partner),

@@ -10,6 +10,7 @@ import type { KeyHoldingThreads } from '../ops/key-reload.js';
 import type { CrlSet } from '../pki/crl-set.js';
 import type { GatewayKeys } from '../pki/gateway-keys.js';
 import type { Transport } from '../transport.js';
+import type { RateLimiter } from '../http/rate-limit.js';
 import { SoapAccess, type LimitKind } from './access.js';
 import { LargeMessageLane } from './large-message-lane.js';
 import { registerSmevEndpoint } from './smev-endpoint.js';
@@ -22,6 +23,8 @@ export interface PushTransportOptions {
   crlSet: CrlSet;
   /** Told of every message a limit refuses (metrics). */
   onLimited(limit: LimitKind, partner: string | null): void;
+  /** Where the client and partner limits are counted (shared through Redis; see src/http/rate-limit.ts). */
+  limiter?: RateLimiter;
 }
 
 export interface PushTransport extends Transport {
@@ -34,15 +37,15 @@ export interface PushTransport extends Transport {
 export function startPushTransport(o: PushTransportOptions): PushTransport {
   const { ctx, keys } = o;
   const { config, partners } = ctx;
-  const access = new SoapAccess({ clientAuth: config.tls?.clientAuth ?? 'off', partners, limits: config.limits, workers: config.workers, onLimited: o.onLimited });
+  const access = new SoapAccess({ clientAuth: config.tls?.clientAuth ?? 'off', partners, limits: config.limits, limiter: o.limiter, onLimited: o.onLimited });
   // Large messages in worker threads, so the event loop keeps serving small ones (LARGE_MESSAGE_*; needs Redis).
   const lane = LargeMessageLane.start({
     config,
     partners,
     logger: ctx.logger,
-    takePartnerQuota: (partnerId) => {
+    takePartnerQuota: async (partnerId) => {
       const partner = partners.get(partnerId);
-      if (partner) access.takePartnerQuota(partner);
+      if (partner) await access.takePartnerQuota(partner);
     },
     fallback: (post, log) => processSmevPost(ctx, access, post, log),
     revocation: ctx.revocation,

@@ -34,6 +34,7 @@
  *   P q:<queue>:done             zset    score time done; trimmed to keepDone
  *   P q:<queue>:open             zset    score createdAt; every waiting/pending/inflight job
  *   P q:<queue>:g:<group>        list    job ids of the group in enqueue order (head first)
+ *   P rl:<key>                   string  a rate limit's GCRA time (redis-rate-limiter.ts, its own script)
  * Queue zset members are "<15-digit enqueue seq>:<id>" so score ties are
  * broken in enqueue order. Collection, feed and queue names never contain
  * ':' (validated), so ids and groups can hold anything.

@@ -37,6 +37,8 @@ import { typedQueue } from './typed-queue.js';
 import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.js';
 import { RECLAIM_BATCH, SCRIPTS, type ScriptName } from './redis-scripts.js';
 import { StoreReplicationError } from './types.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type {
   Collection,
   CommitResult,
@@ -117,6 +119,7 @@ export class RedisStore implements Store {
   /** The server `cachedInfo` was read from (a failover changes it). */
   private cachedInfoServer: string | null = null;
   private closed = false;
+  private limiter: RedisRateLimiter | null = null;
 
   /**
    * `redis` is a URL (redis:// or rediss://), a target (a URL, or a Sentinel
@@ -205,6 +208,15 @@ export class RedisStore implements Store {
   onSentinelError(listener: (error: Error) => void): () => void {
     this.client.on('sentinelError', listener);
     return () => this.client.off('sentinelError', listener);
+  }
+
+  /**
+   * The shared rate limiter (redis-rate-limiter.ts), on the read connection:
+   * a limiter's take is not a commit and never waits for replicas.
+   */
+  rateLimiter(): RateLimiter {
+    this.assertOpen();
+    return (this.limiter ??= new RedisRateLimiter(this.client, this.keyPrefix));
   }
 
   async ping(): Promise<void> {

@@ -20,6 +20,8 @@
  *   (visibility timeouts), scheduled retries and optional per-group ordering.
  */
 
+import type { RateLimiter } from './rate-limiter.js';
+
 export type StoreKind = 'memory' | 'redis';
 
 export interface Clock {
@@ -252,6 +254,12 @@ export interface Store {
    * how many are connected against how many are required.
    */
   replication?(): Promise<ReplicationStatus>;
+  /**
+   * Present when several gateway instances share the store (Redis): rate
+   * limits counted in the store, so they hold across instances (see
+   * rate-limiter.ts). Without it each process counts in its own memory.
+   */
+  rateLimiter?(): RateLimiter;
   /** Throws when the store cannot serve. */
   ping(): Promise<void>;
   info(): Promise<StoreInfo>;
