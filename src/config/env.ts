@@ -7,7 +7,7 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { NOBODY_TRUSTED, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.js';
+import { parseTrustedProxies } from './trusted-proxies.js';
 
 export type Role = 'city' | 'ops';
 
@@ -129,8 +129,12 @@ export interface Config {
   host: string;
   /** Who may tell the client's address (README "Behind a load balancer"): TRUSTED_PROXIES, PROXY_PROTOCOL. */
   proxies: {
-    /** Peers whose X-Forwarded-For / PROXY header is believed (empty: nobody; the client is the socket's peer). */
-    trusted: TrustedProxies;
+    /**
+     * Peers whose X-Forwarded-For / PROXY header is believed, as checked items (empty: nobody; the client is
+     * the socket's peer). Plain data, like all of Config (it is cloned into worker threads): compile it with
+     * trustedProxies() once where it is used.
+     */
+    trusted: readonly string[];
     /** PROXY_PROTOCOL=on: every connection from a trusted peer starts with a PROXY protocol v1/v2 header. */
     proxyProtocol: boolean;
   };
@@ -614,11 +618,11 @@ function readOutboundTls(problems: string[], file: (name: string, fallback: stri
 }
 
 function readProxies(v: Reader, problems: string[]): Config['proxies'] {
-  let trusted = NOBODY_TRUSTED;
+  let trusted: readonly string[] = [];
   const raw = v.str('TRUSTED_PROXIES');
   if (raw !== null) {
     try {
-      trusted = parseTrustedProxies(raw);
+      trusted = parseTrustedProxies(raw).items;
     } catch (error) {
       problems.push(`TRUSTED_PROXIES: ${(error as Error).message}`);
     }

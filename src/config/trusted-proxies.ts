@@ -58,6 +58,11 @@ export function parseTrustedProxies(value: string): TrustedProxies {
   };
 }
 
+/** The matcher of checked items (Config's proxies.trusted). */
+export function trustedProxies(items: readonly string[]): TrustedProxies {
+  return parseTrustedProxies(items.join(','));
+}
+
 /** ::ffff:10.0.0.5 → 10.0.0.5; anything else as it is. */
 export function unmapped(address: string): string {
   return address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;

@@ -14,6 +14,7 @@ import { buildValidator } from './validators.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import type { Config } from '../config/env.js';
+import { trustedProxies } from '../config/trusted-proxies.js';
 import type { Logger } from '../log.js';
 import { apiSchemas, errorSchema } from './schemas.js';
 import { correlationIdFor, registerCorrelation } from './correlation.js';
@@ -50,6 +51,7 @@ export function registeredRoutes(app: FastifyInstance): readonly RouteEntry[] {
 
 export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   const limits = parts.config.http;
+  const trusted = trustedProxies(parts.config.proxies.trusted);
   const options = {
     loggerInstance: parts.logger as FastifyBaseLogger,
     genReqId: correlationIdFor,
@@ -70,7 +72,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(limits.headersTimeoutMs / 4))),
     },
     // request.ip: the rightmost X-Forwarded-For address not in TRUSTED_PROXIES (the peer itself when it is not trusted).
-    ...(parts.config.proxies.trusted.items.length > 0 ? { trustProxy: (address: string) => parts.config.proxies.trusted.trusts(address) } : {}),
+    ...(trusted.items.length > 0 ? { trustProxy: (address: string) => trusted.trusts(address) } : {}),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' as const, allErrors: false } },
     // Bodies are validated without that coercion (src/http/validators.ts).
     schemaController: { compilersFactory: { buildValidator } },
@@ -81,7 +83,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     ? Fastify({ ...options, https: { ...parts.https, ...options.http }, loggerInstance: parts.logger as FastifyBaseLogger })
     : Fastify(options)) as unknown as FastifyInstance;
   // PROXY_PROTOCOL=on: the header from a trusted balancer is read before HTTP (or the TLS handshake) starts.
-  if (parts.config.proxies.proxyProtocol) acceptProxyProtocol(app.server, { trusted: parts.config.proxies.trusted, timeoutMs: limits.headersTimeoutMs, logger: parts.logger });
+  if (parts.config.proxies.proxyProtocol) acceptProxyProtocol(app.server, { trusted, timeoutMs: limits.headersTimeoutMs, logger: parts.logger });
   // Before any plugin, so that every route (the OpenAPI UI's too) passes here.
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);

@@ -74,8 +74,13 @@ describe('TRUSTED_PROXIES', () => {
     }
     expect(() => loadConfig({ PROXY_PROTOCOL: 'on' })).toThrow(/PROXY_PROTOCOL: is on, but TRUSTED_PROXIES/);
     expect(() => loadConfig({ PROXY_PROTOCOL: 'auto', TRUSTED_PROXIES: '127.0.0.1' })).toThrow(/PROXY_PROTOCOL: must be one of on, off/);
-    expect(loadConfig({}).proxies.trusted.items).toEqual([]);
+    expect(loadConfig({}).proxies.trusted).toEqual([]);
     expect(loadConfig({ PROXY_PROTOCOL: 'on', TRUSTED_PROXIES: '127.0.0.1' }).proxies.proxyProtocol).toBe(true);
+  });
+
+  it('the configuration stays plain data with TRUSTED_PROXIES set (it is cloned into the large-message threads)', () => {
+    const config = loadConfig({ TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8, loopback', PROXY_PROTOCOL: 'on' });
+    expect(structuredClone(config).proxies).toEqual({ trusted: ['127.0.0.1', '10.0.0.0/8', 'loopback'], proxyProtocol: true });
   });
 });
 
