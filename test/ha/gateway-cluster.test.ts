@@ -65,6 +65,12 @@ async function messageCounts(url: string): Promise<Map<string, number>> {
 }
 
 const sum = (counts: Map<string, number>, match: (key: string) => boolean) => [...counts].filter(([k]) => match(k)).reduce((n, [, v]) => n + v, 0);
+/** Applications taken by push, queries taken by pull, messages delivered (statuses, answers). */
+const kinds = (c: Map<string, number>): [number, number, number] => [
+  sum(c, (k) => k.startsWith('portal inbound ') && k.endsWith(' accepted')),
+  sum(c, (k) => k.startsWith('agency inbound ') && k.endsWith(' accepted')),
+  sum(c, (k) => k.includes(' outbound ') && k.endsWith(' delivered')),
+];
 
 describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull together`, () => {
   let redis: RedisTestServer;
@@ -114,6 +120,7 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
   const queries: string[] = [];
   let stoppedMetrics = new Map<string, number>();
   let faultsReturned = 0;
+  let cityRetries = 0;
 
   it('every application, query, Ack, status and answer exactly once; a SIGTERMed instance loses nothing', async () => {
     const lb = balancer.url;
@@ -146,6 +153,7 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
       for (;;) {
         const res = await call(lb, 'POST', `/api/v1/applications/${appId}/status`, { code: LIFECYCLE[step] });
         if (res?.status === 202) return;
+        cityRetries += 1;
         if (res && res.status < 500) unexpected.push(`status ${LIFECYCLE[step]}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
         const app = await call(lb, 'GET', `/api/v1/applications/${appId}`);
         if (app?.status === 200 && (app.body.statusHistory as unknown[]).length >= step + 2) return;
@@ -156,6 +164,7 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
       for (;;) {
         const res = await call(lb, 'POST', `/api/v1/requests/${requestId}/response`, { data: serviceExample(QUERY_SERVICE, 'response') });
         if (res?.status === 202) return;
+        cityRetries += 1;
         if (res && res.status < 500) unexpected.push(`answer: HTTP ${res.status} ${JSON.stringify(res.body)}`);
         const r = await call(lb, 'GET', `/api/v1/requests/${requestId}`);
         if (r?.status === 200 && r.body.state === 'answered') return;
@@ -166,6 +175,7 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
       for (;;) {
         const acked = await call(lb, 'POST', `/api/v1/inbox/${item.id}/ack`);
         if (acked?.status === 204) break;
+        cityRetries += 1;
         if (acked && acked.status < 500) unexpected.push(`inbox ack: HTTP ${acked.status}`);
         await sleep(100);
       }
@@ -198,7 +208,8 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
 
     // Mid-load: SIGTERM one instance while wave 2 goes in.
     const victim = gws[1]!;
-    stoppedMetrics = await messageCounts(victim.url);
+    // Once it has taken part in each kind of work (its counts are gone once it stops).
+    stoppedMetrics = await until('the victim to have done push intake, pull intake and deliveries', () => messageCounts(victim.url), (c) => c instanceof Map && kinds(c).every((n) => n > 0), 20_000, 100);
     const wave2 = Promise.all([...Array.from({ length: APPS / 2 }, submit), ...Array.from({ length: QUERIES / 2 }, ask)]);
     expect(await victim.stop()).toBe(0);
     await until('HAProxy to take the stopped instance out', () => balancer.backends(), (b) => b.find((x) => x.name === 'gw1')?.status.startsWith('DOWN') === true, 10_000, 50);
@@ -237,7 +248,7 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
 
     for (const g of gws) expect(g.stderr(), `stderr of :${g.port}`).toBe('');
     console.log(
-      `[cluster] ${INSTANCES} instances: ${APPS} applications (${faultsReturned} faults returned through the balancer, retried), ${QUERIES} queries; ` +
+      `[cluster] ${INSTANCES} instances: ${APPS} applications (${faultsReturned} faults returned through the balancer, retried), ${QUERIES} queries; the city's calls repeated after no reply or 5xx: ${cityRetries}; ` +
         `exchange: ${world.sim.counts.delivered} delivered, ${world.sim.counts.redelivered} redelivered, ${world.sim.counts.acked} acked; portal: ${ids.length} statuses, ${portal.attempts} attempts`,
     );
   }, 90_000);
@@ -280,13 +291,8 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
   it('each instance did part of the work: push intake, pull intake, deliveries', async () => {
     const per = [await messageCounts(gws[0]!.url), stoppedMetrics, await messageCounts(gws[2]!.url)];
     const summary = per.map((c, i) => {
-      const row = {
-        instance: `gw${i}`,
-        pushIntake: sum(c, (k) => k.startsWith('portal inbound ') && k.endsWith(' accepted')),
-        pullIntake: sum(c, (k) => k.startsWith('agency inbound ') && k.endsWith(' accepted')),
-        delivered: sum(c, (k) => k.includes(' outbound ') && k.endsWith(' delivered')),
-      };
-      return row;
+      const [pushIntake, pullIntake, delivered] = kinds(c);
+      return { instance: `gw${i}`, pushIntake, pullIntake, delivered };
     });
     console.log(`[cluster] work per instance (gw1 up to its SIGTERM): ${JSON.stringify(summary)}`);
     for (const row of summary) {
