@@ -19,7 +19,8 @@
  * the next step finds it (its first seq is the anchor's next), adopts it if it verifies and
  * covers exactly the store's records, waits when it covers more than is old enough yet, and
  * otherwise — unless the anchor moved meanwhile: another instance committed it — sets it aside
- * (ARCHIVE_DIR/.superseded/, never deleted) and writes the range again. One archive belongs to one journal (one Redis). Nothing is
+ * (ARCHIVE_DIR/.superseded/, never deleted) and writes the range again. An instance whose
+ * commit comes second sets its own segment aside when it covers another range than the one counted. One archive belongs to one journal (one Redis). Nothing is
  * lost (the store keeps the records until the commit) and nothing is doubled (one segment per
  * range; superseded ones are removed). An archive that cannot be written leaves the records hot;
  * the failure is logged and counted, and the next round tries again.
@@ -224,7 +225,16 @@ async function commitSegment(
     deletes,
     feeds,
   });
-  if (!result.applied) return NOTHING; // another process moved the anchor from here first; its segment counts
+  if (!result.applied) {
+    // Another instance moved the anchor from here first; its segment counts. Ours, when it is another
+    // range (a later hot window), is counted by nobody and would overlap it: set aside, never deleted.
+    const counted = await store.getDoc(ARCHIVE_SEGMENTS, seqId(index.firstSeq));
+    if (counted?.name !== s.name) {
+      log?.info({ segment: s.name, counted: counted?.name ?? null }, 'journal archive: another instance archived from here first; this segment is set aside in .superseded/');
+      await deps.archive.setAside(s.name).catch(() => undefined);
+    }
+    return NOTHING;
+  }
   await store.trimFeed(JOURNAL, end.seq);
   log?.info({ segment: s.name, firstSeq: index.firstSeq, lastSeq: index.lastSeq, records: index.records, bytes: index.bytes, adopted: s.adopted }, 'journal archive: segment written, verified, and its records left the store');
   return { archived: s.entries.length, segment: s.name, adopted: s.adopted };
