@@ -13,8 +13,15 @@
  * exchange), every status reached the portal once and in order (one attempt, one MessageID
  * each), every answer reached the exchange once, the journal verifies (Redis and the shared
  * archive as one chain), every checkpoint seq carries one hash whichever process logged it, every
- * archive segment was written once (no overlap, nothing set aside), and each instance did part
- * of the work (its own /metrics).
+ * archive segment is there once (contiguous, no overlap, each committed by one instance; a segment
+ * of an instance that lost the race to archive from the same place is set aside, and only such),
+ * and each instance did part of the work (its own /metrics).
+ *
+ * Coordination gaps this found (fixed in src/journal/archiver.ts and archive-store.ts, named in
+ * test/journal/archive.test.ts "two instances archiving at once" and "the scratch directory of
+ * a shared archive"): an instance set aside a segment another had just committed; the loser of
+ * the race left an uncounted, overlapping segment behind; an instance starting its first archive
+ * round emptied the shared scratch directory under another instance's write.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
@@ -281,12 +288,16 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
     expect(ranges[0]![0]).toBe(1);
     for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0], segments[i]).toBe(ranges[i - 1]![1] + 1);
     expect(ranges[ranges.length - 1]![1]).toBe(last.anchor!.seq);
-    expect(existsSync(path.join(archiveDir, '.superseded')) ? readdirSync(path.join(archiveDir, '.superseded')) : []).toEqual([]);
+    // Set aside only by an instance that lost the race to archive from the same place (its range uncounted).
+    const aside = existsSync(path.join(archiveDir, '.superseded')) ? readdirSync(path.join(archiveDir, '.superseded')).map((n) => n.replace(/\.\d+$/, '')).sort() : [];
+    const lost = logs.filter((l) => String(l.msg).startsWith('journal archive: another instance archived from here first')).map((l) => String(l.segment)).sort();
+    expect(aside).toEqual(lost);
+    for (const name of lost) expect(segments, name).not.toContain(name);
     const written = countBy(logs.filter((l) => String(l.msg).startsWith('journal archive: segment written')), (l) => String(l.segment));
     expect([...written.keys()].sort()).toEqual(segments);
     for (const [name, n] of written) expect(n, name).toBe(1);
     const checkpointedTwice = [...hashes.keys()].filter((seq) => logs.filter((l) => (l.journalCheckpoint as { seq: number } | undefined)?.seq === seq).length > 1).length;
-    console.log(`[cluster] journal: ${last.anchor!.seq} records in ${segments.length} segments; ${hashes.size} checkpoint seqs (${checkpointedTwice} logged by more than one process, same hash)`);
+    console.log(`[cluster] journal: ${last.anchor!.seq} records in ${segments.length} segments (${lost.length} written by an instance that lost the race, set aside); ${hashes.size} checkpoint seqs (${checkpointedTwice} logged by more than one process, same hash)`);
   }, 60_000);
 
   it('each instance did part of the work: push intake, pull intake, deliveries', async () => {
