@@ -126,7 +126,7 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
   const submitted: Array<{ messageId: string; order: string }> = [];
   const queries: string[] = [];
   let stoppedMetrics = new Map<string, number>();
-  let faultsReturned = 0;
+  const faultsReturned: string[] = [];
   let cityRetries = 0;
 
   it('every application, query, Ack, status and answer exactly once; a SIGTERMed instance loses nothing', async () => {
@@ -143,7 +143,7 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
       for (;;) {
         const res = await postSoap(lb, xml).catch(() => null);
         if (res?.status === 200 && res.body.includes('requestIsQueued')) break;
-        faultsReturned += 1;
+        faultsReturned.push(res ? `HTTP ${res.status}` : 'no reply');
         await sleep(100);
       }
       submitted.push({ messageId, order });
@@ -256,7 +256,7 @@ describe(`${INSTANCES} gateways on one Redis behind HAProxy, push and pull toget
 
     for (const g of gws) expect(g.stderr(), `stderr of :${g.port}`).toBe('');
     console.log(
-      `[cluster] ${INSTANCES} instances: ${APPS} applications (${faultsReturned} faults returned through the balancer, retried), ${QUERIES} queries; the city's calls repeated after no reply or 5xx: ${cityRetries}; ` +
+      `[cluster] ${INSTANCES} instances: ${APPS} applications (${faultsReturned.length} not accepted at first through the balancer, sent again: ${JSON.stringify(faultsReturned)}), ${QUERIES} queries; the city's calls repeated after no reply or 5xx: ${cityRetries}; ` +
         `exchange: ${world.sim.counts.delivered} delivered, ${world.sim.counts.redelivered} redelivered, ${world.sim.counts.acked} acked; portal: ${ids.length} statuses, ${portal.attempts} attempts`,
     );
   }, 90_000);
