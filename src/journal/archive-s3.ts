@@ -5,11 +5,10 @@
  * built in a local scratch directory (ARCHIVE_DIR/.partial) first. The SDK loads on first use.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { rm, stat } from 'node:fs/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parseSegmentName } from './archive-segment.js';
-import type { ArchiveStore } from './archive-store.js';
+import { prepareScratchDir, type ArchiveStore } from './archive-store.js';
 
 export interface S3ArchiveSettings {
   /** http(s)://host[:port]/bucket[/prefix] */
@@ -77,12 +76,7 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   scratchDir(): Promise<string> {
-    this.scratch ??= (async () => {
-      const dir = path.join(this.settings.scratchDir, '.partial');
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
-      return dir;
-    })();
+    this.scratch ??= prepareScratchDir(this.settings.scratchDir);
     return this.scratch;
   }
 

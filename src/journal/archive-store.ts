@@ -4,7 +4,7 @@
  * segment is built in the scratch directory and moved into place whole (a rename on the same
  * file system, after an fsync), so a crash at any point leaves either no segment or a whole one.
  */
-import { open, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSegmentName } from './archive-segment.js';
 
@@ -24,6 +24,25 @@ export interface ArchiveStore {
   setAside(name: string): Promise<void>;
 }
 
+/** A scratch file older than this is a segment a crash interrupted (writing one takes seconds). */
+const STALE_SCRATCH_MS = 3_600_000;
+
+/**
+ * `<base>/.partial`, created, with the leftovers of interrupted segments removed (never counted).
+ * Only old ones: several gateway instances may share the directory, and a fresh file there is
+ * another instance's segment being written.
+ */
+export async function prepareScratchDir(base: string, now = Date.now()): Promise<string> {
+  const scratch = path.join(base, '.partial');
+  await mkdir(scratch, { recursive: true });
+  for (const name of await readdir(scratch)) {
+    const file = path.join(scratch, name);
+    const info = await stat(file).catch(() => null);
+    if (info && now - info.mtimeMs > STALE_SCRATCH_MS) await rm(file, { recursive: true, force: true });
+  }
+  return scratch;
+}
+
 export class DirArchiveStore implements ArchiveStore {
   private ready: Promise<string> | null = null;
 
@@ -34,13 +53,7 @@ export class DirArchiveStore implements ArchiveStore {
   }
 
   scratchDir(): Promise<string> {
-    this.ready ??= (async () => {
-      const scratch = path.join(this.dir, '.partial');
-      // A leftover here is a segment a crash interrupted: never counted, so removed.
-      await rm(scratch, { recursive: true, force: true });
-      await mkdir(scratch, { recursive: true });
-      return scratch;
-    })();
+    this.ready ??= prepareScratchDir(this.dir);
     return this.ready;
   }
 

@@ -17,8 +17,10 @@
  *
  * A crash between 3 and 4 leaves a whole segment in the archive that the store does not count:
  * the next step finds it (its first seq is the anchor's next), adopts it if it verifies and
- * covers exactly the store's records, else sets it aside (ARCHIVE_DIR/.superseded/, never
- * deleted) and writes the range again. One archive belongs to one journal (one Redis). Nothing is
+ * covers exactly the store's records, waits when it covers more than is old enough yet, and
+ * otherwise — unless the anchor moved meanwhile: another instance committed it — sets it aside
+ * (ARCHIVE_DIR/.superseded/, never deleted) and writes the range again. An instance whose
+ * commit comes second sets its own segment aside when it covers another range than the one counted. One archive belongs to one journal (one Redis). Nothing is
  * lost (the store keeps the records until the commit) and nothing is doubled (one segment per
  * range; superseded ones are removed). An archive that cannot be written leaves the records hot;
  * the failure is logged and counted, and the next round tries again.
@@ -137,15 +139,22 @@ export async function archiveStep(deps: ArchiverDeps, hotCutoffMs: number): Prom
   const existing = (await archive.list()).filter((n) => parseSegmentName(n)?.firstSeq === from + 1);
   for (const other of existing) {
     const range = parseSegmentName(other)!;
+    // Longer than what is old enough here, over records the store holds: another instance (whose round
+    // began later) may be about to commit it, or a crash left it; a later round settles it, not this one.
+    if (range.lastSeq > chosen[chosen.length - 1]!.seq && range.lastSeq <= feed[feed.length - 1]!.seq) return NOTHING;
     const data = await archive.get(other);
+    if (data === null) continue; // gone meanwhile (set aside by another instance)
     const ids = new Map(chosen.map((c) => [c.seq, c.id]));
-    const fits = data !== null && range.lastSeq <= chosen[chosen.length - 1]!.seq && (await store.getDoc(CHECKPOINTS, seqId(range.lastSeq))) !== null;
+    const fits = (await store.getDoc(CHECKPOINTS, seqId(range.lastSeq))) !== null;
     const check = fits ? await verifySegment(data, deps.trust, { name: other }) : null;
     if (check?.ok && check.manifest!.prevHash === prevHash && check.entries.every((e) => ids.get(e.seq) === e.record.id)) {
       adopted = true;
-      log?.info({ segment: other }, 'journal archive: adopting a segment written before a crash');
+      log?.info({ segment: other }, 'journal archive: adopting a segment written before a crash (or by another instance)');
       return commitSegment(deps, { anchor, prevHash, name: other, data: data!, manifestEnd: check.manifest!.endCheckpoint, entries: check.entries.map((e) => ({ seq: e.seq, id: e.record.id, record: e.record })), adopted });
     }
+    // Read after the checks: another instance that committed this segment since our round began has
+    // moved the anchor (its records and checkpoint are gone, so it no longer "fits"); it counts, it stays.
+    if ((await store.getDoc(ANCHOR, CURRENT))?.seq !== anchor?.seq) return NOTHING;
     log?.warn({ segment: other }, 'journal archive: a segment the store does not count (superseded, or left by a crash) is set aside in .superseded/');
     await archive.setAside(other);
   }
@@ -216,7 +225,16 @@ async function commitSegment(
     deletes,
     feeds,
   });
-  if (!result.applied) return NOTHING; // another process moved the anchor from here first; its segment counts
+  if (!result.applied) {
+    // Another instance moved the anchor from here first; its segment counts. Ours, when it is another
+    // range (a later hot window), is counted by nobody and would overlap it: set aside, never deleted.
+    const counted = await store.getDoc(ARCHIVE_SEGMENTS, seqId(index.firstSeq));
+    if (counted?.name !== s.name) {
+      log?.info({ segment: s.name, counted: counted?.name ?? null }, 'journal archive: another instance archived from here first; this segment is set aside in .superseded/');
+      await deps.archive.setAside(s.name).catch(() => undefined);
+    }
+    return NOTHING;
+  }
   await store.trimFeed(JOURNAL, end.seq);
   log?.info({ segment: s.name, firstSeq: index.firstSeq, lastSeq: index.lastSeq, records: index.records, bytes: index.bytes, adopted: s.adopted }, 'journal archive: segment written, verified, and its records left the store');
   return { archived: s.entries.length, segment: s.name, adopted: s.adopted };

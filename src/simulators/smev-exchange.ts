@@ -89,7 +89,7 @@
  * `setDown(true|false)` closes / reopens the port.
  *
  * Inspection: `queue(mnemonic, 'requests' | 'responses')`, `message(id)`,
- * `messages()`, `counts`, `waitFor(predicate)`, `reset()`; `onEvent` hook.
+ * `acksOf(id)` (every Ack naming it, refused ones included), `messages()`, `counts`, `waitFor(predicate)`, `reset()`; `onEvent` hook.
  *
  * Library code: it never prints. The CLI subscribes to onEvent.
  */
@@ -276,6 +276,8 @@ export class SmevExchangeSimulator extends SimulatorServer {
   private readonly responseQueues = new Map<string, string[]>();
   private readonly replyTokens = new Map<string, string>();
   private readonly statusQueues = new Map<string, Array<{ originalMessageId: string; status: InteractionStatus }>>();
+  /** Every Ack that named a MessageID (accepted, or refused as not delivered / already acked). */
+  private readonly ackCounts = new Map<string, number>();
   private readonly script: Script[] = [];
   private stats: ExchangeCounts = SmevExchangeSimulator.zeroCounts();
   private faultCount = 0;
@@ -342,6 +344,11 @@ export class SmevExchangeSimulator extends SimulatorServer {
     return s ? { ...s.info } : undefined;
   }
 
+  /** How many Acks named this MessageID (each one, whether it removed the message or was refused as already acked). */
+  acksOf(messageId: string): number {
+    return this.ackCounts.get(messageId) ?? 0;
+  }
+
   /** Every message accepted, in arrival order. */
   messages(): ExchangeMessage[] {
     return [...this.byId.values()].map((s) => ({ ...s.info }));
@@ -371,6 +378,7 @@ export class SmevExchangeSimulator extends SimulatorServer {
     this.responseQueues.clear();
     this.replyTokens.clear();
     this.statusQueues.clear();
+    this.ackCounts.clear();
     this.script.length = 0;
     this.stats = SmevExchangeSimulator.zeroCounts();
   }
@@ -703,6 +711,7 @@ export class SmevExchangeSimulator extends SimulatorServer {
 
   private ack(target: XmlElement, caller: Registered, version: SmevVersion, now: Date): Answer {
     const id = textContent(target).trim();
+    this.ackCounts.set(id, (this.ackCounts.get(id) ?? 0) + 1);
     const acceptedAttr = target.attributes.find((a) => a.localName === 'accepted' && a.namespaceURI === '')?.value;
     if (acceptedAttr !== 'true' && acceptedAttr !== 'false' && acceptedAttr !== '1' && acceptedAttr !== '0') throw new SmevFault('InvalidContent', 'AckTargetMessage needs accepted="true" or "false"');
     const stored = this.byId.get(id);

@@ -7,14 +7,14 @@
  * and doubles nothing; an archive that cannot be written leaves the records hot.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DirArchiveStore } from '../../src/journal/archive-store.js';
+import { DirArchiveStore, prepareScratchDir } from '../../src/journal/archive-store.js';
 import { verifyArchive } from '../../src/journal/archive-verify.js';
 import { exportPeriod } from '../../src/journal/export.js';
-import { ARCHIVED_RECORDS, ARCHIVE_SEGMENTS } from '../../src/journal/archiver.js';
+import { archiveStep, ARCHIVED_RECORDS, ARCHIVE_SEGMENTS, type ArchiverDeps, type ArchiveStepResult } from '../../src/journal/archiver.js';
 import { ANCHOR, CURRENT } from '../../src/journal/chain.js';
 import { EVIDENCE, JOURNAL } from '../../src/journal/records.js';
 import { JournalSealer } from '../../src/journal/sealer.js';
@@ -158,6 +158,84 @@ describe.each<Kind>(['memory', 'redis'])('the journal archive (%s store)', (kind
     expect(await gw.verify()).toMatchObject({ ok: true, anchor: { seq: 4 } });
   });
 
+  /**
+   * Several gateway instances archive one journal into one archive (test/ha/gateway-cluster.test.ts).
+   * Instance B reads the journal, then lists the archive; instance A's whole step (write, read back,
+   * commit) runs in between. A's segment then no longer "fits" B's view (its records and checkpoint
+   * left the store), and B used to set it aside: a counted segment gone from the archive.
+   */
+  async function racingSteps(gw: JournalGateway, dir: string, now: () => Date, cutoffA: number, cutoffB: number, when: 'list' | 'put' = 'list'): Promise<{ a: ArchiveStepResult | undefined; b: ArchiveStepResult }> {
+    const deps = (archive: DirArchiveStore): ArchiverDeps => ({ store: gw.store, archive, signer: gw.gateway.signer, trust: trustOf(gw), now });
+    let a: ArchiveStepResult | undefined;
+    const stepOfA = async () => (a ??= await archiveStep(deps(new DirArchiveStore(dir)), cutoffA));
+    class AnotherCommitsMeanwhile extends DirArchiveStore {
+      override async list(): Promise<string[]> {
+        if (when === 'list') await stepOfA();
+        return super.list();
+      }
+      override async put(name: string, localFile: string): Promise<void> {
+        if (when === 'put') await stepOfA();
+        return super.put(name, localFile);
+      }
+    }
+    const b = await archiveStep(deps(new AnotherCommitsMeanwhile(dir)), cutoffB);
+    return { a, b };
+  }
+
+  /** Records 1–2 two hours old, 3–4 one hour old, a checkpoint at 2 and at 4; the time between the pairs. */
+  async function twoPairs(): Promise<{ gw: JournalGateway; dir: string; between: number }> {
+    const gw = await startJournalGateway(kind, redis.url);
+    open.push(gw);
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-archive-test-'));
+    const [t1, t2] = [new Date(Date.now() - 2 * HOUR).toISOString(), new Date(Date.now() - HOUR).toISOString()];
+    const sealer = new JournalSealer({ store: gw.store, signer: gw.gateway.signer, trustAnchors: gw.gateway.trustAnchors, retentionDays: 0 });
+    for (let i = 0; i < 2; i++) await writeRecord(gw.store, { requestInTs: t1, responseOutTs: t1 }, `<older n="${i}"/>`);
+    await sealer.sealNow({ checkpoint: true });
+    for (let i = 0; i < 2; i++) await writeRecord(gw.store, { requestInTs: t2, responseOutTs: t2 }, `<newer n="${i}"/>`);
+    await sealer.sealNow({ checkpoint: true });
+    return { gw, dir, between: Date.parse(t2) };
+  }
+
+  it('two instances archiving at once: a segment the other committed while this one looked stays in the archive', async () => {
+    const { gw, dir, later } = await archived();
+    const cutoff = later().getTime() - 0.001 * HOUR;
+    const { a, b } = await racingSteps(gw, dir, later, cutoff, cutoff);
+    expect(a).toEqual({ archived: 4, segment: 'journal-000000000000001-000000000000004.zip', adopted: false });
+    expect(b).toEqual({ archived: 0, segment: null, adopted: false });
+    expect(readdirSync(dir).filter((n) => n.endsWith('.zip'))).toEqual(['journal-000000000000001-000000000000004.zip']);
+    expect(existsSync(path.join(dir, '.superseded'))).toBe(false);
+    expect(await verifyArchive(new DirArchiveStore(dir), trustOf(gw))).toMatchObject({ ok: true, records: 4 });
+    expect(await gw.verify()).toMatchObject({ ok: true, anchor: { seq: 4 } });
+  });
+
+  it('two instances archiving at once: a segment longer than what is old enough for this one (the other\'s, later hot window) is left alone', async () => {
+    const { gw, dir, between } = await twoPairs();
+    // A's hot window ends now (seqs 1–4 are old), B's between the two pairs (its prefix ends at the checkpoint at 2).
+    const { a, b } = await racingSteps(gw, dir, () => new Date(), Date.now(), between);
+    expect(a).toEqual({ archived: 4, segment: 'journal-000000000000001-000000000000004.zip', adopted: false });
+    expect(b).toEqual({ archived: 0, segment: null, adopted: false });
+    expect(readdirSync(dir).filter((n) => n.endsWith('.zip'))).toEqual(['journal-000000000000001-000000000000004.zip']);
+    expect(existsSync(path.join(dir, '.superseded'))).toBe(false);
+    expect(await verifyArchive(new DirArchiveStore(dir), trustOf(gw))).toMatchObject({ ok: true, records: 4 });
+    expect(await gw.verify()).toMatchObject({ ok: true, anchor: { seq: 4 } });
+  });
+
+  it('two instances at once: the one whose commit comes second sets its own segment (another range) aside, so the archive holds each seq once', async () => {
+    const { gw, dir, between } = await twoPairs();
+    // B (hot window ending now: 1–4) writes its segment after A (1–2) has committed.
+    const { a, b } = await racingSteps(gw, dir, () => new Date(), between, Date.now(), 'put');
+    expect(a).toEqual({ archived: 2, segment: 'journal-000000000000001-000000000000002.zip', adopted: false });
+    expect(b).toEqual({ archived: 0, segment: null, adopted: false });
+    expect(readdirSync(dir).filter((n) => n.endsWith('.zip'))).toEqual(['journal-000000000000001-000000000000002.zip']);
+    expect(readdirSync(path.join(dir, '.superseded'))).toEqual([expect.stringMatching(/^journal-000000000000001-000000000000004\.zip\.\d+$/)]);
+    expect(await verifyArchive(new DirArchiveStore(dir), trustOf(gw))).toMatchObject({ ok: true, segments: 1, records: 2 });
+    // The next round goes on from A's end.
+    const next = await archiveStep({ store: gw.store, archive: new DirArchiveStore(dir), signer: gw.gateway.signer, trust: trustOf(gw), now: () => new Date() }, Date.now());
+    expect(next).toEqual({ archived: 2, segment: 'journal-000000000000003-000000000000004.zip', adopted: false });
+    expect(await verifyArchive(new DirArchiveStore(dir), trustOf(gw))).toMatchObject({ ok: true, segments: 2, records: 4 });
+    expect(await gw.verify()).toMatchObject({ ok: true, anchor: { seq: 4 } });
+  });
+
   it('an archive that cannot be written leaves the records in the store, and says so', async () => {
     const gw = await startJournalGateway(kind, redis.url);
     open.push(gw);
@@ -222,5 +300,21 @@ describe.each<Kind>(['memory', 'redis'])('the journal archive (%s store)', (kind
     await sealer.sealNow({ checkpoint: true });
     expect(await sealer.archiveNow()).toEqual([]);
     expect((await feed(gw.store)).map((e) => e.id)).toEqual([recent]);
+  });
+});
+
+describe('the scratch directory of a shared archive', () => {
+  it('removes what an interrupted write left long ago, and keeps a segment another instance is writing now', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-archive-scratch-'));
+    mkdirSync(path.join(dir, '.partial'));
+    const old = path.join(dir, '.partial', 'journal-000000000000001-000000000000004.zip.111.1');
+    const fresh = path.join(dir, '.partial', 'journal-000000000000001-000000000000004.zip.222.2');
+    writeFileSync(old, 'left by a crash');
+    writeFileSync(fresh, 'being written by another instance');
+    const twoHoursAgo = (Date.now() - 2 * HOUR) / 1000;
+    utimesSync(old, twoHoursAgo, twoHoursAgo);
+    expect(await prepareScratchDir(dir)).toBe(path.join(dir, '.partial'));
+    expect(readdirSync(path.join(dir, '.partial'))).toEqual([path.basename(fresh)]);
+    expect(await new DirArchiveStore(mkdtempSync(path.join(tmpdir(), 'okno-archive-scratch-'))).scratchDir()).toMatch(/\.partial$/);
   });
 });

@@ -172,8 +172,10 @@ describe('SMEV exchange simulator', () => {
     expect(sim.message(sent.messageId)).toMatchObject({ deliveries: 2, state: 'delivered' });
     expect(sim.counts).toMatchObject({ delivered: 1, redelivered: 1 });
     expect((await okno.ack(sent.messageId)).status).toBe(200);
-    // acked twice: the second finds nothing
+    // acked twice: the second finds nothing, and both are counted for that MessageID
     expect(faultOf((await okno.ack(sent.messageId)).text).fault).toBe('TargetMessageIsNotFound');
+    expect(sim.acksOf(sent.messageId)).toBe(2);
+    expect(sim.acksOf(uuidV1())).toBe(0);
   });
 
   it('on the real clock too: redelivered once the (short) visibility timeout has passed', async () => {
