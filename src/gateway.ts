@@ -83,6 +83,12 @@ export interface Gateway {
   /** Registers background work (pollers, delivery workers) to stop on close. */
   onClose(stop: () => Promise<void>): void;
   listen(): Promise<string>;
+  /**
+   * The first step of a graceful stop behind a load balancer: /ready fails at once (a `shutdown` check)
+   * and every response asks its client to close the connection, while requests are still served for
+   * `ms`, so the balancer takes this process out before it stops listening. Then call close().
+   */
+  drain(ms: number): Promise<void>;
   /** Stops accepting, lets in-flight requests finish, stops workers, closes the store. */
   close(): Promise<void>;
 }
@@ -251,6 +257,11 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     https,
     serviceSchemas: serviceSchemaComponents(ctx.catalogue),
     routes: (a) => {
+      // Shutting down (drain): clients come back through the balancer on a new connection, to another process.
+      a.addHook('onSend', async (_request, reply, payload) => {
+        if (readiness.draining) reply.header('connection', 'close');
+        return payload;
+      });
       registerHealthRoutes(a, readiness);
       push.registerRoutes(a);
       xroad?.registerRoutes(a);
@@ -310,6 +321,10 @@ async function assemble(config: Config, logger: Logger, parts: ReturnType<typeof
     trustAnchors,
     onClose: (stop) => void stops.push(stop),
     listen: () => app.listen({ port: config.port, host: config.host }),
+    async drain(ms) {
+      readiness.startDraining(Date.now() + ms);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    },
     close() {
       closing ??= (async () => {
         await app.close();

@@ -100,22 +100,30 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: no new requests, finishing in-flight work');
+    const drainMs = config.shutdownDrainMs;
+    if (drainMs > 0) logger.info({ signal, drainMs }, `shutting down: /ready fails now; serving for ${drainMs} ms more so the load balancer takes this process out, then closing`);
+    else logger.info({ signal }, 'shutting down: no new requests, finishing in-flight work');
     const timer = setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting');
+      logger.error({ timeoutMs: config.shutdownTimeoutMs, drainMs }, 'shutdown took too long; exiting');
       process.exit(1);
-    }, config.shutdownTimeoutMs);
+    }, drainMs + config.shutdownTimeoutMs);
     timer.unref();
-    running.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
+    running
+      .drain(drainMs)
+      .then(() => {
+        if (drainMs > 0) logger.info('drained: no new requests, finishing in-flight work');
+        return running.close();
+      })
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -156,7 +164,7 @@ function supervise(config: Config, logger: Logger): void {
     stopping = true;
     logger.info({ signal }, 'shutting down all workers');
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 2_000).unref();
+    setTimeout(() => process.exit(1), config.shutdownDrainMs + config.shutdownTimeoutMs + 2_000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

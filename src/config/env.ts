@@ -171,6 +171,8 @@ export interface Config {
   /** Limits on client connections (slow clients, floods); see README "Configuration". */
   http: HttpLimits;
   shutdownTimeoutMs: number;
+  /** SHUTDOWN_DRAIN_MS: on SIGTERM, how long /ready fails while requests are still served, before closing (0: close at once). */
+  shutdownDrainMs: number;
   /** HTTP worker processes (node:cluster); 1 = this process serves. */
   workers: number;
   /**
@@ -373,6 +375,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxConnections: v.int('MAX_CONNECTIONS', 0, 0, 1_000_000),
     },
     shutdownTimeoutMs: v.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    shutdownDrainMs: v.int('SHUTDOWN_DRAIN_MS', 0, 0, 600_000),
     lifecycleFile: file('LIFECYCLE_FILE', 'config/lifecycle.json')!,
     queryDeadlineHours: v.int('QUERY_DEADLINE_HOURS', 120, 1, 24 * 365),
     xroadAnswerWaitMs: v.decimal('XROAD_ANSWER_WAIT_S', 25, 0.01, 3_600) * 1000,

@@ -8,6 +8,8 @@
  * costs the store at most one PING per window. A result can therefore be up
  * to that long out of date — far shorter than any probe period.
  *
+ * Shutting down (startDraining) works the same way, for good.
+ *
  * The maintenance switch takes effect at once (it is not cached): while it is
  * on, /ready answers 503 with a failing `maintenance` check, so load
  * balancers stop sending new work, while the process keeps serving whatever
@@ -64,6 +66,7 @@ export class Readiness {
   /** Bumped when the set of checks changes, so a run started before doesn't fill the cache. */
   private generation = 0;
   private maintenanceSince: number | null = null;
+  private drainingUntil: number | null = null;
 
   constructor(options: number | ReadinessOptions = {}) {
     const o = typeof options === 'number' ? { timeoutMs: options } : options;
@@ -96,9 +99,24 @@ export class Readiness {
     return this.maintenance;
   }
 
+  /**
+   * Shutting down (SHUTDOWN_DRAIN_MS): from now on /ready fails with a `shutdown` check, so the load
+   * balancers take this process out while it still serves what reaches it; for good (the process ends).
+   */
+  startDraining(untilMs: number): void {
+    this.drainingUntil ??= untilMs;
+  }
+
+  get draining(): boolean {
+    return this.drainingUntil !== null;
+  }
+
   async run(): Promise<ReadinessReport> {
     const run = await this.results();
     const checks = [...run.results];
+    if (this.drainingUntil !== null) {
+      checks.push({ name: 'shutdown', status: 'fail', detail: `shutting down: serving what still arrives until ${new Date(this.drainingUntil).toISOString()}, then closing; send no new work here` });
+    }
     const maintenance = this.maintenance;
     if (maintenance.on) {
       checks.push({ name: 'maintenance', status: 'fail', detail: `maintenance mode since ${maintenance.since}: send no new work here; work in flight finishes`, since: maintenance.since });

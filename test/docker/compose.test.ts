@@ -220,6 +220,18 @@ describe('docker-compose.yml', () => {
       expect(readme).toContain(`API_TOKENS='${API_TOKENS}' docker compose --profile ha up --build`);
     });
 
+    it('the gateways share one journal archive (one Redis, one archive) and drain on stop longer than HAProxy takes to notice', () => {
+      const archiveOf = (svc: Service) => (svc.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1] } : v)).find((v) => v.target === '/app/var/archive')?.source;
+      expect(archiveOf(ha['okno-ha-1']!)).toBeDefined();
+      expect(archiveOf(ha['okno-ha-2']!)).toBe(archiveOf(ha['okno-ha-1']!));
+      // The single gateway's archive is a volume too, not the container's own disk, and not the HA one (another journal).
+      expect(archiveOf(ha.okno!)).toBeDefined();
+      expect(archiveOf(ha.okno!)).not.toBe(archiveOf(ha['okno-ha-1']!));
+      const inter = Number(/inter (\d+)s/.exec(haproxyCfg)![1]) * 1000;
+      const fall = Number(/fall (\d+)/.exec(haproxyCfg)![1]);
+      for (const name of ['okno-ha-1', 'okno-ha-2']) expect(Number(ha[name]!.environment!.SHUTDOWN_DRAIN_MS), name).toBeGreaterThan(inter * fall);
+    });
+
     it("the gateways believe the balancer's X-Forwarded-For, and only its: TRUSTED_PROXIES is its fixed address on the edge network", () => {
       const onEdge = (svc: Service) => (Array.isArray(svc.networks) ? svc.networks.includes('edge') : svc.networks !== undefined && 'edge' in svc.networks);
       const balancerAddress = Array.isArray(ha.balancer!.networks) ? undefined : ha.balancer!.networks?.edge?.ipv4_address;

@@ -95,6 +95,7 @@ function badValues(): Record<string, Record<string, string>> {
     KEEP_ALIVE_TIMEOUT_MS: { KEEP_ALIVE_TIMEOUT_MS: '72s' },
     MAX_CONNECTIONS: { MAX_CONNECTIONS: '-1' },
     SHUTDOWN_TIMEOUT_MS: { SHUTDOWN_TIMEOUT_MS: 'forever' },
+    SHUTDOWN_DRAIN_MS: { SHUTDOWN_DRAIN_MS: '-5' },
     LIFECYCLE_FILE: { LIFECYCLE_FILE: `${missing}/lifecycle.json` },
     DELIVERY_TIMEOUT_MS: { DELIVERY_TIMEOUT_MS: '0' },
     DELIVERY_MAX_ATTEMPTS: { DELIVERY_MAX_ATTEMPTS: '0' },
