@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parseSegmentName } from './archive-segment.js';
-import { prepareScratchDir, type ArchiveStore } from './archive-store.js';
+import { prepareScratchDir, SegmentExistsError, type ArchiveStore } from './archive-store.js';
 
 export interface S3ArchiveSettings {
   /** http(s)://host[:port]/bucket[/prefix] */
@@ -85,8 +85,13 @@ export class S3ArchiveStore implements ArchiveStore {
     const { s3, sdk } = await this.s3();
     const size = (await stat(localFile)).size;
     try {
-      await s3.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + name, Body: createReadStream(localFile), ContentLength: size, ContentType: 'application/zip' }));
+      // If-None-Match: * — a conditional write (AWS S3, MinIO): never over a segment another instance put there.
+      await s3.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + name, Body: createReadStream(localFile), ContentLength: size, ContentType: 'application/zip', IfNoneMatch: '*' }));
     } catch (error) {
+      if (statusOf(error) === 412) {
+        await rm(localFile, { force: true });
+        throw new SegmentExistsError(name);
+      }
       throw s3Error('put', name, error);
     }
     await rm(localFile, { force: true });

@@ -1,10 +1,11 @@
 /**
  * Where archive segments live. A directory (ARCHIVE_DIR) by default; the interface is what an
  * S3-compatible bucket needs too. `put` never leaves a half segment under its final name: a
- * segment is built in the scratch directory and moved into place whole (a rename on the same
- * file system, after an fsync), so a crash at any point leaves either no segment or a whole one.
+ * segment is built in the scratch directory and moved into place whole (a hard link on the same
+ * file system, after an fsync; never over an existing name), so a crash at any point leaves either
+ * no segment or a whole one.
  */
-import { open, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, open, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSegmentName } from './archive-segment.js';
 
@@ -13,7 +14,11 @@ export interface ArchiveStore {
   readonly where: string;
   /** A local directory to build segments in (cleared of leftovers at start). */
   scratchDir(): Promise<string>;
-  /** Moves a finished local file into the archive under `name`, whole or not at all. */
+  /**
+   * Moves a finished local file into the archive under `name`, whole or not at all; never over a
+   * segment already there (SegmentExistsError: two instances wrote the same range, the first stays —
+   * the store's index holds its checksum).
+   */
   put(name: string, localFile: string): Promise<void>;
   /** The segment's bytes, or null when there is none by that name. */
   get(name: string): Promise<Buffer | null>;
@@ -22,6 +27,14 @@ export interface ArchiveStore {
   remove(name: string): Promise<void>;
   /** Moves a segment the journal does not count out of the way (kept, never deleted: it may be someone's evidence). */
   setAside(name: string): Promise<void>;
+}
+
+/** put() found a segment by that name already in the archive (it is left as it is). */
+export class SegmentExistsError extends Error {
+  constructor(readonly segment: string) {
+    super(`archive segment ${segment} exists already`);
+    this.name = 'SegmentExistsError';
+  }
 }
 
 /** A scratch file older than this is a segment a crash interrupted (writing one takes seconds). */
@@ -65,8 +78,19 @@ export class DirArchiveStore implements ArchiveStore {
     } finally {
       await handle.close();
     }
-    await rename(localFile, path.join(this.dir, name));
-    // The rename is durable once the directory is synced.
+    // link() never replaces (EEXIST), where rename() would: a second instance's segment of the same range
+    // must not swap the bytes under the first one's checksum. Atomic too: the name appears whole or not at all.
+    try {
+      await link(localFile, path.join(this.dir, name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        await rm(localFile, { force: true });
+        throw new SegmentExistsError(name);
+      }
+      throw error;
+    }
+    await rm(localFile, { force: true });
+    // The new name is durable once the directory is synced.
     const dir = await open(this.dir, 'r');
     try {
       await dir.sync();

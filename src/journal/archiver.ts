@@ -35,7 +35,7 @@ import type { Signer } from '../pki/signer.js';
 import { defineCollection, write } from '../store/collection.js';
 import type { DocDelete, DocWrite, FeedAppend, Store } from '../store/types.js';
 import { parseSegmentName, segmentName, verifySegment, writeSegment, type SegmentEntry } from './archive-segment.js';
-import type { ArchiveStore } from './archive-store.js';
+import { SegmentExistsError, type ArchiveStore } from './archive-store.js';
 import { ANCHOR, CHECKPOINTS, CURRENT, SEAL_INDEX, SEALS, ZERO_HASH, seqId, type Anchor, type ChainTrust, type Checkpoint } from './chain.js';
 import { ENVELOPES, evidenceBytes, evidenceIdsOf, readEvidence } from './evidence.js';
 import { EVIDENCE, JOURNAL, type JournalRecord, recordTime } from './records.js';
@@ -174,7 +174,16 @@ export async function archiveStep(deps: ArchiverDeps, hotCutoffMs: number): Prom
   if (entries.some((e) => !e.seal)) return NOTHING; // verified a moment ago; a seal vanished since: next round
   const scratch = path.join(await archive.scratchDir(), `${name}.${process.pid}.${Date.now()}`);
   await writeSegment(scratch, { entries, prevHash, signer: deps.signer, now: deps.now() });
-  await archive.put(name, scratch);
+  try {
+    await archive.put(name, scratch);
+  } catch (error) {
+    // Another instance wrote this range meanwhile: its segment stays; a later round adopts it or sets it aside.
+    if (error instanceof SegmentExistsError) {
+      log?.info({ segment: name }, 'journal archive: another instance wrote this segment first; left to a later round');
+      return NOTHING;
+    }
+    throw error;
+  }
   const data = await archive.get(name);
   const check = data ? await verifySegment(data, deps.trust, { name }) : null;
   if (!data || !check?.ok || check.manifest!.prevHash !== prevHash || check.manifest!.endHash !== end.hash) {

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DirArchiveStore, prepareScratchDir } from '../../src/journal/archive-store.js';
+import { DirArchiveStore, prepareScratchDir, SegmentExistsError } from '../../src/journal/archive-store.js';
 import { verifyArchive } from '../../src/journal/archive-verify.js';
 import { exportPeriod } from '../../src/journal/export.js';
 import { archiveStep, ARCHIVED_RECORDS, ARCHIVE_SEGMENTS, type ArchiverDeps, type ArchiveStepResult } from '../../src/journal/archiver.js';
@@ -316,5 +316,23 @@ describe('the scratch directory of a shared archive', () => {
     expect(await prepareScratchDir(dir)).toBe(path.join(dir, '.partial'));
     expect(readdirSync(path.join(dir, '.partial'))).toEqual([path.basename(fresh)]);
     expect(await new DirArchiveStore(mkdtempSync(path.join(tmpdir(), 'okno-archive-scratch-'))).scratchDir()).toMatch(/\.partial$/);
+  });
+});
+
+describe('a segment put twice (two instances wrote the same range)', () => {
+  it('the first stays byte for byte; the second put is refused with SegmentExistsError and its scratch file removed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'okno-archive-twice-'));
+    const store = new DirArchiveStore(dir);
+    const scratch = await store.scratchDir();
+    const name = 'journal-000000000000001-000000000000004.zip';
+    const first = path.join(scratch, `${name}.111.1`);
+    const second = path.join(scratch, `${name}.222.2`);
+    writeFileSync(first, 'the segment of instance A');
+    writeFileSync(second, 'the segment of instance B (same records, other bytes)');
+    await store.put(name, first);
+    await expect(store.put(name, second)).rejects.toBeInstanceOf(SegmentExistsError);
+    expect(readFileSync(path.join(dir, name), 'utf8')).toBe('the segment of instance A');
+    expect(readdirSync(scratch)).toEqual([]);
+    expect(await store.list()).toEqual([name]);
   });
 });
