@@ -48,7 +48,6 @@ export function haGatewayEnv(group: RedisSentinelGroup, portal: PortalSimulator)
     DELIVERY_BACKOFF_CAP_MS: '500',
     // Small messages only: no large-message threads (fewer processes on a 2-core machine).
     LARGE_MESSAGE_THREADS: '0',
-    LOG_LEVEL: 'warn',
   };
 }
 
