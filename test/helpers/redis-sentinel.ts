@@ -13,8 +13,8 @@
  * A stopped node starts again on its port and dir (`start()`): a data node
  * as a replica of the group's current primary (as the sentinels would
  * reconfigure it), a sentinel from the config file it rewrote. `waitSynced()`
- * and `waitFailoverReady()` wait (polling) until a restarted replica has
- * caught up and the sentinels could promote it in the next failover.
+ * and `waitFailoverReady()` wait (polling) until the replicas have caught up
+ * and the sentinels could promote one in the next failover.
  *
  * `dispose()` kills every process and removes the dirs; they are also killed
  * when the test process exits or is terminated.
@@ -63,8 +63,8 @@ export interface RedisSentinelGroup {
   primary(): Promise<RedisNode>;
   /** Waits until every live sentinel names a primary other than `old` and it answers as master; returns it. */
   waitForNewPrimary(old: RedisNode, timeoutMs?: number): Promise<RedisNode>;
-  /** Waits until `replica` has a live link to the current primary and the same replication offset. */
-  waitSynced(replica: RedisNode, timeoutMs?: number): Promise<void>;
+  /** Waits until every running data node but the primary replicates from it, link up, with what the primary had when the wait began. */
+  waitSynced(timeoutMs?: number): Promise<void>;
   /**
    * Waits until every live sentinel names the same primary, knows the other live sentinels and
    * sees each live data node other than the primary as a replica that is up, linked and in sync:
@@ -238,7 +238,6 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
           return map;
         }),
       );
-    const sentinelOutput = () => sentinels.map((s) => s.output()).join('\n');
 
     group = {
       name,
@@ -270,16 +269,23 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         await until(`${node.address} answers as master`, () => ask(node, (c) => c.info('replication')), (i) => infoField(i, 'role') === 'master', timeoutMs);
         return node;
       },
-      async waitSynced(replica, timeoutMs = 30_000) {
-        const primary = await group!.primary();
-        const target = await until(`${primary.address} reports its offset`, () => ask(primary, (c) => c.info('replication')), (i) => infoField(i, 'role') === 'master', timeoutMs);
-        const offset = Number(infoField(target, 'master_repl_offset'));
+      async waitSynced(timeoutMs = 30_000) {
+        // The primary may change meanwhile (a sentinel may fail over again): ask each time, and catch up with what it had when first seen.
+        const seen = new Map<number, number>();
         await until(
-          `${replica.address} in sync with ${primary.address} (offset ${offset})`,
-          () => ask(replica, (c) => c.info('replication')),
-          (i) => infoField(i, 'master_port') === String(primary.port) && infoField(i, 'master_link_status') === 'up' && Number(infoField(i, 'slave_repl_offset')) >= offset,
+          'every replica in sync with the primary',
+          async () => {
+            const primary = await group!.primary();
+            const info = await ask(primary, (c) => c.info('replication'));
+            if (!info || infoField(info, 'role') !== 'master') return null;
+            if (!seen.has(primary.port)) seen.set(primary.port, Number(infoField(info, 'master_repl_offset')));
+            const replicas = nodes.filter((n) => n.running && n !== primary);
+            const infos = await Promise.all(replicas.map((r) => ask(r, (c) => c.info('replication'))));
+            return { primary: primary.port, offset: seen.get(primary.port)!, replicas: infos.map((i) => (i ? { master: infoField(i, 'master_port'), link: infoField(i, 'master_link_status'), offset: Number(infoField(i, 'slave_repl_offset')) } : null)) };
+          },
+          (r) => r.replicas.every((x) => x !== null && x.master === String(r.primary) && x.link === 'up' && x.offset >= r.offset),
           timeoutMs,
-          () => nodes.find((n) => n.port === replica.port)?.output() ?? '',
+          () => [...nodes, ...sentinels].map((n) => `--- ${n.address}\n${n.output()}`).join('\n'),
         );
       },
       async waitFailoverReady(timeoutMs = 30_000) {
@@ -301,7 +307,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
                 known.some((k) => k.get('port') === String(r.port) && k.get('flags') === 'slave' && k.get('master-link-status') === 'ok' && k.get('master-port') === String(primary.port)),
               ),
             timeoutMs,
-            sentinelOutput,
+            () => [...nodes, ...sentinels].map((n) => `--- ${n.address}\n${n.output()}`).join('\n'),
           );
         }
       },
