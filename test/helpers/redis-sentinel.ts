@@ -289,27 +289,36 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         );
       },
       async waitFailoverReady(timeoutMs = 30_000) {
-        const primary = await group!.primary();
-        const live = sentinels.filter((s) => s.running);
-        const replicas = nodes.filter((n) => n.running && n !== primary);
-        for (const s of live) {
-          await until(
-            `sentinel ${s.address} could fail ${primary.address} over to ${replicas.map((r) => r.address).join(', ')}`,
-            async () => {
-              const [master, known] = await Promise.all([sentinelMaster(s, name), replicasPerSentinel(s)]);
-              return master && known ? { master, known } : null;
-            },
-            ({ master, known }) =>
-              master.get('port') === String(primary.port) &&
-              !/s_down|o_down|failover/.test(master.get('flags') ?? '') &&
-              Number(master.get('num-other-sentinels')) >= live.length - 1 &&
-              replicas.every((r) =>
-                known.some((k) => k.get('port') === String(r.port) && k.get('flags') === 'slave' && k.get('master-link-status') === 'ok' && k.get('master-port') === String(primary.port)),
-              ),
-            timeoutMs,
-            () => [...nodes, ...sentinels].map((n) => `--- ${n.address}\n${n.output()}`).join('\n'),
-          );
-        }
+        // Asked of all live sentinels at once, each time: a sentinel just restarted names the primary of its config file at first.
+        await until(
+          'the sentinels agree on the primary and could fail it over to each running replica',
+          async () => {
+            const live = sentinels.filter((s) => s.running);
+            const views = await Promise.all(live.map(async (s) => ({ master: await sentinelMaster(s, name), known: await replicasPerSentinel(s) })));
+            return views.map((v) => ({
+              port: v.master?.get('port') ?? null,
+              flags: v.master?.get('flags') ?? null,
+              others: Number(v.master?.get('num-other-sentinels') ?? -1),
+              replicas: (v.known ?? []).map((k) => `${k.get('port')} ${k.get('flags')} ${k.get('master-link-status')} ${k.get('master-port')}`),
+              live: live.length,
+            }));
+          },
+          (views) => {
+            const port = views[0]?.port;
+            const primary = nodes.find((n) => String(n.port) === port);
+            if (!primary?.running) return false;
+            const replicas = nodes.filter((n) => n.running && n !== primary);
+            return views.every(
+              (v) =>
+                v.port === port &&
+                v.flags === 'master' &&
+                v.others >= v.live - 1 &&
+                replicas.every((r) => v.replicas.includes(`${r.port} slave ok ${port}`)),
+            );
+          },
+          timeoutMs,
+          () => [...nodes, ...sentinels].map((n) => `--- ${n.address}\n${n.output()}`).join('\n'),
+        );
       },
       client(node) {
         const client = new Redis({ port: node.port, host: '127.0.0.1', password: node.password ?? undefined, maxRetriesPerRequest: 0, retryStrategy: () => null });
