@@ -243,6 +243,16 @@ export class JournalSealer {
   private async resume(): Promise<{ seq: number; hash: string }> {
     const anchor = await this.anchor();
     const base = anchor ? { seq: anchor.seq, hash: anchor.hash } : { seq: 0, hash: ZERO_HASH };
+    // A Redis failover can roll the store back past what this process sealed (writes no replica had confirmed):
+    // the cursor counts only while its seal is still there, else the records that now take those seqs would be skipped.
+    if (this.cursor && this.cursor.seq > base.seq) {
+      const seal = await this.store.getDoc(SEALS, seqId(this.cursor.seq));
+      if (!seal || seal.hash !== this.cursor.hash) {
+        this.log?.warn({ seq: this.cursor.seq }, 'journal: the last seal of this sealer is gone from the store (rolled back by a failover?); resuming from the stored head');
+        this.cursor = null;
+        this.checkpointSeq = 0;
+      }
+    }
     let from = this.cursor && this.cursor.seq >= base.seq ? this.cursor : base;
     if (!this.cursor) {
       const head = await this.store.getDoc(HEAD, CURRENT);

@@ -10,6 +10,12 @@
  * within a few seconds.
  *
  * Tests never skip silently: without redis-server on PATH this throws.
+ * A stopped node starts again on its port and dir (`start()`): a data node
+ * as a replica of the group's current primary (as the sentinels would
+ * reconfigure it), a sentinel from the config file it rewrote. `waitSynced()`
+ * and `waitFailoverReady()` wait (polling) until the replicas have caught up
+ * and the sentinels could promote one in the next failover.
+ *
  * `dispose()` kills every process and removes the dirs; they are also killed
  * when the test process exits or is terminated.
  */
@@ -38,6 +44,11 @@ export interface RedisNode {
   address: string;
   running: boolean;
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /**
+   * Starts it again (after stop) on the same port and dir, and waits until it answers: a data node
+   * as a replica of `replicaOf` (default: the group's current primary), a sentinel from its own config file.
+   */
+  start(replicaOf?: RedisNode): Promise<void>;
 }
 
 export interface RedisSentinelGroup {
@@ -52,27 +63,49 @@ export interface RedisSentinelGroup {
   primary(): Promise<RedisNode>;
   /** Waits until every live sentinel names a primary other than `old` and it answers as master; returns it. */
   waitForNewPrimary(old: RedisNode, timeoutMs?: number): Promise<RedisNode>;
+  /** Waits until every running data node but the primary replicates from it, link up, with what the primary had when the wait began. */
+  waitSynced(timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until every live sentinel names the same primary, knows the other live sentinels and
+   * sees each live data node other than the primary as a replica that is up, linked and in sync:
+   * a failover could happen now.
+   */
+  waitFailoverReady(timeoutMs?: number): Promise<void>;
   /** A client of one node (the caller closes it). */
   client(node: RedisNode): Redis;
   dispose(): Promise<void>;
 }
 
-function launch(bin: string, args: string[], port: number, password: string | null): RedisNode & { output: () => string; exited: Promise<void> } {
-  const { child, exited, output, alive } = spawnRedisProcess(bin, args);
+type Launched = RedisNode & { output: () => string };
+
+/**
+ * A redis-server or sentinel process that can be stopped and started again: with `restartArgs`
+ * (a data node: its own port and dir, `--replicaof` the primary), by default the same `args`.
+ */
+function launch(bin: string, args: string[], port: number, password: string | null, restartArgs: (replicaOf?: RedisNode) => Promise<string[]> = async () => args): Launched {
+  let proc = spawnRedisProcess(bin, args);
+  let previous = '';
   return {
     port,
     password,
     address: `127.0.0.1:${port}`,
     get running() {
-      return child.exitCode === null && child.signalCode === null && alive();
+      return proc.child.exitCode === null && proc.child.signalCode === null && proc.alive();
     },
     async stop(signal = 'SIGTERM') {
-      if (!alive()) return;
-      child.kill(signal);
-      await exited;
+      if (!proc.alive()) return;
+      proc.child.kill(signal);
+      await proc.exited;
     },
-    output,
-    exited,
+    async start(replicaOf?: RedisNode) {
+      if (proc.alive()) throw new Error(`127.0.0.1:${port} is still running`);
+      previous += proc.output();
+      proc = spawnRedisProcess(bin, await restartArgs(replicaOf));
+      const current = proc;
+      await until(`127.0.0.1:${port} answers PING after a restart`, async () => (current.alive() ? ask({ port, password }, (c) => c.ping()) : 'exited'), (r) => r === 'PONG' || r === 'exited', 15_000, current.output);
+      if (!current.alive()) throw new Error(`127.0.0.1:${port} exited on restart:\n${current.output()}`);
+    },
+    output: () => (previous + proc.output()).slice(-4000),
   };
 }
 
@@ -129,13 +162,20 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   const sentinelPassword = options.sentinelPassword ?? null;
   const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
   const root = tempDir('okno-sentinel-');
-  const all: Array<ReturnType<typeof launch>> = [];
+  const all: Launched[] = [];
+  let group: RedisSentinelGroup | null = null;
 
   const dataNode = async (label: string, extra: string[]) => {
     const port = await freePort();
     const dir = path.join(root, label);
     mkdirSync(dir);
-    const node = launch(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...auth, ...extra], port, password);
+    const base = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...auth];
+    // A restart comes back as a replica of the primary: no window in which it takes writes as a second master.
+    const node = launch(bin, [...base, ...extra], port, password, async (replicaOf) => {
+      const primary = replicaOf ?? (await group!.primary());
+      if (primary.port === port) throw new Error(`127.0.0.1:${port} is still named the primary: wait for the failover first`);
+      return [...base, '--replicaof', '127.0.0.1', String(primary.port)];
+    });
     all.push(node);
     return node;
   };
@@ -145,7 +185,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     const replica = await dataNode('replica', ['--replicaof', '127.0.0.1', String(primary.port)]);
     await until('replica in sync', () => ask(replica, (c) => c.info('replication')), (i) => infoField(i, 'master_link_status') === 'up', 15_000, replica.output);
 
-    const sentinels: Array<ReturnType<typeof launch>> = [];
+    const sentinels: Launched[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       const dir = path.join(root, `sentinel-${i}`);
@@ -190,7 +230,16 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     };
     const primaryPerSentinel = (s: RedisNode) => ask(s, async (c) => (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string] | null);
 
-    return {
+    const replicasPerSentinel = (s: RedisNode) =>
+      ask(s, async (c) =>
+        ((await c.call('SENTINEL', 'REPLICAS', name)) as string[][]).map((flat) => {
+          const map = new Map<string, string>();
+          for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i]!, flat[i + 1]!);
+          return map;
+        }),
+      );
+
+    group = {
       name,
       nodes,
       sentinels,
@@ -220,6 +269,57 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         await until(`${node.address} answers as master`, () => ask(node, (c) => c.info('replication')), (i) => infoField(i, 'role') === 'master', timeoutMs);
         return node;
       },
+      async waitSynced(timeoutMs = 30_000) {
+        // The primary may change meanwhile (a sentinel may fail over again): ask each time, and catch up with what it had when first seen.
+        const seen = new Map<number, number>();
+        await until(
+          'every replica in sync with the primary',
+          async () => {
+            const primary = await group!.primary();
+            const info = await ask(primary, (c) => c.info('replication'));
+            if (!info || infoField(info, 'role') !== 'master') return null;
+            if (!seen.has(primary.port)) seen.set(primary.port, Number(infoField(info, 'master_repl_offset')));
+            const replicas = nodes.filter((n) => n.running && n !== primary);
+            const infos = await Promise.all(replicas.map((r) => ask(r, (c) => c.info('replication'))));
+            return { primary: primary.port, offset: seen.get(primary.port)!, replicas: infos.map((i) => (i ? { master: infoField(i, 'master_port'), link: infoField(i, 'master_link_status'), offset: Number(infoField(i, 'slave_repl_offset')) } : null)) };
+          },
+          (r) => r.replicas.every((x) => x !== null && x.master === String(r.primary) && x.link === 'up' && x.offset >= r.offset),
+          timeoutMs,
+          () => [...nodes, ...sentinels].map((n) => `--- ${n.address}\n${n.output()}`).join('\n'),
+        );
+      },
+      async waitFailoverReady(timeoutMs = 30_000) {
+        // Asked of all live sentinels at once, each time: a sentinel just restarted names the primary of its config file at first.
+        await until(
+          'the sentinels agree on the primary and could fail it over to each running replica',
+          async () => {
+            const live = sentinels.filter((s) => s.running);
+            const views = await Promise.all(live.map(async (s) => ({ master: await sentinelMaster(s, name), known: await replicasPerSentinel(s) })));
+            return views.map((v) => ({
+              port: v.master?.get('port') ?? null,
+              flags: v.master?.get('flags') ?? null,
+              others: Number(v.master?.get('num-other-sentinels') ?? -1),
+              replicas: (v.known ?? []).map((k) => `${k.get('port')} ${k.get('flags')} ${k.get('master-link-status')} ${k.get('master-port')}`),
+              live: live.length,
+            }));
+          },
+          (views) => {
+            const port = views[0]?.port;
+            const primary = nodes.find((n) => String(n.port) === port);
+            if (!primary?.running) return false;
+            const replicas = nodes.filter((n) => n.running && n !== primary);
+            return views.every(
+              (v) =>
+                v.port === port &&
+                v.flags === 'master' &&
+                v.others >= v.live - 1 &&
+                replicas.every((r) => v.replicas.includes(`${r.port} slave ok ${port}`)),
+            );
+          },
+          timeoutMs,
+          () => [...nodes, ...sentinels].map((n) => `--- ${n.address}\n${n.output()}`).join('\n'),
+        );
+      },
       client(node) {
         const client = new Redis({ port: node.port, host: '127.0.0.1', password: node.password ?? undefined, maxRetriesPerRequest: 0, retryStrategy: () => null });
         client.on('error', () => {});
@@ -230,6 +330,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         removeTempDir(root);
       },
     };
+    return group;
   } catch (error) {
     await Promise.all(all.map((n) => n.stop('SIGKILL')));
     removeTempDir(root);
