@@ -54,7 +54,9 @@ describe('SHUTDOWN_DRAIN_MS', () => {
 
     leaving!.child.kill('SIGTERM');
     const exited = leaving!.exited;
-    // While draining it still answers, but /ready says no, naming the shutdown.
+    // The signal is taken (its log line), then: while draining it still answers, but /ready says no, naming the shutdown.
+    const drainLine = `shutting down: /ready fails now; serving for ${DRAIN_MS} ms more so the load balancer takes this process out, then closing`;
+    while (!leaving!.lines.some((l) => l.msg === drainLine)) await new Promise((r) => setTimeout(r, 10));
     const ready = await fetch(`http://127.0.0.1:${ports[0]}/ready`);
     const body = (await ready.json()) as { status: string; checks: Array<{ name: string; status: string; detail: string }> };
     expect(ready.status).toBe(503);
@@ -78,7 +80,6 @@ describe('SHUTDOWN_DRAIN_MS', () => {
     expect(failed, JSON.stringify(failed.slice(0, 3))).toEqual([]);
     expect(outcomes.length).toBeGreaterThan(40);
     const log = leaving!.lines.map((l) => String(l.msg));
-    expect(log).toContain(`shutting down: /ready fails now; serving for ${DRAIN_MS} ms more so the load balancer takes this process out, then closing`);
     expect(log.indexOf('drained: no new requests, finishing in-flight work')).toBeLessThan(log.indexOf('stopped'));
   }, 60_000);
 });
