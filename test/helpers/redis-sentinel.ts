@@ -34,6 +34,8 @@ export interface SentinelGroupOptions {
   password?: string;
   /** `requirepass` of the sentinels. */
   sentinelPassword?: string;
+  /** TLS only (no plain port) on every node and sentinel, with this server certificate (IP SAN 127.0.0.1); replication and the sentinels' own links too. */
+  tls?: { certFile: string; keyFile: string; caFile: string; caPem: string };
 }
 
 export interface RedisNode {
@@ -42,6 +44,8 @@ export interface RedisNode {
   password: string | null;
   /** `127.0.0.1:port`. */
   address: string;
+  /** The CA its TLS certificate chains to (null: plain TCP). */
+  tlsCa: string | null;
   running: boolean;
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /**
@@ -82,13 +86,14 @@ type Launched = RedisNode & { output: () => string };
  * A redis-server or sentinel process that can be stopped and started again: with `restartArgs`
  * (a data node: its own port and dir, `--replicaof` the primary), by default the same `args`.
  */
-function launch(bin: string, args: string[], port: number, password: string | null, restartArgs: (replicaOf?: RedisNode) => Promise<string[]> = async () => args): Launched {
+function launch(bin: string, args: string[], port: number, password: string | null, tlsCa: string | null, restartArgs: (replicaOf?: RedisNode) => Promise<string[]> = async () => args): Launched {
   let proc = spawnRedisProcess(bin, args);
   let previous = '';
   return {
     port,
     password,
     address: `127.0.0.1:${port}`,
+    tlsCa,
     get running() {
       return proc.child.exitCode === null && proc.child.signalCode === null && proc.alive();
     },
@@ -102,22 +107,22 @@ function launch(bin: string, args: string[], port: number, password: string | nu
       previous += proc.output();
       proc = spawnRedisProcess(bin, await restartArgs(replicaOf));
       const current = proc;
-      await until(`127.0.0.1:${port} answers PING after a restart`, async () => (current.alive() ? ask({ port, password }, (c) => c.ping()) : 'exited'), (r) => r === 'PONG' || r === 'exited', 15_000, current.output);
+      await until(`127.0.0.1:${port} answers PING after a restart`, async () => (current.alive() ? ask({ port, password, tlsCa }, (c) => c.ping()) : 'exited'), (r) => r === 'PONG' || r === 'exited', 15_000, current.output);
       if (!current.alive()) throw new Error(`127.0.0.1:${port} exited on restart:\n${current.output()}`);
     },
     output: () => (previous + proc.output()).slice(-4000),
   };
 }
 
-function quietClient(port: number, password: string | null): Redis {
-  const client = new Redis({ port, host: '127.0.0.1', password: password ?? undefined, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true, connectTimeout: 1000, commandTimeout: 1000 });
+function quietClient(port: number, password: string | null, tlsCa: string | null): Redis {
+  const client = new Redis({ port, host: '127.0.0.1', password: password ?? undefined, ...(tlsCa ? { tls: { ca: tlsCa } } : {}), lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true, connectTimeout: 1000, commandTimeout: 1000 });
   client.on('error', () => {});
   return client;
 }
 
 /** Asks one node; null when it does not answer. */
-async function ask<T>(node: { port: number; password: string | null }, question: (c: Redis) => Promise<T>): Promise<T | null> {
-  const client = quietClient(node.port, node.password);
+async function ask<T>(node: { port: number; password: string | null; tlsCa: string | null }, question: (c: Redis) => Promise<T>): Promise<T | null> {
+  const client = quietClient(node.port, node.password, node.tlsCa);
   try {
     await client.connect();
     return await question(client);
@@ -161,6 +166,13 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   const password = options.password ?? null;
   const sentinelPassword = options.sentinelPassword ?? null;
   const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
+  const tls = options.tls ?? null;
+  const tlsCa = tls?.caPem ?? null;
+  // With TLS: no plain port at all; clients, replication and the sentinels' links all over TLS (server-authenticated).
+  const tlsSettings: Array<[string, string]> = tls
+    ? [['tls-cert-file', tls.certFile], ['tls-key-file', tls.keyFile], ['tls-ca-cert-file', tls.caFile], ['tls-auth-clients', 'no'], ['tls-replication', 'yes']]
+    : [];
+  const listen = (port: number): string[] => (tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)]);
   const root = tempDir('okno-sentinel-');
   const all: Launched[] = [];
   let group: RedisSentinelGroup | null = null;
@@ -169,9 +181,9 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     const port = await freePort();
     const dir = path.join(root, label);
     mkdirSync(dir);
-    const base = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...auth];
+    const base = [...listen(port), ...tlsSettings.flatMap(([k, v]) => [`--${k}`, v]), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', ...auth];
     // A restart comes back as a replica of the primary: no window in which it takes writes as a second master.
-    const node = launch(bin, [...base, ...extra], port, password, async (replicaOf) => {
+    const node = launch(bin, [...base, ...extra], port, password, tlsCa, async (replicaOf) => {
       const primary = replicaOf ?? (await group!.primary());
       if (primary.port === port) throw new Error(`127.0.0.1:${port} is still named the primary: wait for the failover first`);
       return [...base, '--replicaof', '127.0.0.1', String(primary.port)];
@@ -194,7 +206,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       writeFileSync(
         file,
         [
-          `port ${port}`,
+          ...(tls ? ['port 0', `tls-port ${port}`, ...tlsSettings.map(([k, v]) => `${k} ${v}`)] : [`port ${port}`]),
           'bind 127.0.0.1',
           `dir ${dir}`,
           `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
@@ -207,7 +219,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
           '',
         ].join('\n'),
       );
-      const sentinel = launch(bin, [file, '--sentinel'], port, sentinelPassword);
+      const sentinel = launch(bin, [file, '--sentinel'], port, sentinelPassword, tlsCa);
       all.push(sentinel);
       sentinels.push(sentinel);
     }
@@ -248,6 +260,8 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         REDIS_SENTINEL_NAME: name,
         ...(sentinelPassword ? { REDIS_SENTINEL_PASSWORD: sentinelPassword } : {}),
         ...(password ? { REDIS_PASSWORD: password } : {}),
+        // The CA reaches the gateway process through NODE_EXTRA_CA_CERTS (README: REDIS_SENTINEL_TLS).
+        ...(tls ? { REDIS_SENTINEL_TLS: 'on', NODE_EXTRA_CA_CERTS: tls.caFile } : {}),
       },
       async primary() {
         for (const s of sentinels) {
@@ -321,7 +335,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         );
       },
       client(node) {
-        const client = new Redis({ port: node.port, host: '127.0.0.1', password: node.password ?? undefined, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const client = new Redis({ port: node.port, host: '127.0.0.1', password: node.password ?? undefined, ...(node.tlsCa ? { tls: { ca: node.tlsCa } } : {}), maxRetriesPerRequest: 0, retryStrategy: () => null });
         client.on('error', () => {});
         return client;
       },

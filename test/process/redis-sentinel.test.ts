@@ -15,9 +15,11 @@ import { INBOX } from '../../src/city/model.js';
 import { idempotencyKey } from '../../src/flows/inbound-message.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { catalogue, readInbox, until } from '../chaos/harness.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { projectRoot, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
-import { spawnGateway, startGatewayProcess } from '../helpers/process.js';
+import path from 'node:path';
+import { spawnGateway, startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
+import { issueCertificate, SAMPLE_CA_PEM, tempDir as tlsTempDir } from '../helpers/tls-pki.js';
 import { startSentinelGroup, type RedisSentinelGroup } from '../helpers/redis-sentinel.js';
 import { postSoap, serviceExample, signedSendRequest } from '../helpers/smev.js';
 
@@ -210,4 +212,49 @@ describe('Redis Sentinel settings at start-up', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/REDIS_SENTINELS: REDIS_URL is set too/);
   });
+});
+
+describe('Redis Sentinel over TLS (REDIS_SENTINEL_TLS=on)', () => {
+  let group: RedisSentinelGroup;
+  let gw: GatewayProcess | null = null;
+  const caFile = path.join(projectRoot, 'certs-sample/ca.crt.pem');
+  beforeAll(async () => {
+    // Every node and sentinel TLS only (port 0), with a server certificate for 127.0.0.1 from the sample CA.
+    const server = issueCertificate(tlsTempDir('okno-redis-tls-'), { cn: 'redis-test', loopback: true });
+    group = await startSentinelGroup({ tls: { certFile: server.certFile, keyFile: server.keyFile, caFile, caPem: SAMPLE_CA_PEM() } });
+  }, 60_000);
+  afterAll(async () => {
+    if (gw && gw.child.exitCode === null) {
+      gw.child.kill('SIGTERM');
+      await gw.exited;
+    }
+    await group?.dispose();
+  });
+
+  it('the gateway reaches the sentinels and the primary over TLS (the CA from NODE_EXTRA_CA_CERTS), accepts, and follows a kill -9 failover', async () => {
+    expect(group.env).toMatchObject({ REDIS_SENTINEL_TLS: 'on', NODE_EXTRA_CA_CERTS: caFile });
+    gw = await startGatewayProcess({ ...group.env, PORT: String(await freePort()) }, 60_000);
+    const primary = await group.primary();
+    const ready = await until('/ready', () => storeCheck(gw!.url), (r) => r.status === 200, 15_000);
+    expect(ready.store.detail).toContain(`primary ${primary.address} `);
+    const before = await sendApplication(gw.url);
+    expect(before.status, before.body.slice(0, 300)).toBe(200);
+
+    await primary.stop('SIGKILL');
+    const promoted = await group.waitForNewPrimary(primary);
+    await until('an application accepted after the failover', () => sendApplication(gw!.url), (r) => r.status === 200, 30_000);
+    await until('/ready names the new primary', () => storeCheck(gw!.url), (r) => r.status === 200 && r.store.detail.includes(`primary ${promoted.address} `), 10_000);
+    expect((await readInbox(gw.url)).some((i) => i.messageId === before.messageId)).toBe(true);
+  }, 90_000);
+
+  it('without REDIS_SENTINEL_TLS, or without trusting the CA: exit 78, one line naming REDIS_SENTINELS', async () => {
+    const { REDIS_SENTINEL_TLS: _tls, ...plain } = group.env;
+    const { NODE_EXTRA_CA_CERTS: _ca, ...untrusted } = group.env;
+    const noTls = spawnGateway({ ...plain, PORT: '0' });
+    const noCa = spawnGateway({ ...untrusted, PORT: '0' });
+    expect(await noTls.exited).toBe(78);
+    expect(await noCa.exited).toBe(78);
+    expect(noTls.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^okno: REDIS_SENTINELS: cannot connect to Redis Sentinel group "mymaster"/)]);
+    expect(noCa.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^okno: REDIS_SENTINELS: cannot connect to Redis Sentinel group "mymaster"/)]);
+  }, 60_000);
 });
