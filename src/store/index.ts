@@ -66,7 +66,7 @@ export async function createStore(config: CreateStoreConfig = {}): Promise<Store
 export { MemoryStore } from './memory-store.js';
 export { RedisStore, DEFAULT_KEY_PREFIX, redisClientOptions, type RedisStoreOptions } from './redis-store.js';
 export { createRedisClient, describeTarget, formatAddress, type RedisSentinelTarget, type RedisTarget, type SentinelAddress } from './redis-connection.js';
-export { MemoryRateLimiter, TokenBucket, type RateLimiter, type Take } from './rate-limiter.js';
+export { MemoryRateLimiter, TokenBucket, type RateLimiter, type Take, type TokenRate } from './rate-limiter.js';
 export { RedisRateLimiter, RATE_LIMIT_SCRIPT } from './redis-rate-limiter.js';
 export { DEFAULT_OPTIONS } from './validate.js';
 export * from './types.js';

@@ -6,15 +6,23 @@
  * on the same Redis). The callers (src/push/access.ts, src/http/auth.ts) name
  * the key: `client:<address>`, `partner:<id>`, `api:<SHA-256 of the token>`.
  */
-import type { RateLimit } from '../config/env.js';
 
 export type Take = { ok: true } | { ok: false; retryAfterMs: number };
+
+/**
+ * A limit as the store counts it: `burst` tokens, refilled `perSecond` a second; one request takes one.
+ * (The shape of the configuration's RateLimit, declared here so the store stands on nothing above it.)
+ */
+export interface TokenRate {
+  perSecond: number;
+  burst: number;
+}
 
 export interface RateLimiter {
   /** True when every gateway instance on the same store counts in the same buckets. */
   readonly shared: boolean;
   /** Takes one token of `key`'s bucket (refilling `limit.perSecond` a second up to `limit.burst`), or says when there will be one. */
-  take(key: string, limit: RateLimit): Promise<Take>;
+  take(key: string, limit: TokenRate): Promise<Take>;
 }
 
 export class TokenBucket {
@@ -22,7 +30,7 @@ export class TokenBucket {
   private at: number;
 
   constructor(
-    readonly limit: RateLimit,
+    readonly limit: TokenRate,
     now: number,
   ) {
     this.tokens = limit.burst;
@@ -67,7 +75,7 @@ export class MemoryRateLimiter implements RateLimiter {
     private readonly maxKeys = 10_000,
   ) {}
 
-  takeNow(key: string, limit: RateLimit): Take {
+  takeNow(key: string, limit: TokenRate): Take {
     let bucket = this.buckets.get(key);
     if (!bucket || bucket.limit.perSecond !== limit.perSecond || bucket.limit.burst !== limit.burst) {
       if (!bucket && this.buckets.size >= this.maxKeys) this.sweep();
@@ -77,7 +85,7 @@ export class MemoryRateLimiter implements RateLimiter {
     return bucket.take(this.now());
   }
 
-  async take(key: string, limit: RateLimit): Promise<Take> {
+  async take(key: string, limit: TokenRate): Promise<Take> {
     return this.takeNow(key, limit);
   }
 

@@ -28,8 +28,7 @@
  * is computed from the prefix inside the script: no Redis Cluster.
  */
 import type { Redis } from 'ioredis';
-import type { RateLimit } from '../config/env.js';
-import type { RateLimiter, Take } from './rate-limiter.js';
+import type { RateLimiter, Take, TokenRate } from './rate-limiter.js';
 
 /** ARGV: 1 prefix, 2 key, 3 emission interval (µs per token = 1e6 / perSecond), 4 burst. Returns {1, 0} or {0, retry after ms}. */
 export const RATE_LIMIT_SCRIPT = `
@@ -65,7 +64,7 @@ export class RedisRateLimiter implements RateLimiter {
     if (!(COMMAND in client)) client.defineCommand(COMMAND, { numberOfKeys: 0, lua: RATE_LIMIT_SCRIPT });
   }
 
-  async take(key: string, limit: RateLimit): Promise<Take> {
+  async take(key: string, limit: TokenRate): Promise<Take> {
     const command = (this.client as unknown as Record<string, TakeCommand>)[COMMAND]!;
     const [ok, retryAfterMs] = await command.call(this.client, this.keyPrefix, key, String(1_000_000 / limit.perSecond), String(limit.burst));
     return ok === 1 ? { ok: true } : { ok: false, retryAfterMs: Math.max(1, Number(retryAfterMs)) };
