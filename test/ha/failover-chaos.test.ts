@@ -35,6 +35,8 @@ import { CITY, faultOf, OPS, postSoap, serviceExample, signedSendRequest } from 
 const PRIMARY_KILLS = knob('CHAOS_PRIMARY_KILLS', 5, 20);
 const RATE_PER_S = knob('CHAOS_RATE', 10, 20);
 const IN_FLIGHT = 4;
+/** How long the partner and the city wait for one answer before giving up and trying again. */
+const REQUEST_TIMEOUT_MS = 15_000;
 const CITY_LANES = 4;
 const SERVICE = 'advertising-permit';
 const LIFECYCLE = ['registered', 'in_progress', 'completed'];
@@ -103,7 +105,8 @@ describe('HA under kill -9: primary (Sentinel failover), gateway, sentinel', () 
         const startedAt = Date.now();
         s.attempts++;
         try {
-          const res = await postSoap(url, s.xml);
+          // A partner does not wait forever: a request unanswered in 15 s is given up and sent again (same MessageID).
+          const res = await postSoap(url, s.xml, {}, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
           if (res.status === 200 && res.body.includes('requestIsQueued')) {
             s.acceptedAt = Date.now();
             for (const l of acceptedListeners) l(s.acceptedAt, startedAt);
@@ -164,7 +167,7 @@ describe('HA under kill -9: primary (Sentinel failover), gateway, sentinel', () 
 
     const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json } | null> => {
       try {
-        const res = await fetch(`${url}${path}`, { method, headers: { ...CITY, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+        const res = await fetch(`${url}${path}`, { method, headers: { ...CITY, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
         const text = await res.text();
         return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
       } catch {

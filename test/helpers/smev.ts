@@ -56,8 +56,8 @@ export async function signedSendRequest(o: SignedRequestOptions): Promise<{ xml:
   return { xml, messageId };
 }
 
-export async function postSoap(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${url}/ws/smev3`, { method: "POST", headers: { "content-type": "text/xml; charset=utf-8", ...headers }, body: typeof body === "string" ? body : new Uint8Array(body) });
+export async function postSoap(url: string, body: string | Buffer, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${url}/ws/smev3`, { method: "POST", headers: { "content-type": "text/xml; charset=utf-8", ...headers }, body: typeof body === "string" ? body : new Uint8Array(body), signal });
   return { status: res.status, body: await res.text() };
 }
 
