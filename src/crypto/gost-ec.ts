@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { weierstrassN, type WeierstrassPoint, type WeierstrassPointCons } from '@noble/curves/abstract/weierstrass.js';
 import type { GostCurve } from './gost-curves.js';
+import { gostField } from './gost-field.js';
 
 interface Curve {
   readonly Point: WeierstrassPointCons<bigint>;
@@ -35,7 +36,7 @@ function curveOf(c: GostCurve): Curve {
     // The twisted-Edwards sets (TC26-256-A, TC26-512-C) have cofactor 4; the others 1.
     // Hasse: #E = h·q is within 2√p of p + 1, so rounding (p + 1) / q gives h exactly.
     const h = ((p + 1n) * 2n + q) / (2n * q);
-    const Point = weierstrassN({ p, n: q, h: h < 1n ? 1n : h, a, b, Gx: n(c.x), Gy: n(c.y) });
+    const Point = weierstrassN({ p, n: q, h: h < 1n ? 1n : h, a, b, Gx: n(c.x), Gy: n(c.y) }, { Fp: gostField(p) });
     k = { Point, p, a, b, q, size: c.size };
     built.set(c.oid, k);
   }
