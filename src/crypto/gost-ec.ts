@@ -13,9 +13,10 @@
  * node-gost-crypto's curve code is not used: its modular inverse fails for some inputs.
  */
 import { randomBytes } from 'node:crypto';
-import { weierstrassN, type WeierstrassPoint, type WeierstrassPointCons } from '@noble/curves/abstract/weierstrass.js';
+import { weierstrassN, type WeierstrassPointCons } from '@noble/curves/abstract/weierstrass.js';
 import type { GostCurve } from './gost-curves.js';
 import { gostField } from './gost-field.js';
+import { WindowMultiplier, type WindowTable } from './gost-window.js';
 
 interface Curve {
   readonly Point: WeierstrassPointCons<bigint>;
@@ -24,7 +25,15 @@ interface Curve {
   readonly b: bigint;
   readonly q: bigint;
   readonly size: number;
+  readonly h: bigint;
+  readonly window: WindowMultiplier;
+  /** The base point's table, built on first use (tens of ms for a 256-bit curve). */
+  readonly baseTable: () => WindowTable;
 }
+
+/** Table widths: the base point's table is shared and long-lived; a partner key's is one of many cached. */
+const BASE_WINDOW = 8;
+const KEY_WINDOW = 6;
 
 const built = new Map<string, Curve>();
 
@@ -36,8 +45,12 @@ function curveOf(c: GostCurve): Curve {
     // The twisted-Edwards sets (TC26-256-A, TC26-512-C) have cofactor 4; the others 1.
     // Hasse: #E = h·q is within 2√p of p + 1, so rounding (p + 1) / q gives h exactly.
     const h = ((p + 1n) * 2n + q) / (2n * q);
-    const Point = weierstrassN({ p, n: q, h: h < 1n ? 1n : h, a, b, Gx: n(c.x), Gy: n(c.y) }, { Fp: gostField(p) });
-    k = { Point, p, a, b, q, size: c.size };
+    const Fp = gostField(p);
+    const Point = weierstrassN({ p, n: q, h: h < 1n ? 1n : h, a, b, Gx: n(c.x), Gy: n(c.y) }, { Fp });
+    const window = new WindowMultiplier({ Fp, a, b, q });
+    let table: WindowTable | undefined;
+    const baseTable = () => (table ??= window.table(Point.BASE, BASE_WINDOW));
+    k = { Point, p, a, b, q, size: c.size, h: h < 1n ? 1n : h, window, baseTable };
     built.set(c.oid, k);
   }
   return k;
@@ -86,7 +99,8 @@ export function ecSign(digest: Uint8Array, curve: GostCurve, scalar: Uint8Array,
   for (;;) {
     const k = fixedK ? mod(fromLe(fixedK), c.q) : randomScalar(c);
     if (k === 0n) throw new RangeError('the given k is 0 mod q');
-    const r = mod(c.Point.BASE.multiply(k).x, c.q); // constant-time k·G
+    const R = c.window.multiply(c.baseTable(), k); // constant-time k·G (gost-window.ts)
+    const r = mod(c.Point.Fp.mul(R.X, c.Point.Fp.inv(R.Z)), c.q);
     const s = Fn.add(Fn.mul(r, d), Fn.mul(k, e));
     if (r !== 0n && s !== 0n) return Buffer.concat([toBe(s, c.size), toBe(r, c.size)]);
     if (fixedK) throw new RangeError('the given k yields r = 0 or s = 0');
@@ -94,11 +108,10 @@ export function ecSign(digest: Uint8Array, curve: GostCurve, scalar: Uint8Array,
 }
 
 const POINT_CACHE_SIZE = 32;
-const WINDOW_BITS = 4;
-const points = new Map<string, WeierstrassPoint<bigint>>();
+const points = new Map<string, WindowTable>();
 
-/** The public point, on the curve, with its window table (built on first use), or undefined. */
-function pointOf(point: Uint8Array, curve: GostCurve, c: Curve): WeierstrassPoint<bigint> | undefined {
+/** The window table of a public point on the curve and in the prime-order subgroup, or undefined. */
+function pointOf(point: Uint8Array, curve: GostCurve, c: Curve): WindowTable | undefined {
   if (point.length !== 2 * c.size) return undefined;
   const key = `${curve.oid}:${Buffer.from(point).toString('hex')}`;
   const cached = points.get(key);
@@ -111,10 +124,12 @@ function pointOf(point: Uint8Array, curve: GostCurve, c: Curve): WeierstrassPoin
   const y = fromLe(point.subarray(c.size));
   if (x >= c.p || y >= c.p || mod(y * y - (x * x * x + c.a * x + c.b), c.p) !== 0n) return undefined;
   const P = c.Point.fromAffine({ x, y });
-  P.precompute(WINDOW_BITS);
-  points.set(key, P);
+  // With a cofactor (TC26-256-A, TC26-512-C) a point on the curve may lie outside the subgroup.
+  if (P.is0() || (c.h > 1n && !P.multiplyUnsafe(c.q - 1n).add(P).is0())) return undefined;
+  const table = c.window.table(P, KEY_WINDOW);
+  points.set(key, table);
   if (points.size > POINT_CACHE_SIZE) points.delete(points.keys().next().value!);
-  return P;
+  return table;
 }
 
 export function ecVerify(digest: Uint8Array, signature: Uint8Array, curve: GostCurve, point: Uint8Array): boolean {
@@ -130,9 +145,13 @@ export function ecVerify(digest: Uint8Array, signature: Uint8Array, curve: GostC
   const v = Fn.inv(digestScalar(digest, c));
   const z1 = Fn.mul(s, v);
   const z2 = Fn.neg(Fn.mul(r, v));
-  // Public values only: the variable-time multiplications are fine here.
-  const C = c.Point.BASE.multiplyUnsafe(z1).add(Q.multiplyUnsafe(z2));
-  return !C.is0() && mod(C.x, c.q) === r;
+  const projective = (R: { X: bigint; Y: bigint; Z: bigint }) => new c.Point(R.X, R.Y, R.Z);
+  const C = projective(c.window.multiply(c.baseTable(), z1)).add(projective(c.window.multiply(Q, z2)));
+  if (C.is0()) return false;
+  // x(C) mod q = r without an inversion: x = X/Z is one of r, r + q, … below p.
+  const Fp = c.Point.Fp;
+  for (let x = r; x < c.p; x += c.q) if (Fp.mul(x, C.Z) === C.X) return true;
+  return false;
 }
 
 /** Q = d·G as x ‖ y, little-endian (constant-time in d). */
