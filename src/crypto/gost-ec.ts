@@ -5,7 +5,7 @@
  *   pseudo-Mersenne primes 2^n − c);
  * - every scalar multiplication runs on a fixed-window table (gost-window.ts): the base point's
  *   (w = 8, built on the first signature or verification on that curve) for k·G in signing and
- *   z1·G in verification, and a partner key's (w = 6, kept for the 32 most recently used keys)
+ *   z1·G in verification, and a partner key's (w = 7, kept for the 32 most recently used keys)
  *   for z2·Q. The walk is one mixed addition per window whatever the scalar, so signing with the
  *   secret k is constant-time in the sense noble's `multiply` is (see gost-window.ts).
  * Verification compares x(C) with r projectively (no inversion) and refuses, on the cofactor-4
@@ -36,7 +36,7 @@ interface Curve {
 
 /** Table widths: the base point's table is shared and long-lived; a partner key's is one of many cached. */
 const BASE_WINDOW = 8;
-const KEY_WINDOW = 6;
+const KEY_WINDOW = 7;
 
 const built = new Map<string, Curve>();
 
