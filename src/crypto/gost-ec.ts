@@ -19,7 +19,8 @@ import { randomBytes } from 'node:crypto';
 import { weierstrassN, type WeierstrassPoint, type WeierstrassPointCons } from '@noble/curves/abstract/weierstrass.js';
 import type { GostCurve } from './gost-curves.js';
 import { gostField } from './gost-field.js';
-import { WindowMultiplier, type WindowTable } from './gost-window.js';
+import { wasmField } from './gost-wasm.js';
+import { WasmWindowMultiplier, WindowMultiplier, type Multiplier } from './gost-window.js';
 
 interface Curve {
   readonly Point: WeierstrassPointCons<bigint>;
@@ -29,9 +30,9 @@ interface Curve {
   readonly q: bigint;
   readonly size: number;
   readonly h: bigint;
-  readonly window: WindowMultiplier;
+  readonly window: Multiplier<object>;
   /** The base point's table, built on first use (tens of ms for a 256-bit curve). */
-  readonly baseTable: () => WindowTable;
+  readonly baseTable: () => object;
 }
 
 /** Table widths: the base point's table is shared and long-lived; a partner key's is one of many cached. */
@@ -47,13 +48,16 @@ function curveOf(c: GostCurve): Curve {
     const [p, a, b, q] = [n(c.p), n(c.a), n(c.b), n(c.q)];
     // The twisted-Edwards sets (TC26-256-A, TC26-512-C) have cofactor 4; the others 1.
     // Hasse: #E = h·q is within 2√p of p + 1, so rounding (p + 1) / q gives h exactly.
-    const h = ((p + 1n) * 2n + q) / (2n * q);
+    const hRounded = ((p + 1n) * 2n + q) / (2n * q);
+    const h = hRounded < 1n ? 1n : hRounded;
     const Fp = gostField(p);
-    const Point = weierstrassN({ p, n: q, h: h < 1n ? 1n : h, a, b, Gx: n(c.x), Gy: n(c.y) }, { Fp });
-    const window = new WindowMultiplier({ Fp, a, b, q });
-    let table: WindowTable | undefined;
+    const Point = weierstrassN({ p, n: q, h, a, b, Gx: n(c.x), Gy: n(c.y) }, { Fp });
+    // p = 2^256 − 617 (CryptoPro-A = TC26-256-B = XchA, TC26-256-A): the field in WebAssembly.
+    const wasm = wasmField(p);
+    const window: Multiplier<object> = wasm ? new WasmWindowMultiplier({ Fp, a, b, q }, wasm) : new WindowMultiplier({ Fp, a, b, q });
+    let table: object | undefined;
     const baseTable = () => (table ??= window.table(Point.BASE, BASE_WINDOW));
-    k = { Point, p, a, b, q, size: c.size, h: h < 1n ? 1n : h, window, baseTable };
+    k = { Point, p, a, b, q, size: c.size, h, window, baseTable };
     built.set(c.oid, k);
   }
   return k;
@@ -120,10 +124,10 @@ function inSubgroup(P: WeierstrassPoint<bigint>, c: Curve): boolean {
 }
 
 const POINT_CACHE_SIZE = 32;
-const points = new Map<string, WindowTable>();
+const points = new Map<string, object>();
 
 /** The window table of a public point on the curve and in the prime-order subgroup, or undefined. */
-function pointOf(point: Uint8Array, curve: GostCurve, c: Curve): WindowTable | undefined {
+function pointOf(point: Uint8Array, curve: GostCurve, c: Curve): object | undefined {
   if (point.length !== 2 * c.size) return undefined;
   const key = `${curve.oid}:${Buffer.from(point).toString('hex')}`;
   const cached = points.get(key);

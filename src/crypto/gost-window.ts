@@ -25,12 +25,19 @@
  */
 import type { IField } from '@noble/curves/abstract/modular.js';
 import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
+import type { WasmField } from './gost-wasm.js';
 
 /** A projective point (x = X/Z, y = Y/Z). */
 export interface Projective {
   readonly X: bigint;
   readonly Y: bigint;
   readonly Z: bigint;
+}
+
+/** k·P on a precomputed table of P: WindowMultiplier (bigint) or WasmWindowMultiplier. */
+export interface Multiplier<T> {
+  table(P: WeierstrassPoint<bigint>, w: number): T;
+  multiply(t: T, k: bigint): Projective;
 }
 
 export interface WindowTable {
@@ -50,7 +57,7 @@ export interface WindowCurve {
   readonly q: bigint;
 }
 
-export class WindowMultiplier {
+export class WindowMultiplier implements Multiplier<WindowTable> {
   private readonly Fp: IField<bigint>;
   private readonly p: bigint;
   private readonly q: bigint;
@@ -147,5 +154,137 @@ export class WindowMultiplier {
   private mulA(x: bigint): bigint {
     if (this.aIsMinus3) return this.Fp.neg(this.Fp.add(this.Fp.add(x, x), x));
     return this.Fp.mul(this.a, x);
+  }
+}
+
+export interface WasmTable {
+  readonly w: number;
+  readonly m: number;
+  /** T[i][j] as 8 u32 limbs each, at (i·2^(w−1) + j)·8. */
+  readonly xs: Uint32Array;
+  readonly ys: Uint32Array;
+}
+
+// Byte offsets of the scratch elements in the module's memory (32 bytes each).
+const [ZERO, X_, Y_, Z_, X2, Y2, YN, T0, T1, T3, T4, T5, Z3, X3, AZ, U, V, S1, S2, A_, B3] = Array.from({ length: 21 }, (_, i) => i * 32) as [
+  number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+  number, number, number, number, number,
+];
+
+/**
+ * The same walk as WindowMultiplier, with the field arithmetic in WebAssembly (gost-wasm.ts) for
+ * p = 2^256 − c. The digit's sign picks y or −y (both computed) by an offset computed
+ * arithmetically, not by a branch; everything else is as above.
+ */
+export class WasmWindowMultiplier implements Multiplier<WasmTable> {
+  private readonly q: bigint;
+  private readonly aIsMinus3: boolean;
+  private readonly big: WindowMultiplier;
+
+  constructor(
+    c: WindowCurve,
+    private readonly F: WasmField,
+  ) {
+    this.q = c.q;
+    const a = c.Fp.create(c.a);
+    this.aIsMinus3 = a === c.Fp.ORDER - 3n;
+    this.big = new WindowMultiplier(c);
+    F.write(ZERO, 0n);
+    F.write(A_, a);
+    F.write(B3, c.Fp.mul(c.Fp.create(c.b), 3n));
+  }
+
+  table(P: WeierstrassPoint<bigint>, w: number): WasmTable {
+    const t = this.big.table(P, w);
+    const limbs = (vs: readonly bigint[]) => {
+      const out = new Uint32Array(vs.length * 8);
+      vs.forEach((v, i) => {
+        for (let l = 0; l < 8; l++) out[i * 8 + l] = Number((v >> BigInt(32 * l)) & 0xffffffffn);
+      });
+      return out;
+    };
+    return Object.freeze({ w, m: t.m, xs: limbs(t.xs), ys: limbs(t.ys) });
+  }
+
+  private mulA(o: number, x: number): void {
+    const F = this.F;
+    if (this.aIsMinus3) {
+      F.add(S2, x, x);
+      F.add(S2, S2, x);
+      F.sub(o, ZERO, S2);
+    } else {
+      F.mul(o, A_, x);
+    }
+  }
+
+  multiply(t: WasmTable, k: bigint): Projective {
+    const F = this.F;
+    const mem = F.limbs;
+    const q = this.q;
+    const even = (k & 1n) ^ 1n;
+    let s = k + even * (q - 2n * k);
+    const w = BigInt(t.w);
+    const digitMask = (1n << BigInt(t.w + 1)) - 1n;
+    const top = 1 << t.w;
+    const half = 1 << (t.w - 1);
+    for (let i = 0; i < t.m; i++) {
+      let d: number;
+      if (i < t.m - 1) {
+        d = Number(s & digitMask) - top;
+        s = (s - BigInt(d)) >> w;
+      } else {
+        d = Number(s);
+      }
+      const sign = d >> 31; // −1 or 0
+      const at = (i * half + ((((d ^ sign) - sign) - 1) >> 1)) * 8;
+      for (let l = 0; l < 8; l++) {
+        mem[X2 / 4 + l] = t.xs[at + l]!;
+        mem[Y2 / 4 + l] = t.ys[at + l]!;
+      }
+      F.sub(YN, ZERO, Y2);
+      const y2 = Y2 - sign * (YN - Y2); // YN when the digit is negative
+      if (i === 0) {
+        mem.copyWithin(X_ / 4, X2 / 4, X2 / 4 + 8);
+        mem.copyWithin(Y_ / 4, y2 / 4, y2 / 4 + 8);
+        F.write(Z_, 1n);
+        continue;
+      }
+      F.mul(T0, X_, X2);
+      F.mul(T1, Y_, y2);
+      F.add(S1, X_, Y_);
+      F.add(S2, X2, y2);
+      F.mul(T3, S1, S2);
+      F.add(S1, T0, T1);
+      F.sub(T3, T3, S1);
+      F.mul(T4, X2, Z_);
+      F.add(T4, T4, X_);
+      F.mul(T5, y2, Z_);
+      F.add(T5, T5, Y_);
+      this.mulA(S1, T4);
+      F.mul(Z3, B3, Z_);
+      F.add(Z3, Z3, S1);
+      F.sub(X3, T1, Z3);
+      F.add(Z3, T1, Z3);
+      this.mulA(AZ, Z_);
+      F.add(U, T0, T0);
+      F.add(U, U, T0);
+      F.add(U, U, AZ);
+      F.sub(S1, T0, AZ);
+      this.mulA(S1, S1);
+      F.mul(V, B3, T4);
+      F.add(V, V, S1);
+      F.mul(Y_, X3, Z3);
+      F.mul(S1, U, V);
+      F.add(Y_, Y_, S1);
+      F.mul(X_, T3, X3);
+      F.mul(S1, T5, V);
+      F.sub(X_, X_, S1);
+      F.mul(Z_, T5, Z3);
+      F.mul(S1, T3, U);
+      F.add(Z_, Z_, S1);
+    }
+    F.sub(YN, ZERO, Y_);
+    const y = Y_ + Number(even) * (YN - Y_);
+    return { X: F.read(X_), Y: F.read(y), Z: F.read(Z_) };
   }
 }

@@ -12,7 +12,8 @@ import { Field } from '@noble/curves/abstract/modular.js';
 import { weierstrassN } from '@noble/curves/abstract/weierstrass.js';
 import { GOST_CURVES, findGostCurve, gostPublicKeyOf, gostSignDigest, gostVerifyDigest, isGostPrivateKey, isGostPublicKey } from '../../src/crypto/index.js';
 import { gostField, pseudoMersenneC } from '../../src/crypto/gost-field.js';
-import { WindowMultiplier } from '../../src/crypto/gost-window.js';
+import { wasmField } from '../../src/crypto/gost-wasm.js';
+import { WasmWindowMultiplier, WindowMultiplier, type Multiplier } from '../../src/crypto/gost-window.js';
 import { parseCertificate } from '../../src/pki/certificate.js';
 import { readPrivateKey } from '../../src/pki/private-key.js';
 import { big, fromLe, mod, mul } from './bigint-ec.js';
@@ -49,17 +50,48 @@ describe('gostField', () => {
   });
 });
 
+describe('wasmField (p = 2^256 − c in WebAssembly)', () => {
+  it('exists for 2^256 − 617 only among the GOST primes', () => {
+    expect(primes.filter((p) => wasmField(p)).map((p) => (2n ** 256n - p).toString())).toEqual(['617']);
+  });
+
+  it('mul, add, sub agree with bigint mod on edge and random values, loosely reduced inputs up to 2^256 − 1 included', () => {
+    const p = 2n ** 256n - 617n;
+    const F = wasmField(p)!;
+    const top = 2n ** 256n;
+    const edges = [0n, 1n, 2n, 616n, 617n, 618n, p - 1n, p, p + 1n, top - 1n, top - 617n, 2n ** 255n, 2n ** 32n - 1n, 2n ** 224n, top - 2n ** 32n];
+    const values = [...edges, ...Array.from({ length: 150 }, () => fromLe(randomBytes(32)))];
+    for (const a of values) {
+      for (const b of edges.concat(values.slice(-15))) {
+        F.write(32, a);
+        F.write(64, b);
+        F.mul(96, 32, 64);
+        expect(F.read(96)).toBe(mod(a * b, p));
+        F.add(96, 32, 64);
+        expect(F.read(96)).toBe(mod(a + b, p));
+        F.sub(96, 32, 64);
+        expect(F.read(96)).toBe(mod(a - b, p));
+        // in place, as the window walk uses them
+        F.mul(32, 32, 64);
+        expect(F.read(32)).toBe(mod(a * b, p));
+      }
+    }
+  });
+});
+
 describe('WindowMultiplier', () => {
-  it.each(curves.map((c) => [c.name, c] as const))('%s: k·P equals noble on a generic field, for edge and random k', (_, c) => {
+  it.each(curves.map((c) => [c.name, c] as const))('%s: k·P equals noble on a generic field, for edge and random k (bigint and, where p = 2^256 − 617, WebAssembly)', (_, c) => {
     const [p, a, b, q] = [c.p, c.a, c.b, c.q].map(big) as [bigint, bigint, bigint, bigint];
     const h = ((p + 1n) * 2n + q) / (2n * q);
     // The reference: noble's curve on noble's own Field(p), unrelated to gostField.
     const Ref = weierstrassN({ p, n: q, h, a, b, Gx: big(c.x), Gy: big(c.y) });
     const Fp = gostField(p);
-    const m = new WindowMultiplier({ Fp, a, b, q });
+    const wasm = wasmField(p);
+    const multipliers: Array<Multiplier<object>> = [new WindowMultiplier({ Fp, a, b, q })];
+    if (wasm) multipliers.push(new WasmWindowMultiplier({ Fp, a, b, q }, wasm));
     const P = Ref.BASE.multiply(randomBelow(q - 1n) + 1n); // an arbitrary subgroup point besides G
     const bits = q.toString(2).length;
-    for (const [point, w] of [[Ref.BASE, 8], [P, 6], [P, 3]] as const) {
+    for (const [m, point, w] of multipliers.flatMap((m) => [[m, Ref.BASE, 8], [m, P, 6], [m, P, 3]] as const)) {
       const table = m.table(point, w);
       const top = 1n << BigInt(w);
       const ks = [1n, 2n, 3n, q - 1n, q - 2n, (q - 1n) / 2n, top - 1n, top, top + 1n, 2n ** BigInt(bits - 1), q - top, ...Array.from({ length: 4 }, () => randomBelow(q - 1n) + 1n)];

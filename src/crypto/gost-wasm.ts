@@ -1,0 +1,221 @@
+/**
+ * Arithmetic modulo a pseudo-Mersenne p = 2^256 − c (c < 2^15: CryptoPro-A = TC26-256-B and
+ * TC26-256-A, c = 617) in WebAssembly, whose i64 multiply does a 32×32 → 64-bit product: a
+ * field multiplication is 64 such products instead of a bigint multiply and its allocations.
+ * The module is assembled here, byte by byte (no toolchain); its three functions take byte
+ * offsets into its memory, where an element is 8 little-endian u32 limbs, value in [0, 2^256),
+ * congruent mod p but not necessarily below p (`read` reduces):
+ *   mul(o, a, b)  o = a·b: product scanning (each 64-bit product split into 32-bit halves summed
+ *                 in two i64 accumulators), then 2^256 ≡ c folding with carries;
+ *   add(o, a, b)  o = a + b; a carry out of 2^256 re-enters as + c;
+ *   sub(o, a, b)  o = a − b; a borrow re-enters as − c.
+ * Straight-line code: no branch and no memory index depends on the values.
+ */
+const enum Op {
+  end = 0x0b,
+  localGet = 0x20,
+  localSet = 0x21,
+  localTee = 0x22,
+  i64Load32U = 0x35,
+  i64Store32 = 0x3e,
+  i64Const = 0x42,
+  i64Add = 0x7c,
+  i64Sub = 0x7d,
+  i64Mul = 0x7e,
+  i64And = 0x83,
+  i64ShrS = 0x87,
+  i64ShrU = 0x88,
+}
+
+const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+
+const sleb = (n: bigint): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const b = Number(n & 0x7fn);
+    n >>= 7n;
+    if ((n === 0n && !(b & 0x40)) || (n === -1n && b & 0x40)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+
+/** One function body: params 0–2 are the i32 offsets o, a, b; the rest are i64 locals. */
+class Body {
+  readonly code: number[] = [];
+  private locals = 3;
+  local(): number {
+    return this.locals++;
+  }
+  get(l: number): this {
+    this.code.push(Op.localGet, ...uleb(l));
+    return this;
+  }
+  set(l: number): this {
+    this.code.push(Op.localSet, ...uleb(l));
+    return this;
+  }
+  const(v: bigint): this {
+    this.code.push(Op.i64Const, ...sleb(v));
+    return this;
+  }
+  op(o: Op): this {
+    this.code.push(o);
+    return this;
+  }
+  /** push limb i of the element at param `param` (0 o, 1 a, 2 b) */
+  load(param: number, i: number): this {
+    this.code.push(Op.localGet, param, Op.i64Load32U, 2, ...uleb(i * 4));
+    return this;
+  }
+  /** store local `l` (low 32 bits) as limb i of o */
+  store(i: number, l: number): this {
+    this.code.push(Op.localGet, 0, Op.localGet, ...uleb(l), Op.i64Store32, 2, ...uleb(i * 4));
+    return this;
+  }
+  encode(): number[] {
+    const extra = this.locals - 3;
+    const body = [1, ...uleb(extra), 0x7e, ...this.code, Op.end];
+    return [...uleb(body.length), ...body];
+  }
+}
+
+const MASK = 0xffffffffn;
+
+/** limbs r[0..7] (locals, each < 2^64 and the sum small) += c·carry with a ripple; returns the final carry local. */
+function ripple(f: Body, r: number[], carry: number, c: bigint): void {
+  // r0 += c·carry; then propagate
+  f.get(r[0]!).get(carry).const(c).op(Op.i64Mul).op(Op.i64Add).set(r[0]!);
+  for (let i = 0; i < 8; i++) {
+    if (i > 0) f.get(r[i]!).get(carry).op(Op.i64Add).set(r[i]!);
+    f.get(r[i]!).const(32n).op(Op.i64ShrS).set(carry);
+    f.get(r[i]!).const(MASK).op(Op.i64And).set(r[i]!);
+  }
+}
+
+/** After the limbs are in [0, 2^32) with a final carry κ ∈ {−1, 0, 1}: fold κ·c in twice, then store. */
+function finish(f: Body, r: number[], carry: number, c: bigint): void {
+  ripple(f, r, carry, c);
+  // A second wrap leaves a value far from 2^256 in the other direction: limb 0 absorbs c without a carry.
+  f.get(r[0]!).get(carry).const(c).op(Op.i64Mul).op(Op.i64Add).set(r[0]!);
+  for (let i = 0; i < 8; i++) f.store(i, r[i]!);
+}
+
+function mulBody(c: bigint): number[] {
+  const f = new Body();
+  const a = Array.from({ length: 8 }, () => f.local());
+  const b = Array.from({ length: 8 }, () => f.local());
+  const r = Array.from({ length: 16 }, () => f.local());
+  const lo = f.local();
+  const hi = f.local();
+  const pr = f.local();
+  const carry = f.local();
+  for (let i = 0; i < 8; i++) f.load(1, i).set(a[i]!).load(2, i).set(b[i]!);
+  f.const(0n).set(carry);
+  for (let k = 0; k < 15; k++) {
+    f.const(0n).set(lo).const(0n).set(hi);
+    for (let i = Math.max(0, k - 7); i <= Math.min(7, k); i++) {
+      f.get(a[i]!).get(b[k - i]!).op(Op.i64Mul).set(pr);
+      f.get(lo).get(pr).const(MASK).op(Op.i64And).op(Op.i64Add).set(lo);
+      f.get(hi).get(pr).const(32n).op(Op.i64ShrU).op(Op.i64Add).set(hi);
+    }
+    // r_k = (lo + carry) mod 2^32; carry = (lo + carry) >> 32 + hi   (all < 2^40)
+    f.get(lo).get(carry).op(Op.i64Add).set(lo);
+    f.get(lo).const(MASK).op(Op.i64And).set(r[k]!);
+    f.get(lo).const(32n).op(Op.i64ShrU).get(hi).op(Op.i64Add).set(carry);
+  }
+  f.get(carry).set(r[15]!); // < 2^32: the product is below 2^512
+  // x = r_lo + c·r_hi: limb i = r_i + c·r_{8+i} + carry  (< 2^48)
+  f.const(0n).set(carry);
+  for (let i = 0; i < 8; i++) {
+    f.get(r[i]!).get(r[8 + i]!).const(c).op(Op.i64Mul).op(Op.i64Add).get(carry).op(Op.i64Add).set(r[i]!);
+    f.get(r[i]!).const(32n).op(Op.i64ShrU).set(carry);
+    f.get(r[i]!).const(MASK).op(Op.i64And).set(r[i]!);
+  }
+  finish(f, r.slice(0, 8), carry, c);
+  return f.encode();
+}
+
+function addSubBody(c: bigint, op: Op.i64Add | Op.i64Sub): number[] {
+  const f = new Body();
+  const r = Array.from({ length: 8 }, () => f.local());
+  const carry = f.local();
+  f.const(0n).set(carry);
+  for (let i = 0; i < 8; i++) {
+    f.load(1, i).load(2, i).op(op).get(carry).op(Op.i64Add).set(r[i]!);
+    f.get(r[i]!).const(32n).op(Op.i64ShrS).set(carry); // −1, 0 or 1
+    f.get(r[i]!).const(MASK).op(Op.i64And).set(r[i]!);
+  }
+  finish(f, r, carry, c);
+  return f.encode();
+}
+
+function moduleBytes(c: bigint): Uint8Array<ArrayBuffer> {
+  const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
+  const name = (s: string) => [...uleb(s.length), ...Buffer.from(s)];
+  const bodies = [mulBody(c), addSubBody(c, Op.i64Add), addSubBody(c, Op.i64Sub)];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]), // type 0: (i32, i32, i32) → ()
+    ...section(3, [3, 0, 0, 0]), // three functions of type 0
+    ...section(5, [1, 0, 1]), // memory: min 1 page (64 KiB)
+    ...section(7, [4, ...name('mul'), 0, 0, ...name('add'), 0, 1, ...name('sub'), 0, 2, ...name('memory'), 2, 0]),
+    ...section(10, [3, ...bodies.flat()]),
+  ]);
+}
+
+export interface WasmField {
+  readonly mul: (o: number, a: number, b: number) => void;
+  readonly add: (o: number, a: number, b: number) => void;
+  readonly sub: (o: number, a: number, b: number) => void;
+  /** The module's memory as u32 limbs (index = byte offset / 4). */
+  readonly limbs: Uint32Array;
+  /** Element at byte offset `at` ← x (0 ≤ x < 2^256). */
+  write(at: number, x: bigint): void;
+  /** The element at byte offset `at`, reduced mod p. */
+  read(at: number): bigint;
+}
+
+/** The part of the WebAssembly global used here (the build's TypeScript libs do not declare it). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
+  Instance: new (module: object) => { exports: object };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** For p = 2^256 − c with 0 < c < 2^15; undefined otherwise. */
+export function wasmField(p: bigint): WasmField | undefined {
+  const c = (1n << 256n) - p;
+  if (c <= 0n || c >= 1n << 15n) return undefined;
+  const instance = new wasm.Instance(new wasm.Module(moduleBytes(c)));
+  const ex = instance.exports as { mul: WasmField['mul']; add: WasmField['add']; sub: WasmField['sub']; memory: { buffer: ArrayBuffer } };
+  const limbs = new Uint32Array(ex.memory.buffer);
+  return {
+    mul: ex.mul,
+    add: ex.add,
+    sub: ex.sub,
+    limbs,
+    write(at: number, x: bigint) {
+      for (let i = 0; i < 8; i++) {
+        limbs[at / 4 + i] = Number(x & MASK);
+        x >>= 32n;
+      }
+    },
+    read(at: number) {
+      let x = 0n;
+      for (let i = 7; i >= 0; i--) x = (x << 32n) | BigInt(limbs[at / 4 + i]!);
+      return x % p;
+    },
+  };
+}
