@@ -31,6 +31,8 @@ interface Curve {
   readonly size: number;
   readonly h: bigint;
   readonly window: Multiplier<object>;
+  /** 1/x mod p: Fermat in WebAssembly where the field is there (fixed sequence of steps), else noble's. */
+  readonly invP: (x: bigint) => bigint;
   /** The base point's table, built on first use (tens of ms for a 256-bit curve). */
   readonly baseTable: () => object;
 }
@@ -57,7 +59,8 @@ function curveOf(c: GostCurve): Curve {
     const window: Multiplier<object> = wasm ? new WasmWindowMultiplier({ Fp, a, b, q }, wasm) : new WindowMultiplier({ Fp, a, b, q });
     let table: object | undefined;
     const baseTable = () => (table ??= window.table(Point.BASE, BASE_WINDOW));
-    k = { Point, p, a, b, q, size: c.size, h, window, baseTable };
+    const invP = wasm ? wasm.invert : (x: bigint) => Fp.inv(x);
+    k = { Point, p, a, b, q, size: c.size, h, window, invP, baseTable };
     built.set(c.oid, k);
   }
   return k;
@@ -107,7 +110,7 @@ export function ecSign(digest: Uint8Array, curve: GostCurve, scalar: Uint8Array,
     const k = fixedK ? mod(fromLe(fixedK), c.q) : randomScalar(c);
     if (k === 0n) throw new RangeError('the given k is 0 mod q');
     const R = c.window.multiply(c.baseTable(), k); // constant-time k·G (gost-window.ts)
-    const r = mod(c.Point.Fp.mul(R.X, c.Point.Fp.inv(R.Z)), c.q);
+    const r = mod(c.Point.Fp.mul(R.X, c.invP(R.Z)), c.q);
     const s = Fn.add(Fn.mul(r, d), Fn.mul(k, e));
     if (r !== 0n && s !== 0n) return Buffer.concat([toBe(s, c.size), toBe(r, c.size)]);
     if (fixedK) throw new RangeError('the given k yields r = 0 or s = 0');

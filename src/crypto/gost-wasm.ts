@@ -185,6 +185,12 @@ export interface WasmField {
   write(at: number, x: bigint): void;
   /** The element at byte offset `at`, reduced mod p. */
   read(at: number): bigint;
+  /**
+   * x^(p − 2) = 1/x for x ≠ 0 (Fermat): 4-bit fixed windows over the public exponent, so the
+   * same squarings and multiplications whatever x (unlike a Euclidean inverse). Uses the
+   * memory from byte 4096 on.
+   */
+  invert(x: bigint): bigint;
 }
 
 /** The part of the WebAssembly global used here (the build's TypeScript libs do not declare it). */
@@ -201,11 +207,36 @@ export function wasmField(p: bigint): WasmField | undefined {
   const instance = new wasm.Instance(new wasm.Module(moduleBytes(c)));
   const ex = instance.exports as { mul: WasmField['mul']; add: WasmField['add']; sub: WasmField['sub']; memory: { buffer: ArrayBuffer } };
   const limbs = new Uint32Array(ex.memory.buffer);
+  const write = (at: number, x: bigint) => {
+    for (let i = 0; i < 8; i++) {
+      limbs[at / 4 + i] = Number(x & MASK);
+      x >>= 32n;
+    }
+  };
+  // x^0 … x^15 at POW + 32·i, the result at ACC.
+  const POW = 4096;
+  const ACC = POW + 16 * 32;
+  const e = p - 2n;
+  const nibbles = Array.from({ length: 64 }, (_, i) => Number((e >> BigInt(4 * (63 - i))) & 15n));
+  const invert = (x: bigint): bigint => {
+    write(POW, 1n);
+    write(POW + 32, x);
+    for (let i = 2; i < 16; i++) ex.mul(POW + 32 * i, POW + 32 * (i - 1), POW + 32);
+    write(ACC, 1n);
+    for (const n of nibbles) {
+      for (let k = 0; k < 4; k++) ex.mul(ACC, ACC, ACC);
+      ex.mul(ACC, ACC, POW + 32 * n);
+    }
+    let r = 0n;
+    for (let i = 7; i >= 0; i--) r = (r << 32n) | BigInt(limbs[ACC / 4 + i]!);
+    return r % p;
+  };
   return {
     mul: ex.mul,
     add: ex.add,
     sub: ex.sub,
     limbs,
+    invert,
     write(at: number, x: bigint) {
       for (let i = 0; i < 8; i++) {
         limbs[at / 4 + i] = Number(x & MASK);

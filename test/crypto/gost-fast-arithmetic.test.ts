@@ -77,6 +77,14 @@ describe('wasmField (p = 2^256 − c in WebAssembly)', () => {
       }
     }
   });
+
+  it('invert: x · 1/x = 1 on edge and random values', () => {
+    const p = 2n ** 256n - 617n;
+    const F = wasmField(p)!;
+    for (const x of [1n, 2n, 617n, p - 1n, p - 2n, 2n ** 255n, ...Array.from({ length: 30 }, () => randomBelow(p - 1n) + 1n)]) {
+      expect(mod(x * F.invert(x), p)).toBe(1n);
+    }
+  });
 });
 
 describe('WindowMultiplier', () => {
