@@ -1,8 +1,10 @@
 /**
  * GOST R 34.10-2001/2012 curve arithmetic on @noble/curves (audited; its short-Weierstrass
- * `weierstrassN` builds any such curve, the GOST ones included), with two speed-ups of our own:
+ * `weierstrassN` builds any such curve, the GOST ones included), with speed-ups of our own:
  * - the prime field is gost-field.ts (conditional ±p instead of `%`, folding reduction for the
- *   pseudo-Mersenne primes 2^n − c);
+ *   pseudo-Mersenne primes 2^n − c), and for p = 2^256 − 617 (CryptoPro-A = TC26-256-B = XchA,
+ *   TC26-256-A: what SMEV keys use) gost-wasm.ts, the same field in WebAssembly, with 1/Z for
+ *   signing by Fermat there;
  * - every scalar multiplication runs on a fixed-window table (gost-window.ts): the base point's
  *   (w = 8, built on the first signature or verification on that curve) for k·G in signing and
  *   z1·G in verification, and a partner key's (w = 7, kept for the 32 most recently used keys)
