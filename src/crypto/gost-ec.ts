@@ -56,7 +56,7 @@ function curveOf(c: GostCurve): Curve {
     const h = hRounded < 1n ? 1n : hRounded;
     const Fp = gostField(p);
     const Point = weierstrassN({ p, n: q, h, a, b, Gx: n(c.x), Gy: n(c.y) }, { Fp });
-    // p = 2^256 − 617 (CryptoPro-A = TC26-256-B = XchA, TC26-256-A): the field in WebAssembly.
+    // p = 2^256 − 617 (CryptoPro-A = TC26-256-B = XchA, TC26-256-A), 2^512 − 569 (TC26-512-A, -C): the field in WebAssembly.
     const wasm = wasmField(p);
     const window: Multiplier<object> = wasm ? new WasmWindowMultiplier({ Fp, a, b, q }, wasm) : new WindowMultiplier({ Fp, a, b, q });
     let table: object | undefined;

@@ -93,11 +93,11 @@ class Body {
 
 const MASK = 0xffffffffn;
 
-/** limbs r[0..7] (locals, each < 2^64 and the sum small) += c·carry with a ripple; returns the final carry local. */
+/** limbs r[0..L−1] (locals) += c·carry with a ripple; leaves the final carry in `carry`. */
 function ripple(f: Body, r: number[], carry: number, c: bigint): void {
   // r0 += c·carry; then propagate
   f.get(r[0]!).get(carry).const(c).op(Op.i64Mul).op(Op.i64Add).set(r[0]!);
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < r.length; i++) {
     if (i > 0) f.get(r[i]!).get(carry).op(Op.i64Add).set(r[i]!);
     f.get(r[i]!).const(32n).op(Op.i64ShrS).set(carry);
     f.get(r[i]!).const(MASK).op(Op.i64And).set(r[i]!);
@@ -107,52 +107,52 @@ function ripple(f: Body, r: number[], carry: number, c: bigint): void {
 /** After the limbs are in [0, 2^32) with a final carry κ ∈ {−1, 0, 1}: fold κ·c in twice, then store. */
 function finish(f: Body, r: number[], carry: number, c: bigint): void {
   ripple(f, r, carry, c);
-  // A second wrap leaves a value far from 2^256 in the other direction: limb 0 absorbs c without a carry.
+  // A second wrap leaves a value far from 2^n in the other direction: limb 0 absorbs c without a carry.
   f.get(r[0]!).get(carry).const(c).op(Op.i64Mul).op(Op.i64Add).set(r[0]!);
-  for (let i = 0; i < 8; i++) f.store(i, r[i]!);
+  for (let i = 0; i < r.length; i++) f.store(i, r[i]!);
 }
 
-function mulBody(c: bigint): number[] {
+function mulBody(c: bigint, L: number): number[] {
   const f = new Body();
-  const a = Array.from({ length: 8 }, () => f.local());
-  const b = Array.from({ length: 8 }, () => f.local());
-  const r = Array.from({ length: 16 }, () => f.local());
+  const a = Array.from({ length: L }, () => f.local());
+  const b = Array.from({ length: L }, () => f.local());
+  const r = Array.from({ length: 2 * L }, () => f.local());
   const lo = f.local();
   const hi = f.local();
   const pr = f.local();
   const carry = f.local();
-  for (let i = 0; i < 8; i++) f.load(1, i).set(a[i]!).load(2, i).set(b[i]!);
+  for (let i = 0; i < L; i++) f.load(1, i).set(a[i]!).load(2, i).set(b[i]!);
   f.const(0n).set(carry);
-  for (let k = 0; k < 15; k++) {
+  for (let k = 0; k < 2 * L - 1; k++) {
     f.const(0n).set(lo).const(0n).set(hi);
-    for (let i = Math.max(0, k - 7); i <= Math.min(7, k); i++) {
+    for (let i = Math.max(0, k - L + 1); i <= Math.min(L - 1, k); i++) {
       f.get(a[i]!).get(b[k - i]!).op(Op.i64Mul).set(pr);
       f.get(lo).get(pr).const(MASK).op(Op.i64And).op(Op.i64Add).set(lo);
       f.get(hi).get(pr).const(32n).op(Op.i64ShrU).op(Op.i64Add).set(hi);
     }
-    // r_k = (lo + carry) mod 2^32; carry = (lo + carry) >> 32 + hi   (all < 2^40)
+    // r_k = (lo + carry) mod 2^32; carry = (lo + carry) >> 32 + hi   (all < 2^40 for L ≤ 16)
     f.get(lo).get(carry).op(Op.i64Add).set(lo);
     f.get(lo).const(MASK).op(Op.i64And).set(r[k]!);
     f.get(lo).const(32n).op(Op.i64ShrU).get(hi).op(Op.i64Add).set(carry);
   }
-  f.get(carry).set(r[15]!); // < 2^32: the product is below 2^512
-  // x = r_lo + c·r_hi: limb i = r_i + c·r_{8+i} + carry  (< 2^48)
+  f.get(carry).set(r[2 * L - 1]!); // < 2^32: the product is below 2^2n
+  // x = r_lo + c·r_hi: limb i = r_i + c·r_{L+i} + carry  (< 2^48)
   f.const(0n).set(carry);
-  for (let i = 0; i < 8; i++) {
-    f.get(r[i]!).get(r[8 + i]!).const(c).op(Op.i64Mul).op(Op.i64Add).get(carry).op(Op.i64Add).set(r[i]!);
+  for (let i = 0; i < L; i++) {
+    f.get(r[i]!).get(r[L + i]!).const(c).op(Op.i64Mul).op(Op.i64Add).get(carry).op(Op.i64Add).set(r[i]!);
     f.get(r[i]!).const(32n).op(Op.i64ShrU).set(carry);
     f.get(r[i]!).const(MASK).op(Op.i64And).set(r[i]!);
   }
-  finish(f, r.slice(0, 8), carry, c);
+  finish(f, r.slice(0, L), carry, c);
   return f.encode();
 }
 
-function addSubBody(c: bigint, op: Op.i64Add | Op.i64Sub): number[] {
+function addSubBody(c: bigint, op: Op.i64Add | Op.i64Sub, L: number): number[] {
   const f = new Body();
-  const r = Array.from({ length: 8 }, () => f.local());
+  const r = Array.from({ length: L }, () => f.local());
   const carry = f.local();
   f.const(0n).set(carry);
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < L; i++) {
     f.load(1, i).load(2, i).op(op).get(carry).op(Op.i64Add).set(r[i]!);
     f.get(r[i]!).const(32n).op(Op.i64ShrS).set(carry); // −1, 0 or 1
     f.get(r[i]!).const(MASK).op(Op.i64And).set(r[i]!);
@@ -161,10 +161,10 @@ function addSubBody(c: bigint, op: Op.i64Add | Op.i64Sub): number[] {
   return f.encode();
 }
 
-function moduleBytes(c: bigint): Uint8Array<ArrayBuffer> {
+function moduleBytes(c: bigint, L: number): Uint8Array<ArrayBuffer> {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const name = (s: string) => [...uleb(s.length), ...Buffer.from(s)];
-  const bodies = [mulBody(c), addSubBody(c, Op.i64Add), addSubBody(c, Op.i64Sub)];
+  const bodies = [mulBody(c, L), addSubBody(c, Op.i64Add, L), addSubBody(c, Op.i64Sub, L)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]), // type 0: (i32, i32, i32) → ()
@@ -179,9 +179,11 @@ export interface WasmField {
   readonly mul: (o: number, a: number, b: number) => void;
   readonly add: (o: number, a: number, b: number) => void;
   readonly sub: (o: number, a: number, b: number) => void;
+  /** Limbs per element (8 for 256 bits, 16 for 512); an element takes 4·L bytes. */
+  readonly L: number;
   /** The module's memory as u32 limbs (index = byte offset / 4). */
   readonly limbs: Uint32Array;
-  /** Element at byte offset `at` ← x (0 ≤ x < 2^256). */
+  /** Element at byte offset `at` ← x (0 ≤ x < 2^n). */
   write(at: number, x: bigint): void;
   /** The element at byte offset `at`, reduced mod p. */
   read(at: number): bigint;
@@ -200,53 +202,42 @@ interface WebAssemblyApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-/** For p = 2^256 − c with 0 < c < 2^15; undefined otherwise. */
+/** For p = 2^n − c with n = 256 or 512 and 0 < c < 2^15; undefined otherwise. */
 export function wasmField(p: bigint): WasmField | undefined {
-  const c = (1n << 256n) - p;
-  if (c <= 0n || c >= 1n << 15n) return undefined;
-  const instance = new wasm.Instance(new wasm.Module(moduleBytes(c)));
+  const n = p.toString(2).length;
+  const c = (1n << BigInt(n)) - p;
+  if ((n !== 256 && n !== 512) || c <= 0n || c >= 1n << 15n) return undefined;
+  const L = n / 32;
+  const size = 4 * L;
+  const instance = new wasm.Instance(new wasm.Module(moduleBytes(c, L)));
   const ex = instance.exports as { mul: WasmField['mul']; add: WasmField['add']; sub: WasmField['sub']; memory: { buffer: ArrayBuffer } };
   const limbs = new Uint32Array(ex.memory.buffer);
   const write = (at: number, x: bigint) => {
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < L; i++) {
       limbs[at / 4 + i] = Number(x & MASK);
       x >>= 32n;
     }
   };
-  // x^0 … x^15 at POW + 32·i, the result at ACC.
+  const read = (at: number): bigint => {
+    let x = 0n;
+    for (let i = L - 1; i >= 0; i--) x = (x << 32n) | BigInt(limbs[at / 4 + i]!);
+    return x % p;
+  };
+  // x^0 … x^15 at POW + size·i, the result at ACC.
   const POW = 4096;
-  const ACC = POW + 16 * 32;
+  const ACC = POW + 16 * size;
   const e = p - 2n;
-  const nibbles = Array.from({ length: 64 }, (_, i) => Number((e >> BigInt(4 * (63 - i))) & 15n));
+  const nibbles = Array.from({ length: n / 4 }, (_, i) => Number((e >> BigInt(4 * (n / 4 - 1 - i))) & 15n));
   const invert = (x: bigint): bigint => {
     write(POW, 1n);
-    write(POW + 32, x);
-    for (let i = 2; i < 16; i++) ex.mul(POW + 32 * i, POW + 32 * (i - 1), POW + 32);
+    write(POW + size, x);
+    for (let i = 2; i < 16; i++) ex.mul(POW + size * i, POW + size * (i - 1), POW + size);
     write(ACC, 1n);
-    for (const n of nibbles) {
+    for (const d of nibbles) {
       for (let k = 0; k < 4; k++) ex.mul(ACC, ACC, ACC);
-      ex.mul(ACC, ACC, POW + 32 * n);
+      ex.mul(ACC, ACC, POW + size * d);
     }
-    let r = 0n;
-    for (let i = 7; i >= 0; i--) r = (r << 32n) | BigInt(limbs[ACC / 4 + i]!);
-    return r % p;
+    return read(ACC);
   };
-  return {
-    mul: ex.mul,
-    add: ex.add,
-    sub: ex.sub,
-    limbs,
-    invert,
-    write(at: number, x: bigint) {
-      for (let i = 0; i < 8; i++) {
-        limbs[at / 4 + i] = Number(x & MASK);
-        x >>= 32n;
-      }
-    },
-    read(at: number) {
-      let x = 0n;
-      for (let i = 7; i >= 0; i--) x = (x << 32n) | BigInt(limbs[at / 4 + i]!);
-      return x % p;
-    },
-  };
+  return { mul: ex.mul, add: ex.add, sub: ex.sub, L, limbs, invert, write, read };
 }

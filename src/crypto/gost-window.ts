@@ -160,26 +160,23 @@ export class WindowMultiplier implements Multiplier<WindowTable> {
 export interface WasmTable {
   readonly w: number;
   readonly m: number;
-  /** T[i][j] as 8 u32 limbs each, at (i·2^(w−1) + j)·8. */
+  /** T[i][j] as L u32 limbs each, at (i·2^(w−1) + j)·L. */
   readonly xs: Uint32Array;
   readonly ys: Uint32Array;
 }
 
-// Byte offsets of the scratch elements in the module's memory (32 bytes each).
-const [ZERO, X_, Y_, Z_, X2, Y2, YN, T0, T1, T3, T4, T5, Z3, X3, AZ, U, V, S1, S2, A_, B3] = Array.from({ length: 21 }, (_, i) => i * 32) as [
-  number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
-  number, number, number, number, number,
-];
 
 /**
  * The same walk as WindowMultiplier, with the field arithmetic in WebAssembly (gost-wasm.ts) for
- * p = 2^256 − c. The digit's sign picks y or −y (both computed) by an offset computed
+ * p = 2^n − c (n = 256, 512). The digit's sign picks y or −y (both computed) by an offset computed
  * arithmetically, not by a branch; everything else is as above.
  */
 export class WasmWindowMultiplier implements Multiplier<WasmTable> {
   private readonly q: bigint;
   private readonly aIsMinus3: boolean;
   private readonly big: WindowMultiplier;
+  /** Byte offsets of the scratch elements in the module's memory (4·L bytes each). */
+  private readonly at: Readonly<Record<'ZERO' | 'X' | 'Y' | 'Z' | 'X2' | 'Y2' | 'YN' | 'T0' | 'T1' | 'T3' | 'T4' | 'T5' | 'Z3' | 'X3' | 'AZ' | 'U' | 'V' | 'S1' | 'S2' | 'A' | 'B3', number>>;
 
   constructor(
     c: WindowCurve,
@@ -189,17 +186,20 @@ export class WasmWindowMultiplier implements Multiplier<WasmTable> {
     const a = c.Fp.create(c.a);
     this.aIsMinus3 = a === c.Fp.ORDER - 3n;
     this.big = new WindowMultiplier(c);
-    F.write(ZERO, 0n);
-    F.write(A_, a);
-    F.write(B3, c.Fp.mul(c.Fp.create(c.b), 3n));
+    const names = ['ZERO', 'X', 'Y', 'Z', 'X2', 'Y2', 'YN', 'T0', 'T1', 'T3', 'T4', 'T5', 'Z3', 'X3', 'AZ', 'U', 'V', 'S1', 'S2', 'A', 'B3'] as const;
+    this.at = Object.fromEntries(names.map((n, i) => [n, i * 4 * F.L])) as WasmWindowMultiplier['at'];
+    F.write(this.at.ZERO, 0n);
+    F.write(this.at.A, a);
+    F.write(this.at.B3, c.Fp.mul(c.Fp.create(c.b), 3n));
   }
 
   table(P: WeierstrassPoint<bigint>, w: number): WasmTable {
     const t = this.big.table(P, w);
+    const L = this.F.L;
     const limbs = (vs: readonly bigint[]) => {
-      const out = new Uint32Array(vs.length * 8);
+      const out = new Uint32Array(vs.length * L);
       vs.forEach((v, i) => {
-        for (let l = 0; l < 8; l++) out[i * 8 + l] = Number((v >> BigInt(32 * l)) & 0xffffffffn);
+        for (let l = 0; l < L; l++) out[i * L + l] = Number((v >> BigInt(32 * l)) & 0xffffffffn);
       });
       return out;
     };
@@ -208,6 +208,7 @@ export class WasmWindowMultiplier implements Multiplier<WasmTable> {
 
   private mulA(o: number, x: number): void {
     const F = this.F;
+    const { S2, ZERO, A: A_ } = this.at;
     if (this.aIsMinus3) {
       F.add(S2, x, x);
       F.add(S2, S2, x);
@@ -220,6 +221,8 @@ export class WasmWindowMultiplier implements Multiplier<WasmTable> {
   multiply(t: WasmTable, k: bigint): Projective {
     const F = this.F;
     const mem = F.limbs;
+    const L = F.L;
+    const { ZERO, X: X_, Y: Y_, Z: Z_, X2, Y2, YN, T0, T1, T3, T4, T5, Z3, X3, AZ, U, V, S1, S2, B3 } = this.at;
     const q = this.q;
     const even = (k & 1n) ^ 1n;
     let s = k + even * (q - 2n * k);
@@ -236,16 +239,16 @@ export class WasmWindowMultiplier implements Multiplier<WasmTable> {
         d = Number(s);
       }
       const sign = d >> 31; // −1 or 0
-      const at = (i * half + ((((d ^ sign) - sign) - 1) >> 1)) * 8;
-      for (let l = 0; l < 8; l++) {
+      const at = (i * half + ((((d ^ sign) - sign) - 1) >> 1)) * L;
+      for (let l = 0; l < L; l++) {
         mem[X2 / 4 + l] = t.xs[at + l]!;
         mem[Y2 / 4 + l] = t.ys[at + l]!;
       }
       F.sub(YN, ZERO, Y2);
       const y2 = Y2 - sign * (YN - Y2); // YN when the digit is negative
       if (i === 0) {
-        mem.copyWithin(X_ / 4, X2 / 4, X2 / 4 + 8);
-        mem.copyWithin(Y_ / 4, y2 / 4, y2 / 4 + 8);
+        mem.copyWithin(X_ / 4, X2 / 4, X2 / 4 + L);
+        mem.copyWithin(Y_ / 4, y2 / 4, y2 / 4 + L);
         F.write(Z_, 1n);
         continue;
       }
