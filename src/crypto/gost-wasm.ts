@@ -1,15 +1,17 @@
 /**
- * Arithmetic modulo a pseudo-Mersenne p = 2^256 − c (c < 2^15: CryptoPro-A = TC26-256-B and
- * TC26-256-A, c = 617) in WebAssembly, whose i64 multiply does a 32×32 → 64-bit product: a
- * field multiplication is 64 such products instead of a bigint multiply and its allocations.
+ * Arithmetic modulo a pseudo-Mersenne p = 2^n − c (n = 256 or 512, c < 2^15: 2^256 − 617 for
+ * CryptoPro-A = TC26-256-B = XchA and TC26-256-A, 2^512 − 569 for TC26-512-A and -C) in
+ * WebAssembly, whose i64 multiply does a 32×32 → 64-bit product: a 256-bit field multiplication
+ * is 64 such products instead of a bigint multiply and its allocations.
  * The module is assembled here, byte by byte (no toolchain); its three functions take byte
- * offsets into its memory, where an element is 8 little-endian u32 limbs, value in [0, 2^256),
- * congruent mod p but not necessarily below p (`read` reduces):
+ * offsets into its memory, where an element is L = n/32 little-endian u32 limbs, value in
+ * [0, 2^n), congruent mod p but not necessarily below p (`read` reduces):
  *   mul(o, a, b)  o = a·b: product scanning (each 64-bit product split into 32-bit halves summed
- *                 in two i64 accumulators), then 2^256 ≡ c folding with carries;
- *   add(o, a, b)  o = a + b; a carry out of 2^256 re-enters as + c;
+ *                 in two i64 accumulators), then 2^n ≡ c folding with carries;
+ *   add(o, a, b)  o = a + b; a carry out of 2^n re-enters as + c;
  *   sub(o, a, b)  o = a − b; a borrow re-enters as − c.
- * Straight-line code: no branch and no memory index depends on the values.
+ * Straight-line code: no branch and no memory index depends on the values. `invert` is Fermat's
+ * x^(p − 2) on `mul`, a fixed sequence of steps.
  */
 const enum Op {
   end = 0x0b,
