@@ -19,13 +19,18 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { checkReply } from './lib/reply-check.js';
-import { contentOfSize, signedRequest, SIZE_MIX } from './lib/requests.js';
+import { percentiles, type Percentiles } from './lib/percentiles.js';
+import { contentOfSize, signedRequest, SIZE_MIX, type Pki } from './lib/requests.js';
+
+export type { Percentiles };
 
 export interface PoolSpec {
   /** Envelopes in the pool over all classes, split by the mix (at least 1 per class). */
   total: number;
   /** At least this many of the smallest class (for the single-class cells). */
   smallest?: number;
+  /** Which sample PKI signs the envelopes (default rsa); one pool per PKI is kept. */
+  pki?: Pki;
 }
 
 interface Pooled {
@@ -57,15 +62,10 @@ export interface CellSpec {
   checkEvery?: number;
   /** Send only this size class (e.g. "2 KB") instead of the mix. */
   only?: string;
-}
-
-export interface Percentiles {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
+  /** Send the envelopes of this PKI's pool (default rsa). */
+  pki?: Pki;
+  /** Return every latency too (for merging interleaved slices of one cell exactly). */
+  raw?: boolean;
 }
 
 export interface CellResult {
@@ -88,11 +88,13 @@ export interface CellResult {
   /** The load generator's own CPU over the cell: user + system seconds / wall seconds. */
   loadGenCpuCores: number;
   loadGenCpuMs: { user: number; system: number };
+  /** With `raw`: every successful request's latency (ms), overall and by class. */
+  raw?: { all: number[]; byClass: Record<string, number[]> };
 }
 
 // ------------------------------------------------------------------ pool
 
-const pool: PoolClass[] = [];
+const pools: Partial<Record<Pki, PoolClass[]>> = {};
 /** The order of classes: 100 slots holding exactly the mix, shuffled with a fixed seed. */
 let schedule: number[] = [];
 
@@ -106,14 +108,15 @@ function seeded(seed: number): () => number {
 
 export async function buildPool(spec: PoolSpec): Promise<PoolReport> {
   const t0 = performance.now();
-  pool.length = 0;
+  const pki = spec.pki ?? 'rsa';
+  const pool: PoolClass[] = (pools[pki] = []);
   for (const c of SIZE_MIX) {
     const content = contentOfSize(c.contentBytes);
     const count = Math.max(1, Math.round(spec.total * c.share), c === SIZE_MIX[0] ? (spec.smallest ?? 0) : 0);
     const items: Pooled[] = [];
     for (let i = 0; i < count; i++) {
       // exc-c14n only (the portal partner's profile): xml-crypto, in the baseline, has no SMEV transform.
-      const r = await signedRequest(content.xml, 'xmldsig');
+      const r = await signedRequest(content.xml, 'xmldsig', pki);
       items.push({ body: Buffer.from(r.xml, 'utf8'), messageId: r.messageId });
     }
     pool.push({ label: c.label, share: c.share, contentBytes: c.contentBytes, envelopeBytes: items[0]!.body.length, consents: content.consents, items });
@@ -136,15 +139,6 @@ export async function buildPool(spec: PoolSpec): Promise<PoolReport> {
 }
 
 // ------------------------------------------------------------------ one cell
-
-function percentiles(samples: number[]): Percentiles {
-  if (samples.length === 0) return { count: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN };
-  const s = Float64Array.from(samples).sort();
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  let sum = 0;
-  for (const x of s) sum += x;
-  return { count: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1]!, mean: sum / s.length };
-}
 
 function post(agent: http.Agent, url: URL, body: Buffer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -170,7 +164,8 @@ function post(agent: http.Agent, url: URL, body: Buffer): Promise<{ status: numb
 }
 
 export async function runCell(spec: CellSpec): Promise<CellResult> {
-  if (pool.length === 0) throw new Error('build the pool first');
+  const pool = pools[spec.pki ?? 'rsa'];
+  if (!pool?.length) throw new Error(`build the ${spec.pki ?? 'rsa'} pool first`);
   const url = new URL(spec.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
   const checkEvery = Math.max(1, spec.checkEvery ?? 1);
@@ -249,6 +244,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
     repliesChecked: checked,
     loadGenCpuCores: (cpu.user + cpu.system) / 1000 / wallMs,
     loadGenCpuMs: { user: cpu.user / 1000, system: cpu.system / 1000 },
+    ...(spec.raw ? { raw: { all: latencies, byClass: Object.fromEntries(pool.map((c, k) => [c.label, byClass[k]!])) } } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the end-to-end benchmark (issue 5).
  *
- *   npm run bench [-- --quick] [-- --no-micro] [-- --no-profile]
+ *   npm run bench [-- --quick] [-- --no-micro] [-- --no-profile] [-- --gost] [-- --against <git-ref>]
  *
  * 1. redis-server (test/helpers/redis-server.ts: own port and dir; AOF on,
  *    switched to appendfsync everysec for the bench; README's production advice
@@ -14,6 +14,12 @@
  * 4. memory for one ~10 MB message (fresh process, RSS sampled during it), and Redis memory per
  *    accepted application, its journal record hot and after archiving (bench/lib/memory-stage.ts);
  * 5. goals; when one is missed (full run), a CPU profile of Okno under load.
+ *
+ * --gost: Okno's cells once more on GOST traffic (portal and gateway keys of certs-sample/gost/,
+ * GOST R 34.10-2012-256: every request a GOST verify, every reply a GOST sign), beside the RSA ones.
+ * --against <ref>: that ref built in a temporary git worktree (bench/lib/ref-build.ts); every Okno
+ * cell runs both builds in turn (ref, this, this, ref; each half the cell), Redis emptied between,
+ * and the report gives this ÷ ref per cell.
  *
  * Prints a table and writes bench/results/<timestamp>.json.
  */
@@ -31,15 +37,34 @@ import { checkReply } from './lib/reply-check.js';
 import { quickMicro, type Micro } from './lib/micro-quick.js';
 import { memoryStage, type MemoryStage } from './lib/memory-stage.js';
 import { summarizeProfiles, type ProfileSummary } from './lib/profile-summary.js';
-import { contentOfSize, root, signedRequest, SIZE_MIX, tamper } from './lib/requests.js';
+import { mergeSlices } from './lib/merge-slices.js';
+import { buildRef, resolveRef, type RefBuild } from './lib/ref-build.js';
+import { contentOfSize, gostGatewayEnv, root, signedRequest, SIZE_MIX, tamper, type Pki } from './lib/requests.js';
 
 // ------------------------------------------------------------------ settings
 
 const argv = process.argv.slice(2);
-for (const a of argv) if (!['--quick', '--no-micro', '--no-profile'].includes(a)) usage(`unknown argument ${a}`);
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run bench [-- --quick] [-- --no-micro] [-- --no-profile]`);
+  console.error(`${message}\nusage: npm run bench [-- --quick] [-- --no-micro] [-- --no-profile] [-- --gost] [-- --against <git-ref>]`);
   process.exit(2);
+}
+let againstRef: string | null = null;
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i]!;
+  if (a === '--against') {
+    const v = argv[++i];
+    if (!v || v.startsWith('--')) usage('--against needs a git ref');
+    againstRef = v;
+  } else if (!['--quick', '--no-micro', '--no-profile', '--gost'].includes(a)) usage(`unknown argument ${a}`);
+}
+const withGost = argv.includes('--gost');
+let againstCommit: string | null = null;
+if (againstRef !== null) {
+  againstCommit = resolveRef(root, againstRef);
+  if (!againstCommit) {
+    console.error(`bench: --against ${againstRef}: no such commit in this repository`);
+    process.exit(2);
+  }
 }
 const quick = argv.includes('--quick');
 const settings = quick
@@ -137,21 +162,32 @@ function get(url: string): Promise<number> {
   });
 }
 
-async function startTarget(name: 'okno' | 'baseline', workers: number, redisUrl: string, extra: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<Target> {
+/** Which Okno: this checkout's dist/ or the --against ref's. */
+type Build = { kind: 'this' } | { kind: 'ref'; ref: RefBuild };
+const THIS: Build = { kind: 'this' };
+
+function targetLabel(name: 'okno' | 'baseline', workers: number, build: Build = THIS, pki: Pki = 'rsa'): string {
+  const who = name === 'baseline' ? 'baseline' : build.kind === 'ref' ? `ref ${build.ref.short}` : 'Okno';
+  return `${who} ×${workers}${pki === 'gost' ? ' GOST' : ''}`;
+}
+
+async function startTarget(name: 'okno' | 'baseline', workers: number, redisUrl: string, extra: { env?: Record<string, string>; nodeArgs?: string[]; build?: Build; pki?: Pki } = {}): Promise<Target> {
   const port = await freePort();
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: String(port), REDIS_URL: redisUrl, ...extra.env };
+  const build = extra.build ?? THIS;
+  const home = build.kind === 'ref' ? build.ref.dir : root;
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: String(port), REDIS_URL: redisUrl, ...(extra.pki === 'gost' ? gostGatewayEnv() : {}), ...extra.env };
   delete env.NODE_ENV;
   let args: string[];
   if (name === 'okno') {
     if (workers > 1) env.WORKERS = String(workers);
     else delete env.WORKERS;
     env.MAX_BODY_BYTES ??= String(64 * 2 ** 20);
-    args = [...(extra.nodeArgs ?? []), path.join(root, 'dist/main.js')];
+    args = [...(extra.nodeArgs ?? []), path.join(home, 'dist/main.js')];
   } else {
     env.WORKERS = String(workers);
     args = [...(extra.nodeArgs ?? []), '--import', 'tsx', path.join(root, 'bench/baseline/server.ts')];
   }
-  const proc = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, args, { cwd: home, env, stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(proc);
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
@@ -164,7 +200,7 @@ async function startTarget(name: 'okno' | 'baseline', workers: number, redisUrl:
     await sleep(100);
   }
   if (workers > 1) await sleep(1500);
-  const label = `${name === 'okno' ? 'Okno' : 'baseline'} ×${workers}`;
+  const label = targetLabel(name, workers, build, extra.pki);
   return {
     name,
     label,
@@ -226,6 +262,10 @@ interface Cell extends CellResult {
   cpuMsPerRequest: number;
   /** What the cell is for: the mix at a concurrency, the smallest class alone at high concurrency, or each class alone (CLASS_COST_CONCURRENCY) for its CPU cost. */
   kind: 'mix' | 'small-only' | 'class-cost';
+  /** Which sample PKI signed the traffic (and the gateway's replies). */
+  pki: Pki;
+  /** This checkout's Okno or the --against ref's (the baseline is always 'this'). */
+  build: 'this' | 'ref';
 }
 
 async function postXml(url: string, body: string, timeoutMs = 120_000): Promise<{ status: number; body: string; ms: number }> {
@@ -235,51 +275,76 @@ async function postXml(url: string, body: string, timeoutMs = 120_000): Promise<
 }
 
 /** Before any timing: the target accepts a valid request (signed reply checked) and refuses a tampered one. */
-async function sanityCheck(t: Target): Promise<void> {
-  const req = await signedRequest(contentOfSize(2048).xml, 'xmldsig');
+async function sanityCheck(t: Target, pki: Pki = 'rsa'): Promise<void> {
+  const req = await signedRequest(contentOfSize(2048).xml, 'xmldsig', pki);
   const ok = await postXml(t.url, req.xml);
   const problem = ok.status === 200 ? checkReply(ok.body, req.messageId) : `HTTP ${ok.status}: ${ok.body.slice(0, 500)}`;
   if (problem) throw new Error(`${t.label} does not accept a valid SendRequest: ${problem}`);
-  const bad = await signedRequest(contentOfSize(2048).xml, 'xmldsig');
+  const bad = await signedRequest(contentOfSize(2048).xml, 'xmldsig', pki);
   const refused = await postXml(t.url, tamper(bad.xml));
   if (refused.status === 200) throw new Error(`${t.label} accepted a tampered SendRequest: it does not really verify`);
 }
 
-async function runTarget(name: 'okno' | 'baseline', workers: number, redis: RedisTestServer, flush: () => Promise<void>, load: LoadGen, singleProcess: boolean): Promise<{ cells: Cell[]; peakRssKB: Record<string, number> }> {
-  const t = await startTarget(name, workers, redis.url);
-  log(`${t.label}: started (pid ${t.pid}), checking valid and tampered requests`);
+interface RunOptions {
+  /** One build, or [ref, this] with --against: then every cell is run A B B A, half the cell each. */
+  builds: Build[];
+  pki: Pki;
+  /** Besides the mix at each concurrency: the small-only cell and the one-class cells (single process). */
+  smallOnly: boolean;
+  classCost: boolean;
+}
+
+/** Starts the target for each build, checks and warms each, then runs the cells (interleaved when two builds). */
+async function runTargets(name: 'okno' | 'baseline', workers: number, redis: RedisTestServer, flush: () => Promise<void>, load: LoadGen, o: RunOptions): Promise<Array<{ build: Build; cells: Cell[]; peakRssKB: Record<string, number> }>> {
   const redisPid = redisPidOf(redis);
+  const targets: Target[] = [];
   try {
-    await sanityCheck(t);
-    await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency: 8, durationMs: settings.warmupMs } satisfies CellSpec });
-    await flush();
-    const cells: Cell[] = [];
-    const specs: Array<{ concurrency: number; only?: string; kind: Cell['kind']; ms: number }> = settings.concurrencies.map((concurrency) => ({ concurrency, kind: 'mix', ms: settings.cellMs }));
-    if (singleProcess) {
-      // One cell of small messages only: how close per-core throughput gets to the RSA floor without the big ones.
-      specs.push({ concurrency: settings.smallOnlyConcurrency, only: SIZE_MIX[0]!.label, kind: 'small-only', ms: settings.cellMs });
-      // Each class alone at a moderate concurrency: what one request of that size costs the gateway in CPU
-      // when it is busy (at c=1 every request also pays its own wake-ups and Redis round trips unbatched).
-      for (const c of SIZE_MIX) specs.push({ concurrency: CLASS_COST_CONCURRENCY, only: c.label, kind: 'class-cost', ms: settings.classCellMs });
-    }
-    for (const { concurrency, only, kind, ms } of specs) {
-      log(`${t.label}: concurrency ${concurrency}${only ? `, ${only} only` : ''}, ${ms / 1000} s`);
-      const s0 = cpuSeconds(t.pid);
-      const r0 = redisPid ? cpuSeconds(redisPid) : 0;
-      const w0 = performance.now();
-      const r = await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency, durationMs: ms, ...(only ? { only } : {}) } satisfies CellSpec });
-      const wall = (performance.now() - w0) / 1000;
-      const serverCpuCores = (cpuSeconds(t.pid) - s0) / wall;
-      const redisCpuCores = redisPid ? (cpuSeconds(redisPid) - r0) / wall : NaN;
-      const perServerCore = r.throughput / Math.max(serverCpuCores, 0.01);
-      cells.push({ ...r, target: t.label, workers, serverCpuCores, redisCpuCores, perServerCore, cpuMsPerRequest: 1000 / perServerCore, kind });
+    for (const build of o.builds) {
+      const t = await startTarget(name, workers, redis.url, { build, pki: o.pki });
+      targets.push(t);
+      log(`${t.label}: started (pid ${t.pid}), checking valid and tampered requests`);
+      await sanityCheck(t, o.pki);
+      await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency: 8, durationMs: settings.warmupMs, pki: o.pki } satisfies CellSpec });
       await flush();
     }
-    const peakRssKB: Record<string, number> = {};
-    for (const pid of treePids(t.pid)) peakRssKB[String(pid)] = statusKB(pid, 'VmHWM');
-    return { cells, peakRssKB };
+    const cells: Cell[][] = targets.map(() => []);
+    const specs: Array<{ concurrency: number; only?: string; kind: Cell['kind']; ms: number }> = settings.concurrencies.map((concurrency) => ({ concurrency, kind: 'mix', ms: settings.cellMs }));
+    // One cell of small messages only: how close per-core throughput gets to the RSA floor without the big ones.
+    if (o.smallOnly) specs.push({ concurrency: settings.smallOnlyConcurrency, only: SIZE_MIX[0]!.label, kind: 'small-only', ms: settings.cellMs });
+    // Each class alone at a moderate concurrency: what one request of that size costs the gateway in CPU
+    // when it is busy (at c=1 every request also pays its own wake-ups and Redis round trips unbatched).
+    if (o.classCost) for (const c of SIZE_MIX) specs.push({ concurrency: CLASS_COST_CONCURRENCY, only: c.label, kind: 'class-cost', ms: settings.classCellMs });
+    // With two builds: A B B A, each half the cell, so drift over the run (heat, other load) hits both alike.
+    const order = targets.length === 2 ? [0, 1, 1, 0] : [0];
+    for (const { concurrency, only, kind, ms } of specs) {
+      log(`${targets.map((t) => t.label).join(' / ')}: concurrency ${concurrency}${only ? `, ${only} only` : ''}, ${ms / 1000} s${targets.length === 2 ? ' each, interleaved' : ''}`);
+      const slices: Array<{ r: CellResult; serverCpu: number; redisCpu: number; wall: number }>[] = targets.map(() => []);
+      for (const k of order) {
+        const t = targets[k]!;
+        const s0 = cpuSeconds(t.pid);
+        const r0 = redisPid ? cpuSeconds(redisPid) : 0;
+        const w0 = performance.now();
+        const r = await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency, durationMs: (ms * targets.length) / order.length, pki: o.pki, raw: order.length > 1, ...(only ? { only } : {}) } satisfies CellSpec });
+        slices[k]!.push({ r, serverCpu: cpuSeconds(t.pid) - s0, redisCpu: redisPid ? cpuSeconds(redisPid) - r0 : NaN, wall: (performance.now() - w0) / 1000 });
+        await flush();
+      }
+      targets.forEach((t, k) => {
+        const ss = slices[k]!;
+        const r = ss.length === 1 ? ss[0]!.r : mergeSlices(ss.map((x) => x.r));
+        const wall = ss.reduce((a, x) => a + x.wall, 0);
+        const serverCpuCores = ss.reduce((a, x) => a + x.serverCpu, 0) / wall;
+        const redisCpuCores = ss.reduce((a, x) => a + x.redisCpu, 0) / wall;
+        const perServerCore = r.throughput / Math.max(serverCpuCores, 0.01);
+        cells[k]!.push({ ...r, target: t.label, workers, serverCpuCores, redisCpuCores, perServerCore, cpuMsPerRequest: 1000 / perServerCore, kind, pki: o.pki, build: o.builds[k]!.kind });
+      });
+    }
+    return targets.map((t, k) => {
+      const peakRssKB: Record<string, number> = {};
+      for (const pid of treePids(t.pid)) peakRssKB[String(pid)] = statusKB(pid, 'VmHWM');
+      return { build: o.builds[k]!, cells: cells[k]!, peakRssKB };
+    });
   } finally {
-    await t.stop();
+    for (const t of targets) await t.stop();
   }
 }
 
@@ -427,6 +492,9 @@ function ensureBuilt(): void {
 
 ensureBuilt();
 log(`${quick ? 'quick' : 'full'} run; ${cores} cores; Okno ${oknoHasWorkers ? 'has' : 'has no'} WORKERS (src/config/env.ts)`);
+const refBuild: RefBuild | null = againstRef !== null ? buildRef(root, againstRef, againstCommit!, log) : null;
+if (refBuild) log(`${refBuild.ref} (${refBuild.short}) built in ${(refBuild.buildMs / 1000).toFixed(1)} s${refBuild.lockfileDiffers ? ' (with its own npm ci)' : ''}`);
+const refHasWorkers = refBuild !== null && /\bWORKERS\b/.test(readFileSync(path.join(refBuild.dir, 'src/config/env.ts'), 'utf8'));
 const redis = await startRedisServer({ appendonly: true });
 const rc = new Redis(redis.url, { lazyConnect: false });
 await rc.config('SET', 'appendfsync', 'everysec');
@@ -438,16 +506,58 @@ const load = await startLoadGen();
 log(`building the request pool (${settings.pool} signed envelopes)`);
 const poolReport = await load.call<PoolReport>({ type: 'pool', spec: { total: settings.pool, smallest: settings.smallest } satisfies PoolSpec });
 log(`pool: ${poolReport.total} envelopes in ${(poolReport.buildMs / 1000).toFixed(1)} s`);
+let gostPoolReport: PoolReport | null = null;
+if (withGost) {
+  log(`building the GOST request pool (${settings.pool} envelopes signed GOST R 34.10-2012-256)`);
+  gostPoolReport = await load.call<PoolReport>({ type: 'pool', spec: { total: settings.pool, smallest: settings.smallest, pki: 'gost' } satisfies PoolSpec });
+  log(`GOST pool: ${gostPoolReport.total} envelopes in ${(gostPoolReport.buildMs / 1000).toFixed(1)} s`);
+}
 
-const plan: Array<['okno' | 'baseline', number]> = [['okno', 1], ['baseline', 1]];
-if (oknoHasWorkers && cores > 1) plan.push(['okno', cores], ['baseline', cores]);
+// Okno on RSA, the baseline, then (--gost) Okno on GOST traffic; with --against every Okno entry runs the ref beside this build.
+const plan: Array<{ name: 'okno' | 'baseline'; workers: number; pki: Pki }> = [{ name: 'okno', workers: 1, pki: 'rsa' }, { name: 'baseline', workers: 1, pki: 'rsa' }];
+if (oknoHasWorkers && cores > 1) plan.push({ name: 'okno', workers: cores, pki: 'rsa' }, { name: 'baseline', workers: cores, pki: 'rsa' });
+if (withGost) plan.push({ name: 'okno', workers: 1, pki: 'gost' });
 const cells: Cell[] = [];
 const peakRss: Array<{ target: string; processes: Record<string, number>; totalMB: number }> = [];
-for (const [name, workers] of plan) {
-  const r = await runTarget(name, workers, redis, flush, load, workers === 1);
-  cells.push(...r.cells);
-  peakRss.push({ target: r.cells[0]!.target, processes: Object.fromEntries(Object.entries(r.peakRssKB).map(([k, v]) => [k, v / 1024])), totalMB: Object.values(r.peakRssKB).reduce((a, b) => a + b, 0) / 1024 });
+for (const { name, workers, pki } of plan) {
+  // The ref runs ×N only when it has WORKERS too; otherwise this build's ×N cells stand alone.
+  const withRef = refBuild !== null && name === 'okno' && (workers === 1 || refHasWorkers);
+  const builds: Build[] = withRef ? [{ kind: 'ref', ref: refBuild }, THIS] : [THIS];
+  const runs = await runTargets(name, workers, redis, flush, load, { builds, pki, smallOnly: workers === 1 && pki === 'rsa', classCost: workers === 1 });
+  for (const r of runs) {
+    cells.push(...r.cells);
+    peakRss.push({ target: r.cells[0]!.target, processes: Object.fromEntries(Object.entries(r.peakRssKB).map(([k, v]) => [k, v / 1024])), totalMB: Object.values(r.peakRssKB).reduce((a, b) => a + b, 0) / 1024 });
+  }
 }
+
+/** --against: this build ÷ the ref, cell by cell (same pki, kind, class and concurrency). */
+const against = refBuild
+  ? {
+      ref: refBuild.ref,
+      commit: refBuild.commit,
+      lockfileDiffers: refBuild.lockfileDiffers,
+      buildMs: refBuild.buildMs,
+      order: 'per cell: ref, this, this, ref — each half the cell; Redis emptied between; figures of the two halves together',
+      ratios: 'this ÷ ref: req/s above 1 = this build is faster; p50, p99 and CPU ms per request below 1 = this build is better',
+      cells: cells
+        .filter((c) => c.build === 'ref')
+        .flatMap((r) => {
+          const t = cells.find((c) => c.build === 'this' && c.pki === r.pki && c.kind === r.kind && c.mix === r.mix && c.concurrency === r.concurrency && c.workers === r.workers);
+          if (!t) return [];
+          const pick = (c: Cell) => ({ target: c.target, throughput: c.throughput, p50: c.latencyMs.p50, p99: c.latencyMs.p99, cpuMsPerRequest: c.cpuMsPerRequest, errors: c.errors });
+          return [{
+            pki: r.pki,
+            kind: r.kind,
+            mix: r.mix,
+            concurrency: r.concurrency,
+            workers: r.workers,
+            ref: pick(r),
+            this: pick(t),
+            ratio: { throughput: t.throughput / r.throughput, p50: t.latencyMs.p50 / r.latencyMs.p50, p99: t.latencyMs.p99 / r.latencyMs.p99, cpuMsPerRequest: t.cpuMsPerRequest / r.cpuMsPerRequest },
+          }];
+        }),
+    }
+  : null;
 
 log(`memory: one ${settings.bigMB} MB message`);
 const big: BigMessage[] = [await bigMessage('okno', redis.url)];
@@ -470,6 +580,8 @@ if (runMicro) {
 // ------------------------------------------------------------------ goals
 
 const byTarget = (label: string) => cells.filter((c) => c.target === label && c.mix === 'mix');
+/** The goals compare this build on RSA with the baseline (the only traffic the baseline speaks). */
+const rsaCells = cells.filter((c) => c.pki === 'rsa' && c.build === 'this');
 const smallCell = (label: string) => cells.find((c) => c.target === label && c.kind === 'small-only');
 const classCost = (label: string, size: string) => cells.find((c) => c.target === label && c.kind === 'class-cost' && c.mix === size);
 /** CPU ms per request of the mix, weighted by the shares, from the one-class cells. */
@@ -478,8 +590,8 @@ const best = (cs: Cell[]) => [...cs].sort((a, b) => b.throughput - a.throughput)
 /** Okno's best concurrency: highest throughput with p99 < 50 ms, else highest throughput. */
 const bestUnder50 = (cs: Cell[]) => best(cs.filter((c) => c.latencyMs.p99 < 50).length ? cs.filter((c) => c.latencyMs.p99 < 50) : cs);
 // Each side at its best: any worker count (the gateway may run one per core), any concurrency.
-const oknoCells = cells.filter((c) => c.target.startsWith('Okno') && c.mix === 'mix');
-const baseCells = cells.filter((c) => c.target.startsWith('baseline') && c.mix === 'mix');
+const oknoCells = rsaCells.filter((c) => c.target.startsWith('Okno') && c.mix === 'mix');
+const baseCells = rsaCells.filter((c) => c.target.startsWith('baseline') && c.mix === 'mix');
 const oknoBest = bestUnder50(oknoCells);
 const baseBest = best(baseCells);
 const oknoLabel = oknoBest.target;
@@ -660,10 +772,15 @@ writeFileSync(
         redis: 'redis-server, AOF on, appendfsync everysec (bench setting), emptied (FLUSHALL) between cells',
         okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null; LARGE_MESSAGE_BYTES / LARGE_MESSAGE_THREADS / LARGE_MESSAGE_NICE default (bodies of 64 KiB or more in two worker threads per process, normal priority)' },
         baseline: 'bench/baseline/server.ts: node-soap soap.listen + xml-crypto verify/sign + fast-xml-parser + ioredis SET + RPUSH',
-        plan: plan.map(([n, w]) => `${n} ×${w}`),
+        plan: plan.map((p) => `${p.name} ×${p.workers}${p.pki === 'gost' ? ' GOST' : ''}`),
+        gost: withGost
+          ? { env: gostGatewayEnv(), requests: 'signed by certs-sample/gost/portal (GOST R 34.10-2012-256, CryptoPro-XchA), exc-c14n; the gateway signs its replies with certs-sample/gost/gateway' }
+          : null,
         settings,
       },
       pool: poolReport,
+      gostPool: gostPoolReport,
+      against,
       e2e: { cells },
       memory: { peakRssUnderLoad: peakRss, bigMessage: big, redisPerMessage: redisMemory },
       micro: micro ? { ...micro, table: undefined } : null,

@@ -2,8 +2,9 @@
  * The load generator's check of a SendRequestResponse: HTTP 200, a
  * MessageMetadata with the request's MessageID and a ds:Signature in
  * SMEVSignature over it (by Id) that Okno's verifier accepts — mathematics
- * and trust (the gateway certificate must chain to the sample CA). The same
- * check for Okno and the baseline.
+ * and trust (the gateway certificate must chain to the sample CA, RSA or GOST:
+ * certs-sample/ca.crt.pem or certs-sample/gost/ca.crt.pem). The same check for
+ * Okno and the baseline.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import { parseXml } from '../../src/xml/parser.js';
 import type { XmlElement } from '../../src/xml/types.js';
 import { root } from './requests.js';
 
-const trust = new TrustAnchorSet([readFileSync(path.join(root, 'certs-sample/ca.crt.pem'), 'utf8')]);
+const trust = new TrustAnchorSet(['certs-sample/ca.crt.pem', 'certs-sample/gost/ca.crt.pem'].map((f) => readFileSync(path.join(root, f), 'utf8')));
 
 function find(from: XmlElement, localName: string, ns?: string): XmlElement | null {
   const stack = [from];

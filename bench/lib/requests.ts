@@ -18,6 +18,7 @@ import { loadCatalogue } from '../../src/catalogue/load.js';
 import type { ServiceDefinition } from '../../src/catalogue/types.js';
 import { signDocument, type SignatureProfile } from '../../src/signature/sign.js';
 import { LocalKeySigner } from '../../src/pki/signer.js';
+import { readPrivateKey } from '../../src/pki/private-key.js';
 import { sendRequestEnvelope } from '../../src/soap/envelope-builder.js';
 import { uuidV1 } from '../../src/soap/message-id.js';
 import type { JsonValue } from '../../src/store/types.js';
@@ -71,20 +72,46 @@ export function contentOfSize(targetBytes: number): { xml: string; consents: num
   return { xml: xmlWith(n), consents: n };
 }
 
-let portal: LocalKeySigner | null = null;
-export function portalSigner(): LocalKeySigner {
-  portal ??= new LocalKeySigner(
-    createPrivateKey(readFileSync(path.join(root, 'certs-sample/portal.key.pem'))),
-    readFileSync(path.join(root, 'certs-sample/portal.crt.pem'), 'utf8'),
-  );
-  return portal;
+/**
+ * Which sample PKI signs the traffic: `rsa` = certs-sample/ (RSA-2048, the default),
+ * `gost` = certs-sample/gost/ (GOST R 34.10-2012-256, CryptoPro-XchA; `npm run bench -- --gost`).
+ */
+export type Pki = 'rsa' | 'gost';
+
+const portals: Partial<Record<Pki, LocalKeySigner>> = {};
+export function portalSigner(pki: Pki = 'rsa'): LocalKeySigner {
+  if (pki === 'gost') {
+    const dir = path.join(root, 'certs-sample/gost');
+    portals.gost ??= new LocalKeySigner(readPrivateKey(readFileSync(path.join(dir, 'portal.key.pem'))).key, readFileSync(path.join(dir, 'portal.crt.pem'), 'utf8'));
+  } else {
+    portals.rsa ??= new LocalKeySigner(
+      createPrivateKey(readFileSync(path.join(root, 'certs-sample/portal.key.pem'))),
+      readFileSync(path.join(root, 'certs-sample/portal.crt.pem'), 'utf8'),
+    );
+  }
+  return portals[pki]!;
+}
+
+/**
+ * The gateway's environment for GOST traffic: the GOST sample gateway key and certificate, the
+ * GOST CA as trust anchor and the partner registry naming the GOST portal (README, "GOST sample
+ * PKI"). Absolute paths, so a build in another directory (`--against`) gets the same files.
+ */
+export function gostGatewayEnv(): Record<string, string> {
+  const dir = path.join(root, 'certs-sample/gost');
+  return {
+    GATEWAY_KEY_FILE: path.join(dir, 'gateway.key.pem'),
+    GATEWAY_CERT_FILE: path.join(dir, 'gateway.crt.pem'),
+    TRUST_CA_FILE: path.join(dir, 'ca.crt.pem'),
+    PARTNERS_FILE: path.join(root, 'config/partners.gost.json'),
+  };
 }
 
 /** One signed SendRequest with a fresh MessageID (UUID v1, as SMEV wants). */
-export async function signedRequest(contentXml: string, profile: SignatureProfile = 'smev'): Promise<{ xml: string; messageId: string }> {
+export async function signedRequest(contentXml: string, profile: SignatureProfile = 'smev', pki: Pki = 'rsa'): Promise<{ xml: string; messageId: string }> {
   const messageId = uuidV1();
   const envelope = sendRequestEnvelope({ version: '1.1', messageId, contentXml });
-  return { xml: await signDocument(envelope, { signer: portalSigner(), profile }), messageId };
+  return { xml: await signDocument(envelope, { signer: portalSigner(pki), profile }), messageId };
 }
 
 /** Changes one character of the signed content (inside MessagePrimaryContent), keeping the XML well-formed. */
