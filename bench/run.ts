@@ -661,7 +661,7 @@ function table(rows: string[][], numericFrom = 1): string[] {
 const out: string[] = [];
 const cpu = os.cpus()[0]?.model ?? 'unknown';
 out.push(`Okno end-to-end bench (${quick ? 'QUICK smoke run: figures are not meaningful' : 'full run'}) — ${startedAt.toISOString()}, ${cores}× ${cpu}, node ${process.version}`);
-out.push(`SendRequest (portal, RSA-2048, exc-c14n) of dwelling-replanning → verify → translate → Redis (AOF, appendfsync everysec) → signed reply; HTTP keep-alive on loopback`);
+out.push(`SendRequest (portal, RSA-2048${withGost ? ' — and with --gost GOST R 34.10-2012-256' : ''}, exc-c14n) of dwelling-replanning → verify → translate → Redis (AOF, appendfsync everysec) → signed reply; HTTP keep-alive on loopback`);
 out.push(`mix: ${poolReport.classes.map((c) => `${c.label} ${Math.round(c.share * 100)}% (envelope ${(c.envelopeBytes / 1024).toFixed(1)} KB, pool ${c.count})`).join(', ')}; ${settings.cellMs / 1000} s per cell after a ${settings.warmupMs / 1000} s warm-up; every reply's signature checked by the load generator`);
 out.push(`Okno = node dist/main.js, LOG_LEVEL info to /dev/null, large-message lane at its defaults (≥ 64 KiB in 2 threads); baseline = node-soap + xml-crypto + fast-xml-parser + ioredis (bench/baseline); ${oknoHasWorkers ? `×N = N worker processes` : `one process each (Okno has no WORKERS yet; the baseline runs one process too, for a fair comparison)`}; all on the same ${cores} cores as Redis and the load generator`);
 out.push('');
@@ -674,6 +674,30 @@ for (const c of cells.filter((x) => x.kind !== 'class-cost')) {
 out.push(...table(rows, 2));
 out.push('server/redis/loadgen CPU = cores used on average during the cell (/proc, process.cpuUsage); req/s/core = req/s ÷ server CPU');
 out.push('');
+if (withGost) {
+  const g = cells.filter((c) => c.pki === 'gost' && c.build === 'this');
+  const costG = (label: string) => g.find((c) => c.kind === 'class-cost' && c.mix === label)?.cpuMsPerRequest ?? NaN;
+  const costR = (label: string) => classCost('Okno ×1', label)?.cpuMsPerRequest ?? NaN;
+  out.push(`GOST (rows "… GOST" above): the same mix signed by certs-sample/gost/portal (GOST R 34.10-2012-256, CryptoPro-XchA), the gateway on certs-sample/gost/gateway: every request one GOST verify, every reply one GOST sign`);
+  const gRows = [['size', 'GOST ms CPU', 'RSA ms CPU', 'GOST/RSA']];
+  for (const c of SIZE_MIX) gRows.push([c.label, f2(costG(c.label)), f2(costR(c.label)), `${f1(costG(c.label) / costR(c.label))}×`]);
+  out.push(...table(gRows, 1).map((l) => `  ${l}`));
+  for (const c of g.filter((x) => x.kind === 'mix')) {
+    const r = cells.find((x) => x.pki === 'rsa' && x.build === 'this' && x.target === 'Okno ×1' && x.kind === 'mix' && x.concurrency === c.concurrency);
+    if (r) out.push(`  mix at c=${c.concurrency}: GOST ${f0(c.throughput)} req/s (p99 ${f1(c.latencyMs.p99)} ms) vs RSA ${f0(r.throughput)} req/s (p99 ${f1(r.latencyMs.p99)} ms): ${f2(c.throughput / r.throughput)}× the RSA throughput`);
+  }
+  out.push('');
+}
+if (against) {
+  out.push(`against ${against.ref} (${against.commit.slice(0, 10)}${against.lockfileDiffers ? ', its own npm ci: package-lock.json differs' : ''}), built in a temporary worktree, same run; ${against.order}:`);
+  const aRows = [['pki', 'cell', 'conc', 'ref req/s', 'this req/s', 'this÷ref', 'ref p50', 'this p50', 'this÷ref', 'ref p99', 'this p99', 'this÷ref', 'ref CPU ms', 'this CPU ms', 'this÷ref']];
+  for (const a of against.cells) {
+    aRows.push([a.pki.toUpperCase() + (a.workers > 1 ? ` ×${a.workers}` : ''), a.kind === 'mix' ? 'mix' : a.kind === 'small-only' ? `${a.mix} only` : `${a.mix} cost`, String(a.concurrency), f0(a.ref.throughput), f0(a.this.throughput), f2(a.ratio.throughput), f1(a.ref.p50), f1(a.this.p50), f2(a.ratio.p50), f1(a.ref.p99), f1(a.this.p99), f2(a.ratio.p99), f2(a.ref.cpuMsPerRequest), f2(a.this.cpuMsPerRequest), f2(a.ratio.cpuMsPerRequest)]);
+  }
+  out.push(...table(aRows, 2).map((l) => `  ${l}`));
+  out.push(`  ${against.ratios}`);
+  out.push('');
+}
 out.push(`p99 by size class at the best cell of each target:`);
 const classRows = [['target', 'conc', ...SIZE_MIX.map((c) => `${c.label} p50/p99 ms`)]];
 for (const label of [...new Set(cells.map((c) => c.target))]) {
