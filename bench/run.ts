@@ -317,7 +317,7 @@ async function runTargets(name: 'okno' | 'baseline', workers: number, redis: Red
     // With two builds: A B B A, each half the cell, so drift over the run (heat, other load) hits both alike.
     const order = targets.length === 2 ? [0, 1, 1, 0] : [0];
     for (const { concurrency, only, kind, ms } of specs) {
-      log(`${targets.map((t) => t.label).join(' / ')}: concurrency ${concurrency}${only ? `, ${only} only` : ''}, ${ms / 1000} s${targets.length === 2 ? ' each, interleaved' : ''}`);
+      log(`${targets.map((t) => t.label).join(' / ')}: concurrency ${concurrency}${only ? `, ${only} only` : ''}, ${ms / 1000} s${targets.length === 2 ? ' per build, in halves: ref, this, this, ref' : ''}`);
       const slices: Array<{ r: CellResult; serverCpu: number; redisCpu: number; wall: number }>[] = targets.map(() => []);
       for (const k of order) {
         const t = targets[k]!;
