@@ -39,12 +39,13 @@ function status(url: string): Promise<number> {
   });
 }
 
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+/** `home`: the checkout whose dist/main.js runs (default this one; a `--against` worktree for the ref's build). */
+export async function startGatewayProcess(env: Record<string, string>, home: string = root): Promise<GatewayProcess> {
   const port = await freePort();
   const full: Record<string, string> = { ...(process.env as Record<string, string>), MAX_BODY_BYTES: String(64 * 2 ** 20), ...env, PORT: String(port) };
   delete full.NODE_ENV;
   delete full.WORKERS;
-  const proc = spawn(process.execPath, [path.join(root, 'dist/main.js')], { cwd: root, env: full, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [path.join(home, 'dist/main.js')], { cwd: home, env: full, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const kill = () => proc.exitCode === null && proc.kill('SIGKILL');

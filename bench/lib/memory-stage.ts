@@ -48,7 +48,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-export async function memoryStage(opts: { redisUrl: string; messages: number; contentBytes: number; concurrency?: number; log?: (s: string) => void }): Promise<MemoryStage> {
+export async function memoryStage(opts: { redisUrl: string; messages: number; contentBytes: number; concurrency?: number; log?: (s: string) => void; /** The checkout whose gateway runs (default this one). */ home?: string }): Promise<MemoryStage> {
   const log = opts.log ?? (() => undefined);
   const client = new Redis(opts.redisUrl);
   const dir = mkdtempSync(path.join(tmpdir(), 'okno-bench-archive-'));
@@ -57,7 +57,7 @@ export async function memoryStage(opts: { redisUrl: string; messages: number; co
   const content = contentOfSize(opts.contentBytes);
   try {
     await client.flushall();
-    let gw = await startGatewayProcess({ ...env, JOURNAL_HOT_HOURS: '0' });
+    let gw = await startGatewayProcess({ ...env, JOURNAL_HOT_HOURS: '0' }, opts.home);
     let stage: Omit<MemoryStage, 'archived' | 'archiveSeconds' | 'archive' | 'snapshots'> & { snapshots: Partial<MemoryStage['snapshots']> };
     try {
       const before = await memorySnapshot(client, BENCH_PREFIX);
@@ -83,7 +83,7 @@ export async function memoryStage(opts: { redisUrl: string; messages: number; co
     }
     log('memory: gateway restarted with a hot window of ~1 s; waiting for the archiver');
     const t0 = performance.now();
-    gw = await startGatewayProcess({ ...env, JOURNAL_HOT_HOURS: '0.0003', ARCHIVE_INTERVAL_S: '0.2' });
+    gw = await startGatewayProcess({ ...env, JOURNAL_HOT_HOURS: '0.0003', ARCHIVE_INTERVAL_S: '0.2' }, opts.home);
     try {
       await until('archiving every record', async () => (await client.zcard(feedKey)) === 0, 60_000);
       const archiveSeconds = (performance.now() - t0) / 1000;
