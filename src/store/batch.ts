@@ -22,9 +22,18 @@ export interface PreparedDoc {
   ifAbsent: boolean;
 }
 
+export interface PreparedBlob {
+  collection: string;
+  id: string;
+  /** A view of the caller's bytes (no copy): each store copies or encodes them before commit returns. */
+  bytes: Buffer;
+  ifAbsent: boolean;
+}
+
 export interface PreparedDelete {
   collection: string;
   id: string;
+  blob: boolean;
 }
 
 export interface PreparedFeedAppend {
@@ -35,6 +44,7 @@ export interface PreparedFeedAppend {
 export interface PreparedBatch {
   idempotency: { key: string; recordJson: string } | null;
   docs: PreparedDoc[];
+  blobs: PreparedBlob[];
   deletes: PreparedDelete[];
   feeds: PreparedFeedAppend[];
   jobs: PreparedJob[];
@@ -88,10 +98,16 @@ export function prepareBatch(batch: WriteBatch, now: number, options: StoreOptio
       ifAbsent: doc.ifAbsent === true,
     };
   });
+  const blobs = (batch.blobs ?? []).map((b): PreparedBlob => {
+    assertName(b.collection, 'collection');
+    assertId(b.id, 'blob id');
+    if (!(b.bytes instanceof Uint8Array)) throw new TypeError(`blob ${b.collection}/${b.id}: bytes must be a Buffer or Uint8Array`);
+    return { collection: b.collection, id: b.id, bytes: Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength), ifAbsent: b.ifAbsent === true };
+  });
   const deletes = (batch.deletes ?? []).map((d): PreparedDelete => {
     assertName(d.collection, 'collection');
-    assertId(d.id, 'document id');
-    return { collection: d.collection, id: d.id };
+    assertId(d.id, d.blob ? 'blob id' : 'document id');
+    return { collection: d.collection, id: d.id, blob: d.blob === true };
   });
   const feeds = (batch.feeds ?? []).map((append): PreparedFeedAppend => {
     assertName(append.feed, 'feed');
@@ -99,5 +115,5 @@ export function prepareBatch(batch: WriteBatch, now: number, options: StoreOptio
     return { feed: append.feed, id: append.id };
   });
   const jobs = (batch.jobs ?? []).map((job) => prepareJob(job, now, options));
-  return { idempotency, docs, deletes, feeds, jobs };
+  return { idempotency, docs, blobs, deletes, feeds, jobs };
 }

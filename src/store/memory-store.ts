@@ -46,6 +46,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly options: StoreOptions;
   private readonly docs = new Map<string, Map<string, string>>();
+  private readonly blobs = new Map<string, Map<string, Buffer>>();
   private readonly idempotency = new Map<string, string>();
   private readonly sequences = new Map<string, number>();
   private readonly counters = new Map<string, { expiresAt: number; values: Map<string, number> }>();
@@ -88,7 +89,16 @@ export class MemoryStore implements Store {
       if (doc.ifAbsent && collection.has(doc.id)) continue;
       collection.set(doc.id, doc.valueJson);
     }
-    for (const d of prepared.deletes) this.docs.get(d.collection)?.delete(d.id);
+    for (const blob of prepared.blobs) {
+      let collection = this.blobs.get(blob.collection);
+      if (!collection) {
+        collection = new Map();
+        this.blobs.set(blob.collection, collection);
+      }
+      if (blob.ifAbsent && collection.has(blob.id)) continue;
+      collection.set(blob.id, Buffer.from(blob.bytes)); // a copy: the caller's buffer stays the caller's
+    }
+    for (const d of prepared.deletes) (d.blob ? this.blobs : this.docs).get(d.collection)?.delete(d.id);
     const seqs: number[] = [];
     for (const append of prepared.feeds) {
       let feed = this.feeds.get(append.feed);
@@ -110,6 +120,14 @@ export class MemoryStore implements Store {
     assertId(id, 'document id');
     const text = this.docs.get(collection)?.get(id);
     return text === undefined ? null : (JSON.parse(text) as T /* the JSON parse boundary: the collection's declared type is trusted */);
+  }
+
+  async getBlob(collection: string, id: string): Promise<Buffer | null> {
+    this.assertOpen();
+    assertName(collection, 'collection');
+    assertId(id, 'blob id');
+    const bytes = this.blobs.get(collection)?.get(id);
+    return bytes === undefined ? null : Buffer.from(bytes);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | null> {

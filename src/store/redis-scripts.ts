@@ -21,8 +21,9 @@
  * writes all of its changes or none.
  *
  * Key layout (P = prefix, default `okno:`):
- *   P idem:<key>                 string  idempotency record (JSON)
- *   P doc:<collection>:<id>      string  document (JSON)
+ *   P idem:<key>                 string  idempotency record (JSON, or compressed: redis-value.ts)
+ *   P doc:<collection>:<id>      string  document (JSON, or compressed: redis-value.ts)
+ *   P blob:<collection>:<id>     string  blob (header byte + raw or compressed bytes: redis-value.ts)
  *   P feed:<feed>                zset    score seq, member "<seq>:<id>"
  *   P feed:<feed>:seq            string  last assigned feed sequence
  *   P lease                      string  lease token counter (global)
@@ -124,8 +125,9 @@ function script(...parts: string[]): string {
 
 /**
  * ARGV[3] = 1 when an idempotency record is given, [4] key, [5] record JSON,
- * then a count and 4 values per doc (collection, id, ifAbsent 1/0, JSON), a
- * count and 2 per doc delete (collection, id; applied after the writes), a
+ * then a count and 4 values per doc (collection, id, ifAbsent 1/0, stored
+ * value), a count and 4 per blob (the same), a count and 3 per delete
+ * (collection, id, 'd' for a doc or 'b' for a blob; applied after the writes), a
  * count and 2 per feed append (feed, id), a count and 6 per job (queue, id,
  * payload JSON, availableAt, group or '', maxAttempts).
  * Returns {0, existing record JSON} or {1, seq...}.
@@ -151,10 +153,22 @@ for _ = 1, nDocs do
   end
   i = i + 4
 end
+local nBlobs = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nBlobs do
+  local bk = P .. 'blob:' .. ARGV[i] .. ':' .. ARGV[i + 1]
+  if ARGV[i + 2] == '1' then
+    redis.call('SET', bk, ARGV[i + 3], 'NX')
+  else
+    redis.call('SET', bk, ARGV[i + 3])
+  end
+  i = i + 4
+end
 local nDeletes = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nDeletes do
-  redis.call('DEL', P .. 'doc:' .. ARGV[i] .. ':' .. ARGV[i + 1])
-  i = i + 2
+  local family = 'doc:'
+  if ARGV[i + 2] == 'b' then family = 'blob:' end
+  redis.call('DEL', P .. family .. ARGV[i] .. ':' .. ARGV[i + 1])
+  i = i + 3
 end
 local result = {1}
 local nFeeds = tonumber(ARGV[i]); i = i + 1

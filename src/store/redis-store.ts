@@ -38,6 +38,7 @@ import { arg, decodeFeedMember, decodeJob, mustDecodeJob } from './redis-codec.j
 import { RECLAIM_BATCH, SCRIPTS, type ScriptName } from './redis-scripts.js';
 import { StoreReplicationError } from './types.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
+import { decodeBlob, decodeJsonValue, encodeBlob, encodeJsonValue } from './redis-value.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type {
   Collection,
@@ -95,7 +96,7 @@ export interface RedisStoreOptions extends Partial<StoreOptions> {
 
 export { redisClientOptions } from './redis-connection.js';
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
 
 /** Scripts that only read: never followed by WAIT. */
 const READ_ONLY_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(['oknoList', 'oknoStats']);
@@ -278,25 +279,29 @@ export class RedisStore implements Store {
   async commit(batch: WriteBatch): Promise<CommitResult> {
     const now = this.now();
     const p = prepareBatch(batch, now, this.options);
-    const args: string[] = [
-      p.idempotency ? '1' : '0',
-      p.idempotency?.key ?? '',
-      p.idempotency?.recordJson ?? '',
-      String(p.docs.length),
-    ];
-    for (const d of p.docs) args.push(d.collection, d.id, d.ifAbsent ? '1' : '0', d.valueJson);
+    // Encoded before the script: large values compress on the thread pool (redis-value.ts).
+    const [record, docValues, blobValues] = await Promise.all([
+      p.idempotency ? encodeJsonValue(p.idempotency.recordJson) : '',
+      Promise.all(p.docs.map((d) => encodeJsonValue(d.valueJson))),
+      Promise.all(p.blobs.map((b) => encodeBlob(b.bytes))),
+    ]);
+    const args: Array<string | Buffer> = [p.idempotency ? '1' : '0', p.idempotency?.key ?? '', record, String(p.docs.length)];
+    p.docs.forEach((d, i) => args.push(d.collection, d.id, d.ifAbsent ? '1' : '0', docValues[i]!));
+    args.push(String(p.blobs.length));
+    p.blobs.forEach((b, i) => args.push(b.collection, b.id, b.ifAbsent ? '1' : '0', blobValues[i]!));
     args.push(String(p.deletes.length));
-    for (const d of p.deletes) args.push(d.collection, d.id);
+    for (const d of p.deletes) args.push(d.collection, d.id, d.blob ? 'b' : 'd');
     args.push(String(p.feeds.length));
     for (const f of p.feeds) args.push(f.feed, f.id);
     args.push(String(p.jobs.length));
     for (const j of p.jobs) {
       args.push(j.queue, j.id, j.payloadJson, arg(j.availableAt), j.group ?? '', String(j.maxAttempts));
     }
+    // The Buffer form of the script: a duplicate's stored record comes back as bytes (it may be compressed).
     const reply = await this.run('oknoCommit', now, ...args);
     // A duplicate wrote nothing, but the first commit it found may not be replicated yet: WAIT either way.
     if (!Array.isArray(reply)) throw new Error('unexpected reply from Redis commit');
-    if (reply[0] === 0) return { applied: false, existing: JSON.parse(String(reply[1])) as IdempotencyRecord };
+    if (reply[0] === 0) return { applied: false, existing: JSON.parse(await decodeJsonValue(asBuffer(reply[1]))) as IdempotencyRecord };
     return { applied: true, seqs: reply.slice(1).map(Number) };
   }
 
@@ -304,15 +309,23 @@ export class RedisStore implements Store {
     this.assertOpen();
     assertName(collection, 'collection');
     assertId(id, 'document id');
-    const text = await this.client.get(`${this.keyPrefix}doc:${collection}:${id}`);
-    return text === null ? null : (JSON.parse(text) as T /* the JSON parse boundary: the collection's declared type is trusted */);
+    const stored = await this.client.getBuffer(`${this.keyPrefix}doc:${collection}:${id}`);
+    return stored === null ? null : (JSON.parse(await decodeJsonValue(stored)) as T /* the JSON parse boundary: the collection's declared type is trusted */);
+  }
+
+  async getBlob(collection: string, id: string): Promise<Buffer | null> {
+    this.assertOpen();
+    assertName(collection, 'collection');
+    assertId(id, 'blob id');
+    const stored = await this.client.getBuffer(`${this.keyPrefix}blob:${collection}:${id}`);
+    return stored === null ? null : decodeBlob(stored);
   }
 
   async getIdempotency(key: string): Promise<IdempotencyRecord | null> {
     this.assertOpen();
     assertId(key, 'idempotency key');
-    const text = await this.client.get(`${this.keyPrefix}idem:${key}`);
-    return text === null ? null : (JSON.parse(text) as IdempotencyRecord);
+    const stored = await this.client.getBuffer(`${this.keyPrefix}idem:${key}`);
+    return stored === null ? null : (JSON.parse(await decodeJsonValue(stored)) as IdempotencyRecord);
   }
 
   async nextSequence(name: string): Promise<number> {
@@ -420,9 +433,10 @@ export class RedisStore implements Store {
    * @internal Runs a registered script with the standard prefix/now arguments;
    * a write script runs on its lane's connection and is followed by WAIT there.
    */
-  async run(name: ScriptName, now: number, ...args: string[]): Promise<unknown> {
+  async run(name: ScriptName, now: number, ...args: Array<string | Buffer>): Promise<unknown> {
     const connection = READ_ONLY_SCRIPTS.has(name) ? this.client : name === 'oknoCommit' ? this.lanes.commit : this.lanes.queue;
-    const fn = (connection as unknown as Record<ScriptName, ScriptFn>)[name];
+    // The commit's reply may carry a stored (binary) record: its Buffer form keeps the bytes.
+    const fn = (connection as unknown as Record<string, ScriptFn>)[name === 'oknoCommit' ? 'oknoCommitBuffer' : name]!;
     const reply = await fn.call(connection, this.keyPrefix, arg(now), ...args);
     if (!READ_ONLY_SCRIPTS.has(name)) await this.confirm(connection);
     return reply;
@@ -440,6 +454,12 @@ function defineScripts(connection: Redis): void {
 /** A ZRANGEBYSCORE bound that excludes `n` (infinities have no exclusive form). */
 function exclusive(n: number): string {
   return Number.isFinite(n) ? `(${n}` : arg(n);
+}
+
+function asBuffer(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  throw new Error('unexpected reply from Redis: expected a stored value');
 }
 
 function parseInfo(text: string): Map<string, string> {

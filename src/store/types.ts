@@ -76,10 +76,24 @@ export interface DocWrite {
   ifAbsent?: boolean;
 }
 
-/** Removes a document (absent ids are fine). Deletes apply after the batch's document writes. */
+/**
+ * Raw bytes by collection and id (evidence envelopes): kept as given, no JSON
+ * encoding; read back byte for byte with `getBlob`. A blob collection is its
+ * own namespace: a document and a blob of one collection and id are two things.
+ */
+export interface BlobWrite {
+  collection: string;
+  id: string;
+  bytes: Uint8Array;
+  /** Only write when no blob with this id exists (the batch still applies). */
+  ifAbsent?: boolean;
+}
+
+/** Removes a document, or with `blob` the blob (absent ids are fine). Deletes apply after the batch's writes. */
 export interface DocDelete {
   collection: string;
   id: string;
+  blob?: boolean;
 }
 
 export interface FeedAppend {
@@ -114,7 +128,8 @@ export interface WriteBatch {
    */
   idempotency?: { key: string; record: IdempotencyRecord };
   docs?: DocWrite[];
-  /** Documents to remove, after `docs` are written (so a write and a delete of one id leave it absent). */
+  blobs?: BlobWrite[];
+  /** Documents and blobs to remove, after `docs` are written (so a write and a delete of one id leave it absent). */
   deletes?: DocDelete[];
   feeds?: FeedAppend[];
   jobs?: JobInput[];
@@ -275,6 +290,8 @@ export interface Store {
 
   /** The document, typed by the collection's handle (see Collection). */
   getDoc<T = JsonValue>(collection: Collection<T>, id: string): Promise<T | null>;
+  /** A blob's bytes exactly as written (see BlobWrite), or null. */
+  getBlob(collection: string, id: string): Promise<Buffer | null>;
   getIdempotency(key: string): Promise<IdempotencyRecord | null>;
 
   /**

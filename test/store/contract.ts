@@ -201,6 +201,73 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('blobs', () => {
+      /** Bytes that are not UTF-8, a NUL, and every byte value. */
+      const binary = Buffer.concat([Buffer.from([0x00, 0xff, 0xfe, 0x1f, 0x01, 0x80]), Buffer.from(Array.from({ length: 256 }, (_, i) => i))]);
+      /** Compressible and large enough to be compressed on the thread pool in Redis (redis-value.ts OFF_THREAD_FROM). */
+      const large = Buffer.from('<ns:Element attr="value">текст</ns:Element>\n'.repeat(4000), 'utf8');
+
+      it('keeps bytes exactly: binary, empty, UTF-8, large', async () => {
+        await store.commit({
+          blobs: [
+            { collection: 'evidence', id: 'bin', bytes: binary },
+            { collection: 'evidence', id: 'empty', bytes: Buffer.alloc(0) },
+            { collection: 'evidence', id: 'text', bytes: Buffer.from('<a>привет</a>', 'utf8') },
+            { collection: 'evidence', id: 'large', bytes: new Uint8Array(large) },
+          ],
+        });
+        expect((await store.getBlob('evidence', 'bin'))!.equals(binary)).toBe(true);
+        expect((await store.getBlob('evidence', 'empty'))!.length).toBe(0);
+        expect((await store.getBlob('evidence', 'text'))!.toString('utf8')).toBe('<a>привет</a>');
+        expect((await store.getBlob('evidence', 'large'))!.equals(large)).toBe(true);
+        expect(await store.getBlob('evidence', 'missing')).toBeNull();
+      });
+
+      it('a blob and a document of one collection and id are two things; deletes name which', async () => {
+        await store.commit({ docs: [{ collection: 'evidence', id: 'x', value: { doc: true } }], blobs: [{ collection: 'evidence', id: 'x', bytes: Buffer.from('blob') }] });
+        expect(await store.getDoc('evidence', 'x')).toEqual({ doc: true });
+        expect((await store.getBlob('evidence', 'x'))!.toString()).toBe('blob');
+        await store.commit({ deletes: [{ collection: 'evidence', id: 'x', blob: true }] });
+        expect(await store.getBlob('evidence', 'x')).toBeNull();
+        expect(await store.getDoc('evidence', 'x')).toEqual({ doc: true });
+        await store.commit({ blobs: [{ collection: 'evidence', id: 'y', bytes: Buffer.from('b') }], deletes: [{ collection: 'evidence', id: 'x' }] });
+        expect(await store.getDoc('evidence', 'x')).toBeNull();
+        expect((await store.getBlob('evidence', 'y'))!.toString()).toBe('b');
+      });
+
+      it('ifAbsent keeps the first blob; a duplicate batch writes none; copies in and out', async () => {
+        const mine = Buffer.from('first');
+        await store.commit({ idempotency: { key: 'm1', record: { digest: 'd', result: null, createdAt: 1 } }, blobs: [{ collection: 'evidence', id: 'a', bytes: mine, ifAbsent: true }] });
+        mine.write('XXXXX');
+        await store.commit({ blobs: [{ collection: 'evidence', id: 'a', bytes: Buffer.from('second'), ifAbsent: true }] });
+        const dup = await store.commit({ idempotency: { key: 'm1', record: { digest: 'd', result: null, createdAt: 2 } }, blobs: [{ collection: 'evidence', id: 'b', bytes: Buffer.from('dup') }] });
+        expect(dup.applied).toBe(false);
+        expect(await store.getBlob('evidence', 'b')).toBeNull();
+        const read = (await store.getBlob('evidence', 'a'))!;
+        expect(read.toString()).toBe('first');
+        read.write('YYYYY');
+        expect((await store.getBlob('evidence', 'a'))!.toString()).toBe('first');
+      });
+
+      it('rejects bad names, ids and bytes without writing anything', async () => {
+        await expect(store.commit({ docs: [{ collection: 'apps', id: 'ok', value: 1 }], blobs: [{ collection: 'bad:name', id: 'x', bytes: Buffer.from('a') }] })).rejects.toThrow(/collection/);
+        await expect(store.commit({ blobs: [{ collection: 'evidence', id: '', bytes: Buffer.from('a') }] })).rejects.toThrow(/blob id/);
+        await expect(store.commit({ blobs: [{ collection: 'evidence', id: 'x', bytes: 'text' as unknown as Buffer }] })).rejects.toThrow(/bytes/);
+        await expect(store.getBlob('bad:name', 'x')).rejects.toThrow(/collection/);
+        expect(await store.getDoc('apps', 'ok')).toBeNull();
+      });
+
+      it('large documents and idempotency records read back as written', async () => {
+        const value = { text: 'строка '.repeat(3000), list: Array.from({ length: 500 }, (_, i) => ({ i, name: `n${i}` })) };
+        const record = { digest: 'd', result: { reply: '<reply>'.repeat(2000) }, createdAt: 5 };
+        await store.commit({ idempotency: { key: 'big', record }, docs: [{ collection: 'apps', id: 'big', value }] });
+        expect(await store.getDoc('apps', 'big')).toEqual(value);
+        expect(await store.getIdempotency('big')).toEqual(record);
+        const dup = await store.commit({ idempotency: { key: 'big', record: { ...record, createdAt: 6 } } });
+        expect(dup).toEqual({ applied: false, existing: record });
+      });
+    });
+
     describe('commit and idempotency', () => {
       function acceptBatch(messageId: string, digest: string, n: number): WriteBatch {
         return {

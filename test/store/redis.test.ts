@@ -6,6 +6,7 @@ import type { Job } from '../../src/store/types.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
 import { storeContract } from './contract.js';
 import { FakeClock } from './fake-clock.js';
+import { BLOB_DEFLATE, BLOB_RAW, CorruptBlobError, DEFLATE_MARK } from '../../src/store/redis-value.js';
 
 let server: RedisTestServer;
 let prefixes = 0;
@@ -268,5 +269,58 @@ describe('redis store specifics', () => {
       await store.queue('q').enqueue({ id: 'j', payload: null });
       expect((await store.queue('q').reserve({ leaseMs: 1000 }))?.id).toBe('j');
     });
+  });
+});
+
+describe('redis store: how values sit in Redis (issue 26 point 1)', () => {
+  it('a large document is stored compressed, a short one as JSON; a plain JSON value an older build wrote reads back', async () => {
+    const prefix = nextPrefix();
+    const store = new RedisStore(server.url, { keyPrefix: prefix });
+    const client = new Redis(server.url);
+    try {
+      const big = { items: Array.from({ length: 300 }, (_, i) => ({ id: i, name: `заявитель ${i}`, ok: i % 2 === 0 })) };
+      await store.commit({ docs: [{ collection: 'apps', id: 'big', value: big }, { collection: 'apps', id: 'small', value: { a: 1 } }] });
+      const raw = (await client.getBuffer(`${prefix}doc:apps:big`))!;
+      const json = Buffer.byteLength(JSON.stringify(big));
+      expect(raw[0]).toBe(DEFLATE_MARK);
+      expect(raw.length).toBeLessThan(json / 3);
+      expect(await client.get(`${prefix}doc:apps:small`)).toBe('{"a":1}');
+      expect(await store.getDoc('apps', 'big')).toEqual(big);
+      // As an older build left it: plain JSON, however long.
+      await client.set(`${prefix}doc:apps:old`, JSON.stringify(big));
+      await client.set(`${prefix}idem:old`, JSON.stringify({ digest: 'd', result: { reply: 'x'.repeat(5000) }, createdAt: 1 }));
+      expect(await store.getDoc('apps', 'old')).toEqual(big);
+      expect((await store.getIdempotency('old'))!.result).toEqual({ reply: 'x'.repeat(5000) });
+    } finally {
+      await client.quit();
+      await store.close();
+    }
+  });
+
+  it('a blob is its bytes behind one header byte; one changed by hand so it no longer inflates is a CorruptBlobError, not garbage', async () => {
+    const prefix = nextPrefix();
+    const store = new RedisStore(server.url, { keyPrefix: prefix });
+    const client = new Redis(server.url);
+    try {
+      const envelope = Buffer.from(`<s:Envelope>${'<Item>значение</Item>'.repeat(500)}</s:Envelope>`);
+      const noise = Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7919) % 251));
+      await store.commit({ blobs: [{ collection: 'evidence', id: 'e', bytes: envelope }, { collection: 'evidence', id: 'n', bytes: noise }, { collection: 'evidence', id: 's', bytes: Buffer.from('<a/>') }] });
+      const stored = (await client.getBuffer(`${prefix}blob:evidence:e`))!;
+      expect(stored[0]).toBe(BLOB_DEFLATE);
+      expect(stored.length).toBeLessThan(envelope.length / 5);
+      expect((await client.getBuffer(`${prefix}blob:evidence:s`))!.equals(Buffer.concat([Buffer.of(BLOB_RAW), Buffer.from('<a/>')]))).toBe(true);
+      // Bytes that do not compress are kept raw, never larger than they are plus the header.
+      expect((await client.getBuffer(`${prefix}blob:evidence:n`))!.length).toBeLessThanOrEqual(noise.length + 1);
+      expect((await store.getBlob('evidence', 'n'))!.equals(noise)).toBe(true);
+      const broken = Buffer.from(stored);
+      broken.fill(0xff, 1, 40);
+      await client.set(`${prefix}blob:evidence:e`, broken);
+      await expect(store.getBlob('evidence', 'e')).rejects.toBeInstanceOf(CorruptBlobError);
+      await client.set(`${prefix}blob:evidence:e`, Buffer.from('?plain'));
+      await expect(store.getBlob('evidence', 'e')).rejects.toThrow(/unknown header byte 0x3f/);
+    } finally {
+      await client.quit();
+      await store.close();
+    }
   });
 });
