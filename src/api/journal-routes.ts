@@ -285,11 +285,8 @@ export function registerJournalRoutes(app: FastifyInstance, ctx: FlowContext, au
       const found = await findJournalRecord(store, ctx.journalArchive, id);
       if (!found) throw new HttpError(404, 'NOT_FOUND', `no journal record ${id}`);
       const { record, seal } = found;
-      // As stored: a hot record's evidence documents; an archived one's envelopes in the same shape.
+      // Each envelope's bytes, hot or archived: as text when they are UTF-8, else base64.
       const evidence = (part: Envelope) => {
-        const evidenceId = record.evidence?.[part] ?? null;
-        if (!evidenceId) return null;
-        if (found.stored) return found.stored.get(evidenceId) ?? null;
         const e = found.evidence[part];
         return e ? { encoding: e.encoding, text: e.bytes.toString(e.encoding) } : null;
       };

@@ -120,7 +120,7 @@ export async function sendVia(ctx: FlowContext, route: Route, a: Omit<OutboundAt
     signed,
     outcome.body,
   );
-  await ctx.store.commit({ docs: [...journal.docs, ...(a.docs?.(outcome) ?? [])], feeds: journal.feeds });
+  await ctx.store.commit({ docs: [...journal.docs, ...(a.docs?.(outcome) ?? [])], blobs: journal.blobs, feeds: journal.feeds });
   opsEvents.publish({
     at: requestOutTs.toISOString(),
     direction: 'outbound',

@@ -145,7 +145,7 @@ export async function sendXRoadQuery(ctx: FlowContext, query: StoredQuery, partn
   const log = { queryId: query.id, partner: partner.id, service: service.id, xroadId: query.messageId, attempt, operation };
 
   if (result.kind !== 'answered') {
-    await ctx.store.commit({ docs, feeds: journal.feeds });
+    await ctx.store.commit({ docs, blobs: journal.blobs, feeds: journal.feeds });
     ctx.logger.warn({ ...log, outcome: result.kind, error: result.error }, 'query not answered through X-Road');
     return result.kind === 'refused' ? { kind: 'dead', error: result.error } : { kind: 'retry', error: result.error };
   }
@@ -156,10 +156,10 @@ export async function sendXRoadQuery(ctx: FlowContext, query: StoredQuery, partn
     randomUUID(),
     { state: 'answered', answer: result.json, rejections: [], answeredAt: finished.toISOString(), responseInboxItemId: null, failure: null },
     { messageId: query.messageId, partner: partner.id, receivedAt: finished.toISOString(), attachments: [], signature: viaSecurityServer(partner.id), xroad: xroadItem },
-    { digest: `xroad:${query.messageId}`, result: null, docs, feeds: journal.feeds },
+    { digest: `xroad:${query.messageId}`, result: null, docs, blobs: journal.blobs, feeds: journal.feeds },
   );
   // The deadline (or another attempt) ended it first: the exchange is still journaled.
-  if (!ended.won) await ctx.store.commit({ docs, feeds: journal.feeds });
+  if (!ended.won) await ctx.store.commit({ docs, blobs: journal.blobs, feeds: journal.feeds });
   ctx.logger.info({ ...log, outcome: ended.won ? 'answered' : 'answer after the query ended' }, 'query answered through X-Road');
   return { kind: 'done' };
 }

@@ -378,6 +378,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   const result = await ctx.store.commit({
     idempotency: { key, record: { digest, result: { reply, inboxId }, createdAt: input.receivedAt.getTime() } },
     docs: [...docs, ...journal.docs],
+    blobs: journal.blobs,
     feeds,
     jobs,
   });

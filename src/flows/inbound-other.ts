@@ -92,6 +92,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     const done = await ctx.store.commit({
       idempotency: { key, record: { digest, result: { reply }, createdAt: input.receivedAt.getTime() } },
       docs: [write(QUERY_STATUSES, statusId, { code: Number(text(child(status, 'StatusCode'))), description: text(child(status, 'StatusDescription')), at: receivedAt }), ...j.docs],
+      blobs: j.blobs,
       feeds: [{ feed: queryStatusFeed(query.id), id: statusId }, ...j.feeds],
     });
     if (!done.applied) return result(true, (done.existing.result as { reply: string }).reply);
@@ -155,7 +156,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     inboxId,
     final,
     { messageId, partner: input.partner.id, receivedAt, attachments: inline.meta, exchangeFiles: fileRefs, signature: signatureSummary(input) },
-    { digest, result: { reply }, docs: [...inline.docs, ...fetches.docs, ...j.docs], feeds: j.feeds, jobs: fetches.jobs },
+    { digest, result: { reply }, docs: [...inline.docs, ...fetches.docs, ...j.docs], blobs: j.blobs, feeds: j.feeds, jobs: fetches.jobs },
   );
   if (!ended.won) {
     if (ended.existing!.digest === digest) return result(true, (ended.existing!.result as { reply: string }).reply);
@@ -181,7 +182,7 @@ export async function acceptGetStatus(ctx: FlowContext, input: InboundInput): Pr
   const event = job ? job.payload : null;
   const reply = await statusReply(input.version, event, { signer: ctx.signer, profile: input.partner.signatureProfile });
   const journal = journalWrites(journalInput(input, { operation: 'GetStatus', service: null, messageId: event?.originalMessageId ?? null, succeeded: true }, reply), input.raw, reply);
-  await ctx.store.commit({ docs: journal.docs, feeds: journal.feeds });
+  await ctx.store.commit({ docs: journal.docs, blobs: journal.blobs, feeds: journal.feeds });
   if (job) await ackHandedOut(ctx, queue, job);
   return { reply, duplicate: false, service: null, messageId: event?.originalMessageId ?? null, applicationId: null, registrationNumber: null };
 }
@@ -213,6 +214,6 @@ export async function acceptAck(ctx: FlowContext, input: InboundInput): Promise<
   const reply = ackReply(input.version);
   const updated: OutboundMessage = { ...message, ackedAt: input.receivedAt.toISOString(), accepted };
   const journal = journalWrites(journalInput(input, { operation: 'Ack', service: null, messageId, succeeded: true }, reply), input.raw, reply);
-  await ctx.store.commit({ docs: [write(OUTBOUND, messageId, updated), ...journal.docs], feeds: journal.feeds });
+  await ctx.store.commit({ docs: [write(OUTBOUND, messageId, updated), ...journal.docs], blobs: journal.blobs, feeds: journal.feeds });
   return { reply, duplicate: false, service: null, messageId, applicationId: null, registrationNumber: null };
 }

@@ -168,6 +168,7 @@ export async function finishQuery(
   const result = await ctx.store.commit({
     idempotency: { key: finalKey(query.id), record: { digest: extra.digest, result: extra.result, createdAt: ctx.now().getTime() } },
     docs,
+    blobs: extra.blobs,
     feeds: extra.feeds,
     jobs: extra.jobs,
   });

@@ -10,7 +10,7 @@
 import { INBOX, type InboxItem } from '../city/model.js';
 import { write } from '../store/collection.js';
 import { jobInput } from '../store/typed-queue.js';
-import type { DocWrite, FeedAppend, JobInput, JsonValue } from '../store/types.js';
+import type { BlobWrite, DocWrite, FeedAppend, JobInput, JsonValue } from '../store/types.js';
 import { WEBHOOK_QUEUE, type FlowContext } from './context.js';
 import { afterQueryEnded, finishQuery, type StoredQuery } from './queries.js';
 
@@ -53,7 +53,7 @@ export async function endQueryWithResponse(
   inboxId: string,
   final: QueryFinal,
   parts: ResponseItemParts,
-  extra: { digest: string; result: JsonValue; docs?: DocWrite[]; feeds?: FeedAppend[]; jobs?: JobInput[] },
+  extra: { digest: string; result: JsonValue; docs?: DocWrite[]; blobs?: BlobWrite[]; feeds?: FeedAppend[]; jobs?: JobInput[] },
 ): Promise<Awaited<ReturnType<typeof finishQuery>>> {
   final.responseInboxItemId = inboxId;
   const item = responseInboxItem(ctx, query, inboxId, final, parts);
@@ -61,6 +61,7 @@ export async function endQueryWithResponse(
     digest: extra.digest,
     result: extra.result,
     docs: [write(INBOX, inboxId, item), ...(extra.docs ?? [])],
+    blobs: extra.blobs,
     feeds: [{ feed: INBOX, id: inboxId }, ...(extra.feeds ?? [])],
     jobs: [...(ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : []), ...(extra.jobs ?? [])],
   });

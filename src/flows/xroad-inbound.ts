@@ -203,6 +203,7 @@ export async function acceptXRoadRequest(ctx: FlowContext, input: XRoadRequestIn
   const result = await ctx.store.commit({
     idempotency: { key, record: { digest, result: stored as unknown as JsonValue, createdAt: input.receivedAt.getTime() } },
     docs: [...docs, ...journal.docs],
+    blobs: journal.blobs,
     feeds,
     jobs,
   });
@@ -345,5 +346,5 @@ export async function journalXRoadResponse(ctx: FlowContext, r: XRoadResponseRec
   const requestId = r.accepted?.requestId ?? null;
   const docs = [...journal.docs];
   if (requestId && r.answerDelivered) docs.push(write(REQUEST_DELIVERIES, requestId, { state: 'delivered', attempts: 1, lastError: null, deliveredAt: now }));
-  await ctx.store.commit({ docs, feeds: journal.feeds });
+  await ctx.store.commit({ docs, blobs: journal.blobs, feeds: journal.feeds });
 }

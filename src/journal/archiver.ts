@@ -37,8 +37,8 @@ import type { DocDelete, DocWrite, FeedAppend, Store } from '../store/types.js';
 import { parseSegmentName, segmentName, verifySegment, writeSegment, type SegmentEntry } from './archive-segment.js';
 import { SegmentExistsError, type ArchiveStore } from './archive-store.js';
 import { ANCHOR, CHECKPOINTS, CURRENT, SEAL_INDEX, SEALS, ZERO_HASH, seqId, type Anchor, type ChainTrust, type Checkpoint } from './chain.js';
-import { ENVELOPES, evidenceBytes, evidenceIdsOf, readEvidence } from './evidence.js';
-import { EVIDENCE, JOURNAL, type JournalRecord, recordTime } from './records.js';
+import { ENVELOPES, evidenceDeletes, evidenceIdsOf, readEvidence, storedBytes } from './evidence.js';
+import { JOURNAL, type JournalRecord, recordTime } from './records.js';
 import { verifyJournal } from './verify.js';
 
 export const SEGMENT_MAX_RECORDS = 500;
@@ -167,7 +167,7 @@ export async function archiveStep(deps: ArchiverDeps, hotCutoffMs: number): Prom
     const evidence: SegmentEntry['evidence'] = {};
     for (const envelope of ENVELOPES) {
       const id = c.record.evidence?.[envelope];
-      evidence[envelope] = id ? (evidenceBytes(envelopes.get(id) ?? null)?.bytes ?? null) : null;
+      evidence[envelope] = id ? storedBytes(envelopes.get(id)) : null;
     }
     return { seq: c.seq, record: c.record, seal: seals[i]!, checkpoint: checkpoints[i] ?? null, evidence };
   });
@@ -223,7 +223,7 @@ async function commitSegment(
     deletes.push({ collection: JOURNAL, id: e.id }, { collection: SEALS, id: seqId(e.seq) }, { collection: CHECKPOINTS, id: seqId(e.seq) }, { collection: SEAL_INDEX, id: e.id });
     for (const envelope of ENVELOPES) {
       const id = e.record.evidence?.[envelope];
-      if (id) deletes.push({ collection: EVIDENCE, id });
+      if (id) deletes.push(...evidenceDeletes(id));
     }
   }
   const next: Anchor = { seq: end.seq, hash: end.hash, recordId: end.recordId, prunedAt: at.toISOString(), signedAt: end.signedAt, signature: end.signature, algorithm: end.algorithm, certificate: end.certificate };

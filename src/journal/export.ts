@@ -14,7 +14,7 @@ import { segmentName, verifySegment, writeSegment, type SegmentEntry, type Segme
 import type { ArchiveStore } from './archive-store.js';
 import { ARCHIVE_SEGMENTS } from './archiver.js';
 import { ANCHOR, CHECKPOINTS, CURRENT, SEALS, seqId, type ChainTrust } from './chain.js';
-import { ENVELOPES, evidenceBytes, evidenceIdsOf, readEvidence } from './evidence.js';
+import { ENVELOPES, evidenceIdsOf, readEvidence, storedBytes } from './evidence.js';
 import { JOURNAL, recordTime, type JournalRecord } from './records.js';
 import { TIME_ORDER_SLACK_MS } from './search.js';
 
@@ -97,11 +97,11 @@ export async function exportPeriod(options: {
     const record = (await store.getDoc(JOURNAL, entry.id)) as JournalRecord | null;
     if (!record) break;
     const checkpoint = await store.getDoc(CHECKPOINTS, seqId(seq));
-    const docs = await readEvidence(store, evidenceIdsOf(record));
+    const stored = await readEvidence(store, evidenceIdsOf(record));
     const evidence: SegmentEntry['evidence'] = {};
     for (const part of ENVELOPES) {
       const id = record.evidence?.[part];
-      evidence[part] = id ? (evidenceBytes(docs.get(id) ?? null)?.bytes ?? null) : null;
+      evidence[part] = id ? storedBytes(stored.get(id)) : null;
     }
     entries.push({ seq, record, seal, checkpoint, evidence });
     if (seq >= lastSeq && checkpoint) {

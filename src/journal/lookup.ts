@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Store } from '../store/types.js';
 import type { ArchiveReader } from './archive-reader.js';
 import { SEAL_INDEX, SEALS, seqId, type Seal } from './chain.js';
-import { evidenceBytes, evidenceIdsOf, readEvidence, type Envelope } from './evidence.js';
+import { evidenceIdsOf, readEvidence, storedBytes, type Envelope } from './evidence.js';
 import { JOURNAL, type JournalRecord } from './records.js';
 
 export interface FoundEvidence {
@@ -26,6 +26,11 @@ export interface FoundRecord {
   stored: Awaited<ReturnType<typeof readEvidence>> | null;
 }
 
+/** An envelope's bytes, and how to show them: as text when they are UTF-8, else base64. */
+function found(bytes: Buffer | null): FoundEvidence | null {
+  return bytes ? { bytes, encoding: isUtf8(bytes) ? 'utf8' : 'base64' } : null;
+}
+
 export async function findJournalRecord(store: Store, archive: ArchiveReader | null | undefined, id: string): Promise<FoundRecord | null> {
   const record = await store.getDoc(JOURNAL, id);
   if (record) {
@@ -34,13 +39,12 @@ export async function findJournalRecord(store: Store, archive: ArchiveReader | n
     const stored = await readEvidence(store, evidenceIdsOf(record));
     const part = (envelope: Envelope) => {
       const evidenceId = record.evidence?.[envelope] ?? null;
-      return evidenceId ? evidenceBytes(stored.get(evidenceId) ?? null) : null;
+      return evidenceId ? found(storedBytes(stored.get(evidenceId))) : null;
     };
     return { record, seal, archived: null, evidence: { request: part('request'), response: part('response') }, stored };
   }
   const entry = archive ? await archive.entry(id) : null;
   if (!entry) return null;
-  const part = (bytes: Buffer | null): FoundEvidence | null => (bytes ? { bytes, encoding: isUtf8(bytes) ? 'utf8' : 'base64' } : null);
-  return { record: entry.record, seal: entry.seal, archived: entry.segment, evidence: { request: part(entry.evidence.request), response: part(entry.evidence.response) }, stored: null };
+  return { record: entry.record, seal: entry.seal, archived: entry.segment, evidence: { request: found(entry.evidence.request), response: found(entry.evidence.response) }, stored: null };
 }
 

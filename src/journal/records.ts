@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { defineCollection, write } from '../store/collection.js';
-import type { DocWrite, FeedAppend } from '../store/types.js';
-import { EVIDENCE, evidenceDigest, evidenceDoc, evidenceId, type EvidenceDigests } from './evidence.js';
+import type { BlobWrite, DocWrite, FeedAppend } from '../store/types.js';
+import { EVIDENCE, evidenceBlob, evidenceDigest, evidenceId, type EvidenceDigests } from './evidence.js';
 
 export { EVIDENCE };
 
@@ -94,27 +94,34 @@ export function recordTime(record: JournalRecord): number | null {
 export const JOURNAL = defineCollection<JournalRecord>('journal');
 
 /** The writes that put one record and its evidence into a commit. */
-export function journalWrites(input: JournalInput, received: Buffer | string | null, sent: string | null): { id: string; docs: DocWrite[]; feeds: FeedAppend[] } {
+/** The writes of one journal record: its document and feed entry, and its envelopes as blobs (raw bytes). */
+export interface JournalWrites {
+  id: string;
+  docs: DocWrite[];
+  blobs: BlobWrite[];
+  feeds: FeedAppend[];
+}
+
+export function journalWrites(input: JournalInput, received: Buffer | string | null, sent: string | null): JournalWrites {
   const id = randomUUID();
   // What is kept is what the digests cover: the envelopes with the file store's passwords blanked.
   const request = received === null ? null : redactFileStoreCredentials(received);
   const response = sent === null ? null : redactFileStoreCredentials(sent);
-  const docs: DocWrite[] = [];
+  const blobs: BlobWrite[] = [];
   const evidence = { request: null as string | null, response: null as string | null };
   const evidenceSha256: EvidenceDigests = { request: null, response: null };
   if (request !== null) {
     evidence.request = evidenceId(id, 'request');
     evidenceSha256.request = evidenceDigest(request);
-    docs.push(write(EVIDENCE, evidence.request, evidenceDoc(request)));
+    blobs.push(evidenceBlob(evidence.request, request));
   }
   if (response !== null) {
     evidence.response = evidenceId(id, 'response');
     evidenceSha256.response = evidenceDigest(response);
-    docs.push(write(EVIDENCE, evidence.response, evidenceDoc(response)));
+    blobs.push(evidenceBlob(evidence.response, response));
   }
   const record: JournalRecord = { ...input, id, evidence, evidenceSha256 };
-  docs.push(write(JOURNAL, id, record));
-  return { id, docs, feeds: [{ feed: JOURNAL, id }] };
+  return { id, docs: [write(JOURNAL, id, record)], blobs, feeds: [{ feed: JOURNAL, id }] };
 }
 
 /**

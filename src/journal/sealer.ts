@@ -50,8 +50,8 @@ import {
 } from './chain.js';
 import type { ArchiveStore } from './archive-store.js';
 import { archiveRetention, archiveStep, type ArchiveStepResult } from './archiver.js';
-import { checkEvidence, evidenceIdsOf, readEvidence } from './evidence.js';
-import { EVIDENCE, JOURNAL, type JournalRecord, recordTime } from './records.js';
+import { checkEvidence, evidenceDeletes, evidenceIdsOf, readEvidence } from './evidence.js';
+import { JOURNAL, type JournalRecord, recordTime } from './records.js';
 import { verifyJournal } from './verify.js';
 
 /** A checkpoint at every seq divisible by this (the same seqs in every process). */
@@ -398,8 +398,8 @@ export class JournalSealer {
     const deletes: DocDelete[] = [];
     for (const c of batch) {
       deletes.push({ collection: JOURNAL, id: c.id }, { collection: SEALS, id: seqId(c.seq) }, { collection: CHECKPOINTS, id: seqId(c.seq) }, { collection: SEAL_INDEX, id: c.id });
-      if (c.record?.evidence?.request) deletes.push({ collection: EVIDENCE, id: c.record.evidence.request });
-      if (c.record?.evidence?.response) deletes.push({ collection: EVIDENCE, id: c.record.evidence.response });
+      if (c.record?.evidence?.request) deletes.push(...evidenceDeletes(c.record.evidence.request));
+      if (c.record?.evidence?.response) deletes.push(...evidenceDeletes(c.record.evidence.response));
     }
     const at = this.now();
     const next: Anchor = {

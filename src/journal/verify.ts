@@ -242,14 +242,14 @@ export function evidenceProblems(mismatches: readonly Mismatch[]): JournalProble
         problem = `${what} is missing (removed)`;
         break;
       case 'added':
-        problem = `an evidence document ${m.evidenceId} (${m.envelope} envelope) is there that the record does not name (added)`;
+        problem = `an envelope ${m.evidenceId} (${m.envelope} envelope) is stored that the record does not name (added)`;
         break;
       case 'undigested':
         problem = `the record names ${what} but carries no digest of it`;
         break;
       case 'changed': {
         const other = m.actual ? byExpected.get(m.actual) : undefined;
-        if (m.actual === null) problem = `${what} was replaced by a document that is not an envelope (changed)`;
+        if (m.actual === null) problem = `${what} was replaced by stored bytes that give no envelope back (changed)`;
         else if (other && other !== m && other.actual === m.expected) problem = `${what} was swapped with ${whose(m, other)}`;
         else if (other && other !== m) problem = `${what} was changed: it holds the bytes of ${whose(m, other)}`;
         else problem = `${what} was changed after it was journaled (sha256 ${short(m.actual)}, the sealed record says ${short(m.expected)})`;

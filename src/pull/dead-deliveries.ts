@@ -230,6 +230,7 @@ export async function recordFailedTry(ctx: FlowContext, identity: DeliveredIdent
   const result = await ctx.store.commit({
     idempotency: { key: `pull-dead:${id}`, record: { digest: identity.digest, result: null, createdAt: ctx.now().getTime() } },
     docs: [...journal.docs, write(DEAD_MESSAGES, id, dead)],
+    blobs: journal.blobs,
     feeds: [...journal.feeds, { feed: DEAD_MESSAGES, id }],
   });
   return { tries, dead: result.applied ? dead : await getDeadMessage(ctx.store, id) };

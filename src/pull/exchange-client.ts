@@ -96,5 +96,5 @@ export async function journalExchangeCall(
     e.sent,
     replyText,
   );
-  await ctx.store.commit({ docs: journal.docs, feeds: journal.feeds });
+  await ctx.store.commit({ docs: journal.docs, blobs: journal.blobs, feeds: journal.feeds });
 }

@@ -265,7 +265,7 @@ async function journalRefusal(ctx: FlowContext, r: Refusal, rejection?: { key: s
     null,
   );
   if (!rejection) {
-    await ctx.store.commit({ docs: journal.docs, feeds: journal.feeds });
+    await ctx.store.commit({ docs: journal.docs, blobs: journal.blobs, feeds: journal.feeds });
     return;
   }
   // The same refused message delivered again (no Ack reached the exchange) is journaled again but rejected once.
@@ -273,6 +273,7 @@ async function journalRefusal(ctx: FlowContext, r: Refusal, rejection?: { key: s
   await ctx.store.commit({
     ...(seen ? {} : { idempotency: { key: rejection.key, record: { digest: rejection.key, result: null, createdAt: r.receivedAt.getTime() } }, jobs: rejection.jobs }),
     docs: journal.docs,
+    blobs: journal.blobs,
     feeds: journal.feeds,
   });
 }

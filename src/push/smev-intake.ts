@@ -256,7 +256,7 @@ async function journalFault(ctx: FlowContext, post: SmevPost, outcome: Outcome, 
       post.raw,
       body,
     );
-    await ctx.store.commit({ docs: journal.docs, feeds: journal.feeds });
+    await ctx.store.commit({ docs: journal.docs, blobs: journal.blobs, feeds: journal.feeds });
   } catch (error) {
     // The store is down (that is often why we fault): the log line is the record.
     ctx.logger.error({ err: error, correlationId: post.correlationId, fault: fault.fault }, 'could not journal a refused message');

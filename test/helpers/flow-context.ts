@@ -192,7 +192,7 @@ export async function journalRecords(store: Store): Promise<Array<JournalRecord 
   for (const e of await store.readFeed(JOURNAL, 0, 1000)) {
     const record = (await store.getDoc(JOURNAL, e.id)) as unknown as JournalRecord | null;
     if (!record) continue;
-    const text = async (id: string | null) => (id ? (((await store.getDoc(EVIDENCE, id)) as { text?: string } | null)?.text ?? null) : null);
+    const text = async (id: string | null) => (id ? ((await store.getBlob(EVIDENCE, id))?.toString('utf8') ?? null) : null);
     out.push({ ...record, requestText: await text(record.evidence.request), responseText: await text(record.evidence.response) });
   }
   return out;

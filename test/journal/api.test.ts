@@ -202,10 +202,10 @@ describe.each<Kind>(['memory', 'redis'])('journal API (%s store)', (kind) => {
 
     // An envelope changed behind the gateway's back: the record's digest no longer fits; the chain check names the envelope.
     const hostileEvidence = `${newest.id}.request`;
-    await gw.tamper.setDoc('evidence', hostileEvidence, { encoding: 'base64', text: Buffer.from('<a>fine</a>').toString('base64') });
+    await gw.tamper.setBlob('evidence', hostileEvidence, '<a>fine</a>');
     expect((await journalApi(gw, `/${newest.id}`)).body).toMatchObject({ evidenceVerified: false });
     expect((await journalApi(gw, '/verify')).body).toMatchObject({ ok: false, problems: [{ seq: newest.seq, recordId: newest.id, envelope: 'request' }] });
-    await gw.tamper.setDoc('evidence', hostileEvidence, raw.evidence.request);
+    await gw.tamper.setBlob('evidence', hostileEvidence, hostile);
 
     // A record changed behind the gateway's back no longer verifies; the chain check says where.
     const accRecord = (await list(`messageId=${accepted.messageId}`)).items[0]!;

@@ -70,7 +70,7 @@ describe.each<Kind>(['memory', 'redis'])('the journal archive (%s store)', (kind
     const { gw, dir, sealer } = await archived();
     const ids = (await feed(gw.store)).map((e) => e.id);
     expect(ids).toHaveLength(4);
-    const evidence = await gw.store.getDoc(EVIDENCE, `${ids[0]}.request`);
+    const evidence = await gw.store.getBlob(EVIDENCE, `${ids[0]}.request`);
     const results = await sealer.archiveNow();
     expect(results).toEqual([{ archived: 4, segment: 'journal-000000000000001-000000000000004.zip', adopted: false }]);
     expect(readdirSync(dir).filter((n) => n.endsWith('.zip'))).toEqual(['journal-000000000000001-000000000000004.zip']);
@@ -80,7 +80,7 @@ describe.each<Kind>(['memory', 'redis'])('the journal archive (%s store)', (kind
       expect(await gw.store.getDoc(JOURNAL, id)).toBeNull();
       expect(await gw.store.getDoc(ARCHIVED_RECORDS, id)).toMatchObject({ segment: 'journal-000000000000001-000000000000004.zip' });
     }
-    expect(await gw.store.getDoc(EVIDENCE, `${ids[0]}.request`)).toBeNull();
+    expect(await gw.store.getBlob(EVIDENCE, `${ids[0]}.request`)).toBeNull();
     expect(await gw.store.getDoc(ANCHOR, CURRENT)).toMatchObject({ seq: 4 });
     expect(await gw.store.getDoc(ARCHIVE_SEGMENTS, '000000000000001')).toMatchObject({ firstSeq: 1, lastSeq: 4, records: 4 });
     expect(sealer.archiveStatus()).toMatchObject({ segments: 1, records: 4, failingSince: null });
@@ -89,7 +89,7 @@ describe.each<Kind>(['memory', 'redis'])('the journal archive (%s store)', (kind
     const file = path.join(dir, 'journal-000000000000001-000000000000004.zip');
     const x = unzip(file);
     expect(readdirSync(x).sort()).toEqual(['README.txt', 'evidence', 'manifest.json', 'manifest.json.p7s', 'records.jsonl']);
-    expect(readFileSync(path.join(x, 'evidence/000000000000001.request.xml'), 'utf8')).toBe((evidence as { text: string }).text);
+    expect(readFileSync(path.join(x, 'evidence/000000000000001.request.xml'), 'utf8')).toBe(evidence!.toString('utf8'));
     const cms = spawnSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(x, 'manifest.json.p7s'), '-content', path.join(x, 'manifest.json'), '-CAfile', path.join(projectRoot, 'certs-sample/ca.crt.pem'), '-purpose', 'any', '-out', '/dev/null'], { encoding: 'utf8' });
     expect(cms.stderr).toMatch(/Verification successful/);
 

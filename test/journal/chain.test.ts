@@ -270,7 +270,7 @@ describe.each<Kind>(['memory', 'redis'])('journal chain (%s store)', (kind) => {
       for (const [i, id] of ids.entries()) {
         const gone = i < cut;
         expect(await gw.store.getDoc(JOURNAL, id) === null).toBe(gone);
-        expect(await gw.store.getDoc(EVIDENCE, `${id}.request`) === null).toBe(gone);
+        expect(await gw.store.getBlob(EVIDENCE, `${id}.request`) === null).toBe(gone);
         expect(await gw.store.getDoc(SEAL_INDEX, id) === null).toBe(gone);
         expect(await gw.store.getDoc(SEALS, seqId(i + 1)) === null).toBe(gone);
       }

@@ -62,15 +62,17 @@ describe('okno journal verify', () => {
 
   it('exit 1 naming the record and the envelope when one byte of a stored envelope is changed', async () => {
     const target = (await feed(gw.store))[2]!;
-    const key = `${gw.prefix}doc:${EVIDENCE}:${target.id}.response`;
-    // Straight in Redis, as someone with access to it would: one byte of the stored reply.
+    const key = `${gw.prefix}blob:${EVIDENCE}:${target.id}.response`;
+    // Straight in Redis, as someone with access to it would: one byte of the stored reply, in the store's own encoding.
     const { Redis } = await import('ioredis');
+    const { decodeBlob, encodeBlob } = await import('../../src/store/redis-value.js');
     const client = new Redis(redis.url);
     try {
-      const original = (await client.get(key))!;
-      const at = original.indexOf('requestIsQueued');
+      const original = (await client.getBuffer(key))!;
+      const text = (await decodeBlob(original)).toString('utf8');
+      const at = text.indexOf('requestIsQueued');
       expect(at).toBeGreaterThan(0);
-      await client.set(key, `${original.slice(0, at)}R${original.slice(at + 1)}`);
+      await client.set(key, await encodeBlob(Buffer.from(`${text.slice(0, at)}R${text.slice(at + 1)}`, 'utf8')));
       const tampered = okno(['journal', 'verify', '--redis', redis.url, '--prefix', gw.prefix]);
       expect(tampered.status).toBe(1);
       expect(tampered.stdout).toMatch(/verdict\s+1 PROBLEM\(S\)/);
@@ -78,6 +80,11 @@ describe('okno journal verify', () => {
       const json = okno(['journal', 'verify', '--json', '--redis', redis.url, '--prefix', gw.prefix]);
       expect(json.status).toBe(1);
       expect(JSON.parse(json.stdout).problems).toEqual([expect.objectContaining({ seq: 3, recordId: target.id, envelope: 'response' })]);
+      // Bytes that are no blob the store wrote (the header byte unknown): changed, with nothing to digest.
+      await client.set(key, Buffer.from('<forged/>'));
+      const unreadable = okno(['journal', 'verify', '--redis', redis.url, '--prefix', gw.prefix]);
+      expect(unreadable.status).toBe(1);
+      expect(unreadable.stdout).toContain(`the response envelope (evidence ${target.id}.response) was replaced by stored bytes that give no envelope back (changed)`);
       await client.set(key, original);
       const intact = okno(['journal', 'verify', '--redis', redis.url, '--prefix', gw.prefix]);
       expect(intact.status).toBe(0);

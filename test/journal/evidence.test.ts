@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { evidenceBytes, evidenceDigest } from '../../src/journal/evidence.js';
+import { evidenceDigest, legacyEvidenceBytes, readEvidence } from '../../src/journal/evidence.js';
 import { EVIDENCE, JOURNAL, journalWrites, type JournalRecord } from '../../src/journal/records.js';
 import { JournalSealer } from '../../src/journal/sealer.js';
 import { verifyJournal } from '../../src/journal/verify.js';
@@ -41,10 +41,21 @@ describe('evidence digests', () => {
     );
     const rec = w.docs.find((d) => d.collection === JOURNAL)!.value as unknown as JournalRecord;
     expect(rec.evidenceSha256).toEqual({ request: sha256(hostile), response: sha256(Buffer.from('ответ', 'utf8')) });
-    const stored = w.docs.find((d) => d.id === rec.evidence.request)!.value;
-    expect(stored).toMatchObject({ encoding: 'base64' });
-    expect(evidenceBytes(stored)!.bytes.equals(hostile)).toBe(true);
-    expect(evidenceDigest(evidenceBytes(stored)!.bytes)).toBe(rec.evidenceSha256!.request);
+    // Kept as bytes (a blob), not as a document: what is stored is what is hashed.
+    expect(w.docs.map((d) => d.collection)).toEqual([JOURNAL]);
+    const stored = w.blobs.find((b) => b.id === rec.evidence.request)!;
+    expect(stored.collection).toBe(EVIDENCE);
+    expect(Buffer.from(stored.bytes).equals(hostile)).toBe(true);
+    expect(evidenceDigest(Buffer.from(stored.bytes))).toBe(rec.evidenceSha256!.request);
+    expect(Buffer.from(w.blobs.find((b) => b.id === rec.evidence.response)!.bytes).toString('utf8')).toBe('ответ');
+  });
+
+  it('a legacy evidence document (builds before issue 26) gives the same bytes back', () => {
+    const hostile = Buffer.from([0x3c, 0x61, 0x3e, 0xff, 0xfe, 0x00]);
+    expect(legacyEvidenceBytes({ encoding: 'base64', text: hostile.toString('base64') })!.equals(hostile)).toBe(true);
+    expect(legacyEvidenceBytes({ encoding: 'utf8', text: 'ответ' })!.toString('utf8')).toBe('ответ');
+    expect(legacyEvidenceBytes({ text: 42 } as unknown as JsonValue)).toBeNull();
+    expect(legacyEvidenceBytes(null)).toBeNull();
   });
 });
 
@@ -66,8 +77,8 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
     return { gw, ids: (await feed(gw.store)).map((e) => e.id) };
   }
 
-  async function envelope(gw: JournalGateway, id: string): Promise<{ encoding: string; text: string }> {
-    return (await gw.store.getDoc(EVIDENCE, id)) as { encoding: string; text: string };
+  async function envelope(gw: JournalGateway, id: string): Promise<string> {
+    return (await gw.store.getBlob(EVIDENCE, id))!.toString('utf8');
   }
 
   it('a byte changed in a stored envelope is found: seq, record, envelope', async () => {
@@ -75,11 +86,11 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
     const id = ids[1]!; // the refused message
     const rec = await record(gw.store, id);
     const stored = await envelope(gw, `${id}.request`);
-    expect(sha256(Buffer.from(stored.text, 'utf8'))).toBe(rec.evidenceSha256!.request);
+    expect(sha256(Buffer.from(stored, 'utf8'))).toBe(rec.evidenceSha256!.request);
     // One byte: the first digit in the text becomes another.
-    const at = stored.text.search(/[0-8]/);
-    const changed = stored.text.slice(0, at) + String(Number(stored.text[at]) + 1) + stored.text.slice(at + 1);
-    await gw.tamper.setDoc(EVIDENCE, `${id}.request`, { ...stored, text: changed });
+    const at = stored.search(/[0-8]/);
+    const changed = stored.slice(0, at) + String(Number(stored[at]) + 1) + stored.slice(at + 1);
+    await gw.tamper.setBlob(EVIDENCE, `${id}.request`, changed);
     const report = await gw.verify();
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([
@@ -91,7 +102,7 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
       },
     ]);
     // The record itself and its seal are untouched: only the envelope is named.
-    await gw.tamper.setDoc(EVIDENCE, `${id}.request`, stored);
+    await gw.tamper.setBlob(EVIDENCE, `${id}.request`, stored);
     expect((await gw.verify()).ok).toBe(true);
   });
 
@@ -99,8 +110,8 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
     const { gw, ids } = await journal();
     const [a, b] = [ids[0]!, ids[2]!];
     const [ea, eb] = [await envelope(gw, `${a}.request`), await envelope(gw, `${b}.request`)];
-    await gw.tamper.setDoc(EVIDENCE, `${a}.request`, eb);
-    await gw.tamper.setDoc(EVIDENCE, `${b}.request`, ea);
+    await gw.tamper.setBlob(EVIDENCE, `${a}.request`, eb);
+    await gw.tamper.setBlob(EVIDENCE, `${b}.request`, ea);
     const report = await gw.verify();
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([
@@ -113,8 +124,8 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
     const { gw, ids } = await journal();
     const id = ids[0]!;
     const [req, res] = [await envelope(gw, `${id}.request`), await envelope(gw, `${id}.response`)];
-    await gw.tamper.setDoc(EVIDENCE, `${id}.request`, res);
-    await gw.tamper.setDoc(EVIDENCE, `${id}.response`, req);
+    await gw.tamper.setBlob(EVIDENCE, `${id}.request`, res);
+    await gw.tamper.setBlob(EVIDENCE, `${id}.response`, req);
     expect((await gw.verify()).problems).toEqual([
       { seq: 1, recordId: id, envelope: 'request', problem: `the request envelope (evidence ${id}.request) was swapped with this record's response envelope` },
       { seq: 1, recordId: id, envelope: 'response', problem: `the response envelope (evidence ${id}.response) was swapped with this record's request envelope` },
@@ -124,7 +135,7 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
   it('a removed envelope is found', async () => {
     const { gw, ids } = await journal();
     const id = ids[2]!;
-    await gw.tamper.deleteDoc(EVIDENCE, `${id}.response`);
+    await gw.tamper.deleteBlob(EVIDENCE, `${id}.response`);
     expect((await gw.verify()).problems).toEqual([{ seq: 3, recordId: id, envelope: 'response', problem: `the response envelope (evidence ${id}.response) is missing (removed)` }]);
   });
 
@@ -135,10 +146,13 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
     await gw.sealer().sealNow({ checkpoint: true });
     expect((await record(gw.store, lone)).evidence.response).toBeNull();
     expect((await gw.verify()).ok).toBe(true);
+    await gw.tamper.setBlob(EVIDENCE, `${lone}.response`, '<forged-reply/>');
+    const added = [{ seq: 4, recordId: lone, envelope: 'response', problem: `an envelope ${lone}.response (response envelope) is stored that the record does not name (added)` }];
+    expect((await gw.verify()).problems).toEqual(added);
+    // The same as a legacy document (an older build's form of it) is found the same way.
+    await gw.tamper.deleteBlob(EVIDENCE, `${lone}.response`);
     await gw.tamper.setDoc(EVIDENCE, `${lone}.response`, { encoding: 'utf8', text: '<forged-reply/>' });
-    expect((await gw.verify()).problems).toEqual([
-      { seq: 4, recordId: lone, envelope: 'response', problem: `an evidence document ${lone}.response (response envelope) is there that the record does not name (added)` },
-    ]);
+    expect((await gw.verify()).problems).toEqual(added);
     expect(ids).toHaveLength(3);
   });
 
@@ -147,7 +161,7 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
     const id = ids[0]!;
     const rec = await record(gw.store, id);
     const forged = '<forged/>';
-    await gw.tamper.setDoc(EVIDENCE, `${id}.request`, { encoding: 'utf8', text: forged });
+    await gw.tamper.setBlob(EVIDENCE, `${id}.request`, forged);
     await gw.tamper.setDoc(JOURNAL, id, { ...rec, evidenceSha256: { ...rec.evidenceSha256!, request: sha256(forged) } } as unknown as JsonValue);
     expect((await gw.verify()).problems).toEqual([{ seq: 1, recordId: id, problem: 'the record was changed after it was sealed (hash mismatch)' }]);
     // Dropping the digests (to pass as an older build's record) breaks it the same way.
@@ -166,12 +180,14 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
       '<request/>',
       '<response/>',
     );
+    // …and their envelopes as JSON documents (`{ encoding, text }`), as builds before issue 26 kept them.
     const docs = w.docs.map((d) => {
-      if (d.collection !== JOURNAL) return d;
       const { evidenceSha256: _none, ...older } = d.value as unknown as JournalRecord;
       return { ...d, value: older as unknown as JsonValue };
     });
-    await gw.store.commit({ docs, feeds: w.feeds });
+    const legacy = w.blobs.map((b) => ({ collection: EVIDENCE, id: b.id, value: { encoding: 'utf8', text: Buffer.from(b.bytes).toString('utf8') } }));
+    await gw.store.commit({ docs: [...docs, ...legacy], feeds: w.feeds });
+    expect((await readEvidence(gw.store, [`${w.id}.request`])).get(`${w.id}.request`)!.toString()).toBe('<request/>');
     await submit(gw);
     await gw.sealer().sealNow({ checkpoint: true });
     const report = await gw.verify();
@@ -192,7 +208,7 @@ describe.each<Kind>(['memory', 'redis'])('the chain covers the evidence (%s stor
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await writeRecord(gw.store, { requestInTs: longAgo, responseOutTs: longAgo }, `<old n="${i}"/>`, '<reply/>'));
     await gw.sealer().sealNow({ checkpoint: true });
-    await gw.tamper.setDoc(EVIDENCE, `${ids[1]}.request`, { encoding: 'utf8', text: '<old n="9"/>' });
+    await gw.tamper.setBlob(EVIDENCE, `${ids[1]}.request`, '<old n="9"/>');
     expect(await gw.sealer({ retentionDays: 30 }).pruneNow()).toBe(0);
     expect((await gw.verify()).problems).toMatchObject([{ seq: 2, recordId: ids[1], envelope: 'request' }]);
   });
@@ -213,7 +229,7 @@ describe.each<Kind>(['memory', 'redis'])('the sealer flags evidence that no long
     const good = await writeRecord(store);
     const changed = await writeRecord(store);
     const removed = await writeRecord(store);
-    await store.commit({ docs: [{ collection: EVIDENCE, id: `${changed}.response`, value: { encoding: 'utf8', text: '<response changed="yes"/>' } }], deletes: [{ collection: EVIDENCE, id: `${removed}.request` }] });
+    await store.commit({ blobs: [{ collection: EVIDENCE, id: `${changed}.response`, bytes: Buffer.from('<response changed="yes"/>') }], deletes: [{ collection: EVIDENCE, id: `${removed}.request`, blob: true }] });
     expect(await sealer.sealNow({ checkpoint: true })).toMatchObject({ sealed: 3, sealedUpTo: 3 });
     const flagged = lines.filter((l) => l.level === 'error').map((l) => ({ seq: l.seq, recordId: l.recordId, envelope: l.envelope, mismatch: l.mismatch }));
     expect(flagged).toEqual([

@@ -27,6 +27,9 @@ export interface Tamper {
   addFeedEntry(seq: number, id: string): Promise<void>;
   setDoc(collection: string, id: string, value: JsonValue): Promise<void>;
   deleteDoc(collection: string, id: string): Promise<void>;
+  /** A blob's bytes (a string: its UTF-8 bytes), through the store's own commit. */
+  setBlob(collection: string, id: string, bytes: Buffer | string): Promise<void>;
+  deleteBlob(collection: string, id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -98,8 +101,14 @@ function redisTamper(store: Store, url: string, prefix: string): Tamper {
 }
 
 /** Documents change through the store's own commit: overwriting needs no private access. */
-function docTamper(store: Store): Pick<Tamper, 'setDoc' | 'deleteDoc'> {
+function docTamper(store: Store): Pick<Tamper, 'setDoc' | 'deleteDoc' | 'setBlob' | 'deleteBlob'> {
   return {
+    async setBlob(collection, id, bytes) {
+      await store.commit({ blobs: [{ collection, id, bytes: typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes }] });
+    },
+    async deleteBlob(collection, id) {
+      await store.commit({ deletes: [{ collection, id, blob: true }] });
+    },
     async setDoc(collection, id, value) {
       await store.commit({ docs: [{ collection, id, value }] });
     },
@@ -148,7 +157,7 @@ export async function writeRecord(store: Store, fields: Partial<JournalInput> = 
     ...fields,
   };
   const w = journalWrites(input, request, response);
-  await store.commit({ docs: w.docs, feeds: w.feeds });
+  await store.commit({ docs: w.docs, blobs: w.blobs, feeds: w.feeds });
   return w.id;
 }
 

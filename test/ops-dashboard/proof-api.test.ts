@@ -145,9 +145,8 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
     expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="okno-inbound-SendRequest-[0-9a-f-]+\.request\.xml"$/);
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(bytes.equals(Buffer.from(s.xml, 'utf8'))).toBe(true);
-    const stored = (await gw.gateway.store.getDoc(EVIDENCE, `${s.journalId}.request`)) as { encoding: string; text: string };
-    expect(stored.encoding).toBe('utf8');
-    expect(bytes.equals(Buffer.from(stored.text, 'utf8'))).toBe(true);
+    const stored = (await gw.gateway.store.getBlob(EVIDENCE, `${s.journalId}.request`))!;
+    expect(bytes.equals(stored)).toBe(true);
     const { createHash } = await import('node:crypto');
     expect(res.headers.get('x-content-sha256')).toBe(createHash('sha256').update(bytes).digest('hex'));
     // The digest the journal record carries (its seal covers it) is the same.
@@ -168,17 +167,17 @@ describe('ops dashboard API: evidence, proof, trail history, series (real Redis)
     expect(proof.body.request).toMatchObject({ intact: true, sealedSha256: proof.body.request!.sha256 });
 
     // Someone with write access to Redis changes one character of the signed content.
-    const stored = (await gw.gateway.store.getDoc(EVIDENCE, `${sent.journalId}.request`)) as { encoding: string; text: string };
-    const changed = stored.text.replace('7200000001', '7200000009');
-    expect(changed).not.toBe(stored.text);
-    await gw.gateway.store.commit({ docs: [{ collection: EVIDENCE, id: `${sent.journalId}.request`, value: { encoding: 'utf8', text: changed } }] });
+    const stored = (await gw.gateway.store.getBlob(EVIDENCE, `${sent.journalId}.request`))!.toString('utf8');
+    const changed = stored.replace('7200000001', '7200000009');
+    expect(changed).not.toBe(stored);
+    await gw.gateway.store.commit({ blobs: [{ collection: EVIDENCE, id: `${sent.journalId}.request`, bytes: Buffer.from(changed, 'utf8') }] });
     const after = await json<Proof>(`${gw.url}/api/v1/ops/journal/${sent.journalId}/proof`);
     expect(after.body.request).toMatchObject({ verdict: 'invalid' });
     expect(after.body.request!.signatures[0]).toMatchObject({ valid: false, reason: 'SignatureIsInvalid' });
     expect(after.body.request!.sha256).not.toBe(proof.body.request!.sha256);
     // …and its bytes no longer match the digest the sealed record carries.
     expect(after.body.request).toMatchObject({ intact: false, sealedSha256: proof.body.request!.sha256 });
-    await gw.gateway.store.commit({ docs: [{ collection: EVIDENCE, id: `${sent.journalId}.request`, value: stored }] });
+    await gw.gateway.store.commit({ blobs: [{ collection: EVIDENCE, id: `${sent.journalId}.request`, bytes: Buffer.from(stored, 'utf8') }] });
   });
 
   it("finds an event's journal record by direction, operation, instant and MessageID", async () => {

@@ -53,7 +53,7 @@ describe('X-Road messages in the journal', () => {
       journalWrites(record('SEVDEIR-TEST/GOV/123456789/dms', 'q-3'), '{}', '{}'),
       journalWrites(record(null, 'smev-1', false), '<x/>', null),
     ];
-    for (const w of writes) await flow.store.commit({ docs: w.docs, feeds: w.feeds });
+    for (const w of writes) await flow.store.commit({ docs: w.docs, blobs: w.blobs, feeds: w.feeds });
     const ids = async (xroadClient: string) => (await searchJournal(flow.store, { xroadClient }, { limit: 50 })).items.map((i) => i.record.messageId).sort();
     expect(await ids('SEVDEIR-TEST/GOV/12345678/dms')).toEqual(['q-1']);
     expect(await ids('SEVDEIR-TEST/GOV/12345678')).toEqual(['q-1', 'q-2']);
