@@ -38,7 +38,7 @@ export function keyFamily(key: string, prefix: string): string | null {
   if (!key.startsWith(prefix)) return null;
   const rest = key.slice(prefix.length);
   const parts = rest.split(':');
-  if ((parts[0] === 'doc' || parts[0] === 'feed' || parts[0] === 'q') && parts.length >= 2) return `${parts[0]}:${parts[1]}`;
+  if ((parts[0] === 'doc' || parts[0] === 'blob' || parts[0] === 'feed' || parts[0] === 'q') && parts.length >= 2) return `${parts[0]}:${parts[1]}`;
   return parts[0]!;
 }
 
@@ -54,7 +54,7 @@ export type FamilyGroup = 'journal-hot' | 'journal-index' | 'other';
  */
 export function familyGroup(family: string): FamilyGroup {
   if (family === 'doc:journal-archived' || family === 'feed:journal-archived' || family === 'doc:journal-archive-segments') return 'journal-index';
-  if (family === 'doc:evidence' || family === 'doc:journal' || family.startsWith('doc:journal-') || family === 'feed:journal') return 'journal-hot';
+  if (family === 'blob:evidence' || family === 'doc:evidence' || family === 'doc:journal' || family.startsWith('doc:journal-') || family === 'feed:journal') return 'journal-hot';
   return 'other';
 }
 

@@ -6,6 +6,7 @@
 import type {} from '@fastify/swagger'; // adds tags, summary, security to route schemas
 import type { FastifyInstance } from 'fastify';
 import type { ServiceCatalogue } from '../catalogue/types.js';
+import { readInboxItem } from '../city/inbox-items.js';
 import { APPLICATIONS, ATTACHMENTS, INBOX } from '../city/model.js';
 import { write } from '../store/collection.js';
 import { jobInput } from '../store/typed-queue.js';
@@ -61,7 +62,7 @@ export function registerInboxRoutes(app: FastifyInstance, store: Store, auth: To
       const entries = await store.readFeed(INBOX, after, request.query.limit ?? 50);
       const items = await Promise.all(
         entries.map(async (e) => {
-          const item = await store.getDoc(INBOX, e.id);
+          const item = await readInboxItem(store, e.id);
           return item ? { ...(await withFileStates(store, item)), cursor: String(e.seq) } : null;
         }),
       );

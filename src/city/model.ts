@@ -172,8 +172,17 @@ export type StoredAttachment = { mimeType: string; base64: string; blob?: undefi
 // Where these documents are stored: one collection each.
 /** By application id. */
 export const APPLICATIONS = defineCollection<Application>('applications');
+/**
+ * An inbox item as the store keeps it. An application's item keeps no copy of
+ * what its application holds: `contentIn: 'application'`, and no `content` or
+ * `attachments` (src/city/inbox-items.ts puts them back on read, so the city
+ * sees the same InboxItem). Items of queries and answers, and items written
+ * before issue 26, keep their content themselves.
+ */
+export type StoredInboxItem = Omit<InboxItem, 'content' | 'attachments'> & ({ contentIn: 'application'; content?: undefined; attachments?: undefined } | { contentIn?: undefined; content: JsonValue; attachments: AttachmentMeta[] });
+
 /** By inbox item id; `inbox` is also the feed the city pages through. */
-export const INBOX = defineCollection<InboxItem>('inbox');
+export const INBOX = defineCollection<StoredInboxItem>('inbox');
 /** By the registration number. */
 export const REGISTRATION_NUMBERS = defineCollection<RegistrationIndex>('registration-numbers');
 /** By AttachmentMeta.id. */

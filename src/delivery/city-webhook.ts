@@ -9,7 +9,7 @@
  * file store is stored, `attachments.failed` when some failed for good
  * (src/flows/exchange-files.ts). A plain item carries `X-Okno-Event: inbox.item`.
  */
-import { INBOX } from '../city/model.js';
+import { readInboxItem } from '../city/inbox-items.js';
 import type { FlowContext } from '../flows/context.js';
 import { WEBHOOK_QUEUE } from '../flows/context.js';
 import { startQueueWorker, type QueueWorker } from './queue-worker.js';
@@ -23,7 +23,7 @@ export function startCityWebhook(ctx: FlowContext, url: string, timeoutMs = 10_0
     concurrency: 2,
     async handle(job) {
       const { inboxId, event } = job.payload;
-      const item = await ctx.store.getDoc(INBOX, inboxId);
+      const item = await readInboxItem(ctx.store, inboxId);
       if (!item) return { kind: 'dead', error: `inbox item ${inboxId} is gone` };
       let body: unknown = await withFileStates(ctx.store, item);
       if (event) {

@@ -11,6 +11,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { MessagePart, ServiceDefinition } from '../catalogue/types.js';
 import { APPLICATIONS, ATTACHMENTS, INBOX, REGISTRATION_NUMBERS, type Application, type AttachmentMeta, type ExchangeFileRef, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
+import { storedInboxItem } from '../city/inbox-items.js';
 import { nextRegistrationNumber } from '../city/registration.js';
 import type { Exchange, Partner } from '../registry/partners.js';
 import { journalWrites, type JournalInput } from '../journal/records.js';
@@ -329,7 +330,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     requestId,
     ackedAt: null,
   };
-  docs.push(write(INBOX, inboxId, item));
+  docs.push(write(INBOX, inboxId, storedInboxItem(item)));
 
   // Pushed: the signed SendRequestResponse the partner gets. Pulled: nothing is answered (the Ack follows the commit).
   const reply = input.via ? '' : await messageAccepted('SendRequestResponse', input.version, {

@@ -21,6 +21,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ServiceDefinition } from '../catalogue/types.js';
+import { storedInboxItem } from '../city/inbox-items.js';
 import { INBOX, type InboxItem, type IncomingRequest, type SignatureSummary } from '../city/model.js';
 import { requestAnswers } from '../events/request-answers.js';
 import { journalWrites, type JournalInput, type XRoadJournal } from '../journal/records.js';
@@ -191,7 +192,7 @@ export async function acceptXRoadRequest(ctx: FlowContext, input: XRoadRequestIn
     ackedAt: null,
     xroad: { dialect: xroad.dialect, protocol: xroad.protocol, client: xroad.client, service: xroad.service ?? '', id: xroad.id, userId: xroad.userId },
   };
-  docs.push(write(INBOX, inboxId, item));
+  docs.push(write(INBOX, inboxId, storedInboxItem(item)));
   const journal = journalWrites(
     xroadJournalInput(input, { partner: partner.id, service: service.id, succeeded: true, applicationId, registrationNumber, responseSize: 0 }),
     input.raw,

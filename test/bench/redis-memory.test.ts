@@ -24,12 +24,13 @@ describe('key families', () => {
     expect(keyFamily('okno:feed:journal', P)).toBe('feed:journal');
     expect(keyFamily('okno:feed:journal:seq', P)).toBe('feed:journal');
     expect(keyFamily('okno:q:delivery:job:1', P)).toBe('q:delivery');
+    expect(keyFamily('okno:blob:evidence:r1.request', P)).toBe('blob:evidence');
     expect(keyFamily('okno:idem:portal:3f0c', P)).toBe('idem');
     expect(keyFamily('other:doc:journal:1', P)).toBeNull();
   });
 
   it('group into what the archiver moves, what it leaves as an index, and the rest', () => {
-    for (const f of ['doc:journal', 'doc:evidence', 'doc:journal-seals', 'doc:journal-seal-index', 'doc:journal-checkpoints', 'doc:journal-head', 'doc:journal-anchor', 'feed:journal']) expect(familyGroup(f), f).toBe('journal-hot');
+    for (const f of ['doc:journal', 'blob:evidence', 'doc:evidence', 'doc:journal-seals', 'doc:journal-seal-index', 'doc:journal-checkpoints', 'doc:journal-head', 'doc:journal-anchor', 'feed:journal']) expect(familyGroup(f), f).toBe('journal-hot');
     for (const f of ['doc:journal-archived', 'feed:journal-archived', 'doc:journal-archive-segments']) expect(familyGroup(f), f).toBe('journal-index');
     for (const f of ['doc:applications', 'doc:inbox', 'idem', 'feed:inbox', 'q:delivery', 'doc:journalist']) expect(familyGroup(f), f).toBe('other');
     expect(byGroup({ 'doc:evidence': 100, 'doc:journal': 20, 'doc:journal-archived': 7, 'feed:journal-archived': 1, 'doc:inbox': 50, idem: -5 })).toEqual({ 'journal-hot': 120, 'journal-index': 8, other: 45 });

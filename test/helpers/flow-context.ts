@@ -21,6 +21,7 @@ import { acceptSendRequest, type InboundInput, type InboundResult } from '../../
 import type { Delivery } from '../../src/flows/status-reporting.js';
 import { GATEWAY_SELF, loadFlowParts } from '../../src/flows/flow-parts.js';
 import { EVIDENCE, JOURNAL, type JournalRecord } from '../../src/journal/records.js';
+import { readInboxItem } from '../../src/city/inbox-items.js';
 import { createLogger } from '../../src/log.js';
 import { verifySmevEnvelope } from '../../src/signature/smev-profile.js';
 import type { Signer } from '../../src/pki/signer.js';
@@ -172,8 +173,8 @@ export async function inboxItems(store: Store): Promise<InboxItem[]> {
   const entries = await store.readFeed('inbox', 0, 1000);
   const items: InboxItem[] = [];
   for (const e of entries) {
-    const item = await store.getDoc('inbox', e.id);
-    if (item) items.push(item as unknown as InboxItem);
+    const item = await readInboxItem(store, e.id);
+    if (item) items.push(item);
   }
   return items;
 }

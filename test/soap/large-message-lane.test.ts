@@ -8,6 +8,7 @@
  * carry the correlation id; and small messages are answered while a large
  * one is being processed.
  */
+import { readInboxItem } from '../../src/city/inbox-items.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,9 +90,9 @@ describe('large-message lane (Redis, one thread)', () => {
     const idem = await store.getIdempotency(`smev:${req.messageId}`);
     expect(idem).not.toBeNull();
     const inboxId = (idem!.result as { inboxId: string }).inboxId;
-    const item = (await store.getDoc('inbox', inboxId)) as unknown as { messageId: string; content: { coOwnersConsent: unknown[] } } | null;
+    const item = await readInboxItem(store, inboxId);
     expect(item?.messageId).toBe(req.messageId);
-    expect(item!.content.coOwnersConsent.length).toBeGreaterThan(10);
+    expect((item!.content as { coOwnersConsent: unknown[] }).coOwnersConsent.length).toBeGreaterThan(10);
     const journal = await store.readFeedBackwards('journal', Infinity, 50);
     const records = (await Promise.all(journal.map((e) => store.getDoc('journal', e.id) as Promise<JournalRecord | null>))).filter((r) => r?.messageId === req.messageId);
     expect(records).toHaveLength(1);
