@@ -65,6 +65,7 @@ const header = ['B per application', ...runs.flatMap((r) => [`${r.label} hot`, `
 const rows: string[][] = [header];
 rows.push(['Σ MEMORY USAGE', ...runs.flatMap((r) => [f0(r.stage.hot.keyBytesPerMessage), f0(r.stage.archived.keyBytesPerMessage)])]);
 rows.push(['INFO used_memory', ...runs.flatMap((r) => [f0(r.stage.hot.usedMemoryPerMessage), f0(r.stage.archived.usedMemoryPerMessage)])]);
+rows.push(['sent to Redis (net input)', ...runs.flatMap((r) => [f0(r.stage.hot.writtenPerMessage ?? NaN), '–'])]);
 rows.push(['keys', ...runs.flatMap((r) => [r.stage.hot.keysPerMessage.toFixed(1), r.stage.archived.keysPerMessage.toFixed(1)])]);
 for (const family of families) rows.push([`  ${family}`, ...runs.flatMap((r) => [f0(r.stage.hot.byFamily[family] ?? 0), f0(r.stage.archived.byFamily[family] ?? 0)])]);
 const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));

@@ -731,9 +731,9 @@ for (const b of big) {
   const m = redisMemory;
   const KB = (b: number) => (b / 1024).toFixed(1);
   out.push(`  Redis per accepted application (${m.messages} of ${KB(m.contentBytes)} KB content, ${m.journalRecords} journal records; Σ MEMORY USAGE of the gateway's keys by SCAN, and INFO used_memory):`);
-  const r = [['', 'keys B/msg', 'used_memory B/msg', 'journal B/msg', 'journal index B/msg', 'the rest B/msg', 'keys/msg']];
+  const r = [['', 'keys B/msg', 'used_memory B/msg', 'journal B/msg', 'journal index B/msg', 'the rest B/msg', 'keys/msg', 'sent to Redis B/msg']];
   for (const [label, p] of [['hot', m.hot], ['archived', m.archived]] as const) {
-    r.push([label, f0(p.keyBytesPerMessage), f0(p.usedMemoryPerMessage), f0(p.byGroup['journal-hot']), f0(p.byGroup['journal-index']), f0(p.byGroup.other), f1(p.keysPerMessage)]);
+    r.push([label, f0(p.keyBytesPerMessage), f0(p.usedMemoryPerMessage), f0(p.byGroup['journal-hot']), f0(p.byGroup['journal-index']), f0(p.byGroup.other), f1(p.keysPerMessage), label === 'hot' && p.writtenPerMessage !== null ? f0(p.writtenPerMessage) : '–']);
   }
   out.push(...table(r, 1).map((l) => `    ${l}`));
   out.push(`    archive: ${m.archive.segments} segment(s), ${f0(m.archive.bytesPerMessage)} B/msg on disk; archived in ${f1(m.archiveSeconds)} s (gateway restart with JOURNAL_HOT_HOURS=0.0003 included); the rest = application, inbox item, idempotency record, registration number (not archived)`);

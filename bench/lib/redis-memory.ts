@@ -99,6 +99,12 @@ export function summarizeKeys(entries: Iterable<{ key: string; bytes: number }>,
 export interface MemorySnapshot {
   usedMemory: number;
   keys: KeyUsage;
+  /**
+   * INFO stats total_net_input_bytes: every byte clients sent the server so far (commands with
+   * their arguments: what the gateway writes, plus its reads' small commands). Absent in
+   * snapshots taken by older code.
+   */
+  netInputBytes?: number;
 }
 
 export interface PerMessage {
@@ -109,6 +115,8 @@ export interface PerMessage {
   keyBytesPerMessage: number;
   /** Keys added per message. */
   keysPerMessage: number;
+  /** (total_net_input_bytes − before) ÷ messages: bytes sent to Redis per message (null when not read). */
+  writtenPerMessage: number | null;
   /** Per family, bytes added ÷ messages (families that grew or shrank). */
   byFamily: Record<string, number>;
   /** The same per group (familyGroup). */
@@ -128,6 +136,7 @@ export function perMessage(before: MemorySnapshot, after: MemorySnapshot, messag
     usedMemoryPerMessage: (after.usedMemory - before.usedMemory) / messages,
     keyBytesPerMessage: (after.keys.bytes - before.keys.bytes) / messages,
     keysPerMessage: (after.keys.keys - before.keys.keys) / messages,
+    writtenPerMessage: before.netInputBytes !== undefined && after.netInputBytes !== undefined ? (after.netInputBytes - before.netInputBytes) / messages : null,
     byFamily,
     byGroup: byGroup(byFamily),
   };

@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { keyFamily, summarizeKeys, usedMemory, type KeyUsage, type MemorySnapshot } from './redis-memory.js';
+import { keyFamily, parseInfo, summarizeKeys, usedMemory, type KeyUsage, type MemorySnapshot } from './redis-memory.js';
 
 export async function redisUsedMemory(client: Redis): Promise<number> {
   return usedMemory(await client.info('memory'));
@@ -39,7 +39,8 @@ export async function keyUsage(client: Redis, prefix: string, include?: (family:
 
 export async function memorySnapshot(client: Redis, prefix: string): Promise<MemorySnapshot> {
   const keys = await keyUsage(client, prefix);
-  return { usedMemory: await redisUsedMemory(client), keys };
+  const netInputBytes = Number(parseInfo(await client.info('stats')).total_net_input_bytes);
+  return { usedMemory: await redisUsedMemory(client), keys, ...(Number.isFinite(netInputBytes) ? { netInputBytes } : {}) };
 }
 
 /** Segment files (*.zip) in the archive directory (not .superseded/ or scratch): count and bytes. */

@@ -69,6 +69,9 @@ describe('bytes per message', () => {
     // a family that shrank between two later snapshots counts negative
     expect(perMessage(hot, archived, 10).byFamily).toEqual({ 'doc:evidence': -18_000, 'doc:journal': -1_400, 'doc:journal-archived': 440 });
     expect(() => perMessage(before, hot, 0)).toThrow();
+    // Bytes sent to Redis: from total_net_input_bytes when both snapshots have it, else null.
+    expect(h.writtenPerMessage).toBeNull();
+    expect(perMessage({ ...before, netInputBytes: 5_000 }, { ...hot, netInputBytes: 5_000 + 10 * 21_000 }, 10).writtenPerMessage).toBe(21_000);
   });
 });
 
