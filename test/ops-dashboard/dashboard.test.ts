@@ -216,8 +216,8 @@ describe('GET /ops: the live dashboard in headless Chromium', () => {
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_MS }), page.locator('#proof .envelope[data-part="request"] [data-download]').click()]);
     expect(download.suggestedFilename()).toBe(`okno-inbound-SendRequest-${recordId}.request.xml`);
     const bytes = readFileSync((await download.path())!);
-    const stored = (await gw.gateway.store.getDoc(EVIDENCE, `${recordId}.request`)) as { encoding: string; text: string };
-    expect(bytes.equals(Buffer.from(stored.text, 'utf8'))).toBe(true);
+    const stored = (await gw.gateway.store.getBlob(EVIDENCE, `${recordId}.request`))!;
+    expect(bytes.equals(stored)).toBe(true);
     expect(bytes.equals(Buffer.from(app.xml, 'utf8'))).toBe(true);
     expect(await request.textContent()).toContain((await import('node:crypto')).createHash('sha256').update(bytes).digest('hex'));
     // The trail's received entry leads to the same record.

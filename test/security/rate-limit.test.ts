@@ -109,8 +109,8 @@ describe('per-partner limits (after verification)', () => {
     // Journaled, each with the partner and the raw envelope.
     const journaled = await journalFaults(gw, 'QuoteLimitExceeded');
     expect(journaled.every((r) => r.partner === 'portal' && r.succeeded === false && r.direction === 'inbound')).toBe(true);
-    const evidence = await Promise.all(journaled.map((r) => gw.gateway.store.getDoc<{ text: string }>('evidence', (r.evidence as { request: string }).request)));
-    const journaledIds = evidence.map((e) => /<(?:\w+:)?MessageID>([^<]+)</.exec((e as { text: string }).text)?.[1]);
+    const evidence = await Promise.all(journaled.map((r) => gw.gateway.store.getBlob('evidence', (r.evidence as { request: string }).request)));
+    const journaledIds = evidence.map((e) => /<(?:\w+:)?MessageID>([^<]+)</.exec(e!.toString('utf8'))?.[1]);
     expect(journaledIds.sort()).toEqual([...refused].sort());
     expect(await metric(gw, 'okno_rate_limited_total{limit="partner",partner="portal"}')).toBe(4);
     expect(await metric(gw, 'okno_messages_total{partner="portal",service="unknown",direction="inbound",operation="SendRequest",outcome="fault"}')).toBeGreaterThanOrEqual(4);

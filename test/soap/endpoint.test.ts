@@ -271,8 +271,8 @@ describe('POST /ws/smev3 with the embedded store', () => {
       expect(last!.seq).toBeGreaterThan(before[0]?.seq ?? 0);
       const record = (await gw.gateway.store.getDoc('journal', last!.id)) as Record<string, unknown> | null;
       expect(record).toMatchObject({ succeeded: false, faultCode: 'SignatureVerificationFault', direction: 'inbound' });
-      const evidence = await gw.gateway.store.getDoc<{ text: string }>('evidence', (record!.evidence as { request: string }).request);
-      expect(evidence!.text).toBe('<a/>');
+      const evidence = await gw.gateway.store.getBlob('evidence', (record!.evidence as { request: string }).request);
+      expect(evidence!.toString('utf8')).toBe('<a/>');
     });
   });
 
