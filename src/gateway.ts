@@ -42,6 +42,7 @@ import { registerXRoadRestRoutes } from './xroad-transport/rest-endpoint.js';
 import { registerOpsDashboard } from './ops/dashboard/routes.js';
 import { registerDeadMessageRoutes } from './api/dead-messages-routes.js';
 import type { Logger } from './log.js';
+import { LogThrottle } from './log-throttle.js';
 import { Readiness, type CheckOutcome } from './ops/readiness.js';
 import { replicationReadiness } from './ops/replication-readiness.js';
 import type { CrlSet } from './pki/crl-set.js';
@@ -445,17 +446,11 @@ function checkProductionSafety(config: Config, identity: GatewayIdentity, trust:
  * to its caller, so one warning per distinct message every 10 s (with how many came since) is enough.
  */
 function redisErrorLog(logger: Logger, everyMs = 10_000): (error: Error) => void {
-  const last = new Map<string, { at: number; count: number }>();
+  const throttle = new LogThrottle({ everyMs });
   return (error) => {
-    const now = Date.now();
-    const seen = last.get(error.message) ?? { at: 0, count: 0 };
-    seen.count += 1;
-    if (now - seen.at >= everyMs) {
-      logger.warn({ redisError: error.message, times: seen.count }, 'Redis connection error (the client reconnects by itself; /ready shows the store)');
-      seen.at = now;
-      seen.count = 0;
+    const throttled = throttle.hit(error.message);
+    if (throttled.log) {
+      logger.warn({ redisError: error.message, times: throttled.suppressed + 1 }, 'Redis connection error (the client reconnects by itself; /ready shows the store)');
     }
-    if (last.size >= 100 && !last.has(error.message)) last.clear();
-    last.set(error.message, seen);
   };
 }

@@ -19,6 +19,7 @@
  */
 import type { RateLimit } from '../config/env.js';
 import type { Logger } from '../log.js';
+import { LogThrottle } from '../log-throttle.js';
 import { MemoryRateLimiter, type RateLimiter, type Take } from '../store/rate-limiter.js';
 import type { Store } from '../store/types.js';
 
@@ -44,10 +45,8 @@ export class FallbackRateLimiter implements RateLimiter {
   private readonly now: () => number;
   private readonly timeoutMs: number;
   private readonly retryAfterFailureMs: number;
-  private readonly warnEveryMs: number;
+  private readonly warnings: LogThrottle<'fallback'>;
   private downUntil = 0;
-  private lastWarned = -Infinity;
-  private unwarned = 0;
 
   constructor(
     private readonly primary: RateLimiter,
@@ -57,7 +56,7 @@ export class FallbackRateLimiter implements RateLimiter {
     this.memory = new MemoryRateLimiter(this.now);
     this.timeoutMs = o.timeoutMs ?? 250;
     this.retryAfterFailureMs = o.retryAfterFailureMs ?? 1000;
-    this.warnEveryMs = o.warnEveryMs ?? 60_000;
+    this.warnings = new LogThrottle({ everyMs: o.warnEveryMs ?? 60_000, now: this.now });
   }
 
   async take(key: string, limit: RateLimit): Promise<Take> {
@@ -80,15 +79,12 @@ export class FallbackRateLimiter implements RateLimiter {
 
   private fromMemory(key: string, limit: RateLimit, error: Error | null): Take {
     this.fallbacks += 1;
-    this.unwarned += 1;
-    const now = this.now();
-    if (now - this.lastWarned >= this.warnEveryMs) {
+    const throttled = this.warnings.hit('fallback');
+    if (throttled.log) {
       this.o.logger?.warn(
-        { takes: this.unwarned, problem: error?.message ?? 'recent failure', outcome: 'rate-limit-fallback' },
+        { takes: throttled.suppressed + 1, problem: error?.message ?? 'recent failure', outcome: 'rate-limit-fallback' },
         'the shared rate limiter (Redis) failed: limits are counted in this process with the full limit',
       );
-      this.lastWarned = now;
-      this.unwarned = 0;
     }
     return this.memory.takeNow(key, limit);
   }

@@ -31,6 +31,7 @@ import { tlsClientOf, type TlsClient } from '../pki/tls-material.js';
 import type { RateLimitKind } from '../ops/metrics.js';
 import { faultEnvelope, SmevFault } from '../soap/faults.js';
 import { MemoryRateLimiter, type RateLimiter, type Take } from '../http/rate-limit.js';
+import { LogThrottle } from '../log-throttle.js';
 
 export type LimitKind = RateLimitKind;
 
@@ -50,7 +51,8 @@ export class SoapAccess {
   private readonly limiter: RateLimiter;
   private readonly maxInFlight: number;
   private inFlight = 0;
-  private readonly lastLogged = new Map<LimitKind, { at: number; refused: number }>();
+  /** One warning per limit per second. */
+  private readonly refusalLog = new LogThrottle<LimitKind>({ everyMs: 1000 });
 
   constructor(private readonly o: SoapAccessOptions) {
     this.clientAuth = o.clientAuth;
@@ -146,15 +148,10 @@ export class SoapAccess {
 
   /** One warning per limit per second, with how many were refused since the last. */
   private logRefusal(request: FastifyRequest, limit: LimitKind): void {
-    const now = Date.now();
-    const last = this.lastLogged.get(limit) ?? { at: 0, refused: 0 };
-    last.refused += 1;
-    if (now - last.at >= 1000) {
-      request.log.warn({ limit, refused: last.refused, client: request.ip, outcome: 'rate-limited' }, `SOAP messages refused by the ${limit} limit`);
-      last.at = now;
-      last.refused = 0;
+    const throttled = this.refusalLog.hit(limit);
+    if (throttled.log) {
+      request.log.warn({ limit, refused: throttled.suppressed + 1, client: request.ip, outcome: 'rate-limited' }, `SOAP messages refused by the ${limit} limit`);
     }
-    this.lastLogged.set(limit, last);
   }
 }
 

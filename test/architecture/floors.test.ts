@@ -12,7 +12,7 @@ import { projectRoot } from '../helpers/gateway.js';
 
 /** Floors from the ground up; the same table as docs/architecture.md "The floors". */
 const FLOORS: ReadonlyArray<readonly string[]> = [
-  ['config', 'log.ts', 'crypto', 'xml', 'store', 'events'],
+  ['config', 'log.ts', 'log-throttle.ts', 'crypto', 'xml', 'store', 'events'],
   ['pki', 'catalogue'],
   ['registry', 'city', 'signature', 'journal'],
   ['soap', 'xroad'],

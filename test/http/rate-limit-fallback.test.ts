@@ -57,7 +57,7 @@ describe('the rate limiter for a store', () => {
       expect(takes.map((t) => t.ok)).toEqual([true, true, true, false]);
       expect(limiter.fallbacks).toBe(4);
       expect(lines).toHaveLength(1);
-      expect(lines[0]!.fields).toMatchObject({ outcome: 'rate-limit-fallback', problem: 'no answer within 100 ms' });
+      expect(lines[0]!.fields).toMatchObject({ outcome: 'rate-limit-fallback', problem: 'no answer within 100 ms', takes: 1 });
     } finally {
       await admin.call('CLIENT', 'UNPAUSE');
       admin.disconnect();

@@ -151,7 +151,7 @@ describe('before verification: per client address and in flight', () => {
       expect(Number(third.retryAfter)).toBeGreaterThanOrEqual(1);
       expect((await gw.gateway.store.readFeed('journal', 0, 10_000)).length).toBe(journalBefore);
       expect(await metric(gw, 'okno_rate_limited_total{limit="client",partner="unknown"}')).toBe(1);
-      expect(gw.logs.some((l) => l.limit === 'client' && l.outcome === 'rate-limited')).toBe(true);
+      expect(gw.logs.some((l) => l.limit === 'client' && l.outcome === 'rate-limited' && l.refused === 1)).toBe(true);
       // The JSON API and the WSDL are not the SOAP endpoint's quota.
       expect((await fetch(`${gw.url}/ws/smev3?wsdl`)).status).toBe(200);
       expect((await fetch(`${gw.url}/api/v1/inbox`, { headers: { authorization: 'Bearer dev-city-token' } })).status).toBe(200);
