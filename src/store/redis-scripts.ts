@@ -143,25 +143,18 @@ if ARGV[3] == '1' then
   redis.call('SET', ik, ARGV[5])
 end
 local i = 6
-local nDocs = tonumber(ARGV[i]); i = i + 1
-for _ = 1, nDocs do
-  local dk = P .. 'doc:' .. ARGV[i] .. ':' .. ARGV[i + 1]
-  if ARGV[i + 2] == '1' then
-    redis.call('SET', dk, ARGV[i + 3], 'NX')
-  else
-    redis.call('SET', dk, ARGV[i + 3])
+-- Documents, then blobs: a count, then (collection, id, ifAbsent, value) each.
+for _, family in ipairs({'doc:', 'blob:'}) do
+  local n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    local k = P .. family .. ARGV[i] .. ':' .. ARGV[i + 1]
+    if ARGV[i + 2] == '1' then
+      redis.call('SET', k, ARGV[i + 3], 'NX')
+    else
+      redis.call('SET', k, ARGV[i + 3])
+    end
+    i = i + 4
   end
-  i = i + 4
-end
-local nBlobs = tonumber(ARGV[i]); i = i + 1
-for _ = 1, nBlobs do
-  local bk = P .. 'blob:' .. ARGV[i] .. ':' .. ARGV[i + 1]
-  if ARGV[i + 2] == '1' then
-    redis.call('SET', bk, ARGV[i + 3], 'NX')
-  else
-    redis.call('SET', bk, ARGV[i + 3])
-  end
-  i = i + 4
 end
 local nDeletes = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nDeletes do
