@@ -14,6 +14,7 @@ import { APPLICATIONS, ATTACHMENTS, INBOX, REGISTRATION_NUMBERS, type Applicatio
 import { storedInboxItem } from '../city/inbox-items.js';
 import { nextRegistrationNumber } from '../city/registration.js';
 import type { Exchange, Partner } from '../registry/partners.js';
+import { findJournalRecord } from '../journal/lookup.js';
 import { journalWrites, type JournalInput } from '../journal/records.js';
 import type { Stage } from '../events/messages.js';
 import { isInside } from '../signature/reference-digest.js';
@@ -248,12 +249,35 @@ function isTestMessage(signed: XmlElement): boolean {
   return childElements(signed).some((c) => c.localName === 'TestMessage');
 }
 
-/** Answers a MessageID seen before: the first reply again, or MessageIsAlreadySent for other content. */
-function duplicateReply(existing: IdempotencyRecord, digest: string, messageId: string): string {
+/**
+ * What an accepted SendRequest's idempotency record keeps (issue 26 point 1: one copy of each
+ * document): the inbox item, and where the signed reply is — the journal record whose response
+ * envelope holds its bytes — rather than the reply a second time. Records written before, and
+ * pull mode (nothing is answered), keep `reply` itself.
+ */
+interface AcceptedResult {
+  inboxId: string;
+  reply?: string;
+  replyJournalId?: string;
+}
+
+/**
+ * Answers a MessageID seen before: the first reply again, or MessageIsAlreadySent for other
+ * content. The first reply comes from its journal record (hot or archived); when retention has
+ * removed that record, the same acceptance is signed again (`signAgain`).
+ */
+async function duplicateReply(ctx: FlowContext, existing: IdempotencyRecord, digest: string, messageId: string, signAgain: () => Promise<string>): Promise<string> {
   if (existing.digest !== digest) {
     throw new SmevFault('MessageIsAlreadySent', `a different message with MessageID ${messageId} was already accepted`);
   }
-  return (existing.result as { reply: string }).reply;
+  const result = existing.result as unknown as AcceptedResult;
+  if (typeof result.reply === 'string') return result.reply;
+  if (typeof result.replyJournalId === 'string') {
+    const found = await findJournalRecord(ctx.store, ctx.journalArchive, result.replyJournalId);
+    const bytes = found?.evidence.response?.bytes;
+    if (bytes) return bytes.toString('utf8');
+  }
+  return signAgain();
 }
 
 export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): Promise<InboundResult> {
@@ -277,7 +301,20 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   const digest = contentDigest(input);
   const key = idempotencyKey(messageId);
   const seen = await ctx.store.getIdempotency(key);
-  if (seen) return { reply: duplicateReply(seen, digest, messageId), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };
+  // The signed acceptance: the reply now, or again for a duplicate whose first reply is gone with the journal's retention.
+  const signReply = () =>
+    messageAccepted('SendRequestResponse', input.version, {
+      messageId,
+      messageType: 'REQUEST',
+      sender: { mnemonic: partner.id, name: partner.name },
+      recipient: ctx.self,
+      sendingTimestamp: input.receivedAt,
+      destinationName: ctx.self.mnemonic,
+      contentTypeName: service.title,
+      interactionType: partner.role === 'portal' ? 'PGU2OIV' : 'OIV2OIV',
+      status: 'requestIsQueued',
+    }, { signer: ctx.signer, profile: partner.signatureProfile });
+  if (seen) return { reply: await duplicateReply(ctx, seen, digest, messageId, signReply), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };
 
   const json = service.request.toJson(content);
   const files = attachments(ctx, input, service);
@@ -333,17 +370,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   docs.push(write(INBOX, inboxId, storedInboxItem(item)));
 
   // Pushed: the signed SendRequestResponse the partner gets. Pulled: nothing is answered (the Ack follows the commit).
-  const reply = input.via ? '' : await messageAccepted('SendRequestResponse', input.version, {
-    messageId,
-    messageType: 'REQUEST',
-    sender: { mnemonic: partner.id, name: partner.name },
-    recipient: ctx.self,
-    sendingTimestamp: input.receivedAt,
-    destinationName: ctx.self.mnemonic,
-    contentTypeName: service.title,
-    interactionType: partner.role === 'portal' ? 'PGU2OIV' : 'OIV2OIV',
-    status: 'requestIsQueued',
-  }, { signer: ctx.signer, profile: partner.signatureProfile });
+  const reply = input.via ? '' : await signReply();
   lap('sign');
 
   const journal = journalWrites(
@@ -377,7 +404,8 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     jobs.push(...fetches.jobs);
   }
   const result = await ctx.store.commit({
-    idempotency: { key, record: { digest, result: { reply, inboxId }, createdAt: input.receivedAt.getTime() } },
+    // The reply's bytes are kept once, as the journal record's response envelope (see AcceptedResult).
+    idempotency: { key, record: { digest, result: (reply ? { inboxId, replyJournalId: journal.id } : { inboxId, reply }) satisfies AcceptedResult, createdAt: input.receivedAt.getTime() } },
     docs: [...docs, ...journal.docs],
     blobs: journal.blobs,
     feeds,
@@ -386,7 +414,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
   lap('store');
   if (!result.applied) {
     // Another process accepted the same MessageID between our check and our commit.
-    return { reply: duplicateReply(result.existing, digest, messageId), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };
+    return { reply: await duplicateReply(ctx, result.existing, digest, messageId, signReply), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };
   }
   return { reply, duplicate: false, service: service.id, messageId, applicationId, registrationNumber };
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Application } from '../../src/city/model.js';
 import { WEBHOOK_QUEUE } from '../../src/flows/context.js';
-import { exchangeFiles, primaryContent, readMessageId } from '../../src/flows/inbound-message.js';
+import { exchangeFiles, idempotencyKey, primaryContent, readMessageId } from '../../src/flows/inbound-message.js';
 import { SmevFault } from '../../src/soap/faults.js';
 import { parseXml } from '../../src/xml/parser.js';
 import { acceptRaw, inboxItems, journalRecords, receiveSendRequest, testFlow, uuidV1At, type TestFlow } from '../helpers/flow-context.js';
@@ -65,6 +65,29 @@ describe('acceptSendRequest', () => {
 
     const { xml: changed } = await signedSendRequest({ catalogue: ctx.catalogue, service: 'dwelling-replanning', content: serviceExample('dwelling-replanning'), messageId });
     expect(await faultOf(acceptRaw(ctx, changed))).toEqual({ fault: 'MessageIsAlreadySent', message: `a different message with MessageID ${messageId} was already accepted` });
+  });
+
+  it('the first reply is kept once, as the journal record\'s response envelope; gone with retention, a duplicate gets the acceptance signed again', async () => {
+    flow = testFlow();
+    const { ctx } = flow;
+    const messageId = uuidV1At(ctx.now());
+    const { xml } = await signedSendRequest({ catalogue: ctx.catalogue, service: 'advertising-permit', messageId });
+    const first = await acceptRaw(ctx, xml);
+    const seen = (await ctx.store.getIdempotency(idempotencyKey(messageId)))!;
+    const [record] = await journalRecords(ctx.store);
+    // The idempotency record names the journal record; it does not hold the reply a second time.
+    expect(seen.result).toEqual({ inboxId: expect.any(String), replyJournalId: record!.id });
+    expect(JSON.stringify(seen)).not.toContain('SendRequestResponse');
+    // Retention removed the journal record and its envelopes: the same acceptance, signed again.
+    await ctx.store.commit({ deletes: [{ collection: 'journal', id: record!.id }, { collection: 'evidence', id: `${record!.id}.response`, blob: true }, { collection: 'evidence', id: `${record!.id}.request`, blob: true }] });
+    flow.clock.advance(1000);
+    const again = await acceptRaw(ctx, xml);
+    expect(again.duplicate).toBe(true);
+    expect(again.reply).not.toBe(first.reply);
+    expect(again.reply).toContain('<t:Status>requestIsQueued</t:Status>');
+    expect(again.reply).toContain(messageId);
+    expect(again.reply).toMatch(/<ds:SignatureValue>/);
+    expect(await inboxItems(ctx.store)).toHaveLength(1);
   });
 
   it('a query from an agency: inbox kind query with the request id to answer; with CITY_WEBHOOK_URL, a webhook job in the same commit', async () => {
