@@ -17,7 +17,7 @@ import { Translator } from './derive/translate.js';
 import { MappingError } from './errors.js';
 import { compileDerivedJsonSchema, jsonValidator } from './json-schema.js';
 import type { ElementDecl } from './schema-set/model.js';
-import type { ContentDefinition, ContentError } from './types.js';
+import type { ContentDefinition, ContentError, XmlReading } from './types.js';
 import type { CompiledSchema } from './xsd/index.js';
 
 export interface DerivedContent {
@@ -108,6 +108,11 @@ export function derivedContent(shapes: ShapeBuilder, decl: ElementDecl, xsd: Com
     validateXml,
     validateJson,
     toJson: (el: XmlElement) => translator.toJson(el),
+    // Two walks still: the translator matches children against the shape, not the XSD's model.
+    readXml: (el: XmlElement): XmlReading => {
+      const errors = validateXml(el);
+      return errors.length > 0 ? { ok: false, errors } : { ok: true, json: translator.toJson(el) };
+    },
     toXml: (value: JsonValue) => translator.toXml(value),
   });
   return { def, schema, decl };

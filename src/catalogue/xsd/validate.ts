@@ -44,8 +44,20 @@ export function pathOf(el: XmlElement, root: XmlElement): string {
   return '/' + steps.reverse().join('/');
 }
 
-/** What one stack entry validates an element against: a declaration's type, or lax "anything" (xs:anyType and lax wildcards). */
-type Task = { el: XmlElement; type: TypeDef; decl: ElementDecl | null } | { el: XmlElement; type: null; decl: null };
+/**
+ * Reads output from the elements as the validation walks them, so that validating and reading
+ * (e.g. XML → JSON) are one walk. `element` is called once for every element the walk reaches
+ * through a declaration, parents before children and siblings in document order, with what the
+ * call for its parent returned (the walk's `start` for the root); it returns what its children
+ * are to be given, or undefined when nothing below it is wanted. Elements reached laxly (xs:any,
+ * xs:anyType) are not reported. What it read is only meaningful when the walk found no errors.
+ */
+export interface TreeReader<C> {
+  element(parent: C, el: XmlElement, decl: ElementDecl): C | undefined;
+}
+
+/** What one stack entry validates an element against: a declaration's type, or lax "anything" (xs:anyType and lax wildcards); `ctx` is the reader's (undefined: nothing to read). */
+type Task = { el: XmlElement; type: TypeDef; decl: ElementDecl | null; ctx: unknown } | { el: XmlElement; type: null; decl: null; ctx: unknown };
 
 class Validator {
   readonly out = new ErrorCollector();
@@ -56,6 +68,8 @@ class Validator {
   constructor(
     private readonly model: SchemaModel,
     private readonly root: XmlElement,
+    private readonly reader: TreeReader<unknown> | null = null,
+    private readonly start: unknown = undefined,
   ) {
     this.declOf = model.hasIdentity ? new Map() : null;
   }
@@ -76,7 +90,8 @@ class Validator {
       );
       return this.out.errors;
     }
-    const stack: Task[] = [{ el: root, type: decl.type, decl }];
+    const stack: Task[] = [{ el: root, type: decl.type, decl, ctx: this.start }];
+    const reader = this.reader;
     while (stack.length > 0 && !this.out.full) {
       const task = stack.pop() as Task;
       if (task.type === null) {
@@ -84,9 +99,12 @@ class Validator {
         continue;
       }
       const { el, type, decl: d } = task;
+      // What this element's children give the reader (undefined: nothing is read below here).
+      let ctx: unknown = undefined;
       if (d !== null) {
         this.declOf?.set(el, d);
         if (d.identity.length > 0) this.scopes.push(el);
+        if (reader !== null && task.ctx !== undefined) ctx = reader.element(task.ctx, el, d);
       }
       if (d !== null && this.nil(el, d, type)) continue;
       if (type.kind === 'simple') {
@@ -135,7 +153,7 @@ class Validator {
         }
         const n = names[i] as ChildName;
         const cd = decls[i] ?? (issue !== null ? content.decls.get(n.key) : undefined);
-        if (cd !== undefined) stack.push({ el: k, type: cd.type, decl: cd });
+        if (cd !== undefined) stack.push({ el: k, type: cd.type, decl: cd, ctx });
       }
     }
     if (this.scopes.length > 0 && !this.out.full) this.identity();
@@ -147,14 +165,14 @@ class Validator {
     if (w.process === 'skip') return;
     const g = this.model.globals.get(clarkKey(k.namespaceURI, k.localName));
     if (g !== undefined) {
-      stack.push({ el: k, type: g.type, decl: g });
+      stack.push({ el: k, type: g.type, decl: g, ctx: undefined });
       return;
     }
     if (w.process === 'strict') {
       this.out.add(this.path(k), `declaration of ${k.localName}`, `Element ${k.localName} in namespace ${k.namespaceURI || '(none)'} matches a wildcard with strict processing but no schema of the package declares it.`);
       return;
     }
-    stack.push({ el: k, type: null, decl: null });
+    stack.push({ el: k, type: null, decl: null, ctx: undefined });
   }
 
   /** Lax assessment (xs:anyType content, lax wildcards): children with a global declaration are validated, others laxly in turn. */
@@ -165,7 +183,7 @@ class Validator {
     for (let i = kids.length - 1; i >= 0; i--) {
       const k = kids[i] as XmlElement;
       const g = this.model.globals.get(clarkKey(k.namespaceURI, k.localName));
-      stack.push(g !== undefined ? { el: k, type: g.type, decl: g } : { el: k, type: null, decl: null });
+      stack.push(g !== undefined ? { el: k, type: g.type, decl: g, ctx: undefined } : { el: k, type: null, decl: null, ctx: undefined });
     }
   }
 
@@ -325,4 +343,9 @@ function keyOf(st: SimpleType, raw: string): string | null {
 
 export function validateTree(model: SchemaModel, root: XmlElement): ContentError[] {
   return new Validator(model, root).run();
+}
+
+/** validateTree, with `reader` reading the elements in the same walk (see TreeReader). */
+export function validateTreeReading<C>(model: SchemaModel, root: XmlElement, reader: TreeReader<C>, start: C): ContentError[] {
+  return new Validator(model, root, reader as TreeReader<unknown>, start).run();
 }
