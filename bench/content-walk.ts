@@ -1,58 +1,89 @@
 /**
- * Issue 26 point 2: schema validation + XML → JSON of an accepted content, today's two walks
- * (validateXml, then toJson) against the one walk (readXml), measured interleaved in one process
- * on the end-to-end bench's content (dwelling-replanning, bench/lib/requests.ts contentOfSize)
- * at 10 KB and 100 KB, and on a federal package (zags-rogdinf response, derived JSON) at ~10 KB.
+ * Issue 26 point 2: schema validation + XML → JSON of an accepted content, as two walks
+ * (validateXml, then toJson) and as this checkout's one walk (readXml), measured interleaved in
+ * one process on the end-to-end bench's content (dwelling-replanning, bench/lib/requests.ts
+ * contentOfSize) at 10 KB and 100 KB, and on a federal package (zags-rogdinf response, derived
+ * JSON, still two walks behind readXml) at ~10 KB.
  *
- *   node --expose-gc --max-semi-space-size=64 --import tsx bench/content-walk.ts [--quick]
+ *   node --expose-gc --max-semi-space-size=64 --import tsx bench/content-walk.ts [--quick] [--against <git-ref>]
  *
+ * With --against, "before" is that ref's validateXml + toJson (its src/, in a temporary worktree),
+ * each side parsing the content with its own parser; without, this checkout's.
  * Bytes per message: heap growth over a batch of runs with no garbage collection in between
- * (checked: a batch during which any collection ran is measured again), after a full gc.
+ * (a batch during which a collection ran is measured again, smaller), after a full gc.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { loadCatalogue } from '../src/catalogue/load.js';
 import type { ContentDefinition } from '../src/catalogue/types.js';
-import { firstDifference } from '../src/catalogue/json-equal.js';
 import { parseXml } from '../src/xml/parser.js';
 import type { XmlElement } from '../src/xml/types.js';
 import { measurePair } from './lib/measure.js';
+import { buildRef, resolveRef } from './lib/ref-build.js';
 import { contentOfSize, root } from './lib/requests.js';
 
 const quick = process.argv.includes('--quick');
 const options = quick ? { warmupMs: 200, runMs: 600, minRuns: 20 } : { warmupMs: 1500, runMs: 4000, minRuns: 100 };
 const gc = (globalThis as { gc?: () => void }).gc;
+const againstAt = process.argv.indexOf('--against');
+const against = againstAt === -1 ? null : (process.argv[againstAt + 1] ?? '');
+
+/** What "before" runs on: a catalogue and a parser, this checkout's or the ref's. */
+interface Side {
+  readonly label: string;
+  readonly catalogue: { get(id: string): { request: ContentDefinition; response: ContentDefinition | null; dir: string } | undefined };
+  readonly parse: (xml: string) => { root: XmlElement };
+}
+
+async function beforeSide(): Promise<Side> {
+  if (against === null) return { label: 'this checkout', catalogue: loadCatalogue(path.join(root, 'config/services')), parse: parseXml };
+  const commit = resolveRef(root, against);
+  if (commit === null) {
+    console.error(`--against: "${against}" names no commit`);
+    process.exit(2);
+  }
+  const ref = buildRef(root, against, commit, (line) => console.error(line));
+  const load = (await import(path.join(ref.dir, 'src/catalogue/load.ts'))) as { loadCatalogue: (dir: string) => Side['catalogue'] };
+  const parser = (await import(path.join(ref.dir, 'src/xml/parser.ts'))) as { parseXml: Side['parse'] };
+  return { label: `${against} (${ref.short})`, catalogue: load.loadCatalogue(path.join(ref.dir, 'config/services')), parse: parser.parseXml };
+}
 
 interface Cell {
   readonly label: string;
-  readonly def: ContentDefinition;
-  readonly el: XmlElement;
-  readonly bytes: number;
+  readonly xml: string;
+  readonly before: { def: ContentDefinition; el: XmlElement };
+  readonly after: { def: ContentDefinition; el: XmlElement };
 }
 
-/** Today: two walks. */
+/** Before: two walks. */
 function twoWalks(def: ContentDefinition, el: XmlElement): unknown {
   const errors = def.validateXml(el);
   if (errors.length > 0) throw new Error('invalid');
   return def.toJson(el);
 }
 
-/** One walk (falls back to two where a definition has no readXml yet). */
+/** After: readXml. */
 function oneWalk(def: ContentDefinition, el: XmlElement): unknown {
   const r = def.readXml(el);
   if (!r.ok) throw new Error('invalid');
   return r.json;
 }
 
-function cells(): Cell[] {
+function cells(before: Side): Cell[] {
   const catalogue = loadCatalogue(path.join(root, 'config/services'));
-  const dwelling = catalogue.get('dwelling-replanning')!.request;
+  const cell = (label: string, id: string, part: 'request' | 'response', xml: string): Cell => {
+    const b = before.catalogue.get(id)!;
+    const a = catalogue.get(id)!;
+    return {
+      label,
+      xml,
+      before: { def: part === 'request' ? b.request : b.response!, el: before.parse(xml).root },
+      after: { def: part === 'request' ? a.request : a.response!, el: parseXml(xml).root },
+    };
+  };
   const out: Cell[] = [];
-  for (const size of [10 * 1024, 100 * 1024]) {
-    const { xml } = contentOfSize(size);
-    out.push({ label: `dwelling-replanning ${size / 1024} KB (hand-written mapping)`, def: dwelling, el: parseXml(xml).root, bytes: Buffer.byteLength(xml) });
-  }
+  for (const size of [10 * 1024, 100 * 1024]) out.push(cell(`dwelling-replanning ${size / 1024} KB (hand-written mapping)`, 'dwelling-replanning', 'request', contentOfSize(size).xml));
   const zags = catalogue.get('zags-rogdinf')!;
   const example = JSON.parse(readFileSync(path.join(zags.dir, 'example.response.json'), 'utf8')) as { СведОтветАГС: unknown[]; КолДок: number };
   const one = example.СведОтветАГС[0];
@@ -62,7 +93,7 @@ function cells(): Cell[] {
     n++;
     xml = zags.response!.toXml({ ...example, КолДок: n, СведОтветАГС: Array.from({ length: n }, () => one) } as never);
   }
-  out.push({ label: 'zags-rogdinf response ~10 KB (derived JSON)', def: zags.response!, el: parseXml(xml).root, bytes: Buffer.byteLength(xml) });
+  out.push(cell('zags-rogdinf response ~10 KB (derived JSON: two walks in both)', 'zags-rogdinf', 'response', xml));
   return out;
 }
 
@@ -90,24 +121,27 @@ async function bytesPerRun(op: () => unknown, runs: number): Promise<number> {
   return NaN;
 }
 
-const lines: string[] = [];
-for (const cell of cells()) {
-  const a = twoWalks(cell.def, cell.el);
-  const b = oneWalk(cell.def, cell.el);
-  const diff = firstDifference(a as never, b as never);
-  if (diff !== null || JSON.stringify(a) !== JSON.stringify(b)) {
-    console.error(`${cell.label}: one walk's JSON differs from two walks' at ${diff}`);
+const before = await beforeSide();
+const lines: string[] = [`before: validateXml + toJson of ${before.label}; after: readXml of this checkout`];
+for (const cell of cells(before)) {
+  const { before: b, after: a } = cell;
+  // Checked before timing: the same JSON text.
+  const jb = JSON.stringify(twoWalks(b.def, b.el));
+  const ja = JSON.stringify(oneWalk(a.def, a.el));
+  if (jb !== ja) {
+    console.error(`${cell.label}: readXml's JSON differs from validateXml + toJson's`);
     process.exit(1);
   }
-  const [m2, m1] = await measurePair(() => twoWalks(cell.def, cell.el), () => oneWalk(cell.def, cell.el), options);
-  const runs = cell.bytes > 50_000 ? 20 : 100;
-  const b2 = await bytesPerRun(() => twoWalks(cell.def, cell.el), runs);
-  const b1 = await bytesPerRun(() => oneWalk(cell.def, cell.el), runs);
+  const [mb, ma] = await measurePair(() => twoWalks(b.def, b.el), () => oneWalk(a.def, a.el), options);
+  const bytes = Buffer.byteLength(cell.xml);
+  const runs = bytes > 50_000 ? 20 : 100;
+  const bb = await bytesPerRun(() => twoWalks(b.def, b.el), runs);
+  const ba = await bytesPerRun(() => oneWalk(a.def, a.el), runs);
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
   lines.push(
-    `${cell.label}, content ${(cell.bytes / 1024).toFixed(1)} KB: two walks ${m2.opsPerSec.toFixed(0)} ops/s (median ${(m2.medianMs * 1000).toFixed(0)} µs), ${kb(b2)}/msg; ` +
-      `one walk ${m1.opsPerSec.toFixed(0)} ops/s (median ${(m1.medianMs * 1000).toFixed(0)} µs), ${kb(b1)}/msg — ` +
-      `speed one/two ${(m1.opsPerSec / m2.opsPerSec).toFixed(2)}×, allocation one/two ${(b1 / b2).toFixed(2)}×`,
+    `${cell.label}, content ${(bytes / 1024).toFixed(1)} KB: before ${mb.opsPerSec.toFixed(0)} ops/s (median ${(mb.medianMs * 1000).toFixed(0)} µs), ${kb(bb)} allocated/msg; ` +
+      `after ${ma.opsPerSec.toFixed(0)} ops/s (median ${(ma.medianMs * 1000).toFixed(0)} µs), ${kb(ba)}/msg — ` +
+      `ops/s after/before ${(ma.opsPerSec / mb.opsPerSec).toFixed(2)}×, bytes after/before ${(ba / bb).toFixed(2)}×`,
   );
 }
 console.log(lines.join('\n'));

@@ -10,7 +10,7 @@ import type { ContentError } from '../types.js';
 import type { XmlElement } from '../../xml/types.js';
 import { readSchemaSet, type SchemaSet } from '../schema-set/resolve.js';
 import { compileModel } from './compile.js';
-import { validateTree, validateTreeReading, type TreeReader } from './validate.js';
+import { nameTable, validateTree, validateTreeReading, type TreeReader } from './validate.js';
 
 export type { TreeReader } from './validate.js';
 
@@ -31,6 +31,7 @@ export interface CompiledSchema {
 
 function compiled(set: SchemaSet, targetNamespace: string): CompiledSchema {
   const model = compileModel(set, targetNamespace);
+  nameTable(model); // built now, at start-up, not on the first message
   return {
     targetNamespace,
     rootElements: [...model.globals.values()].filter((d) => d.ns === targetNamespace).map((d) => d.name),

@@ -4,7 +4,7 @@
 // (identity constraints add a pass over the elements that declare them). Paths are computed only
 // when an error is reported.
 
-import type { XmlAttribute, XmlElement } from '../../xml/types.js';
+import type { XmlAttribute, XmlElement, XmlNode } from '../../xml/types.js';
 import type { ContentError } from '../types.js';
 import { matchContent, type ChildName, type ContentIssue } from './content.js';
 import { ErrorCollector } from './errors.js';
@@ -56,6 +56,32 @@ export interface TreeReader<C> {
   element(parent: C, el: XmlElement, decl: ElementDecl): C | undefined;
 }
 
+/** The matcher's names of every element a model declares, by namespace and local name. */
+type NameTable = ReadonlyMap<string, ReadonlyMap<string, ChildName>>;
+
+const nameTables = new WeakMap<SchemaModel, NameTable>();
+
+/** Built once per model (on its first use), from its global elements and every content model's declarations. */
+export function nameTable(model: SchemaModel): NameTable {
+  let table = nameTables.get(model);
+  if (table !== undefined) return table;
+  const byNs = new Map<string, Map<string, ChildName>>();
+  const seen = new Set<TypeDef>();
+  const add = (d: ElementDecl): void => {
+    let local = byNs.get(d.ns);
+    if (local === undefined) byNs.set(d.ns, (local = new Map()));
+    if (!local.has(d.name)) local.set(d.name, Object.freeze({ ns: d.ns, key: d.key }));
+    const t = d.type;
+    if (seen.has(t)) return;
+    seen.add(t);
+    if (t.kind === 'complex' && t.content.kind === 'elements') for (const c of t.content.decls.values()) add(c);
+  };
+  for (const d of model.globals.values()) add(d);
+  table = byNs;
+  nameTables.set(model, table);
+  return table;
+}
+
 /** What one stack entry validates an element against: a declaration's type, or lax "anything" (xs:anyType and lax wildcards); `ctx` is the reader's (undefined: nothing to read). */
 type Task = { el: XmlElement; type: TypeDef; decl: ElementDecl | null; ctx: unknown } | { el: XmlElement; type: null; decl: null; ctx: unknown };
 
@@ -64,6 +90,7 @@ class Validator {
   /** Declarations by element, kept only when the schema has identity constraints to check. */
   private readonly declOf: Map<XmlElement, ElementDecl> | null;
   private readonly scopes: XmlElement[] = [];
+  private readonly names: NameTable;
 
   constructor(
     private readonly model: SchemaModel,
@@ -72,10 +99,16 @@ class Validator {
     private readonly start: unknown = undefined,
   ) {
     this.declOf = model.hasIdentity ? new Map() : null;
+    this.names = nameTable(model);
   }
 
   private path(el: XmlElement): string {
     return pathOf(el, this.root);
+  }
+
+  /** The matcher's name of a child: the model's own for a name it declares (nothing allocated), else a new one. */
+  private nameOf(k: XmlElement): ChildName {
+    return this.names.get(k.namespaceURI)?.get(k.localName) ?? { ns: k.namespaceURI, key: clarkKey(k.namespaceURI, k.localName) };
   }
 
   run(): ContentError[] {
@@ -124,7 +157,9 @@ class Validator {
       }
       const kids: XmlElement[] = [];
       let text = false;
-      for (const c of el.children) {
+      const children = el.children;
+      for (let i = 0; i < children.length; i++) {
+        const c = children[i] as XmlNode;
         if (c.type === 'element') kids.push(c);
         else if (c.type === 'text' && !text && !isXmlWhitespace(c.value)) text = true;
       }
@@ -138,7 +173,8 @@ class Validator {
         }
         continue;
       }
-      const names: ChildName[] = kids.map((k) => ({ ns: k.namespaceURI, key: clarkKey(k.namespaceURI, k.localName) }));
+      const names = new Array<ChildName>(kids.length);
+      for (let i = 0; i < kids.length; i++) names[i] = this.nameOf(kids[i] as XmlElement);
       const { decls, wildcards, issue } = matchContent(content.particle, names);
       if (issue !== null) this.contentIssue(el, kids, issue);
       // Reverse push: children are then checked in document order, so errors come out in order.
@@ -243,6 +279,7 @@ class Validator {
 
   private attributes(el: XmlElement, type: ComplexType | null): void {
     const decls = type?.attributes;
+    if (el.attributes.length === 0 && (decls === undefined || decls.size === 0)) return;
     for (const a of el.attributes) {
       if (a.namespaceURI === XSI_NS) {
         // xsi:nil is handled above; schemaLocation hints are ignored; a document never picks its own type.
@@ -288,7 +325,9 @@ class Validator {
 
   private simpleValue(el: XmlElement, st: SimpleType, d: ElementDecl | null): void {
     let text = '';
-    for (const c of el.children) {
+    const children = el.children;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i] as XmlNode;
       if (c.type === 'element') {
         this.out.add(this.path(c), `unexpected element ${c.localName}`, `Element ${el.localName} has a simple value; child element ${c.localName} is not allowed.`);
         return;
