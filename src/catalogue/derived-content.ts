@@ -13,6 +13,7 @@ import { parseXml } from '../xml/parser.js';
 import type { XmlElement } from '../xml/types.js';
 import { JsonSchemaWriter } from './derive/json-schema.js';
 import type { AttributeField, Member, ShapeBuilder } from './derive/shape.js';
+import { derivedReader } from './derive/read-walk.js';
 import { Translator } from './derive/translate.js';
 import { MappingError } from './errors.js';
 import { compileDerivedJsonSchema, jsonValidator } from './json-schema.js';
@@ -89,6 +90,16 @@ export function derivedContent(shapes: ShapeBuilder, decl: ElementDecl, xsd: Com
     return xsd.validate(el);
   };
 
+  // Validation and JSON in one walk (derive/read-walk.ts); toJson again only for its error.
+  const reading = derivedReader(shapes, decl, translator);
+  const readXml = (el: XmlElement): XmlReading => {
+    if (el.namespaceURI !== ns || el.localName !== local) return { ok: false, errors: validateXml(el) };
+    const start = reading.start();
+    const errors = xsd.validateReading(el, reading.reader, start);
+    if (errors.length > 0) return { ok: false, errors };
+    return { ok: true, json: reading.finish(start) ?? translator.toJson(el) };
+  };
+
   const validateJson = (value: unknown): ContentError[] => {
     const errors = schemaCheck(value);
     if (errors.length > 0) return errors;
@@ -108,11 +119,7 @@ export function derivedContent(shapes: ShapeBuilder, decl: ElementDecl, xsd: Com
     validateXml,
     validateJson,
     toJson: (el: XmlElement) => translator.toJson(el),
-    // Two walks still: the translator matches children against the shape, not the XSD's model.
-    readXml: (el: XmlElement): XmlReading => {
-      const errors = validateXml(el);
-      return errors.length > 0 ? { ok: false, errors } : { ok: true, json: translator.toJson(el) };
-    },
+    readXml,
     toXml: (value: JsonValue) => translator.toXml(value),
   });
   return { def, schema, decl };

@@ -19,7 +19,6 @@
  */
 import type { JsonValue } from '../store/types.js';
 import type { XmlElement } from '../xml/types.js';
-import { MappingError } from './errors.js';
 import { ownText, readScalar } from './mapping.js';
 import type { MappedField, Mapping, ScalarType } from './mapping-format.js';
 import type { TreeReader } from './xsd/index.js';
@@ -185,10 +184,11 @@ export function compileMappingReader(mapping: Mapping, namespace: string): Mappi
   return {
     reader: {
       element(parent, el) {
+        if (parent.walk.failed) return undefined;
         try {
           return element(parent, el);
-        } catch (e) {
-          if (!(e instanceof MappingError)) throw e;
+        } catch {
+          // toJson will throw it again, with its path, when validation finds nothing.
           parent.walk.failed = true;
           return undefined;
         }
