@@ -1,15 +1,17 @@
 /**
  * Issue 26 point 2: schema validation + XML → JSON of an accepted content, as two walks
- * (validateXml, then toJson) and as this checkout's one walk (readXml), measured interleaved in
- * one process on the end-to-end bench's content (dwelling-replanning, bench/lib/requests.ts
+ * (validateXml, then toJson: the ref's and this checkout's) and as this checkout's one walk
+ * (readXml), measured interleaved in one process on the end-to-end bench's content (dwelling-replanning, bench/lib/requests.ts
  * contentOfSize) at 10 KB and 100 KB, and on a federal package (zags-rogdinf response, derived
- * JSON, still two walks behind readXml) at ~10 KB.
+ * JSON, derive/read-walk.ts) at ~10 KB.
  *
  *   node --expose-gc --max-semi-space-size=64 --import tsx bench/content-walk.ts [--quick] [--against <git-ref>]
  *
  * With --against, "before" is that ref's validateXml + toJson (its src/, in a temporary worktree),
  * each side parsing the content with its own parser; without, this checkout's.
- * Bytes per message: heap growth over a batch of runs with no garbage collection in between
+ * CPU per message: the process's CPU time (process.cpuUsage, so other load on the machine counts
+ * less than in wall time) over a slice of runs ÷ runs, the median of many short slices taken in
+ * turn (before, two walks, one walk, before, …). Bytes per message: heap growth over a batch of runs with no garbage collection in between
  * (a batch during which a collection ran is measured again, smaller), after a full gc.
  */
 import { readFileSync } from 'node:fs';
@@ -19,12 +21,12 @@ import { loadCatalogue } from '../src/catalogue/load.js';
 import type { ContentDefinition } from '../src/catalogue/types.js';
 import { parseXml } from '../src/xml/parser.js';
 import type { XmlElement } from '../src/xml/types.js';
-import { measurePair } from './lib/measure.js';
 import { buildRef, resolveRef } from './lib/ref-build.js';
 import { contentOfSize, root } from './lib/requests.js';
 
 const quick = process.argv.includes('--quick');
-const options = quick ? { warmupMs: 200, runMs: 600, minRuns: 20 } : { warmupMs: 1500, runMs: 4000, minRuns: 100 };
+const slices = quick ? 5 : 25;
+const sliceMs = quick ? 40 : 100;
 const gc = (globalThis as { gc?: () => void }).gc;
 const againstAt = process.argv.indexOf('--against');
 const against = againstAt === -1 ? null : (process.argv[againstAt + 1] ?? '');
@@ -63,6 +65,29 @@ function twoWalks(def: ContentDefinition, el: XmlElement): unknown {
   return def.toJson(el);
 }
 
+/** CPU µs per run of each op: the median over `slices` slices of `sliceMs`, the ops taking turns. */
+function cpuPerRun(ops: (() => unknown)[]): number[] {
+  const samples = ops.map(() => [] as number[]);
+  for (const op of ops) {
+    const t = performance.now();
+    while (performance.now() - t < sliceMs) op();
+  }
+  for (let r = 0; r < slices; r++) {
+    ops.forEach((op, i) => {
+      const c = process.cpuUsage();
+      const t = performance.now();
+      let n = 0;
+      do {
+        op();
+        n++;
+      } while (performance.now() - t < sliceMs);
+      const u = process.cpuUsage(c);
+      (samples[i] as number[]).push((u.user + u.system) / n);
+    });
+  }
+  return samples.map((s) => s.sort((a, b) => a - b)[s.length >> 1] as number);
+}
+
 /** After: readXml. */
 function oneWalk(def: ContentDefinition, el: XmlElement): unknown {
   const r = def.readXml(el);
@@ -93,7 +118,7 @@ function cells(before: Side): Cell[] {
     n++;
     xml = zags.response!.toXml({ ...example, КолДок: n, СведОтветАГС: Array.from({ length: n }, () => one) } as never);
   }
-  out.push(cell('zags-rogdinf response ~10 KB (derived JSON: two walks in both)', 'zags-rogdinf', 'response', xml));
+  out.push(cell('zags-rogdinf response ~10 KB (derived JSON)', 'zags-rogdinf', 'response', xml));
   return out;
 }
 
@@ -132,16 +157,19 @@ for (const cell of cells(before)) {
     console.error(`${cell.label}: readXml's JSON differs from validateXml + toJson's`);
     process.exit(1);
   }
-  const [mb, ma] = await measurePair(() => twoWalks(b.def, b.el), () => oneWalk(a.def, a.el), options);
+  const [cb, c2, c1] = cpuPerRun([() => twoWalks(b.def, b.el), () => twoWalks(a.def, a.el), () => oneWalk(a.def, a.el)]) as [number, number, number];
   const bytes = Buffer.byteLength(cell.xml);
   const runs = bytes > 50_000 ? 20 : 100;
   const bb = await bytesPerRun(() => twoWalks(b.def, b.el), runs);
-  const ba = await bytesPerRun(() => oneWalk(a.def, a.el), runs);
+  const b2 = await bytesPerRun(() => twoWalks(a.def, a.el), runs);
+  const b1 = await bytesPerRun(() => oneWalk(a.def, a.el), runs);
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
+  const us = (n: number) => `${n.toFixed(0)} µs`;
   lines.push(
-    `${cell.label}, content ${(bytes / 1024).toFixed(1)} KB: before ${mb.opsPerSec.toFixed(0)} ops/s (median ${(mb.medianMs * 1000).toFixed(0)} µs), ${kb(bb)} allocated/msg; ` +
-      `after ${ma.opsPerSec.toFixed(0)} ops/s (median ${(ma.medianMs * 1000).toFixed(0)} µs), ${kb(ba)}/msg — ` +
-      `ops/s after/before ${(ma.opsPerSec / mb.opsPerSec).toFixed(2)}×, bytes after/before ${(ba / bb).toFixed(2)}×`,
+    `${cell.label}, content ${(bytes / 1024).toFixed(1)} KB, CPU and heap allocated per message:\n` +
+      `  before (two walks)     ${us(cb).padStart(8)} ${kb(bb).padStart(8)}\n` +
+      `  this, two walks        ${us(c2).padStart(8)} ${kb(b2).padStart(8)}\n` +
+      `  this, readXml          ${us(c1).padStart(8)} ${kb(b1).padStart(8)}   before ÷ readXml: CPU ${(cb / c1).toFixed(2)}×, bytes ${(bb / b1).toFixed(2)}×; two walks ÷ readXml: CPU ${(c2 / c1).toFixed(2)}×, bytes ${(b2 / b1).toFixed(2)}×`,
   );
 }
 console.log(lines.join('\n'));
