@@ -13,11 +13,12 @@ import { parseXml } from '../xml/parser.js';
 import type { XmlElement } from '../xml/types.js';
 import { JsonSchemaWriter } from './derive/json-schema.js';
 import type { AttributeField, Member, ShapeBuilder } from './derive/shape.js';
+import { derivedReader } from './derive/read-walk.js';
 import { Translator } from './derive/translate.js';
 import { MappingError } from './errors.js';
 import { compileDerivedJsonSchema, jsonValidator } from './json-schema.js';
 import type { ElementDecl } from './schema-set/model.js';
-import type { ContentDefinition, ContentError } from './types.js';
+import type { ContentDefinition, ContentError, XmlReading } from './types.js';
 import type { CompiledSchema } from './xsd/index.js';
 
 export interface DerivedContent {
@@ -89,6 +90,16 @@ export function derivedContent(shapes: ShapeBuilder, decl: ElementDecl, xsd: Com
     return xsd.validate(el);
   };
 
+  // Validation and JSON in one walk (derive/read-walk.ts); toJson again only for its error.
+  const reading = derivedReader(shapes, decl, translator);
+  const readXml = (el: XmlElement): XmlReading => {
+    if (el.namespaceURI !== ns || el.localName !== local) return { ok: false, errors: validateXml(el) };
+    const start = reading.start();
+    const errors = xsd.validateReading(el, reading.reader, start);
+    if (errors.length > 0) return { ok: false, errors };
+    return { ok: true, json: reading.finish(start) ?? translator.toJson(el) };
+  };
+
   const validateJson = (value: unknown): ContentError[] => {
     const errors = schemaCheck(value);
     if (errors.length > 0) return errors;
@@ -108,6 +119,7 @@ export function derivedContent(shapes: ShapeBuilder, decl: ElementDecl, xsd: Com
     validateXml,
     validateJson,
     toJson: (el: XmlElement) => translator.toJson(el),
+    readXml,
     toXml: (value: JsonValue) => translator.toXml(value),
   });
   return { def, schema, decl };

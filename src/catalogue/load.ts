@@ -22,10 +22,11 @@ import { CatalogueError } from './errors.js';
 import { firstDifference } from './json-equal.js';
 import { compileJsonSchema, jsonValidator, ruleOf } from './json-schema.js';
 import { compileMapping } from './mapping.js';
+import { compileMappingReader } from './mapping-walk.js';
 import { checkMappingAgainstSchema, schemaHasPointer } from './mapping-check.js';
 import { normaliseMapping } from './mapping-format.js';
 import { serviceFileSchema, type PartFile, type ServiceFile } from './service-schema.js';
-import { DEFAULT_ATTACHMENT_MIME_TYPES, type ContentDefinition, type ContentError, type MessagePart, type ServiceCatalogue, type ServiceDefinition } from './types.js';
+import { DEFAULT_ATTACHMENT_MIME_TYPES, type ContentDefinition, type ContentError, type MessagePart, type ServiceCatalogue, type ServiceDefinition, type XmlReading } from './types.js';
 import { compileXsd, compileXsdPackage, type CompiledSchema } from './xsd/index.js';
 import { derivedContent } from './derived-content.js';
 import { NO_OVERRIDES, OverridesError, parseOverrides, type Overrides } from './derive/overrides.js';
@@ -180,18 +181,31 @@ function loadPart(dir: string, serviceFile: string, part: MessagePart, spec: Par
   const compiledXsd = xsd;
   const { namespace, rootElement } = spec;
   const m = compileMapping(mapping, namespace, rootElement);
+  const reading = compileMappingReader(mapping, namespace);
+  // The XSD may declare other global elements; this definition is for its root only.
+  const notRoot = (el: XmlElement): ContentError[] | null =>
+    el.namespaceURI !== namespace || el.localName !== rootElement ? [{ path: `/${el.localName}`, rule: 'root', message: `expected the element ${rootElement} in ${namespace}` }] : null;
+  const validateXml = (el: XmlElement): ContentError[] => notRoot(el) ?? compiledXsd.validate(el);
+  const readXml = (el: XmlElement): XmlReading => {
+    if (reading === null) {
+      const errors = validateXml(el);
+      return errors.length > 0 ? { ok: false, errors } : { ok: true, json: m.toJson(el) };
+    }
+    const wrong = notRoot(el);
+    if (wrong !== null) return { ok: false, errors: wrong };
+    const start = reading.start();
+    const errors = compiledXsd.validateReading(el, reading.reader, start);
+    if (errors.length > 0) return { ok: false, errors };
+    // A value the walk could not convert: toJson throws its MappingError.
+    return { ok: true, json: reading.finish(start) ?? m.toJson(el) };
+  };
   const def: ContentDefinition = Object.freeze({
     namespace,
     rootElement,
-    validateXml(el: XmlElement) {
-      // The XSD may declare other global elements; this definition is for its root only.
-      if (el.namespaceURI !== namespace || el.localName !== rootElement) {
-        return [{ path: `/${el.localName}`, rule: 'root', message: `expected the element ${rootElement} in ${namespace}` }];
-      }
-      return compiledXsd.validate(el);
-    },
+    validateXml,
     validateJson,
     toJson: m.toJson,
+    readXml,
     toXml: m.toXml,
   });
   return { def, schema, xsdFile, derived: false };

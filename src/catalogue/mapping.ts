@@ -50,7 +50,7 @@ function xmlTrim(s: string): string {
 }
 
 /** Character data directly inside el (a scalar element has no element children once validated). */
-function ownText(el: XmlElement): string {
+export function ownText(el: XmlElement): string {
   let s = '';
   for (const c of el.children) if (c.type === 'text') s += c.value;
   return s;
@@ -60,7 +60,8 @@ function pointerTo(parent: string, key: string | number): string {
   return `${parent}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
-function readScalar(type: ScalarType, raw: string, path: string): JsonValue {
+/** A scalar's JSON value from its XML text; MappingError (naming `path`) when it has none. */
+export function readScalar(type: ScalarType, raw: string, path: string): JsonValue {
   if (type === 'string') return raw;
   const text = xmlTrim(raw);
   switch (type) {

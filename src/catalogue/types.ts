@@ -30,6 +30,9 @@ export interface ContentError {
   message: string;
 }
 
+/** What reading an XML content gives: its JSON, or the schema's errors (those validateXml returns). */
+export type XmlReading = { readonly ok: true; readonly json: JsonValue } | { readonly ok: false; readonly errors: ContentError[] };
+
 export interface ContentDefinition {
   namespace: string;
   rootElement: string;
@@ -39,6 +42,12 @@ export interface ContentDefinition {
   validateJson(value: unknown): ContentError[];
   /** XML → JSON; call only after validateXml found no errors. */
   toJson(el: XmlElement): JsonValue;
+  /**
+   * validateXml, then toJson when it found no errors, in one walk over the content where the
+   * definition can: the errors are validateXml's, the JSON is toJson's (and a MappingError the
+   * same as toJson throws).
+   */
+  readXml(el: XmlElement): XmlReading;
   /** JSON → XML text of the root element (with its namespace declared); call only after validateJson found no errors. */
   toXml(value: JsonValue): string;
 }

@@ -124,15 +124,20 @@ export function resolveService(ctx: FlowContext, partner: Partner, content: XmlE
   return service;
 }
 
-/** Schema validation of the business element; failures name element and rule. */
-export function validateContent(service: ServiceDefinition, part: MessagePart, content: XmlElement): void {
+/**
+ * Schema validation of the business element and its JSON, in one walk over it (issue 26):
+ * failures name element and rule; a value the mapping cannot convert throws its MappingError.
+ */
+export function readContent(service: ServiceDefinition, part: MessagePart, content: XmlElement): JsonValue {
   const definition = part === 'request' ? service.request : service.response!;
-  const errors = definition.validateXml(content);
-  if (errors.length > 0) {
+  const read = definition.readXml(content);
+  if (!read.ok) {
+    const { errors } = read;
     throw new SmevFault('InvalidContent', `content of ${service.id} is invalid: ${errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`, {
       validationErrors: errors.map((e) => ({ message: `${e.path}: ${e.message} (${e.rule})`, position: content.start })),
     });
   }
+  return read.json;
 }
 
 export function signatureSummary(input: InboundInput): SignatureSummary {
@@ -296,7 +301,8 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     if (input.stages) input.stages[stage] = (input.stages[stage] ?? 0) + (now - t);
     t = now;
   };
-  validateContent(service, 'request', content);
+  // Validated and translated in one walk; before the duplicate check (a duplicate's content was valid and translatable too).
+  const json = readContent(service, 'request', content);
 
   const digest = contentDigest(input);
   const key = idempotencyKey(messageId);
@@ -316,7 +322,6 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     }, { signer: ctx.signer, profile: partner.signatureProfile });
   if (seen) return { reply: await duplicateReply(ctx, seen, digest, messageId, signReply), duplicate: true, service: service.id, messageId, applicationId: null, registrationNumber: null };
 
-  const json = service.request.toJson(content);
   const files = attachments(ctx, input, service);
   await requireAttachmentSignersNotRevoked(ctx, files.checks, input.receivedAt);
   const fileRefs = exchangeFiles(signed, input.via?.exchangeSigned ?? null);

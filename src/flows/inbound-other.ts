@@ -31,7 +31,7 @@ import {
   readMessageId,
   resolveService,
   signatureSummary,
-  validateContent,
+  readContent,
   type InboundInput,
   type InboundResult,
 } from './inbound-message.js';
@@ -118,8 +118,7 @@ export async function acceptSendResponse(ctx: FlowContext, input: InboundInput):
     if (service.id !== query.service) {
       throw new SmevFault('BusinessDataTypeIsNotSupported', `the answer is ${service.id}, but the query was ${query.service}`, { rootElement: { localName: content.localName, namespace: content.namespaceURI } });
     }
-    validateContent(service, 'response', content);
-    final = { state: 'answered', answer: service.response!.toJson(content), rejections: [], answeredAt: receivedAt, responseInboxItemId: null, failure: null };
+    final = { state: 'answered', answer: readContent(service, 'response', content), rejections: [], answeredAt: receivedAt, responseInboxItemId: null, failure: null };
     // Inline and MTOM files of the answer: stored and their signatures checked, as a request's are.
     inline = attachments(ctx, input, service);
     await requireAttachmentSignersNotRevoked(ctx, inline.checks, input.receivedAt);

@@ -115,9 +115,9 @@ function contentJson(service: ServiceDefinition, content: XRoadRequestInput['con
     if (el.namespaceURI !== def.namespace || el.localName !== def.rootElement) {
       throw new XRoadRefusal('bad-content', `${service.id} takes {${def.namespace}}${def.rootElement}, not {${el.namespaceURI}}${el.localName}`);
     }
-    const errors = def.validateXml(el);
-    if (errors.length > 0) throw new XRoadRefusal('bad-content', `content of ${service.id} is invalid: ${errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`);
-    return def.toJson(el);
+    const read = def.readXml(el);
+    if (!read.ok) throw new XRoadRefusal('bad-content', `content of ${service.id} is invalid: ${read.errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`);
+    return read.json;
   }
   const problems = service.request.validateJson(content.json);
   if (problems.length > 0) throw new XRoadRefusal('bad-content', `content of ${service.id} is invalid: ${problems.map((p) => `${p.path || '/'}: ${p.rule}`).join('; ')}`);

@@ -841,11 +841,12 @@ function validated(def: ContentDefinition, content: XmlElement, what: string): J
   if (content.namespaceURI !== def.namespace || content.localName !== def.rootElement) {
     throw new SmevFault('InvalidContent', `${what} must be ${def.rootElement} in ${def.namespace}`, { validationErrors: [{ message: `/${content.localName}: expected ${def.rootElement} in ${def.namespace}`, position: 0 }] });
   }
-  const errors = def.validateXml(content);
-  if (errors.length > 0) {
+  const read = def.readXml(content);
+  if (!read.ok) {
+    const { errors } = read;
     throw new SmevFault('InvalidContent', `${what} is not valid: ${errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`, {
       validationErrors: errors.map((e) => ({ message: `${e.path}: ${e.rule}: ${e.message}`, position: 0 })),
     });
   }
-  return def.toJson(content);
+  return read.json;
 }

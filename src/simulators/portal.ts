@@ -328,13 +328,14 @@ export class PortalSimulator extends SimulatorServer {
         validationErrors: [{ message: `/${content.localName}: expected ${def.rootElement} in ${def.namespace}`, position: 0 }],
       });
     }
-    const errors = def.validateXml(content);
-    if (errors.length > 0) {
+    const read = def.readXml(content);
+    if (!read.ok) {
+      const { errors } = read;
       throw new SmevFault('InvalidContent', `the ELK status is not valid: ${errors.map((e) => `${e.path}: ${e.rule}`).join('; ')}`, {
         validationErrors: errors.map((e) => ({ message: `${e.path}: ${e.rule}: ${e.message}`, position: 0 })),
       });
     }
-    const json = def.toJson(content) as unknown as { env: string; createOrders?: { orders: ElkOrder[] }; updateOrders?: { orders: ElkOrder[] } };
+    const json = read.json as unknown as { env: string; createOrders?: { orders: ElkOrder[] }; updateOrders?: { orders: ElkOrder[] } };
     const files = this.checkFiles(doc, json, now, mtom);
     // A retry must carry the same files with the same signatures to be a duplicate.
     const key = JSON.stringify({ json, files: files.map((f) => [f.contentId, f.sha256, f.signaturePkcs7?.toString('base64') ?? null]) });

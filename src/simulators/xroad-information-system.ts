@@ -129,9 +129,9 @@ export class SimulatedInformationSystem {
     if (!content || content.namespaceURI !== req.namespace || content.localName !== req.rootElement) {
       return soapFault('Client.InvalidBody', `${code} must hold one {${req.namespace}}${req.rootElement}`, echo);
     }
-    const errors = req.validateXml(content);
-    if (errors.length > 0) return soapFault('Client.InvalidBody', `the request does not fit ${req.rootElement}: ${errors.slice(0, 5).map((e) => `${e.path} ${e.rule}`).join('; ')}`, echo);
-    const picked = pickFixture(answered.fixtures, req.toJson(content));
+    const read = req.readXml(content);
+    if (!read.ok) return soapFault('Client.InvalidBody', `the request does not fit ${req.rootElement}: ${read.errors.slice(0, 5).map((e) => `${e.path} ${e.rule}`).join('; ')}`, echo);
+    const picked = pickFixture(answered.fixtures, read.json);
     const xml = answered.def.response!.toXml(picked.content).replace(/^\uFEFF?<\?xml[^?]*\?>\s*/, '');
     const ns = wrapper[0]!.namespaceURI;
     const element = ns ? `<svc:${code}Response xmlns:svc="${escapeAttr(ns)}">${xml}</svc:${code}Response>` : `<${code}Response>${xml}</${code}Response>`;

@@ -170,9 +170,9 @@ export function readXRoadResponse(body: string, sent: XRoadSoapHeaders, response
   }
   const contents = childElements(wrappers[0]!);
   if (contents.length !== 1) return { kind: 'invalid', reason: `${wrapperName} holds ${contents.length} elements, not the one ${response.rootElement}`, headers };
-  const errors = response.validateXml(contents[0]!);
-  if (errors.length > 0) return { kind: 'invalid', reason: `the answer's content does not fit ${response.rootElement}: ${describe(errors)}`, headers };
-  return { kind: 'answer', json: response.toJson(contents[0]!), headers };
+  const read = response.readXml(contents[0]!);
+  if (!read.ok) return { kind: 'invalid', reason: `the answer's content does not fit ${response.rootElement}: ${describe(read.errors)}`, headers };
+  return { kind: 'answer', json: read.json, headers };
 }
 
 /** X-Road's fault codes: Client.* means the request is wrong (sending it again will not help); Server.* may pass. */

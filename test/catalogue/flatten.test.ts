@@ -87,6 +87,8 @@ describe('flatten: lifted properties, wrappers written back', () => {
       expect(d.validateXml(el)).toEqual([]);
       const back = d.toJson(el);
       expect(back).toStrictEqual(json);
+      // The one walk (validation and JSON together) gives the same JSON, key order included.
+      expect(JSON.stringify(d.readXml(el))).toBe(JSON.stringify({ ok: true, json: back }));
       expect(Object.keys(back as object)).toEqual(Object.keys(json).sort((a, b) => (a === 'Ид' ? -1 : b === 'Ид' ? 1 : 0)));
       expect(smevTransform(parseXml(d.toXml(back)).root)).toBe(smevTransform(el));
     });
@@ -105,6 +107,7 @@ describe('flatten: lifted properties, wrappers written back', () => {
     const el = parseXml(xml).root;
     expect(d.validateXml(el)).toEqual([]);
     const json = d.toJson(el);
+    expect(JSON.stringify(d.readXml(el))).toBe(JSON.stringify({ ok: true, json }));
     expect(json).toStrictEqual({
       Ид: 'З-3', Фамилия: 'Кузнецова', Имя: 'Ольга', ДатаРожд: '1975-12-01', ФИОПредст: { Фамилия: 'Кузнецов', Имя: 'Илья' }, ИнойДок: 'вид на жительство',
       Ребенок: [{ Фамилия: 'Кузнецова', Имя: 'Вера' }, { Фамилия: 'Кузнецов', Имя: 'Лев' }],

@@ -28,14 +28,14 @@ function pointerTo(parent: string, key: string | number): string {
   return `${parent}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
-function isNil(el: XmlElement): boolean {
+export function isNil(el: XmlElement): boolean {
   for (const a of el.attributes) {
     if (a.namespaceURI === XSI_NS && a.localName === 'nil') return a.value.trim() === 'true' || a.value.trim() === '1';
   }
   return false;
 }
 
-function ownText(el: XmlElement): string {
+export function ownText(el: XmlElement): string {
   let s = '';
   for (const c of el.children) if (c.type === 'text') s += c.value;
   return s;
@@ -135,7 +135,8 @@ export class Translator {
     return this.readElement(this.root, el, `/${el.localName}`);
   }
 
-  private readElement(decl: ElementDecl, el: XmlElement, path: string): JsonValue {
+  /** The JSON of one element read through `decl` (its whole subtree). */
+  readElement(decl: ElementDecl, el: XmlElement, path: string): JsonValue {
     if (decl.nillable && isNil(el)) return null;
     const shape = this.shapes.valueOf(decl);
     if (shape.kind === 'scalar') return fromLexical(shape.type, ownText(el), path);
@@ -144,26 +145,33 @@ export class Translator {
   }
 
   private readObject(obj: ObjectShape, el: XmlElement, path: string): JsonObject {
+    const out = this.readHead(obj, el, path);
+    if (obj.members.length > 0) {
+      const kids = el.children.filter((c: XmlNode): c is XmlElement => c.type === 'element');
+      this.readAll(obj.members, obj.all, kids, out, path);
+    }
+    return out;
+  }
+
+  /** An object's properties from the element itself: its attributes and text (its members are the children's). */
+  readHead(obj: ObjectShape, el: XmlElement, path: string): JsonObject {
     const out: JsonObject = {};
-    const known = new Set<string>();
+    // The declared attributes, which a wildcard does not take (kept only when there is one).
+    const known = obj.anyAttribute === null ? null : new Set<string>();
     for (const a of obj.attributes) {
-      known.add(clark(a.ns, a.local));
+      known?.add(clark(a.ns, a.local));
       const found = el.attributes.find((x) => x.namespaceURI === a.ns && x.localName === a.local);
       if (found !== undefined) out[a.key] = fromLexical(a.type, found.value, `${path}/@${a.local}`);
     }
     if (obj.anyAttribute !== null) {
       const extra: JsonObject = {};
       for (const x of el.attributes) {
-        if (x.namespaceURI === XSI_NS || known.has(clark(x.namespaceURI, x.localName))) continue;
+        if (x.namespaceURI === XSI_NS || (known as Set<string>).has(clark(x.namespaceURI, x.localName))) continue;
         extra[x.namespaceURI === '' ? x.localName : clark(x.namespaceURI, x.localName)] = x.value;
       }
       if (Object.keys(extra).length > 0) out[ANY_ATTRIBUTES_KEY] = extra;
     }
     if (obj.text !== null) out[obj.text.key] = fromLexical(obj.text.type, ownText(el), path);
-    if (obj.members.length > 0) {
-      const kids = el.children.filter((c: XmlNode): c is XmlElement => c.type === 'element');
-      this.readAll(obj.members, obj.all, kids, out, path);
-    }
     return out;
   }
 

@@ -45,8 +45,9 @@ class Matcher {
   /** Index of a child that repeated an xs:all member, if that is where the all-group stopped. */
   allRepeat = -1;
   readonly by: (ElementParticle | AnyParticle | undefined)[];
-  /** Enclosing sequences and the item being matched in each, to word a missing-element error. */
-  private readonly seqs: { g: GroupParticle; i: number }[] = [];
+  /** Enclosing sequences and the item being matched in each (same index), to word a missing-element error. */
+  private readonly seqs: GroupParticle[] = [];
+  private readonly seqItems: number[] = [];
 
   constructor(
     private readonly names: readonly ChildName[],
@@ -64,7 +65,9 @@ class Matcher {
     // A group that could not even start: the child found may belong further inside it.
     if (within !== undefined) collectDecls(within, later);
     const names = new Set<string>();
-    for (const { g, i } of this.seqs) {
+    for (let s = 0; s < this.seqs.length; s++) {
+      const g = this.seqs[s] as GroupParticle;
+      const i = this.seqItems[s] as number;
       for (let k = i + 1; k < g.items.length; k++) collectDecls(g.items[k] as Particle, later);
       // A repeated sequence may start over after this iteration.
       if (g.max > 1) for (const n of g.first.names) names.add(n);
@@ -111,10 +114,15 @@ class Matcher {
 
   private iteration(g: GroupParticle): boolean {
     if (g.kind === 'sequence') {
-      const frame = { g, i: 0 };
-      this.seqs.push(frame);
-      for (; frame.i < g.items.length; frame.i++) if (!this.particle(g.items[frame.i] as Particle)) return false;
+      const top = this.seqs.length;
+      this.seqs.push(g);
+      this.seqItems.push(0);
+      for (let i = 0; i < g.items.length; i++) {
+        this.seqItems[top] = i;
+        if (!this.particle(g.items[i] as Particle)) return false;
+      }
       this.seqs.pop();
+      this.seqItems.pop();
       return true;
     }
     if (g.kind === 'choice') {
@@ -154,8 +162,14 @@ class Matcher {
 export function matchContent(model: GroupParticle, names: readonly ChildName[]): MatchResult {
   const m = new Matcher(names);
   const ok = m.particle(model);
-  const decls = m.by.map((p) => (p?.kind === 'element' ? p.decl : undefined));
-  const wildcards = m.by.map((p) => (p?.kind === 'any' ? p : undefined));
+  const decls = new Array<ElementDecl | undefined>(names.length);
+  const wildcards = new Array<AnyParticle | undefined>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const p = m.by[i];
+    if (p === undefined) continue;
+    if (p.kind === 'element') decls[i] = p.decl;
+    else wildcards[i] = p;
+  }
   let issue = m.issue;
   if (ok && m.pos < names.length) {
     issue = unexpected(m, names, m.pos);

@@ -10,7 +10,9 @@ import type { ContentError } from '../types.js';
 import type { XmlElement } from '../../xml/types.js';
 import { readSchemaSet, type SchemaSet } from '../schema-set/resolve.js';
 import { compileModel } from './compile.js';
-import { validateTree } from './validate.js';
+import { nameTable, validateTree, validateTreeReading, type TreeReader } from './validate.js';
+
+export type { TreeReader } from './validate.js';
 
 export { XsdCompileError, MAX_ERRORS } from './errors.js';
 
@@ -21,16 +23,20 @@ export interface CompiledSchema {
   readonly rootElements: string[];
   /** All problems found (at most MAX_ERRORS), in document order; empty when valid. Never throws on content. */
   validate(el: XmlElement): ContentError[];
+  /** validate, with `reader` reading the elements in the same walk (validate.ts, TreeReader). */
+  validateReading<C>(el: XmlElement, reader: TreeReader<C>, start: C): ContentError[];
   /** The structure the JSON derivation reads. */
   readonly set: SchemaSet;
 }
 
 function compiled(set: SchemaSet, targetNamespace: string): CompiledSchema {
   const model = compileModel(set, targetNamespace);
+  nameTable(model); // built now, at start-up, not on the first message
   return {
     targetNamespace,
     rootElements: [...model.globals.values()].filter((d) => d.ns === targetNamespace).map((d) => d.name),
     validate: (el: XmlElement) => validateTree(model, el),
+    validateReading: <C>(el: XmlElement, reader: TreeReader<C>, start: C) => validateTreeReading(model, el, reader, start),
     set,
   };
 }

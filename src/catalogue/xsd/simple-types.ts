@@ -156,11 +156,17 @@ function parseUnion(st: SimpleType, raw: string): Parsed | SimpleIssue {
   return { rule: `type ${st.name}`, detail: `is not valid for any member type of ${st.name}` };
 }
 
+/** Whether one of the patterns matches (a loop: no closure per value). */
+function matchesAny(patterns: readonly { readonly re: RegExp }[], s: string): boolean {
+  for (let i = 0; i < patterns.length; i++) if ((patterns[i] as { readonly re: RegExp }).re.test(s)) return true;
+  return false;
+}
+
 function checkSimpleParsed(st: SimpleType, raw: string): Parsed | SimpleIssue {
   const p = parseValue(st, raw);
   if ('rule' in p) return p;
   for (const step of st.steps) {
-    if (step.patterns.length > 0 && !step.patterns.some((x) => x.re.test(p.s))) {
+    if (step.patterns.length > 0 && !matchesAny(step.patterns, p.s)) {
       return { rule: step.patternRule, detail: 'does not match the required pattern' };
     }
     if (step.enumeration !== null && !step.enumeration.keys.has(p.key)) {

@@ -4,7 +4,7 @@
 // (identity constraints add a pass over the elements that declare them). Paths are computed only
 // when an error is reported.
 
-import type { XmlAttribute, XmlElement } from '../../xml/types.js';
+import type { XmlAttribute, XmlElement, XmlNode } from '../../xml/types.js';
 import type { ContentError } from '../types.js';
 import { matchContent, type ChildName, type ContentIssue } from './content.js';
 import { ErrorCollector } from './errors.js';
@@ -44,24 +44,71 @@ export function pathOf(el: XmlElement, root: XmlElement): string {
   return '/' + steps.reverse().join('/');
 }
 
-/** What one stack entry validates an element against: a declaration's type, or lax "anything" (xs:anyType and lax wildcards). */
-type Task = { el: XmlElement; type: TypeDef; decl: ElementDecl | null } | { el: XmlElement; type: null; decl: null };
+/**
+ * Reads output from the elements as the validation walks them, so that validating and reading
+ * (e.g. XML → JSON) are one walk. `element` is called once for every element the walk reaches
+ * through a declaration, parents before children and siblings in document order, with what the
+ * call for its parent returned (the walk's `start` for the root); it returns what its children
+ * are to be given, or undefined when nothing below it is wanted. Elements reached laxly (xs:any,
+ * xs:anyType) are not reported. What it read is only meaningful when the walk found no errors.
+ */
+export interface TreeReader<C> {
+  element(parent: C, el: XmlElement, decl: ElementDecl): C | undefined;
+}
+
+/** The matcher's names of every element a model declares, by namespace and local name. */
+type NameTable = ReadonlyMap<string, ReadonlyMap<string, ChildName>>;
+
+const nameTables = new WeakMap<SchemaModel, NameTable>();
+
+/** Built once per model (on its first use), from its global elements and every content model's declarations. */
+export function nameTable(model: SchemaModel): NameTable {
+  let table = nameTables.get(model);
+  if (table !== undefined) return table;
+  const byNs = new Map<string, Map<string, ChildName>>();
+  const seen = new Set<TypeDef>();
+  const add = (d: ElementDecl): void => {
+    let local = byNs.get(d.ns);
+    if (local === undefined) byNs.set(d.ns, (local = new Map()));
+    if (!local.has(d.name)) local.set(d.name, Object.freeze({ ns: d.ns, key: d.key }));
+    const t = d.type;
+    if (seen.has(t)) return;
+    seen.add(t);
+    if (t.kind === 'complex' && t.content.kind === 'elements') for (const c of t.content.decls.values()) add(c);
+  };
+  for (const d of model.globals.values()) add(d);
+  table = byNs;
+  nameTables.set(model, table);
+  return table;
+}
+
+/** What one stack entry validates an element against: a declaration's type, or lax "anything" (xs:anyType and lax wildcards); `ctx` is the reader's (undefined: nothing to read). */
+type Task = { el: XmlElement; type: TypeDef; decl: ElementDecl | null; ctx: unknown } | { el: XmlElement; type: null; decl: null; ctx: unknown };
 
 class Validator {
   readonly out = new ErrorCollector();
   /** Declarations by element, kept only when the schema has identity constraints to check. */
   private readonly declOf: Map<XmlElement, ElementDecl> | null;
   private readonly scopes: XmlElement[] = [];
+  private readonly names: NameTable;
 
   constructor(
     private readonly model: SchemaModel,
     private readonly root: XmlElement,
+    private readonly reader: TreeReader<unknown> | null = null,
+    private readonly start: unknown = undefined,
   ) {
     this.declOf = model.hasIdentity ? new Map() : null;
+    this.names = nameTable(model);
   }
 
   private path(el: XmlElement): string {
     return pathOf(el, this.root);
+  }
+
+  /** The matcher's name of a child: the model's own for a name it declares (nothing allocated), else a new one. */
+  private nameOf(k: XmlElement): ChildName {
+    return this.names.get(k.namespaceURI)?.get(k.localName) ?? { ns: k.namespaceURI, key: clarkKey(k.namespaceURI, k.localName) };
   }
 
   run(): ContentError[] {
@@ -76,7 +123,8 @@ class Validator {
       );
       return this.out.errors;
     }
-    const stack: Task[] = [{ el: root, type: decl.type, decl }];
+    const stack: Task[] = [{ el: root, type: decl.type, decl, ctx: this.start }];
+    const reader = this.reader;
     while (stack.length > 0 && !this.out.full) {
       const task = stack.pop() as Task;
       if (task.type === null) {
@@ -84,9 +132,12 @@ class Validator {
         continue;
       }
       const { el, type, decl: d } = task;
+      // What this element's children give the reader (undefined: nothing is read below here).
+      let ctx: unknown = undefined;
       if (d !== null) {
         this.declOf?.set(el, d);
         if (d.identity.length > 0) this.scopes.push(el);
+        if (reader !== null && task.ctx !== undefined) ctx = reader.element(task.ctx, el, d);
       }
       if (d !== null && this.nil(el, d, type)) continue;
       if (type.kind === 'simple') {
@@ -106,7 +157,9 @@ class Validator {
       }
       const kids: XmlElement[] = [];
       let text = false;
-      for (const c of el.children) {
+      const children = el.children;
+      for (let i = 0; i < children.length; i++) {
+        const c = children[i] as XmlNode;
         if (c.type === 'element') kids.push(c);
         else if (c.type === 'text' && !text && !isXmlWhitespace(c.value)) text = true;
       }
@@ -120,7 +173,8 @@ class Validator {
         }
         continue;
       }
-      const names: ChildName[] = kids.map((k) => ({ ns: k.namespaceURI, key: clarkKey(k.namespaceURI, k.localName) }));
+      const names = new Array<ChildName>(kids.length);
+      for (let i = 0; i < kids.length; i++) names[i] = this.nameOf(kids[i] as XmlElement);
       const { decls, wildcards, issue } = matchContent(content.particle, names);
       if (issue !== null) this.contentIssue(el, kids, issue);
       // Reverse push: children are then checked in document order, so errors come out in order.
@@ -135,7 +189,7 @@ class Validator {
         }
         const n = names[i] as ChildName;
         const cd = decls[i] ?? (issue !== null ? content.decls.get(n.key) : undefined);
-        if (cd !== undefined) stack.push({ el: k, type: cd.type, decl: cd });
+        if (cd !== undefined) stack.push({ el: k, type: cd.type, decl: cd, ctx });
       }
     }
     if (this.scopes.length > 0 && !this.out.full) this.identity();
@@ -147,14 +201,14 @@ class Validator {
     if (w.process === 'skip') return;
     const g = this.model.globals.get(clarkKey(k.namespaceURI, k.localName));
     if (g !== undefined) {
-      stack.push({ el: k, type: g.type, decl: g });
+      stack.push({ el: k, type: g.type, decl: g, ctx: undefined });
       return;
     }
     if (w.process === 'strict') {
       this.out.add(this.path(k), `declaration of ${k.localName}`, `Element ${k.localName} in namespace ${k.namespaceURI || '(none)'} matches a wildcard with strict processing but no schema of the package declares it.`);
       return;
     }
-    stack.push({ el: k, type: null, decl: null });
+    stack.push({ el: k, type: null, decl: null, ctx: undefined });
   }
 
   /** Lax assessment (xs:anyType content, lax wildcards): children with a global declaration are validated, others laxly in turn. */
@@ -165,7 +219,7 @@ class Validator {
     for (let i = kids.length - 1; i >= 0; i--) {
       const k = kids[i] as XmlElement;
       const g = this.model.globals.get(clarkKey(k.namespaceURI, k.localName));
-      stack.push(g !== undefined ? { el: k, type: g.type, decl: g } : { el: k, type: null, decl: null });
+      stack.push(g !== undefined ? { el: k, type: g.type, decl: g, ctx: undefined } : { el: k, type: null, decl: null, ctx: undefined });
     }
   }
 
@@ -225,6 +279,7 @@ class Validator {
 
   private attributes(el: XmlElement, type: ComplexType | null): void {
     const decls = type?.attributes;
+    if (el.attributes.length === 0 && (decls === undefined || decls.size === 0)) return;
     for (const a of el.attributes) {
       if (a.namespaceURI === XSI_NS) {
         // xsi:nil is handled above; schemaLocation hints are ignored; a document never picks its own type.
@@ -270,7 +325,9 @@ class Validator {
 
   private simpleValue(el: XmlElement, st: SimpleType, d: ElementDecl | null): void {
     let text = '';
-    for (const c of el.children) {
+    const children = el.children;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i] as XmlNode;
       if (c.type === 'element') {
         this.out.add(this.path(c), `unexpected element ${c.localName}`, `Element ${el.localName} has a simple value; child element ${c.localName} is not allowed.`);
         return;
@@ -325,4 +382,9 @@ function keyOf(st: SimpleType, raw: string): string | null {
 
 export function validateTree(model: SchemaModel, root: XmlElement): ContentError[] {
   return new Validator(model, root).run();
+}
+
+/** validateTree, with `reader` reading the elements in the same walk (see TreeReader). */
+export function validateTreeReading<C>(model: SchemaModel, root: XmlElement, reader: TreeReader<C>, start: C): ContentError[] {
+  return new Validator(model, root, reader as TreeReader<unknown>, start).run();
 }
