@@ -693,7 +693,7 @@ const cpu = os.cpus()[0]?.model ?? 'unknown';
 out.push(`Okno end-to-end bench (${quick ? 'QUICK smoke run: figures are not meaningful' : 'full run'}) — ${startedAt.toISOString()}, ${cores}× ${cpu}, node ${process.version}`);
 out.push(`SendRequest (portal, RSA-2048${withGost ? ' — and with --gost GOST R 34.10-2012-256' : ''}, exc-c14n) of dwelling-replanning → verify → translate → Redis (AOF, appendfsync everysec) → signed reply; HTTP keep-alive on loopback`);
 out.push(`mix: ${poolReport.classes.map((c) => `${c.label} ${Math.round(c.share * 100)}% (envelope ${(c.envelopeBytes / 1024).toFixed(1)} KB, pool ${c.count})`).join(', ')}; ${settings.cellMs / 1000} s per cell after a ${settings.warmupMs / 1000} s warm-up; every reply's signature checked by the load generator`);
-out.push(`Okno = node dist/main.js, LOG_LEVEL info to /dev/null, large-message lane at its defaults (≥ 64 KiB in 2 threads); baseline = node-soap + xml-crypto + fast-xml-parser + ioredis (bench/baseline); ${oknoHasWorkers ? `×N = N worker processes` : `one process each (Okno has no WORKERS yet; the baseline runs one process too, for a fair comparison)`}; all on the same ${cores} cores as Redis and the load generator`);
+out.push(`Okno = node dist/main.js, LOG_LEVEL info to /dev/null, large-message lane at its defaults (≥ 64 KiB in 2 threads; ≥ 512 KiB in the second, at nice 10); baseline = node-soap + xml-crypto + fast-xml-parser + ioredis (bench/baseline); ${oknoHasWorkers ? `×N = N worker processes` : `one process each (Okno has no WORKERS yet; the baseline runs one process too, for a fair comparison)`}; all on the same ${cores} cores as Redis and the load generator`);
 out.push('');
 const baseAt = (label: string, c: number, mix: string, kind: Cell['kind']) => cells.find((x) => x.target === label.replace('Okno', 'baseline') && x.concurrency === c && x.mix === mix && x.kind === kind);
 const cellName = (c: Cell) => (c.kind === 'large-alongside' ? `mix + ${ALONGSIDE.only}` : c.mix === 'mix' ? 'mix' : `${c.mix} only`);
@@ -737,7 +737,7 @@ if (against) {
     for (const c of alongside) aRows.push([c.target, f0(c.throughput), ...SIZE_MIX.map((s) => `${f1(c.byClass[s.label]!.p50)} / ${f1(c.byClass[s.label]!.p99)} (${c.byClass[s.label]!.count})`)]);
     const ref = alongside.find((c) => c.build === 'ref');
     const mine = alongside.find((c) => c.build === 'this');
-    if (ref && mine) aRows.push(['this ÷ ref (p99)', f2(mine.throughput / ref.throughput), ...SIZE_MIX.map((s) => f2(mine.byClass[s.label]!.p99 / ref.byClass[s.label]!.p99))]);
+    if (ref && mine) aRows.push(['this ÷ ref (req/s; p99)', f2(mine.throughput / ref.throughput), ...SIZE_MIX.map((s) => f2(mine.byClass[s.label]!.p99 / ref.byClass[s.label]!.p99))]);
     out.push(...table(aRows, 1).map((l) => `  ${l}`));
     out.push('');
   }
@@ -839,7 +839,7 @@ writeFileSync(
       machine,
       setup: {
         redis: 'redis-server, AOF on, appendfsync everysec (bench setting), emptied (FLUSHALL) between cells',
-        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null; LARGE_MESSAGE_BYTES / LARGE_MESSAGE_THREADS / LARGE_MESSAGE_NICE default (bodies of 64 KiB or more in two worker threads per process, normal priority)' },
+        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null; LARGE_MESSAGE_* default (bodies of 64 KiB or more in two worker threads per process: from 512 KiB in the second, at nice 10, the others in the first at normal priority)' },
         baseline: 'bench/baseline/server.ts: node-soap soap.listen + xml-crypto verify/sign + fast-xml-parser + ioredis SET + RPUSH',
         plan: plan.map((p) => `${p.name} ×${p.workers}${p.pki === 'gost' ? ' GOST' : ''}`),
         gost: withGost
