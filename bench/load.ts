@@ -14,9 +14,10 @@
  * duplicates, which is cheaper: the figure would flatter it).
  *
  *   forked by bench/run.ts (IPC), or on its own:
- *   tsx bench/load.ts --url http://127.0.0.1:8080/ws/smev3 [--concurrency 8] [--duration 5] [--pool 2000] [--large-every <ms>]
+ *   tsx bench/load.ts --url http://127.0.0.1:8080/ws/smev3 [--concurrency 8] [--duration 5] [--pool 2000] [--large-every <ms>] [--raw]
  *
- * `--large-every <ms>`: a 1 MB message every <ms> alongside the mix (CellSpec `alongside`).
+ * `--large-every <ms>`: a 1 MB message every <ms> alongside the mix (CellSpec `alongside`);
+ * `--raw`: every latency in the output too.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -293,7 +294,7 @@ if (process.send) {
   };
   const url = arg('url', '');
   if (!url) {
-    console.error('usage: tsx bench/load.ts --url http://127.0.0.1:8080/ws/smev3 [--concurrency 8] [--duration 5] [--pool 2000] [--large-every <ms>]');
+    console.error('usage: tsx bench/load.ts --url http://127.0.0.1:8080/ws/smev3 [--concurrency 8] [--duration 5] [--pool 2000] [--large-every <ms>] [--raw]');
     process.exit(2);
   }
   const largeEvery = Number(arg('large-every', '0'));
@@ -302,5 +303,6 @@ if (process.send) {
   const report = await buildPool({ total: Number(arg('pool', '2000')), ...(largeEvery > 0 ? { largest: Math.ceil(durationMs / largeEvery) + 10 } : {}) });
   console.error(`pool: ${report.total} envelopes in ${(report.buildMs / 1000).toFixed(1)} s`);
   const alongside = largeEvery > 0 ? { alongside: { only: largest, everyMs: largeEvery } } : {};
-  console.log(JSON.stringify(await runCell({ url, concurrency: Number(arg('concurrency', '8')), durationMs, ...alongside }), null, 2));
+  const raw = process.argv.includes('--raw') ? { raw: true } : {};
+  console.log(JSON.stringify(await runCell({ url, concurrency: Number(arg('concurrency', '8')), durationMs, ...alongside, ...raw }), null, 2));
 }
