@@ -14,7 +14,10 @@
  * duplicates, which is cheaper: the figure would flatter it).
  *
  *   forked by bench/run.ts (IPC), or on its own:
- *   tsx bench/load.ts --url http://127.0.0.1:8080/ws/smev3 [--concurrency 8] [--duration 5] [--pool 2000]
+ *   tsx bench/load.ts --url http://127.0.0.1:8080/ws/smev3 [--concurrency 8] [--duration 5] [--pool 2000] [--large-every <ms>] [--raw]
+ *
+ * `--large-every <ms>`: a 1 MB message every <ms> alongside the mix (CellSpec `alongside`);
+ * `--raw`: every latency in the output too.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +32,8 @@ export interface PoolSpec {
   total: number;
   /** At least this many of the smallest class (for the single-class cells). */
   smallest?: number;
+  /** At least this many of the largest class (for the cell that sends them `alongside` the mix). */
+  largest?: number;
   /** Which sample PKI signs the envelopes (default rsa); one pool per PKI is kept. */
   pki?: Pki;
 }
@@ -66,6 +71,13 @@ export interface CellSpec {
   pki?: Pki;
   /** Return every latency too (for merging interleaved slices of one cell exactly). */
   raw?: boolean;
+  /**
+   * Besides the `concurrency` senders of the mix: one more that posts a message of class `only`
+   * every `everyMs` (from the start of one to the next; at once when the previous took longer),
+   * so that large messages flow at a steady rate while the small ones are measured. Counted in
+   * the cell and in `byClass` like the others.
+   */
+  alongside?: { only: string; everyMs: number };
 }
 
 export interface CellResult {
@@ -112,7 +124,7 @@ export async function buildPool(spec: PoolSpec): Promise<PoolReport> {
   const pool: PoolClass[] = (pools[pki] = []);
   for (const c of SIZE_MIX) {
     const content = contentOfSize(c.contentBytes);
-    const count = Math.max(1, Math.round(spec.total * c.share), c === SIZE_MIX[0] ? (spec.smallest ?? 0) : 0);
+    const count = Math.max(1, Math.round(spec.total * c.share), c === SIZE_MIX[0] ? (spec.smallest ?? 0) : 0, c === SIZE_MIX[SIZE_MIX.length - 1] ? (spec.largest ?? 0) : 0);
     const items: Pooled[] = [];
     for (let i = 0; i < count; i++) {
       // exc-c14n only (the portal partner's profile): xml-crypto, in the baseline, has no SMEV transform.
@@ -167,7 +179,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
   const pool = pools[spec.pki ?? 'rsa'];
   if (!pool?.length) throw new Error(`build the ${spec.pki ?? 'rsa'} pool first`);
   const url = new URL(spec.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency + (spec.alongside ? 1 : 0) });
   const checkEvery = Math.max(1, spec.checkEvery ?? 1);
   const next = pool.map(() => 0);
   let slot = 0;
@@ -189,39 +201,51 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
   const deadline = t0 + spec.durationMs;
   const onlyIndex = spec.only === undefined ? -1 : pool.findIndex((c) => c.label === spec.only);
   if (spec.only !== undefined && onlyIndex < 0) throw new Error(`no size class ${spec.only}`);
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const k = onlyIndex >= 0 ? onlyIndex : schedule[slot++ % schedule.length]!;
-      const cls = pool[k]!;
-      const i = next[k]!++;
-      if (i >= cls.items.length) repeats++;
-      const item = cls.items[i % cls.items.length]!;
-      const n = sent++;
-      bytes += item.body.length;
-      const start = performance.now();
-      try {
-        const res = await post(agent, url, item.body);
-        const ms = performance.now() - start;
-        if (res.status !== 200) {
-          error(`HTTP ${res.status}`, /<faultstring>([^<]*)/.exec(res.body)?.[1] ?? res.body);
-          continue;
-        }
-        if (n % checkEvery === 0) {
-          checked++;
-          const problem = checkReply(res.body, item.messageId);
-          if (problem) {
-            error('reply check', problem);
-            continue;
-          }
-        }
-        latencies.push(ms);
-        byClass[k]!.push(ms);
-      } catch (e) {
-        error('network', (e as Error).message);
+  const sendOne = async (k: number) => {
+    const cls = pool[k]!;
+    const i = next[k]!++;
+    if (i >= cls.items.length) repeats++;
+    const item = cls.items[i % cls.items.length]!;
+    const n = sent++;
+    bytes += item.body.length;
+    const start = performance.now();
+    try {
+      const res = await post(agent, url, item.body);
+      const ms = performance.now() - start;
+      if (res.status !== 200) {
+        error(`HTTP ${res.status}`, /<faultstring>([^<]*)/.exec(res.body)?.[1] ?? res.body);
+        return;
       }
+      if (n % checkEvery === 0) {
+        checked++;
+        const problem = checkReply(res.body, item.messageId);
+        if (problem) {
+          error('reply check', problem);
+          return;
+        }
+      }
+      latencies.push(ms);
+      byClass[k]!.push(ms);
+    } catch (e) {
+      error('network', (e as Error).message);
     }
   };
-  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  const worker = async () => {
+    while (performance.now() < deadline) await sendOne(onlyIndex >= 0 ? onlyIndex : schedule[slot++ % schedule.length]!);
+  };
+  const alongside = spec.alongside;
+  const alongsideIndex = alongside ? pool.findIndex((c) => c.label === alongside.only) : -1;
+  if (alongside && alongsideIndex < 0) throw new Error(`no size class ${alongside.only}`);
+  const side = async () => {
+    if (!alongside) return;
+    while (performance.now() < deadline) {
+      const started = performance.now();
+      await sendOne(alongsideIndex);
+      const wait = Math.min(alongside.everyMs - (performance.now() - started), deadline - performance.now());
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  };
+  await Promise.all([...Array.from({ length: spec.concurrency }, worker), side()]);
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   agent.destroy();
@@ -270,10 +294,15 @@ if (process.send) {
   };
   const url = arg('url', '');
   if (!url) {
-    console.error('usage: tsx bench/load.ts --url http://127.0.0.1:8080/ws/smev3 [--concurrency 8] [--duration 5] [--pool 2000]');
+    console.error('usage: tsx bench/load.ts --url http://127.0.0.1:8080/ws/smev3 [--concurrency 8] [--duration 5] [--pool 2000] [--large-every <ms>] [--raw]');
     process.exit(2);
   }
-  const report = await buildPool({ total: Number(arg('pool', '2000')) });
+  const largeEvery = Number(arg('large-every', '0'));
+  const durationMs = Number(arg('duration', '5')) * 1000;
+  const largest = SIZE_MIX[SIZE_MIX.length - 1]!.label;
+  const report = await buildPool({ total: Number(arg('pool', '2000')), ...(largeEvery > 0 ? { largest: Math.ceil(durationMs / largeEvery) + 10 } : {}) });
   console.error(`pool: ${report.total} envelopes in ${(report.buildMs / 1000).toFixed(1)} s`);
-  console.log(JSON.stringify(await runCell({ url, concurrency: Number(arg('concurrency', '8')), durationMs: Number(arg('duration', '5')) * 1000 }), null, 2));
+  const alongside = largeEvery > 0 ? { alongside: { only: largest, everyMs: largeEvery } } : {};
+  const raw = process.argv.includes('--raw') ? { raw: true } : {};
+  console.log(JSON.stringify(await runCell({ url, concurrency: Number(arg('concurrency', '8')), durationMs, ...alongside, ...raw }), null, 2));
 }

@@ -15,6 +15,11 @@
  *    accepted application, its journal record hot and after archiving (bench/lib/memory-stage.ts);
  * 5. goals; when one is missed (full run), a CPU profile of Okno under load.
  *
+ * Cells of Okno ×1 (RSA): the mix at each concurrency; "2 KB only" (small-only); each class alone
+ * at CLASS_COST_CONCURRENCY (class-cost, CPU per request); and "mix + 1 MB" (large-alongside: the
+ * mix at concurrency 16 while one more sender posts a 1 MB message every 500 ms; its 2 KB and 10 KB
+ * p99 are the goal "small messages never queue behind large ones", < 50 ms, issue 26).
+ *
  * --gost: Okno's cells once more on GOST traffic (portal and gateway keys of certs-sample/gost/,
  * GOST R 34.10-2012-256: every request a GOST verify, every reply a GOST sign), beside the RSA ones.
  * --against <ref>: that ref built in a temporary git worktree (bench/lib/ref-build.ts); every Okno
@@ -68,11 +73,16 @@ if (againstRef !== null) {
 }
 const quick = argv.includes('--quick');
 const settings = quick
-  ? { concurrencies: [1, 8], cellMs: 1000, warmupMs: 500, pool: 150, smallest: 150, bigMB: 2, profileMs: 0, smallOnlyConcurrency: 8, classCellMs: 400 }
-  : { concurrencies: [1, 2, 4, 8, 32, 64], cellMs: 6000, warmupMs: 3000, pool: 4000, smallest: 4000, bigMB: 10, profileMs: 8000, smallOnlyConcurrency: 16, classCellMs: 3000 };
+  ? { concurrencies: [1, 8], cellMs: 1000, warmupMs: 500, pool: 150, smallest: 150, bigMB: 2, profileMs: 0, smallOnlyConcurrency: 8, classCellMs: 400, alongsideMs: 2000 }
+  : { concurrencies: [1, 2, 4, 8, 32, 64], cellMs: 6000, warmupMs: 3000, pool: 4000, smallest: 4000, bigMB: 10, profileMs: 8000, smallOnlyConcurrency: 16, classCellMs: 3000, alongsideMs: 6000 };
 const runMicro = !argv.includes('--no-micro');
 /** Concurrency of the one-class cells that measure CPU per request by size. */
 const CLASS_COST_CONCURRENCY = 4;
+/** The large-alongside cell: the mix at this concurrency, and a message of the largest class every `everyMs` besides. */
+const ALONGSIDE = { concurrency: 16, only: SIZE_MIX[SIZE_MIX.length - 1]!.label, everyMs: 500 };
+/** The classes whose p99 that cell is about, and the bound (ms). */
+const ALONGSIDE_SMALL = ['2 KB', '10 KB'];
+const ALONGSIDE_P99_MS = 50;
 const runProfile = !quick && !argv.includes('--no-profile');
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -260,8 +270,11 @@ interface Cell extends CellResult {
   perServerCore: number;
   /** Gateway CPU (all its processes and threads) per request, ms. */
   cpuMsPerRequest: number;
-  /** What the cell is for: the mix at a concurrency, the smallest class alone at high concurrency, or each class alone (CLASS_COST_CONCURRENCY) for its CPU cost. */
-  kind: 'mix' | 'small-only' | 'class-cost';
+  /**
+   * What the cell is for: the mix at a concurrency, the smallest class alone at high concurrency, each class alone
+   * (CLASS_COST_CONCURRENCY) for its CPU cost, or the mix with 1 MB messages flowing besides (ALONGSIDE).
+   */
+  kind: 'mix' | 'small-only' | 'class-cost' | 'large-alongside';
   /** Which sample PKI signed the traffic (and the gateway's replies). */
   pki: Pki;
   /** This checkout's Okno or the --against ref's (the baseline is always 'this'). */
@@ -292,6 +305,8 @@ interface RunOptions {
   /** Besides the mix at each concurrency: the small-only cell and the one-class cells (single process). */
   smallOnly: boolean;
   classCost: boolean;
+  /** The mix at ALONGSIDE.concurrency with a 1 MB message every ALONGSIDE.everyMs besides. */
+  largeAlongside: boolean;
 }
 
 /** Starts the target for each build, checks and warms each, then runs the cells (interleaved when two builds). */
@@ -308,23 +323,25 @@ async function runTargets(name: 'okno' | 'baseline', workers: number, redis: Red
       await flush();
     }
     const cells: Cell[][] = targets.map(() => []);
-    const specs: Array<{ concurrency: number; only?: string; kind: Cell['kind']; ms: number }> = settings.concurrencies.map((concurrency) => ({ concurrency, kind: 'mix', ms: settings.cellMs }));
+    const specs: Array<{ concurrency: number; only?: string; kind: Cell['kind']; ms: number; alongside?: CellSpec['alongside'] }> = settings.concurrencies.map((concurrency) => ({ concurrency, kind: 'mix', ms: settings.cellMs }));
     // One cell of small messages only: how close per-core throughput gets to the RSA floor without the big ones.
     if (o.smallOnly) specs.push({ concurrency: settings.smallOnlyConcurrency, only: SIZE_MIX[0]!.label, kind: 'small-only', ms: settings.cellMs });
     // Each class alone at a moderate concurrency: what one request of that size costs the gateway in CPU
     // when it is busy (at c=1 every request also pays its own wake-ups and Redis round trips unbatched).
     if (o.classCost) for (const c of SIZE_MIX) specs.push({ concurrency: CLASS_COST_CONCURRENCY, only: c.label, kind: 'class-cost', ms: settings.classCellMs });
+    // Small messages while large ones flow: do the 2 KB and 10 KB classes wait behind the 1 MB ones?
+    if (o.largeAlongside) specs.push({ concurrency: ALONGSIDE.concurrency, kind: 'large-alongside', ms: settings.alongsideMs, alongside: { only: ALONGSIDE.only, everyMs: ALONGSIDE.everyMs } });
     // With two builds: A B B A, each half the cell, so drift over the run (heat, other load) hits both alike.
     const order = targets.length === 2 ? [0, 1, 1, 0] : [0];
-    for (const { concurrency, only, kind, ms } of specs) {
-      log(`${targets.map((t) => t.label).join(' / ')}: concurrency ${concurrency}${only ? `, ${only} only` : ''}, ${ms / 1000} s${targets.length === 2 ? ' per build, in halves: ref, this, this, ref' : ''}`);
+    for (const { concurrency, only, kind, ms, alongside } of specs) {
+      log(`${targets.map((t) => t.label).join(' / ')}: concurrency ${concurrency}${only ? `, ${only} only` : ''}${alongside ? `, a ${alongside.only} message every ${alongside.everyMs} ms besides` : ''}, ${ms / 1000} s${targets.length === 2 ? ' per build, in halves: ref, this, this, ref' : ''}`);
       const slices: Array<{ r: CellResult; serverCpu: number; redisCpu: number; wall: number }>[] = targets.map(() => []);
       for (const k of order) {
         const t = targets[k]!;
         const s0 = cpuSeconds(t.pid);
         const r0 = redisPid ? cpuSeconds(redisPid) : 0;
         const w0 = performance.now();
-        const r = await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency, durationMs: (ms * targets.length) / order.length, pki: o.pki, raw: order.length > 1, ...(only ? { only } : {}) } satisfies CellSpec });
+        const r = await load.call<CellResult>({ type: 'run', spec: { url: t.url, concurrency, durationMs: (ms * targets.length) / order.length, pki: o.pki, raw: order.length > 1, ...(only ? { only } : {}), ...(alongside ? { alongside } : {}) } satisfies CellSpec });
         slices[k]!.push({ r, serverCpu: cpuSeconds(t.pid) - s0, redisCpu: redisPid ? cpuSeconds(redisPid) - r0 : NaN, wall: (performance.now() - w0) / 1000 });
         await flush();
       }
@@ -504,7 +521,9 @@ const flush = async () => {
 
 const load = await startLoadGen();
 log(`building the request pool (${settings.pool} signed envelopes)`);
-const poolReport = await load.call<PoolReport>({ type: 'pool', spec: { total: settings.pool, smallest: settings.smallest } satisfies PoolSpec });
+/** Enough 1 MB envelopes that the large-alongside cell sends no repeats. */
+const largest = Math.ceil(settings.alongsideMs / ALONGSIDE.everyMs) + 10;
+const poolReport = await load.call<PoolReport>({ type: 'pool', spec: { total: settings.pool, smallest: settings.smallest, largest } satisfies PoolSpec });
 log(`pool: ${poolReport.total} envelopes in ${(poolReport.buildMs / 1000).toFixed(1)} s`);
 let gostPoolReport: PoolReport | null = null;
 if (withGost) {
@@ -523,7 +542,7 @@ for (const { name, workers, pki } of plan) {
   // The ref runs ×N only when it has WORKERS too; otherwise this build's ×N cells stand alone.
   const withRef = refBuild !== null && name === 'okno' && (workers === 1 || refHasWorkers);
   const builds: Build[] = withRef ? [{ kind: 'ref', ref: refBuild }, THIS] : [THIS];
-  const runs = await runTargets(name, workers, redis, flush, load, { builds, pki, smallOnly: workers === 1 && pki === 'rsa', classCost: workers === 1 });
+  const runs = await runTargets(name, workers, redis, flush, load, { builds, pki, smallOnly: workers === 1 && pki === 'rsa', classCost: workers === 1, largeAlongside: name === 'okno' && workers === 1 && pki === 'rsa' });
   for (const r of runs) {
     cells.push(...r.cells);
     peakRss.push({ target: r.cells[0]!.target, processes: Object.fromEntries(Object.entries(r.peakRssKB).map(([k, v]) => [k, v / 1024])), totalMB: Object.values(r.peakRssKB).reduce((a, b) => a + b, 0) / 1024 });
@@ -544,7 +563,7 @@ const against = refBuild
         .flatMap((r) => {
           const t = cells.find((c) => c.build === 'this' && c.pki === r.pki && c.kind === r.kind && c.mix === r.mix && c.concurrency === r.concurrency && c.workers === r.workers);
           if (!t) return [];
-          const pick = (c: Cell) => ({ target: c.target, throughput: c.throughput, p50: c.latencyMs.p50, p99: c.latencyMs.p99, cpuMsPerRequest: c.cpuMsPerRequest, errors: c.errors });
+          const pick = (c: Cell) => ({ target: c.target, throughput: c.throughput, p50: c.latencyMs.p50, p99: c.latencyMs.p99, cpuMsPerRequest: c.cpuMsPerRequest, errors: c.errors, p99ByClass: Object.fromEntries(Object.entries(c.byClass).map(([k, v]) => [k, v.p99])) });
           return [{
             pki: r.pki,
             kind: r.kind,
@@ -579,7 +598,7 @@ if (runMicro) {
 
 // ------------------------------------------------------------------ goals
 
-const byTarget = (label: string) => cells.filter((c) => c.target === label && c.mix === 'mix');
+const byTarget = (label: string) => cells.filter((c) => c.target === label && c.kind === 'mix');
 /** The goals compare this build on RSA with the baseline (the only traffic the baseline speaks). */
 const rsaCells = cells.filter((c) => c.pki === 'rsa' && c.build === 'this');
 const smallCell = (label: string) => cells.find((c) => c.target === label && c.kind === 'small-only');
@@ -590,8 +609,8 @@ const best = (cs: Cell[]) => [...cs].sort((a, b) => b.throughput - a.throughput)
 /** Okno's best concurrency: highest throughput with p99 < 50 ms, else highest throughput. */
 const bestUnder50 = (cs: Cell[]) => best(cs.filter((c) => c.latencyMs.p99 < 50).length ? cs.filter((c) => c.latencyMs.p99 < 50) : cs);
 // Each side at its best: any worker count (the gateway may run one per core), any concurrency.
-const oknoCells = rsaCells.filter((c) => c.target.startsWith('Okno') && c.mix === 'mix');
-const baseCells = rsaCells.filter((c) => c.target.startsWith('baseline') && c.mix === 'mix');
+const oknoCells = rsaCells.filter((c) => c.target.startsWith('Okno') && c.kind === 'mix');
+const baseCells = rsaCells.filter((c) => c.target.startsWith('baseline') && c.kind === 'mix');
 const oknoBest = bestUnder50(oknoCells);
 const baseBest = best(baseCells);
 const oknoLabel = oknoBest.target;
@@ -623,6 +642,17 @@ const goals = {
       ? { mix: smallCell('Okno ×1')!.mix, perCore: smallCell('Okno ×1')!.perServerCore, ratioToFloor: micro ? smallCell('Okno ×1')!.perServerCore / micro.rsaFloor.signOpsPerSec : null }
       : null,
   },
+  /** Issue 26: small messages never queue behind large ones (this build's large-alongside cell). */
+  smallBesideLarge: (() => {
+    const c = rsaCells.find((x) => x.kind === 'large-alongside');
+    if (!c) return null;
+    const p99 = Object.fromEntries(ALONGSIDE_SMALL.map((label) => [label, c.byClass[label]?.p99 ?? NaN]));
+    return {
+      goal: `p99 of the ${ALONGSIDE_SMALL.join(' and ')} classes < ${ALONGSIDE_P99_MS} ms in the mix at concurrency ${ALONGSIDE.concurrency} while a ${ALONGSIDE.only} message is sent every ${ALONGSIDE.everyMs} ms besides`,
+      p99,
+      met: Object.values(p99).every((x) => x < ALONGSIDE_P99_MS),
+    };
+  })(),
   /** Where the CPU goes, from the one-class cells: what a request of each size costs (ms of gateway CPU). */
   cost: {
     okno: Object.fromEntries(SIZE_MIX.map((c) => [c.label, classCost('Okno ×1', c.label)?.cpuMsPerRequest ?? null])),
@@ -663,13 +693,14 @@ const cpu = os.cpus()[0]?.model ?? 'unknown';
 out.push(`Okno end-to-end bench (${quick ? 'QUICK smoke run: figures are not meaningful' : 'full run'}) — ${startedAt.toISOString()}, ${cores}× ${cpu}, node ${process.version}`);
 out.push(`SendRequest (portal, RSA-2048${withGost ? ' — and with --gost GOST R 34.10-2012-256' : ''}, exc-c14n) of dwelling-replanning → verify → translate → Redis (AOF, appendfsync everysec) → signed reply; HTTP keep-alive on loopback`);
 out.push(`mix: ${poolReport.classes.map((c) => `${c.label} ${Math.round(c.share * 100)}% (envelope ${(c.envelopeBytes / 1024).toFixed(1)} KB, pool ${c.count})`).join(', ')}; ${settings.cellMs / 1000} s per cell after a ${settings.warmupMs / 1000} s warm-up; every reply's signature checked by the load generator`);
-out.push(`Okno = node dist/main.js, LOG_LEVEL info to /dev/null, large-message lane at its defaults (≥ 64 KiB in 2 threads); baseline = node-soap + xml-crypto + fast-xml-parser + ioredis (bench/baseline); ${oknoHasWorkers ? `×N = N worker processes` : `one process each (Okno has no WORKERS yet; the baseline runs one process too, for a fair comparison)`}; all on the same ${cores} cores as Redis and the load generator`);
+out.push(`Okno = node dist/main.js, LOG_LEVEL info to /dev/null, large-message lane at its defaults (≥ 64 KiB in 2 threads; ≥ 512 KiB in the second, at nice 10); baseline = node-soap + xml-crypto + fast-xml-parser + ioredis (bench/baseline); ${oknoHasWorkers ? `×N = N worker processes` : `one process each (Okno has no WORKERS yet; the baseline runs one process too, for a fair comparison)`}; all on the same ${cores} cores as Redis and the load generator`);
 out.push('');
 const baseAt = (label: string, c: number, mix: string, kind: Cell['kind']) => cells.find((x) => x.target === label.replace('Okno', 'baseline') && x.concurrency === c && x.mix === mix && x.kind === kind);
+const cellName = (c: Cell) => (c.kind === 'large-alongside' ? `mix + ${ALONGSIDE.only}` : c.mix === 'mix' ? 'mix' : `${c.mix} only`);
 const rows = [['target', 'mix', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'repeats', 'server CPU', 'req/s/core', 'redis CPU', 'loadgen CPU', 'Okno/base']];
 for (const c of cells.filter((x) => x.kind !== 'class-cost')) {
   const b = c.target.startsWith('Okno') ? baseAt(c.target, c.concurrency, c.mix, c.kind) : undefined;
-  rows.push([c.target, c.mix === 'mix' ? 'mix' : `${c.mix} only`, String(c.concurrency), f0(c.throughput), f1(c.latencyMs.p50), f1(c.latencyMs.p99), f1(c.latencyMs.max), String(c.errors), String(c.repeats), f2(c.serverCpuCores), f0(c.perServerCore), f2(c.redisCpuCores), f2(c.loadGenCpuCores), b ? `${f1(c.throughput / b.throughput)}×` : '']);
+  rows.push([c.target, cellName(c), String(c.concurrency), f0(c.throughput), f1(c.latencyMs.p50), f1(c.latencyMs.p99), f1(c.latencyMs.max), String(c.errors), String(c.repeats), f2(c.serverCpuCores), f0(c.perServerCore), f2(c.redisCpuCores), f2(c.loadGenCpuCores), b ? `${f1(c.throughput / b.throughput)}×` : '']);
 }
 out.push(...table(rows, 2));
 out.push('server/redis/loadgen CPU = cores used on average during the cell (/proc, process.cpuUsage); req/s/core = req/s ÷ server CPU');
@@ -692,11 +723,24 @@ if (against) {
   out.push(`against ${against.ref} (${against.commit.slice(0, 10)}${against.lockfileDiffers ? ', its own npm ci: package-lock.json differs' : ''}), built in a temporary worktree, same run; ${against.order}:`);
   const aRows = [['pki', 'cell', 'conc', 'ref req/s', 'this req/s', 'this÷ref', 'ref p50', 'this p50', 'this÷ref', 'ref p99', 'this p99', 'this÷ref', 'ref CPU ms', 'this CPU ms', 'this÷ref']];
   for (const a of against.cells) {
-    aRows.push([a.pki.toUpperCase() + (a.workers > 1 ? ` ×${a.workers}` : ''), a.kind === 'mix' ? 'mix' : a.kind === 'small-only' ? `${a.mix} only` : `${a.mix} cost`, String(a.concurrency), f0(a.ref.throughput), f0(a.this.throughput), f2(a.ratio.throughput), f1(a.ref.p50), f1(a.this.p50), f2(a.ratio.p50), f1(a.ref.p99), f1(a.this.p99), f2(a.ratio.p99), f2(a.ref.cpuMsPerRequest), f2(a.this.cpuMsPerRequest), f2(a.ratio.cpuMsPerRequest)]);
+    aRows.push([a.pki.toUpperCase() + (a.workers > 1 ? ` ×${a.workers}` : ''), a.kind === 'mix' ? 'mix' : a.kind === 'small-only' ? `${a.mix} only` : a.kind === 'large-alongside' ? `mix + ${ALONGSIDE.only}` : `${a.mix} cost`, String(a.concurrency), f0(a.ref.throughput), f0(a.this.throughput), f2(a.ratio.throughput), f1(a.ref.p50), f1(a.this.p50), f2(a.ratio.p50), f1(a.ref.p99), f1(a.this.p99), f2(a.ratio.p99), f2(a.ref.cpuMsPerRequest), f2(a.this.cpuMsPerRequest), f2(a.ratio.cpuMsPerRequest)]);
   }
   out.push(...table(aRows, 2).map((l) => `  ${l}`));
   out.push(`  ${against.ratios}`);
   out.push('');
+}
+{
+  const alongside = cells.filter((c) => c.kind === 'large-alongside');
+  if (alongside.length) {
+    out.push(`small messages beside large ones: the mix at concurrency ${ALONGSIDE.concurrency} and a ${ALONGSIDE.only} message every ${ALONGSIDE.everyMs} ms besides (${settings.alongsideMs / 1000} s); goal: ${ALONGSIDE_SMALL.join(' and ')} p99 < ${ALONGSIDE_P99_MS} ms`);
+    const aRows = [['target', 'req/s', ...SIZE_MIX.map((c) => `${c.label} p50/p99 ms (n)`)]];
+    for (const c of alongside) aRows.push([c.target, f0(c.throughput), ...SIZE_MIX.map((s) => `${f1(c.byClass[s.label]!.p50)} / ${f1(c.byClass[s.label]!.p99)} (${c.byClass[s.label]!.count})`)]);
+    const ref = alongside.find((c) => c.build === 'ref');
+    const mine = alongside.find((c) => c.build === 'this');
+    if (ref && mine) aRows.push(['this ÷ ref (req/s; p99)', f2(mine.throughput / ref.throughput), ...SIZE_MIX.map((s) => f2(mine.byClass[s.label]!.p99 / ref.byClass[s.label]!.p99))]);
+    out.push(...table(aRows, 1).map((l) => `  ${l}`));
+    out.push('');
+  }
 }
 out.push(`p99 by size class at the best cell of each target:`);
 const classRows = [['target', 'conc', ...SIZE_MIX.map((c) => `${c.label} p50/p99 ms`)]];
@@ -753,6 +797,7 @@ out.push('');
 out.push('goals:');
 const verdict = (met: boolean | null) => (met === null ? 'not measured' : met ? 'MET' : 'MISSED');
 out.push(`  end to end ≥ 10× baseline, p99 < 50 ms (${goals.endToEnd.compared}): ${f1(goals.endToEnd.ratio)}× (Okno ${f0(oknoBest.throughput)} req/s at c=${oknoBest.concurrency}, p99 ${f1(oknoBest.latencyMs.p99)} ms; baseline ${f0(baseBest.throughput)} req/s at c=${baseBest.concurrency}) — ${verdict(goals.endToEnd.met)}`);
+if (goals.smallBesideLarge) out.push(`  ${goals.smallBesideLarge.goal}: ${Object.entries(goals.smallBesideLarge.p99).map(([k, v]) => `${k} ${f1(v)} ms`).join(', ')} — ${verdict(goals.smallBesideLarge.met)}`);
 out.push(`  verify at 86 KB ≥ 30× xml-crypto: ${goals.verify86KB.ratio !== null ? `${f1(goals.verify86KB.ratio)}×` : 'not in this run'} — ${verdict(goals.verify86KB.met)}`);
 out.push(`  per-core throughput ≥ ½ RSA sign floor: ${f0(goals.perCore.perCore)} req/s per core vs floor ${goals.perCore.floorSign !== null ? f0(goals.perCore.floorSign) : '–'}/s (${goals.perCore.ratioToFloor !== null ? `${f2(goals.perCore.ratioToFloor)} of it` : '–'}) — ${verdict(goals.perCore.met)}${goals.perCore.smallOnly ? `; ${goals.perCore.smallOnly.mix} only: ${f0(goals.perCore.smallOnly.perCore)} req/s per core (${goals.perCore.smallOnly.ratioToFloor !== null ? f2(goals.perCore.smallOnly.ratioToFloor) : '–'} of the floor)` : ''}`);
 {
@@ -794,7 +839,7 @@ writeFileSync(
       machine,
       setup: {
         redis: 'redis-server, AOF on, appendfsync everysec (bench setting), emptied (FLUSHALL) between cells',
-        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null; LARGE_MESSAGE_BYTES / LARGE_MESSAGE_THREADS / LARGE_MESSAGE_NICE default (bodies of 64 KiB or more in two worker threads per process, normal priority)' },
+        okno: { command: 'node dist/main.js', workersVariable: oknoHasWorkers, env: 'PORT, REDIS_URL, MAX_BODY_BYTES=64 MiB, NODE_ENV unset, LOG_LEVEL default (info) to /dev/null; LARGE_MESSAGE_* default (bodies of 64 KiB or more in two worker threads per process: from 512 KiB in the second, at nice 10, the others in the first at normal priority)' },
         baseline: 'bench/baseline/server.ts: node-soap soap.listen + xml-crypto verify/sign + fast-xml-parser + ioredis SET + RPUSH',
         plan: plan.map((p) => `${p.name} ×${p.workers}${p.pki === 'gost' ? ' GOST' : ''}`),
         gost: withGost

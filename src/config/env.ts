@@ -179,9 +179,12 @@ export interface Config {
    * The large-message lane: SOAP bodies of at least `bytes` are processed by
    * `threads` worker threads of each process (own store connection), so the
    * event loop keeps serving small messages meanwhile. 0 threads, or no Redis:
-   * everything on the event loop.
+   * everything on the event loop. With two threads or more and `hugeBytes` > 0,
+   * bodies of at least `hugeBytes` have threads of their own (the second half),
+   * run at `hugeNice`, so that they take the CPU the event loop and the other
+   * lane threads leave (see push/large-message-lane.ts).
    */
-  largeMessages: { bytes: number; threads: number; nice: number };
+  largeMessages: { bytes: number; threads: number; nice: number; hugeBytes: number; hugeNice: number };
   lifecycleFile: string;
   /** How long the city waits for an agency's answer by default. */
   queryDeadlineHours: number;
@@ -424,6 +427,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       // Linux nice value of the lane threads. Off by default: at 10 the small messages' p99 fell, but under
       // sustained load the 100 KB class (9 % of the bench mix) starved (p50 ~1 s at concurrency 32).
       nice: v.int('LARGE_MESSAGE_NICE', 0, 0, 19),
+      // Bodies this large (the bench's 1 MB class) get half the lane's threads, at a lower priority: they wait
+      // for the CPU the small messages and the 100 KB ones leave (issue 26; npm run bench, cell "mix + 1 MB").
+      hugeBytes: v.int('LARGE_MESSAGE_HUGE_BYTES', 512 * 1024, 0, 1024 * 1024 * 1024),
+      hugeNice: v.int('LARGE_MESSAGE_HUGE_NICE', 10, 0, 19),
     },
     tls: null,
     outboundTls: null,

@@ -16,6 +16,18 @@
  * (~45 ms): the large messages use the other core, and their garbage stays in
  * the threads' heaps instead of the event loop's.
  *
+ * Huge bodies have threads of their own (LARGE_MESSAGE_HUGE_BYTES, 512 KiB):
+ * with two threads or more, the second half of them takes the bodies of at
+ * least that size, at a lower CPU priority (LARGE_MESSAGE_HUGE_NICE), and the
+ * first half the others from LARGE_MESSAGE_BYTES up. Why: on a busy machine
+ * the operating system shares the cores evenly between the runnable threads,
+ * so a 1 MB message (~220 ms of CPU) in a thread still takes the core from the
+ * event loop half the time (every lane thread's wake-up preempts it), and the
+ * small messages queued there wait. Niced, the huge message takes the CPU the
+ * event loop and the 100 KB messages leave; the 100 KB ones keep the normal
+ * priority and do not starve (which niceing the whole lane did: p50 ~1 s at
+ * concurrency 32). Measured with `npm run bench`, cell "mix + 1 MB".
+ *
  * What stays on the event loop: the connection (HTTP, TLS, the client and
  * in-flight limits), the partner quota (one bucket per process: the thread
  * asks for it by message once the signature is verified), the ops event and
@@ -66,6 +78,8 @@ export type ToLane =
 export interface LaneWorkerData {
   config: Config;
   index: number;
+  /** Linux nice value the thread runs at (0: as the process). */
+  nice: number;
   /** Set when the event loop signs for the thread (a PKCS#11 token): the key's certificate and algorithm. */
   forwardedKey: ForwardedKey | null;
 }
@@ -130,6 +144,9 @@ class LaneThread {
   constructor(
     private readonly o: LaneOptions,
     private readonly index: number,
+    /** Takes the bodies of LARGE_MESSAGE_HUGE_BYTES or more (when the lane is split). */
+    readonly huge: boolean,
+    private readonly nice: number,
     private readonly isClosing: () => boolean,
   ) {
     this.start();
@@ -137,7 +154,7 @@ class LaneThread {
 
   private start(): void {
     const signer = this.o.eventLoopSigner ?? null;
-    const worker = startWorker({ config: this.o.config, index: this.index, forwardedKey: signer ? forwardedKeyOf(snapshotOf(signer)) : null });
+    const worker = startWorker({ config: this.o.config, index: this.index, nice: this.nice, forwardedKey: signer ? forwardedKeyOf(snapshotOf(signer)) : null });
     this.everReady = false;
     this.worker = worker;
     worker.on('message', (m: FromLane) => this.onMessage(m));
@@ -285,8 +302,16 @@ export class LargeMessageLane {
 
   private readonly stopCrls: () => void;
 
+  /** Bodies of at least this many bytes go to the huge threads; Infinity: the lane is not split. */
+  private readonly hugeBytes: number;
+
   private constructor(private readonly o: LaneOptions) {
-    this.threads = Array.from({ length: o.config.largeMessages.threads }, (_, i) => new LaneThread(o, i, () => this.closing));
+    const { threads, bytes, nice, hugeBytes, hugeNice } = o.config.largeMessages;
+    // Split with two threads or more: the first half for the large bodies, the second half for the huge ones.
+    const split = threads >= 2 && hugeBytes > bytes;
+    this.hugeBytes = split ? hugeBytes : Infinity;
+    const firstHuge = split ? Math.ceil(threads / 2) : threads;
+    this.threads = Array.from({ length: threads }, (_, i) => new LaneThread(o, i, i >= firstHuge, i >= firstHuge ? Math.max(nice, hugeNice) : nice, () => this.closing));
     this.stopCrls = o.crlSet?.onChange(() => this.threads.forEach((t) => t.sendCrls())) ?? (() => {});
   }
 
@@ -310,9 +335,18 @@ export class LargeMessageLane {
     return this.threads.length;
   }
 
+  /** For /ready: how the threads are split by size, or null. */
+  get split(): { hugeBytes: number; hugeThreads: number } | null {
+    return Number.isFinite(this.hugeBytes) ? { hugeBytes: this.hugeBytes, hugeThreads: this.threads.filter((t) => t.huge).length } : null;
+  }
+
   async process(post: SmevPost, log: IntakeLog): Promise<SmevAnswer> {
+    // The threads of the body's size (huge or not); when none of them is ready, any ready one.
+    const huge = post.raw.length >= this.hugeBytes;
     const ready = this.threads.filter((t) => t.ready);
-    const thread = ready.reduce((a, b) => (b.inFlight < a.inFlight ? b : a), ready[0]!);
+    const own = ready.filter((t) => t.huge === huge);
+    const candidates = own.length > 0 ? own : ready;
+    const thread = candidates.reduce((a, b) => (b.inFlight < a.inFlight ? b : a), candidates[0]!);
     try {
       return await thread.process(this.nextId++, post);
     } catch (error) {

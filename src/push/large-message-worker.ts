@@ -25,7 +25,7 @@ import type { FromLane, LaneWorkerData, ToLane } from './large-message-lane.js';
 import { processSmevPost, type SmevGate, type SmevPost } from './smev-intake.js';
 
 const port = parentPort!;
-const { config, index } = workerData as LaneWorkerData;
+const { config, index, nice } = workerData as LaneWorkerData;
 /** The event loop's key (PKCS#11) as last announced: at start, then with each reload. */
 let forwardedKey = (workerData as LaneWorkerData).forwardedKey;
 const send = (m: FromLane) => port.postMessage(m);
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  lowerPriority(config.largeMessages.nice);
+  lowerPriority(nice);
 
   port.on('message', (m: ToLane) => {
     switch (m.type) {

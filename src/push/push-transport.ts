@@ -69,7 +69,9 @@ export function startPushTransport(o: PushTransportOptions): PushTransport {
             'largeMessages',
             async () => {
               const ready = lane.readyThreads;
-              return { status: 'pass', detail: `${ready} of ${lane.size} large-message thread(s) ready (bodies of ${config.largeMessages.bytes} bytes or more)${ready === 0 ? '; meanwhile processed on the event loop' : ''}` };
+              const split = lane.split;
+              const huge = split ? `; ${split.hugeThreads} of them for bodies of ${split.hugeBytes} bytes or more` : '';
+              return { status: 'pass', detail: `${ready} of ${lane.size} large-message thread(s) ready (bodies of ${config.largeMessages.bytes} bytes or more${huge})${ready === 0 ? '; meanwhile processed on the event loop' : ''}` };
             },
           ],
         ]

@@ -62,6 +62,14 @@ describe('npm run bench -- --quick --gost --against HEAD', () => {
         expect(c.cpuMsPerRequest).toBeGreaterThan(0);
       }
     }
+    // the mix with 1 MB messages flowing besides (issue 26): per-class figures, the 1 MB ones counted, paired with the ref
+    expect(stdout).toContain('small messages beside large ones');
+    const alongside = cells.filter((c) => c.kind === 'large-alongside' && c.pki === 'rsa');
+    expect(alongside.map((c) => c.build).sort()).toEqual(['ref', 'this']);
+    for (const c of alongside) {
+      const byClass = c.byClass as Record<string, { count: number }>;
+      for (const label of ['2 KB', '10 KB', '1 MB']) expect(byClass[label]!.count).toBeGreaterThan(0);
+    }
     const micro = report.micro as Record<string, unknown>;
     expect(Object.keys(micro)).toEqual(expect.arrayContaining(['signVerify', 'c14n', 'rsaFloor', 'gost']));
     const memory = report.memory as { peakRssUnderLoad: unknown[]; bigMessage: Array<{ status: number }> };
@@ -76,7 +84,7 @@ describe('npm run bench -- --quick --gost --against HEAD', () => {
     expect(redis.archived.byGroup['journal-hot']).toBeLessThan(100);
     expect(redis.archived.byGroup['journal-index']).toBeGreaterThan(0);
     expect(redis.archive.segments).toBeGreaterThan(0);
-    expect(Object.keys(report.goals as object)).toEqual(expect.arrayContaining(['endToEnd', 'verify86KB', 'perCore']));
+    expect(Object.keys(report.goals as object)).toEqual(expect.arrayContaining(['endToEnd', 'verify86KB', 'perCore', 'smallBesideLarge']));
 
     // --gost: Okno on GOST traffic, every request accepted, every reply's GOST signature checked
     expect(stdout).toMatch(/^Okno ×1 GOST\s+mix\s+8\s/m);

@@ -130,6 +130,8 @@ function badValues(): Record<string, Record<string, string>> {
     LARGE_MESSAGE_BYTES: { LARGE_MESSAGE_BYTES: '1' },
     LARGE_MESSAGE_THREADS: { LARGE_MESSAGE_THREADS: '17' },
     LARGE_MESSAGE_NICE: { LARGE_MESSAGE_NICE: '20' },
+    LARGE_MESSAGE_HUGE_BYTES: { LARGE_MESSAGE_HUGE_BYTES: '1MB' },
+    LARGE_MESSAGE_HUGE_NICE: { LARGE_MESSAGE_HUGE_NICE: '-1' },
     TLS_CERT_FILE: { ...https, TLS_CERT_FILE: `${missing}/tls.crt.pem` },
     TLS_KEY_FILE: { ...https, TLS_KEY_FILE: `${missing}/tls.key.pem` },
     TLS_CLIENT_AUTH: { ...https, TLS_CLIENT_AUTH: 'always' },

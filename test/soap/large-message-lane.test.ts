@@ -6,7 +6,8 @@
  * journal record, duplicates answered byte for byte, forged messages refused
  * and journaled, the partner quota (kept on the event loop) applies, log lines
  * carry the correlation id; and small messages are answered while a large
- * one is being processed.
+ * one is being processed. With two threads, huge bodies (LARGE_MESSAGE_HUGE_BYTES)
+ * go to their own thread, which runs at LARGE_MESSAGE_HUGE_NICE.
  */
 import { readInboxItem } from '../../src/city/inbox-items.js';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -181,6 +182,55 @@ describe('large-message lane and the partner quota', () => {
     expect(faultOf(body).fault).toBe('QuoteLimitExceeded');
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await gw.gateway.store.getIdempotency(`smev:${second.messageId}`)).toBeNull();
+  });
+});
+
+describe('large-message lane split by size (two threads, LARGE_MESSAGE_HUGE_BYTES)', () => {
+  const HUGE = 128 * 1024;
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await startGateway({
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: `lane-h-${Date.now()}:`,
+      LARGE_MESSAGE_BYTES: String(THRESHOLD),
+      LARGE_MESSAGE_THREADS: '2',
+      LARGE_MESSAGE_HUGE_BYTES: String(HUGE),
+      LARGE_MESSAGE_HUGE_NICE: '9',
+      RATE_LIMIT_PER_PARTNER: '0',
+    });
+    await laneReady(gw);
+  }, 60_000);
+  afterAll(() => gw?.close());
+
+  const laneOf = (messageId: string) => gw.logs.filter((l) => l.messageId === messageId && l.outcome === 'accepted').map((l) => l.lane);
+
+  it('/ready says how the threads are split', async () => {
+    const body = (await (await fetch(`${gw.url}/ready`)).json()) as { checks: Array<{ name: string; detail?: string }> };
+    expect(body.checks.find((c) => c.name === 'largeMessages')?.detail).toBe(`2 of 2 large-message thread(s) ready (bodies of ${THRESHOLD} bytes or more; 1 of them for bodies of ${HUGE} bytes or more)`);
+  });
+
+  it('a large body goes to the first thread, a huge one to the second; both answered with a signed reply and stored', async () => {
+    const [big, huge] = await Promise.all([large(gw, 64), large(gw, 200)]);
+    expect(Buffer.byteLength(big.xml)).toBeLessThan(HUGE);
+    expect(Buffer.byteLength(huge.xml)).toBeGreaterThan(HUGE);
+    // One after the other, the huge one first: both threads idle each time, so only its size sends it to the second.
+    const b = await postSoap(gw.url, huge.xml);
+    const a = await postSoap(gw.url, big.xml);
+    expect(a.status, a.body).toBe(200);
+    expect(b.status, b.body).toBe(200);
+    expectSignedReply(a.body);
+    expectSignedReply(b.body);
+    expect(laneOf(big.messageId)).toEqual([0]);
+    expect(laneOf(huge.messageId)).toEqual([1]);
+    expect(await gw.gateway.store.getIdempotency(`smev:${huge.messageId}`)).not.toBeNull();
+  }, 60_000);
+
+  it('the huge thread runs at LARGE_MESSAGE_HUGE_NICE, the other at the process\'s priority', () => {
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const own = niceOf(readFileSync('/proc/thread-self/stat', 'utf8'));
+    const threads = readdirSync('/proc/self/task').map((tid) => niceOf(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')));
+    expect(own).not.toBe(9);
+    expect(threads.filter((n) => n === 9)).toHaveLength(1);
   });
 });
 
