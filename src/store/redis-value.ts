@@ -12,16 +12,16 @@
  *   BLOB_DEFLATE, then the bytes or their raw DEFLATE. Bytes are bytes: no
  *   JSON escaping, no base64.
  *
- * Compression runs on libuv's thread pool (zlib's async API), never on the
- * event loop that every message shares: synchronous DEFLATE of the
- * envelopes and applications took ~14 % of the event loop's time in the
- * bench's "mix + 1 MB" cell. Decoding is synchronous for small values (a
- * read of a 10 KB document inflates in ~30 µs; the hop to the pool costs
- * about as much) and on the pool from OFF_THREAD_FROM. Only the Redis store
+ * Values from OFF_THREAD_FROM on are (de)compressed on libuv's thread pool
+ * (zlib's async API), so a 1 MB envelope does not hold up the event loop
+ * that every message shares; smaller ones synchronously. Measured here on
+ * 8 KB: synchronous DEFLATE costs ~30 µs of CPU per call, the async API
+ * ~90–170 µs (a stream object per call and the hop to the pool) — tried for
+ * every value, it made a 2 KB request cost 1.5× the CPU. Only the Redis store
  * uses this: the in-memory store keeps values as they are.
  */
 import { promisify } from 'node:util';
-import { deflateRaw, inflateRaw, inflateRawSync, constants } from 'node:zlib';
+import { deflateRaw, deflateRawSync, inflateRaw, inflateRawSync, constants } from 'node:zlib';
 
 /**
  * Values shorter than this are stored as they are: each zlib call costs ~20 µs here before it
@@ -29,8 +29,8 @@ import { deflateRaw, inflateRaw, inflateRawSync, constants } from 'node:zlib';
  * 1–1.5 KB would pay to save ~0.6 KB.
  */
 export const COMPRESS_FROM = 2048;
-/** From this many compressed bytes on, inflating runs on the thread pool instead of the event loop. */
-export const OFF_THREAD_FROM = 16 * 1024;
+/** From this many bytes on (the input's), (de)compression runs on the thread pool instead of the event loop. */
+export const OFF_THREAD_FROM = 64 * 1024;
 
 export const DEFLATE_MARK = 0x1f;
 export const BLOB_RAW = 0x00;
@@ -40,12 +40,13 @@ const OPTIONS = { level: constants.Z_BEST_SPEED };
 const deflateAsync = promisify(deflateRaw);
 const inflateAsync = promisify(inflateRaw);
 
-function deflate(bytes: Buffer): Promise<Buffer> {
-  return deflateAsync(bytes, OPTIONS);
+async function deflate(bytes: Buffer): Promise<Buffer> {
+  return bytes.length >= OFF_THREAD_FROM ? deflateAsync(bytes, OPTIONS) : deflateRawSync(bytes, OPTIONS);
 }
 
 async function inflate(bytes: Buffer): Promise<Buffer> {
-  return bytes.length >= OFF_THREAD_FROM ? inflateAsync(bytes) : inflateRawSync(bytes);
+  // A compressed value of 16 KB inflates to ~64 KB or more.
+  return bytes.length >= OFF_THREAD_FROM / 4 ? inflateAsync(bytes) : inflateRawSync(bytes);
 }
 
 /** A JSON text as it is stored: itself (short, or incompressible) or the mark and its DEFLATE. */

@@ -204,7 +204,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     describe('blobs', () => {
       /** Bytes that are not UTF-8, a NUL, and every byte value. */
       const binary = Buffer.concat([Buffer.from([0x00, 0xff, 0xfe, 0x1f, 0x01, 0x80]), Buffer.from(Array.from({ length: 256 }, (_, i) => i))]);
-      /** Compressible, and large enough to be inflated on the thread pool in Redis (redis-value.ts OFF_THREAD_FROM). */
+      /** Large enough to be compressed and inflated on the thread pool in Redis (redis-value.ts OFF_THREAD_FROM). */
       const large = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `<v n="${(i * 2654435761) % 1000003}">текст</v>`).join(''), 'utf8');
 
       it('keeps bytes exactly: binary, empty, UTF-8, large', async () => {
