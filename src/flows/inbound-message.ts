@@ -383,7 +383,7 @@ export async function acceptSendRequest(ctx: FlowContext, input: InboundInput): 
     input.raw,
     input.via ? null : reply,
   );
-  const feeds: FeedAppend[] = [{ feed: INBOX, id: inboxId }, ...journal.feeds];
+  const feeds: FeedAppend[] = [{ feed: INBOX, id: inboxId, atLeastNow: true }, ...journal.feeds];
   const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : [];
   // Files in the exchange's file store: fetched after the Ack by durable jobs (src/flows/exchange-files.ts, src/attachments/exchange-file-worker.ts).
   if (fileRefs.length > 0 && input.via) {

@@ -62,7 +62,7 @@ export async function endQueryWithResponse(
     result: extra.result,
     docs: [write(INBOX, inboxId, item), ...(extra.docs ?? [])],
     blobs: extra.blobs,
-    feeds: [{ feed: INBOX, id: inboxId }, ...(extra.feeds ?? [])],
+    feeds: [{ feed: INBOX, id: inboxId, atLeastNow: true }, ...(extra.feeds ?? [])],
     jobs: [...(ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : []), ...(extra.jobs ?? [])],
   });
   if (ended.won) await afterQueryEnded(ctx, ctx.lifecycle, query.applicationId);

@@ -198,7 +198,7 @@ export async function acceptXRoadRequest(ctx: FlowContext, input: XRoadRequestIn
     input.raw,
     null,
   );
-  const feeds: FeedAppend[] = [{ feed: INBOX, id: inboxId }, ...journal.feeds];
+  const feeds: FeedAppend[] = [{ feed: INBOX, id: inboxId, atLeastNow: true }, ...journal.feeds];
   const jobs: JobInput[] = ctx.config.cityWebhookUrl ? [jobInput(WEBHOOK_QUEUE, inboxId, { inboxId })] : [];
   const stored: StoredResult = { kind, service: service.id, inboxId, receivedAt, applicationId, registrationNumber, requestId };
   const result = await ctx.store.commit({

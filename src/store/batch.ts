@@ -39,6 +39,7 @@ export interface PreparedDelete {
 export interface PreparedFeedAppend {
   feed: string;
   id: string;
+  atLeastNow: boolean;
 }
 
 export interface PreparedBatch {
@@ -112,7 +113,7 @@ export function prepareBatch(batch: WriteBatch, now: number, options: StoreOptio
   const feeds = (batch.feeds ?? []).map((append): PreparedFeedAppend => {
     assertName(append.feed, 'feed');
     assertId(append.id, 'feed entry id');
-    return { feed: append.feed, id: append.id };
+    return { feed: append.feed, id: append.id, atLeastNow: append.atLeastNow === true };
   });
   const jobs = (batch.jobs ?? []).map((job) => prepareJob(job, now, options));
   return { idempotency, docs, blobs, deletes, feeds, jobs };

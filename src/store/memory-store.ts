@@ -106,7 +106,7 @@ export class MemoryStore implements Store {
         feed = { seq: 0, entries: [] };
         this.feeds.set(append.feed, feed);
       }
-      const seq = ++feed.seq;
+      const seq = (feed.seq = Math.max(feed.seq + 1, append.atLeastNow ? Math.floor(now) : 0));
       feed.entries.push({ seq, id: append.id });
       seqs.push(seq);
     }

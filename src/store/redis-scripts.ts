@@ -128,7 +128,7 @@ function script(...parts: string[]): string {
  * then a count and 4 values per doc (collection, id, ifAbsent 1/0, stored
  * value), a count and 4 per blob (the same), a count and 3 per delete
  * (collection, id, 'd' for a doc or 'b' for a blob; applied after the writes), a
- * count and 2 per feed append (feed, id), a count and 6 per job (queue, id,
+ * count and 3 per feed append (feed, id, 1 when its seq is at least NOW), a count and 6 per job (queue, id,
  * payload JSON, availableAt, group or '', maxAttempts).
  * Returns {0, existing record JSON} or {1, seq...}.
  */
@@ -168,9 +168,14 @@ local nFeeds = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nFeeds do
   local fk = P .. 'feed:' .. ARGV[i]
   local seq = redis.call('INCR', fk .. ':seq')
+  -- NOW is ms: 13 digits, which tostring keeps exact (%.14g).
+  if ARGV[i + 2] == '1' and seq < math.floor(tonumber(NOW)) then
+    seq = math.floor(tonumber(NOW))
+    redis.call('SET', fk .. ':seq', tostring(seq))
+  end
   redis.call('ZADD', fk, seq, tostring(seq) .. ':' .. ARGV[i + 1])
   result[#result + 1] = seq
-  i = i + 2
+  i = i + 3
 end
 local nJobs = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nJobs do

@@ -292,7 +292,7 @@ export class RedisStore implements Store {
     args.push(String(p.deletes.length));
     for (const d of p.deletes) args.push(d.collection, d.id, d.blob ? 'b' : 'd');
     args.push(String(p.feeds.length));
-    for (const f of p.feeds) args.push(f.feed, f.id);
+    for (const f of p.feeds) args.push(f.feed, f.id, f.atLeastNow ? '1' : '0');
     args.push(String(p.jobs.length));
     for (const j of p.jobs) {
       args.push(j.queue, j.id, j.payloadJson, arg(j.availableAt), j.group ?? '', String(j.maxAttempts));

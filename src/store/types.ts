@@ -101,6 +101,16 @@ export interface FeedAppend {
   feed: string;
   /** Id of a document (usually written in the same batch) the feed entry points to. */
   id: string;
+  /**
+   * The entry's seq is at least the store clock's now (ms), not only the feed's last seq + 1: for
+   * a feed others page through by cursor (the city's inbox). A Redis failover can lose the last
+   * commits of the old primary after a reader saw them; with the counter alone, later entries
+   * would get those seqs again and a reader whose cursor is past them would skip them. From the
+   * clock, they get seqs above any the lost ones had (unless those ran ahead of the clock by more
+   * than the failover took: more than one entry per ms, sustained). Seqs then jump; readers only
+   * rely on their order.
+   */
+  atLeastNow?: boolean;
 }
 
 export interface JobInput<P = JsonValue> {

@@ -441,6 +441,22 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await expect(store.trimFeed('journal', Number.NaN)).rejects.toThrow(/uptoSeq/);
       });
 
+      it('atLeastNow: the seq is at least the clock (ms), still above the last one, and never reused', async () => {
+        const t = clock.now();
+        await store.commit({ feeds: [{ feed: 'inbox', id: 'a' }, { feed: 'inbox', id: 'b', atLeastNow: true }, { feed: 'inbox', id: 'c', atLeastNow: true }] });
+        const [a, b, c] = await store.readFeed('inbox', 0, 10);
+        expect(a!.seq).toBe(1);
+        expect(b!.seq).toBe(Math.floor(t));
+        expect(c!.seq).toBe(Math.floor(t) + 1);
+        clock.advance(5_000);
+        await store.commit({ feeds: [{ feed: 'inbox', id: 'd' }, { feed: 'inbox', id: 'e', atLeastNow: true }] });
+        const later = await store.readFeed('inbox', c!.seq, 10);
+        expect(later).toEqual([
+          { seq: Math.floor(t) + 2, id: 'd' },
+          { seq: Math.floor(t) + 5_000, id: 'e' },
+        ]);
+      });
+
       it('keeps repeated appends of one id as separate entries', async () => {
         await store.commit({ feeds: [{ feed: 'journal', id: 'same' }, { feed: 'journal', id: 'same' }] });
         expect(await store.readFeed('journal', 0, 10)).toEqual([
