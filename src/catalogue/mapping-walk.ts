@@ -21,6 +21,7 @@ import type { JsonValue } from '../store/types.js';
 import type { XmlElement } from '../xml/types.js';
 import { ownText, readScalar } from './mapping.js';
 import type { MappedField, Mapping, ScalarType } from './mapping-format.js';
+import { guardedReader } from './walk-guard.js';
 import type { TreeReader } from './xsd/index.js';
 
 type JsonObject = { [key: string]: JsonValue };
@@ -182,18 +183,7 @@ export function compileMappingReader(mapping: Mapping, namespace: string): Mappi
   };
 
   return {
-    reader: {
-      element(parent, el) {
-        if (parent.walk.failed) return undefined;
-        try {
-          return element(parent, el);
-        } catch {
-          // toJson will throw it again, with its path, when validation finds nothing.
-          parent.walk.failed = true;
-          return undefined;
-        }
-      },
-    },
+    reader: guardedReader(element),
     start: () => ({ kind: 'root', walk: { json: null, failed: false, reorder: [] }, plan: rootPlan }),
     finish(start) {
       const walk = start.walk;

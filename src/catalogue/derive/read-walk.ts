@@ -15,6 +15,7 @@
 import type { JsonValue } from '../../store/types.js';
 import type { XmlElement } from '../../xml/types.js';
 import type { ElementDecl } from '../schema-set/model.js';
+import { guardedReader } from '../walk-guard.js';
 import type { TreeReader } from '../xsd/index.js';
 import { fromLexical } from './scalars.js';
 import type { ElementMember, ObjectShape, ShapeBuilder } from './shape.js';
@@ -120,18 +121,7 @@ export function derivedReader(shapes: ShapeBuilder, root: ElementDecl, translato
   };
 
   return {
-    reader: {
-      element(parent, el) {
-        if (parent.walk.failed) return undefined;
-        try {
-          return element(parent, el);
-        } catch {
-          // toJson will throw it again, with its path, when validation finds nothing.
-          parent.walk.failed = true;
-          return undefined;
-        }
-      },
-    },
+    reader: guardedReader(element),
     start: () => ({ kind: 'root', walk: { json: undefined, failed: false, value: null } }),
     finish: (start) => (start.walk.failed ? undefined : start.walk.json),
   };
